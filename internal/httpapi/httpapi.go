@@ -1,0 +1,173 @@
+// Package httpapi is hotline's HTTP surface: the health check, the
+// signalling WebSocket and the embedded web client, all behind the same
+// security headers.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hotline/internal/call"
+	"hotline/internal/peer"
+	"hotline/internal/protocol"
+	"hotline/internal/web"
+)
+
+// Keepalive: a client that does not answer pings for this long is dropped.
+const (
+	pingInterval = 15 * time.Second
+	pingTimeout  = 30 * time.Second
+)
+
+// Config is what the HTTP layer serves.
+type Config struct {
+	Engine   *peer.Engine
+	Registry *call.Registry
+	Log      *slog.Logger
+	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
+	// the request's own host (same-origin is always accepted).
+	AllowedOrigins []string
+}
+
+// API holds the routes and the sessions they started.
+type API struct {
+	cfg      Config
+	mux      *http.ServeMux
+	ctx      context.Context // cancelled at shutdown: ends every session
+	cancel   context.CancelFunc
+	sessions sync.WaitGroup
+}
+
+// New builds the routes.
+func New(cfg Config) *API {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /ws", a.ws)
+	a.mux.Handle("/", web.Handler())
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	web.SecurityHeaders(a.mux).ServeHTTP(w, r)
+}
+
+// Shutdown ends every session and waits for them (bounded by ctx).
+func (a *API) Shutdown(ctx context.Context) error {
+	a.cancel()
+	done := make(chan struct{})
+	go func() { a.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (a *API) ws(w http.ResponseWriter, r *http.Request) {
+	if a.ctx.Err() != nil {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Same-origin only (plus configured origins): a page elsewhere must
+		// not drive a user's browser into a call.
+		OriginPatterns: a.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		a.cfg.Log.Debug("websocket accept", "err", err)
+		return // Accept has written the HTTP error
+	}
+	// A message over the bound closes the socket with 1009 (docs/PROTOCOL.md).
+	c.SetReadLimit(protocol.MaxMessageBytes)
+	a.sessions.Add(1)
+	defer a.sessions.Done()
+	conn := newWSConn(c)
+	stopPing := conn.keepalive(a.ctx)
+	defer stopPing()
+	peer.Serve(a.ctx, conn, peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log})
+}
+
+// wsConn adapts a WebSocket to peer.Conn.
+type wsConn struct {
+	c *websocket.Conn
+}
+
+func newWSConn(c *websocket.Conn) *wsConn { return &wsConn{c: c} }
+
+var errBinary = errors.New("binary frames are not part of the protocol")
+
+func (w *wsConn) Read(ctx context.Context) ([]byte, error) {
+	typ, data, err := w.c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		w.c.Close(websocket.StatusUnsupportedData, errBinary.Error())
+		return nil, errBinary
+	}
+	return data, nil
+}
+
+func (w *wsConn) Write(ctx context.Context, data []byte) error {
+	return w.c.Write(ctx, websocket.MessageText, data)
+}
+
+func (w *wsConn) Close(reason peer.CloseReason, text string) error {
+	code := websocket.StatusNormalClosure
+	switch reason {
+	case peer.ClosePolicy:
+		code = websocket.StatusPolicyViolation
+	case peer.CloseGoingAway:
+		code = websocket.StatusGoingAway
+	case peer.CloseError:
+		code = websocket.StatusInternalError
+	}
+	if len(text) > 120 { // a close frame's reason must fit in 123 bytes
+		text = text[:120]
+	}
+	return w.c.Close(code, text)
+}
+
+// keepalive pings the client; a client that stops answering is closed, which
+// ends its session's Read.
+func (w *wsConn) keepalive(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(pingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(ctx, pingTimeout)
+				err := w.c.Ping(pctx)
+				pcancel()
+				if err != nil && ctx.Err() == nil {
+					w.c.Close(websocket.StatusPolicyViolation, "ping timeout")
+					return
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

@@ -1,0 +1,123 @@
+// Package peer runs one participant's session: its signalling messages, its
+// PeerConnection (everything it sends and receives) and its membership in a
+// call. Engine builds the PeerConnections; Session is one participant.
+package peer
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/webrtc/v4"
+)
+
+// EngineConfig says where media flows.
+type EngineConfig struct {
+	// ListenIP is the address the media UDP socket binds to. A loopback
+	// address means only loopback candidates are offered; nil or unspecified
+	// means all interfaces.
+	ListenIP net.IP
+	// UDPPort is the one UDP port all participants share (0: the system picks).
+	UDPPort int
+	// PublicIP, when set, is announced instead of the host address (NAT 1:1).
+	PublicIP string
+}
+
+// Engine makes PeerConnections that share one UDP socket.
+type Engine struct {
+	api  *webrtc.API
+	conn net.PacketConn
+	mux  ice.UDPMux
+}
+
+// NewEngine opens the media socket and prepares the WebRTC stack.
+func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
+	ip := cfg.ListenIP
+	if ip == nil {
+		ip = net.IPv4zero
+	}
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("peer: UDP port %d out of range", cfg.UDPPort)
+	}
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(cfg.UDPPort))
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("peer: media socket: %w", err)
+	}
+	mux := webrtc.NewICEUDPMux(nil, conn)
+
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(mux)
+	// mDNS would send multicast off the machine, and hides nothing on a server.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if ip.IsLoopback() {
+		// A server on loopback serves this machine only: offer nothing else.
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	} else if !ip.IsUnspecified() {
+		want := ip
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(want) })
+	}
+	if cfg.PublicIP != "" {
+		if net.ParseIP(cfg.PublicIP) == nil {
+			conn.Close()
+			return nil, fmt.Errorf("peer: public IP %q is not an IP address", cfg.PublicIP)
+		}
+		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+	}
+	// Fail a dead connection in seconds, not the default half minute.
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("peer: codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	// Toward publishers: NACKs for lost packets, receiver reports, and
+	// transport-wide CC feedback so that browsers adapt their bitrate.
+	// Toward subscribers: sender reports. NACKs from subscribers are answered
+	// by internal/sfu from its shared packet cache, not by Pion's per-sender
+	// responder, which would keep one copy of every stream per subscriber.
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("peer: nack: %w", err)
+	}
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("peer: rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("peer: twcc: %w", err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	_ = log
+	return &Engine{api: api, conn: conn, mux: mux}, nil
+}
+
+// UDPAddr is the media socket's address.
+func (e *Engine) UDPAddr() net.Addr { return e.conn.LocalAddr() }
+
+// NewPeerConnection makes a PeerConnection on the shared socket, with no ICE
+// servers: the server has a routable or loopback host address of its own.
+func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
+	return e.api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+}
+
+// Close closes the media socket. Close every PeerConnection first.
+func (e *Engine) Close() error {
+	e.mux.Close()
+	return e.conn.Close()
+}

@@ -1,0 +1,586 @@
+package peer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"hotline/internal/call"
+	"hotline/internal/protocol"
+	"hotline/internal/sfu"
+)
+
+// Conn is the signalling transport of one session (a WebSocket, for
+// internal/httpapi). Write may be called concurrently; Read only from one
+// goroutine. Read must enforce protocol.MaxMessageBytes.
+type Conn interface {
+	Read(ctx context.Context) ([]byte, error)
+	Write(ctx context.Context, data []byte) error
+	Close(reason CloseReason, text string) error
+}
+
+// CloseReason says why the server closes a session's transport.
+type CloseReason int
+
+const (
+	CloseNormal    CloseReason = iota // the participant left
+	ClosePolicy                       // it broke the protocol's rules (rate limit)
+	CloseGoingAway                    // the server is shutting down
+	CloseError                        // the session failed
+)
+
+// Rate limit: 20 messages/s on average, bursts of 100 (docs/PROTOCOL.md).
+const (
+	rateLimit     = 20
+	rateBurst     = 100
+	maxRefusals   = 10
+	writeTimeout  = 5 * time.Second
+	maxCandidates = 64 // held before the answer arrives
+)
+
+// SessionConfig is what a session needs from the server.
+type SessionConfig struct {
+	Engine   *Engine
+	Registry *call.Registry
+	Log      *slog.Logger
+}
+
+// Session is one participant: its signalling, its PeerConnection and its
+// membership in a call. All state below "loop state" belongs to the loop
+// goroutine; other goroutines talk to it through the queue.
+type Session struct {
+	cfg  SessionConfig
+	conn Conn
+	log  *slog.Logger
+	q    *queue
+	wg   sync.WaitGroup
+
+	id, name string // fixed at join
+
+	// loop state
+	call         *call.Call
+	pc           *webrtc.PeerConnection
+	pubs         []*publication
+	subs         map[*sfu.Track]*subscription
+	offerPending bool
+	needOffer    bool
+	candidates   []webrtc.ICECandidateInit
+	refusals     int
+}
+
+type publication struct {
+	info  protocol.TrackInfo
+	tr    *webrtc.RTPTransceiver
+	track *sfu.Track // set when media arrives
+}
+
+type subscription struct {
+	pub    call.Publication
+	down   *sfu.DownTrack
+	sender *webrtc.RTPSender
+	tr     *webrtc.RTPTransceiver
+}
+
+// Events queued to the loop.
+type (
+	evMessage struct{ msg any }
+	evEnd     struct {
+		reason CloseReason
+		why    string
+	}
+	evSubscribe struct{ pub call.Publication }
+	evUnsub     struct{ pub call.Publication }
+	evRoster    struct{ roster []protocol.RosterEntry }
+	evTrack     struct {
+		remote   *webrtc.TrackRemote
+		receiver *webrtc.RTPReceiver
+	}
+	evCandidate struct{ c *webrtc.ICECandidate }
+	evConnState struct{ state webrtc.PeerConnectionState }
+)
+
+// Serve runs a session on conn until the participant leaves, the transport
+// or the PeerConnection fails, or ctx is cancelled. It returns once every
+// goroutine of the session has ended.
+func Serve(ctx context.Context, conn Conn, cfg SessionConfig) {
+	s := &Session{
+		cfg:  cfg,
+		conn: conn,
+		log:  cfg.Log,
+		q:    newQueue(),
+		subs: make(map[*sfu.Track]*subscription),
+		id:   newID(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("participant", s.id)
+	rctx, stopReader := context.WithCancel(ctx)
+	s.wg.Go(func() { s.readLoop(rctx) })
+	reason, why := s.loop(ctx)
+	stopReader()
+	s.teardown(reason, why)
+	s.wg.Wait()
+}
+
+// ID implements call.Member.
+func (s *Session) ID() string { return s.id }
+
+// Name implements call.Member.
+func (s *Session) Name() string { return s.name }
+
+// Subscribe implements call.Member.
+func (s *Session) Subscribe(p call.Publication) { s.q.push(evSubscribe{p}) }
+
+// Unsubscribe implements call.Member.
+func (s *Session) Unsubscribe(p call.Publication) { s.q.push(evUnsub{p}) }
+
+// RosterChanged implements call.Member.
+func (s *Session) RosterChanged(r []protocol.RosterEntry) { s.q.push(evRoster{r}) }
+
+// readLoop reads, rate-limits and decodes client messages. Errors in a
+// message are answered here; only valid messages reach the loop.
+func (s *Session) readLoop(ctx context.Context) {
+	lim := rate.NewLimiter(rateLimit, rateBurst)
+	for {
+		data, err := s.conn.Read(ctx)
+		if err != nil {
+			s.q.push(evEnd{CloseError, "transport: " + err.Error()})
+			return
+		}
+		if !lim.Allow() {
+			s.refusals++
+			s.sendError(protocol.CodeRateLimited, "", "more than %d messages per second", rateLimit)
+			if s.refusals >= maxRefusals {
+				s.q.push(evEnd{ClosePolicy, "rate limit exceeded"})
+				return
+			}
+			continue
+		}
+		msg, err := protocol.Decode(data)
+		if err != nil {
+			var pe *protocol.Error
+			if errors.As(err, &pe) {
+				s.sendError(pe.Code, refOf(data), "%s", pe.Message)
+			}
+			continue
+		}
+		s.q.push(evMessage{msg})
+	}
+}
+
+// refOf extracts a message's type for an error's "ref", when it has a sane one.
+func refOf(data []byte) string {
+	var env protocol.Envelope
+	if json.Unmarshal(data, &env) != nil || protocol.ValidID("type", env.Type) != nil {
+		return ""
+	}
+	return env.Type
+}
+
+func (s *Session) loop(ctx context.Context) (CloseReason, string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return CloseGoingAway, "server shutting down"
+		case <-s.q.notify:
+		}
+		evs, overflowed := s.q.drain()
+		if overflowed {
+			return CloseError, "session fell too far behind"
+		}
+		for _, ev := range evs {
+			if end, ok := ev.(evEnd); ok {
+				return end.reason, end.why
+			}
+			if end := s.handle(ev); end != nil {
+				return end.reason, end.why
+			}
+		}
+		s.maybeOffer()
+	}
+}
+
+func (s *Session) handle(ev any) *evEnd {
+	switch ev := ev.(type) {
+	case evMessage:
+		return s.handleMessage(ev.msg)
+	case evSubscribe:
+		s.subscribe(ev.pub)
+	case evUnsub:
+		s.unsubscribe(ev.pub)
+	case evRoster:
+		s.send(protocol.Roster{Type: protocol.TypeRoster, Participants: ev.roster})
+	case evTrack:
+		s.trackArrived(ev.remote, ev.receiver)
+	case evCandidate:
+		init := ev.c.ToJSON()
+		s.send(protocol.Candidate{Type: protocol.TypeCandidate, Candidate: protocol.ICEInit{
+			Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}})
+	case evConnState:
+		if ev.state == webrtc.PeerConnectionStateFailed || ev.state == webrtc.PeerConnectionStateClosed {
+			return &evEnd{CloseError, "connection " + ev.state.String()}
+		}
+	}
+	return nil
+}
+
+func (s *Session) handleMessage(msg any) *evEnd {
+	if _, isJoin := msg.(*protocol.Join); !isJoin && s.call == nil {
+		s.sendError(protocol.CodeState, typeOf(msg), "join first")
+		return nil
+	}
+	switch m := msg.(type) {
+	case *protocol.Join:
+		return s.join(m)
+	case *protocol.Publish:
+		s.publish(m.Tracks)
+	case *protocol.Unpublish:
+		s.unpublish(m.Track)
+	case *protocol.SDP:
+		s.answer(m.SDP)
+	case *protocol.Candidate:
+		s.remoteCandidate(m.Candidate)
+	case *protocol.Leave:
+		return &evEnd{CloseNormal, "left"}
+	}
+	return nil
+}
+
+func typeOf(msg any) string {
+	switch m := msg.(type) {
+	case *protocol.Join:
+		return m.Type
+	case *protocol.Publish:
+		return m.Type
+	case *protocol.Unpublish:
+		return m.Type
+	case *protocol.SDP:
+		return m.Type
+	case *protocol.Candidate:
+		return m.Type
+	case *protocol.Leave:
+		return m.Type
+	}
+	return ""
+}
+
+func (s *Session) join(m *protocol.Join) *evEnd {
+	if s.call != nil {
+		s.sendError(protocol.CodeState, m.Type, "already joined")
+		return nil
+	}
+	if m.Version != protocol.Version {
+		s.sendError(protocol.CodeVersion, m.Type, "protocol version %d is not supported; this server speaks %d", m.Version, protocol.Version)
+		return &evEnd{ClosePolicy, "unsupported version"}
+	}
+	pc, err := s.cfg.Engine.NewPeerConnection()
+	if err != nil {
+		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
+		return &evEnd{CloseError, err.Error()}
+	}
+	s.pc = pc
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			s.q.push(evCandidate{c})
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.q.push(evTrack{t, r}) })
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.q.push(evConnState{st}) })
+
+	s.name = m.Name
+	if err := s.addPublications(m.Tracks); err != nil {
+		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
+		return &evEnd{CloseError, err.Error()}
+	}
+	c, err := s.cfg.Registry.Join(m.Call, s)
+	if err != nil {
+		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
+		return &evEnd{CloseNormal, "join refused: " + err.Error()}
+	}
+	s.call = c
+	s.log = s.log.With("call", m.Call)
+	s.log.Info("joined", "name", m.Name, "tracks", len(m.Tracks))
+	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Call: m.Call})
+	return nil
+}
+
+var (
+	errTooManyTracks = errors.New("too many tracks")
+	errTrackInUse    = errors.New("track id already in use")
+)
+
+// addPublications prepares a receiving transceiver for each announced track.
+func (s *Session) addPublications(ts []protocol.TrackInfo) error {
+	if len(s.pubs)+len(ts) > protocol.MaxTracks {
+		return fmt.Errorf("%w: at most %d", errTooManyTracks, protocol.MaxTracks)
+	}
+	for _, t := range ts {
+		if s.findPub(t.ID) != nil {
+			return fmt.Errorf("%w: %q", errTrackInUse, t.ID)
+		}
+	}
+	for _, t := range ts {
+		kind := webrtc.RTPCodecTypeAudio
+		if t.Kind == protocol.KindVideo {
+			kind = webrtc.RTPCodecTypeVideo
+		}
+		tr, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			return fmt.Errorf("transceiver: %w", err)
+		}
+		s.pubs = append(s.pubs, &publication{info: t, tr: tr})
+		s.needOffer = true
+	}
+	return nil
+}
+
+func (s *Session) findPub(id string) *publication {
+	for _, p := range s.pubs {
+		if p.info.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Session) publish(ts []protocol.TrackInfo) {
+	if err := s.addPublications(ts); err != nil {
+		s.sendError(protocol.CodeRefused, protocol.TypePublish, "%v", err)
+	}
+}
+
+func (s *Session) unpublish(id string) {
+	p := s.findPub(id)
+	if p == nil {
+		s.sendError(protocol.CodeRefused, protocol.TypeUnpublish, "no published track %q", id)
+		return
+	}
+	for i, x := range s.pubs {
+		if x == p {
+			s.pubs = append(s.pubs[:i], s.pubs[i+1:]...)
+			break
+		}
+	}
+	if p.track != nil {
+		if err := s.call.Unpublish(s.id, id); err != nil {
+			s.log.Warn("unpublish", "track", id, "err", err)
+		}
+	}
+	// Stopping the transceiver stops its receiver, which ends the track's read loop.
+	if err := p.tr.Stop(); err != nil {
+		s.log.Warn("stop transceiver", "err", err)
+	}
+	s.needOffer = true
+}
+
+// trackArrived: media arrived on one of our receiving transceivers; start
+// forwarding it and offer it to the call.
+func (s *Session) trackArrived(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	var p *publication
+	for _, x := range s.pubs {
+		if x.tr.Receiver() == receiver {
+			p = x
+		}
+	}
+	if p == nil || p.track != nil || s.call == nil {
+		return // unpublished meanwhile, or not ours; its receiver is stopped with the transceiver
+	}
+	if remote.Kind().String() != p.info.Kind {
+		s.sendError(protocol.CodeRefused, "", "track %q announced as %s carries %s", p.info.ID, p.info.Kind, remote.Kind())
+		return
+	}
+	pc := s.pc
+	ssrc := uint32(remote.SSRC())
+	t := sfu.NewTrack(sfu.TrackConfig{
+		ID:       s.id + "." + p.info.ID,
+		StreamID: s.id,
+		Codec:    remote.Codec(),
+		Source:   remote,
+		RequestKeyframe: func() {
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+		},
+	})
+	p.track = t
+	s.wg.Go(func() { _ = t.Run() })
+	s.wg.Go(func() {
+		// Reading RTCP lets the interceptors see the publisher's sender reports.
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := receiver.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	if err := s.call.Publish(s.id, p.info, t); err != nil {
+		s.log.Warn("publish", "track", p.info.ID, "err", err)
+		t.Close()
+	}
+}
+
+func (s *Session) subscribe(pub call.Publication) {
+	if s.pc == nil || s.subs[pub.Track] != nil {
+		return
+	}
+	down := pub.Track.NewDownTrack()
+	sender, err := s.pc.AddTrack(down)
+	if err != nil {
+		s.log.Warn("subscribe", "track", pub.Track.ID(), "err", err)
+		return
+	}
+	var tr *webrtc.RTPTransceiver
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Sender() == sender {
+			tr = t
+		}
+	}
+	s.subs[pub.Track] = &subscription{pub: pub, down: down, sender: sender, tr: tr}
+	s.wg.Go(func() { down.ServeRTCP(sender) })
+	s.needOffer = true
+}
+
+func (s *Session) unsubscribe(pub call.Publication) {
+	sub := s.subs[pub.Track]
+	if sub == nil {
+		return
+	}
+	delete(s.subs, pub.Track)
+	sub.down.Close()
+	if err := s.pc.RemoveTrack(sub.sender); err != nil {
+		s.log.Warn("unsubscribe", "track", pub.Track.ID(), "err", err)
+	}
+	s.needOffer = true
+}
+
+// maybeOffer sends one offer covering every change since the last, unless
+// one is already outstanding (docs/PROTOCOL.md: the server always offers).
+func (s *Session) maybeOffer() {
+	if s.pc == nil || s.offerPending || !s.needOffer {
+		return
+	}
+	s.needOffer = false
+	if len(s.pc.GetTransceivers()) == 0 {
+		return
+	}
+	offer, err := s.pc.CreateOffer(nil)
+	if err == nil {
+		err = s.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		s.log.Error("offer", "err", err)
+		s.sendError(protocol.CodeInternal, "", "server could not create an offer")
+		return
+	}
+	msg := protocol.SDP{Type: protocol.TypeOffer, SDP: offer.SDP, Send: []protocol.SendMid{}, Receive: []protocol.ReceiveMid{}}
+	for _, p := range s.pubs {
+		msg.Send = append(msg.Send, protocol.SendMid{Mid: p.tr.Mid(), Track: p.info.ID})
+	}
+	for _, sub := range s.subs {
+		if sub.tr == nil {
+			continue
+		}
+		msg.Receive = append(msg.Receive, protocol.ReceiveMid{
+			Mid: sub.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
+			Track: sub.pub.Info.ID, Kind: sub.pub.Info.Kind, Source: sub.pub.Info.Source,
+		})
+	}
+	s.offerPending = true
+	s.send(msg)
+}
+
+func (s *Session) answer(sdp string) {
+	if !s.offerPending {
+		s.sendError(protocol.CodeState, protocol.TypeAnswer, "no offer is outstanding")
+		return
+	}
+	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	s.offerPending = false
+	if err != nil {
+		// Undo our offer so the next one starts from a stable state.
+		_ = s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		s.needOffer = true
+		s.sendError(protocol.CodeBadMessage, protocol.TypeAnswer, "answer rejected: %v", err)
+		return
+	}
+	for _, c := range s.candidates {
+		if err := s.pc.AddICECandidate(c); err != nil {
+			s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
+		}
+	}
+	s.candidates = nil
+}
+
+func (s *Session) remoteCandidate(c protocol.ICEInit) {
+	if c.Candidate == "" {
+		return // end of candidates
+	}
+	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	if s.pc.RemoteDescription() == nil {
+		if len(s.candidates) >= maxCandidates {
+			s.sendError(protocol.CodeRefused, protocol.TypeCandidate, "more than %d candidates before the answer", maxCandidates)
+			return
+		}
+		s.candidates = append(s.candidates, init)
+		return
+	}
+	if err := s.pc.AddICECandidate(init); err != nil {
+		s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
+	}
+}
+
+// teardown leaves the call and frees everything; others see our tracks end.
+func (s *Session) teardown(reason CloseReason, why string) {
+	if s.call != nil {
+		s.call.Leave(s.id)
+	}
+	for _, sub := range s.subs {
+		sub.down.Close()
+	}
+	for _, p := range s.pubs {
+		if p.track != nil {
+			p.track.Close()
+		}
+	}
+	if s.pc != nil {
+		if err := s.pc.Close(); err != nil {
+			s.log.Warn("close peer connection", "err", err)
+		}
+	}
+	_ = s.conn.Close(reason, why)
+	if s.call != nil {
+		s.log.Info("left", "why", why)
+	}
+}
+
+func (s *Session) send(v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("marshal", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, data); err != nil {
+		s.log.Debug("write", "err", err)
+	}
+}
+
+func (s *Session) sendError(code, ref, format string, args ...any) {
+	s.send(protocol.ErrorMsg{Type: protocol.TypeError, Code: code, Message: fmt.Sprintf(format, args...), Ref: ref})
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

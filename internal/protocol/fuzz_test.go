@@ -1,0 +1,65 @@
+package protocol
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecode: no input crashes the decoder, every refusal is a typed
+// *Error, and whatever it accepts survives a round trip through JSON.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"join","version":1,"call":"x","name":"Alice","tracks":[{"id":"mic","kind":"audio","source":"mic"}]}`,
+		`{"type":"publish","tracks":[{"id":"cam1","kind":"video"}]}`,
+		`{"type":"unpublish","track":"cam1"}`,
+		`{"type":"answer","sdp":"v=0"}`,
+		`{"type":"candidate","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`,
+		`{"type":"leave"}`, `{}`, `[]`, `null`, `{"type":"join","tracks":[{}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := Decode(data)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		again, err := json.Marshal(msg)
+		if err != nil {
+			t.Fatalf("accepted message does not marshal: %v", err)
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("accepted message fails after a round trip: %v\n%s", err, again)
+		}
+	})
+}
+
+// FuzzDecodeServer: the client-side decoder is as robust against a hostile server.
+func FuzzDecodeServer(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"welcome","version":1,"id":"0123456789abcdef","call":"x"}`,
+		`{"type":"roster","participants":[{"id":"p1","name":"A","tracks":[{"id":"mic","kind":"audio"}]}]}`,
+		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"c","kind":"video"}]}`,
+		`{"type":"error","code":"state","message":"join first"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := DecodeServer(data)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		again, err := json.Marshal(msg)
+		if err != nil {
+			t.Fatalf("accepted message does not marshal: %v", err)
+		}
+		if _, err := DecodeServer(again); err != nil {
+			t.Fatalf("accepted message fails after a round trip: %v\n%s", err, again)
+		}
+	})
+}

@@ -1,0 +1,505 @@
+// Package protocol defines hotline's signalling messages (docs/PROTOCOL.md) and
+// decodes them with bounds: every message is size-limited, strictly typed
+// (unknown fields are errors) and validated before any other package sees it.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Version is the signalling protocol version. A client states it in "join";
+// the server refuses any other value with CodeVersion.
+const Version = 1
+
+// Bounds on what a peer may send. They are part of the protocol: a message
+// that exceeds one is refused with an error, never truncated.
+const (
+	MaxMessageBytes   = 128 << 10 // one WebSocket message
+	MaxSDPBytes       = 100 << 10 // an SDP blob inside a message
+	MaxCandidateBytes = 1024      // one ICE candidate line
+	MaxNameRunes      = 64        // display names
+	MaxIDBytes        = 64        // call names and track ids
+	MaxTracks         = 8         // tracks one participant may publish at once
+)
+
+// Message types. Client → server: join, publish, unpublish, answer, candidate,
+// leave. Server → client: welcome, roster, offer, candidate, error.
+const (
+	TypeJoin      = "join"
+	TypePublish   = "publish"
+	TypeUnpublish = "unpublish"
+	TypeAnswer    = "answer"
+	TypeCandidate = "candidate"
+	TypeLeave     = "leave"
+
+	TypeWelcome = "welcome"
+	TypeRoster  = "roster"
+	TypeOffer   = "offer"
+	TypeError   = "error"
+)
+
+// Track kinds.
+const (
+	KindAudio = "audio"
+	KindVideo = "video"
+)
+
+// Error codes carried by an "error" message. Each has one meaning; clients
+// switch on the code, the message text is for people.
+const (
+	CodeBadMessage  = "bad_message"  // not JSON, unknown type or field, or a value out of bounds
+	CodeTooLarge    = "too_large"    // message larger than MaxMessageBytes
+	CodeRateLimited = "rate_limited" // too many messages; the connection is closed if it goes on
+	CodeVersion     = "version"      // unsupported protocol version
+	CodeState       = "state"        // a valid message at the wrong moment (e.g. publish before join)
+	CodeRefused     = "refused"      // the server will not do it (call full, duplicate track id, ...)
+	CodeInternal    = "internal"     // the server failed; the client may retry
+)
+
+// Sentinel errors of Decode; all wrap into *Error with CodeBadMessage.
+var (
+	ErrTooLarge    = errors.New("message too large")
+	ErrUnknownType = errors.New("unknown message type")
+	ErrInvalid     = errors.New("invalid message")
+)
+
+// Error is a protocol error: it is what the server sends back as an "error"
+// message, and what Decode returns.
+type Error struct {
+	Code    string
+	Message string
+	Err     error // the cause, for errors.Is; not sent on the wire
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with the given code.
+func Errorf(code string, cause error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// Envelope is the common header of every message: its type.
+type Envelope struct {
+	Type string `json:"type"`
+}
+
+// TrackInfo describes a track that a client publishes.
+type TrackInfo struct {
+	ID     string `json:"id"`     // client-chosen, unique within the participant
+	Kind   string `json:"kind"`   // "audio" or "video"
+	Source string `json:"source"` // free label such as "camera", "camera2", "mic"; shown to others
+}
+
+// Join is the first message of a session.
+type Join struct {
+	Type    string      `json:"type"`
+	Version int         `json:"version"`
+	Call    string      `json:"call"`
+	Name    string      `json:"name"`
+	Tracks  []TrackInfo `json:"tracks"` // may be empty: receive-only
+}
+
+// Publish asks the server to receive more tracks; the server answers with an offer.
+type Publish struct {
+	Type   string      `json:"type"`
+	Tracks []TrackInfo `json:"tracks"`
+}
+
+// Unpublish stops one published track.
+type Unpublish struct {
+	Type  string `json:"type"`
+	Track string `json:"track"`
+}
+
+// SDP carries an offer (server → client) or an answer (client → server).
+type SDP struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+	// Offer only: which mids the client sends on and what each receiving mid carries.
+	Send    []SendMid    `json:"send,omitempty"`
+	Receive []ReceiveMid `json:"receive,omitempty"`
+}
+
+// SendMid tells the client to send its track Track on transceiver Mid.
+type SendMid struct {
+	Mid   string `json:"mid"`
+	Track string `json:"track"`
+}
+
+// ReceiveMid tells the client what arrives on transceiver Mid.
+type ReceiveMid struct {
+	Mid         string `json:"mid"`
+	Participant string `json:"participant"` // participant id
+	Name        string `json:"name"`
+	Track       string `json:"track"` // the publisher's track id
+	Kind        string `json:"kind"`
+	Source      string `json:"source"`
+}
+
+// Candidate carries one trickled ICE candidate, either direction. An empty
+// Candidate.Candidate means end of candidates.
+type Candidate struct {
+	Type      string  `json:"type"`
+	Candidate ICEInit `json:"candidate"`
+}
+
+// ICEInit mirrors the browser's RTCIceCandidateInit.
+type ICEInit struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Leave ends the session politely.
+type Leave struct {
+	Type string `json:"type"`
+}
+
+// Welcome answers a successful join.
+type Welcome struct {
+	Type    string `json:"type"`
+	Version int    `json:"version"`
+	ID      string `json:"id"` // this participant's id
+	Call    string `json:"call"`
+}
+
+// Roster lists the call's participants, sent to everyone on every change.
+type Roster struct {
+	Type         string        `json:"type"`
+	Participants []RosterEntry `json:"participants"`
+}
+
+// RosterEntry is one participant as others see it.
+type RosterEntry struct {
+	ID     string      `json:"id"`
+	Name   string      `json:"name"`
+	Tracks []TrackInfo `json:"tracks"`
+}
+
+// ErrorMsg is the wire form of an error.
+type ErrorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"` // type of the message that caused it, when known
+}
+
+// Decode parses one client → server message. It returns one of *Join,
+// *Publish, *Unpublish, *SDP (type answer), *Candidate or *Leave, already
+// validated, or an *Error with CodeBadMessage or CodeTooLarge.
+func Decode(data []byte) (any, error) {
+	if len(data) > MaxMessageBytes {
+		return nil, Errorf(CodeTooLarge, ErrTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageBytes)
+	}
+	var env Envelope
+	// The envelope is decoded leniently (other fields are the type's business).
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "not a JSON object: %v", err)
+	}
+	var msg interface{ validate() error }
+	switch env.Type {
+	case TypeJoin:
+		msg = &Join{}
+	case TypePublish:
+		msg = &Publish{}
+	case TypeUnpublish:
+		msg = &Unpublish{}
+	case TypeAnswer:
+		msg = &SDP{}
+	case TypeCandidate:
+		msg = &Candidate{}
+	case TypeLeave:
+		msg = &Leave{}
+	default:
+		return nil, Errorf(CodeBadMessage, ErrUnknownType, "unknown message type %q", truncate(env.Type, 32))
+	}
+	if err := strictUnmarshal(data, msg); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
+	}
+	if err := msg.validate(); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
+	}
+	return msg, nil
+}
+
+// DecodeServer parses one server → client message: *Welcome, *Roster,
+// *SDP (type offer), *Candidate or *ErrorMsg. Clients use it; it is as strict
+// as Decode so that a hostile server cannot feed a client unbounded input.
+func DecodeServer(data []byte) (any, error) {
+	if len(data) > MaxMessageBytes {
+		return nil, Errorf(CodeTooLarge, ErrTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageBytes)
+	}
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "not a JSON object: %v", err)
+	}
+	var msg interface{ validate() error }
+	switch env.Type {
+	case TypeWelcome:
+		msg = &Welcome{}
+	case TypeRoster:
+		msg = &Roster{}
+	case TypeOffer:
+		msg = &SDP{}
+	case TypeCandidate:
+		msg = &Candidate{}
+	case TypeError:
+		msg = &ErrorMsg{}
+	default:
+		return nil, Errorf(CodeBadMessage, ErrUnknownType, "unknown message type %q", truncate(env.Type, 32))
+	}
+	if err := strictUnmarshal(data, msg); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
+	}
+	if err := msg.validate(); err != nil {
+		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
+	}
+	return msg, nil
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// ValidName checks a display name: 1..MaxNameRunes printable runes, no
+// leading or trailing space.
+func ValidName(s string) error {
+	if s == "" {
+		return errors.New("name is empty")
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("name is not UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > MaxNameRunes {
+		return fmt.Errorf("name has %d characters, at most %d allowed", n, MaxNameRunes)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("name contains the non-printable character %U", r)
+		}
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return errors.New("name starts or ends with a space")
+	}
+	return nil
+}
+
+// ValidID checks a call name or track id: 1..MaxIDBytes of [A-Za-z0-9._-].
+func ValidID(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if len(s) > MaxIDBytes {
+		return fmt.Errorf("%s is %d bytes long, at most %d allowed", what, len(s), MaxIDBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%s may contain only letters, digits, '.', '-' and '_'", what)
+		}
+	}
+	return nil
+}
+
+func validKind(k string) error {
+	if k != KindAudio && k != KindVideo {
+		return fmt.Errorf("kind %q is neither %q nor %q", truncate(k, 16), KindAudio, KindVideo)
+	}
+	return nil
+}
+
+func validTracks(ts []TrackInfo, allowEmpty bool) error {
+	if len(ts) == 0 && !allowEmpty {
+		return errors.New("no tracks")
+	}
+	if len(ts) > MaxTracks {
+		return fmt.Errorf("%d tracks, at most %d allowed", len(ts), MaxTracks)
+	}
+	seen := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		if err := t.validate(); err != nil {
+			return err
+		}
+		if seen[t.ID] {
+			return fmt.Errorf("track id %q appears twice", t.ID)
+		}
+		seen[t.ID] = true
+	}
+	return nil
+}
+
+func (t *TrackInfo) validate() error {
+	if err := ValidID("track id", t.ID); err != nil {
+		return err
+	}
+	if err := validKind(t.Kind); err != nil {
+		return err
+	}
+	if t.Source != "" {
+		if err := ValidID("track source", t.Source); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkType(got, want string) error {
+	if got != want {
+		return fmt.Errorf("type %q where %q was expected", got, want)
+	}
+	return nil
+}
+
+func (m *Join) validate() error {
+	if err := checkType(m.Type, TypeJoin); err != nil {
+		return err
+	}
+	if m.Version <= 0 {
+		return errors.New("version is missing")
+	}
+	if err := ValidID("call name", m.Call); err != nil {
+		return err
+	}
+	if err := ValidName(m.Name); err != nil {
+		return err
+	}
+	return validTracks(m.Tracks, true)
+}
+
+func (m *Publish) validate() error {
+	if err := checkType(m.Type, TypePublish); err != nil {
+		return err
+	}
+	return validTracks(m.Tracks, false)
+}
+
+func (m *Unpublish) validate() error {
+	if err := checkType(m.Type, TypeUnpublish); err != nil {
+		return err
+	}
+	return ValidID("track id", m.Track)
+}
+
+func (m *SDP) validate() error {
+	if m.Type != TypeAnswer && m.Type != TypeOffer {
+		return fmt.Errorf("type %q is not an SDP type", m.Type)
+	}
+	if m.SDP == "" {
+		return errors.New("sdp is empty")
+	}
+	if len(m.SDP) > MaxSDPBytes {
+		return fmt.Errorf("sdp of %d bytes exceeds %d", len(m.SDP), MaxSDPBytes)
+	}
+	if m.Type == TypeAnswer && (len(m.Send) > 0 || len(m.Receive) > 0) {
+		return errors.New("an answer carries no send or receive table")
+	}
+	for _, s := range m.Send {
+		if err := ValidID("mid", s.Mid); err != nil {
+			return err
+		}
+		if err := ValidID("track id", s.Track); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.Receive {
+		if err := ValidID("mid", r.Mid); err != nil {
+			return err
+		}
+		if err := ValidID("participant id", r.Participant); err != nil {
+			return err
+		}
+		if err := ValidName(r.Name); err != nil {
+			return err
+		}
+		ti := TrackInfo{ID: r.Track, Kind: r.Kind, Source: r.Source}
+		if err := ti.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Candidate) validate() error {
+	if err := checkType(m.Type, TypeCandidate); err != nil {
+		return err
+	}
+	c := m.Candidate
+	if len(c.Candidate) > MaxCandidateBytes {
+		return fmt.Errorf("candidate of %d bytes exceeds %d", len(c.Candidate), MaxCandidateBytes)
+	}
+	if c.SDPMid != nil {
+		if err := ValidID("sdpMid", *c.SDPMid); err != nil {
+			return err
+		}
+	}
+	if c.UsernameFragment != nil && len(*c.UsernameFragment) > 256 {
+		return errors.New("usernameFragment too long")
+	}
+	return nil
+}
+
+func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
+
+func (m *Welcome) validate() error {
+	if err := checkType(m.Type, TypeWelcome); err != nil {
+		return err
+	}
+	if err := ValidID("participant id", m.ID); err != nil {
+		return err
+	}
+	return ValidID("call name", m.Call)
+}
+
+func (m *Roster) validate() error {
+	if err := checkType(m.Type, TypeRoster); err != nil {
+		return err
+	}
+	if len(m.Participants) > 1024 {
+		return errors.New("roster too long")
+	}
+	for _, p := range m.Participants {
+		if err := ValidID("participant id", p.ID); err != nil {
+			return err
+		}
+		if err := ValidName(p.Name); err != nil {
+			return err
+		}
+		if err := validTracks(p.Tracks, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *ErrorMsg) validate() error {
+	if err := checkType(m.Type, TypeError); err != nil {
+		return err
+	}
+	if m.Code == "" || len(m.Code) > 64 || len(m.Message) > 4096 {
+		return errors.New("malformed error")
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+// Package server assembles a hotline server from its parts: the store, the
+// media engine, the call registry and the HTTP routes. cmd/hotline and the
+// integration tests start servers through it, so both run the same wiring.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"hotline/internal/call"
+	"hotline/internal/httpapi"
+	"hotline/internal/peer"
+	"hotline/internal/store"
+)
+
+// Config is a server's settings. The zero value of each field is its default.
+type Config struct {
+	Listen          string // HTTP address; default DefaultListen
+	DataDir         string // default DefaultDataDir
+	UDPPort         int    // the one media port; 0: the system picks
+	PublicIP        string // announced instead of the host address (NAT 1:1)
+	MaxParticipants int    // per call; default 16
+	AllowedOrigins  []string
+}
+
+// Defaults.
+const (
+	DefaultListen  = "127.0.0.1:8080"
+	DefaultDataDir = "hotline-data"
+)
+
+// Server is a running hotline server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	ln     net.Listener
+	http   *http.Server
+	api    *httpapi.API
+	engine *peer.Engine
+	reg    *call.Registry
+	store  *store.Store
+	served chan error
+}
+
+// Start opens the store and the sockets and begins serving. It returns once
+// the server accepts connections.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen address %q: %w", cfg.Listen, err)
+	}
+	var ip net.IP
+	if host != "" {
+		if host == "localhost" {
+			ip = net.IPv4(127, 0, 0, 1)
+		} else if ip = net.ParseIP(host); ip == nil {
+			return nil, fmt.Errorf("server: listen address %q: host must be an IP address", cfg.Listen)
+		}
+	}
+
+	st, err := store.Open(cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := st.CloseOpenSessions(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("closed sessions left open by an unclean stop", "count", n)
+	}
+	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		engine.Close()
+		st.Close()
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	reg := call.NewRegistry(cfg.MaxParticipants, st)
+	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, AllowedOrigins: cfg.AllowedOrigins})
+	s := &Server{
+		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		http: &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		},
+		served: make(chan error, 1),
+	}
+	go func() { s.served <- s.http.Serve(ln) }()
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
+	return s, nil
+}
+
+// URL is the server's base URL, e.g. http://127.0.0.1:8080.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Addr is the HTTP listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// MediaAddr is the media UDP socket's address.
+func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
+
+// Registry exposes the live calls (for tests and metrics).
+func (s *Server) Registry() *call.Registry { return s.reg }
+
+// Store exposes the database (for tests and the history view).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Close ends every call, stops serving and closes the database. It waits
+// for every session and goroutine of the server to end.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.reg.Close()
+	// Shutdown first stops new HTTP connections; WebSockets are hijacked, so
+	// they are ended by the API's own shutdown.
+	errHTTP := s.http.Shutdown(ctx)
+	errAPI := s.api.Shutdown(ctx)
+	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errHTTP = errors.Join(errHTTP, err)
+	}
+	errEngine := s.engine.Close()
+	errStore := s.store.Close()
+	return errors.Join(errHTTP, errAPI, errEngine, errStore)
+}

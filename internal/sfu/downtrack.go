@@ -1,0 +1,169 @@
+package sfu
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// DownTrack is one subscriber's copy of a Track. It implements
+// webrtc.TrackLocal, so it is added to the subscriber's PeerConnection like
+// any local track; Pion binds it once negotiation completes.
+type DownTrack struct {
+	track *Track
+	id    string
+
+	mu    sync.Mutex
+	bound atomic.Pointer[binding]
+
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+	nacked  atomic.Uint64
+}
+
+type binding struct {
+	ctxID  string
+	ssrc   uint32
+	pt     uint8
+	writer webrtc.TrackLocalWriter
+}
+
+// ErrCodecMismatch: the subscriber accepted none of the publisher's codec.
+var ErrCodecMismatch = errors.New("sfu: subscriber does not accept the publisher's codec")
+
+// NewDownTrack makes a subscriber copy of t.
+func (t *Track) NewDownTrack() *DownTrack {
+	return &DownTrack{track: t, id: t.cfg.ID}
+}
+
+// Track is the published track this copies.
+func (d *DownTrack) Track() *Track { return d.track }
+
+// ID implements webrtc.TrackLocal.
+func (d *DownTrack) ID() string { return d.id }
+
+// RID implements webrtc.TrackLocal (no simulcast).
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *DownTrack) StreamID() string { return d.track.cfg.StreamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.track.kind }
+
+// Bind implements webrtc.TrackLocal: the subscriber's negotiation finished.
+// The publisher's codec must be among what the subscriber accepted; packets
+// are then rewritten to the subscriber's SSRC and payload type.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	want := d.track.cfg.Codec
+	for _, c := range ctx.CodecParameters() {
+		if !strings.EqualFold(c.MimeType, want.MimeType) {
+			continue
+		}
+		d.mu.Lock()
+		d.bound.Store(&binding{ctxID: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
+		d.mu.Unlock()
+		d.track.addDown(d)
+		// A new subscriber cannot decode until the next key frame.
+		d.track.RequestKeyframe()
+		return c, nil
+	}
+	return webrtc.RTPCodecParameters{}, ErrCodecMismatch
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *DownTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if b := d.bound.Load(); b != nil && b.ctxID == ctx.ID() {
+		d.bound.Store(nil)
+		d.track.removeDown(d)
+	}
+	return nil
+}
+
+// Close detaches the copy from its track at once (the PeerConnection's own
+// teardown may come later).
+func (d *DownTrack) Close() {
+	d.mu.Lock()
+	d.bound.Store(nil)
+	d.mu.Unlock()
+	d.track.removeDown(d)
+}
+
+// Sent returns how many packets and bytes were written to the subscriber,
+// and how many of them were retransmissions answering NACKs.
+func (d *DownTrack) Sent() (packets, bytes, retransmitted uint64) {
+	return d.packets.Load(), d.bytes.Load(), d.nacked.Load()
+}
+
+// writeRTP forwards one packet. The header is copied onto the stack so the
+// read loop's header stays intact for the next subscriber. Header extensions
+// are dropped: their ids were negotiated with the publisher, not with this
+// subscriber (RFC 8285 §6), and the payload stays untouched.
+func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	h := rtp.Header{
+		Version:        2,
+		Padding:        src.Padding,
+		Marker:         src.Marker,
+		PayloadType:    b.pt,
+		SequenceNumber: src.SequenceNumber,
+		Timestamp:      src.Timestamp,
+		SSRC:           b.ssrc,
+		CSRC:           src.CSRC,
+		PaddingSize:    src.PaddingSize,
+	}
+	if _, err := b.writer.WriteRTP(&h, payload); err == nil {
+		d.packets.Add(1)
+		d.bytes.Add(uint64(len(payload)))
+	}
+}
+
+// RTCPReader is how a DownTrack reads the subscriber's RTCP;
+// *webrtc.RTPSender satisfies it.
+type RTCPReader interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+}
+
+// ServeRTCP reads the subscriber's RTCP for this copy until r fails (the
+// sender was stopped): NACKs are answered from the track's cache, PLI and FIR
+// become (rate-limited) keyframe requests to the publisher. Receiver reports
+// and congestion feedback are consumed by Pion's interceptors on the way.
+func (d *DownTrack) ServeRTCP(r RTCPReader) {
+	buf := make([]byte, 1500)
+	pkt := make([]byte, 1500)
+	for {
+		n, _, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.track.RequestKeyframe()
+			case *rtcp.TransportLayerNack:
+				for _, pair := range p.Nacks {
+					for _, seq := range pair.PacketList() {
+						if d.track.retransmit(d, seq, pkt) {
+							d.nacked.Add(1)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,173 @@
+// Package store is hotline's persistent state: one SQLite file in the data
+// folder (modernc.org/sqlite, pure Go), schema changes applied as numbered
+// migrations inside transactions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database's name inside the data folder.
+const FileName = "hotline.db"
+
+// migrations are applied in order, each once; never edit a published one,
+// append a new one.
+var migrations = []string{
+	// 1: call history — who joined which call, and when they left.
+	`CREATE TABLE sessions (
+		id          INTEGER PRIMARY KEY,
+		call        TEXT NOT NULL,
+		participant TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		joined_at   INTEGER NOT NULL, -- unix milliseconds
+		left_at     INTEGER           -- NULL while in the call
+	);
+	CREATE INDEX sessions_call ON sessions(call, joined_at);
+	CREATE UNIQUE INDEX sessions_participant ON sessions(participant);`,
+}
+
+// Store is an open database.
+type Store struct {
+	db  *sql.DB
+	log *slog.Logger
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the database in dir and migrates it.
+func Open(dir string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: data folder: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	// WAL lets readers proceed during writes; busy_timeout waits out a
+	// concurrent writer instead of failing; foreign keys are off by default in SQLite.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
+	s := &Store{db: db, log: log, now: time.Now}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ErrNewerSchema: the database was written by a newer hotline.
+var ErrNewerSchema = errors.New("store: database schema is newer than this binary")
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%w (database %d, binary %d)", ErrNewerSchema, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES(?, ?)`, i+1, s.now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the number of migrations applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Session is one participant's stay in a call.
+type Session struct {
+	Call, Participant, Name string
+	Joined                  time.Time
+	Left                    time.Time // zero while in the call
+}
+
+// MemberJoined records a join (call.Recorder). Errors are logged: a failing
+// disk must not stop a live call.
+func (s *Store) MemberJoined(callName, id, name string) {
+	_, err := s.db.Exec(`INSERT INTO sessions(call, participant, name, joined_at) VALUES(?, ?, ?, ?)`,
+		callName, id, name, s.now().UnixMilli())
+	if err != nil {
+		s.log.Error("store: record join", "call", callName, "err", err)
+	}
+}
+
+// MemberLeft records a departure (call.Recorder).
+func (s *Store) MemberLeft(callName, id string) {
+	_, err := s.db.Exec(`UPDATE sessions SET left_at = ? WHERE participant = ? AND left_at IS NULL`, s.now().UnixMilli(), id)
+	if err != nil {
+		s.log.Error("store: record leave", "call", callName, "err", err)
+	}
+}
+
+// History lists the sessions of a call, oldest first, at most limit.
+func (s *Store) History(ctx context.Context, callName string, limit int) ([]Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT call, participant, name, joined_at, left_at FROM sessions WHERE call = ? ORDER BY joined_at, id LIMIT ?`, callName, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var x Session
+		var joined int64
+		var left sql.NullInt64
+		if err := rows.Scan(&x.Call, &x.Participant, &x.Name, &joined, &left); err != nil {
+			return nil, fmt.Errorf("store: history: %w", err)
+		}
+		x.Joined = time.UnixMilli(joined)
+		if left.Valid {
+			x.Left = time.UnixMilli(left.Int64)
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// CloseOpenSessions marks sessions left open by a crash as ended now; called
+// at start-up, when no call can be live.
+func (s *Store) CloseOpenSessions(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET left_at = ? WHERE left_at IS NULL`, s.now().UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: close open sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
