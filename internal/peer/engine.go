@@ -116,8 +116,8 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	})
 }
 
-// Close closes the media socket. Close every PeerConnection first.
+// Close closes the media socket (the mux owns it). Close every
+// PeerConnection first.
 func (e *Engine) Close() error {
-	e.mux.Close()
-	return e.conn.Close()
+	return e.mux.Close()
 }

@@ -1,0 +1,343 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/internal/client"
+	"hotline/internal/protocol"
+	"hotline/internal/server"
+)
+
+// Generous bounds that only stop a hung test; nothing here measures speed.
+const patience = 30 * time.Second
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("HOTLINE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func startServer(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, err := server.Start(context.Background(), cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
+	t.Helper()
+	cfg := client.Config{Server: srv.URL(), Call: call, Name: name, Publish: true, Logger: testLogger(t)}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	c, err := client.Join(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%s joins: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// eventually polls cond until it holds, failing with the last explanation.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// received finds what c receives from the named publisher's track kind/source.
+func received(c *client.Client, from, kind, source string) (client.TrackStats, bool) {
+	for _, ts := range c.Stats().Tracks {
+		if ts.From == from && ts.Kind == kind && (source == "" || ts.Source == source) && !ts.Ended {
+			return ts, true
+		}
+	}
+	return client.TrackStats{}, false
+}
+
+// flowing: c receives at least minFrames frames of each listed kind from each publisher.
+func flowing(c *client.Client, name string, from []string, kinds []string, minFrames uint64) func() (bool, string) {
+	return func() (bool, string) {
+		for _, f := range from {
+			for _, k := range kinds {
+				ts, ok := received(c, f, k, "")
+				if !ok {
+					return false, fmt.Sprintf("%s has no %s track from %s (stats %+v)", name, k, f, c.Stats().Tracks)
+				}
+				if ts.Frames < minFrames || ts.Bytes == 0 {
+					return false, fmt.Sprintf("%s got %d %s frames from %s", name, ts.Frames, k, f)
+				}
+			}
+		}
+		return true, ""
+	}
+}
+
+// checkNoLeak fails if goroutines started during the test are still running.
+func checkNoLeak(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines after shutdown, %d before:\n%s", n, before, buf)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv := startServer(t, server.Config{})
+	names := []string{"alice", "bob", "carol", "dave"}
+	clients := make([]*client.Client, len(names))
+	for i, n := range names {
+		clients[i] = join(t, srv, "summit", n, nil)
+	}
+	av := []string{protocol.KindAudio, protocol.KindVideo}
+	for i, c := range clients {
+		others := slices.Delete(slices.Clone(names), i, i+1)
+		eventually(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
+	}
+	// Every roster lists all four, with two tracks each.
+	for i, c := range clients {
+		eventually(t, names[i]+" roster", func() (bool, string) {
+			r := c.Roster()
+			if len(r) != 4 {
+				return false, fmt.Sprintf("roster %+v", r)
+			}
+			for _, e := range r {
+				if len(e.Tracks) != 2 {
+					return false, fmt.Sprintf("roster entry %+v", e)
+				}
+			}
+			return true, ""
+		})
+	}
+
+	// dave leaves: his tracks end at the others, the others keep flowing.
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := clients[3].Leave(ctx); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	for i, c := range clients[:3] {
+		eventually(t, names[i]+" sees dave's tracks end", func() (bool, string) {
+			for _, ts := range c.Stats().Tracks {
+				if ts.From == "dave" && !ts.Ended {
+					return false, fmt.Sprintf("%s track from dave not ended", ts.Kind)
+				}
+			}
+			if len(c.Roster()) != 3 {
+				return false, fmt.Sprintf("roster %+v", c.Roster())
+			}
+			return true, ""
+		})
+	}
+	snap := make([]uint64, 3)
+	for i, c := range clients[:3] {
+		ts, _ := received(c, names[(i+1)%3], protocol.KindVideo, "")
+		snap[i] = ts.Frames
+	}
+	for i, c := range clients[:3] {
+		eventually(t, names[i]+" still receives after the leave", func() (bool, string) {
+			ts, _ := received(c, names[(i+1)%3], protocol.KindVideo, "")
+			return ts.Frames > snap[i]+10, fmt.Sprintf("frames %d then %d", snap[i], ts.Frames)
+		})
+	}
+	if got := srv.Registry().Participants(); got != 3 {
+		t.Fatalf("server counts %d participants after a leave, want 3", got)
+	}
+
+	// History is on disk.
+	h, err := srv.Store().History(ctx, "summit", 10)
+	if err != nil || len(h) != 4 {
+		t.Fatalf("history: %v %+v", err, h)
+	}
+	for _, s := range h {
+		if s.Name == "dave" && s.Left.IsZero() {
+			t.Errorf("dave's departure not recorded")
+		}
+	}
+
+	// Shutdown ends everyone's session and leaves no goroutine behind.
+	if err := srv.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for i, c := range clients[:3] {
+		select {
+		case <-c.Done():
+		case <-time.After(patience):
+			t.Fatalf("%s's session did not end at shutdown", names[i])
+		}
+	}
+	for _, c := range clients {
+		c.Close()
+	}
+	checkNoLeak(t, before)
+}
+
+func TestAudioOnlyCall(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	a := join(t, srv, "phone", "alice", func(c *client.Config) { c.AudioOnly = true })
+	b := join(t, srv, "phone", "bob", func(c *client.Config) { c.AudioOnly = true })
+	eventually(t, "alice hears bob", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 50))
+	eventually(t, "bob hears alice", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 50))
+	for _, c := range []*client.Client{a, b} {
+		for _, ts := range c.Stats().Tracks {
+			if ts.Kind == protocol.KindVideo {
+				t.Fatalf("video track in an audio-only call: %+v", ts)
+			}
+		}
+	}
+}
+
+func TestTwoCameras(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	p := join(t, srv, "x", "principal", func(c *client.Config) { c.Cameras = 2 })
+	m := join(t, srv, "x", "monitor", func(c *client.Config) { c.Publish = false })
+	eventually(t, "monitor receives both cameras and the mic", func() (bool, string) {
+		for _, src := range []string{"camera", "camera2"} {
+			ts, ok := received(m, "principal", protocol.KindVideo, src)
+			if !ok || ts.Frames < 20 {
+				return false, fmt.Sprintf("%s: %+v", src, m.Stats().Tracks)
+			}
+		}
+		ts, ok := received(m, "principal", protocol.KindAudio, "")
+		return ok && ts.Frames > 20, "no audio"
+	})
+	// A third camera mid-call arrives too; the receive-only monitor sends nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := p.PublishCamera(ctx, "cam2", "camera3"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "third camera", func() (bool, string) {
+		ts, ok := received(m, "principal", protocol.KindVideo, "camera3")
+		return ok && ts.Frames > 20, fmt.Sprintf("%+v", m.Stats().Tracks)
+	})
+	if n := len(p.Stats().Tracks); n != 0 {
+		t.Fatalf("principal receives %d tracks from a receive-only monitor", n)
+	}
+}
+
+func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	a := join(t, srv, "x", "alice", nil)
+	b := join(t, srv, "x", "bob", nil)
+	eventually(t, "media before", flowing(b, "bob", []string{"alice"}, []string{protocol.KindVideo}, 10))
+
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	bad := []struct{ msg, code string }{
+		{`not json`, protocol.CodeBadMessage},
+		{`{"type":"explode"}`, protocol.CodeBadMessage},
+		{`{"type":"join","version":1,"call":"x","name":"again"}`, protocol.CodeState},
+		{`{"type":"answer","sdp":"v=0\r\n"}`, protocol.CodeState},
+		{`{"type":"unpublish","track":"nope"}`, protocol.CodeRefused},
+		{`{"type":"publish","tracks":[{"id":"mic","kind":"audio"}]}`, protocol.CodeRefused},
+		{`{"type":"candidate","candidate":{"candidate":"garbage"}}`, protocol.CodeBadMessage},
+	}
+	for _, m := range bad {
+		if err := a.SendRaw(ctx, []byte(m.msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "an error for each bad message", func() (bool, string) {
+		errs := a.Errors()
+		if len(errs) < len(bad) {
+			return false, fmt.Sprintf("%d errors: %+v", len(errs), errs)
+		}
+		for i, m := range bad {
+			if errs[i].Code != m.code {
+				return false, fmt.Sprintf("message %q: error %+v, want code %s", m.msg, errs[i], m.code)
+			}
+		}
+		return true, ""
+	})
+	before, _ := received(b, "alice", protocol.KindVideo, "")
+	eventually(t, "media after", func() (bool, string) {
+		now, _ := received(b, "alice", protocol.KindVideo, "")
+		return now.Frames > before.Frames+20, fmt.Sprintf("%d → %d frames", before.Frames, now.Frames)
+	})
+	if len(b.Errors()) != 0 {
+		t.Fatalf("bob got errors caused by alice: %+v", b.Errors())
+	}
+	if got := srv.Registry().Participants(); got != 2 {
+		t.Fatalf("%d participants, want 2", got)
+	}
+}
+
+func TestJoinRefusals(t *testing.T) {
+	srv := startServer(t, server.Config{MaxParticipants: 2})
+	defer srv.Close()
+	join(t, srv, "x", "a", nil)
+	join(t, srv, "x", "b", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	_, err := client.Join(ctx, client.Config{Server: srv.URL(), Call: "x", Name: "c", Publish: true, Logger: testLogger(t)})
+	if err == nil || !strings.Contains(err.Error(), protocol.CodeRefused) {
+		t.Fatalf("third join in a 2-person call: %v", err)
+	}
+	if got := srv.Registry().Participants(); got != 2 {
+		t.Fatalf("%d participants after a refused join", got)
+	}
+	h, _ := srv.Store().History(ctx, "x", 10)
+	if len(h) != 2 {
+		t.Fatalf("a refused join was recorded: %+v", h)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	resp, err := http.Get(srv.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("security headers missing on /healthz")
+	}
+}
