@@ -1,0 +1,150 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hotline/internal/protocol"
+	"hotline/internal/server"
+)
+
+// rawConn speaks to /ws without the client library, to send what a correct
+// client never would.
+func rawConn(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	t.Cleanup(cancel)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL(), "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(protocol.MaxMessageBytes)
+	t.Cleanup(func() { c.CloseNow() })
+	return c, ctx
+}
+
+func readMsg(t *testing.T, ctx context.Context, c *websocket.Conn) any {
+	t.Helper()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	msg, err := protocol.DecodeServer(data)
+	if err != nil {
+		t.Fatalf("server sent an invalid message %s: %v", data, err)
+	}
+	return msg
+}
+
+func expectError(t *testing.T, ctx context.Context, c *websocket.Conn, code string) {
+	t.Helper()
+	msg := readMsg(t, ctx, c)
+	e, ok := msg.(*protocol.ErrorMsg)
+	if !ok || e.Code != code {
+		t.Fatalf("got %+v, want an error %q", msg, code)
+	}
+	if e.Message == "" {
+		t.Fatalf("error without a message: %+v", e)
+	}
+}
+
+func expectClosed(t *testing.T, ctx context.Context, c *websocket.Conn, status websocket.StatusCode) {
+	t.Helper()
+	for {
+		_, _, err := c.Read(ctx)
+		if err == nil {
+			continue // messages sent before the close
+		}
+		if got := websocket.CloseStatus(err); got != status {
+			t.Fatalf("connection ended with %v (status %d), want status %d", err, got, status)
+		}
+		return
+	}
+}
+
+func write(t *testing.T, ctx context.Context, c *websocket.Conn, s string) {
+	t.Helper()
+	if err := c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWireRefusals(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+
+	t.Run("join first", func(t *testing.T) {
+		c, ctx := rawConn(t, srv)
+		write(t, ctx, c, `{"type":"publish","tracks":[{"id":"a","kind":"audio"}]}`)
+		expectError(t, ctx, c, protocol.CodeState)
+		// The session is still usable: a join now succeeds.
+		write(t, ctx, c, `{"type":"join","version":1,"call":"w","name":"late","tracks":[]}`)
+		if w, ok := readMsg(t, ctx, c).(*protocol.Welcome); !ok || w.Version != protocol.Version {
+			t.Fatalf("no welcome after a valid join: %+v", w)
+		}
+	})
+	t.Run("version", func(t *testing.T) {
+		c, ctx := rawConn(t, srv)
+		write(t, ctx, c, `{"type":"join","version":2,"call":"w","name":"future","tracks":[]}`)
+		expectError(t, ctx, c, protocol.CodeVersion)
+		expectClosed(t, ctx, c, websocket.StatusPolicyViolation)
+	})
+	t.Run("binary frame", func(t *testing.T) {
+		c, ctx := rawConn(t, srv)
+		if err := c.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
+			t.Fatal(err)
+		}
+		expectClosed(t, ctx, c, websocket.StatusUnsupportedData)
+	})
+	t.Run("too large", func(t *testing.T) {
+		c, ctx := rawConn(t, srv)
+		big := `{"type":"leave","pad":"` + strings.Repeat("x", protocol.MaxMessageBytes) + `"}`
+		_ = c.Write(ctx, websocket.MessageText, []byte(big))
+		expectClosed(t, ctx, c, websocket.StatusMessageTooBig)
+	})
+	t.Run("rate limit", func(t *testing.T) {
+		c, ctx := rawConn(t, srv)
+		// Far more than the burst, as fast as possible: refused, then closed.
+		for i := 0; i < 400; i++ {
+			if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"leave","x":1}`)); err != nil {
+				break // the server closed on us
+			}
+		}
+		sawLimit := false
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+					t.Fatalf("ended with %v, want a policy-violation close", err)
+				}
+				break
+			}
+			var e protocol.ErrorMsg
+			if json.Unmarshal(data, &e) == nil && e.Code == protocol.CodeRateLimited {
+				sawLimit = true
+			}
+		}
+		if !sawLimit {
+			t.Fatal("no rate_limited error before the close")
+		}
+	})
+	if n := srv.Registry().Participants(); n != 0 {
+		// Only "late" joined, and its connection is closed by the subtest cleanup.
+		deadline := time.Now().Add(patience)
+		for srv.Registry().Participants() != 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := srv.Registry().Participants(); n != 0 {
+			t.Fatalf("%d participants left behind", n)
+		}
+	}
+	h, err := srv.Store().History(context.Background(), "w", 10)
+	if err != nil || len(h) != 1 || h[0].Name != "late" {
+		t.Fatalf("only the valid join is recorded: %v %+v", err, h)
+	}
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs hotline's whole test suite, installing what it needs first.
+#
+# Everything that sends WebRTC traffic runs inside a fresh network namespace
+# that has only a loopback interface, so no test can reach any address but
+# 127.0.0.1 (docs/ARCHITECTURE.md, "Tests"). Modules and Chromium are fetched
+# before entering it.
+#
+# Extra arguments go to `go test`, e.g. scripts/test.sh -run TestTwoCameras -v
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test.sh: $1 needs root (run as root, or install it yourself)" >&2
+		exit 1
+	fi
+}
+
+# Browser tests drive Debian's Chromium (../shared/BROWSER_TESTS.md).
+if ! command -v chromium >/dev/null 2>&1; then
+	need_root "installing chromium"
+	echo "test.sh: installing chromium (about a minute)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+command -v chromium >/dev/null 2>&1 || { echo "test.sh: chromium is missing and could not be installed" >&2; exit 1; }
+command -v ip >/dev/null 2>&1 || { need_root "installing iproute2"; apt-get install -y -qq iproute2 >/dev/null; }
+
+go mod download
+go build ./...
+go vet ./...
+
+# A loopback-only world for the tests. unshare needs root (or user
+# namespaces); without it the suite refuses to run rather than risk sending
+# media to a real interface.
+if ! unshare --net true 2>/dev/null; then
+	echo "test.sh: cannot create a network namespace (unshare --net); refusing to run WebRTC tests outside one" >&2
+	exit 1
+fi
+exec unshare --net -- sh -c 'ip link set lo up && GOPROXY=off GOFLAGS=-mod=readonly go test -count=1 -timeout 12m "$@" ./...' sh "$@"
