@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"hotline/internal/client"
+)
+
+// leaveTimeout bounds the polite goodbye once the run is over (or interrupted).
+const leaveTimeout = 5 * time.Second
+
+// runJoin implements `hotline join`: one native endpoint in a call,
+// publishing the embedded test media, optionally reporting what it received.
+func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("join", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		server      = fs.String("server", "", "server base `URL`, e.g. http://127.0.0.1:8080 (required)")
+		callName    = fs.String("call", "", "call `name` (required)")
+		name        = fs.String("name", "", "display `name` (required)")
+		audioOnly   = fs.Bool("audio-only", false, "publish the microphone only")
+		cameras     = fs.Int("cameras", 1, "number of video tracks to publish (0: audio only)")
+		receiveOnly = fs.Bool("receive-only", false, "publish nothing, only receive")
+		runFor      = fs.Duration("for", 0, "leave after this `duration` (default: until interrupted)")
+		stats       = fs.Bool("stats", false, "print the received tracks' statistics as JSON on the last line of stdout")
+		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hotline join --server URL --call NAME --name NAME [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err // flag has already printed the problem and the usage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("join: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := joinConfig(fs, *server, *callName, *name, *audioOnly, *cameras, *receiveOnly)
+	if err != nil {
+		return err
+	}
+	if *runFor < 0 {
+		return fmt.Errorf("join: --for %v is negative", *runFor)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = log
+
+	c, err := client.Join(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	log.Info("joined", "call", cfg.Call, "id", c.ID())
+
+	var timeout <-chan time.Time
+	if *runFor > 0 {
+		timer := time.NewTimer(*runFor)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	var sessionErr error
+	select {
+	case <-timeout:
+	case <-ctx.Done(): // interrupted: a normal way to stop
+	case <-c.Done():
+		sessionErr = c.Err()
+		if sessionErr == nil {
+			sessionErr = errors.New("the server ended the session")
+		}
+	}
+
+	// Take the figures before leaving: closing ends every track.
+	snapshot := c.Stats()
+	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+	defer cancel()
+	if sessionErr == nil {
+		if err := c.Leave(leaveCtx); err != nil {
+			log.Warn("leave", "err", err)
+		}
+	} else if err := c.Close(); err != nil {
+		log.Warn("close", "err", err)
+	}
+	for _, t := range snapshot.Tracks {
+		log.Info("received", "from", t.From, "track", t.Track, "kind", t.Kind,
+			"packets", t.Packets, "frames", t.Frames, "bytes", t.Bytes, "lost", t.Lost,
+			"jitter_ms", fmt.Sprintf("%.2f", t.JitterMs))
+	}
+	if *stats {
+		if err := writeStatsLine(stdout, snapshot); err != nil {
+			return err
+		}
+	}
+	if sessionErr != nil {
+		return fmt.Errorf("join: %w", sessionErr)
+	}
+	return nil
+}
+
+// joinConfig turns the flags into a client configuration, refusing
+// contradictions.
+func joinConfig(fs *flag.FlagSet, server, callName, name string, audioOnly bool, cameras int, receiveOnly bool) (client.Config, error) {
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, req := range []struct{ flag, value string }{{"server", server}, {"call", callName}, {"name", name}} {
+		if req.value == "" {
+			return client.Config{}, fmt.Errorf("join: --%s is required", req.flag)
+		}
+	}
+	if cameras < 0 {
+		return client.Config{}, fmt.Errorf("join: --cameras %d is negative", cameras)
+	}
+	if audioOnly && set["cameras"] && cameras > 0 {
+		return client.Config{}, fmt.Errorf("join: --audio-only contradicts --cameras %d", cameras)
+	}
+	if receiveOnly && (audioOnly || set["cameras"]) {
+		return client.Config{}, errors.New("join: --receive-only publishes nothing; drop --audio-only and --cameras")
+	}
+	cfg := client.Config{Server: server, Call: callName, Name: name, Publish: !receiveOnly}
+	if audioOnly || cameras == 0 {
+		cfg.AudioOnly = true
+	} else {
+		cfg.Cameras = cameras
+	}
+	return cfg, nil
+}
+
+// statsTrack is one received track in the --stats line.
+type statsTrack struct {
+	From        string  `json:"from"`
+	Participant string  `json:"participant"`
+	Track       string  `json:"track"`
+	Kind        string  `json:"kind"`
+	Source      string  `json:"source"`
+	Packets     uint64  `json:"packets"`
+	Frames      uint64  `json:"frames"`
+	Bytes       uint64  `json:"bytes"`
+	Lost        uint64  `json:"lost"`
+	JitterMs    float64 `json:"jitter_ms"`
+	Ended       bool    `json:"ended"`
+}
+
+// writeStatsLine prints {"tracks":[...]} as one line.
+func writeStatsLine(w io.Writer, s client.Stats) error {
+	line := struct {
+		Tracks []statsTrack `json:"tracks"`
+	}{Tracks: []statsTrack{}}
+	for _, t := range s.Tracks {
+		line.Tracks = append(line.Tracks, statsTrack{
+			From: t.From, Participant: t.Participant, Track: t.Track, Kind: t.Kind, Source: t.Source,
+			Packets: t.Packets, Frames: t.Frames, Bytes: t.Bytes, Lost: t.Lost,
+			JitterMs: float64(int64(t.JitterMs*100)) / 100, Ended: t.Ended,
+		})
+	}
+	data, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("join: stats: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", data)
+	return err
+}

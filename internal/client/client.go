@@ -1,0 +1,348 @@
+// Package client is hotline's native endpoint: it joins a call over the
+// signalling WebSocket (docs/PROTOCOL.md), answers the server's offers,
+// publishes looped test media (internal/testmedia) and counts what it
+// receives from RTP headers alone. `hotline join`, the integration tests and
+// probes all drive the server through it.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/protocol"
+)
+
+// Errors of this package; wrapped with context.
+var (
+	ErrConfig = errors.New("client: invalid configuration")
+	ErrClosed = errors.New("client: closed")
+)
+
+// ServerError is an "error" message from the server that made an operation
+// fail (a refused join, for instance). Use errors.As to read the code.
+type ServerError struct{ Msg protocol.ErrorMsg }
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("server error %s: %s", e.Msg.Code, e.Msg.Message)
+}
+
+// Config describes one endpoint.
+type Config struct {
+	Server    string // the server's base URL, http(s)://host:port; the WebSocket is at /ws
+	Call      string // call name
+	Name      string // display name
+	Publish   bool   // false: receive-only (a wall monitor)
+	AudioOnly bool   // publish the microphone only
+	Cameras   int    // video tracks to publish: 0 means 1 unless AudioOnly
+	Logger    *slog.Logger
+}
+
+// maxErrors bounds the server errors a client remembers (a hostile or buggy
+// server could send them forever).
+const maxErrors = 64
+
+// writeTimeout bounds one WebSocket write, so that a stalled server cannot
+// block a Pion callback or the caller forever.
+const writeTimeout = 10 * time.Second
+
+// Client is one participant in a call. Its methods are safe for concurrent use.
+type Client struct {
+	cfg   Config
+	log   *slog.Logger
+	api   *webrtc.API
+	pc    *webrtc.PeerConnection
+	epoch time.Time // arrival times for jitter are measured from here
+
+	// out sends one message to the server; the WebSocket writer in
+	// production, a recorder in unit tests.
+	out func(ctx context.Context, msg any) error
+	ws  *websocket.Conn
+
+	ctx    context.Context // the client's lifetime; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the client starts
+	done   chan struct{}  // closed by endSession when the signalling session ends
+	ended  sync.Once
+
+	connected atomic.Bool // the PeerConnection is connected: start sending media
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	closed   bool
+	id       string
+	roster   []protocol.RosterEntry
+	errs     []protocol.ErrorMsg
+	endErr   error                  // why the signalling session ended
+	local    []*localTrack          // every local track ever published, in order
+	remote   []*remoteTrack         // every received track, in order of appearance
+	byMid    map[string]*remoteTrack // the active received tracks
+	attached map[string]*localTrack  // mid → local track sent on it
+
+	// Owned by the signalling read loop (offers and candidates are handled
+	// there, in order): candidates that arrived before the first offer.
+	pendingCandidates []webrtc.ICECandidateInit
+	haveRemote        bool
+}
+
+// tracksToPublish lists the tracks cfg asks for. Ids and sources follow
+// PROTOCOL.md's examples: "mic"; "cam0" "camera", "cam1" "camera2", ...
+func (cfg Config) tracksToPublish() []protocol.TrackInfo {
+	if !cfg.Publish {
+		return nil
+	}
+	ts := []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio, Source: "mic"}}
+	if cfg.AudioOnly {
+		return ts
+	}
+	for i := range max(cfg.Cameras, 1) {
+		ts = append(ts, cameraInfo(fmt.Sprintf("cam%d", i), cameraSource(i)))
+	}
+	return ts
+}
+
+func cameraSource(i int) string {
+	if i == 0 {
+		return "camera"
+	}
+	return fmt.Sprintf("camera%d", i+1)
+}
+
+func cameraInfo(id, source string) protocol.TrackInfo {
+	return protocol.TrackInfo{ID: id, Kind: protocol.KindVideo, Source: source}
+}
+
+func (cfg Config) validate() error {
+	if err := protocol.ValidID("call name", cfg.Call); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := protocol.ValidName(cfg.Name); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.Cameras < 0 || cfg.Cameras > protocol.MaxTracks-1 {
+		return fmt.Errorf("%w: %d cameras, between 0 and %d allowed", ErrConfig, cfg.Cameras, protocol.MaxTracks-1)
+	}
+	if cfg.AudioOnly && cfg.Cameras > 0 {
+		return fmt.Errorf("%w: audio-only with %d cameras", ErrConfig, cfg.Cameras)
+	}
+	return nil
+}
+
+// newClient builds a client and its PeerConnection, without signalling.
+func newClient(cfg Config, loopback bool) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("call", cfg.Call, "name", cfg.Name)
+	api, err := newAPI(loopback, log)
+	if err != nil {
+		return nil, err
+	}
+	// No ICE servers: see newAPI.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("client: peer connection: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		cfg:      cfg,
+		log:      log,
+		api:      api,
+		pc:       pc,
+		epoch:    time.Now(),
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		byMid:    make(map[string]*remoteTrack),
+		attached: make(map[string]*localTrack),
+	}
+	pc.OnICECandidate(c.onLocalCandidate)
+	pc.OnTrack(c.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.log.Debug("peer connection", "state", s.String())
+		c.connected.Store(s == webrtc.PeerConnectionStateConnected)
+	})
+	for _, ti := range cfg.tracksToPublish() {
+		if err := c.addLocal(ti); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Join connects to the server, joins cfg.Call and returns once the server
+// has welcomed the client. Media starts flowing when the server's first offer
+// has been answered, which happens in the background.
+func Join(ctx context.Context, cfg Config) (*Client, error) {
+	wsURL, host, err := signallingURL(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(cfg, isLoopbackHost(host))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.dial(ctx, wsURL); err != nil {
+		c.Close()
+		return nil, err
+	}
+	join := protocol.Join{
+		Type:    protocol.TypeJoin,
+		Version: protocol.Version,
+		Call:    cfg.Call,
+		Name:    cfg.Name,
+		Tracks:  c.localInfos(),
+	}
+	if err := c.out(ctx, join); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("client: send join: %w", err)
+	}
+	if err := c.awaitWelcome(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.goStart(c.readLoop)
+	return c, nil
+}
+
+// goStart runs f in a goroutine that Close waits for, unless the client is
+// already closed (then f never runs and it returns false). Pion callbacks
+// start goroutines at any moment; this keeps them from racing with Close.
+func (c *Client) goStart(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// ID returns the participant id the server assigned.
+func (c *Client) ID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.id
+}
+
+// Roster returns the latest participant list the server sent.
+func (c *Client) Roster() []protocol.RosterEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.roster)
+}
+
+// Errors returns the error messages the server sent, oldest first (at most
+// the last 64).
+func (c *Client) Errors() []protocol.ErrorMsg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.errs)
+}
+
+// Done is closed when the signalling session ends: the server closed the
+// WebSocket, it failed, or Close was called. Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the signalling session ended, or nil while it goes on or
+// if it ended by Leave or Close.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endErr
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	remote := slices.Clone(c.remote)
+	local := slices.Clone(c.local)
+	c.mu.Unlock()
+	var s Stats
+	for _, r := range remote {
+		s.Tracks = append(s.Tracks, r.snapshot())
+	}
+	for _, l := range local {
+		s.Sent = append(s.Sent, l.snapshot())
+	}
+	return s
+}
+
+// Leave tells the server the client leaves, waits (within ctx) for the server
+// to close the WebSocket, and closes the client.
+func (c *Client) Leave(ctx context.Context) error {
+	err := c.out(ctx, protocol.Leave{Type: protocol.TypeLeave})
+	if err == nil {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("client: leave: %w", ctx.Err())
+		}
+	} else {
+		err = fmt.Errorf("client: leave: %w", err)
+	}
+	return errors.Join(err, c.Close())
+}
+
+// Close ends the client: the WebSocket, the PeerConnection and every
+// goroutine the client started, which have all returned when Close returns.
+// It is idempotent.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		if c.ws != nil {
+			// The close handshake first, while the read loop still reads:
+			// it receives the server's close frame and returns.
+			if werr := c.ws.Close(websocket.StatusNormalClosure, "bye"); werr != nil && !isClosedErr(werr) {
+				c.log.Debug("websocket close", "err", werr)
+			}
+		}
+		c.cancel() // stops the media writers
+		// GracefulClose waits for Pion's own goroutines; it also makes the
+		// track and RTCP readers return.
+		if perr := c.pc.GracefulClose(); perr != nil {
+			err = fmt.Errorf("client: close peer connection: %w", perr)
+		}
+		c.wg.Wait()
+		c.endSession(nil) // in case no read loop ever ran
+	})
+	return err
+}
+
+// endSession records why the signalling session ended (nil: on purpose) and
+// closes Done. Only the first call counts.
+func (c *Client) endSession(err error) {
+	c.ended.Do(func() {
+		c.mu.Lock()
+		c.endErr = err
+		c.mu.Unlock()
+		close(c.done)
+	})
+}
+
+// isClosedErr reports errors that only say the WebSocket was already closed.
+func isClosedErr(err error) bool {
+	var ce websocket.CloseError
+	return errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)
+}

@@ -1,0 +1,117 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"hotline/internal/client"
+	"hotline/internal/protocol"
+	"hotline/internal/server"
+)
+
+func startServer(t *testing.T, ctx context.Context, log *slog.Logger) *server.Server {
+	t.Helper()
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("server close: %v", err)
+		}
+	})
+	return srv
+}
+
+// receivedFrom checks that c gets audio and video from the named publisher.
+func receivedFrom(c *client.Client, from string, minVideoFrames, minAudioPackets uint64) error {
+	var audio, video *client.TrackStats
+	for _, ts := range c.Stats().Tracks {
+		if ts.From != from || ts.Ended {
+			continue
+		}
+		switch ts.Kind {
+		case protocol.KindAudio:
+			audio = &ts
+		case protocol.KindVideo:
+			video = &ts
+		}
+	}
+	switch {
+	case audio == nil || video == nil:
+		return fmt.Errorf("no audio and video track from %s yet: %+v", from, c.Stats().Tracks)
+	case video.Frames < minVideoFrames || audio.Packets < minAudioPackets:
+		return fmt.Errorf("from %s: %d video frames, %d audio packets so far", from, video.Frames, audio.Packets)
+	}
+	return nil
+}
+
+func TestTwoClientsExchangeMedia(t *testing.T) {
+	client.CheckGoroutines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := client.TestLogger(t)
+	srv := startServer(t, ctx, log)
+
+	join := func(name string) *client.Client {
+		c, err := client.Join(ctx, client.Config{
+			Server: srv.URL(), Call: "two", Name: name, Publish: true,
+			Logger: log.With("client", name),
+		})
+		if err != nil {
+			t.Fatalf("%s joins: %v", name, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	alice, bob := join("Alice"), join("Bob")
+	if alice.ID() == "" || alice.ID() == bob.ID() {
+		t.Fatalf("ids %q and %q", alice.ID(), bob.ID())
+	}
+
+	// One second of media is 30 video frames and 50 audio packets.
+	client.WaitFor(t, "Alice receives Bob", 15*time.Second, func() error { return receivedFrom(alice, "Bob", 30, 50) })
+	client.WaitFor(t, "Bob receives Alice", 15*time.Second, func() error { return receivedFrom(bob, "Alice", 30, 50) })
+	client.WaitFor(t, "roster", 5*time.Second, func() error {
+		if r := alice.Roster(); len(r) != 2 {
+			return fmt.Errorf("Alice's roster has %d entries", len(r))
+		}
+		return nil
+	})
+	for _, c := range []*client.Client{alice, bob} {
+		for _, ts := range c.Stats().Tracks {
+			t.Logf("%s ← %s %s/%s: %d packets, %d frames, %d bytes, %d lost, jitter %.2f ms",
+				c.ID(), ts.From, ts.Kind, ts.Source, ts.Packets, ts.Frames, ts.Bytes, ts.Lost, ts.JitterMs)
+			if ts.Lost > ts.Packets/10 {
+				t.Errorf("%d of %d packets lost on loopback", ts.Lost, ts.Packets)
+			}
+		}
+		for _, ss := range c.Stats().Sent {
+			if ss.Mid == "" || ss.Frames == 0 {
+				t.Errorf("%s: local track %s not sent: %+v", c.ID(), ss.Track, ss)
+			}
+		}
+		if errs := c.Errors(); len(errs) > 0 {
+			t.Errorf("server errors: %+v", errs)
+		}
+	}
+
+	// Bob leaves: his tracks end at Alice.
+	if err := bob.Leave(ctx); err != nil {
+		t.Errorf("Bob leaves: %v", err)
+	}
+	client.WaitFor(t, "Bob's tracks end at Alice", 10*time.Second, func() error {
+		for _, ts := range alice.Stats().Tracks {
+			if ts.From == "Bob" && !ts.Ended {
+				return fmt.Errorf("%s/%s still active", ts.From, ts.Track)
+			}
+		}
+		return nil
+	})
+	if err := alice.Leave(ctx); err != nil {
+		t.Errorf("Alice leaves: %v", err)
+	}
+}

@@ -1,0 +1,135 @@
+package client
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/protocol"
+)
+
+// receiveMTU bounds one received packet; Pion's own receive MTU is 1460.
+const receiveMTU = 1500
+
+// remoteTrack is one received track: what the offer's receive table said
+// about it, and its counters.
+type remoteTrack struct {
+	info protocol.ReceiveMid
+
+	mu      sync.Mutex
+	counter rtpCounter
+	ended   bool
+}
+
+func (r *remoteTrack) snapshot() TrackStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return TrackStats{
+		From:        r.info.Name,
+		Participant: r.info.Participant,
+		Track:       r.info.Track,
+		Mid:         r.info.Mid,
+		Kind:        r.info.Kind,
+		Source:      r.info.Source,
+		Packets:     r.counter.received,
+		Frames:      r.counter.frames,
+		Bytes:       r.counter.bytes,
+		Lost:        r.counter.lost(),
+		JitterMs:    r.counter.jitterMs(),
+		Ended:       r.ended,
+	}
+}
+
+func (r *remoteTrack) end() {
+	r.mu.Lock()
+	r.ended = true
+	r.mu.Unlock()
+}
+
+// updateReceiving applies an offer's receive table. Every active track is
+// listed in every offer (PROTOCOL.md), so a mid that disappeared has ended;
+// a mid that now carries another track is an ended track and a new one.
+func (c *Client) updateReceiving(table []protocol.ReceiveMid) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	listed := make(map[string]bool, len(table))
+	for _, rm := range table {
+		listed[rm.Mid] = true
+		if cur := c.byMid[rm.Mid]; cur != nil {
+			if cur.info == rm {
+				continue
+			}
+			cur.end()
+		}
+		r := &remoteTrack{info: rm}
+		r.counter.video = rm.Kind == protocol.KindVideo
+		c.byMid[rm.Mid] = r
+		c.remote = append(c.remote, r)
+		c.log.Debug("receiving", "mid", rm.Mid, "from", rm.Name, "track", rm.Track)
+	}
+	for mid, r := range c.byMid {
+		if !listed[mid] {
+			r.end()
+			delete(c.byMid, mid)
+			c.log.Debug("track ended", "mid", mid, "from", r.info.Name, "track", r.info.Track)
+		}
+	}
+}
+
+// onTrack is Pion's callback for a new incoming track. The transceiver's mid
+// says which entry of the receive table it is.
+func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	mid := ""
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			mid = tr.Mid()
+			break
+		}
+	}
+	c.mu.Lock()
+	r := c.byMid[mid]
+	c.mu.Unlock()
+	if r == nil {
+		// Media on a mid the server did not describe: count it anyway, so
+		// that a server bug shows in the stats rather than vanishing.
+		c.log.Warn("track on an undescribed mid", "mid", mid, "kind", track.Kind().String())
+		r = &remoteTrack{info: protocol.ReceiveMid{Mid: mid, Kind: track.Kind().String()}}
+		r.counter.video = track.Kind() == webrtc.RTPCodecTypeVideo
+		c.mu.Lock()
+		c.remote = append(c.remote, r)
+		c.mu.Unlock()
+	}
+	r.mu.Lock()
+	r.counter.clockRate = track.Codec().ClockRate
+	r.mu.Unlock()
+	c.goStart(func() { c.readTrack(track, r) })
+}
+
+// readTrack counts the packets of one incoming track until it ends. Only the
+// RTP header is parsed; the payload is opaque (end-to-end encrypted later).
+func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
+	defer r.end()
+	buf := make([]byte, receiveMTU)
+	var h rtp.Header
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return // io.EOF when the transceiver stops, or the connection closed
+		}
+		arrival := time.Since(c.epoch)
+		hlen, err := h.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		payload := n - hlen
+		if h.Padding && payload > 0 {
+			// RFC 3550 §5.1: the last octet counts the padding octets.
+			payload -= min(int(buf[n-1]), payload)
+		}
+		r.mu.Lock()
+		r.counter.update(h.SequenceNumber, h.Timestamp, h.Marker, payload, arrival)
+		r.mu.Unlock()
+	}
+}

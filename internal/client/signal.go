@@ -1,0 +1,159 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/coder/websocket"
+
+	"hotline/internal/protocol"
+)
+
+// dial opens the signalling WebSocket. Reads are bounded by the protocol's
+// message limit: a larger message closes the connection (status 1009) rather
+// than being buffered.
+func (c *Client) dial(ctx context.Context, wsURL string) error {
+	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		return fmt.Errorf("client: connect to %s: %w", wsURL, err)
+	}
+	conn.SetReadLimit(protocol.MaxMessageBytes)
+	c.ws = conn
+	c.out = c.writeWS
+	return nil
+}
+
+// writeWS sends one message as a text frame. coder/websocket allows
+// concurrent writers, so the read loop, Pion's candidate callback and the
+// caller may all send.
+func (c *Client) writeWS(ctx context.Context, msg any) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("client: encode: %w", err)
+	}
+	if len(data) > protocol.MaxMessageBytes {
+		return fmt.Errorf("client: message of %d bytes exceeds %d", len(data), protocol.MaxMessageBytes)
+	}
+	return c.writeRaw(ctx, data)
+}
+
+func (c *Client) writeRaw(ctx context.Context, data []byte) error {
+	if c.ws == nil {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+		return fmt.Errorf("client: send: %w", err)
+	}
+	return nil
+}
+
+// SendRaw sends data as one text frame, unchecked: a test hook for feeding
+// the server malformed or hostile messages.
+func (c *Client) SendRaw(ctx context.Context, data []byte) error {
+	return c.writeRaw(ctx, data)
+}
+
+// readMessage reads and decodes one server message. Undecodable messages are
+// logged and skipped (nil, nil): a strict decoder protects the client, and
+// one bad message should not end a call.
+func (c *Client) readMessage(ctx context.Context) (any, error) {
+	typ, data, err := c.ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		c.log.Warn("server sent a binary frame; ignored", "bytes", len(data))
+		return nil, nil
+	}
+	msg, err := protocol.DecodeServer(data)
+	if err != nil {
+		c.log.Warn("undecodable server message; ignored", "err", err)
+		return nil, nil
+	}
+	return msg, nil
+}
+
+// awaitWelcome reads until the server welcomes the client or refuses it.
+func (c *Client) awaitWelcome(ctx context.Context) error {
+	for {
+		msg, err := c.readMessage(ctx)
+		if err != nil {
+			return fmt.Errorf("client: waiting for welcome: %w", err)
+		}
+		switch m := msg.(type) {
+		case *protocol.Welcome:
+			c.mu.Lock()
+			c.id = m.ID
+			c.mu.Unlock()
+			c.log.Debug("welcomed", "id", m.ID)
+			return nil
+		case *protocol.ErrorMsg:
+			c.recordError(m)
+			return fmt.Errorf("client: join: %w", &ServerError{Msg: *m})
+		case nil:
+		default:
+			// Not expected before welcome, but harmless: handle it as usual.
+			c.dispatch(msg)
+		}
+	}
+}
+
+// readLoop handles server messages until the WebSocket closes. Offers are
+// answered here, one at a time, which keeps them in order as PROTOCOL.md
+// requires.
+func (c *Client) readLoop() {
+	for {
+		msg, err := c.readMessage(c.ctx)
+		if err != nil {
+			c.mu.Lock()
+			closing := c.closed
+			c.mu.Unlock()
+			if closing || websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+				err = nil // we closed, or the server ended the session normally (after leave)
+			} else {
+				c.log.Info("signalling ended", "err", err)
+			}
+			c.endSession(err)
+			return
+		}
+		if msg != nil {
+			c.dispatch(msg)
+		}
+	}
+}
+
+func (c *Client) dispatch(msg any) {
+	switch m := msg.(type) {
+	case *protocol.Welcome:
+		c.log.Warn("second welcome ignored")
+	case *protocol.Roster:
+		c.mu.Lock()
+		c.roster = m.Participants
+		c.mu.Unlock()
+	case *protocol.SDP:
+		if err := c.handleOffer(m); err != nil {
+			c.log.Error("offer not answered", "err", err)
+		}
+	case *protocol.Candidate:
+		if err := c.handleRemoteCandidate(m.Candidate); err != nil {
+			c.log.Warn("remote candidate", "err", err)
+		}
+	case *protocol.ErrorMsg:
+		c.recordError(m)
+	default:
+		c.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (c *Client) recordError(m *protocol.ErrorMsg) {
+	c.log.Info("server error", "code", m.Code, "message", m.Message, "ref", m.Ref)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.errs) == maxErrors {
+		c.errs = c.errs[1:]
+	}
+	c.errs = append(c.errs, *m)
+}

@@ -1,0 +1,69 @@
+// @ts-check
+// Entry point. Decides between the start page and an immediate join, and
+// exposes window.hotline for automation (the browser tests, kiosk checks).
+//
+//   /                               start page
+//   /call/<call>                    start page with the call filled in
+//   /call/<call>?name=N&autojoin=1  join at once with camera and microphone
+//                                   (a wall monitor or kiosk: nobody clicks)
+
+import { Call } from './call.js';
+import { byId, toast } from './dom.js';
+import { Lobby } from './lobby.js';
+import { openBoth } from './media.js';
+import { CALL_NAME } from './protocol.js';
+
+/** @type {Call|null} */
+let current = null;
+
+// Read-only view for automation. state() is synchronous: its media numbers
+// come from the once-a-second getStats sample that also drives the tiles.
+Object.defineProperty(window, 'hotline', {
+  value: Object.freeze({
+    version: 1,
+    state: () => current?.state() ?? { joined: false, id: '', roster: [], tiles: [], audio: [], errors: [] },
+    leave: () => current?.leave(),
+    // Raw material for diagnosing a failed run: every getStats entry and
+    // both session descriptions.
+    stats: async () => {
+      const pc = current?.session.pc;
+      return pc ? [...(await pc.getStats()).values()] : [];
+    },
+    sdp: () => ({ local: current?.session.pc.localDescription?.sdp ?? '', remote: current?.session.pc.remoteDescription?.sdp ?? '' }),
+  }),
+});
+
+function main() {
+  const m = /^\/call\/([^/]+)$/.exec(location.pathname);
+  const call = m ? decodeURIComponent(m[1]) : '';
+  const params = new URLSearchParams(location.search);
+  const name = (params.get('name') ?? '').trim();
+
+  if (call && CALL_NAME.test(call) && name && params.get('autojoin') === '1') {
+    void kiosk(call, name);
+    return;
+  }
+  const lobby = new Lobby({ call, name }, (req) => {
+    // Make the address shareable without the person's name in it.
+    history.replaceState(null, '', `/call/${encodeURIComponent(req.call)}`);
+    start({ ...req, kiosk: false });
+  });
+  void lobby.show();
+}
+
+/** @param {string} call @param {string} name */
+async function kiosk(call, name) {
+  document.body.classList.add('kiosk');
+  const { camera, mic, error } = await openBoth({ video: true });
+  if (error) toast(error, 'error');
+  start({ call, name, camera, mic, kiosk: true });
+}
+
+/** @param {ConstructorParameters<typeof Call>[0]} opts */
+function start(opts) {
+  byId('lobby').hidden = true;
+  current = new Call(opts);
+  void current.start();
+}
+
+main();

@@ -1,0 +1,329 @@
+// @ts-check
+// A call in progress: wires the Session (protocol.js) to the tiles, the
+// self view and the control bar, and samples connection quality.
+
+import { byId, el, fillDevices, setIcon, toast } from './dom.js';
+import { deviceOf, listDevices, openCamera, captureError } from './media.js';
+import { Session } from './protocol.js';
+import { QualitySampler } from './quality.js';
+import { TileGrid } from './tiles.js';
+
+/** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
+
+/** Track ids and sources we publish; others see the sources (PROTOCOL.md). */
+const MIC = { id: 'mic', source: 'mic' };
+const CAM = { id: 'cam0', source: 'camera' };
+const CAM2 = { id: 'cam1', source: 'camera2' };
+
+export class Call {
+  /**
+   * @param {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null, kiosk: boolean}} opts
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.session = new Session();
+    this.joined = false;
+    this.startedAt = 0;
+    /** @type {{code: string, message: string}[]} every error shown, for tests */
+    this.errors = [];
+    // One stream id for mic and first camera, so receivers may lip-sync them.
+    const main = new MediaStream();
+    /** @type {LocalTrack|null} */
+    this.mic = opts.mic ? { ...MIC, kind: 'audio', track: opts.mic, stream: main } : null;
+    /** @type {LocalTrack|null} */
+    this.cam = opts.camera ? { ...CAM, kind: 'video', track: opts.camera, stream: main } : null;
+    /** @type {LocalTrack|null} */
+    this.cam2 = null;
+    this.busy = false; // one device operation at a time; buttons are disabled meanwhile
+
+    this.stage = byId('stage');
+    this.selfview = byId('selfview');
+    this.controls = byId('controls');
+    this.grid = new TileGrid(byId('tiles'), byId('audio-sink'), (blocked) => this.#soundBlocked(blocked));
+    this.sampler = new QualitySampler(this.session.pc);
+    this.timer = 0;
+    this.sampling = false; // a getStats is in flight
+    this.soundToastShown = false;
+  }
+
+  async start() {
+    const { call, name } = this.opts;
+    document.title = `${call} · hotline`;
+    byId('call-name').textContent = call;
+    byId('call-info').hidden = false;
+    this.stage.hidden = false;
+    this.controls.hidden = false;
+    this.#link('connecting', 'Connecting…');
+    this.#wireControls();
+    this.#renderSelf();
+    this.#renderControls();
+
+    const s = this.session;
+    s.onroster = (roster) => {
+      this.grid.setRoster(roster, s.id);
+      byId('call-count').textContent = String(roster.length);
+    };
+    s.ontrack = (t) => this.grid.addTrack(t);
+    s.ontrackended = (t) => this.grid.removeTrack(t);
+    s.onerror = (e) => this.#error(`${e.code}: ${e.message}`, e.code);
+    s.onstatechange = (st) => this.#linkFromPC(st);
+    s.onclose = (ev) => this.#ended(ev.left);
+
+    const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
+    try {
+      await s.join(call, name, tracks);
+    } catch (err) {
+      const e = /** @type {Error & {code?: string}} */ (err);
+      this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
+      this.#ended(false);
+      return;
+    }
+    this.joined = true;
+    this.startedAt = Date.now();
+    this.timer = window.setInterval(() => void this.#tick(), 1000);
+    this.#refreshDevices();
+  }
+
+  /** Everything the tests need, read from the UI's own model. */
+  state() {
+    const s = this.session;
+    return {
+      joined: this.joined && !s.closed,
+      id: s.id,
+      call: this.opts.call,
+      name: this.opts.name,
+      connection: s.pc.connectionState,
+      roster: s.roster.map((p) => p.name),
+      participants: s.roster,
+      ...this.grid.state(),
+      local: {
+        mic: !!this.mic?.track?.enabled,
+        camera: !!this.cam?.track,
+        camera2: !!this.cam2?.track,
+        cameraDevice: deviceOf(this.cam?.track),
+      },
+      errors: this.errors,
+    };
+  }
+
+  // ---- controls ----
+
+  #wireControls() {
+    byId('btn-mic').addEventListener('click', () => this.#toggleMic());
+    byId('btn-cam').addEventListener('click', () => this.#run(() => this.#toggleCamera()));
+    byId('btn-cam2').addEventListener('click', () => this.#run(() => this.#toggleSecondCamera()));
+    byId('call-camera').addEventListener('change', () => this.#run(() => this.#switchCamera()));
+    byId('btn-leave').addEventListener('click', () => this.leave());
+    // A click anywhere counts as the gesture browsers want before sound.
+    document.addEventListener('click', () => this.grid.resumeAudio());
+  }
+
+  /** Serialises device operations so that fast clicks cannot interleave them. @param {() => Promise<void>} op */
+  async #run(op) {
+    if (this.busy) return;
+    this.busy = true;
+    this.#renderControls();
+    try {
+      await op();
+    } catch (err) {
+      this.#error(captureError(err), 'device');
+    } finally {
+      this.busy = false;
+      this.#renderSelf();
+      this.#renderControls();
+    }
+  }
+
+  #toggleMic() {
+    if (!this.mic?.track) return;
+    // Muting disables the track (silence is sent): no renegotiation, and
+    // unmuting is instant.
+    this.mic.track.enabled = !this.mic.track.enabled;
+    this.#renderControls();
+  }
+
+  async #toggleCamera() {
+    const select = /** @type {HTMLSelectElement} */ (byId('call-camera'));
+    if (this.cam?.track) {
+      // Off means off: the device is released (its light goes out), not
+      // just blanked.
+      const old = this.cam.track;
+      await this.session.replaceTrack(CAM.id, null);
+      old.stop();
+      return;
+    }
+    const track = await openCamera(select.value);
+    if (this.cam) {
+      await this.session.replaceTrack(CAM.id, track);
+      return;
+    }
+    // Joined audio-only: the camera is a new track to publish.
+    this.cam = { ...CAM, kind: 'video', track, stream: this.mic?.stream ?? new MediaStream() };
+    await this.session.publish([this.cam]).catch((err) => {
+      track.stop();
+      this.cam = null;
+      throw err;
+    });
+  }
+
+  async #switchCamera() {
+    if (!this.cam?.track) return; // takes effect when the camera is turned on
+    const select = /** @type {HTMLSelectElement} */ (byId('call-camera'));
+    const old = this.cam.track;
+    if (deviceOf(old) === select.value) return;
+    // replaceTrack keeps the m-line, SSRC and codec: nobody renegotiates.
+    // The old camera is stopped only after the new one is sending.
+    const track = await openCamera(select.value);
+    await this.session.replaceTrack(CAM.id, track);
+    old.stop();
+  }
+
+  async #toggleSecondCamera() {
+    if (this.cam2) {
+      const t = this.cam2.track;
+      this.cam2 = null;
+      await this.session.unpublish(CAM2.id);
+      t?.stop();
+      return;
+    }
+    // Prefer a camera that the first one is not using.
+    const { cameras } = await listDevices();
+    const used = deviceOf(this.cam?.track);
+    const other = cameras.find((c) => c.deviceId !== used) ?? cameras[0];
+    const track = await openCamera(other?.deviceId);
+    this.cam2 = { ...CAM2, kind: 'video', track, stream: new MediaStream() };
+    await this.session.publish([this.cam2]).catch((err) => {
+      track.stop();
+      this.cam2 = null;
+      throw err;
+    });
+  }
+
+  leave() {
+    if (this.session.closed) return;
+    this.session.leave();
+  }
+
+  #renderControls() {
+    const micOn = !!this.mic?.track?.enabled;
+    const mic = byId('btn-mic');
+    mic.disabled = !this.mic;
+    mic.setAttribute('aria-pressed', String(micOn));
+    mic.classList.toggle('off', !micOn);
+    mic.title = micOn ? 'Mute microphone' : 'Unmute microphone';
+    mic.querySelector('.btn-label').textContent = micOn ? 'Mute' : 'Unmute';
+    setIcon(mic, micOn ? 'mic' : 'mic-off');
+
+    const camOn = !!this.cam?.track;
+    const cam = byId('btn-cam');
+    cam.disabled = this.busy;
+    cam.setAttribute('aria-pressed', String(camOn));
+    cam.classList.toggle('off', !camOn);
+    cam.title = camOn ? 'Turn camera off' : 'Turn camera on';
+    cam.querySelector('.btn-label').textContent = camOn ? 'Camera off' : 'Camera on';
+    setIcon(cam, camOn ? 'cam' : 'cam-off');
+
+    const cam2 = byId('btn-cam2');
+    cam2.disabled = this.busy || (!this.cam2 && !this.joined);
+    cam2.setAttribute('aria-pressed', String(!!this.cam2));
+    cam2.classList.toggle('active', !!this.cam2);
+    cam2.title = this.cam2 ? 'Remove the second camera' : 'Add a second camera';
+    cam2.querySelector('.btn-label').textContent = this.cam2 ? 'Remove camera 2' : 'Add camera';
+    byId('call-camera').disabled = this.busy;
+  }
+
+  #renderSelf() {
+    const views = [];
+    for (const t of [this.cam, this.cam2]) {
+      if (!t?.track) continue;
+      const box = el('div', 'self-tile');
+      const v = /** @type {HTMLVideoElement} */ (el('video'));
+      v.autoplay = true;
+      v.playsInline = true;
+      v.muted = true;
+      v.srcObject = new MediaStream([t.track]);
+      box.append(v, el('span', 'self-label', t === this.cam2 ? 'You · camera 2' : 'You'));
+      views.push(box);
+    }
+    if (views.length === 0) {
+      const box = el('div', 'self-tile voice');
+      box.append(el('span', 'self-label', this.cam ? 'You · camera off' : 'You · voice only'));
+      views.push(box);
+    }
+    this.selfview.replaceChildren(...views);
+  }
+
+  async #refreshDevices() {
+    const { cameras } = await listDevices();
+    const select = /** @type {HTMLSelectElement} */ (byId('call-camera'));
+    fillDevices(select, cameras, deviceOf(this.cam?.track), 'Camera');
+    select.parentElement.hidden = cameras.length < 2; // nothing to choose from
+  }
+
+  // ---- status ----
+
+  async #tick() {
+    if (this.session.closed) return;
+    const secs = Math.floor((Date.now() - this.startedAt) / 1000);
+    const hh = Math.floor(secs / 3600);
+    const mm = String(Math.floor(secs / 60) % 60).padStart(2, '0');
+    const ss = String(secs % 60).padStart(2, '0');
+    byId('call-clock').textContent = hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+    if (this.sampling) return; // a slow getStats must not pile up
+    this.sampling = true;
+    try {
+      const sample = await this.sampler.sample();
+      this.grid.setStats(sample);
+      const up = sample.outboundBitrate >= 1e6 ? `${(sample.outboundBitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(sample.outboundBitrate / 1e3)} kbit/s`;
+      byId('uplink').textContent = `Sending ${up}`;
+      if (this.session.pc.connectionState === 'connected') {
+        byId('link-text').textContent = sample.rttMs === null ? 'Connected' : `Connected · ${Math.round(sample.rttMs)} ms`;
+      }
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  /** @param {RTCPeerConnectionState} st */
+  #linkFromPC(st) {
+    const text = { new: 'Connecting…', connecting: 'Connecting…', connected: 'Connected', disconnected: 'Reconnecting…', failed: 'Connection failed', closed: 'Closed' };
+    this.#link(st, text[st] ?? st);
+  }
+
+  /** @param {string} state @param {string} text */
+  #link(state, text) {
+    byId('link-state').dataset.state = state;
+    byId('link-text').textContent = text;
+  }
+
+  /** @param {boolean} blocked */
+  #soundBlocked(blocked) {
+    this.stage.classList.toggle('sound-blocked', blocked);
+    if (blocked && !this.soundToastShown) {
+      this.soundToastShown = true;
+      toast('Click anywhere to turn on the sound of the call.');
+    }
+  }
+
+  /** @param {string} text @param {string} code */
+  #error(text, code) {
+    this.errors.push({ code, message: text });
+    toast(text, 'error');
+  }
+
+  /** @param {boolean} left */
+  #ended(left) {
+    window.clearInterval(this.timer);
+    for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
+    this.#link('closed', left ? 'Left the call' : 'Disconnected');
+    this.controls.hidden = true;
+    byId('overlay-title').textContent = left ? 'You left the call' : 'The connection to the line was lost';
+    byId('overlay-text').textContent = left
+      ? `Call ${this.opts.call}.`
+      : this.opts.kiosk ? 'Reconnecting in a few seconds…' : 'Check the network, then rejoin.';
+    byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
+    byId('overlay').hidden = false;
+    // A wall monitor has nobody to press Rejoin: it retries on its own.
+    if (this.opts.kiosk && !left) setTimeout(() => location.reload(), 5000);
+  }
+}

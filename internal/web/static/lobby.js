@@ -1,0 +1,135 @@
+// @ts-check
+// The start page: name, call, camera preview, device choice, audio-only.
+// It opens the devices once and hands the live tracks to the call, so the
+// camera does not blink off and on again when the person presses Join.
+
+import { byId, fillDevices } from './dom.js';
+import { deviceOf, listDevices, openBoth, openCamera, openMicrophone, captureError } from './media.js';
+import { CALL_NAME } from './protocol.js';
+
+/**
+ * @typedef {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null}} JoinRequest
+ */
+
+const NAME_KEY = 'hotline.name';
+
+export class Lobby {
+  /**
+   * @param {{call: string, name: string}} initial
+   * @param {(req: JoinRequest) => void} onJoin
+   */
+  constructor(initial, onJoin) {
+    this.onJoin = onJoin;
+    /** @type {MediaStreamTrack|null} */
+    this.camera = null;
+    /** @type {MediaStreamTrack|null} */
+    this.mic = null;
+    this.root = byId('lobby');
+    this.form = /** @type {HTMLFormElement} */ (byId('join-form'));
+    this.nameInput = /** @type {HTMLInputElement} */ (byId('name'));
+    this.callInput = /** @type {HTMLInputElement} */ (byId('call'));
+    this.cameraSelect = /** @type {HTMLSelectElement} */ (byId('camera'));
+    this.micSelect = /** @type {HTMLSelectElement} */ (byId('microphone'));
+    this.audioOnly = /** @type {HTMLInputElement} */ (byId('audio-only'));
+    this.preview = /** @type {HTMLVideoElement} */ (byId('preview'));
+    this.previewOff = byId('preview-off');
+    this.previewOffText = byId('preview-off-text');
+    this.error = byId('form-error');
+
+    this.nameInput.value = initial.name || readName();
+    this.callInput.value = initial.call;
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.#submit();
+    });
+    this.audioOnly.addEventListener('change', () => void this.#setCamera(!this.audioOnly.checked));
+    this.cameraSelect.addEventListener('change', () => void this.#setCamera(!this.audioOnly.checked));
+    this.micSelect.addEventListener('change', () => void this.#switchMic());
+  }
+
+  async show() {
+    this.root.hidden = false;
+    if (!this.nameInput.value) this.nameInput.focus();
+    else if (!this.callInput.value) this.callInput.focus();
+    else byId('join').focus();
+    const { camera, mic, error } = await openBoth({ video: true });
+    this.camera = camera;
+    this.mic = mic;
+    if (error) this.#showError(error);
+    this.#showPreview();
+    await this.#fillDevices();
+  }
+
+  #submit() {
+    const name = this.nameInput.value.trim();
+    const call = this.callInput.value.trim();
+    if (!name || Array.from(name).length > 64) return this.#showError('Enter your name (at most 64 characters).', this.nameInput);
+    if (!CALL_NAME.test(call)) return this.#showError('A call name is 1 to 64 letters, digits, dots, dashes or underscores.', this.callInput);
+    try {
+      localStorage.setItem(NAME_KEY, name);
+    } catch {
+      // Storage may be disabled; remembering the name is only a convenience.
+    }
+    this.root.hidden = true;
+    const camera = this.audioOnly.checked ? null : this.camera;
+    this.preview.srcObject = null;
+    this.onJoin({ call, name, camera, mic: this.mic });
+  }
+
+  /** @param {boolean} on */
+  async #setCamera(on) {
+    this.camera?.stop();
+    this.camera = null;
+    this.#showPreview();
+    this.cameraSelect.disabled = !on;
+    if (!on) return;
+    try {
+      this.camera = await openCamera(this.cameraSelect.value);
+      this.#hideError();
+    } catch (err) {
+      this.#showError(captureError(err));
+    }
+    this.#showPreview();
+  }
+
+  async #switchMic() {
+    this.mic?.stop();
+    this.mic = null;
+    try {
+      this.mic = await openMicrophone(this.micSelect.value);
+    } catch (err) {
+      this.#showError(captureError(err));
+    }
+  }
+
+  #showPreview() {
+    this.preview.srcObject = this.camera ? new MediaStream([this.camera]) : null;
+    this.previewOff.hidden = !!this.camera;
+    this.previewOffText.textContent = this.audioOnly.checked ? 'Audio only' : 'No camera';
+  }
+
+  async #fillDevices() {
+    const { cameras, microphones } = await listDevices();
+    fillDevices(this.cameraSelect, cameras, deviceOf(this.camera), 'Camera');
+    fillDevices(this.micSelect, microphones, deviceOf(this.mic), 'Microphone');
+  }
+
+  /** @param {string} text @param {HTMLElement} [focus] */
+  #showError(text, focus) {
+    this.error.textContent = text;
+    this.error.hidden = false;
+    focus?.focus();
+  }
+
+  #hideError() {
+    this.error.hidden = true;
+  }
+}
+
+function readName() {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}

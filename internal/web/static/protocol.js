@@ -1,0 +1,375 @@
+// @ts-check
+// hotline signalling client, protocol version 1 (docs/PROTOCOL.md).
+//
+// This module knows WebSocket and RTCPeerConnection, never the DOM, so the
+// UI can change freely and another page (a kiosk, a probe) can reuse it.
+// The server always offers; we only answer. Each offer carries two tables:
+// `send` names the mid on which we send each of our tracks, `receive` names
+// what arrives on each mid. Everything below follows from those tables.
+
+export const PROTOCOL_VERSION = 1;
+
+/** @typedef {'audio'|'video'} Kind */
+/** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
+/** @typedef {{id: string, name: string, tracks: TrackInfo[]}} Participant */
+/**
+ * What the server says arrives on one mid.
+ * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
+ */
+/**
+ * A remote track as handed to the UI: the table entry plus the media.
+ * @typedef {ReceiveEntry & {mediaTrack: MediaStreamTrack, stream: MediaStream}} RemoteTrack
+ */
+/**
+ * A track we publish. `track` is null while it is paused (camera off).
+ * @typedef {{id: string, kind: Kind, source: string, track: MediaStreamTrack|null, stream: MediaStream}} LocalTrack
+ */
+/**
+ * An error from the server (its codes are in PROTOCOL.md) or from this
+ * library (code "client" or "closed").
+ * @typedef {{code: string, message: string, ref?: string}} ProtocolError
+ */
+
+/** @returns {string} the same-origin WebSocket URL of the signalling endpoint. */
+export function defaultURL() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+/** A call name as the server accepts it (PROTOCOL.md, identifiers). */
+export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * One participant's session: one WebSocket, one RTCPeerConnection.
+ * Set the on* callbacks before calling join().
+ */
+export class Session {
+  /** @param {{url?: string}} [opts] */
+  constructor(opts = {}) {
+    this.url = opts.url ?? defaultURL();
+    /** This participant's id, known after welcome. */
+    this.id = '';
+    this.call = '';
+    /** @type {Participant[]} */
+    this.roster = [];
+    /** @type {Map<string, LocalTrack>} our tracks by track id */
+    this.local = new Map();
+    /** @type {Map<string, string>} track id → mid, from the latest offer */
+    this.sendMids = new Map();
+    /** @type {Map<string, RemoteTrack>} incoming tracks by mid */
+    this.remote = new Map();
+    /** @type {{ids: string[], resolve: () => void, reject: (e: Error) => void}[]} */
+    this.pendingPublishes = [];
+    this.closed = false;
+
+    // No STUN or TURN: the server sends its own host candidates, and
+    // nothing about this call should touch a third party.
+    this.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
+    this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
+
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    // Offers and candidates are applied strictly one after another, in
+    // arrival order (PROTOCOL.md: "A client must answer offers in the order
+    // received"); a candidate must not overtake the offer it belongs to.
+    /** @type {Promise<void>} */
+    this.queue = Promise.resolve();
+
+    /** @type {((roster: Participant[]) => void)|null} */
+    this.onroster = null;
+    /** @type {((t: RemoteTrack) => void)|null} */
+    this.ontrack = null;
+    /** @type {((t: RemoteTrack) => void)|null} */
+    this.ontrackended = null;
+    /** @type {((e: ProtocolError) => void)|null} */
+    this.onerror = null;
+    /** @type {((state: RTCPeerConnectionState) => void)|null} */
+    this.onstatechange = null;
+    /** @type {((ev: {code: number, reason: string, left: boolean}) => void)|null} */
+    this.onclose = null;
+  }
+
+  /**
+   * Opens the socket and joins `call`. Resolves with our participant id on
+   * welcome; rejects if the server refuses or the socket closes first.
+   * @param {string} call
+   * @param {string} name
+   * @param {LocalTrack[]} tracks what we will send (may be empty)
+   * @returns {Promise<string>}
+   */
+  join(call, name, tracks) {
+    for (const t of tracks) this.local.set(t.id, t);
+    this.call = call;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      this.ws = ws;
+      let welcomed = false;
+      ws.onopen = () => this.#send({ type: 'join', version: PROTOCOL_VERSION, call, name, tracks: tracks.map(info) });
+      ws.onmessage = (ev) => {
+        const msg = parse(ev.data);
+        if (!msg) {
+          this.#report({ code: 'client', message: 'unreadable message from the server' });
+          return;
+        }
+        if (!welcomed && msg.type === 'error') {
+          reject(Object.assign(new Error(msg.message), { code: msg.code }));
+          return;
+        }
+        if (msg.type === 'welcome') {
+          welcomed = true;
+          this.id = msg.id;
+          resolve(msg.id);
+          return;
+        }
+        this.#dispatch(msg);
+      };
+      ws.onclose = (ev) => {
+        if (!welcomed) reject(Object.assign(new Error(ev.reason || 'the server closed the connection'), { code: 'closed' }));
+        this.#closed(ev.code, ev.reason);
+      };
+    });
+  }
+
+  /**
+   * Publishes more tracks (a second camera). Resolves when an offer assigns
+   * a mid to every one of them, rejects if the server refuses.
+   * @param {LocalTrack[]} tracks
+   * @returns {Promise<void>}
+   */
+  publish(tracks) {
+    for (const t of tracks) this.local.set(t.id, t);
+    return new Promise((resolve, reject) => {
+      this.pendingPublishes.push({ ids: tracks.map((t) => t.id), resolve, reject });
+      this.#send({ type: 'publish', tracks: tracks.map(info) });
+    });
+  }
+
+  /**
+   * Stops one published track. The sender goes silent at once; the server's
+   * next offer no longer lists it.
+   * @param {string} id
+   */
+  async unpublish(id) {
+    const mid = this.sendMids.get(id);
+    this.local.delete(id);
+    this.sendMids.delete(id);
+    this.#send({ type: 'unpublish', track: id });
+    const tr = mid === undefined ? undefined : this.#transceiver(mid);
+    if (tr) await tr.sender.replaceTrack(null);
+  }
+
+  /**
+   * Swaps the media of a published track (another camera, camera off/on)
+   * without renegotiation: same mid, same SSRC, same codec.
+   * @param {string} id
+   * @param {MediaStreamTrack|null} track
+   */
+  async replaceTrack(id, track) {
+    const local = this.local.get(id);
+    if (!local) throw new Error(`no published track ${id}`);
+    local.track = track;
+    const mid = this.sendMids.get(id);
+    const tr = mid === undefined ? undefined : this.#transceiver(mid);
+    if (tr) await tr.sender.replaceTrack(track);
+  }
+
+  /** The transceiver that sends our track `id`, once an offer placed it. */
+  sender(id) {
+    const mid = this.sendMids.get(id);
+    return mid === undefined ? undefined : this.#transceiver(mid)?.sender;
+  }
+
+  /** Leaves politely and closes everything. Local media are the caller's. */
+  leave() {
+    this.#send({ type: 'leave' });
+    this.#closed(1000, 'left');
+  }
+
+  // ---- incoming messages ----
+
+  /** @param {any} msg */
+  #dispatch(msg) {
+    switch (msg.type) {
+      case 'roster':
+        this.roster = Array.isArray(msg.participants) ? msg.participants : [];
+        this.onroster?.(this.roster);
+        break;
+      case 'offer':
+        this.#enqueue(() => this.#handleOffer(msg));
+        break;
+      case 'candidate':
+        this.#enqueue(() => this.#addCandidate(msg.candidate));
+        break;
+      case 'error':
+        this.#serverError(msg);
+        break;
+      default:
+        this.#report({ code: 'client', message: `unexpected message type ${String(msg.type).slice(0, 32)}` });
+    }
+  }
+
+  /** @param {() => Promise<void>} step */
+  #enqueue(step) {
+    this.queue = this.queue.then(step).catch((err) => {
+      if (!this.closed) this.#report({ code: 'client', message: errorText(err) });
+    });
+  }
+
+  /**
+   * @param {{sdp: string, send?: {mid: string, track: string}[], receive?: ReceiveEntry[]}} msg
+   */
+  async #handleOffer(msg) {
+    if (this.closed) return;
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+
+    /** @type {Map<string, string>} mid → our track id */
+    const send = new Map((msg.send ?? []).map((s) => [s.mid, s.track]));
+    /** @type {Map<string, ReceiveEntry>} */
+    const receive = new Map((msg.receive ?? []).map((r) => [r.mid, r]));
+
+    // Attach our tracks where the server wants them. Every transceiver gets
+    // an explicit direction, because the server may reuse an m-line for a
+    // different purpose after it went inactive.
+    this.sendMids = new Map();
+    for (const tr of pc.getTransceivers()) {
+      if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
+      const trackId = send.get(tr.mid);
+      const local = trackId === undefined ? undefined : this.local.get(trackId);
+      if (local) {
+        tr.direction = 'sendonly';
+        if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
+        tr.sender.setStreams(local.stream);
+        this.sendMids.set(local.id, tr.mid);
+      } else {
+        if (tr.sender.track) await tr.sender.replaceTrack(null);
+        tr.direction = receive.has(tr.mid) ? 'recvonly' : 'inactive';
+      }
+    }
+    this.#settlePublishes();
+
+    // Tracks that are gone, or whose mid now carries something else.
+    for (const [mid, old] of this.remote) {
+      const now = receive.get(mid);
+      if (now && now.participant === old.participant && now.track === old.track) continue;
+      this.remote.delete(mid);
+      this.ontrackended?.(old);
+    }
+    for (const [mid, entry] of receive) {
+      const known = this.remote.get(mid);
+      if (known) {
+        known.name = entry.name; // a renamed participant keeps its media
+        continue;
+      }
+      const tr = this.#transceiver(mid);
+      if (!tr) continue; // a table entry with no m-line: nothing to show
+      const mediaTrack = tr.receiver.track;
+      /** @type {RemoteTrack} */
+      const rt = { ...entry, mediaTrack, stream: new MediaStream([mediaTrack]) };
+      this.remote.set(mid, rt);
+      this.ontrack?.(rt);
+    }
+
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.#send({ type: 'answer', sdp: pc.localDescription?.sdp ?? answer.sdp });
+  }
+
+  /** Resolves publish() calls whose tracks all have a mid now. */
+  #settlePublishes() {
+    this.pendingPublishes = this.pendingPublishes.filter((p) => {
+      if (!p.ids.every((id) => this.sendMids.has(id))) return true;
+      p.resolve();
+      return false;
+    });
+  }
+
+  /** @param {RTCIceCandidateInit} c */
+  async #addCandidate(c) {
+    // An empty candidate means end of candidates; it is optional, and
+    // browsers disagree on how to apply it, so it is skipped.
+    if (this.closed || !c || !c.candidate) return;
+    if (!this.pc.remoteDescription) return; // candidates never precede the first offer on one socket
+    await this.pc.addIceCandidate(c);
+  }
+
+  /** @param {ProtocolError} msg */
+  #serverError(msg) {
+    const err = { code: String(msg.code), message: String(msg.message ?? ''), ref: msg.ref };
+    // A refused publish is the oldest one still waiting: the server handles
+    // messages in order. Its tracks were never ours to send.
+    const p = err.ref === 'publish' ? this.pendingPublishes.shift() : undefined;
+    if (p) {
+      for (const id of p.ids) this.local.delete(id);
+      p.reject(Object.assign(new Error(err.message), { code: err.code }));
+    }
+    this.#report(err);
+  }
+
+  // ---- outgoing ----
+
+  /** @param {RTCIceCandidate|null} c */
+  #sendCandidate(c) {
+    if (!c || !c.candidate) return; // end of candidates: optional, not sent
+    // Only the four fields the server knows: it rejects unknown ones.
+    /** @type {Record<string, unknown>} */
+    const init = { candidate: c.candidate };
+    if (c.sdpMid != null) init.sdpMid = c.sdpMid;
+    if (c.sdpMLineIndex != null) init.sdpMLineIndex = c.sdpMLineIndex;
+    if (c.usernameFragment != null) init.usernameFragment = c.usernameFragment;
+    this.#send({ type: 'candidate', candidate: init });
+  }
+
+  /** @param {object} msg */
+  #send(msg) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  // ---- helpers ----
+
+  /** @param {string} mid */
+  #transceiver(mid) {
+    return this.pc.getTransceivers().find((t) => t.mid === mid);
+  }
+
+  /** @param {ProtocolError} e */
+  #report(e) {
+    this.onerror?.(e);
+  }
+
+  /** @param {number} code @param {string} reason */
+  #closed(code, reason) {
+    if (this.closed) return;
+    this.closed = true;
+    const left = reason === 'left';
+    for (const p of this.pendingPublishes) p.reject(Object.assign(new Error('session closed'), { code: 'closed' }));
+    this.pendingPublishes = [];
+    for (const rt of this.remote.values()) this.ontrackended?.(rt);
+    this.remote.clear();
+    this.pc.close();
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+    this.onclose?.({ code, reason, left });
+  }
+}
+
+/** @param {LocalTrack} t @returns {TrackInfo} */
+function info(t) {
+  return { id: t.id, kind: t.kind, source: t.source };
+}
+
+/** @param {unknown} data */
+function parse(data) {
+  if (typeof data !== 'string') return null; // the protocol has text frames only
+  try {
+    const msg = JSON.parse(data);
+    return msg && typeof msg === 'object' && typeof msg.type === 'string' ? msg : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @param {unknown} err */
+function errorText(err) {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,106 @@
+// @ts-check
+// Connection quality from RTCPeerConnection.getStats(), sampled once a
+// second. No DOM here: the UI renders what sample() returns, and the browser
+// tests read the same numbers through window.hotline.state().
+
+/**
+ * Counters of one incoming mid, plus the loss over the last interval.
+ * @typedef {{
+ *   mid: string, kind: string,
+ *   packetsReceived: number, packetsLost: number, bytesReceived: number,
+ *   framesDecoded: number, framesPerSecond: number, frameWidth: number, frameHeight: number,
+ *   audioLevel: number, lossPercent: number
+ * }} InboundSample
+ */
+/**
+ * @typedef {{rttMs: number|null, inbound: Map<string, InboundSample>, outboundBitrate: number}} Sample
+ */
+
+export class QualitySampler {
+  /** @param {RTCPeerConnection} pc */
+  constructor(pc) {
+    this.pc = pc;
+    /** @type {Map<string, {received: number, lost: number}>} counters at the previous sample */
+    this.previous = new Map();
+    this.prevBytesSent = 0;
+    this.prevTime = 0;
+  }
+
+  /** @returns {Promise<Sample>} */
+  async sample() {
+    const report = await this.pc.getStats();
+    /** @type {Map<string, InboundSample>} */
+    const inbound = new Map();
+    let rttMs = null;
+    let selectedPair = '';
+    let bytesSent = 0;
+    /** @type {any[]} */
+    const pairs = [];
+    report.forEach((/** @type {any} */ s) => {
+      switch (s.type) {
+        case 'inbound-rtp':
+          if (s.mid !== undefined) inbound.set(s.mid, this.#inbound(s));
+          break;
+        case 'outbound-rtp':
+          bytesSent += s.bytesSent ?? 0;
+          break;
+        case 'transport':
+          selectedPair = s.selectedCandidatePairId ?? selectedPair;
+          break;
+        case 'candidate-pair':
+          pairs.push(s);
+          break;
+      }
+    });
+    // The round trip is the ICE consent check's, on the one bundled pair:
+    // every tile shares it, since all media go through the server.
+    const pair = pairs.find((p) => p.id === selectedPair) ?? pairs.find((p) => p.nominated && p.state === 'succeeded');
+    if (pair && typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
+
+    const now = performance.now();
+    const seconds = this.prevTime ? (now - this.prevTime) / 1000 : 0;
+    const outboundBitrate = seconds > 0 ? Math.max(0, (bytesSent - this.prevBytesSent) * 8 / seconds) : 0;
+    this.prevTime = now;
+    this.prevBytesSent = bytesSent;
+    return { rttMs, inbound, outboundBitrate };
+  }
+
+  /** @param {any} s an inbound-rtp stats object */
+  #inbound(s) {
+    const received = s.packetsReceived ?? 0;
+    // packetsLost may go negative with duplicates (RFC 3550 §6.4.1).
+    const lost = Math.max(0, s.packetsLost ?? 0);
+    const prev = this.previous.get(s.mid) ?? { received: 0, lost: 0 };
+    const dReceived = Math.max(0, received - prev.received);
+    const dLost = Math.max(0, lost - prev.lost);
+    this.previous.set(s.mid, { received, lost });
+    return {
+      mid: s.mid,
+      kind: s.kind,
+      packetsReceived: received,
+      packetsLost: lost,
+      bytesReceived: s.bytesReceived ?? 0,
+      framesDecoded: s.framesDecoded ?? 0,
+      framesPerSecond: s.framesPerSecond ?? 0,
+      frameWidth: s.frameWidth ?? 0,
+      frameHeight: s.frameHeight ?? 0,
+      audioLevel: s.audioLevel ?? 0,
+      lossPercent: dReceived + dLost > 0 ? (100 * dLost) / (dReceived + dLost) : 0,
+    };
+  }
+}
+
+/**
+ * Grades a link for the tile badge. Thresholds follow common VoIP guidance
+ * (ITU-T G.114: one-way delay under 150 ms is good; a few percent of loss is
+ * where video starts to break up).
+ * @param {number} lossPercent
+ * @param {number|null} rttMs
+ * @returns {'good'|'fair'|'poor'|'unknown'}
+ */
+export function grade(lossPercent, rttMs) {
+  if (rttMs === null) return 'unknown';
+  if (lossPercent >= 5 || rttMs >= 400) return 'poor';
+  if (lossPercent >= 1 || rttMs >= 200) return 'fair';
+  return 'good';
+}

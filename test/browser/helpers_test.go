@@ -1,0 +1,292 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"hotline/internal/server"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// Generous bounds that only keep a broken run from hanging; nothing asserts
+// on how long things take.
+const (
+	waitTimeout = 90 * time.Second
+	pollEvery   = 250 * time.Millisecond
+)
+
+// startServer runs a hotline server on loopback for the test's lifetime.
+func startServer(t *testing.T) *server.Server {
+	t.Helper()
+	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	return srv
+}
+
+// testLogger logs warnings and errors to the test output, and drops them
+// once the test is over (a late goroutine must not write to a finished T).
+func testLogger(t *testing.T) *slog.Logger {
+	w := &guardedWriter{w: t.Output()}
+	t.Cleanup(func() { w.done.Store(true) }) // registered first, so it runs last
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type guardedWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done atomic.Bool
+}
+
+func (g *guardedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done.Load() {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// browser is one Chromium with one tab, and everything the page wrote to
+// its console.
+type browser struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+}
+
+// newBrowser starts a headless Chromium with a fresh profile, a fake camera
+// and microphone, and the window size given. It is closed at test end.
+func newBrowser(t *testing.T, name string, width, height int) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		// A missing browser is a broken test machine, not a reason to skip.
+		t.Fatalf("Chromium not found at %s (install it with: apt-get update && apt-get install -y chromium): %v", chromium, err)
+	}
+	// Exactly the flags of BROWSER_TESTS.md: headless as root, nothing
+	// reaching out to the network, fake devices granted without a prompt,
+	// and loopback ICE candidates (the only address in the test namespace).
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.WindowSize(width, height),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	b := &browser{t: t, name: name, ctx: ctx}
+
+	// Subscribe before the first navigation so that nothing is missed.
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// open loads a page and waits for its app to be ready.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(url)); err != nil {
+		b.t.Fatalf("%s: navigate %s: %v", b.name, url, err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`typeof window.hotline === "object"`,
+		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		b.t.Fatalf("%s: the app did not start: %v", b.name, err)
+	}
+}
+
+// eval evaluates a JavaScript expression and decodes its value.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: evaluate %s: %v", b.name, js, err)
+	}
+	return v
+}
+
+// pageState mirrors window.hotline.state() (internal/web/static/call.js).
+type pageState struct {
+	Joined     bool     `json:"joined"`
+	ID         string   `json:"id"`
+	Call       string   `json:"call"`
+	Name       string   `json:"name"`
+	Connection string   `json:"connection"`
+	Roster     []string `json:"roster"`
+	Tiles      []struct {
+		Key             string  `json:"key"`
+		Participant     string  `json:"participant"`
+		Name            string  `json:"name"`
+		Source          string  `json:"source"`
+		Label           string  `json:"label"`
+		Kind            string  `json:"kind"`
+		Mid             string  `json:"mid"`
+		HasVideo        bool    `json:"hasVideo"`
+		FramesDecoded   int64   `json:"framesDecoded"`
+		PacketsReceived int64   `json:"packetsReceived"`
+		FrameWidth      int     `json:"frameWidth"`
+		FrameHeight     int     `json:"frameHeight"`
+		LossPercent     float64 `json:"lossPercent"`
+		Quality         string  `json:"quality"`
+	} `json:"tiles"`
+	Audio []struct {
+		Mid             string  `json:"mid"`
+		Participant     string  `json:"participant"`
+		Name            string  `json:"name"`
+		PacketsReceived int64   `json:"packetsReceived"`
+		AudioLevel      float64 `json:"audioLevel"`
+		Playing         bool    `json:"playing"`
+	} `json:"audio"`
+	Errors []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (b *browser) state() pageState {
+	b.t.Helper()
+	return eval[pageState](b, `window.hotline.state()`)
+}
+
+// videoFrom returns the frames decoded from the named participant's first
+// video tile and whether its label shows that name.
+func (s pageState) videoFrom(name string) (frames int64, labelled bool, ok bool) {
+	for _, t := range s.Tiles {
+		if t.Name == name && t.Kind == "video" {
+			return t.FramesDecoded, strings.Contains(t.Label, name), true
+		}
+	}
+	return 0, false, false
+}
+
+// audioFrom returns the audio packets received from the named participant.
+func (s pageState) audioFrom(name string) int64 {
+	var n int64
+	for _, a := range s.Audio {
+		if a.Name == name {
+			n += a.PacketsReceived
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, failing the test (with cond's last
+// description of what it saw) if it does not within waitTimeout.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	var last string
+	for {
+		var ok bool
+		ok, last = cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// waitVideoGrowing waits until b decodes video from `from`, then until a
+// later reading shows more frames: the picture is alive, not one frame.
+func (b *browser) waitVideoGrowing(from string) (first, second int64) {
+	b.t.Helper()
+	waitFor(b.t, fmt.Sprintf("%s to decode video from %s", b.name, from), func() (bool, string) {
+		s := b.state()
+		f, labelled, ok := s.videoFrom(from)
+		first = f
+		return ok && labelled && f > 0, fmt.Sprintf("%+v", s)
+	})
+	waitFor(b.t, fmt.Sprintf("%s's frame count from %s to grow past %d", b.name, from, first), func() (bool, string) {
+		s := b.state()
+		f, _, _ := s.videoFrom(from)
+		second = f
+		return f > first, fmt.Sprintf("framesDecoded %d", f)
+	})
+	return first, second
+}
+
+// waitAudio waits until b has received audio packets from `from`.
+func (b *browser) waitAudio(from string) int64 {
+	b.t.Helper()
+	var n int64
+	waitFor(b.t, fmt.Sprintf("%s to receive audio from %s", b.name, from), func() (bool, string) {
+		s := b.state()
+		n = s.audioFrom(from)
+		return n > 0, fmt.Sprintf("%+v", s.Audio)
+	})
+	return n
+}
+
+// checkClean fails the test if the page logged an error or threw, or if the
+// app itself reported one to the user.
+func (b *browser) checkClean() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		if m.Type == chromedp.ConsoleError || m.IsException() {
+			b.t.Errorf("%s: console %s (%s:%d)", b.name, m.String(), m.URL, m.Line)
+		}
+	}
+	if s := b.state(); len(s.Errors) > 0 {
+		b.t.Errorf("%s: the app reported errors: %+v", b.name, s.Errors)
+	}
+}
+
+// screenshot saves a PNG of the viewport.
+func (b *browser) screenshot(path string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("%s: screenshot: %v", b.name, err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatalf("%s: write screenshot: %v", b.name, err)
+	}
+	b.t.Logf("%s: screenshot saved to %s", b.name, path)
+}
