@@ -72,26 +72,30 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 
+	// Sockets first: a port in use or a bad address must fail before the
+	// data folder is created or touched.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
+		engine.Close()
+		ln.Close()
 		return nil, err
 	}
 	if n, err := st.CloseOpenSessions(ctx); err != nil {
 		st.Close()
+		engine.Close()
+		ln.Close()
 		return nil, err
 	} else if n > 0 {
 		log.Warn("closed sessions left open by an unclean stop", "count", n)
-	}
-	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		engine.Close()
-		st.Close()
-		return nil, fmt.Errorf("server: listen: %w", err)
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
 	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, AllowedOrigins: cfg.AllowedOrigins})

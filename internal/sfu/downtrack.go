@@ -22,6 +22,11 @@ type DownTrack struct {
 	mu    sync.Mutex
 	bound atomic.Pointer[binding]
 
+	// wmu serialises writes (the read loop and NACK answers) and guards hdr,
+	// which is reused so that forwarding does not allocate.
+	wmu sync.Mutex
+	hdr rtp.Header
+
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	nacked  atomic.Uint64
@@ -103,16 +108,17 @@ func (d *DownTrack) Sent() (packets, bytes, retransmitted uint64) {
 	return d.packets.Load(), d.bytes.Load(), d.nacked.Load()
 }
 
-// writeRTP forwards one packet. The header is copied onto the stack so the
-// read loop's header stays intact for the next subscriber. Header extensions
-// are dropped: their ids were negotiated with the publisher, not with this
-// subscriber (RFC 8285 §6), and the payload stays untouched.
+// writeRTP forwards one packet. The header is rewritten into the copy's own
+// header, so the read loop's stays intact for the next subscriber. Header
+// extensions are dropped: their ids were negotiated with the publisher, not
+// with this subscriber (RFC 8285 §6). The payload is never touched.
 func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) {
 	b := d.bound.Load()
 	if b == nil {
 		return
 	}
-	h := rtp.Header{
+	d.wmu.Lock()
+	d.hdr = rtp.Header{
 		Version:        2,
 		Padding:        src.Padding,
 		Marker:         src.Marker,
@@ -123,7 +129,9 @@ func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) {
 		CSRC:           src.CSRC,
 		PaddingSize:    src.PaddingSize,
 	}
-	if _, err := b.writer.WriteRTP(&h, payload); err == nil {
+	_, err := b.writer.WriteRTP(&d.hdr, payload)
+	d.wmu.Unlock()
+	if err == nil {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(payload)))
 	}

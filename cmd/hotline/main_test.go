@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCmd(args ...string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = run(context.Background(), args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := runCmd("version")
+	if err != nil || !strings.HasPrefix(out, "hotline ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	_, stderr, err := runCmd("explode")
+	if err == nil || !strings.Contains(err.Error(), `unknown command "explode"`) || !strings.Contains(stderr, "usage:") {
+		t.Fatalf("unknown command: %v / %s", err, stderr)
+	}
+	if _, _, err := runCmd(); err == nil {
+		t.Fatal("no command accepted")
+	}
+}
+
+// Bad serve flags are refused with a clear error before anything is written.
+func TestServeBadInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--udp-port", "70000"}, "not a port number"},
+		{[]string{"--udp-port", "x"}, "invalid value"},
+		{[]string{"--max-participants", "1"}, "outside 2..256"},
+		{[]string{"--listen", "nonsense"}, "listen address"},
+		{[]string{"--listen", "example.org:8080"}, "must be an IP address"},
+		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not an IP address"},
+		{[]string{"--nope"}, "flag provided but not defined"},
+		{[]string{"extra"}, "unexpected argument"},
+	}
+	for _, c := range cases {
+		args := append([]string{"serve", "--data", dir}, c.args...)
+		_, stderr, err := runCmd(args...)
+		if err == nil {
+			t.Errorf("%v accepted", c.args)
+			continue
+		}
+		if !strings.Contains(err.Error()+stderr, c.want) {
+			t.Errorf("%v: error %q / %q, want %q", c.args, err, stderr, c.want)
+		}
+		if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
+			t.Fatalf("%v: data folder created despite the error", c.args)
+		}
+	}
+	if _, _, err := runCmd("serve", "--help"); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+}
+
+// serve starts on the embedded defaults (with free ports) and stops cleanly
+// when its context ends.
+func TestServeStartsAndStops(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, &out, &errOut)
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "hotline.db")); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
+		default:
+		}
+		if i > 3000 {
+			t.Fatal("database never created")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, errOut.String())
+	}
+}

@@ -1,0 +1,157 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"hotline/internal/protocol"
+	"hotline/internal/sfu"
+)
+
+// member records what the call tells it.
+type member struct {
+	id, name string
+	mu       sync.Mutex
+	events   []string
+	roster   []protocol.RosterEntry
+}
+
+func (m *member) ID() string   { return m.id }
+func (m *member) Name() string { return m.name }
+func (m *member) Subscribe(p Publication) {
+	m.log("+" + p.Track.ID())
+}
+func (m *member) Unsubscribe(p Publication) { m.log("-" + p.Track.ID()) }
+func (m *member) RosterChanged(r []protocol.RosterEntry) {
+	m.mu.Lock()
+	m.roster = r
+	m.mu.Unlock()
+}
+func (m *member) log(s string) {
+	m.mu.Lock()
+	m.events = append(m.events, s)
+	m.mu.Unlock()
+}
+func (m *member) got() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprint(m.events)
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	joined []string
+	left   []string
+}
+
+func (r *recorder) MemberJoined(call, id, name string) {
+	r.mu.Lock()
+	r.joined = append(r.joined, call+"/"+name)
+	r.mu.Unlock()
+}
+func (r *recorder) MemberLeft(call, id string) {
+	r.mu.Lock()
+	r.left = append(r.left, call+"/"+id)
+	r.mu.Unlock()
+}
+
+func track(id string) *sfu.Track {
+	return sfu.NewTrack(sfu.TrackConfig{ID: id})
+}
+
+func TestSubscriptionsFollowMembership(t *testing.T) {
+	rec := &recorder{}
+	r := NewRegistry(3, rec)
+	a, b, c := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}, &member{id: "c", name: "C"}
+	ca, err := r.Join("x", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := track("a.cam")
+	if err := ca.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, ta); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, track("dup")); !errors.Is(err, ErrTrackExists) {
+		t.Fatalf("duplicate publish: %v", err)
+	}
+	// A late joiner is subscribed to what exists.
+	cb, _ := r.Join("x", b)
+	if b.got() != "[+a.cam]" {
+		t.Fatalf("b: %s", b.got())
+	}
+	tb := track("b.mic")
+	cb.Publish("b", protocol.TrackInfo{ID: "mic", Kind: "audio"}, tb)
+	if a.got() != "[+b.mic]" {
+		t.Fatalf("a is not told of b's track, or of its own: %s", a.got())
+	}
+	r.Join("x", c)
+	if c.got() != "[+a.cam +b.mic]" {
+		t.Fatalf("c: %s", c.got())
+	}
+	if _, err := r.Join("x", &member{id: "d", name: "D"}); !errors.Is(err, ErrFull) {
+		t.Fatalf("fourth join in a call of 3: %v", err)
+	}
+	if _, err := r.Join("x", &member{id: "a", name: "A2"}); !errors.Is(err, ErrFull) && !errors.Is(err, ErrDuplicateID) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if got := len(c.roster); got != 3 {
+		t.Fatalf("roster of %d", got)
+	}
+
+	// Unpublish ends the track everywhere and closes it.
+	if err := cb.Unpublish("b", "mic"); err != nil {
+		t.Fatal(err)
+	}
+	if a.got() != "[+b.mic -b.mic]" || c.got() != "[+a.cam +b.mic -b.mic]" {
+		t.Fatalf("unpublish: a %s c %s", a.got(), c.got())
+	}
+	select {
+	case <-tb.Done():
+	default:
+		t.Fatal("unpublished track not closed")
+	}
+	if err := cb.Unpublish("b", "mic"); !errors.Is(err, ErrUnknownTrack) {
+		t.Fatalf("second unpublish: %v", err)
+	}
+
+	// Leaving ends the leaver's tracks at the others; the last leave removes the call.
+	ca.Leave("a")
+	ca.Leave("a") // harmless
+	if b.got() != "[+a.cam -a.cam]" {
+		t.Fatalf("b after a left: %s", b.got())
+	}
+	if len(b.roster) != 2 {
+		t.Fatalf("roster after leave: %+v", b.roster)
+	}
+	if err := ca.Publish("a", protocol.TrackInfo{ID: "x", Kind: "audio"}, track("late")); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("publish after leave: %v", err)
+	}
+	cb.Leave("b")
+	cb.Leave("c")
+	if calls := r.Calls(); len(calls) != 0 {
+		t.Fatalf("empty call kept: %v", calls)
+	}
+	if len(rec.joined) != 3 || len(rec.left) != 3 {
+		t.Fatalf("recorded joins %v leaves %v", rec.joined, rec.left)
+	}
+	r.Close()
+	if _, err := r.Join("y", &member{id: "z", name: "Z"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("join after close: %v", err)
+	}
+}
+
+func TestCallsAreSeparate(t *testing.T) {
+	r := NewRegistry(0, nil)
+	a, b := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}
+	ca, _ := r.Join("one", a)
+	r.Join("two", b)
+	ca.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, track("a.cam"))
+	if b.got() != "[]" {
+		t.Fatalf("a member of another call was subscribed: %s", b.got())
+	}
+	if r.Participants() != 2 || len(r.Calls()) != 2 {
+		t.Fatalf("participants %d calls %v", r.Participants(), r.Calls())
+	}
+}
