@@ -1,15 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func runCmd(args ...string) (stdout, stderr string, err error) {
@@ -75,24 +76,21 @@ func TestServeBadInput(t *testing.T) {
 func TestServeStartsAndStops(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut bytes.Buffer
+	pr, pw := io.Pipe()
+	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, &out, &errOut)
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, pw, &errOut)
+		pw.Close()
 	}()
-	for i := 0; ; i++ {
-		if _, err := os.Stat(filepath.Join(dir, "hotline.db")); err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
-		default:
-		}
-		if i > 3000 {
-			t.Fatal("database never created")
-		}
-		time.Sleep(10 * time.Millisecond)
+	// The first line on stdout says the server is up.
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.Contains(line, "serving on http://127.0.0.1:") {
+		t.Fatalf("serve printed %q (%v)", line, err)
+	}
+	go io.Copy(io.Discard, pr)
+	if _, err := os.Stat(filepath.Join(dir, "hotline.db")); err != nil {
+		t.Fatalf("database not created: %v", err)
 	}
 	cancel()
 	if err := <-done; err != nil {

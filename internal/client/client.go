@@ -57,7 +57,6 @@ const writeTimeout = 10 * time.Second
 
 // Client is one participant in a call. Its methods are safe for concurrent use.
 type Client struct {
-	cfg   Config
 	log   *slog.Logger
 	api   *webrtc.API
 	pc    *webrtc.PeerConnection
@@ -82,9 +81,9 @@ type Client struct {
 	id       string
 	roster   []protocol.RosterEntry
 	errs     []protocol.ErrorMsg
-	endErr   error                  // why the signalling session ended
-	local    []*localTrack          // every local track ever published, in order
-	remote   []*remoteTrack         // every received track, in order of appearance
+	endErr   error                   // why the signalling session ended
+	local    []*localTrack           // every local track ever published, in order
+	remote   []*remoteTrack          // every received track, in order of appearance
 	byMid    map[string]*remoteTrack // the active received tracks
 	attached map[string]*localTrack  // mid → local track sent on it
 
@@ -158,7 +157,6 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		cfg:      cfg,
 		log:      log,
 		api:      api,
 		pc:       pc,
@@ -166,6 +164,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),
+		out:      func(context.Context, any) error { return ErrClosed }, // until dial
 		byMid:    make(map[string]*remoteTrack),
 		attached: make(map[string]*localTrack),
 	}

@@ -9,6 +9,8 @@ import (
 )
 
 // levelTrace is below slog's Debug: Pion's trace output is per packet.
+// Pion's Info (every state change of every layer) is Debug here: a user of
+// `hotline join` wants to hear about the call, not about ICE internals.
 const levelTrace = slog.LevelDebug - 4
 
 // pionLoggerFactory routes Pion's logs into the client's slog.Logger, so that
@@ -33,8 +35,8 @@ func (l pionLogger) Trace(msg string)                  { l.logf(levelTrace, "%s"
 func (l pionLogger) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
 func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
 func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelInfo, "%s", msg) }
-func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
 func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }

@@ -25,7 +25,7 @@ type TrackStats struct {
 	Bytes       uint64  // RTP payload bytes (headers and padding excluded)
 	Lost        uint64  // RFC 3550 A.3 cumulative loss, clamped at 0 (duplicates do not make it negative)
 	JitterMs    float64 // RFC 3550 §6.4.1 interarrival jitter, in milliseconds
-	Ended       bool    // the server's last offer no longer lists it, or its reader stopped
+	Ended       bool    // the server's last offer no longer lists it, or its reader stopped (all are, after Close)
 }
 
 // SentStats describes one local track.

@@ -93,8 +93,11 @@ type subscription struct {
 
 // Events queued to the loop.
 type (
-	evMessage struct{ msg any }
-	evEnd     struct {
+	evMessage struct {
+		msg any
+		typ string
+	}
+	evEnd struct {
 		reason CloseReason
 		why    string
 	}
@@ -175,7 +178,7 @@ func (s *Session) readLoop(ctx context.Context) {
 			}
 			continue
 		}
-		s.q.push(evMessage{msg})
+		s.q.push(evMessage{msg, refOf(data)})
 	}
 }
 
@@ -214,7 +217,7 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 func (s *Session) handle(ev any) *evEnd {
 	switch ev := ev.(type) {
 	case evMessage:
-		return s.handleMessage(ev.msg)
+		return s.handleMessage(ev.msg, ev.typ)
 	case evSubscribe:
 		s.subscribe(ev.pub)
 	case evUnsub:
@@ -235,9 +238,9 @@ func (s *Session) handle(ev any) *evEnd {
 	return nil
 }
 
-func (s *Session) handleMessage(msg any) *evEnd {
+func (s *Session) handleMessage(msg any, typ string) *evEnd {
 	if _, isJoin := msg.(*protocol.Join); !isJoin && s.call == nil {
-		s.sendError(protocol.CodeState, typeOf(msg), "join first")
+		s.sendError(protocol.CodeState, typ, "join first")
 		return nil
 	}
 	switch m := msg.(type) {
@@ -255,24 +258,6 @@ func (s *Session) handleMessage(msg any) *evEnd {
 		return &evEnd{CloseNormal, "left"}
 	}
 	return nil
-}
-
-func typeOf(msg any) string {
-	switch m := msg.(type) {
-	case *protocol.Join:
-		return m.Type
-	case *protocol.Publish:
-		return m.Type
-	case *protocol.Unpublish:
-		return m.Type
-	case *protocol.SDP:
-		return m.Type
-	case *protocol.Candidate:
-		return m.Type
-	case *protocol.Leave:
-		return m.Type
-	}
-	return ""
 }
 
 func (s *Session) join(m *protocol.Join) *evEnd {
@@ -433,17 +418,15 @@ func (s *Session) subscribe(pub call.Publication) {
 		return
 	}
 	down := pub.Track.NewDownTrack()
-	sender, err := s.pc.AddTrack(down)
+	// A transceiver of its own, sendonly: AddTrack would reuse one of the
+	// participant's receiving transceivers of the same kind and turn it
+	// sendrecv, breaking the one-purpose-per-mid contract of the offer tables.
+	tr, err := s.pc.AddTransceiverFromTrack(down, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		s.log.Warn("subscribe", "track", pub.Track.ID(), "err", err)
 		return
 	}
-	var tr *webrtc.RTPTransceiver
-	for _, t := range s.pc.GetTransceivers() {
-		if t.Sender() == sender {
-			tr = t
-		}
-	}
+	sender := tr.Sender()
 	s.subs[pub.Track] = &subscription{pub: pub, down: down, sender: sender, tr: tr}
 	s.wg.Go(func() { down.ServeRTCP(sender) })
 	s.needOffer = true

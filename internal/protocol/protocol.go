@@ -196,6 +196,51 @@ type ErrorMsg struct {
 // *Publish, *Unpublish, *SDP (type answer), *Candidate or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
+	return decode(data, func(typ string) validator {
+		switch typ {
+		case TypeJoin:
+			return &Join{}
+		case TypePublish:
+			return &Publish{}
+		case TypeUnpublish:
+			return &Unpublish{}
+		case TypeAnswer:
+			return &SDP{}
+		case TypeCandidate:
+			return &Candidate{}
+		case TypeLeave:
+			return &Leave{}
+		}
+		return nil
+	})
+}
+
+// DecodeServer parses one server → client message: *Welcome, *Roster,
+// *SDP (type offer), *Candidate or *ErrorMsg. Clients use it; it is as strict
+// as Decode so that a hostile server cannot feed a client unbounded input.
+func DecodeServer(data []byte) (any, error) {
+	return decode(data, func(typ string) validator {
+		switch typ {
+		case TypeWelcome:
+			return &Welcome{}
+		case TypeRoster:
+			return &Roster{}
+		case TypeOffer:
+			return &SDP{}
+		case TypeCandidate:
+			return &Candidate{}
+		case TypeError:
+			return &ErrorMsg{}
+		}
+		return nil
+	})
+}
+
+type validator interface{ validate() error }
+
+// decode bounds the size, reads the type, then decodes strictly into the
+// struct that forType picks (nil: a type this direction does not carry).
+func decode(data []byte, forType func(string) validator) (any, error) {
 	if len(data) > MaxMessageBytes {
 		return nil, Errorf(CodeTooLarge, ErrTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageBytes)
 	}
@@ -204,56 +249,8 @@ func Decode(data []byte) (any, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, Errorf(CodeBadMessage, ErrInvalid, "not a JSON object: %v", err)
 	}
-	var msg interface{ validate() error }
-	switch env.Type {
-	case TypeJoin:
-		msg = &Join{}
-	case TypePublish:
-		msg = &Publish{}
-	case TypeUnpublish:
-		msg = &Unpublish{}
-	case TypeAnswer:
-		msg = &SDP{}
-	case TypeCandidate:
-		msg = &Candidate{}
-	case TypeLeave:
-		msg = &Leave{}
-	default:
-		return nil, Errorf(CodeBadMessage, ErrUnknownType, "unknown message type %q", truncate(env.Type, 32))
-	}
-	if err := strictUnmarshal(data, msg); err != nil {
-		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
-	}
-	if err := msg.validate(); err != nil {
-		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
-	}
-	return msg, nil
-}
-
-// DecodeServer parses one server → client message: *Welcome, *Roster,
-// *SDP (type offer), *Candidate or *ErrorMsg. Clients use it; it is as strict
-// as Decode so that a hostile server cannot feed a client unbounded input.
-func DecodeServer(data []byte) (any, error) {
-	if len(data) > MaxMessageBytes {
-		return nil, Errorf(CodeTooLarge, ErrTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageBytes)
-	}
-	var env Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, Errorf(CodeBadMessage, ErrInvalid, "not a JSON object: %v", err)
-	}
-	var msg interface{ validate() error }
-	switch env.Type {
-	case TypeWelcome:
-		msg = &Welcome{}
-	case TypeRoster:
-		msg = &Roster{}
-	case TypeOffer:
-		msg = &SDP{}
-	case TypeCandidate:
-		msg = &Candidate{}
-	case TypeError:
-		msg = &ErrorMsg{}
-	default:
+	msg := forType(env.Type)
+	if msg == nil {
 		return nil, Errorf(CodeBadMessage, ErrUnknownType, "unknown message type %q", truncate(env.Type, 32))
 	}
 	if err := strictUnmarshal(data, msg); err != nil {

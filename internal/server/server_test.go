@@ -134,6 +134,19 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		others := slices.Delete(slices.Clone(names), i, i+1)
 		eventually(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
 	}
+	// Each mid has one purpose (docs/PROTOCOL.md): never both sent and received on.
+	for i, c := range clients {
+		st := c.Stats()
+		sent := map[string]bool{}
+		for _, s := range st.Sent {
+			sent[s.Mid] = true
+		}
+		for _, r := range st.Tracks {
+			if sent[r.Mid] {
+				t.Fatalf("%s: mid %s is in both the send and the receive table", names[i], r.Mid)
+			}
+		}
+	}
 	// Every roster lists all four, with two tracks each.
 	for i, c := range clients {
 		eventually(t, names[i]+" roster", func() (bool, string) {

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/internal/server"
+)
+
+func TestJoinFlagErrors(t *testing.T) {
+	base := []string{"--server", "http://127.0.0.1:1", "--call", "c", "--name", "n"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--call", "c", "--name", "n"}, "--server is required"},
+		{[]string{"--server", "http://127.0.0.1:1", "--name", "n"}, "--call is required"},
+		{append(base, "--audio-only", "--cameras", "2"), "contradicts"},
+		{append(base, "--cameras", "-1"), "negative"},
+		{append(base, "--receive-only", "--cameras", "2"), "receive-only"},
+		{append(base, "--for", "-3s"), "negative"},
+		{append(base, "--for", "soon"), "invalid value"},
+		{append(base, "extra"), "unexpected argument"},
+		{append(base, "--cameras", "9"), "cameras"},
+		{[]string{"--server", "gopher://x", "--call", "c", "--name", "n"}, "scheme"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "no spaces", "--name", "n"}, "call name"},
+	} {
+		var stderr bytes.Buffer
+		err := runJoin(context.Background(), tc.args, io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+			t.Errorf("join %q = %v (stderr %q), want an error mentioning %q", tc.args, err, stderr.String(), tc.want)
+		}
+	}
+	if err := runJoin(context.Background(), []string{"--help"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help = %v, want flag.ErrHelp", err)
+	}
+}
+
+type statsLine struct {
+	Tracks []struct {
+		From    string `json:"from"`
+		Kind    string `json:"kind"`
+		Source  string `json:"source"`
+		Packets uint64 `json:"packets"`
+		Frames  uint64 `json:"frames"`
+		Bytes   uint64 `json:"bytes"`
+		Lost    uint64 `json:"lost"`
+	} `json:"tracks"`
+}
+
+// Two `hotline join --stats` runs in one call: each prints, as its last
+// line, JSON showing the other's audio and video.
+func TestJoinStatsEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	names := []string{"ann", "ben"}
+	outs := make([]bytes.Buffer, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			var stderr bytes.Buffer
+			errs[i] = runJoin(ctx, []string{"--server", srv.URL(), "--call", "cli", "--name", name, "--for", "3s", "--stats"}, &outs[i], &stderr)
+			if errs[i] != nil {
+				t.Logf("%s stderr:\n%s", name, stderr.String())
+			}
+		})
+	}
+	wg.Wait()
+	for i, name := range names {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", name, errs[i])
+		}
+		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
+		var s statsLine
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+			t.Fatalf("%s: last line %q: %v", name, lines[len(lines)-1], err)
+		}
+		other := names[1-i]
+		kinds := map[string]bool{}
+		for _, tr := range s.Tracks {
+			if tr.From == other && tr.Packets > 0 && tr.Frames > 0 && tr.Bytes > 0 {
+				kinds[tr.Kind] = true
+			}
+		}
+		if !kinds["audio"] || !kinds["video"] {
+			t.Errorf("%s did not receive audio and video from %s: %s", name, other, lines[len(lines)-1])
+		}
+	}
+}
