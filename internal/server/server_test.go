@@ -95,7 +95,7 @@ func flowing(c *client.Client, name string, from []string, kinds []string, minFr
 					return false, fmt.Sprintf("%s has no %s track from %s (stats %+v)", name, k, f, c.Stats().Tracks)
 				}
 				if ts.Frames < minFrames || ts.Bytes == 0 {
-					return false, fmt.Sprintf("%s got %d %s frames from %s", name, ts.Frames, k, f)
+					return false, fmt.Sprintf("%s got %d %s frames from %s (all: %+v)", name, ts.Frames, k, f, c.Stats().Tracks)
 				}
 			}
 		}
@@ -352,5 +352,35 @@ func TestHealthz(t *testing.T) {
 	}
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("security headers missing on /healthz")
+	}
+}
+
+// People coming and going in a long call: each visit's tracks arrive and end
+// at the one who stays, and the call goes on.
+func TestChurn(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	a := join(t, srv, "long", "principal", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	for i := 0; i < 4; i++ {
+		name := fmt.Sprintf("adviser%d", i)
+		v := join(t, srv, "long", name, nil)
+		eventually(t, "principal receives "+name, flowing(a, "principal", []string{name}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		eventually(t, name+" receives principal", flowing(v, name, []string{"principal"}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		if err := v.Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, name+"'s tracks end", func() (bool, string) {
+			for _, ts := range a.Stats().Tracks {
+				if !ts.Ended {
+					return false, "still receiving from " + ts.From
+				}
+			}
+			return true, ""
+		})
+	}
+	if n := len(a.Stats().Tracks); n != 8 {
+		t.Fatalf("principal saw %d tracks over four visits, want 8", n)
 	}
 }
