@@ -71,6 +71,8 @@ type browser struct {
 	name string
 	ctx  context.Context
 
+	width, height int
+
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 }
@@ -79,6 +81,19 @@ type browser struct {
 // and microphone, and the window size given. It is closed at test end.
 func newBrowser(t *testing.T, name string, width, height int) *browser {
 	t.Helper()
+	return launch(t, name, width, height, 1)
+}
+
+// launch is newBrowser with a choice of how many fake cameras the browser
+// has; more than one is for tests of camera switching.
+func launch(t *testing.T, name string, width, height, cameras int) *browser {
+	t.Helper()
+	var fakeDevices any = true
+	if cameras > 1 {
+		// The fake capture factory's own option string (Chromium's
+		// media/capture/video/fake_video_capture_device_factory.cc).
+		fakeDevices = fmt.Sprintf("device-count=%d", cameras)
+	}
 	if _, err := os.Stat(chromium); err != nil {
 		// A missing browser is a broken test machine, not a reason to skip.
 		t.Fatalf("Chromium not found at %s (install it with: apt-get update && apt-get install -y chromium): %v", chromium, err)
@@ -97,7 +112,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", fakeDevices),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(width, height),
@@ -108,7 +123,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 		cancel()
 		cancelAlloc()
 	})
-	b := &browser{t: t, name: name, ctx: ctx}
+	b := &browser{t: t, name: name, ctx: ctx, width: width, height: height}
 
 	// Subscribe before the first navigation so that nothing is missed.
 	messages := chromedp.Console(ctx)
@@ -128,7 +143,9 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 // open loads a page and waits for its app to be ready.
 func (b *browser) open(url string) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(url)); err != nil {
+	// The window size flag includes the browser's frame; emulate the
+	// viewport so that the page (and a screenshot) is exactly this size.
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(int64(b.width), int64(b.height)), chromedp.Navigate(url)); err != nil {
 		b.t.Fatalf("%s: navigate %s: %v", b.name, url, err)
 	}
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`typeof window.hotline === "object"`,
@@ -149,29 +166,21 @@ func eval[T any](b *browser, js string) T {
 
 // pageState mirrors window.hotline.state() (internal/web/static/call.js).
 type pageState struct {
-	Joined     bool     `json:"joined"`
-	ID         string   `json:"id"`
-	Call       string   `json:"call"`
-	Name       string   `json:"name"`
-	Connection string   `json:"connection"`
-	Roster     []string `json:"roster"`
-	Tiles      []struct {
-		Key             string  `json:"key"`
-		Participant     string  `json:"participant"`
-		Name            string  `json:"name"`
-		Source          string  `json:"source"`
-		Label           string  `json:"label"`
-		Kind            string  `json:"kind"`
-		Mid             string  `json:"mid"`
-		HasVideo        bool    `json:"hasVideo"`
-		FramesDecoded   int64   `json:"framesDecoded"`
-		PacketsReceived int64   `json:"packetsReceived"`
-		FrameWidth      int     `json:"frameWidth"`
-		FrameHeight     int     `json:"frameHeight"`
-		LossPercent     float64 `json:"lossPercent"`
-		Quality         string  `json:"quality"`
-	} `json:"tiles"`
-	Audio []struct {
+	Joined     bool   `json:"joined"`
+	ID         string `json:"id"`
+	Call       string `json:"call"`
+	Name       string `json:"name"`
+	Connection string `json:"connection"`
+	Offers     int    `json:"offers"`
+	Local      struct {
+		Mic          bool   `json:"mic"`
+		Camera       bool   `json:"camera"`
+		Camera2      bool   `json:"camera2"`
+		CameraDevice string `json:"cameraDevice"`
+	} `json:"local"`
+	Roster []string    `json:"roster"`
+	Tiles  []tileState `json:"tiles"`
+	Audio  []struct {
 		Mid             string  `json:"mid"`
 		Participant     string  `json:"participant"`
 		Name            string  `json:"name"`
@@ -183,6 +192,32 @@ type pageState struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"errors"`
+}
+
+// tileState is one remote tile of pageState.
+type tileState struct {
+	Key             string  `json:"key"`
+	Participant     string  `json:"participant"`
+	Name            string  `json:"name"`
+	Source          string  `json:"source"`
+	Label           string  `json:"label"`
+	Kind            string  `json:"kind"`
+	Mid             string  `json:"mid"`
+	HasVideo        bool    `json:"hasVideo"`
+	FramesDecoded   int64   `json:"framesDecoded"`
+	PacketsReceived int64   `json:"packetsReceived"`
+	FrameWidth      int     `json:"frameWidth"`
+	FrameHeight     int     `json:"frameHeight"`
+	LossPercent     float64 `json:"lossPercent"`
+	Quality         string  `json:"quality"`
+}
+
+// do runs actions on the page, such as clicks.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", b.name, err)
+	}
 }
 
 func (b *browser) state() pageState {
@@ -199,6 +234,18 @@ func (s pageState) videoFrom(name string) (frames int64, labelled bool, ok bool)
 		}
 	}
 	return 0, false, false
+}
+
+// videosFrom lists b's video tiles of the named participant.
+func (b *browser) videosFrom(name string) []tileState {
+	b.t.Helper()
+	var out []tileState
+	for _, t := range b.state().Tiles {
+		if t.Name == name && t.Kind == "video" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // audioFrom returns the audio packets received from the named participant.
@@ -235,17 +282,25 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 // later reading shows more frames: the picture is alive, not one frame.
 func (b *browser) waitVideoGrowing(from string) (first, second int64) {
 	b.t.Helper()
+	return b.waitVideoGrowingBy(from, 1)
+}
+
+// waitVideoGrowingBy is waitVideoGrowing needing at least n more frames;
+// after a change at the sender, a large n rules out frames that were
+// already in flight.
+func (b *browser) waitVideoGrowingBy(from string, n int64) (first, second int64) {
+	b.t.Helper()
 	waitFor(b.t, fmt.Sprintf("%s to decode video from %s", b.name, from), func() (bool, string) {
 		s := b.state()
 		f, labelled, ok := s.videoFrom(from)
 		first = f
 		return ok && labelled && f > 0, fmt.Sprintf("%+v", s)
 	})
-	waitFor(b.t, fmt.Sprintf("%s's frame count from %s to grow past %d", b.name, from, first), func() (bool, string) {
+	waitFor(b.t, fmt.Sprintf("%s's frame count from %s to grow from %d by %d", b.name, from, first, n), func() (bool, string) {
 		s := b.state()
 		f, _, _ := s.videoFrom(from)
 		second = f
-		return f > first, fmt.Sprintf("framesDecoded %d", f)
+		return f >= first+n, fmt.Sprintf("framesDecoded %d", f)
 	})
 	return first, second
 }

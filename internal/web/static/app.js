@@ -35,7 +35,7 @@ Object.defineProperty(window, 'hotline', {
 
 function main() {
   const m = /^\/call\/([^/]+)$/.exec(location.pathname);
-  const call = m ? decodeURIComponent(m[1]) : '';
+  const call = m ? decodePath(m[1]) : '';
   const params = new URLSearchParams(location.search);
   const name = (params.get('name') ?? '').trim();
 
@@ -53,7 +53,6 @@ function main() {
 
 /** @param {string} call @param {string} name */
 async function kiosk(call, name) {
-  document.body.classList.add('kiosk');
   const { camera, mic, error } = await openBoth({ video: true });
   if (error) toast(error, 'error');
   start({ call, name, camera, mic, kiosk: true });
@@ -64,6 +63,15 @@ function start(opts) {
   byId('lobby').hidden = true;
   current = new Call(opts);
   void current.start();
+}
+
+/** @param {string} s */
+function decodePath(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return ''; // malformed escapes: not a call name
+  }
 }
 
 main();

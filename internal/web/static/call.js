@@ -7,6 +7,7 @@ import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
+import { renderLink, renderRoster } from './sidebar.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 
@@ -44,6 +45,7 @@ export class Call {
     this.timer = 0;
     this.sampling = false; // a getStats is in flight
     this.soundToastShown = false;
+    this.over = false; // the end screen is up
   }
 
   async start() {
@@ -51,6 +53,7 @@ export class Call {
     document.title = `${call} · hotline`;
     byId('call-name').textContent = call;
     byId('call-info').hidden = false;
+    byId('link-state').hidden = false;
     this.stage.hidden = false;
     this.controls.hidden = false;
     this.#link('connecting', 'Connecting…');
@@ -61,6 +64,7 @@ export class Call {
     const s = this.session;
     s.onroster = (roster) => {
       this.grid.setRoster(roster, s.id);
+      renderRoster(roster, s.id);
       byId('call-count').textContent = String(roster.length);
     };
     s.ontrack = (t) => this.grid.addTrack(t);
@@ -75,13 +79,14 @@ export class Call {
     } catch (err) {
       const e = /** @type {Error & {code?: string}} */ (err);
       this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
-      this.#ended(false);
+      this.#ended(false, e.message);
       return;
     }
     this.joined = true;
     this.startedAt = Date.now();
     this.timer = window.setInterval(() => void this.#tick(), 1000);
-    this.#refreshDevices();
+    this.#renderControls();
+    await this.#refreshDevices();
   }
 
   /** Everything the tests need, read from the UI's own model. */
@@ -93,6 +98,7 @@ export class Call {
       call: this.opts.call,
       name: this.opts.name,
       connection: s.pc.connectionState,
+      offers: s.offers,
       roster: s.roster.map((p) => p.name),
       participants: s.roster,
       ...this.grid.state(),
@@ -274,8 +280,7 @@ export class Call {
     try {
       const sample = await this.sampler.sample();
       this.grid.setStats(sample);
-      const up = sample.outboundBitrate >= 1e6 ? `${(sample.outboundBitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(sample.outboundBitrate / 1e3)} kbit/s`;
-      byId('uplink').textContent = `Sending ${up}`;
+      renderLink(sample);
       if (this.session.pc.connectionState === 'connected') {
         byId('link-text').textContent = sample.rttMs === null ? 'Connected' : `Connected · ${Math.round(sample.rttMs)} ms`;
       }
@@ -311,16 +316,23 @@ export class Call {
     toast(text, 'error');
   }
 
-  /** @param {boolean} left */
-  #ended(left) {
+  /**
+   * Shows the end screen once, however the call ended.
+   * @param {boolean} left we left on purpose
+   * @param {string} [refused] why the server refused the join, if it did
+   */
+  #ended(left, refused) {
+    if (this.over) return;
+    this.over = true;
     window.clearInterval(this.timer);
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
+    this.grid.clear();
+    this.selfview.replaceChildren();
     this.#link('closed', left ? 'Left the call' : 'Disconnected');
     this.controls.hidden = true;
-    byId('overlay-title').textContent = left ? 'You left the call' : 'The connection to the line was lost';
-    byId('overlay-text').textContent = left
-      ? `Call ${this.opts.call}.`
-      : this.opts.kiosk ? 'Reconnecting in a few seconds…' : 'Check the network, then rejoin.';
+    const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
+    byId('overlay-title').textContent = left ? 'You left the call' : refused ? 'Could not join the call' : 'The connection to the line was lost';
+    byId('overlay-text').textContent = left ? `Call ${this.opts.call}.` : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
     byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
     byId('overlay').hidden = false;
     // A wall monitor has nobody to press Rejoin: it retries on its own.

@@ -43,11 +43,15 @@ export function byId(id) {
   return e;
 }
 
-/** Up to two initials for a name tile. @param {string} name */
+/**
+ * Up to two initials for a name tile, from the words that start with a
+ * letter or digit ("Adviser (voice)" gives "AV", not "A(").
+ * @param {string} name
+ */
 export function initials(name) {
-  const words = name.trim().split(/\s+/u).filter(Boolean);
-  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [name.trim()];
-  return letters.map((w) => Array.from(w)[0] ?? '').join('').toUpperCase() || '?';
+  const words = name.split(/\s+/u).map((w) => w.replace(/^[^\p{L}\p{N}]+/u, '')).filter(Boolean);
+  const picked = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return picked.map((w) => Array.from(w)[0]).join('').toUpperCase() || '?';
 }
 
 /** A short-lived message at the bottom of the screen. @param {string} text @param {'info'|'error'} [level] */

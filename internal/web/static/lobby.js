@@ -6,6 +6,7 @@
 import { byId, fillDevices } from './dom.js';
 import { deviceOf, listDevices, openBoth, openCamera, openMicrophone, captureError } from './media.js';
 import { CALL_NAME } from './protocol.js';
+import { LevelMeter } from './meter.js';
 
 /**
  * @typedef {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null}} JoinRequest
@@ -35,6 +36,8 @@ export class Lobby {
     this.previewOff = byId('preview-off');
     this.previewOffText = byId('preview-off-text');
     this.error = byId('form-error');
+    /** @type {LevelMeter|null} */
+    this.meter = null;
 
     this.nameInput.value = initial.name || readName();
     this.callInput.value = initial.call;
@@ -57,6 +60,7 @@ export class Lobby {
     this.mic = mic;
     if (error) this.#showError(error);
     this.#showPreview();
+    this.#watchMic();
     await this.#fillDevices();
   }
 
@@ -73,6 +77,7 @@ export class Lobby {
     this.root.hidden = true;
     const camera = this.audioOnly.checked ? null : this.camera;
     this.preview.srcObject = null;
+    this.meter?.stop();
     this.onJoin({ call, name, camera, mic: this.mic });
   }
 
@@ -100,12 +105,33 @@ export class Lobby {
     } catch (err) {
       this.#showError(captureError(err));
     }
+    this.#watchMic();
+  }
+
+  /** Shows the microphone's state and level in the checks list. */
+  #watchMic() {
+    this.meter?.stop();
+    this.meter = null;
+    const meter = byId('mic-meter');
+    check('chk-mic', this.mic ? 'ok' : 'error', this.mic ? this.mic.label || 'Ready' : 'Not available');
+    if (!this.mic) return;
+    try {
+      this.meter = new LevelMeter(this.mic, (level) => meter.style.setProperty('--level', level.toFixed(2)));
+    } catch {
+      // No WebAudio: the meter stays empty, the microphone still works.
+    }
   }
 
   #showPreview() {
     this.preview.srcObject = this.camera ? new MediaStream([this.camera]) : null;
     this.previewOff.hidden = !!this.camera;
     this.previewOffText.textContent = this.audioOnly.checked ? 'Audio only' : 'No camera';
+    if (this.camera) {
+      const { width, height } = this.camera.getSettings();
+      check('chk-camera', 'ok', `${this.camera.label || 'Ready'}${width ? ` · ${width}×${height}` : ''}`);
+    } else {
+      check('chk-camera', this.audioOnly.checked ? 'off' : 'error', this.audioOnly.checked ? 'Off (audio only)' : 'Not available');
+    }
   }
 
   async #fillDevices() {
@@ -124,6 +150,12 @@ export class Lobby {
   #hideError() {
     this.error.hidden = true;
   }
+}
+
+/** @param {string} id @param {'ok'|'off'|'error'} state @param {string} detail */
+function check(id, state, detail) {
+  byId(id).dataset.state = state;
+  byId(`${id}-detail`).textContent = detail;
 }
 
 function readName() {

@@ -60,6 +60,8 @@ export class Session {
     this.remote = new Map();
     /** @type {{ids: string[], resolve: () => void, reject: (e: Error) => void}[]} */
     this.pendingPublishes = [];
+    /** Offers answered so far: a replaceTrack must not add one. */
+    this.offers = 0;
     this.closed = false;
 
     // No STUN or TURN: the server sends its own host candidates, and
@@ -150,13 +152,15 @@ export class Session {
    * next offer no longer lists it.
    * @param {string} id
    */
-  async unpublish(id) {
-    const mid = this.sendMids.get(id);
-    this.local.delete(id);
-    this.sendMids.delete(id);
-    this.#send({ type: 'unpublish', track: id });
-    const tr = mid === undefined ? undefined : this.#transceiver(mid);
-    if (tr) await tr.sender.replaceTrack(null);
+  unpublish(id) {
+    return this.#serial(async () => {
+      const mid = this.sendMids.get(id);
+      this.local.delete(id);
+      this.sendMids.delete(id);
+      this.#send({ type: 'unpublish', track: id });
+      const tr = mid === undefined ? undefined : this.#transceiver(mid);
+      if (tr) await tr.sender.replaceTrack(null);
+    });
   }
 
   /**
@@ -165,19 +169,17 @@ export class Session {
    * @param {string} id
    * @param {MediaStreamTrack|null} track
    */
-  async replaceTrack(id, track) {
-    const local = this.local.get(id);
-    if (!local) throw new Error(`no published track ${id}`);
-    local.track = track;
-    const mid = this.sendMids.get(id);
-    const tr = mid === undefined ? undefined : this.#transceiver(mid);
-    if (tr) await tr.sender.replaceTrack(track);
-  }
-
-  /** The transceiver that sends our track `id`, once an offer placed it. */
-  sender(id) {
-    const mid = this.sendMids.get(id);
-    return mid === undefined ? undefined : this.#transceiver(mid)?.sender;
+  replaceTrack(id, track) {
+    // Serialised with offers: an offer being applied must not re-attach
+    // the track this call is replacing.
+    return this.#serial(async () => {
+      const local = this.local.get(id);
+      if (!local) throw new Error(`no published track ${id}`);
+      local.track = track;
+      const mid = this.sendMids.get(id);
+      const tr = mid === undefined ? undefined : this.#transceiver(mid);
+      if (tr) await tr.sender.replaceTrack(track);
+    });
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
@@ -209,9 +211,21 @@ export class Session {
     }
   }
 
-  /** @param {() => Promise<void>} step */
+  /**
+   * Runs step after every step queued before it; its result or error goes
+   * to the caller, and the queue goes on either way.
+   * @param {() => Promise<void>} step
+   * @returns {Promise<void>}
+   */
+  #serial(step) {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Queues a server message's handling; its errors are reported. @param {() => Promise<void>} step */
   #enqueue(step) {
-    this.queue = this.queue.then(step).catch((err) => {
+    this.#serial(step).catch((err) => {
       if (!this.closed) this.#report({ code: 'client', message: errorText(err) });
     });
   }
@@ -229,22 +243,26 @@ export class Session {
     /** @type {Map<string, ReceiveEntry>} */
     const receive = new Map((msg.receive ?? []).map((r) => [r.mid, r]));
 
-    // Attach our tracks where the server wants them. Every transceiver gets
-    // an explicit direction, because the server may reuse an m-line for a
-    // different purpose after it went inactive.
+    // Attach our tracks where the server wants them. Every transceiver's
+    // direction is derived from the two tables: "sendonly" for a mid in
+    // `send`, "recvonly" for one in `receive`, "sendrecv" if a server puts
+    // one m-line in both, "inactive" otherwise. Setting it every time matters
+    // because an m-line may be reused for another purpose after it went
+    // inactive.
     this.sendMids = new Map();
     for (const tr of pc.getTransceivers()) {
       if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
       const trackId = send.get(tr.mid);
       const local = trackId === undefined ? undefined : this.local.get(trackId);
+      const recv = receive.has(tr.mid);
       if (local) {
-        tr.direction = 'sendonly';
+        tr.direction = recv ? 'sendrecv' : 'sendonly';
         if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
       } else {
         if (tr.sender.track) await tr.sender.replaceTrack(null);
-        tr.direction = receive.has(tr.mid) ? 'recvonly' : 'inactive';
+        tr.direction = recv ? 'recvonly' : 'inactive';
       }
     }
     this.#settlePublishes();
@@ -274,6 +292,7 @@ export class Session {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this.#send({ type: 'answer', sdp: pc.localDescription?.sdp ?? answer.sdp });
+    this.offers++;
   }
 
   /** Resolves publish() calls whose tracks all have a mid now. */

@@ -9,11 +9,16 @@
  *   mid: string, kind: string,
  *   packetsReceived: number, packetsLost: number, bytesReceived: number,
  *   framesDecoded: number, framesPerSecond: number, frameWidth: number, frameHeight: number,
- *   audioLevel: number, lossPercent: number
+ *   audioLevel: number, lossPercent: number, intervalReceived: number, intervalLost: number
  * }} InboundSample
  */
 /**
- * @typedef {{rttMs: number|null, inbound: Map<string, InboundSample>, outboundBitrate: number}} Sample
+ * rttMs is null until ICE has measured one; bitrates are bits per second
+ * over the last interval; inboundLossPercent covers every incoming stream.
+ * @typedef {{
+ *   rttMs: number|null, inbound: Map<string, InboundSample>,
+ *   outboundBitrate: number, inboundBitrate: number, inboundLossPercent: number
+ * }} Sample
  */
 
 export class QualitySampler {
@@ -23,6 +28,7 @@ export class QualitySampler {
     /** @type {Map<string, {received: number, lost: number}>} counters at the previous sample */
     this.previous = new Map();
     this.prevBytesSent = 0;
+    this.prevBytesReceived = 0;
     this.prevTime = 0;
   }
 
@@ -57,12 +63,29 @@ export class QualitySampler {
     const pair = pairs.find((p) => p.id === selectedPair) ?? pairs.find((p) => p.nominated && p.state === 'succeeded');
     if (pair && typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
 
+    let bytesReceived = 0;
+    let dReceived = 0;
+    let dLost = 0;
+    for (const s of inbound.values()) {
+      bytesReceived += s.bytesReceived;
+      dReceived += s.intervalReceived;
+      dLost += s.intervalLost;
+    }
     const now = performance.now();
     const seconds = this.prevTime ? (now - this.prevTime) / 1000 : 0;
-    const outboundBitrate = seconds > 0 ? Math.max(0, (bytesSent - this.prevBytesSent) * 8 / seconds) : 0;
+    /** @param {number} bytes @param {number} prev */
+    const bps = (bytes, prev) => (seconds > 0 ? Math.max(0, ((bytes - prev) * 8) / seconds) : 0);
+    const sample = {
+      rttMs,
+      inbound,
+      outboundBitrate: bps(bytesSent, this.prevBytesSent),
+      inboundBitrate: bps(bytesReceived, this.prevBytesReceived),
+      inboundLossPercent: dReceived + dLost > 0 ? (100 * dLost) / (dReceived + dLost) : 0,
+    };
     this.prevTime = now;
     this.prevBytesSent = bytesSent;
-    return { rttMs, inbound, outboundBitrate };
+    this.prevBytesReceived = bytesReceived;
+    return sample;
   }
 
   /** @param {any} s an inbound-rtp stats object */
@@ -86,6 +109,8 @@ export class QualitySampler {
       frameHeight: s.frameHeight ?? 0,
       audioLevel: s.audioLevel ?? 0,
       lossPercent: dReceived + dLost > 0 ? (100 * dLost) / (dReceived + dLost) : 0,
+      intervalReceived: dReceived,
+      intervalLost: dLost,
     };
   }
 }

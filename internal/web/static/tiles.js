@@ -75,6 +75,7 @@ class Tile {
     if (this.media === media) return;
     this.media = media;
     this.unchanged = 0;
+    this.stats = null; // counters of another mid mean nothing here
     this.video.srcObject = media ? media.stream : null;
     this.#showVideo();
   }
@@ -83,13 +84,17 @@ class Tile {
    * @param {InboundSample|undefined} video this tile's video mid
    * @param {InboundSample|undefined} audio the participant's first audio mid
    * @param {number|null} rttMs
+   * @param {boolean} fresh a new sample, not the last one shown again
    */
-  setStats(video, audio, rttMs) {
-    const prevFrames = this.stats?.framesDecoded ?? 0;
+  setStats(video, audio, rttMs, fresh) {
+    if (fresh) {
+      // Stall detection counts samples, so only a new sample may count.
+      const prevFrames = this.stats?.framesDecoded ?? 0;
+      if (video && video.framesDecoded > prevFrames) this.unchanged = 0;
+      else this.unchanged++;
+    }
     this.stats = video ?? null;
     this.audio = audio ?? null;
-    if (video && video.framesDecoded > prevFrames) this.unchanged = 0;
-    else this.unchanged++;
     this.#showVideo();
 
     const basis = video ?? audio;
@@ -135,6 +140,8 @@ export class TileGrid {
     this.audios = new Map();
     /** @type {Sample|null} */
     this.lastSample = null;
+    /** @type {ResizeObserver|null} */
+    this.resizeObserver = null;
   }
 
   /** @param {Participant[]} roster @param {string} selfId */
@@ -170,11 +177,12 @@ export class TileGrid {
 
   /** @param {Sample} sample */
   setStats(sample) {
+    const fresh = sample !== this.lastSample;
     this.lastSample = sample;
     for (const tile of this.tiles.values()) {
       const video = this.#midOf(tile.spec.participant, tile.spec.track, 'video');
       const audio = this.#midOf(tile.spec.participant, '', 'audio');
-      tile.setStats(video ? sample.inbound.get(video) : undefined, audio ? sample.inbound.get(audio) : undefined, sample.rttMs);
+      tile.setStats(video ? sample.inbound.get(video) : undefined, audio ? sample.inbound.get(audio) : undefined, sample.rttMs, fresh);
     }
   }
 
@@ -270,14 +278,43 @@ export class TileGrid {
       }
       tile.attach(this.#mediaFor(spec));
     }
-    // The grid is sized by count: columns = ceil(sqrt(n)) keeps tiles near
-    // 16:9 on a landscape screen. Set through CSSOM, which CSP allows.
-    const n = Math.max(1, this.tiles.size);
-    const cols = Math.ceil(Math.sqrt(n));
-    this.grid.style.setProperty('--cols', String(cols));
-    this.grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
     this.grid.dataset.count = String(this.tiles.size);
+    this.#layout();
     if (this.lastSample) this.setStats(this.lastSample);
+  }
+
+  /** Removes every tile and sound: the call is over. */
+  clear() {
+    this.roster = [];
+    this.remote.clear();
+    for (const a of this.audios.values()) a.srcObject = null;
+    this.audios.clear();
+    this.audioSink.replaceChildren();
+    this.#render();
+  }
+
+  // Picks the column count that gives the largest 16:9 tiles in the space
+  // the grid has, then sets it through CSSOM (which CSP allows).
+  #layout() {
+    if (!this.resizeObserver) {
+      this.resizeObserver = new ResizeObserver(() => this.#layout());
+      this.resizeObserver.observe(this.grid);
+    }
+    const n = Math.max(1, this.tiles.size);
+    const gap = 12;
+    const width = Math.max(1, this.grid.clientWidth - 32);
+    const height = Math.max(1, this.grid.clientHeight - 32);
+    let best = { cols: 1, size: 0 };
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = (width - gap * (cols - 1)) / cols;
+      const h = (height - gap * (rows - 1)) / rows;
+      const size = Math.min(w, (h * 16) / 9); // width of the largest 16:9 box in a cell
+      if (size > best.size) best = { cols, size };
+    }
+    const rows = Math.ceil(n / best.cols);
+    if (this.grid.style.getPropertyValue('--cols') !== String(best.cols)) this.grid.style.setProperty('--cols', String(best.cols));
+    if (this.grid.style.getPropertyValue('--rows') !== String(rows)) this.grid.style.setProperty('--rows', String(rows));
   }
 
   /** @param {TileSpec} spec @returns {RemoteTrack|null} */

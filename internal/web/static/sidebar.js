@@ -1,0 +1,46 @@
+// @ts-check
+// The side panel of a call: who is in it (with what they send) and how the
+// link is doing. Pure rendering from the roster and the quality sample.
+
+import { byId, el, icon, initials } from './dom.js';
+import { grade } from './quality.js';
+
+/** @typedef {import('./protocol.js').Participant} Participant */
+/** @typedef {import('./quality.js').Sample} Sample */
+
+/** @param {Participant[]} roster @param {string} selfId */
+export function renderRoster(roster, selfId) {
+  const list = byId('roster');
+  // Ourselves first, then everyone else in the server's (join) order.
+  const ordered = [...roster].sort((a, b) => Number(b.id === selfId) - Number(a.id === selfId));
+  list.replaceChildren(
+    ...ordered.map((p) => {
+      const li = el('li', 'roster-entry');
+      const who = el('span', 'roster-name', p.name);
+      if (p.id === selfId) who.append(el('span', 'roster-you', 'you'));
+      const media = el('span', 'roster-media');
+      const cams = p.tracks.filter((t) => t.kind === 'video').length;
+      const mics = p.tracks.filter((t) => t.kind === 'audio').length;
+      if (mics) media.append(icon('mic'));
+      for (let i = 0; i < cams; i++) media.append(icon('cam'));
+      if (!mics && !cams) media.append(el('span', 'roster-none', 'receiving'));
+      li.append(el('span', 'roster-avatar', initials(p.name)), who, media);
+      return li;
+    }),
+  );
+  byId('roster-count').textContent = String(roster.length);
+}
+
+/** @param {Sample} s */
+export function renderLink(s) {
+  byId('ls-rtt').textContent = s.rttMs === null ? '–' : `${Math.round(s.rttMs)} ms`;
+  byId('ls-up').textContent = rate(s.outboundBitrate);
+  byId('ls-down').textContent = rate(s.inboundBitrate);
+  byId('ls-loss').textContent = `${s.inboundLossPercent.toFixed(1)} %`;
+  byId('link-panel').dataset.grade = grade(s.inboundLossPercent, s.rttMs);
+}
+
+/** @param {number} bps */
+function rate(bps) {
+  return bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`;
+}
