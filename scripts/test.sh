@@ -38,4 +38,4 @@ if ! unshare --net true 2>/dev/null; then
 	echo "test.sh: cannot create a network namespace (unshare --net); refusing to run WebRTC tests outside one" >&2
 	exit 1
 fi
-exec unshare --net -- sh -c 'ip link set lo up && GOPROXY=off GOFLAGS=-mod=readonly go test -count=1 -timeout 12m "$@" ./...' sh "$@"
+exec unshare --net -- sh -c 'ip link set lo up && GOPROXY=off GOFLAGS=-mod=readonly go test -race -count=1 -timeout 12m "$@" ./...' sh "$@"
