@@ -56,13 +56,9 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	// mDNS would send multicast off the machine, and hides nothing on a server.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	if ip.IsLoopback() {
-		// A server on loopback serves this machine only: offer nothing else.
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	} else if !ip.IsUnspecified() {
-		want := ip
-		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(want) })
+	if filter := candidateFilter(ip); filter != nil {
+		se.SetIncludeLoopbackCandidate(ip.IsLoopback())
+		se.SetIPFilter(filter)
 	}
 	if cfg.PublicIP != "" {
 		if net.ParseIP(cfg.PublicIP) == nil {
@@ -102,6 +98,21 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	_ = log
 	return &Engine{api: api, conn: conn, mux: mux}, nil
+}
+
+// candidateFilter says which local addresses become ICE candidates: on a
+// loopback listener only loopback ones (a server on loopback serves this
+// machine only, and must not announce, or be reached on, anything else); on
+// a specific address only that one; on all interfaces, no filter (nil).
+func candidateFilter(listen net.IP) func(net.IP) bool {
+	switch {
+	case listen.IsLoopback():
+		return func(ip net.IP) bool { return ip.IsLoopback() }
+	case listen.IsUnspecified():
+		return nil
+	default:
+		return func(ip net.IP) bool { return ip.Equal(listen) }
+	}
 }
 
 // UDPAddr is the media socket's address.
