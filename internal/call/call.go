@@ -256,6 +256,13 @@ func (r *Registry) Calls() []string {
 	return out
 }
 
+// CallCount is the number of live calls.
+func (r *Registry) CallCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
 // Participants counts members over all live calls.
 func (r *Registry) Participants() int {
 	r.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hotline/internal/call"
+	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
 	"hotline/internal/web"
@@ -30,6 +31,7 @@ type Config struct {
 	Engine   *peer.Engine
 	Registry *call.Registry
 	Log      *slog.Logger
+	Metrics  *metrics.Metrics // served at /metrics and told of media
 	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
 	// the request's own host (same-origin is always accepted).
 	AllowedOrigins []string
@@ -53,6 +55,9 @@ func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
+	if cfg.Metrics != nil {
+		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	a.mux.Handle("/", web.Handler())
 	return a
 }
@@ -101,7 +106,11 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	peer.Serve(a.ctx, conn, peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log})
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log}
+	if a.cfg.Metrics != nil {
+		sc.Observer = a.cfg.Metrics
+	}
+	peer.Serve(a.ctx, conn, sc)
 }
 
 // wsConn adapts a WebSocket to peer.Conn.

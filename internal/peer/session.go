@@ -53,6 +53,16 @@ type SessionConfig struct {
 	Engine   *Engine
 	Registry *call.Registry
 	Log      *slog.Logger
+	Observer Observer // optional: the server's metrics
+}
+
+// Observer is told what sessions forward and how fast media starts.
+type Observer interface {
+	sfu.Observer
+	// FirstMedia: the first packet of a remote track was written to a
+	// participant, this long after it joined (or after the track started,
+	// if that was later).
+	FirstMedia(d time.Duration)
 }
 
 // Session is one participant: its signalling, its PeerConnection and its
@@ -65,7 +75,8 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id, name string // fixed at join
+	id, name string    // fixed at join
+	joinedAt time.Time // when the join message was handled
 
 	// loop state
 	call         *call.Call
@@ -284,6 +295,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.q.push(evConnState{st}) })
 
 	s.name = m.Name
+	s.joinedAt = time.Now()
 	if err := s.addPublications(m.Tracks); err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseError, err.Error()}
@@ -392,6 +404,7 @@ func (s *Session) trackArrived(remote *webrtc.TrackRemote, receiver *webrtc.RTPR
 		StreamID: s.id,
 		Codec:    remote.Codec(),
 		Source:   remote,
+		Observer: s.observer(),
 		RequestKeyframe: func() {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 		},
@@ -417,7 +430,15 @@ func (s *Session) subscribe(pub call.Publication) {
 	if s.pc == nil || s.subs[pub.Track] != nil {
 		return
 	}
-	down := pub.Track.NewDownTrack()
+	var onFirst func()
+	if obs := s.cfg.Observer; obs != nil {
+		from := s.joinedAt
+		if st := pub.Track.Started(); st.After(from) {
+			from = st
+		}
+		onFirst = func() { obs.FirstMedia(time.Since(from)) }
+	}
+	down := pub.Track.NewDownTrack(onFirst)
 	// A transceiver of its own, sendonly: AddTrack would reuse one of the
 	// participant's receiving transceivers of the same kind and turn it
 	// sendrecv, breaking the one-purpose-per-mid contract of the offer tables.
@@ -560,6 +581,15 @@ func (s *Session) send(v any) {
 
 func (s *Session) sendError(code, ref, format string, args ...any) {
 	s.send(protocol.ErrorMsg{Type: protocol.TypeError, Code: code, Message: fmt.Sprintf(format, args...), Ref: ref})
+}
+
+// observer returns the configured observer as an sfu.Observer, or a nil
+// interface (not a typed nil) when there is none.
+func (s *Session) observer() sfu.Observer {
+	if s.cfg.Observer == nil {
+		return nil
+	}
+	return s.cfg.Observer
 }
 
 func newID() string {

@@ -14,6 +14,7 @@ import (
 
 	"hotline/internal/call"
 	"hotline/internal/httpapi"
+	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/store"
 )
@@ -36,15 +37,16 @@ const (
 
 // Server is a running hotline server.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	ln     net.Listener
-	http   *http.Server
-	api    *httpapi.API
-	engine *peer.Engine
-	reg    *call.Registry
-	store  *store.Store
-	served chan error
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	ln      net.Listener
+	http    *http.Server
+	api     *httpapi.API
+	engine  *peer.Engine
+	reg     *call.Registry
+	store   *store.Store
+	served  chan error
 }
 
 // Start opens the store and the sockets and begins serving. It returns once
@@ -98,9 +100,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		log.Warn("closed sessions left open by an unclean stop", "count", n)
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
-	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, AllowedOrigins: cfg.AllowedOrigins})
+	m := metrics.New(reg)
+	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, Metrics: m, AllowedOrigins: cfg.AllowedOrigins})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, metrics: m, ln: ln, api: api, engine: engine, reg: reg, store: st,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -125,6 +128,9 @@ func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
 
 // Registry exposes the live calls (for tests and metrics).
 func (s *Server) Registry() *call.Registry { return s.reg }
+
+// Metrics exposes the server's metrics (also served at /metrics).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Store exposes the database (for tests and the history view).
 func (s *Server) Store() *store.Store { return s.store }

@@ -30,6 +30,8 @@ type DownTrack struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	nacked  atomic.Uint64
+
+	onFirst func() // called once, after the first packet is written
 }
 
 type binding struct {
@@ -42,9 +44,10 @@ type binding struct {
 // ErrCodecMismatch: the subscriber accepted none of the publisher's codec.
 var ErrCodecMismatch = errors.New("sfu: subscriber does not accept the publisher's codec")
 
-// NewDownTrack makes a subscriber copy of t.
-func (t *Track) NewDownTrack() *DownTrack {
-	return &DownTrack{track: t, id: t.cfg.ID}
+// NewDownTrack makes a subscriber copy of t. onFirst, if not nil, is called
+// once, right after the first packet is written to the subscriber.
+func (t *Track) NewDownTrack(onFirst func()) *DownTrack {
+	return &DownTrack{track: t, id: t.cfg.ID, onFirst: onFirst}
 }
 
 // Track is the published track this copies.
@@ -112,10 +115,10 @@ func (d *DownTrack) Sent() (packets, bytes, retransmitted uint64) {
 // header, so the read loop's stays intact for the next subscriber. Header
 // extensions are dropped: their ids were negotiated with the publisher, not
 // with this subscriber (RFC 8285 §6). The payload is never touched.
-func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) {
+func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) bool {
 	b := d.bound.Load()
 	if b == nil {
-		return
+		return false
 	}
 	d.wmu.Lock()
 	d.hdr = rtp.Header{
@@ -131,10 +134,14 @@ func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) {
 	}
 	_, err := b.writer.WriteRTP(&d.hdr, payload)
 	d.wmu.Unlock()
-	if err == nil {
-		d.packets.Add(1)
-		d.bytes.Add(uint64(len(payload)))
+	if err != nil {
+		return false
 	}
+	if d.packets.Add(1) == 1 && d.onFirst != nil {
+		d.onFirst()
+	}
+	d.bytes.Add(uint64(len(payload)))
+	return true
 }
 
 // RTCPReader is how a DownTrack reads the subscriber's RTCP;

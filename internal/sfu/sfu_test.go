@@ -98,7 +98,7 @@ func TestForwardToSubscribers(t *testing.T) {
 	downs := make([]*DownTrack, 3)
 	for i := range recs {
 		recs[i] = &recorder{}
-		downs[i] = tr.NewDownTrack()
+		downs[i] = tr.NewDownTrack(nil)
 		codecs := []webrtc.RTPCodecParameters{
 			{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, PayloadType: 111},
 			{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/vp8"}, PayloadType: webrtc.PayloadType(100 + i)},
@@ -160,7 +160,7 @@ func TestForwardToSubscribers(t *testing.T) {
 
 func TestCodecMismatch(t *testing.T) {
 	tr := NewTrack(TrackConfig{ID: "x", Codec: vp8, Source: &chanSource{}})
-	_, err := tr.NewDownTrack().Bind(&bindCtx{codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264}, PayloadType: 102}}, w: &recorder{}})
+	_, err := tr.NewDownTrack(nil).Bind(&bindCtx{codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264}, PayloadType: 102}}, w: &recorder{}})
 	if !errors.Is(err, ErrCodecMismatch) {
 		t.Fatalf("bind with no common codec: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestNACKAndPLI(t *testing.T) {
 	tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: src, RequestKeyframe: func() { kf.Add(1) }, KeyframeInterval: 50 * time.Millisecond})
 	go tr.Run()
 	rec := &recorder{}
-	d := tr.NewDownTrack()
+	d := tr.NewDownTrack(nil)
 	if _, err := d.Bind(&bindCtx{id: "a", ssrc: 7, codecs: []webrtc.RTPCodecParameters{vp8}, w: rec}); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func BenchmarkForward(b *testing.B) {
 			src := &loopSource{pkt: pkt, n: b.N}
 			tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: src})
 			for i := 0; i < n; i++ {
-				d := tr.NewDownTrack()
+				d := tr.NewDownTrack(nil)
 				if _, err := d.Bind(&bindCtx{id: string(rune('a' + i)), ssrc: webrtc.SSRC(i), codecs: []webrtc.RTPCodecParameters{vp8}, w: discard{}}); err != nil {
 					b.Fatal(err)
 				}

@@ -45,6 +45,19 @@ type TrackConfig struct {
 	RequestKeyframe  func()
 	KeyframeInterval time.Duration // default DefaultKeyframeInterval
 	CacheSize        int           // default DefaultCacheSize; video only
+	Observer         Observer      // optional: told of every packet
+}
+
+// Observer is told of the packets a track reads and forwards (the server's
+// metrics implement it). Its methods are called on the packet path: they
+// must be cheap and must not block.
+type Observer interface {
+	// Received: one packet of size bytes read from the publisher.
+	Received(bytes int)
+	// Forwarded: one packet of size bytes written to a subscriber, residence
+	// after it was read (the SFU's own added latency: fan-out, SRTP
+	// protection and the UDP write).
+	Forwarded(bytes int, residence time.Duration)
 }
 
 // Track is one published stream and its fan-out.
@@ -65,6 +78,8 @@ type Track struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 
+	started time.Time
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -80,7 +95,7 @@ func NewTrack(cfg TrackConfig) *Track {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
-	t := &Track{cfg: cfg, closed: make(chan struct{}), kind: kindOf(cfg.Codec.MimeType)}
+	t := &Track{cfg: cfg, closed: make(chan struct{}), kind: kindOf(cfg.Codec.MimeType), started: time.Now()}
 	if t.kind == webrtc.RTPCodecTypeVideo {
 		t.cache = packetcache.New(cfg.CacheSize)
 	}
@@ -94,6 +109,9 @@ func (t *Track) ID() string { return t.cfg.ID }
 
 // StreamID is the stream id subscribers see.
 func (t *Track) StreamID() string { return t.cfg.StreamID }
+
+// Started is when the track was made (its first packet had arrived).
+func (t *Track) Started() time.Time { return t.started }
 
 // Kind is audio or video.
 func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
@@ -120,18 +138,25 @@ func (t *Track) Run() error {
 		if err != nil {
 			return err
 		}
+		arrived := time.Now()
 		hoff, err := hdr.Unmarshal(buf[:n])
 		if err != nil {
 			continue // not RTP; the SRTP layer authenticated it, but it is still not ours to forward
 		}
 		t.packets.Add(1)
 		t.bytes.Add(uint64(n))
+		obs := t.cfg.Observer
+		if obs != nil {
+			obs.Received(n)
+		}
 		if t.cache != nil {
 			t.cache.Put(hdr.SequenceNumber, buf[:n])
 		}
 		payload := buf[hoff:n]
 		for _, d := range *t.downs.Load() {
-			d.writeRTP(&hdr, payload)
+			if d.writeRTP(&hdr, payload) && obs != nil {
+				obs.Forwarded(n, time.Since(arrived))
+			}
 		}
 	}
 }
