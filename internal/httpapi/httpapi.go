@@ -32,6 +32,9 @@ type Config struct {
 	Registry *call.Registry
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // served at /metrics and told of media
+	// AnswerTimeout bounds how long a client may take to answer an offer
+	// (0: peer.DefaultAnswerTimeout).
+	AnswerTimeout time.Duration
 	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
 	// the request's own host (same-origin is always accepted).
 	AllowedOrigins []string
@@ -106,7 +109,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log}
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

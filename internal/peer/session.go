@@ -54,6 +54,21 @@ type SessionConfig struct {
 	Registry *call.Registry
 	Log      *slog.Logger
 	Observer Observer // optional: the server's metrics
+	// AnswerTimeout is how long a client may take to answer an offer before
+	// its session is ended (a client that never answers would otherwise
+	// freeze its own negotiation forever). Default DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
+}
+
+// DefaultAnswerTimeout: a browser answers in milliseconds; 15 s leaves room
+// for a loaded machine without keeping a dead session for long.
+const DefaultAnswerTimeout = 15 * time.Second
+
+func (s *Session) answerTimeout() time.Duration {
+	if s.cfg.AnswerTimeout > 0 {
+		return s.cfg.AnswerTimeout
+	}
+	return DefaultAnswerTimeout
 }
 
 // Observer is told what sessions forward and how fast media starts.
@@ -79,14 +94,15 @@ type Session struct {
 	joinedAt time.Time // when the join message was handled
 
 	// loop state
-	call         *call.Call
-	pc           *webrtc.PeerConnection
-	pubs         []*publication
-	subs         map[*sfu.Track]*subscription
-	offerPending bool
-	needOffer    bool
-	candidates   []webrtc.ICECandidateInit
-	refusals     int
+	call           *call.Call
+	pc             *webrtc.PeerConnection
+	pubs           []*publication
+	subs           map[*sfu.Track]*subscription
+	offerPending   bool
+	answerDeadline <-chan time.Time // set while an offer is outstanding
+	needOffer      bool
+	candidates     []webrtc.ICECandidateInit
+	refusals       int
 }
 
 type publication struct {
@@ -139,11 +155,14 @@ func Serve(ctx context.Context, conn Conn, cfg SessionConfig) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("participant", s.id)
-	rctx, stopReader := context.WithCancel(ctx)
+	// The reader's context is not ctx: a WebSocket read whose context is
+	// cancelled drops the connection at once, and the client would then never
+	// see the close status that teardown sends (going away, policy, ...).
+	rctx, stopReader := context.WithCancel(context.Background())
 	s.wg.Go(func() { s.readLoop(rctx) })
 	reason, why := s.loop(ctx)
+	s.teardown(reason, why) // closes the transport, which ends the reader
 	stopReader()
-	s.teardown(reason, why)
 	s.wg.Wait()
 }
 
@@ -207,6 +226,9 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 		select {
 		case <-ctx.Done():
 			return CloseGoingAway, "server shutting down"
+		case <-s.answerDeadline:
+			s.sendError(protocol.CodeState, protocol.TypeOffer, "no answer to the offer within %v", s.answerTimeout())
+			return CloseError, "no answer to an offer"
 		case <-s.q.notify:
 		}
 		evs, overflowed := s.q.drain()
@@ -499,6 +521,7 @@ func (s *Session) maybeOffer() {
 		})
 	}
 	s.offerPending = true
+	s.answerDeadline = time.After(s.answerTimeout())
 	s.send(msg)
 }
 
@@ -509,6 +532,7 @@ func (s *Session) answer(sdp string) {
 	}
 	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 	s.offerPending = false
+	s.answerDeadline = nil
 	if err != nil {
 		// Undo our offer so the next one starts from a stable state.
 		_ = s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})

@@ -26,7 +26,10 @@ type Config struct {
 	UDPPort         int    // the one media port; 0: the system picks
 	PublicIP        string // announced instead of the host address (NAT 1:1)
 	MaxParticipants int    // per call; default 16
-	AllowedOrigins  []string
+	// AnswerTimeout: how long a client may take to answer an offer before
+	// its session ends (0: peer.DefaultAnswerTimeout).
+	AnswerTimeout  time.Duration
+	AllowedOrigins []string
 }
 
 // Defaults.
@@ -101,7 +104,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
 	m := metrics.New(reg)
-	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, Metrics: m, AllowedOrigins: cfg.AllowedOrigins})
+	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, Metrics: m, AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout})
 	s := &Server{
 		cfg: cfg, log: log, metrics: m, ln: ln, api: api, engine: engine, reg: reg, store: st,
 		http: &http.Server{

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,38 @@ func write(t *testing.T, ctx context.Context, c *websocket.Conn, s string) {
 	if err := c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A client that never answers an offer is told so and dropped; it cannot
+// freeze its session (or hold resources) forever.
+func TestUnansweredOffer(t *testing.T) {
+	srv := startServer(t, server.Config{AnswerTimeout: 300 * time.Millisecond})
+	defer srv.Close()
+	c, ctx := rawConn(t, srv)
+	write(t, ctx, c, `{"type":"join","version":1,"call":"mute","name":"silent","tracks":[{"id":"mic","kind":"audio"}]}`)
+	var sawOffer bool
+	for !sawOffer {
+		switch m := readMsg(t, ctx, c).(type) {
+		case *protocol.SDP:
+			sawOffer = m.Type == protocol.TypeOffer
+		case *protocol.ErrorMsg:
+			t.Fatalf("error before the offer: %+v", m)
+		}
+	}
+	for {
+		msg := readMsg(t, ctx, c)
+		if e, ok := msg.(*protocol.ErrorMsg); ok {
+			if e.Code != protocol.CodeState || e.Ref != protocol.TypeOffer {
+				t.Fatalf("error %+v, want state/offer", e)
+			}
+			break
+		}
+	}
+	expectClosed(t, ctx, c, websocket.StatusInternalError)
+	eventually(t, "the silent participant removed", func() (bool, string) {
+		n := srv.Registry().Participants()
+		return n == 0, fmt.Sprintf("%d participants", n)
+	})
 }
 
 func TestWireRefusals(t *testing.T) {
