@@ -157,6 +157,7 @@ type RTCPReader interface {
 func (d *DownTrack) ServeRTCP(r RTCPReader) {
 	buf := make([]byte, 1500)
 	pkt := make([]byte, 1500)
+	var hdr rtp.Header
 	for {
 		n, _, err := r.Read(buf)
 		if err != nil {
@@ -173,7 +174,7 @@ func (d *DownTrack) ServeRTCP(r RTCPReader) {
 			case *rtcp.TransportLayerNack:
 				for _, pair := range p.Nacks {
 					for _, seq := range pair.PacketList() {
-						if d.track.retransmit(d, seq, pkt) {
+						if d.track.retransmit(d, seq, pkt, &hdr) {
 							d.nacked.Add(1)
 						}
 					}

@@ -220,8 +220,9 @@ func (t *Track) RequestKeyframe() {
 	})
 }
 
-// retransmit writes cached packet seq to d, as an answer to a NACK.
-func (t *Track) retransmit(d *DownTrack, seq uint16, buf []byte) bool {
+// retransmit writes cached packet seq to d, as an answer to a NACK. buf and
+// hdr are the caller's scratch space, reused so that answering allocates nothing.
+func (t *Track) retransmit(d *DownTrack, seq uint16, buf []byte, hdr *rtp.Header) bool {
 	if t.cache == nil {
 		return false
 	}
@@ -229,12 +230,11 @@ func (t *Track) retransmit(d *DownTrack, seq uint16, buf []byte) bool {
 	if n == 0 {
 		return false
 	}
-	var hdr rtp.Header
 	hoff, err := hdr.Unmarshal(buf[:n])
 	if err != nil {
 		return false
 	}
-	d.writeRTP(&hdr, buf[hoff:n])
+	d.writeRTP(hdr, buf[hoff:n])
 	return true
 }
 
