@@ -22,6 +22,7 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
   hotline join    --server URL --call NAME --name NAME [--audio-only] [--cameras N] [--for DURATION] [--stats]
+  hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "join":
 		return runJoin(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return nil

@@ -57,10 +57,10 @@ const writeTimeout = 10 * time.Second
 
 // Client is one participant in a call. Its methods are safe for concurrent use.
 type Client struct {
-	log   *slog.Logger
-	api   *webrtc.API
-	pc    *webrtc.PeerConnection
-	epoch time.Time // arrival times for jitter are measured from here
+	log       *slog.Logger
+	api       *webrtc.API
+	pc        *webrtc.PeerConnection
+	joinStart time.Time // when Join began; set before any goroutine starts
 
 	// out sends one message to the server; the WebSocket writer in
 	// production, a recorder in unit tests.
@@ -80,6 +80,7 @@ type Client struct {
 	closed   bool
 	id       string
 	roster   []protocol.RosterEntry
+	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
 	endErr   error                   // why the signalling session ended
 	local    []*localTrack           // every local track ever published, in order
@@ -160,7 +161,6 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log:      log,
 		api:      api,
 		pc:       pc,
-		epoch:    time.Now(),
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),
@@ -187,6 +187,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 // has welcomed the client. Media starts flowing when the server's first offer
 // has been answered, which happens in the background.
 func Join(ctx context.Context, cfg Config) (*Client, error) {
+	start := time.Now()
 	wsURL, host, err := signallingURL(cfg.Server)
 	if err != nil {
 		return nil, err
@@ -195,6 +196,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.joinStart = start
 	if err := c.dial(ctx, wsURL); err != nil {
 		c.Close()
 		return nil, err

@@ -83,10 +83,20 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	})
 	for _, c := range []*client.Client{alice, bob} {
 		for _, ts := range c.Stats().Tracks {
-			t.Logf("%s ← %s %s/%s: %d packets, %d frames, %d bytes, %d lost, jitter %.2f ms",
-				c.ID(), ts.From, ts.Kind, ts.Source, ts.Packets, ts.Frames, ts.Bytes, ts.Lost, ts.JitterMs)
+			t.Logf("%s ← %s %s/%s: %d packets, %d frames, %d bytes, %d lost, jitter %.2f ms, one-way p50 %.3f ms, first frame after %v",
+				c.ID(), ts.From, ts.Kind, ts.Source, ts.Packets, ts.Frames, ts.Bytes, ts.Lost, ts.JitterMs, ts.OneWayP50Ms, ts.JoinToFirstFrame)
 			if ts.Lost > ts.Packets/10 {
 				t.Errorf("%d of %d packets lost on loopback", ts.Lost, ts.Packets)
+			}
+			// Publisher and receiver share the clock: nearly every frame's
+			// timestamp reads back as a credible send time (a random
+			// timestamp would almost never land within 10 s of arrival).
+			if n := ts.OneWay.Count(); n == 0 || n < ts.Frames*9/10 || ts.OneWayP50Ms <= 0 || ts.OneWayP99Ms < ts.OneWayP50Ms {
+				t.Errorf("%s/%s: %d one-way delays for %d frames, p50 %.3f ms, p99 %.3f ms",
+					ts.From, ts.Kind, n, ts.Frames, ts.OneWayP50Ms, ts.OneWayP99Ms)
+			}
+			if ts.JoinToFirstFrame <= 0 {
+				t.Errorf("%s/%s: no join time", ts.From, ts.Kind)
 			}
 		}
 		for _, ss := range c.Stats().Sent {

@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"hotline/internal/protocol"
 	"hotline/internal/testmedia"
@@ -19,13 +20,22 @@ import (
 // streams after the participant, so any stable token does.
 const streamID = "hotline"
 
-// localTrack is one published track: a looped test file written at real-time
-// pace into a Pion sample track.
+// packetMTU bounds one RTP packet we build, as Pion's own sample track
+// does: room is left for SRTP's tag and header extensions within the
+// 1280-byte IPv6 minimum MTU.
+const packetMTU = 1200
+
+// localTrack is one published track: a looped test file packetized at
+// real-time pace into a Pion RTP track. We packetize ourselves, rather than
+// let Pion's sample track do it, to stamp each frame with the wall clock
+// (see epoch in clock.go).
 type localTrack struct {
-	info  protocol.TrackInfo
-	track *webrtc.TrackLocalStaticSample
-	loop  *testmedia.Loop
-	stop  context.CancelFunc // ends the writer
+	info      protocol.TrackInfo
+	track     *webrtc.TrackLocalStaticRTP
+	clockRate uint32
+	packets   rtp.Packetizer // owned by the writer goroutine
+	loop      *testmedia.Loop
+	stop      context.CancelFunc // ends the writer
 
 	frames, bytes, keyReqs atomic.Uint64
 	unpublished            atomic.Bool
@@ -61,12 +71,12 @@ func (lt *localTrack) snapshot() SentStats {
 	}
 }
 
-// addLocal creates a local track and starts its writer. The writer idles
-// until the track is attached and the PeerConnection is connected, so that
-// the first frame sent is the file's first frame, a key frame.
-func (c *Client) addLocal(info protocol.TrackInfo) error {
+// newLocalTrack makes the track, its packetizer and its looped media; the
+// caller sets stop and starts the writer.
+func newLocalTrack(info protocol.TrackInfo) (*localTrack, error) {
 	var (
 		capability webrtc.RTPCodecCapability
+		payloader  rtp.Payloader
 		loop       *testmedia.Loop
 		err        error
 	)
@@ -74,22 +84,41 @@ func (c *Client) addLocal(info protocol.TrackInfo) error {
 	case protocol.KindAudio:
 		// RFC 7587 §7: Opus is always signalled as 48000/2 in SDP.
 		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+		payloader = &codecs.OpusPayloader{}
 		loop, err = testmedia.NewOpusLoop()
 	case protocol.KindVideo:
 		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+		// RFC 7741 §4.2: the picture id lets a receiver spot lost frames;
+		// Pion's sample track sets it too.
+		payloader = &codecs.VP8Payloader{EnablePictureID: true}
 		loop, err = testmedia.NewVP8Loop()
 	default:
-		return fmt.Errorf("%w: track kind %q", ErrConfig, info.Kind)
+		return nil, fmt.Errorf("%w: track kind %q", ErrConfig, info.Kind)
 	}
 	if err != nil {
-		return fmt.Errorf("client: test media: %w", err)
+		return nil, fmt.Errorf("client: test media: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticSample(capability, info.ID, streamID)
+	track, err := webrtc.NewTrackLocalStaticRTP(capability, info.ID, streamID)
 	if err != nil {
-		return fmt.Errorf("client: local track %s: %w", info.ID, err)
+		return nil, fmt.Errorf("client: local track %s: %w", info.ID, err)
+	}
+	// Payload type and SSRC are placeholders: the track rewrites both to
+	// what each binding negotiated. Timestamps are set per frame in
+	// writeFrame, so the packetizer's own clock is never advanced.
+	packets := rtp.NewPacketizer(packetMTU, 0, 0, payloader, rtp.NewRandomSequencer(), capability.ClockRate)
+	return &localTrack{info: info, track: track, clockRate: capability.ClockRate, packets: packets, loop: loop}, nil
+}
+
+// addLocal creates a local track and starts its writer. The writer idles
+// until the track is attached and the PeerConnection is connected, so that
+// the first frame sent is the file's first frame, a key frame.
+func (c *Client) addLocal(info protocol.TrackInfo) error {
+	lt, err := newLocalTrack(info)
+	if err != nil {
+		return err
 	}
 	ctx, stop := context.WithCancel(c.ctx)
-	lt := &localTrack{info: info, track: track, loop: loop, stop: stop}
+	lt.stop = stop
 
 	c.mu.Lock()
 	if c.findLocal(info.ID) != nil {
@@ -149,6 +178,9 @@ func (c *Client) localInfos() []protocol.TrackInfo {
 
 // writeMedia writes lt's frames at real-time pace until ctx ends. A ticker
 // (not a sleep per frame) keeps the pace from drifting with write times.
+// Each frame's RTP timestamp is its send time on the shared clock (clock.go),
+// so the frames' nominal durations do not matter and a late tick shows as
+// what it is.
 func (c *Client) writeMedia(ctx context.Context, lt *localTrack) {
 	ticker := time.NewTicker(lt.loop.FrameDuration())
 	defer ticker.Stop()
@@ -161,15 +193,30 @@ func (c *Client) writeMedia(ctx context.Context, lt *localTrack) {
 		if _, s := lt.attachedSender(); s == nil || !c.connected.Load() {
 			continue
 		}
-		data, d := lt.loop.Next()
-		if err := lt.track.WriteSample(media.Sample{Data: data, Duration: d}); err != nil {
+		data, _ := lt.loop.Next()
+		ts := rtpTimestamp(time.Now(), lt.clockRate)
+		if err := lt.writeFrame(data, ts); err != nil {
 			// Transient (a binding going away); ctx says when to stop.
-			c.log.Debug("write sample", "track", lt.info.ID, "err", err)
+			c.log.Debug("write frame", "track", lt.info.ID, "err", err)
 			continue
 		}
 		lt.frames.Add(1)
 		lt.bytes.Add(uint64(len(data)))
 	}
+}
+
+// writeFrame packetizes one frame, stamps every packet with ts and writes
+// them. The packetizer sets the marker bit on the frame's last packet
+// (RFC 7741 §4.1 for VP8), as Pion's sample track did; an Opus frame is one
+// packet.
+func (lt *localTrack) writeFrame(data []byte, ts uint32) error {
+	for _, p := range lt.packets.Packetize(data, 0) {
+		p.Timestamp = ts
+		if err := lt.track.WriteRTP(p); err != nil {
+			return fmt.Errorf("client: write rtp: %w", err)
+		}
+	}
+	return nil
 }
 
 // readRTCP drains the RTCP the server sends about one of our tracks; Pion's

@@ -16,17 +16,26 @@ const receiveMTU = 1500
 // remoteTrack is one received track: what the offer's receive table said
 // about it, and its counters.
 type remoteTrack struct {
-	info protocol.ReceiveMid
+	info  protocol.ReceiveMid
+	since time.Time // where JoinToFirstFrame starts (see TrackStats); zero: not measured
 
-	mu      sync.Mutex
-	counter rtpCounter
-	ended   bool
+	mu         sync.Mutex
+	counter    rtpCounter
+	delay      delayMeter
+	firstFrame time.Time // arrival of the first complete frame
+	ended      bool
+}
+
+func newRemoteTrack(info protocol.ReceiveMid, since time.Time) *remoteTrack {
+	r := &remoteTrack{info: info, since: since}
+	r.counter.video = info.Kind == protocol.KindVideo
+	return r
 }
 
 func (r *remoteTrack) snapshot() TrackStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return TrackStats{
+	ts := TrackStats{
 		From:        r.info.Name,
 		Participant: r.info.Participant,
 		Track:       r.info.Track,
@@ -36,16 +45,40 @@ func (r *remoteTrack) snapshot() TrackStats {
 		Packets:     r.counter.received,
 		Frames:      r.counter.frames,
 		Bytes:       r.counter.bytes,
+		Expected:    r.counter.expected(),
 		Lost:        r.counter.lost(),
+		Late:        r.counter.late,
 		JitterMs:    r.counter.jitterMs(),
+		OneWay:      r.delay.hist,
+		OneWayP50Ms: ms(r.delay.hist.Quantile(0.50)),
+		OneWayP99Ms: ms(r.delay.hist.Quantile(0.99)),
 		Ended:       r.ended,
 	}
+	if !r.since.IsZero() && !r.firstFrame.IsZero() {
+		ts.JoinToFirstFrame = max(r.firstFrame.Sub(r.since), 0)
+	}
+	return ts
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (r *remoteTrack) end() {
 	r.mu.Lock()
 	r.ended = true
 	r.mu.Unlock()
+}
+
+// joinReference is where the join time of a track starts: the start of Join
+// if its publisher was in the call when we joined (in the first roster we
+// got), else now, as the track is first listed. c.mu must be held.
+func (c *Client) joinReference(rm protocol.ReceiveMid) time.Time {
+	if c.joinStart.IsZero() {
+		return time.Time{}
+	}
+	if c.atJoin == nil || c.atJoin[rm.Participant] {
+		return c.joinStart // no roster yet: the first offer follows our own join
+	}
+	return time.Now()
 }
 
 // updateReceiving applies an offer's receive table. Every active track is
@@ -63,8 +96,7 @@ func (c *Client) updateReceiving(table []protocol.ReceiveMid) {
 			}
 			cur.end()
 		}
-		r := &remoteTrack{info: rm}
-		r.counter.video = rm.Kind == protocol.KindVideo
+		r := newRemoteTrack(rm, c.joinReference(rm))
 		c.byMid[rm.Mid] = r
 		c.remote = append(c.remote, r)
 		c.log.Debug("receiving", "mid", rm.Mid, "from", rm.Name, "track", rm.Track)
@@ -95,14 +127,14 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 		// Media on a mid the server did not describe: count it anyway, so
 		// that a server bug shows in the stats rather than vanishing.
 		c.log.Warn("track on an undescribed mid", "mid", mid, "kind", track.Kind().String())
-		r = &remoteTrack{info: protocol.ReceiveMid{Mid: mid, Kind: track.Kind().String()}}
-		r.counter.video = track.Kind() == webrtc.RTPCodecTypeVideo
+		r = newRemoteTrack(protocol.ReceiveMid{Mid: mid, Kind: track.Kind().String()}, time.Time{})
 		c.mu.Lock()
 		c.remote = append(c.remote, r)
 		c.mu.Unlock()
 	}
 	r.mu.Lock()
 	r.counter.clockRate = track.Codec().ClockRate
+	r.delay.clockRate = track.Codec().ClockRate
 	r.mu.Unlock()
 	c.goStart(func() { c.readTrack(track, r) })
 }
@@ -118,7 +150,7 @@ func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 		if err != nil {
 			return // io.EOF when the transceiver stops, or the connection closed
 		}
-		arrival := time.Since(c.epoch)
+		arrival := time.Now()
 		hlen, err := h.Unmarshal(buf[:n])
 		if err != nil {
 			continue
@@ -129,7 +161,11 @@ func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 			payload -= min(int(buf[n-1]), payload)
 		}
 		r.mu.Lock()
-		r.counter.update(h.SequenceNumber, h.Timestamp, h.Marker, payload, arrival)
+		r.counter.update(h.SequenceNumber, h.Timestamp, h.Marker, payload, arrival.Sub(epoch))
+		if r.firstFrame.IsZero() && r.counter.frames > 0 {
+			r.firstFrame = arrival
+		}
+		r.delay.observe(h.Timestamp, arrival)
 		r.mu.Unlock()
 	}
 }

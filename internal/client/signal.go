@@ -132,6 +132,12 @@ func (c *Client) dispatch(msg any) {
 	case *protocol.Roster:
 		c.mu.Lock()
 		c.roster = m.Participants
+		if c.atJoin == nil {
+			c.atJoin = make(map[string]bool, len(m.Participants))
+			for _, p := range m.Participants {
+				c.atJoin[p.ID] = true
+			}
+		}
 		c.mu.Unlock()
 	case *protocol.SDP:
 		if err := c.handleOffer(m); err != nil {

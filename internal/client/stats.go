@@ -23,9 +23,30 @@ type TrackStats struct {
 	Packets     uint64  // RTP packets received, retransmissions included
 	Frames      uint64  // video: packets with the marker bit (last of a frame); audio: packets
 	Bytes       uint64  // RTP payload bytes (headers and padding excluded)
+	Expected    uint64  // RFC 3550 A.3: sequence numbers from the first to the highest seen
 	Lost        uint64  // RFC 3550 A.3 cumulative loss, clamped at 0 (duplicates do not make it negative)
+	Late        uint64  // packets at or behind the highest sequence number seen: reordered, duplicated or retransmitted
 	JitterMs    float64 // RFC 3550 §6.4.1 interarrival jitter, in milliseconds
 	Ended       bool    // the server's last offer no longer lists it, or its reader stopped (all are, after Close)
+
+	// JoinToFirstFrame is how long the first complete frame took (video:
+	// the first packet with the marker bit; audio: the first packet),
+	// counted from the start of Join when the publisher was in the call as
+	// we joined (in the first roster), so that waiting for its media to
+	// start counts; or else, the publisher having joined after us, from
+	// when the track's mid first appeared in an offer's receive table.
+	// (A track that an earlier participant publishes mid-call, a second
+	// camera, also counts from our Join.) 0 while no frame has arrived.
+	JoinToFirstFrame time.Duration
+
+	// One-way delay from the publisher's send to our receipt, per frame.
+	// It is read from the RTP timestamp, which internal/client publishers
+	// derive from a clock shared by the whole process (Epoch), so it only
+	// means something when the publisher is another Client in this same
+	// process, as in `hotline bench`; from any other publisher it is noise.
+	OneWay      DelayHistogram // every frame so far; Sub two snapshots for a window
+	OneWayP50Ms float64
+	OneWayP99Ms float64
 }
 
 // SentStats describes one local track.
@@ -51,6 +72,7 @@ type rtpCounter struct {
 	maxSeq   uint16 // highest sequence number seen, modulo 2^16
 	cycles   uint64 // sequence number wraparounds, times 2^16 (RFC 3550 A.1)
 	received uint64
+	late     uint64
 	frames   uint64
 	bytes    uint64
 
@@ -83,6 +105,8 @@ func (c *rtpCounter) update(seq uint16, ts uint32, marker bool, payloadLen int, 
 			c.cycles += 1 << 16
 		}
 		c.maxSeq = seq
+	} else {
+		c.late++
 	}
 	if c.clockRate != 0 {
 		// D(i,j) = (Rj - Ri) - (Sj - Si). The timestamp difference is taken

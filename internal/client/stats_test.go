@@ -46,12 +46,12 @@ func TestLossWithGapsAndWraparound(t *testing.T) {
 func TestLossReorderAndDuplicates(t *testing.T) {
 	c := rtpCounter{}
 	feed(&c, 10, 12, 11, 13) // reordered, nothing lost
-	if c.lost() != 0 || c.maxSeq != 13 {
-		t.Errorf("reorder: lost %d max %d, want 0 13", c.lost(), c.maxSeq)
+	if c.lost() != 0 || c.maxSeq != 13 || c.late != 1 {
+		t.Errorf("reorder: lost %d max %d late %d, want 0 13 1", c.lost(), c.maxSeq, c.late)
 	}
 	feed(&c, 13, 13, 12) // duplicates would make loss negative: clamped
-	if c.lost() != 0 {
-		t.Errorf("duplicates: lost %d, want 0", c.lost())
+	if c.lost() != 0 || c.late != 4 {
+		t.Errorf("duplicates: lost %d late %d, want 0 4", c.lost(), c.late)
 	}
 	// A late packet from before the wrap must not count as a new cycle.
 	w := rtpCounter{}

@@ -132,9 +132,11 @@ func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) bool {
 		CSRC:           src.CSRC,
 		PaddingSize:    src.PaddingSize,
 	}
-	_, err := b.writer.WriteRTP(&d.hdr, payload)
+	n, err := b.writer.WriteRTP(&d.hdr, payload)
 	d.wmu.Unlock()
-	if err != nil {
+	// n == 0 without an error: Pion binds a sender before its DTLS transport
+	// is up and drops what is written until then; that is not forwarding.
+	if err != nil || n == 0 {
 		return false
 	}
 	if d.packets.Add(1) == 1 && d.onFirst != nil {

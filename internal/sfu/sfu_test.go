@@ -266,8 +266,8 @@ func (s *loopSource) Read(b []byte) (int, interceptor.Attributes, error) {
 
 type discard struct{}
 
-func (discard) WriteRTP(*rtp.Header, []byte) (int, error) { return 0, nil }
-func (discard) Write(b []byte) (int, error)               { return len(b), nil }
+func (discard) WriteRTP(h *rtp.Header, p []byte) (int, error) { return h.MarshalSize() + len(p), nil }
+func (discard) Write(b []byte) (int, error)                   { return len(b), nil }
 
 // BenchmarkNACKLookup: one op is a subscriber's NACK for a burst of 16 lost
 // packets answered from the cache (1100-byte payloads, fake writer, no

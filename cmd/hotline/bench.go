@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"hotline/internal/load"
+)
+
+// defaultMaxCalls stops a ramp that never fails: past it the endpoints of
+// this one process, not the server, would be what is measured.
+const defaultMaxCalls = 100
+
+// runBench implements `hotline bench`: it starts a server as a child process
+// (or targets --server), loads it with native endpoints and reports the
+// figures as a table, and with --json as one JSON object on the last line of
+// stdout (the table then goes to stderr, so that stdout is only the JSON).
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := load.Config{}
+	fs.StringVar(&cfg.Server, "server", "", "base `URL` of a running server on loopback (default: start one as a child process)")
+	fs.IntVar(&cfg.Calls, "calls", 1, "calls to run (with --ramp: to start with)")
+	fs.IntVar(&cfg.Participants, "participants", 4, "participants per call, each publishing audio and video and receiving all others (2..16)")
+	fs.DurationVar(&cfg.Duration, "duration", load.DefaultDuration, "measured window (per ramp step), after everyone receives media")
+	fs.BoolVar(&cfg.Ramp, "ramp", false, "add calls step by step until loss or residence exceed their bounds")
+	fs.IntVar(&cfg.Step, "step", 1, "with --ramp: calls added per step")
+	fs.IntVar(&cfg.MaxCalls, "max-calls", defaultMaxCalls, "with --ramp: stop at this many calls")
+	fs.Float64Var(&cfg.MaxLoss, "max-loss", load.DefaultMaxLoss, "with --ramp: highest passing loss ratio")
+	fs.DurationVar(&cfg.MaxP99, "max-p99", load.DefaultMaxP99, "with --ramp: highest passing SFU residence p99")
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line of stdout")
+	e2ee := fs.Bool("e2ee", false, "encrypt media end to end (not implemented yet)")
+	verbose := fs.Bool("v", false, "log debugging detail, the endpoints' included")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hotline bench [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err // flag has already printed the problem and the usage
+	}
+	if err := benchFlags(fs, cfg, *e2ee); err != nil {
+		return err
+	}
+
+	level, clientLevel := slog.LevelInfo, slog.LevelError
+	if *verbose {
+		level, clientLevel = slog.LevelDebug, slog.LevelInfo
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.ClientLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: clientLevel}))
+
+	rep, err := benchAgainst(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	table := stdout
+	if *asJSON {
+		table = stderr
+	}
+	if err := rep.WriteTable(table); err != nil {
+		return err
+	}
+	if *asJSON {
+		return rep.WriteJSON(stdout)
+	}
+	return nil
+}
+
+// benchFlags refuses what the flags cannot mean, before anything starts or
+// is written.
+func benchFlags(fs *flag.FlagSet, cfg load.Config, e2ee bool) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if e2ee {
+		return errors.New("bench: --e2ee: end-to-end encryption is not implemented yet (a later issue); run without it")
+	}
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !cfg.Ramp {
+		for _, name := range []string{"step", "max-calls", "max-loss", "max-p99"} {
+			if set[name] {
+				return fmt.Errorf("bench: --%s only applies with --ramp", name)
+			}
+		}
+	}
+	if set["server"] && cfg.Server == "" {
+		return errors.New("bench: --server is empty")
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+// benchAgainst runs the bench against cfg.Server, or against a server it
+// starts as a child process of this same binary (so that the server's CPU
+// counter counts the server alone) with a temporary data folder, stopped,
+// reaped and removed at the end.
+func benchAgainst(ctx context.Context, cfg load.Config) (rep load.Report, err error) {
+	if cfg.Server != "" {
+		return load.Run(ctx, cfg)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return load.Report{}, fmt.Errorf("locate this program to start the server: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "hotline-bench-")
+	if err != nil {
+		return load.Report{}, fmt.Errorf("data folder: %w", err)
+	}
+	defer func() {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove data folder: %w", rerr))
+		}
+	}()
+	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir})
+	if err != nil {
+		return load.Report{}, err
+	}
+	cfg.Log.Info("server started", "url", proc.URL())
+	cfg.Server = proc.URL()
+	rep, err = load.Run(ctx, cfg)
+	if serr := proc.Stop(); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	return rep, err
+}
