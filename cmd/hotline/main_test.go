@@ -51,6 +51,8 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not an IP address"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--pprof", "0.0.0.0:6060"}, "must be a loopback address"},
+		{[]string{"--pprof", "nonsense"}, "--pprof"},
 	}
 	for _, c := range cases {
 		args := append([]string{"serve", "--data", dir}, c.args...)

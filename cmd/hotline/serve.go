@@ -20,6 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.PublicIP, "public-ip", "", "IP address to announce for media when behind a 1:1 NAT")
 	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, "participants allowed in one call")
 	verbose := fs.Bool("verbose", false, "log debug messages")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,6 +38,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *pprofAddr != "" {
+		stop, err := startPprof(*pprofAddr)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer stop()
+	}
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err
