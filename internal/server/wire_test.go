@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,27 @@ func TestWireRefusals(t *testing.T) {
 	if err != nil || len(h) != 1 || h[0].Name != "late" {
 		t.Fatalf("only the valid join is recorded: %v %+v", err, h)
 	}
+}
+
+// A page on another origin cannot open the signalling socket (cross-site
+// WebSocket hijacking): the browser sends its Origin, the server refuses it.
+func TestCrossOriginWebSocketRefused(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(srv.URL(), "http") + "/ws"
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://elsewhere.example"}}})
+	if err == nil {
+		t.Fatal("cross-origin WebSocket accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin WebSocket: %v (response %v), want 403", err, resp)
+	}
+	// The same origin is accepted.
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srv.URL()}}})
+	if err != nil {
+		t.Fatalf("same-origin WebSocket refused: %v", err)
+	}
+	c.CloseNow()
 }
