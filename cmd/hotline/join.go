@@ -149,11 +149,14 @@ type statsTrack struct {
 	Ended       bool    `json:"ended"`
 }
 
-// writeStatsLine prints {"tracks":[...]} as one line.
+// statsLine is the --stats line: {"tracks":[...]}.
+type statsLine struct {
+	Tracks []statsTrack `json:"tracks"`
+}
+
+// writeStatsLine prints the stats line.
 func writeStatsLine(w io.Writer, s client.Stats) error {
-	line := struct {
-		Tracks []statsTrack `json:"tracks"`
-	}{Tracks: []statsTrack{}}
+	line := statsLine{Tracks: []statsTrack{}}
 	for _, t := range s.Tracks {
 		line.Tracks = append(line.Tracks, statsTrack{
 			From: t.From, Participant: t.Participant, Track: t.Track, Kind: t.Kind, Source: t.Source,

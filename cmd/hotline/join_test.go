@@ -45,18 +45,6 @@ func TestJoinFlagErrors(t *testing.T) {
 	}
 }
 
-type statsLine struct {
-	Tracks []struct {
-		From    string `json:"from"`
-		Kind    string `json:"kind"`
-		Source  string `json:"source"`
-		Packets uint64 `json:"packets"`
-		Frames  uint64 `json:"frames"`
-		Bytes   uint64 `json:"bytes"`
-		Lost    uint64 `json:"lost"`
-	} `json:"tracks"`
-}
-
 // Two `hotline join --stats` runs in one call: each prints, as its last
 // line, JSON showing the other's audio and video.
 func TestJoinStatsEndToEnd(t *testing.T) {

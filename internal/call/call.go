@@ -123,9 +123,6 @@ func (r *Registry) Join(name string, m Member) (*Call, error) {
 	return c, nil
 }
 
-// Name is the call's name.
-func (c *Call) Name() string { return c.name }
-
 // Publish makes a member's track available to every other member.
 func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) error {
 	c.mu.Lock()

@@ -111,6 +111,3 @@ func (m *Metrics) FirstMedia(sinceJoin time.Duration) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
-
-// Registry exposes the registry (tests gather from it directly).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
@@ -102,20 +101,6 @@ type Session struct {
 	answerDeadline <-chan time.Time // set while an offer is outstanding
 	needOffer      bool
 	candidates     []webrtc.ICECandidateInit
-	refusals       int
-}
-
-type publication struct {
-	info  protocol.TrackInfo
-	tr    *webrtc.RTPTransceiver
-	track *sfu.Track // set when media arrives
-}
-
-type subscription struct {
-	pub    call.Publication
-	down   *sfu.DownTrack
-	sender *webrtc.RTPSender
-	tr     *webrtc.RTPTransceiver
 }
 
 // Events queued to the loop.
@@ -185,6 +170,7 @@ func (s *Session) RosterChanged(r []protocol.RosterEntry) { s.q.push(evRoster{r}
 // message are answered here; only valid messages reach the loop.
 func (s *Session) readLoop(ctx context.Context) {
 	lim := rate.NewLimiter(rateLimit, rateBurst)
+	refusals := 0
 	for {
 		data, err := s.conn.Read(ctx)
 		if err != nil {
@@ -192,9 +178,9 @@ func (s *Session) readLoop(ctx context.Context) {
 			return
 		}
 		if !lim.Allow() {
-			s.refusals++
+			refusals++
 			s.sendError(protocol.CodeRateLimited, "", "more than %d messages per second", rateLimit)
-			if s.refusals >= maxRefusals {
+			if refusals >= maxRefusals {
 				s.q.push(evEnd{ClosePolicy, "rate limit exceeded"})
 				return
 			}
@@ -332,238 +318,6 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	s.log.Info("joined", "name", m.Name, "tracks", len(m.Tracks))
 	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Call: m.Call})
 	return nil
-}
-
-var (
-	errTooManyTracks = errors.New("too many tracks")
-	errTrackInUse    = errors.New("track id already in use")
-)
-
-// addPublications prepares a receiving transceiver for each announced track.
-func (s *Session) addPublications(ts []protocol.TrackInfo) error {
-	if len(s.pubs)+len(ts) > protocol.MaxTracks {
-		return fmt.Errorf("%w: at most %d", errTooManyTracks, protocol.MaxTracks)
-	}
-	for _, t := range ts {
-		if s.findPub(t.ID) != nil {
-			return fmt.Errorf("%w: %q", errTrackInUse, t.ID)
-		}
-	}
-	for _, t := range ts {
-		kind := webrtc.RTPCodecTypeAudio
-		if t.Kind == protocol.KindVideo {
-			kind = webrtc.RTPCodecTypeVideo
-		}
-		tr, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-		if err != nil {
-			return fmt.Errorf("transceiver: %w", err)
-		}
-		s.pubs = append(s.pubs, &publication{info: t, tr: tr})
-		s.needOffer = true
-	}
-	return nil
-}
-
-func (s *Session) findPub(id string) *publication {
-	for _, p := range s.pubs {
-		if p.info.ID == id {
-			return p
-		}
-	}
-	return nil
-}
-
-func (s *Session) publish(ts []protocol.TrackInfo) {
-	if err := s.addPublications(ts); err != nil {
-		s.sendError(protocol.CodeRefused, protocol.TypePublish, "%v", err)
-	}
-}
-
-func (s *Session) unpublish(id string) {
-	p := s.findPub(id)
-	if p == nil {
-		s.sendError(protocol.CodeRefused, protocol.TypeUnpublish, "no published track %q", id)
-		return
-	}
-	for i, x := range s.pubs {
-		if x == p {
-			s.pubs = append(s.pubs[:i], s.pubs[i+1:]...)
-			break
-		}
-	}
-	if p.track != nil {
-		if err := s.call.Unpublish(s.id, id); err != nil {
-			s.log.Warn("unpublish", "track", id, "err", err)
-		}
-	}
-	// Stopping the transceiver stops its receiver, which ends the track's read loop.
-	if err := p.tr.Stop(); err != nil {
-		s.log.Warn("stop transceiver", "err", err)
-	}
-	s.needOffer = true
-}
-
-// trackArrived: media arrived on one of our receiving transceivers; start
-// forwarding it and offer it to the call.
-func (s *Session) trackArrived(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-	var p *publication
-	for _, x := range s.pubs {
-		if x.tr.Receiver() == receiver {
-			p = x
-		}
-	}
-	if p == nil || p.track != nil || s.call == nil {
-		return // unpublished meanwhile, or not ours; its receiver is stopped with the transceiver
-	}
-	if remote.Kind().String() != p.info.Kind {
-		s.sendError(protocol.CodeRefused, "", "track %q announced as %s carries %s", p.info.ID, p.info.Kind, remote.Kind())
-		return
-	}
-	pc := s.pc
-	ssrc := uint32(remote.SSRC())
-	t := sfu.NewTrack(sfu.TrackConfig{
-		ID:       s.id + "." + p.info.ID,
-		StreamID: s.id,
-		Codec:    remote.Codec(),
-		Source:   remote,
-		Observer: s.observer(),
-		RequestKeyframe: func() {
-			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
-		},
-	})
-	p.track = t
-	s.wg.Go(func() { _ = t.Run() })
-	s.wg.Go(func() {
-		// Reading RTCP lets the interceptors see the publisher's sender reports.
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := receiver.Read(buf); err != nil {
-				return
-			}
-		}
-	})
-	if err := s.call.Publish(s.id, p.info, t); err != nil {
-		s.log.Warn("publish", "track", p.info.ID, "err", err)
-		t.Close()
-	}
-}
-
-func (s *Session) subscribe(pub call.Publication) {
-	if s.pc == nil || s.subs[pub.Track] != nil {
-		return
-	}
-	var onFirst func()
-	if obs := s.cfg.Observer; obs != nil {
-		from := s.joinedAt
-		if st := pub.Track.Started(); st.After(from) {
-			from = st
-		}
-		onFirst = func() { obs.FirstMedia(time.Since(from)) }
-	}
-	down := pub.Track.NewDownTrack(onFirst)
-	// A transceiver of its own, sendonly: AddTrack would reuse one of the
-	// participant's receiving transceivers of the same kind and turn it
-	// sendrecv, breaking the one-purpose-per-mid contract of the offer tables.
-	tr, err := s.pc.AddTransceiverFromTrack(down, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		s.log.Warn("subscribe", "track", pub.Track.ID(), "err", err)
-		return
-	}
-	sender := tr.Sender()
-	s.subs[pub.Track] = &subscription{pub: pub, down: down, sender: sender, tr: tr}
-	s.wg.Go(func() { down.ServeRTCP(sender) })
-	s.needOffer = true
-}
-
-func (s *Session) unsubscribe(pub call.Publication) {
-	sub := s.subs[pub.Track]
-	if sub == nil {
-		return
-	}
-	delete(s.subs, pub.Track)
-	sub.down.Close()
-	if err := s.pc.RemoveTrack(sub.sender); err != nil {
-		s.log.Warn("unsubscribe", "track", pub.Track.ID(), "err", err)
-	}
-	s.needOffer = true
-}
-
-// maybeOffer sends one offer covering every change since the last, unless
-// one is already outstanding (docs/PROTOCOL.md: the server always offers).
-func (s *Session) maybeOffer() {
-	if s.pc == nil || s.offerPending || !s.needOffer {
-		return
-	}
-	s.needOffer = false
-	if len(s.pc.GetTransceivers()) == 0 {
-		return
-	}
-	offer, err := s.pc.CreateOffer(nil)
-	if err == nil {
-		err = s.pc.SetLocalDescription(offer)
-	}
-	if err != nil {
-		s.log.Error("offer", "err", err)
-		s.sendError(protocol.CodeInternal, "", "server could not create an offer")
-		return
-	}
-	msg := protocol.SDP{Type: protocol.TypeOffer, SDP: offer.SDP, Send: []protocol.SendMid{}, Receive: []protocol.ReceiveMid{}}
-	for _, p := range s.pubs {
-		msg.Send = append(msg.Send, protocol.SendMid{Mid: p.tr.Mid(), Track: p.info.ID})
-	}
-	for _, sub := range s.subs {
-		if sub.tr == nil {
-			continue
-		}
-		msg.Receive = append(msg.Receive, protocol.ReceiveMid{
-			Mid: sub.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
-			Track: sub.pub.Info.ID, Kind: sub.pub.Info.Kind, Source: sub.pub.Info.Source,
-		})
-	}
-	s.offerPending = true
-	s.answerDeadline = time.After(s.answerTimeout())
-	s.send(msg)
-}
-
-func (s *Session) answer(sdp string) {
-	if !s.offerPending {
-		s.sendError(protocol.CodeState, protocol.TypeAnswer, "no offer is outstanding")
-		return
-	}
-	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-	s.offerPending = false
-	s.answerDeadline = nil
-	if err != nil {
-		// Undo our offer so the next one starts from a stable state.
-		_ = s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
-		s.needOffer = true
-		s.sendError(protocol.CodeBadMessage, protocol.TypeAnswer, "answer rejected: %v", err)
-		return
-	}
-	for _, c := range s.candidates {
-		if err := s.pc.AddICECandidate(c); err != nil {
-			s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
-		}
-	}
-	s.candidates = nil
-}
-
-func (s *Session) remoteCandidate(c protocol.ICEInit) {
-	if c.Candidate == "" {
-		return // end of candidates
-	}
-	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
-	if s.pc.RemoteDescription() == nil {
-		if len(s.candidates) >= maxCandidates {
-			s.sendError(protocol.CodeRefused, protocol.TypeCandidate, "more than %d candidates before the answer", maxCandidates)
-			return
-		}
-		s.candidates = append(s.candidates, init)
-		return
-	}
-	if err := s.pc.AddICECandidate(init); err != nil {
-		s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
-	}
 }
 
 // teardown leaves the call and frees everything; others see our tracks end.

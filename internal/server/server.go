@@ -40,16 +40,15 @@ const (
 
 // Server is a running hotline server.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	ln      net.Listener
-	http    *http.Server
-	api     *httpapi.API
-	engine  *peer.Engine
-	reg     *call.Registry
-	store   *store.Store
-	served  chan error
+	cfg    Config
+	log    *slog.Logger
+	ln     net.Listener
+	http   *http.Server
+	api    *httpapi.API
+	engine *peer.Engine
+	reg    *call.Registry
+	store  *store.Store
+	served chan error
 }
 
 // Start opens the store and the sockets and begins serving. It returns once
@@ -106,7 +105,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	m := metrics.New(reg)
 	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, Metrics: m, AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout})
 	s := &Server{
-		cfg: cfg, log: log, metrics: m, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -123,17 +122,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // URL is the server's base URL, e.g. http://127.0.0.1:8080.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Addr is the HTTP listener's address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
 
 // Registry exposes the live calls (for tests and metrics).
 func (s *Server) Registry() *call.Registry { return s.reg }
-
-// Metrics exposes the server's metrics (also served at /metrics).
-func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Store exposes the database (for tests and the history view).
 func (s *Server) Store() *store.Store { return s.store }

@@ -50,9 +50,6 @@ func (t *Track) NewDownTrack(onFirst func()) *DownTrack {
 	return &DownTrack{track: t, id: t.cfg.ID, onFirst: onFirst}
 }
 
-// Track is the published track this copies.
-func (d *DownTrack) Track() *Track { return d.track }
-
 // ID implements webrtc.TrackLocal.
 func (d *DownTrack) ID() string { return d.id }
 

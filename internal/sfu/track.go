@@ -107,9 +107,6 @@ func NewTrack(cfg TrackConfig) *Track {
 // ID is the track id subscribers see.
 func (t *Track) ID() string { return t.cfg.ID }
 
-// StreamID is the stream id subscribers see.
-func (t *Track) StreamID() string { return t.cfg.StreamID }
-
 // Started is when the track was made (its first packet had arrived).
 func (t *Track) Started() time.Time { return t.started }
 
@@ -128,6 +125,7 @@ func (t *Track) Forwarded() (packets, bytes uint64) { return t.packets.Load(), t
 func (t *Track) Run() error {
 	buf := make([]byte, readBufferSize)
 	var hdr rtp.Header
+	obs := t.cfg.Observer
 	for {
 		n, _, err := t.cfg.Source.Read(buf)
 		select {
@@ -138,14 +136,16 @@ func (t *Track) Run() error {
 		if err != nil {
 			return err
 		}
-		arrived := time.Now()
+		var arrived time.Time // for the residence; read only when someone observes it
+		if obs != nil {
+			arrived = time.Now()
+		}
 		hoff, err := hdr.Unmarshal(buf[:n])
 		if err != nil {
 			continue // not RTP; the SRTP layer authenticated it, but it is still not ours to forward
 		}
 		t.packets.Add(1)
 		t.bytes.Add(uint64(n))
-		obs := t.cfg.Observer
 		if obs != nil {
 			obs.Received(n)
 		}

@@ -1,0 +1,90 @@
+package peer
+
+// Negotiation: the server always offers (docs/PROTOCOL.md), one offer at a
+// time; the client answers and trickles candidates.
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/protocol"
+)
+
+// maybeOffer sends one offer covering every change since the last, unless
+// one is already outstanding (docs/PROTOCOL.md: the server always offers).
+func (s *Session) maybeOffer() {
+	if s.pc == nil || s.offerPending || !s.needOffer {
+		return
+	}
+	s.needOffer = false
+	if len(s.pc.GetTransceivers()) == 0 {
+		return
+	}
+	offer, err := s.pc.CreateOffer(nil)
+	if err == nil {
+		err = s.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		s.log.Error("offer", "err", err)
+		s.sendError(protocol.CodeInternal, "", "server could not create an offer")
+		return
+	}
+	msg := protocol.SDP{Type: protocol.TypeOffer, SDP: offer.SDP, Send: []protocol.SendMid{}, Receive: []protocol.ReceiveMid{}}
+	for _, p := range s.pubs {
+		msg.Send = append(msg.Send, protocol.SendMid{Mid: p.tr.Mid(), Track: p.info.ID})
+	}
+	for _, sub := range s.subs {
+		if sub.tr == nil {
+			continue
+		}
+		msg.Receive = append(msg.Receive, protocol.ReceiveMid{
+			Mid: sub.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
+			Track: sub.pub.Info.ID, Kind: sub.pub.Info.Kind, Source: sub.pub.Info.Source,
+		})
+	}
+	s.offerPending = true
+	s.answerDeadline = time.After(s.answerTimeout())
+	s.send(msg)
+}
+
+func (s *Session) answer(sdp string) {
+	if !s.offerPending {
+		s.sendError(protocol.CodeState, protocol.TypeAnswer, "no offer is outstanding")
+		return
+	}
+	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	s.offerPending = false
+	s.answerDeadline = nil
+	if err != nil {
+		// Undo our offer so the next one starts from a stable state.
+		_ = s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		s.needOffer = true
+		s.sendError(protocol.CodeBadMessage, protocol.TypeAnswer, "answer rejected: %v", err)
+		return
+	}
+	for _, c := range s.candidates {
+		if err := s.pc.AddICECandidate(c); err != nil {
+			s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
+		}
+	}
+	s.candidates = nil
+}
+
+func (s *Session) remoteCandidate(c protocol.ICEInit) {
+	if c.Candidate == "" {
+		return // end of candidates
+	}
+	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	if s.pc.RemoteDescription() == nil {
+		if len(s.candidates) >= maxCandidates {
+			s.sendError(protocol.CodeRefused, protocol.TypeCandidate, "more than %d candidates before the answer", maxCandidates)
+			return
+		}
+		s.candidates = append(s.candidates, init)
+		return
+	}
+	if err := s.pc.AddICECandidate(init); err != nil {
+		s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)
+	}
+}
