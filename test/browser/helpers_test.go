@@ -321,15 +321,21 @@ func (b *browser) waitAudio(from string) int64 {
 // app itself reported one to the user.
 func (b *browser) checkClean() {
 	b.t.Helper()
+	b.checkConsole()
+	if s := b.state(); len(s.Errors) > 0 {
+		b.t.Errorf("%s: the app reported errors: %+v", b.name, s.Errors)
+	}
+}
+
+// checkConsole fails the test if the page logged an error or threw.
+func (b *browser) checkConsole() {
+	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, m := range b.console {
 		if m.Type == chromedp.ConsoleError || m.IsException() {
 			b.t.Errorf("%s: console %s (%s:%d)", b.name, m.String(), m.URL, m.Line)
 		}
-	}
-	if s := b.state(); len(s.Errors) > 0 {
-		b.t.Errorf("%s: the app reported errors: %+v", b.name, s.Errors)
 	}
 }
 
