@@ -1,6 +1,9 @@
 package main
 
 import (
+	"hotline/internal/demo"
+	"hotline/internal/trust"
+
 	"context"
 	"errors"
 	"flag"
@@ -34,7 +37,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.MaxLoss, "max-loss", load.DefaultMaxLoss, "with --ramp: highest passing loss ratio")
 	fs.DurationVar(&cfg.MaxP99, "max-p99", load.DefaultMaxP99, "with --ramp: highest passing SFU residence p99")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line of stdout")
-	e2ee := fs.Bool("e2ee", false, "encrypt media end to end (not implemented yet)")
+	e2ee := fs.Bool("e2ee", false, "encrypt every frame end to end with SFrame (as real clients do) and report its cost per frame")
+	dataDir := fs.String("data", "", "with --server: that server's data `folder`, provisioned by hotline demo (its demo authorities enrol the bench's endpoints)")
 	verbose := fs.Bool("v", false, "log debugging detail, the endpoints' included")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hotline bench [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
@@ -43,7 +47,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err // flag has already printed the problem and the usage
 	}
-	if err := benchFlags(fs, cfg, *e2ee); err != nil {
+	cfg.E2EE = *e2ee
+	if err := benchFlags(fs, cfg, *dataDir); err != nil {
 		return err
 	}
 
@@ -54,7 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.ClientLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: clientLevel}))
 
-	rep, err := benchAgainst(ctx, cfg)
+	rep, err := benchAgainst(ctx, cfg, *dataDir)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -73,12 +78,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // benchFlags refuses what the flags cannot mean, before anything starts or
 // is written.
-func benchFlags(fs *flag.FlagSet, cfg load.Config, e2ee bool) error {
+func benchFlags(fs *flag.FlagSet, cfg load.Config, dataDir string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
-	if e2ee {
-		return errors.New("bench: --e2ee: end-to-end encryption is not implemented yet (a later issue); run without it")
+	if (cfg.Server == "") != (dataDir == "") {
+		return errors.New("bench: --server and --data go together (the endpoints enrol with the demo authorities of that server's data folder)")
 	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -102,8 +107,11 @@ func benchFlags(fs *flag.FlagSet, cfg load.Config, e2ee bool) error {
 // starts as a child process of this same binary (so that the server's CPU
 // counter counts the server alone) with a temporary data folder, stopped,
 // reaped and removed at the end.
-func benchAgainst(ctx context.Context, cfg load.Config) (rep load.Report, err error) {
+func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep load.Report, err error) {
 	if cfg.Server != "" {
+		if err := benchEnrolment(ctx, &cfg, dataDir); err != nil {
+			return load.Report{}, err
+		}
 		return load.Run(ctx, cfg)
 	}
 	exe, err := os.Executable()
@@ -119,6 +127,9 @@ func benchAgainst(ctx context.Context, cfg load.Config) (rep load.Report, err er
 			err = errors.Join(err, fmt.Errorf("remove data folder: %w", rerr))
 		}
 	}()
+	if err := benchEnrolment(ctx, &cfg, dir); err != nil {
+		return load.Report{}, err
+	}
 	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir})
 	if err != nil {
 		return load.Report{}, err
@@ -130,4 +141,16 @@ func benchAgainst(ctx context.Context, cfg load.Config) (rep load.Report, err er
 		err = errors.Join(err, serr)
 	}
 	return rep, err
+}
+
+// benchEnrolment provisions (or reuses) the demo line in dataDir and lets
+// the bench enrol each endpoint with its demo authorities.
+func benchEnrolment(ctx context.Context, cfg *load.Config, dataDir string) error {
+	d, err := demo.Provision(ctx, dataDir)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	cfg.Line = demo.Line
+	cfg.Enrol = func(name string) (*trust.Device, error) { return d.EnrolDevice(demo.East, name) }
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hotline/internal/client"
+	"hotline/internal/trust"
 )
 
 // leaveTimeout bounds the polite goodbye once the run is over (or interrupted).
@@ -23,8 +24,9 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	var (
 		server      = fs.String("server", "", "server base `URL`, e.g. http://127.0.0.1:8080 (required)")
+		line        = fs.String("line", "", "line `name` (required)")
 		callName    = fs.String("call", "", "call `name` (required)")
-		name        = fs.String("name", "", "display `name` (required)")
+		devicePath  = fs.String("device", "", "enrolled device `file` (from hotline device init/install; required)")
 		audioOnly   = fs.Bool("audio-only", false, "publish the microphone only")
 		cameras     = fs.Int("cameras", 1, "number of video tracks to publish (0: audio only)")
 		receiveOnly = fs.Bool("receive-only", false, "publish nothing, only receive")
@@ -33,7 +35,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline join --server URL --call NAME --name NAME [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats]")
+		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -42,10 +44,18 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("join: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := joinConfig(fs, *server, *callName, *name, *audioOnly, *cameras, *receiveOnly)
+	cfg, err := joinConfig(fs, *server, *line, *callName, *devicePath, *audioOnly, *cameras, *receiveOnly)
 	if err != nil {
 		return err
 	}
+	dev, err := trust.LoadDevice(*devicePath)
+	if err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	if dev.Credential == nil {
+		return fmt.Errorf("join: device %s is not enrolled yet (hotline device install)", *devicePath)
+	}
+	cfg.Device = dev
 	if *runFor < 0 {
 		return fmt.Errorf("join: --for %v is negative", *runFor)
 	}
@@ -60,7 +70,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
-	log.Info("joined", "call", cfg.Call, "id", c.ID())
+	log.Info("joined", "line", cfg.Line, "call", cfg.Call, "id", c.ID())
 
 	var timeout <-chan time.Time
 	if *runFor > 0 {
@@ -81,6 +91,12 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// Take the figures before leaving: closing ends every track.
 	snapshot := c.Stats()
+	if code, ok := c.Keys().Code(); ok {
+		log.Info("verification code", "code", code)
+	}
+	for _, f := range c.Keys().Forgeries() {
+		log.Warn("FORGED roster entry: it was sent no keys", "id", f.ID, "name", f.Name, "reason", f.Reason)
+	}
 	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
 	defer cancel()
 	if sessionErr == nil {
@@ -93,7 +109,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, t := range snapshot.Tracks {
 		log.Info("received", "from", t.From, "track", t.Track, "kind", t.Kind,
 			"packets", t.Packets, "frames", t.Frames, "bytes", t.Bytes, "lost", t.Lost,
-			"jitter_ms", fmt.Sprintf("%.2f", t.JitterMs))
+			"jitter_ms", fmt.Sprintf("%.2f", t.JitterMs), "decrypted", t.Decrypted, "unknown_key", t.UnknownKey, "failed", t.DecryptFailed)
 	}
 	if *stats {
 		if err := writeStatsLine(stdout, snapshot); err != nil {
@@ -108,10 +124,10 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // joinConfig turns the flags into a client configuration, refusing
 // contradictions.
-func joinConfig(fs *flag.FlagSet, server, callName, name string, audioOnly bool, cameras int, receiveOnly bool) (client.Config, error) {
+func joinConfig(fs *flag.FlagSet, server, line, callName, device string, audioOnly bool, cameras int, receiveOnly bool) (client.Config, error) {
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, req := range []struct{ flag, value string }{{"server", server}, {"call", callName}, {"name", name}} {
+	for _, req := range []struct{ flag, value string }{{"server", server}, {"line", line}, {"call", callName}, {"device", device}} {
 		if req.value == "" {
 			return client.Config{}, fmt.Errorf("join: --%s is required", req.flag)
 		}
@@ -125,7 +141,7 @@ func joinConfig(fs *flag.FlagSet, server, callName, name string, audioOnly bool,
 	if receiveOnly && (audioOnly || set["cameras"]) {
 		return client.Config{}, errors.New("join: --receive-only publishes nothing; drop --audio-only and --cameras")
 	}
-	cfg := client.Config{Server: server, Call: callName, Name: name, Publish: !receiveOnly}
+	cfg := client.Config{Server: server, Line: line, Call: callName, Publish: !receiveOnly}
 	if audioOnly || cameras == 0 {
 		cfg.AudioOnly = true
 	} else {
@@ -145,6 +161,7 @@ type statsTrack struct {
 	Frames      uint64  `json:"frames"`
 	Bytes       uint64  `json:"bytes"`
 	Lost        uint64  `json:"lost"`
+	Decrypted   uint64  `json:"decrypted"`
 	JitterMs    float64 `json:"jitter_ms"`
 	Ended       bool    `json:"ended"`
 }
@@ -160,7 +177,7 @@ func writeStatsLine(w io.Writer, s client.Stats) error {
 	for _, t := range s.Tracks {
 		line.Tracks = append(line.Tracks, statsTrack{
 			From: t.From, Participant: t.Participant, Track: t.Track, Kind: t.Kind, Source: t.Source,
-			Packets: t.Packets, Frames: t.Frames, Bytes: t.Bytes, Lost: t.Lost,
+			Packets: t.Packets, Frames: t.Frames, Bytes: t.Bytes, Lost: t.Lost, Decrypted: t.Decrypted,
 			JitterMs: float64(int64(t.JitterMs*100)) / 100, Ended: t.Ended,
 		})
 	}

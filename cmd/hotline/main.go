@@ -20,8 +20,11 @@ var version = "0.1.0-dev"
 const usage = `hotline — a secure line for high-stakes talks
 
 usage:
+  hotline demo    [--listen ADDR] [--data DIR]   a complete local line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
-  hotline join    --server URL --call NAME --name NAME [--audio-only] [--cameras N] [--for DURATION] [--stats]
+  hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
+  hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
+  hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats]
   hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
@@ -48,6 +51,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
+	case "line":
+		return runLine(ctx, args[1:], stdout, stderr)
+	case "device":
+		return runDevice(ctx, args[1:], stdout, stderr)
 	case "join":
 		return runJoin(ctx, args[1:], stdout, stderr)
 	case "bench":

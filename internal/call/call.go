@@ -16,12 +16,14 @@ import (
 
 // Errors returned by Registry and Call; internal/peer maps them to protocol codes.
 var (
-	ErrFull         = errors.New("call is full")
-	ErrDuplicateID  = errors.New("participant already in the call")
-	ErrTrackExists  = errors.New("track id already published")
-	ErrUnknownTrack = errors.New("no such track")
-	ErrNotMember    = errors.New("not a member of the call")
-	ErrClosed       = errors.New("server is shutting down")
+	ErrFull            = errors.New("call is full")
+	ErrDuplicateID     = errors.New("participant already in the call")
+	ErrDuplicateDevice = errors.New("this device is already in the call")
+	ErrNoRecipient     = errors.New("no such participant in the call")
+	ErrTrackExists     = errors.New("track id already published")
+	ErrUnknownTrack    = errors.New("no such track")
+	ErrNotMember       = errors.New("not a member of the call")
+	ErrClosed          = errors.New("server is shutting down")
 )
 
 // Member is one participant as the call sees it. The call invokes these
@@ -30,12 +32,19 @@ var (
 type Member interface {
 	ID() string
 	Name() string
+	// Device is the id of the member's enrolled device; Credential its
+	// credential as the member presented it (already verified by the
+	// server; every client verifies it again).
+	Device() string
+	Credential() protocol.Credential
 	// Subscribe: a track of another member became available.
 	Subscribe(pub Publication)
 	// Unsubscribe: that track ended.
 	Unsubscribe(pub Publication)
 	// RosterChanged: membership or published tracks changed.
 	RosterChanged(roster []protocol.RosterEntry)
+	// DeliverKey: another member sent this member a key message (From set).
+	DeliverKey(k protocol.Key)
 }
 
 // Publication is a published track with its publisher.
@@ -109,6 +118,9 @@ func (r *Registry) Join(name string, m Member) (*Call, error) {
 		if e.m.ID() == m.ID() {
 			return nil, ErrDuplicateID
 		}
+		if e.m.Device() == m.Device() {
+			return nil, ErrDuplicateDevice
+		}
 	}
 	c.members = append(c.members, &entry{m: m})
 	for _, e := range c.members {
@@ -166,6 +178,23 @@ func (c *Call) Unpublish(memberID, trackID string) error {
 	return fmt.Errorf("%w: %q", ErrUnknownTrack, trackID)
 }
 
+// RelayKey hands a key message from one member to another. The call does
+// not look inside: the key is sealed to the recipient.
+func (c *Call) RelayKey(fromID string, k protocol.Key) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.find(fromID) == nil {
+		return ErrNotMember
+	}
+	to := c.find(k.To)
+	if to == nil || k.To == fromID {
+		return fmt.Errorf("%w: %q", ErrNoRecipient, k.To)
+	}
+	k.To, k.From = "", fromID
+	to.m.DeliverKey(k)
+	return nil
+}
+
 // Leave removes a member: its tracks end everywhere. Leaving twice is harmless.
 func (c *Call) Leave(memberID string) {
 	c.mu.Lock()
@@ -216,7 +245,8 @@ func (c *Call) Roster() []protocol.RosterEntry {
 func (c *Call) rosterLocked() []protocol.RosterEntry {
 	out := make([]protocol.RosterEntry, 0, len(c.members))
 	for _, e := range c.members {
-		re := protocol.RosterEntry{ID: e.m.ID(), Name: e.m.Name(), Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
+		re := protocol.RosterEntry{ID: e.m.ID(), Device: e.m.Device(), Name: e.m.Name(), Credential: e.m.Credential(),
+			Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
 		for _, p := range e.tracks {
 			re.Tracks = append(re.Tracks, p.Info)
 		}

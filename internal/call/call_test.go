@@ -18,8 +18,13 @@ type member struct {
 	roster   []protocol.RosterEntry
 }
 
-func (m *member) ID() string   { return m.id }
-func (m *member) Name() string { return m.name }
+func (m *member) ID() string     { return m.id }
+func (m *member) Name() string   { return m.name }
+func (m *member) Device() string { return "dev-" + m.id }
+func (m *member) Credential() protocol.Credential {
+	return protocol.Credential{Body: "body-" + m.id, Sig: "sig"}
+}
+func (m *member) DeliverKey(k protocol.Key) { m.log("key:" + k.From + ">" + fmt.Sprint(k.KID)) }
 func (m *member) Subscribe(p Publication) {
 	m.log("+" + p.Track.ID())
 }
@@ -155,3 +160,51 @@ func TestCallsAreSeparate(t *testing.T) {
 		t.Fatalf("participants %d calls %v", r.Participants(), r.Calls())
 	}
 }
+
+// TestRelayKey: key messages reach only the named member, marked with the
+// sender; unknown recipients and non-members are refused.
+func TestRelayKey(t *testing.T) {
+	reg := NewRegistry(4, nil)
+	a, b, c := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}, &member{id: "c", name: "C"}
+	ca, _ := reg.Join("x", a)
+	reg.Join("x", b)
+	reg.Join("y", c)
+	if err := ca.RelayKey("a", protocol.Key{To: "b", KID: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.got(); got != "[key:a>7]" {
+		t.Fatalf("b got %s", got)
+	}
+	if got := a.got(); got != "[]" {
+		t.Fatalf("a got %s", got)
+	}
+	for _, to := range []string{"c", "a", "zz"} { // other call, oneself, nobody
+		if err := ca.RelayKey("a", protocol.Key{To: to}); !errors.Is(err, ErrNoRecipient) {
+			t.Errorf("to %q: %v", to, err)
+		}
+	}
+	if err := ca.RelayKey("c", protocol.Key{To: "b"}); !errors.Is(err, ErrNotMember) {
+		t.Errorf("from a non-member: %v", err)
+	}
+	if got := c.got(); got != "[]" {
+		t.Fatalf("c got %s", got)
+	}
+}
+
+// TestDuplicateDevice: one device cannot be in a call twice.
+func TestDuplicateDevice(t *testing.T) {
+	reg := NewRegistry(4, nil)
+	reg.Join("x", &member{id: "a", name: "A"})
+	dup := &dupDevice{member{id: "b", name: "B"}}
+	if _, err := reg.Join("x", dup); !errors.Is(err, ErrDuplicateDevice) {
+		t.Fatalf("second join of a device: %v", err)
+	}
+	c, _ := reg.Join("x", &member{id: "c", name: "C"})
+	if r := c.Roster(); len(r) != 2 || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
+		t.Fatalf("roster %+v", r)
+	}
+}
+
+type dupDevice struct{ member }
+
+func (d *dupDevice) Device() string { return "dev-a" }

@@ -19,7 +19,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
 
+	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
+	"hotline/internal/trust"
 )
 
 // Errors of this package; wrapped with context.
@@ -38,13 +40,28 @@ func (e *ServerError) Error() string {
 
 // Config describes one endpoint.
 type Config struct {
-	Server    string // the server's base URL, http(s)://host:port; the WebSocket is at /ws
-	Call      string // call name
-	Name      string // display name
-	Publish   bool   // false: receive-only (a wall monitor)
-	AudioOnly bool   // publish the microphone only
-	Cameras   int    // video tracks to publish: 0 means 1 unless AudioOnly
+	Server string // the server's base URL, http(s)://host:port; the WebSocket is at /ws
+	Line   string // the line the call belongs to
+	Call   string // call name
+	// Device is the enrolled identity the endpoint joins with: its keys,
+	// its credential (which gives its display name) and the line's pinned
+	// authorities, against which every roster entry is verified.
+	Device    *trust.Device
+	Publish   bool // false: receive-only (a wall monitor)
+	AudioOnly bool // publish the microphone only
+	Cameras   int  // video tracks to publish: 0 means 1 unless AudioOnly
 	Logger    *slog.Logger
+
+	// PlainFrames sends and expects frames without SFrame encryption. It
+	// exists only so that `hotline bench` can measure what encryption
+	// costs; keys are still exchanged. The browser client has no such mode.
+	PlainFrames bool
+	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
+	// encrypted; EncryptedTap sees each incoming frame as it arrived
+	// (reassembled, before decryption); DecryptedTap each decrypted frame.
+	FrameHook    func(kind string, frame []byte) []byte
+	EncryptedTap func(participant, kind string, frame []byte)
+	DecryptedTap func(participant, kind string, frame []byte)
 }
 
 // maxErrors bounds the server errors a client remembers (a hostile or buggy
@@ -57,6 +74,8 @@ const writeTimeout = 10 * time.Second
 
 // Client is one participant in a call. Its methods are safe for concurrent use.
 type Client struct {
+	cfg       Config
+	keys      *e2ee.Manager
 	log       *slog.Logger
 	api       *webrtc.API
 	pc        *webrtc.PeerConnection
@@ -125,8 +144,11 @@ func (cfg Config) validate() error {
 	if err := protocol.ValidID("call name", cfg.Call); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if err := protocol.ValidName(cfg.Name); err != nil {
+	if err := protocol.ValidID("line name", cfg.Line); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.Device == nil || cfg.Device.Credential == nil {
+		return fmt.Errorf("%w: no enrolled device (a credential is needed to join)", ErrConfig)
 	}
 	if cfg.Cameras < 0 || cfg.Cameras > protocol.MaxTracks-1 {
 		return fmt.Errorf("%w: %d cameras, between 0 and %d allowed", ErrConfig, cfg.Cameras, protocol.MaxTracks-1)
@@ -146,7 +168,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("call", cfg.Call, "name", cfg.Name)
+	log = log.With("call", cfg.Call)
 	api, err := newAPI(loopback, log)
 	if err != nil {
 		return nil, err
@@ -158,6 +180,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
+		cfg:      cfg,
 		log:      log,
 		api:      api,
 		pc:       pc,
@@ -197,16 +220,30 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.joinStart = start
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	c.keys = keys
+	c.log = c.log.With("name", keys.Self().Name)
 	if err := c.dial(ctx, wsURL); err != nil {
 		c.Close()
 		return nil, err
 	}
+	nonce, err := c.awaitChallenge(ctx)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	join := protocol.Join{
-		Type:    protocol.TypeJoin,
-		Version: protocol.Version,
-		Call:    cfg.Call,
-		Name:    cfg.Name,
-		Tracks:  c.localInfos(),
+		Type:       protocol.TypeJoin,
+		Version:    protocol.Version,
+		Line:       cfg.Line,
+		Call:       cfg.Call,
+		Credential: protocol.Credential{Body: cfg.Device.Credential.Body, Sig: cfg.Device.Credential.Sig},
+		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, cfg.Line, cfg.Call)),
+		Tracks:     c.localInfos(),
 	}
 	if err := c.out(ctx, join); err != nil {
 		c.Close()
@@ -235,6 +272,18 @@ func (c *Client) goStart(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// Keys is the endpoint's end-to-end key state: verification code,
+// forgeries, epochs, and the SFrame receiver (which a test may keep using
+// after the client left, to show what a departed member can still decrypt).
+func (c *Client) Keys() *e2ee.Manager { return c.keys }
+
+// sendKey sends one key message for the key manager.
+func (c *Client) sendKey(k protocol.Key) {
+	if err := c.out(c.ctx, k); err != nil {
+		c.log.Debug("send key", "to", k.To, "err", err)
+	}
 }
 
 // ID returns the participant id the server assigned.
@@ -326,6 +375,9 @@ func (c *Client) Close() error {
 			err = fmt.Errorf("client: close peer connection: %w", perr)
 		}
 		c.wg.Wait()
+		if c.keys != nil {
+			c.keys.Close()
+		}
 		c.endSession(nil) // in case no read loop ever ran
 	})
 	return err

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"hotline/internal/protocol"
+	"hotline/internal/sframe"
 	"hotline/internal/testmedia"
 )
 
@@ -39,6 +40,7 @@ type localTrack struct {
 
 	frames, bytes, keyReqs atomic.Uint64
 	unpublished            atomic.Bool
+	encBuf                 []byte // owned by the writer goroutine
 
 	mu     sync.Mutex
 	mid    string
@@ -195,7 +197,13 @@ func (c *Client) writeMedia(ctx context.Context, lt *localTrack) {
 		}
 		data, _ := lt.loop.Next()
 		ts := rtpTimestamp(time.Now(), lt.clockRate)
-		if err := lt.writeFrame(data, ts); err != nil {
+		frame, err := c.sealFrame(lt, data)
+		if err != nil {
+			// No key, or the counter is exhausted: a frame is never sent in clear.
+			c.log.Debug("encrypt frame", "track", lt.info.ID, "err", err)
+			continue
+		}
+		if err := lt.writeFrame(frame, ts); err != nil {
 			// Transient (a binding going away); ctx says when to stop.
 			c.log.Debug("write frame", "track", lt.info.ID, "err", err)
 			continue
@@ -203,6 +211,30 @@ func (c *Client) writeMedia(ctx context.Context, lt *localTrack) {
 		lt.frames.Add(1)
 		lt.bytes.Add(uint64(len(data)))
 	}
+}
+
+// sealFrame applies the test hook, then SFrame (docs/PROTOCOL.md, "Frame
+// encryption") with this sender's current key.
+func (c *Client) sealFrame(lt *localTrack, data []byte) ([]byte, error) {
+	if c.cfg.FrameHook != nil {
+		data = c.cfg.FrameHook(lt.info.Kind, append([]byte(nil), data...))
+	}
+	if c.cfg.PlainFrames {
+		return data, nil
+	}
+	out, err := c.keys.Sender().Encrypt(lt.encBuf[:0], sframeKind(lt.info.Kind), data)
+	if err != nil {
+		return nil, err
+	}
+	lt.encBuf = out
+	return out, nil
+}
+
+func sframeKind(kind string) sframe.Kind {
+	if kind == protocol.KindVideo {
+		return sframe.Video
+	}
+	return sframe.Audio
 }
 
 // writeFrame packetizes one frame, stamps every packet with ts and writes

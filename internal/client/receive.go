@@ -24,11 +24,15 @@ type remoteTrack struct {
 	delay      delayMeter
 	firstFrame time.Time // arrival of the first complete frame
 	ended      bool
+	asm        assembler
+	frames     frameCounts
+	decBuf     []byte
 }
 
 func newRemoteTrack(info protocol.ReceiveMid, since time.Time) *remoteTrack {
 	r := &remoteTrack{info: info, since: since}
 	r.counter.video = info.Kind == protocol.KindVideo
+	r.asm.video = r.counter.video
 	return r
 }
 
@@ -36,23 +40,27 @@ func (r *remoteTrack) snapshot() TrackStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ts := TrackStats{
-		From:        r.info.Name,
-		Participant: r.info.Participant,
-		Track:       r.info.Track,
-		Mid:         r.info.Mid,
-		Kind:        r.info.Kind,
-		Source:      r.info.Source,
-		Packets:     r.counter.received,
-		Frames:      r.counter.frames,
-		Bytes:       r.counter.bytes,
-		Expected:    r.counter.expected(),
-		Lost:        r.counter.lost(),
-		Late:        r.counter.late,
-		JitterMs:    r.counter.jitterMs(),
-		OneWay:      r.delay.hist,
-		OneWayP50Ms: ms(r.delay.hist.Quantile(0.50)),
-		OneWayP99Ms: ms(r.delay.hist.Quantile(0.99)),
-		Ended:       r.ended,
+		From:          r.info.Name,
+		Participant:   r.info.Participant,
+		Track:         r.info.Track,
+		Mid:           r.info.Mid,
+		Kind:          r.info.Kind,
+		Source:        r.info.Source,
+		Packets:       r.counter.received,
+		Frames:        r.counter.frames,
+		Bytes:         r.counter.bytes,
+		Expected:      r.counter.expected(),
+		Lost:          r.counter.lost(),
+		Late:          r.counter.late,
+		JitterMs:      r.counter.jitterMs(),
+		OneWay:        r.delay.hist,
+		OneWayP50Ms:   ms(r.delay.hist.Quantile(0.50)),
+		OneWayP99Ms:   ms(r.delay.hist.Quantile(0.99)),
+		Ended:         r.ended,
+		Decrypted:     r.frames.decrypted,
+		DecryptFailed: r.frames.failed,
+		UnknownKey:    r.frames.unknownKey,
+		WrongSender:   r.frames.wrongSender,
 	}
 	if !r.since.IsZero() && !r.firstFrame.IsZero() {
 		ts.JoinToFirstFrame = max(r.firstFrame.Sub(r.since), 0)
@@ -139,8 +147,8 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	c.goStart(func() { c.readTrack(track, r) })
 }
 
-// readTrack counts the packets of one incoming track until it ends. Only the
-// RTP header is parsed; the payload is opaque (end-to-end encrypted later).
+// readTrack counts the packets of one incoming track until it ends, and
+// reassembles and decrypts its frames.
 func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 	defer r.end()
 	buf := make([]byte, receiveMTU)
@@ -166,6 +174,9 @@ func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 			r.firstFrame = arrival
 		}
 		r.delay.observe(h.Timestamp, arrival)
+		if frame := r.asm.push(&h, buf[hlen:hlen+payload]); frame != nil {
+			c.openFrame(r, frame)
+		}
 		r.mu.Unlock()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hotline/internal/protocol"
+	"hotline/internal/trust"
 )
 
 // dial opens the signalling WebSocket. Reads are bounded by the protocol's
@@ -76,6 +77,30 @@ func (c *Client) readMessage(ctx context.Context) (any, error) {
 	return msg, nil
 }
 
+// awaitChallenge reads the server's first message, the challenge that the
+// join proof signs.
+func (c *Client) awaitChallenge(ctx context.Context) ([]byte, error) {
+	for {
+		msg, err := c.readMessage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("client: waiting for the challenge: %w", err)
+		}
+		switch m := msg.(type) {
+		case *protocol.Challenge:
+			if m.Version != protocol.Version {
+				return nil, fmt.Errorf("client: the server speaks protocol version %d, this client %d", m.Version, protocol.Version)
+			}
+			return trust.DecodeB64(m.Nonce)
+		case *protocol.ErrorMsg:
+			c.recordError(m)
+			return nil, fmt.Errorf("client: before join: %w", &ServerError{Msg: *m})
+		case nil:
+		default:
+			return nil, fmt.Errorf("client: expected a challenge, got %T", msg)
+		}
+	}
+}
+
 // awaitWelcome reads until the server welcomes the client or refuses it.
 func (c *Client) awaitWelcome(ctx context.Context) error {
 	for {
@@ -88,6 +113,7 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 			c.mu.Lock()
 			c.id = m.ID
 			c.mu.Unlock()
+			c.keys.SetSelfID(m.ID)
 			c.log.Debug("welcomed", "id", m.ID)
 			return nil
 		case *protocol.ErrorMsg:
@@ -130,6 +156,7 @@ func (c *Client) dispatch(msg any) {
 	case *protocol.Welcome:
 		c.log.Warn("second welcome ignored")
 	case *protocol.Roster:
+		c.keys.SetRoster(m.Participants)
 		c.mu.Lock()
 		c.roster = m.Participants
 		if c.atJoin == nil {
@@ -147,8 +174,14 @@ func (c *Client) dispatch(msg any) {
 		if err := c.handleRemoteCandidate(m.Candidate); err != nil {
 			c.log.Warn("remote candidate", "err", err)
 		}
+	case *protocol.Key:
+		if err := c.keys.HandleKey(m); err != nil {
+			c.log.Warn("key message rejected", "from", m.From, "kid", m.KID, "err", err)
+		}
 	case *protocol.ErrorMsg:
 		c.recordError(m)
+	case *protocol.Challenge:
+		c.log.Warn("second challenge ignored")
 	default:
 		c.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}

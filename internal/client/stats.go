@@ -29,6 +29,12 @@ type TrackStats struct {
 	JitterMs    float64 // RFC 3550 §6.4.1 interarrival jitter, in milliseconds
 	Ended       bool    // the server's last offer no longer lists it, or its reader stopped (all are, after Close)
 
+	// End-to-end decryption of reassembled frames (docs/PROTOCOL.md).
+	Decrypted     uint64 // frames decrypted and authenticated, from the track's publisher
+	DecryptFailed uint64 // frames that failed authentication, were malformed or replayed
+	UnknownKey    uint64 // frames under a KID this endpoint holds no key for
+	WrongSender   uint64 // frames whose key belongs to another member than the publisher
+
 	// JoinToFirstFrame is how long the first complete frame took (video:
 	// the first packet with the marker bit; audio: the first packet),
 	// counted from the start of Join when the publisher was in the call as

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hotline/internal/call"
+	"hotline/internal/enrol"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
@@ -38,6 +39,10 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
 	// the request's own host (same-origin is always accepted).
 	AllowedOrigins []string
+	// Gate admits joins (required: without it nobody can join).
+	Gate peer.Gatekeeper
+	// Enrol serves the enrolment routes under /api/ (optional).
+	Enrol *enrol.Service
 }
 
 // API holds the routes and the sessions they started.
@@ -61,6 +66,7 @@ func New(cfg Config) *API {
 	if cfg.Metrics != nil {
 		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
+	a.enrolRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }
@@ -109,7 +115,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout}
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

@@ -48,6 +48,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
+	if cfg.Enrol == nil || cfg.Line == "" {
+		return Report{}, fmt.Errorf("%w: no line and enrolment (the server admits only enrolled devices)", ErrConfig)
+	}
 	if cfg.FloorBudget == 0 {
 		cfg.FloorBudget = DefaultFloorBudget
 	}
@@ -57,7 +60,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.ClientLog == nil {
 		cfg.ClientLog = slog.New(slog.DiscardHandler)
 	}
-	rep := Report{Ramp: cfg.Ramp}
+	rep := Report{Ramp: cfg.Ramp, E2EE: cfg.E2EE}
 	// The floor first, before any endpoint competes with it for the CPU.
 	floor, err := measureFloor(cfg.Participants-1, cfg.FloorBudget)
 	if err != nil {
@@ -65,6 +68,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	rep.FloorMicrosPerPkt = round(floor, 4)
 	cfg.Log.Info("SRTP floor", "us_per_forwarded_packet", rep.FloorMicrosPerPkt, "subscribers", cfg.Participants-1)
+	if cfg.E2EE {
+		c, err := measureSFrame(cfg.FloorBudget)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.SFrame = &c
+		cfg.Log.Info("SFrame cost", "seal_us_per_frame", c.SealMicros, "open_us_per_frame", c.OpenMicros, "mean_frame_bytes", c.MeanFrameBytes)
+	}
 
 	var tag [3]byte
 	_, _ = rand.Read(tag[:])
@@ -191,12 +202,19 @@ func (b *bench) addCalls(ctx context.Context, n int) ([]*client.Client, error) {
 		members := &b.calls[len(b.calls)-1]
 		for j := range b.cfg.Participants {
 			jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+			dev, err := b.cfg.Enrol(fmt.Sprintf("p%d", j+1))
+			if err != nil {
+				cancel()
+				return nil, fmt.Errorf("load: enrol: %w", err)
+			}
 			c, err := client.Join(jctx, client.Config{
-				Server:  b.cfg.Server,
-				Call:    name,
-				Name:    fmt.Sprintf("p%d", j+1),
-				Publish: true,
-				Logger:  b.cfg.ClientLog,
+				Server:      b.cfg.Server,
+				Line:        b.cfg.Line,
+				Call:        name,
+				Device:      dev,
+				Publish:     true,
+				PlainFrames: !b.cfg.E2EE,
+				Logger:      b.cfg.ClientLog,
 			})
 			cancel()
 			if err != nil {

@@ -13,6 +13,8 @@
 package load
 
 import (
+	"hotline/internal/trust"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +62,16 @@ type Config struct {
 
 	Log       *slog.Logger // progress; nil: discarded
 	ClientLog *slog.Logger // the endpoints' own logs; nil: discarded
+
+	// Line is the line the bench's calls belong to, and Enrol makes one
+	// enrolled device of it per endpoint (required by Run: the server
+	// admits only enrolled devices).
+	Line  string
+	Enrol func(name string) (*trust.Device, error)
+	// E2EE encrypts every frame end to end with SFrame, as real clients
+	// do; without it frames go unencrypted (keys are still exchanged), so
+	// that the two runs show what encryption costs.
+	E2EE bool
 }
 
 // Validate checks every bound. An empty Server passes, so that a command

@@ -43,6 +43,8 @@ type Report struct {
 	CapacityCalls     int    // ramp: the last step that passed (0: none did)
 	CapacityStreams   int    // its streams
 	StopReason        string // ramp: why it stopped
+	E2EE              bool
+	SFrame            *SFrameCost // with E2EE: what encryption costs the endpoints
 }
 
 // Headline is the step the report stands for: without a ramp the only one;
@@ -72,9 +74,11 @@ func (r Report) WriteJSON(w io.Writer) error {
 	}
 	out := struct {
 		Step
-		FloorMicrosPerPkt float64 `json:"floor_us_per_packet"`
+		FloorMicrosPerPkt float64     `json:"floor_us_per_packet"`
+		E2EE              bool        `json:"e2ee"`
+		SFrame            *SFrameCost `json:"sframe,omitempty"`
 		*ramp
-	}{Step: r.Headline(), FloorMicrosPerPkt: r.FloorMicrosPerPkt}
+	}{Step: r.Headline(), FloorMicrosPerPkt: r.FloorMicrosPerPkt, E2EE: r.E2EE, SFrame: r.SFrame}
 	if r.Ramp {
 		out.ramp = &ramp{r.CapacityCalls, r.CapacityStreams, r.StopReason, r.Steps}
 	}
@@ -104,6 +108,12 @@ func (r Report) WriteTable(w io.Writer) error {
 		return fmt.Errorf("load: table: %w", err)
 	}
 	fmt.Fprintf(w, "SRTP floor: %.3f µs per forwarded packet (%s)\n", r.FloorMicrosPerPkt, "decrypt once, encrypt and send per subscriber")
+	if r.SFrame != nil {
+		fmt.Fprintf(w, "end-to-end encryption (SFrame AES_128_GCM_SHA256_128), per frame at each endpoint: seal %.2f µs, open %.2f µs (video frames of %.0f bytes on average)\n",
+			r.SFrame.SealMicros, r.SFrame.OpenMicros, r.SFrame.MeanFrameBytes)
+	} else {
+		fmt.Fprintln(w, "frames not encrypted end to end (run with --e2ee to include it)")
+	}
 	if r.Ramp {
 		fmt.Fprintf(w, "capacity: %d calls, %d streams (%s)\n", r.CapacityCalls, r.CapacityStreams, r.StopReason)
 	}

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,10 +48,25 @@ const (
 	maxCandidates = 64 // held before the answer arrives
 )
 
+// Gatekeeper decides who may join: it checks a join's credential against
+// the line's authorities and its proof of possession over the session's
+// challenge nonce (docs/PROTOCOL.md, "Join"). internal/server implements it.
+type Gatekeeper interface {
+	Admit(ctx context.Context, nonce []byte, j *protocol.Join) (Admitted, error)
+}
+
+// Admitted is who a successful join is.
+type Admitted struct {
+	Device string // device id
+	Name   string // from the credential
+	Roles  []string
+}
+
 // SessionConfig is what a session needs from the server.
 type SessionConfig struct {
 	Engine   *Engine
 	Registry *call.Registry
+	Gate     Gatekeeper
 	Log      *slog.Logger
 	Observer Observer // optional: the server's metrics
 	// AnswerTimeout is how long a client may take to answer an offer before
@@ -89,7 +105,10 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id, name string    // fixed at join
+	id, name string // fixed at join
+	device   string // fixed at join
+	cred     protocol.Credential
+	nonce    []byte    // the challenge; used by one join only
 	joinedAt time.Time // when the join message was handled
 
 	// loop state
@@ -116,6 +135,7 @@ type (
 	evSubscribe struct{ pub call.Publication }
 	evUnsub     struct{ pub call.Publication }
 	evRoster    struct{ roster []protocol.RosterEntry }
+	evKey       struct{ k protocol.Key }
 	evTrack     struct {
 		remote   *webrtc.TrackRemote
 		receiver *webrtc.RTPReceiver
@@ -140,6 +160,9 @@ func Serve(ctx context.Context, conn Conn, cfg SessionConfig) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("participant", s.id)
+	s.nonce = make([]byte, 32)
+	_, _ = rand.Read(s.nonce)
+	s.send(protocol.Challenge{Type: protocol.TypeChallenge, Version: protocol.Version, Nonce: base64.RawURLEncoding.EncodeToString(s.nonce)})
 	// The reader's context is not ctx: a WebSocket read whose context is
 	// cancelled drops the connection at once, and the client would then never
 	// see the close status that teardown sends (going away, policy, ...).
@@ -165,6 +188,15 @@ func (s *Session) Unsubscribe(p call.Publication) { s.q.push(evUnsub{p}) }
 
 // RosterChanged implements call.Member.
 func (s *Session) RosterChanged(r []protocol.RosterEntry) { s.q.push(evRoster{r}) }
+
+// Device implements call.Member.
+func (s *Session) Device() string { return s.device }
+
+// Credential implements call.Member.
+func (s *Session) Credential() protocol.Credential { return s.cred }
+
+// DeliverKey implements call.Member.
+func (s *Session) DeliverKey(k protocol.Key) { s.q.push(evKey{k}) }
 
 // readLoop reads, rate-limits and decodes client messages. Errors in a
 // message are answered here; only valid messages reach the loop.
@@ -243,6 +275,10 @@ func (s *Session) handle(ev any) *evEnd {
 		s.unsubscribe(ev.pub)
 	case evRoster:
 		s.send(protocol.Roster{Type: protocol.TypeRoster, Participants: ev.roster})
+	case evKey:
+		k := ev.k
+		k.Type = protocol.TypeKey
+		s.send(k)
 	case evTrack:
 		s.trackArrived(ev.remote, ev.receiver)
 	case evCandidate:
@@ -273,6 +309,10 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		s.answer(m.SDP)
 	case *protocol.Candidate:
 		s.remoteCandidate(m.Candidate)
+	case *protocol.Key:
+		if err := s.call.RelayKey(s.id, *m); err != nil {
+			s.sendError(protocol.CodeRefused, typ, "%v", err)
+		}
 	case *protocol.Leave:
 		return &evEnd{CloseNormal, "left"}
 	}
@@ -288,6 +328,27 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		s.sendError(protocol.CodeVersion, m.Type, "protocol version %d is not supported; this server speaks %d", m.Version, protocol.Version)
 		return &evEnd{ClosePolicy, "unsupported version"}
 	}
+	// Authentication comes before anything else: a refused client gets no
+	// roster, no offer and no media, and nothing about it is stored.
+	if s.nonce == nil {
+		s.sendError(protocol.CodeUnauthorized, m.Type, "the challenge was already used")
+		return &evEnd{ClosePolicy, "challenge reused"}
+	}
+	nonce := s.nonce
+	s.nonce = nil // one join per challenge
+	if s.cfg.Gate == nil {
+		s.sendError(protocol.CodeUnauthorized, m.Type, "this server admits nobody (no gatekeeper configured)")
+		return &evEnd{ClosePolicy, "no gatekeeper"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	who, err := s.cfg.Gate.Admit(ctx, nonce, m)
+	cancel()
+	if err != nil {
+		s.log.Info("join refused", "line", m.Line, "call", m.Call, "err", err)
+		s.sendError(protocol.CodeUnauthorized, m.Type, "%v", err)
+		return &evEnd{ClosePolicy, "unauthorized"}
+	}
+	s.device, s.name, s.cred = who.Device, who.Name, m.Credential
 	pc, err := s.cfg.Engine.NewPeerConnection()
 	if err != nil {
 		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
@@ -302,21 +363,22 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.q.push(evTrack{t, r}) })
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.q.push(evConnState{st}) })
 
-	s.name = m.Name
 	s.joinedAt = time.Now()
 	if err := s.addPublications(m.Tracks); err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseError, err.Error()}
 	}
-	c, err := s.cfg.Registry.Join(m.Call, s)
+	// Calls are named within their line ("line/call" cannot be ambiguous:
+	// neither name may contain a slash).
+	c, err := s.cfg.Registry.Join(m.Line+"/"+m.Call, s)
 	if err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseNormal, "join refused: " + err.Error()}
 	}
 	s.call = c
-	s.log = s.log.With("call", m.Call)
-	s.log.Info("joined", "name", m.Name, "tracks", len(m.Tracks))
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Call: m.Call})
+	s.log = s.log.With("line", m.Line, "call", m.Call)
+	s.log.Info("joined", "name", s.name, "device", s.device, "roles", who.Roles, "tracks", len(m.Tracks))
+	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -9,7 +10,8 @@ import (
 // *Error, and whatever it accepts survives a round trip through JSON.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
-		`{"type":"join","version":1,"call":"x","name":"Alice","tracks":[{"id":"mic","kind":"audio","source":"mic"}]}`,
+		join("x", `,"tracks":[{"id":"mic","kind":"audio","source":"mic"}]`),
+		`{"type":"key","to":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"publish","tracks":[{"id":"cam1","kind":"video"}]}`,
 		`{"type":"unpublish","track":"cam1"}`,
 		`{"type":"answer","sdp":"v=0"}`,
@@ -24,8 +26,10 @@ func FuzzDecode(f *testing.F) {
 // FuzzDecodeServer: the client-side decoder is as robust against a hostile server.
 func FuzzDecodeServer(f *testing.F) {
 	for _, s := range []string{
-		`{"type":"welcome","version":1,"id":"0123456789abcdef","call":"x"}`,
-		`{"type":"roster","participants":[{"id":"p1","name":"A","tracks":[{"id":"mic","kind":"audio"}]}]}`,
+		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"tracks":[{"id":"mic","kind":"audio"}]}]}`,
+		`{"type":"key","from":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"c","kind":"video"}]}`,
 		`{"type":"error","code":"state","message":"join first"}`,
 	} {

@@ -14,8 +14,9 @@ import (
 )
 
 // Version is the signalling protocol version. A client states it in "join";
-// the server refuses any other value with CodeVersion.
-const Version = 1
+// the server refuses any other value with CodeVersion. Version 2 added
+// authentication (challenge, credential, proof) and end-to-end key messages.
+const Version = 2
 
 // Bounds on what a peer may send. They are part of the protocol: a message
 // that exceeds one is refused with an error, never truncated.
@@ -26,11 +27,21 @@ const (
 	MaxNameRunes      = 64        // display names
 	MaxIDBytes        = 64        // call names and track ids
 	MaxTracks         = 8         // tracks one participant may publish at once
+	// A credential's body is at most 4096 bytes (docs/PROTOCOL.md), so its
+	// base64url form at most 5462 characters.
+	MaxCredentialBody = 5462
+	SigB64Len         = 86   // an Ed25519 signature (64 bytes) in base64url
+	NonceB64Len       = 43   // a 32-byte challenge nonce in base64url
+	SealedB64Len      = 1536 // a sealed SFrame key: 1120-byte X-Wing enc + 32 bytes, base64url
+	MaxKID            = 1<<48 - 1
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// leave. Server → client: welcome, roster, offer, candidate, error.
+// key, leave. Server → client: challenge, welcome, roster, offer, candidate,
+// key, error.
 const (
+	TypeChallenge = "challenge"
+	TypeKey       = "key"
 	TypeJoin      = "join"
 	TypePublish   = "publish"
 	TypeUnpublish = "unpublish"
@@ -53,13 +64,14 @@ const (
 // Error codes carried by an "error" message. Each has one meaning; clients
 // switch on the code, the message text is for people.
 const (
-	CodeBadMessage  = "bad_message"  // not JSON, unknown type or field, or a value out of bounds
-	CodeTooLarge    = "too_large"    // message larger than MaxMessageBytes
-	CodeRateLimited = "rate_limited" // too many messages; the connection is closed if it goes on
-	CodeVersion     = "version"      // unsupported protocol version
-	CodeState       = "state"        // a valid message at the wrong moment (e.g. publish before join)
-	CodeRefused     = "refused"      // the server will not do it (call full, duplicate track id, ...)
-	CodeInternal    = "internal"     // the server failed; the client may retry
+	CodeBadMessage   = "bad_message"  // not JSON, unknown type or field, or a value out of bounds
+	CodeTooLarge     = "too_large"    // message larger than MaxMessageBytes
+	CodeRateLimited  = "rate_limited" // too many messages; the connection is closed if it goes on
+	CodeVersion      = "version"      // unsupported protocol version
+	CodeState        = "state"        // a valid message at the wrong moment (e.g. publish before join)
+	CodeRefused      = "refused"      // the server will not do it (call full, duplicate track id, ...)
+	CodeUnauthorized = "unauthorized" // join without a valid credential and proof for the line
+	CodeInternal     = "internal"     // the server failed; the client may retry
 )
 
 // Sentinel errors of Decode; all wrap into *Error with CodeBadMessage.
@@ -67,6 +79,7 @@ var (
 	ErrTooLarge    = errors.New("message too large")
 	ErrUnknownType = errors.New("unknown message type")
 	ErrInvalid     = errors.New("invalid message")
+	ErrVersion     = errors.New("unsupported protocol version")
 )
 
 // Error is a protocol error: it is what the server sends back as an "error"
@@ -97,13 +110,42 @@ type TrackInfo struct {
 	Source string `json:"source"` // free label such as "camera", "camera2", "mic"; shown to others
 }
 
-// Join is the first message of a session.
+// Credential is a device's credential as the wire carries it: the signed
+// body's bytes and the authority's signature, both base64url (internal/trust
+// verifies it; this package only bounds it).
+type Credential struct {
+	Body string `json:"body"`
+	Sig  string `json:"sig"`
+}
+
+// Challenge is the server's first message: the nonce the join proof signs.
+type Challenge struct {
+	Type    string `json:"type"`
+	Version int    `json:"version"`
+	Nonce   string `json:"nonce"`
+}
+
+// Join is the client's first message.
 type Join struct {
-	Type    string      `json:"type"`
-	Version int         `json:"version"`
-	Call    string      `json:"call"`
-	Name    string      `json:"name"`
-	Tracks  []TrackInfo `json:"tracks"` // may be empty: receive-only
+	Type       string      `json:"type"`
+	Version    int         `json:"version"`
+	Line       string      `json:"line"`
+	Call       string      `json:"call"`
+	Credential Credential  `json:"credential"`
+	Proof      string      `json:"proof"`  // Ed25519 signature over the challenge, line and call
+	Tracks     []TrackInfo `json:"tracks"` // may be empty: receive-only
+}
+
+// Key carries one sealed SFrame base key from its sender to one member.
+// Client → server names the recipient in To; server → client names the
+// sender in From. The server cannot read Sealed.
+type Key struct {
+	Type   string `json:"type"`
+	To     string `json:"to,omitempty"`
+	From   string `json:"from,omitempty"`
+	KID    uint64 `json:"kid"`
+	Sealed string `json:"sealed"`
+	Sig    string `json:"sig"`
 }
 
 // Publish asks the server to receive more tracks; the server answers with an offer.
@@ -168,6 +210,7 @@ type Welcome struct {
 	Type    string `json:"type"`
 	Version int    `json:"version"`
 	ID      string `json:"id"` // this participant's id
+	Line    string `json:"line"`
 	Call    string `json:"call"`
 }
 
@@ -177,11 +220,14 @@ type Roster struct {
 	Participants []RosterEntry `json:"participants"`
 }
 
-// RosterEntry is one participant as others see it.
+// RosterEntry is one participant as others see it. Clients verify
+// Credential themselves and take the name from it, not from Name.
 type RosterEntry struct {
-	ID     string      `json:"id"`
-	Name   string      `json:"name"`
-	Tracks []TrackInfo `json:"tracks"`
+	ID         string      `json:"id"`
+	Device     string      `json:"device"`
+	Name       string      `json:"name"`
+	Credential Credential  `json:"credential"`
+	Tracks     []TrackInfo `json:"tracks"`
 }
 
 // ErrorMsg is the wire form of an error.
@@ -193,7 +239,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -208,6 +254,8 @@ func Decode(data []byte) (any, error) {
 			return &SDP{}
 		case TypeCandidate:
 			return &Candidate{}
+		case TypeKey:
+			return &Key{}
 		case TypeLeave:
 			return &Leave{}
 		}
@@ -215,12 +263,16 @@ func Decode(data []byte) (any, error) {
 	})
 }
 
-// DecodeServer parses one server → client message: *Welcome, *Roster,
-// *SDP (type offer), *Candidate or *ErrorMsg. Clients use it; it is as strict
+// DecodeServer parses one server → client message: *Challenge, *Welcome,
+// *Roster, *SDP (type offer), *Candidate, *Key or *ErrorMsg. Clients use it; it is as strict
 // as Decode so that a hostile server cannot feed a client unbounded input.
 func DecodeServer(data []byte) (any, error) {
-	return decode(data, func(typ string) validator {
+	msg, err := decode(data, func(typ string) validator {
 		switch typ {
+		case TypeChallenge:
+			return &Challenge{}
+		case TypeKey:
+			return &serverKey{}
 		case TypeWelcome:
 			return &Welcome{}
 		case TypeRoster:
@@ -234,6 +286,10 @@ func DecodeServer(data []byte) (any, error) {
 		}
 		return nil
 	})
+	if k, ok := msg.(*serverKey); ok {
+		return &k.Key, nil
+	}
+	return msg, err
 }
 
 type validator interface{ validate() error }
@@ -252,6 +308,17 @@ func decode(data []byte, forType func(string) validator) (any, error) {
 	msg := forType(env.Type)
 	if msg == nil {
 		return nil, Errorf(CodeBadMessage, ErrUnknownType, "unknown message type %q", truncate(env.Type, 32))
+	}
+	if env.Type == TypeJoin {
+		// The version is checked before the strict decode: a client of
+		// another version sends other fields, and must hear "version", not
+		// "unknown field".
+		var v struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Version != 0 && v.Version != Version {
+			return nil, Errorf(CodeVersion, ErrVersion, "protocol version %d is not supported; this server speaks %d", v.Version, Version)
+		}
 	}
 	if err := strictUnmarshal(data, msg); err != nil {
 		return nil, Errorf(CodeBadMessage, ErrInvalid, "%s: %v", env.Type, err)
@@ -377,13 +444,93 @@ func (m *Join) validate() error {
 	if m.Version <= 0 {
 		return errors.New("version is missing")
 	}
+	if err := ValidID("line name", m.Line); err != nil {
+		return err
+	}
 	if err := ValidID("call name", m.Call); err != nil {
 		return err
 	}
-	if err := ValidName(m.Name); err != nil {
+	if err := m.Credential.validate(); err != nil {
+		return err
+	}
+	if err := validB64u("proof", m.Proof, SigB64Len, SigB64Len); err != nil {
 		return err
 	}
 	return validTracks(m.Tracks, true)
+}
+
+func (c *Credential) validate() error {
+	if err := validB64u("credential body", c.Body, 1, MaxCredentialBody); err != nil {
+		return err
+	}
+	return validB64u("credential signature", c.Sig, SigB64Len, SigB64Len)
+}
+
+// validB64u checks that s is base64url without padding, of a length in
+// [min, max]. (The bytes are decoded by whoever uses them.)
+func validB64u(what, s string, min, max int) error {
+	if len(s) < min || len(s) > max {
+		if min == max {
+			return fmt.Errorf("%s must be %d base64url characters, not %d", what, min, len(s))
+		}
+		return fmt.Errorf("%s must be %d to %d base64url characters, not %d", what, min, max, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("%s is not base64url without padding", what)
+		}
+	}
+	return nil
+}
+
+func (m *Challenge) validate() error {
+	if err := checkType(m.Type, TypeChallenge); err != nil {
+		return err
+	}
+	if m.Version <= 0 {
+		return errors.New("version is missing")
+	}
+	return validB64u("nonce", m.Nonce, NonceB64Len, NonceB64Len)
+}
+
+func (m *Key) validate() error {
+	if err := checkType(m.Type, TypeKey); err != nil {
+		return err
+	}
+	if m.From != "" {
+		return errors.New("a client's key message names the recipient (to), not from")
+	}
+	if err := ValidID("to", m.To); err != nil {
+		return err
+	}
+	return m.validateBody()
+}
+
+func (m *Key) validateBody() error {
+	if m.KID > MaxKID {
+		return fmt.Errorf("kid %d exceeds %d", m.KID, uint64(MaxKID))
+	}
+	if err := validB64u("sealed", m.Sealed, SealedB64Len, SealedB64Len); err != nil {
+		return err
+	}
+	return validB64u("sig", m.Sig, SigB64Len, SigB64Len)
+}
+
+// serverKey is a key message as the server relays it (with from, not to).
+type serverKey struct{ Key }
+
+func (m *serverKey) validate() error {
+	if err := checkType(m.Type, TypeKey); err != nil {
+		return err
+	}
+	if m.To != "" {
+		return errors.New("a relayed key message names the sender (from), not to")
+	}
+	if err := ValidID("from", m.From); err != nil {
+		return err
+	}
+	return m.validateBody()
 }
 
 func (m *Publish) validate() error {
@@ -467,6 +614,9 @@ func (m *Welcome) validate() error {
 	if err := ValidID("participant id", m.ID); err != nil {
 		return err
 	}
+	if err := ValidID("line name", m.Line); err != nil {
+		return err
+	}
 	return ValidID("call name", m.Call)
 }
 
@@ -482,6 +632,12 @@ func (m *Roster) validate() error {
 			return err
 		}
 		if err := ValidName(p.Name); err != nil {
+			return err
+		}
+		if err := ValidID("device id", p.Device); err != nil {
+			return err
+		}
+		if err := p.Credential.validate(); err != nil {
 			return err
 		}
 		if err := validTracks(p.Tracks, true); err != nil {

@@ -6,14 +6,28 @@ import (
 	"testing"
 )
 
+// Well-formed (not valid: this package only bounds them) v2 values.
+var (
+	tCred   = `{"body":"eyJ2IjoxfQ","sig":"` + strings.Repeat("A", SigB64Len) + `"}`
+	tProof  = strings.Repeat("B", SigB64Len)
+	tSealed = strings.Repeat("C", SealedB64Len)
+	tSig    = strings.Repeat("D", SigB64Len)
+)
+
+// join builds a v2 join message around the given call and extra fields.
+func join(call, extra string) string {
+	return `{"type":"join","version":2,"line":"demo","call":"` + call + `","credential":` + tCred + `,"proof":"` + tProof + `"` + extra + `}`
+}
+
 func TestDecodeValid(t *testing.T) {
 	cases := []struct {
 		in   string
 		want any
 	}{
-		{`{"type":"join","version":1,"call":"x","name":"Alice","tracks":[{"id":"mic","kind":"audio","source":"mic"},{"id":"cam0","kind":"video","source":"camera"}]}`, &Join{}},
-		{`{"type":"join","version":1,"call":"x","name":"Wall monitor","tracks":[]}`, &Join{}},
-		{`{"type":"join","version":7,"call":"x","name":"Élodie Ø"}`, &Join{}}, // version is checked by the server, not the decoder
+		{join("x", `,"tracks":[{"id":"mic","kind":"audio","source":"mic"},{"id":"cam0","kind":"video","source":"camera"}]`), &Join{}},
+		{join("x", `,"tracks":[]`), &Join{}},
+		{join("x", ``), &Join{}},
+		{`{"type":"key","to":"0123456789abcdef","kid":281474976710655,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, &Key{}},
 		{`{"type":"publish","tracks":[{"id":"cam1","kind":"video","source":"camera2"}]}`, &Publish{}},
 		{`{"type":"unpublish","track":"cam1"}`, &Unpublish{}},
 		{`{"type":"answer","sdp":"v=0\r\n"}`, &SDP{}},
@@ -47,6 +61,8 @@ func typeName(v any) string {
 		return "Candidate"
 	case *Leave:
 		return "Leave"
+	case *Key:
+		return "Key"
 	}
 	return "?"
 }
@@ -63,14 +79,24 @@ func TestDecodeInvalid(t *testing.T) {
 		{"no type", `{}`, CodeBadMessage},
 		{"unknown field", `{"type":"leave","extra":1}`, CodeBadMessage},
 		{"trailing data", `{"type":"leave"}{"type":"leave"}`, CodeBadMessage},
-		{"wrong json type", `{"type":"join","version":"1","call":"x","name":"a"}`, CodeBadMessage},
-		{"no version", `{"type":"join","call":"x","name":"a"}`, CodeBadMessage},
-		{"empty name", `{"type":"join","version":1,"call":"x","name":""}`, CodeBadMessage},
-		{"name with control char", `{"type":"join","version":1,"call":"x","name":"a\u0007b"}`, CodeBadMessage},
-		{"name too long", `{"type":"join","version":1,"call":"x","name":"` + strings.Repeat("é", MaxNameRunes+1) + `"}`, CodeBadMessage},
-		{"name padded", `{"type":"join","version":1,"call":"x","name":" a"}`, CodeBadMessage},
-		{"call with slash", `{"type":"join","version":1,"call":"../x","name":"a"}`, CodeBadMessage},
-		{"call too long", `{"type":"join","version":1,"call":"` + long + `","name":"a"}`, CodeBadMessage},
+		{"wrong json type", `{"type":"join","version":"2","call":"x"}`, CodeBadMessage},
+		{"no version", `{"type":"join","line":"demo","call":"x","credential":` + tCred + `,"proof":"` + tProof + `"}`, CodeBadMessage},
+		{"version 1 join", `{"type":"join","version":1,"call":"x","name":"Alice"}`, CodeVersion},
+		{"future version", `{"type":"join","version":7}`, CodeVersion},
+		{"v1 name field", join("x", `,"name":"Alice"`), CodeBadMessage},
+		{"no credential", `{"type":"join","version":2,"line":"demo","call":"x","proof":"` + tProof + `"}`, CodeBadMessage},
+		{"no proof", `{"type":"join","version":2,"line":"demo","call":"x","credential":` + tCred + `}`, CodeBadMessage},
+		{"short proof", strings.Replace(join("x", ``), tProof, tProof[1:], 1), CodeBadMessage},
+		{"padded credential", strings.Replace(join("x", ``), `eyJ2IjoxfQ`, `eyJ2IjoxfQ==`, 1), CodeBadMessage},
+		{"credential body too long", strings.Replace(join("x", ``), `eyJ2IjoxfQ`, strings.Repeat("e", MaxCredentialBody+1), 1), CodeBadMessage},
+		{"no line", strings.Replace(join("x", ``), `"line":"demo",`, ``, 1), CodeBadMessage},
+		{"call with slash", join("../x", ``), CodeBadMessage},
+		{"call too long", join(long, ``), CodeBadMessage},
+		{"key without to", `{"type":"key","kid":1,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, CodeBadMessage},
+		{"key with from", `{"type":"key","to":"a","from":"b","kid":1,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, CodeBadMessage},
+		{"key kid too large", `{"type":"key","to":"a","kid":281474976710656,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, CodeBadMessage},
+		{"key sealed short", `{"type":"key","to":"a","kid":1,"sealed":"` + tSealed[1:] + `","sig":"` + tSig + `"}`, CodeBadMessage},
+		{"key negative kid", `{"type":"key","to":"a","kid":-1,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, CodeBadMessage},
 		{"bad kind", `{"type":"publish","tracks":[{"id":"a","kind":"data"}]}`, CodeBadMessage},
 		{"duplicate track", `{"type":"publish","tracks":[{"id":"a","kind":"audio"},{"id":"a","kind":"video"}]}`, CodeBadMessage},
 		{"no tracks to publish", `{"type":"publish","tracks":[]}`, CodeBadMessage},
@@ -107,8 +133,10 @@ func manyTracks(n int) string {
 
 func TestDecodeServer(t *testing.T) {
 	good := []string{
-		`{"type":"welcome","version":1,"id":"0123456789abcdef","call":"x"}`,
-		`{"type":"roster","participants":[{"id":"p1","name":"A","tracks":[]}]}`,
+		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"tracks":[]}]}`,
+		`{"type":"key","from":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"cam0","kind":"video","source":"camera"}]}`,
 		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}`,
 		`{"type":"error","code":"bad_message","message":"x","ref":"join"}`,
@@ -119,8 +147,11 @@ func TestDecodeServer(t *testing.T) {
 		}
 	}
 	bad := []string{
-		`{"type":"join","version":1,"call":"x","name":"a"}`,
-		`{"type":"welcome","version":1,"id":"","call":"x"}`,
+		join("x", ``),
+		`{"type":"welcome","version":2,"id":"","line":"demo","call":"x"}`,
+		`{"type":"challenge","version":2,"nonce":"short"}`,
+		`{"type":"roster","participants":[{"id":"p1","device":"d","name":"A","tracks":[]}]}`,
+		`{"type":"key","to":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","receive":[{"mid":"1","participant":"p2","name":"","track":"c","kind":"video"}]}`,
 		`{"type":"error","code":"","message":"x"}`,
 	}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"hotline/internal/call"
+	"hotline/internal/enrol"
 	"hotline/internal/httpapi"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/store"
+	"hotline/internal/trust"
 )
 
 // Config is a server's settings. The zero value of each field is its default.
@@ -30,6 +32,9 @@ type Config struct {
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
 	AllowedOrigins []string
+	// DemoAuthorities sign demo enrolments (hotline demo only: a real
+	// server never holds an authority's private key).
+	DemoAuthorities []*trust.Authority
 }
 
 // Defaults.
@@ -103,7 +108,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
 	m := metrics.New(reg)
-	api := httpapi.New(httpapi.Config{Engine: engine, Registry: reg, Log: log, Metrics: m, AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout})
+	api := httpapi.New(httpapi.Config{
+		Engine: engine, Registry: reg, Log: log, Metrics: m,
+		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
+		Gate:  &gate{store: st, now: time.Now},
+		Enrol: enrol.New(st, cfg.DemoAuthorities),
+	})
 	s := &Server{
 		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
 		http: &http.Server{

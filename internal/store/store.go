@@ -33,6 +33,43 @@ var migrations = []string{
 	);
 	CREATE INDEX sessions_call ON sessions(call, joined_at);
 	CREATE UNIQUE INDEX sessions_participant ON sessions(participant);`,
+
+	// 2: trust — the two sides of each line with their authorities' public
+	// keys (never a private key), demo enrolment tokens, and enrolment
+	// requests waiting for an officer.
+	`CREATE TABLE sides (
+		name          TEXT PRIMARY KEY,
+		authority_key BLOB NOT NULL UNIQUE,  -- Ed25519 public key, 32 bytes
+		time_zone     TEXT NOT NULL DEFAULT 'UTC',
+		created_at    INTEGER NOT NULL
+	);
+	CREATE TABLE lines (
+		name       TEXT PRIMARY KEY,
+		side_a     TEXT NOT NULL REFERENCES sides(name),
+		side_b     TEXT NOT NULL REFERENCES sides(name),
+		created_at INTEGER NOT NULL,
+		CHECK (side_a <> side_b)
+	);
+	CREATE TABLE enrol_tokens (
+		token_hash BLOB PRIMARY KEY,         -- SHA-256 of the token; the token itself is not kept
+		line       TEXT NOT NULL REFERENCES lines(name),
+		side       TEXT NOT NULL REFERENCES sides(name),
+		name       TEXT NOT NULL,
+		roles      TEXT NOT NULL,            -- comma-separated role names
+		call       TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,         -- unix seconds
+		used_at    INTEGER
+	);
+	CREATE TABLE enrolment_requests (
+		id          TEXT PRIMARY KEY,
+		line        TEXT NOT NULL REFERENCES lines(name),
+		side        TEXT NOT NULL REFERENCES sides(name),
+		request     TEXT NOT NULL,           -- JSON {"body","sig"}
+		created_at  INTEGER NOT NULL,
+		credential  TEXT,                    -- JSON {"body","sig"} once approved
+		approved_at INTEGER
+	);
+	CREATE INDEX enrolment_requests_pending ON enrolment_requests(line, side, approved_at);`,
 }
 
 // Store is an open database.

@@ -118,7 +118,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// here as ".." and "/" and meet the same checks as their plain forms.
 	p := r.URL.Path
 	switch {
-	case p == "/":
+	case p == "/", p == "/enrol", p == "/officer":
 		h.page(w, r)
 	case strings.HasPrefix(p, "/call/"):
 		// One path segment that is a valid call name; anything else

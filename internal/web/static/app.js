@@ -6,6 +6,8 @@
 //   /call/<call>                    start page with the call filled in
 //   /call/<call>?name=N&autojoin=1  join at once with camera and microphone
 //                                   (a wall monitor or kiosk: nobody clicks)
+//   /enrol                          enrol this browser as a device (enrol.js)
+//   /officer                        approve devices with an authority (officer.js)
 
 import { Call } from './call.js';
 import { byId, toast } from './dom.js';
@@ -34,6 +36,10 @@ Object.defineProperty(window, 'hotline', {
 });
 
 function main() {
+  if (location.pathname === '/enrol' || location.pathname === '/officer') {
+    void openPage(location.pathname);
+    return;
+  }
   const m = /^\/call\/([^/]+)$/.exec(location.pathname);
   const call = m ? decodePath(m[1]) : '';
   const params = new URLSearchParams(location.search);
@@ -63,6 +69,20 @@ function start(opts) {
   byId('lobby').hidden = true;
   current = new Call(opts);
   void current.start();
+}
+
+/**
+ * The enrolment and officer pages. Their modules (and the crypto they pull
+ * in) load only when one of them is opened.
+ * @param {string} path
+ */
+async function openPage(path) {
+  try {
+    if (path === '/enrol') await (await import('./enrol.js')).showEnrol();
+    else await (await import('./officer.js')).showOfficer();
+  } catch (err) {
+    toast(`This page could not start: ${err instanceof Error ? err.message : String(err)}`, 'error');
+  }
 }
 
 /** @param {string} s */

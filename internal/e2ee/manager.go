@@ -1,0 +1,371 @@
+// Package e2ee runs one participant's end-to-end encryption in a call
+// (docs/PROTOCOL.md, "Key messages", "When keys move", "Verification code"):
+// it verifies the roster against the pinned authorities, keeps this sender's
+// epoch keys and the keys received from others, seals and opens key
+// messages, and computes the verification code. Frames themselves are
+// encrypted by internal/sframe with the Sender and Receiver it keeps up to
+// date. The browser's copy is internal/web/static/e2ee/session.js.
+package e2ee
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"hotline/internal/protocol"
+	"hotline/internal/sframe"
+	"hotline/internal/trust"
+)
+
+// Timing of a rekey (docs/PROTOCOL.md): a sender encrypts with a new key
+// RekeyDelay after sending it, so that it arrives first; a receiver keeps a
+// sender's previous key KeepOld after the newer one arrives, for frames in
+// flight.
+const (
+	DefaultRekeyDelay = 500 * time.Millisecond
+	DefaultKeepOld    = 2 * time.Second
+)
+
+// Config is what a Manager needs.
+type Config struct {
+	Device     *trust.Device // this endpoint's keys, credential and pins
+	Line, Call string
+	// Send transmits a key message (To set). It is called without the
+	// manager's lock held and must not call back into the manager.
+	Send       func(protocol.Key)
+	RekeyDelay time.Duration // 0: DefaultRekeyDelay
+	KeepOld    time.Duration // 0: DefaultKeepOld
+	Now        func() time.Time
+}
+
+// Forgery is a roster entry that failed verification.
+type Forgery struct {
+	ID, Name, Reason string
+}
+
+// Stats counts what the manager did.
+type Stats struct {
+	KeysSent, KeysAccepted, KeysRejected int
+	Epoch                                uint16
+}
+
+// Manager is one participant's key state. Safe for concurrent use.
+type Manager struct {
+	cfg    Config
+	self   *trust.Identity
+	sender *sframe.Sender
+	recv   *sframe.Receiver
+
+	mu        sync.Mutex
+	selfID    string
+	epoch     uint16
+	key       []byte // current own base key (already sent; maybe not yet used)
+	kid       uint64
+	members   map[string]*member // verified members other than self, by participant id
+	forgeries []Forgery
+	stats     Stats
+	timers    []*time.Timer
+	closed    bool
+}
+
+type member struct {
+	id      string
+	who     *trust.Identity
+	sentKID uint64 // which of our KIDs this member has been sent; 0: none
+	sent    bool
+	kid     uint64 // the member's newest key that we hold
+	key     []byte
+	has     bool
+}
+
+// New makes a manager with this sender's first key (epoch 0), in use at once.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Device == nil || cfg.Device.Credential == nil {
+		return nil, errors.New("e2ee: the device has no credential")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RekeyDelay <= 0 {
+		cfg.RekeyDelay = DefaultRekeyDelay
+	}
+	if cfg.KeepOld <= 0 {
+		cfg.KeepOld = DefaultKeepOld
+	}
+	self, err := trust.VerifyCredential(*cfg.Device.Credential, cfg.Device.Pins, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("e2ee: own credential: %w", err)
+	}
+	m := &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{}, members: map[string]*member{}}
+	if err := m.newKeyLocked(0); err != nil {
+		return nil, err
+	}
+	if err := m.sender.SetKey(m.kid, m.key); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Sender encrypts this endpoint's frames with its current key.
+func (m *Manager) Sender() *sframe.Sender { return m.sender }
+
+// Receiver decrypts others' frames with the keys received.
+func (m *Manager) Receiver() *sframe.Receiver { return m.recv }
+
+// Self is this endpoint's verified identity.
+func (m *Manager) Self() *trust.Identity { return m.self }
+
+// SetSelfID records this participant's id (from the welcome message).
+func (m *Manager) SetSelfID(id string) {
+	m.mu.Lock()
+	m.selfID = id
+	m.mu.Unlock()
+}
+
+func (m *Manager) newKeyLocked(epoch uint16) error {
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	m.epoch, m.key, m.kid = epoch, key, trust.KID(m.self.SigKey, epoch)
+	m.stats.Epoch = epoch
+	return nil
+}
+
+// SetRoster applies a roster: verifies every entry, reports forgeries,
+// starts a new epoch if a verified member has gone, and sends the current
+// key to every verified member that lacks it.
+func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
+	now := m.cfg.Now()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	next := make(map[string]*member, len(entries))
+	seen := map[string]string{string(m.self.SigKey): m.selfID} // sig key → first holder
+	var forged []Forgery
+	for _, e := range entries {
+		if e.ID == m.selfID {
+			continue
+		}
+		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
+		if err != nil {
+			forged = append(forged, Forgery{ID: e.ID, Name: e.Name, Reason: err.Error()})
+			continue
+		}
+		if holder, dup := seen[string(who.SigKey)]; dup {
+			forged = append(forged, Forgery{ID: e.ID, Name: who.Name, Reason: fmt.Sprintf("repeats the device of participant %s", holder)})
+			continue
+		}
+		seen[string(who.SigKey)] = e.ID
+		old := m.members[e.ID]
+		if old != nil && old.who.SigKey.Equal(who.SigKey) {
+			next[e.ID] = old
+		} else {
+			next[e.ID] = &member{id: e.ID, who: who}
+		}
+	}
+	left := false
+	for id, old := range m.members {
+		if n := next[id]; n == nil || n != old {
+			left = true
+			if old.has {
+				m.recv.RemoveKey(old.kid)
+			}
+		}
+	}
+	m.members, m.forgeries = next, forged
+	if left {
+		m.rekeyLocked()
+	}
+	out := m.pendingSendsLocked()
+	m.mu.Unlock()
+	m.send(out)
+}
+
+// rekeyLocked starts a new epoch: the new key goes to the current members
+// now (pendingSends), and encrypts frames RekeyDelay later.
+func (m *Manager) rekeyLocked() {
+	if err := m.newKeyLocked(m.epoch + 1); err != nil {
+		return // crypto/rand failing: keep the old key rather than none
+	}
+	for _, mem := range m.members {
+		mem.sent = false
+	}
+	kid, key := m.kid, m.key
+	m.timers = append(m.timers, time.AfterFunc(m.cfg.RekeyDelay, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if !m.closed && m.kid == kid { // not overtaken by a later rekey
+			_ = m.sender.SetKey(kid, key)
+		}
+	}))
+}
+
+func (m *Manager) pendingSendsLocked() []protocol.Key {
+	var out []protocol.Key
+	for _, mem := range m.members {
+		if mem.sent && mem.sentKID == m.kid {
+			continue
+		}
+		sealed, sig, err := SealKey(m.cfg.Device.SigPrivate(), m.self.SigKey, mem.who, m.kid, m.cfg.Line, m.cfg.Call, m.key)
+		if err != nil {
+			continue
+		}
+		mem.sent, mem.sentKID = true, m.kid
+		m.stats.KeysSent++
+		out = append(out, protocol.Key{Type: protocol.TypeKey, To: mem.id, KID: m.kid,
+			Sealed: trust.B64(sealed), Sig: trust.B64(sig)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].To < out[j].To })
+	return out
+}
+
+func (m *Manager) send(out []protocol.Key) {
+	for _, k := range out {
+		m.cfg.Send(k)
+	}
+}
+
+// Errors of HandleKey.
+var (
+	ErrKeyFromStranger = errors.New("key from a participant that is not a verified member")
+	ErrKeyStale        = errors.New("key of an older epoch than one already held")
+)
+
+// HandleKey accepts a key message from another member, or rejects it.
+func (m *Manager) HandleKey(k *protocol.Key) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.handleKeyLocked(k)
+	if err != nil {
+		m.stats.KeysRejected++
+	} else {
+		m.stats.KeysAccepted++
+	}
+	return err
+}
+
+func (m *Manager) handleKeyLocked(k *protocol.Key) error {
+	mem := m.members[k.From]
+	if mem == nil {
+		return fmt.Errorf("%w: %q", ErrKeyFromStranger, k.From)
+	}
+	_, epoch, ok := trust.SplitKID(k.KID)
+	if !ok {
+		return fmt.Errorf("e2ee: bad kid %d", k.KID)
+	}
+	if mem.has {
+		_, held, _ := trust.SplitKID(mem.kid)
+		if epoch < held {
+			return ErrKeyStale
+		}
+		if k.KID == mem.kid {
+			return nil // a repeat of the key we hold: harmless
+		}
+	}
+	sealed, err := trust.DecodeB64(k.Sealed)
+	if err != nil {
+		return err
+	}
+	sig, err := trust.DecodeB64(k.Sig)
+	if err != nil {
+		return err
+	}
+	key, err := OpenKey(m.cfg.Device, mem.who, k.KID, m.cfg.Line, m.cfg.Call, sealed, sig)
+	if err != nil {
+		return err
+	}
+	if err := m.recv.AddKey(k.KID, key); err != nil {
+		return err
+	}
+	if mem.has {
+		old := mem.kid
+		m.timers = append(m.timers, time.AfterFunc(m.cfg.KeepOld, func() { m.recv.RemoveKey(old) }))
+	}
+	mem.kid, mem.key, mem.has = k.KID, key, true
+	return nil
+}
+
+// SenderOf returns the participant whose key carries kid's sender tag, if a
+// verified member; receivers check that a track's frames come from its
+// publisher.
+func (m *Manager) SenderOf(kid uint64) (string, bool) {
+	tag, _, ok := trust.SplitKID(kid)
+	if !ok {
+		return "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, mem := range m.members {
+		if trust.SenderTag(mem.who.SigKey) == tag {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// Code is the verification code, or ok=false while some verified member's
+// current key is missing.
+func (m *Manager) Code() (code string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ms := []CodeMember{{SigKey: m.self.SigKey, KID: m.kid, BaseKey: m.key}}
+	for _, mem := range m.members {
+		if !mem.has {
+			return "", false
+		}
+		ms = append(ms, CodeMember{SigKey: mem.who.SigKey, KID: mem.kid, BaseKey: mem.key})
+	}
+	return VerificationCode(m.cfg.Line, m.cfg.Call, ms), true
+}
+
+// Forgeries lists the roster entries that failed verification (current roster).
+func (m *Manager) Forgeries() []Forgery {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Forgery(nil), m.forgeries...)
+}
+
+// Members returns the verified members' identities by participant id.
+func (m *Manager) Members() map[string]*trust.Identity {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]*trust.Identity, len(m.members))
+	for id, mem := range m.members {
+		out[id] = mem.who
+	}
+	return out
+}
+
+// Stats reports counters.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats
+}
+
+// KID is this sender's newest KID.
+func (m *Manager) KID() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.kid
+}
+
+// Close stops pending timers.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for _, t := range m.timers {
+		t.Stop()
+	}
+	m.timers = nil
+}
+
+var _ = ed25519.PublicKey(nil)

@@ -1,0 +1,287 @@
+// Package enrol turns a device's enrolment request into a credential, in the
+// two ways docs/PROTOCOL.md describes: a demo link (the server signs with a
+// demo authority whose key it holds — demo only), or a request that waits
+// until the side's officer signs it in the browser and posts the credential.
+// It holds no private key except the demo authorities'.
+package enrol
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"hotline/internal/role"
+	"hotline/internal/store"
+	"hotline/internal/trust"
+)
+
+// Errors; internal/httpapi maps them to statuses.
+var (
+	ErrInvalid    = errors.New("invalid enrolment")              // 400
+	ErrNotFound   = errors.New("not found")                      // 404
+	ErrGone       = errors.New("enrolment link used or expired") // 410
+	ErrNoDemo     = errors.New("this server has no demo authority for that side")
+	ErrTooMany    = errors.New("too many pending requests") // 429
+	ErrMismatch   = errors.New("the credential does not match the request")
+	ErrNotPending = errors.New("the request is not pending")
+)
+
+// DefaultValidity is how long a demo credential lasts.
+const DefaultValidity = 30 * 24 * time.Hour
+
+// Service enrols devices.
+type Service struct {
+	store *store.Store
+	demo  map[string]*trust.Authority // by side name
+	now   func() time.Time
+}
+
+// New makes a service. demo holds the demo authorities (may be empty: then
+// only officer-approved enrolment works).
+func New(st *store.Store, demo []*trust.Authority) *Service {
+	m := make(map[string]*trust.Authority, len(demo))
+	for _, a := range demo {
+		m[a.Side] = a
+	}
+	return &Service{store: st, demo: m, now: time.Now}
+}
+
+// PinJSON is an authority pin on the wire.
+type PinJSON struct {
+	Side        string `json:"side"`
+	Key         string `json:"key"` // base64url Ed25519 public key
+	Fingerprint string `json:"fingerprint"`
+}
+
+func pinsJSON(ps []trust.Pin) []PinJSON {
+	out := make([]PinJSON, len(ps))
+	for i, p := range ps {
+		out[i] = PinJSON{Side: p.Side, Key: base64.RawURLEncoding.EncodeToString(p.Key), Fingerprint: trust.Fingerprint(p.Key)}
+	}
+	return out
+}
+
+// Result is what an enrolled device receives.
+type Result struct {
+	Credential trust.Credential `json:"credential"`
+	Pins       []PinJSON        `json:"pins"`
+	Line       string           `json:"line"`
+	Call       string           `json:"call,omitempty"`
+}
+
+func (s *Service) line(ctx context.Context, name string) (store.Line, []trust.Pin, error) {
+	l, err := s.store.Line(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return l, nil, fmt.Errorf("%w: line %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return l, nil, err
+	}
+	return l, []trust.Pin{
+		{Side: l.A.Name, Key: ed25519.PublicKey(l.A.AuthorityKey)},
+		{Side: l.B.Name, Key: ed25519.PublicKey(l.B.AuthorityKey)},
+	}, nil
+}
+
+// Demo redeems a demo token: the request's side, name and roles must be
+// those the token grants; the demo authority of that side signs it. The
+// token works once.
+func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (Result, error) {
+	body, err := trust.VerifyRequest(req)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var res Result
+	err = s.store.UseEnrolToken(ctx, token, func(g store.EnrolToken) error {
+		if body.Side != g.Side || body.Name != g.Name || !sameRoles(body.Roles, g.Roles) {
+			return fmt.Errorf("%w: this link enrols %s (%v) of side %s", ErrInvalid, g.Name, g.Roles, g.Side)
+		}
+		a := s.demo[g.Side]
+		if a == nil {
+			return fmt.Errorf("%w %q", ErrNoDemo, g.Side)
+		}
+		_, pins, err := s.line(ctx, g.Line)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		cred, err := a.Sign(req, now, now.Add(DefaultValidity))
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		res = Result{Credential: cred, Pins: pinsJSON(pins), Line: g.Line, Call: g.Call}
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Result{}, fmt.Errorf("%w: unknown enrolment link", ErrNotFound)
+	case errors.Is(err, store.ErrUsed), errors.Is(err, store.ErrExpired):
+		return Result{}, fmt.Errorf("%w: %v", ErrGone, err)
+	}
+	return res, err
+}
+
+func sameRoles(got []role.Role, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if string(got[i]) != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Submitted answers a submitted request.
+type Submitted struct {
+	ID   string    `json:"id"`
+	Pins []PinJSON `json:"pins"`
+}
+
+// Submit records a request for the officer of the request's side.
+func (s *Service) Submit(ctx context.Context, lineName string, req trust.Request) (Submitted, error) {
+	body, err := trust.VerifyRequest(req)
+	if err != nil {
+		return Submitted{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	l, pins, err := s.line(ctx, lineName)
+	if err != nil {
+		return Submitted{}, err
+	}
+	if body.Side != l.A.Name && body.Side != l.B.Name {
+		return Submitted{}, fmt.Errorf("%w: line %q has no side %q", ErrInvalid, lineName, body.Side)
+	}
+	raw, _ := json.Marshal(req)
+	id := newID()
+	err = s.store.AddEnrolmentRequest(ctx, store.EnrolmentRequest{ID: id, Line: lineName, Side: body.Side, Request: string(raw)})
+	if errors.Is(err, store.ErrTooMany) {
+		return Submitted{}, fmt.Errorf("%w: %v", ErrTooMany, err)
+	}
+	if err != nil {
+		return Submitted{}, err
+	}
+	return Submitted{ID: id, Pins: pinsJSON(pins)}, nil
+}
+
+// Pending is a request waiting for an officer.
+type Pending struct {
+	ID      string        `json:"id"`
+	Request trust.Request `json:"request"`
+	Created int64         `json:"created"`
+}
+
+// PendingFor lists the pending requests of one side of a line.
+func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]Pending, error) {
+	if _, _, err := s.line(ctx, lineName); err != nil {
+		return nil, err
+	}
+	rs, err := s.store.PendingRequests(ctx, lineName, side)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Pending, 0, len(rs))
+	for _, r := range rs {
+		var req trust.Request
+		if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
+			return nil, fmt.Errorf("enrol: stored request %s: %w", r.ID, err)
+		}
+		out = append(out, Pending{ID: r.ID, Request: req, Created: r.Created.Unix()})
+	}
+	return out, nil
+}
+
+// Approve stores an officer's credential for a pending request. The
+// credential must be valid for the request's line now and name exactly the
+// requesting device's keys, side and name.
+func (s *Service) Approve(ctx context.Context, id string, cred trust.Credential) error {
+	r, err := s.store.EnrolmentRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: request %q", ErrNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.Approved.IsZero() {
+		return ErrNotPending
+	}
+	var req trust.Request
+	if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
+		return fmt.Errorf("enrol: stored request %s: %w", id, err)
+	}
+	body, err := trust.VerifyRequest(req)
+	if err != nil {
+		return fmt.Errorf("enrol: stored request %s: %w", id, err)
+	}
+	_, pins, err := s.line(ctx, r.Line)
+	if err != nil {
+		return err
+	}
+	who, err := trust.VerifyCredential(cred, pins, s.now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if !who.SigKey.Equal(body.SigKey) || string(who.KEMKey) != string(body.KEMKey) || who.Side != body.Side || who.Name != body.Name {
+		return ErrMismatch
+	}
+	raw, _ := json.Marshal(cred)
+	return s.store.ApproveRequest(ctx, id, string(raw))
+}
+
+// Status is a request's state as its device polls it.
+type Status struct {
+	State      string            `json:"state"` // "pending" or "approved"
+	Credential *trust.Credential `json:"credential,omitempty"`
+	Pins       []PinJSON         `json:"pins,omitempty"`
+	Line       string            `json:"line"`
+}
+
+// StatusOf reports a request's state.
+func (s *Service) StatusOf(ctx context.Context, id string) (Status, error) {
+	r, err := s.store.EnrolmentRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Status{}, fmt.Errorf("%w: request %q", ErrNotFound, id)
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	if r.Approved.IsZero() {
+		return Status{State: "pending", Line: r.Line}, nil
+	}
+	var cred trust.Credential
+	if err := json.Unmarshal([]byte(r.Credential), &cred); err != nil {
+		return Status{}, fmt.Errorf("enrol: stored credential %s: %w", id, err)
+	}
+	_, pins, err := s.line(ctx, r.Line)
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{State: "approved", Credential: &cred, Pins: pinsJSON(pins), Line: r.Line}, nil
+}
+
+// LineInfo is a line as the enrolment pages show it.
+type LineInfo struct {
+	Name  string    `json:"name"`
+	Sides []PinJSON `json:"sides"`
+}
+
+// Line describes a line.
+func (s *Service) Line(ctx context.Context, name string) (LineInfo, error) {
+	_, pins, err := s.line(ctx, name)
+	if err != nil {
+		return LineInfo{}, err
+	}
+	return LineInfo{Name: name, Sides: pinsJSON(pins)}, nil
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

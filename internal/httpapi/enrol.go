@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"hotline/internal/enrol"
+	"hotline/internal/protocol"
+	"hotline/internal/trust"
+)
+
+// maxAPIBody bounds a JSON request body (a request or credential is a few KB).
+const maxAPIBody = 64 << 10
+
+// The enrolment routes (docs/PROTOCOL.md, "Enrolment over HTTP").
+func (a *API) enrolRoutes() {
+	if a.cfg.Enrol == nil {
+		return
+	}
+	a.mux.HandleFunc("POST /api/enrol", a.enrolDemo)
+	a.mux.HandleFunc("POST /api/requests", a.submitRequest)
+	a.mux.HandleFunc("GET /api/requests", a.pendingRequests)
+	a.mux.HandleFunc("GET /api/requests/{id}", a.requestStatus)
+	a.mux.HandleFunc("POST /api/requests/{id}/credential", a.approveRequest)
+	a.mux.HandleFunc("GET /api/lines/{name}", a.lineInfo)
+}
+
+func (a *API) enrolDemo(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token   string        `json:"token"`
+		Request trust.Request `json:"request"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Token == "" || len(in.Token) > 128 {
+		writeError(w, http.StatusBadRequest, "token is missing or too long")
+		return
+	}
+	res, err := a.cfg.Enrol.Demo(r.Context(), in.Token, in.Request)
+	a.reply(w, res, err)
+}
+
+func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Line    string        `json:"line"`
+		Request trust.Request `json:"request"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if err := protocol.ValidID("line name", in.Line); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := a.cfg.Enrol.Submit(r.Context(), in.Line, in.Request)
+	if err == nil {
+		w.Header().Set("Location", "/api/requests/"+res.ID)
+		writeJSON(w, http.StatusCreated, res)
+		return
+	}
+	a.reply(w, nil, err)
+}
+
+func (a *API) pendingRequests(w http.ResponseWriter, r *http.Request) {
+	line, side := r.URL.Query().Get("line"), r.URL.Query().Get("side")
+	if protocol.ValidID("line name", line) != nil || protocol.ValidID("side", side) != nil {
+		writeError(w, http.StatusBadRequest, "line and side are required")
+		return
+	}
+	ps, err := a.cfg.Enrol.PendingFor(r.Context(), line, side)
+	a.reply(w, map[string]any{"requests": ps}, err)
+}
+
+func (a *API) requestStatus(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if protocol.ValidID("request id", id) != nil {
+		writeError(w, http.StatusNotFound, "no such request")
+		return
+	}
+	st, err := a.cfg.Enrol.StatusOf(r.Context(), id)
+	a.reply(w, st, err)
+}
+
+func (a *API) approveRequest(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if protocol.ValidID("request id", id) != nil {
+		writeError(w, http.StatusNotFound, "no such request")
+		return
+	}
+	var in struct {
+		Credential trust.Credential `json:"credential"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	err := a.cfg.Enrol.Approve(r.Context(), id, in.Credential)
+	a.reply(w, map[string]string{"state": "approved"}, err)
+}
+
+func (a *API) lineInfo(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if protocol.ValidID("line name", name) != nil {
+		writeError(w, http.StatusNotFound, "no such line")
+		return
+	}
+	li, err := a.cfg.Enrol.Line(r.Context(), name)
+	a.reply(w, li, err)
+}
+
+// reply writes v, or maps err to a status: the one place where enrolment
+// errors become HTTP statuses.
+func (a *API) reply(w http.ResponseWriter, v any, err error) {
+	if err == nil {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, enrol.ErrInvalid), errors.Is(err, enrol.ErrMismatch), errors.Is(err, enrol.ErrNoDemo):
+		status = http.StatusBadRequest
+	case errors.Is(err, enrol.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, enrol.ErrGone):
+		status = http.StatusGone
+	case errors.Is(err, enrol.ErrNotPending):
+		status = http.StatusConflict
+	case errors.Is(err, enrol.ErrTooMany):
+		status = http.StatusTooManyRequests
+	}
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		a.cfg.Log.Error("enrolment", "err", err)
+		msg = "internal error"
+	}
+	writeError(w, status, msg)
+}
+
+// readJSON decodes a bounded, strict JSON body. Only application/json is
+// accepted: a cross-site form cannot send it without a CORS preflight, which
+// this server never grants.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxAPIBody))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "trailing data after the JSON object")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

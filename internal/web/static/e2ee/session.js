@@ -1,0 +1,525 @@
+// @ts-check
+// The page side of end-to-end encryption for one call: which roster entries
+// are real, which keys go to whom, which keys the media worker holds, and the
+// verification code. It implements docs/PROTOCOL.md "Roster", "Key messages"
+// (with "When keys move") and "Verification code". It knows no DOM and no
+// WebSocket: the caller feeds it roster and key messages in the order they
+// arrived and gives it a send function and the media worker (worker.js).
+//
+//   const s = new E2EESession({identity, line, call, selfId, send, worker});
+//   session.onroster = (p) => s.setRoster(p);        // the roster's participants
+//   on 'key' message: s.handleKey(msg);              // {type, from, kid, sealed, sig}
+//   s.onChange(() => show(s.state()));
+//
+// Everything that changes state runs in one queue, one step at a time, so a
+// key message is never looked at against a roster older than the one that
+// arrived before it.
+
+import { verificationCode } from './code.js';
+import { openKey, sealKey } from './keymsg.js';
+import { kidFor, senderTag, verifyCredential } from './trust.js';
+
+/** @typedef {{body: string, sig: string}} Signed */
+/** @typedef {{side: string, key: string}} Pin */
+/**
+ * A roster entry as the server sends it (PROTOCOL.md, "Roster"). Nothing in
+ * it but the credential is trusted.
+ * @typedef {{id: string, device?: string, name?: string, credential?: Signed, tracks?: unknown[]}} RosterEntry
+ */
+/** @typedef {{type?: string, from: string, kid: number, sealed: string, sig: string}} KeyMessage */
+/**
+ * What the session needs of the device identity (identity.js).
+ * @typedef {{sigPrivate: CryptoKey, sigPub: Uint8Array, kemSeed: Uint8Array, kemPub: Uint8Array, pins: Pin[]}} SessionIdentity
+ */
+/** @typedef {{kid: number, epoch: number, baseKey: Uint8Array}} EpochKey */
+/**
+ * A verified member, as this client knows it.
+ * @typedef {object} Member
+ * @property {string} id participant id
+ * @property {string} name from the credential
+ * @property {string} side from the credential
+ * @property {string[]} roles from the credential
+ * @property {string} deviceId from the credential's sig_key
+ * @property {Uint8Array} sigKey
+ * @property {Uint8Array} kemKey
+ * @property {string} keyHex sig_key in hex: the member's identity across rosters
+ * @property {number} tag sender tag: the upper 32 bits of its KIDs
+ * @property {Map<number, Uint8Array>} keys its keys that the worker holds, by KID
+ * @property {EpochKey|null} newest its newest key
+ * @property {number|null} expectNewerThan after a departure: the epoch it must move past before its key counts as current
+ */
+/** @typedef {{id: string, name: string, reason: string}} Forgery */
+
+const EPOCHS = 65536; // kid = sender_tag << 16 | epoch
+const MAX_KID = 2 ** 48;
+
+/** Reasons a key message is refused, all counted in state().rejected. */
+const REJECT_REASONS = ['malformed', 'not_member', 'forgery', 'wrong_sender', 'old_epoch', 'replay', 'open'];
+
+export class E2EESession {
+  /**
+   * @param {object} o
+   * @param {SessionIdentity} o.identity this device: keys and the pinned authorities
+   * @param {string} o.line
+   * @param {string} o.call
+   * @param {string} o.selfId this participant's id (from welcome)
+   * @param {(msg: {type: 'key', to: string, kid: number, sealed: string, sig: string}) => void} o.send
+   * @param {{postMessage: (msg: any) => void}} o.worker the media worker (worker.js)
+   * @param {() => number} [o.now] Unix seconds, for credential validity
+   * @param {number} [o.rekeyDelayMs] how long after sending a new key we start encrypting with it
+   * @param {number} [o.keepOldMs] how long a sender's previous key stays usable after a newer one arrives
+   */
+  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000 }) {
+    this.identity = identity;
+    this.line = line;
+    this.call = call;
+    this.selfId = selfId;
+    this.send = send;
+    this.worker = worker;
+    this.now = now;
+    this.rekeyDelayMs = rekeyDelayMs;
+    this.keepOldMs = keepOldMs;
+
+    /** @type {Map<string, Member>} verified members other than us, by participant id */
+    this.members = new Map();
+    /** @type {{id: string, name: string, verified: boolean}[]} the latest roster, in its order */
+    this.entries = [];
+    /** @type {Forgery[]} */
+    this.forgeries = [];
+    /** @type {EpochKey|null} our current sender key */
+    this.key = null;
+    /** @type {Map<string, number>} participant id → the KID of ours it has been sent */
+    this.sentTo = new Map();
+    /** @type {string|null} */
+    this.code = null;
+    /** @type {string[]} */
+    this.pendingFor = [];
+    /** @type {Record<string, number>} */
+    this.rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0]));
+    this.keysSent = 0;
+    /** @type {string[]} failures of our own (a seal that threw, epochs exhausted) */
+    this.errors = [];
+    this.closed = false;
+    this.ownHex = hex(identity.sigPub);
+    /** @type {number|null} our sender tag, known after the first roster */
+    this.ownTag = null;
+    /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
+    this.selfInfo = null;
+
+    /** @type {Set<() => void>} */
+    this.listeners = new Set();
+    /** @type {Set<ReturnType<typeof setTimeout>>} */
+    this.timers = new Set();
+    /** @type {Promise<void>} */
+    this.queue = Promise.resolve();
+  }
+
+  // ---- input ----
+
+  /**
+   * A new roster: verify every entry, drop departed members' keys, rekey if
+   * a verified member left, and send our current key to whoever lacks it.
+   * @param {RosterEntry[]} participants
+   * @returns {Promise<void>} settles once handled
+   */
+  setRoster(participants) {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : []));
+  }
+
+  /**
+   * A key message relayed by the server. Accepted keys go to the worker;
+   * anything else is dropped and counted in state().rejected.
+   * @param {KeyMessage} msg
+   * @returns {Promise<void>} settles once handled
+   */
+  handleKey(msg) {
+    return this.#enqueue(() => this.#handleKey(msg));
+  }
+
+  /**
+   * Calls cb after every change of state(). Returns a function that stops it.
+   * @param {() => void} cb
+   */
+  onChange(cb) {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Resolves once everything handed in so far has been handled. */
+  idle() {
+    return this.queue;
+  }
+
+  /**
+   * The sender tag of a verified member's KIDs, for the receive transforms
+   * of its tracks (worker.js option senderTag); null if it is not one.
+   * @param {string} id
+   */
+  senderTagOf(id) {
+    return this.members.get(id)?.tag ?? null;
+  }
+
+  /** Stops timers; later input is ignored. */
+  close() {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.listeners.clear();
+  }
+
+  /**
+   * A snapshot for the UI and the tests.
+   */
+  state() {
+    return {
+      /** the verification code, null while pending */
+      code: this.code,
+      /** verified members whose current key we do not hold yet */
+      pendingFor: [...this.pendingFor],
+      forgeries: this.forgeries.map((f) => ({ ...f })),
+      /** every roster entry, in roster order; `verified` is false for forgeries */
+      members: this.entries.map((e) => {
+        const m = this.members.get(e.id);
+        const self = e.id === this.selfId && e.verified;
+        return {
+          id: e.id,
+          name: e.name,
+          side: m?.side ?? (self ? this.selfInfo?.side ?? '' : ''),
+          roles: [...(m?.roles ?? (self ? this.selfInfo?.roles ?? [] : []))],
+          deviceId: m?.deviceId ?? (self ? this.selfInfo?.deviceId ?? '' : ''),
+          verified: e.verified,
+          self: e.id === this.selfId,
+          kid: self ? this.key?.kid ?? null : m?.newest?.kid ?? null,
+        };
+      }),
+      /** our current epoch and KID (-1 and null before the first roster) */
+      epoch: this.key?.epoch ?? -1,
+      kid: this.key?.kid ?? null,
+      rejected: { ...this.rejected },
+      keysSent: this.keysSent,
+      errors: [...this.errors],
+    };
+  }
+
+  // ---- the queue ----
+
+  /** @param {() => Promise<void>} step */
+  #enqueue(step) {
+    const run = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await step();
+      } catch (err) {
+        this.errors.push(err instanceof Error ? err.message : String(err));
+      }
+      this.#changed();
+    });
+    this.queue = run;
+    return run;
+  }
+
+  #changed() {
+    for (const cb of this.listeners) {
+      try {
+        cb();
+      } catch (err) {
+        this.errors.push(`onChange: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  /** Runs fn in the queue after ms. @param {number} ms @param {() => Promise<void>|void} fn */
+  #later(ms, fn) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.#enqueue(async () => fn());
+    }, ms);
+    this.timers.add(t);
+  }
+
+  // ---- roster ----
+
+  /** @param {RosterEntry[]} participants */
+  async #setRoster(participants) {
+    this.ownTag ??= await senderTag(this.identity.sigPub);
+    const now = this.now();
+    const checked = await Promise.all(participants.map((p) => this.#check(p, now)));
+
+    // PROTOCOL.md "Roster": an invalid credential, or a sig_key that repeats
+    // an earlier entry's, is a forgery. Our own key is taken before the
+    // roster is read, so an entry elsewhere that carries it is the copy. A
+    // repeated sender tag is refused as well: KIDs name their sender by it,
+    // and two members with one tag could pass frames off as each other's.
+    /** @type {Map<string, string>} sig_key hex → participant id */
+    const byKey = new Map([[this.ownHex, this.selfId]]);
+    /** @type {Map<number, string>} */
+    const byTag = new Map([[this.ownTag, this.selfId]]);
+    /** @type {Set<string>} */
+    const ids = new Set();
+    /** @type {Map<string, Member>} */
+    const verified = new Map();
+    /** @type {Forgery[]} */
+    const forgeries = [];
+    /** @type {{id: string, name: string, verified: boolean}[]} */
+    const entries = [];
+    /** @type {{side: string, roles: string[], deviceId: string}|null} */
+    let selfInfo = null;
+    participants.forEach((p, i) => {
+      const c = checked[i];
+      const id = typeof p?.id === 'string' ? p.id : '';
+      const claimed = typeof p?.name === 'string' ? p.name : '';
+      /** @param {string} reason */
+      const forged = (reason) => {
+        forgeries.push({ id, name: c.ok ? c.member.name : claimed, reason });
+        entries.push({ id, name: c.ok ? c.member.name : claimed, verified: false });
+      };
+      if (!id || ids.has(id)) return forged(id ? 'repeated participant id' : 'no participant id');
+      ids.add(id);
+      if (!c.ok) return forged(c.reason);
+      const m = c.member;
+      if (id === this.selfId) {
+        if (m.keyHex !== this.ownHex) return forged("not this device's credential");
+        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
+        entries.push({ id, name: m.name, verified: true });
+        return;
+      }
+      const dupKey = byKey.get(m.keyHex);
+      if (dupKey !== undefined) return forged(dupKey === this.selfId ? "repeats this device's key" : `repeats the device key of ${dupKey}`);
+      const dupTag = byTag.get(m.tag);
+      if (dupTag !== undefined) return forged(`repeats the sender tag of ${dupTag}`);
+      byKey.set(m.keyHex, id);
+      byTag.set(m.tag, id);
+      // A member we already know keeps its keys (the same object: timers
+      // hold on to it); the same id with another device key is someone else.
+      const old = this.members.get(id);
+      if (old && old.keyHex === m.keyHex) {
+        Object.assign(old, { name: m.name, side: m.side, roles: m.roles });
+        verified.set(id, old);
+      } else {
+        verified.set(id, m);
+      }
+      entries.push({ id, name: m.name, verified: true });
+    });
+
+    // Departures: their keys leave the worker at once (a rejoin under a
+    // new id starts again at the same KIDs), and we rekey so that they
+    // cannot read what we send from now on.
+    let departed = 0;
+    for (const [id, old] of this.members) {
+      const still = verified.get(id);
+      if (still && still.keyHex === old.keyHex) continue;
+      departed++;
+      for (const kid of old.keys.keys()) this.worker.postMessage({ type: 'remove-key', kid });
+      old.keys.clear();
+      this.sentTo.delete(id);
+    }
+    this.members = verified;
+    this.entries = entries;
+    this.forgeries = forgeries;
+    this.selfInfo = selfInfo;
+    for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);
+
+    if (!this.key) {
+      await this.#newKey(0, 0);
+    } else if (departed > 0) {
+      await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
+      // Everyone who stayed starts a new epoch too: until their new key
+      // arrives, the one we hold is not their current key.
+      for (const m of this.members.values()) {
+        if (!m.newest) continue;
+        m.expectNewerThan = m.newest.epoch;
+        const epoch = m.newest.epoch;
+        // A member that saw no departure (it joined as the other left)
+        // does not rekey: after a while its key counts as current again.
+        this.#later(this.rekeyDelayMs + this.keepOldMs, () => {
+          const now = this.members.get(m.id);
+          if (now === m && m.expectNewerThan === epoch) {
+            m.expectNewerThan = null;
+            return this.#refreshCode();
+          }
+        });
+      }
+    }
+    await this.#sendKeys();
+    await this.#refreshCode();
+  }
+
+  /**
+   * Verifies one roster entry's credential against our pins.
+   * @param {RosterEntry} p
+   * @param {number} now
+   * @returns {Promise<{ok: true, member: Member} | {ok: false, reason: string}>}
+   */
+  async #check(p, now) {
+    const cred = p?.credential;
+    if (!cred || typeof cred.body !== 'string' || typeof cred.sig !== 'string') return { ok: false, reason: 'no credential' };
+    /** @type {any} */
+    let v;
+    try {
+      v = await verifyCredential({ body: cred.body, sig: cred.sig }, this.identity.pins, now);
+    } catch (err) {
+      return { ok: false, reason: `credential: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (!v?.ok) return { ok: false, reason: String(v?.reason ?? 'invalid credential') };
+    const sigKey = bytes(v.sigKey);
+    return {
+      ok: true,
+      member: {
+        id: String(p.id),
+        name: String(v.name),
+        side: String(v.side),
+        roles: Array.isArray(v.roles) ? v.roles.map(String) : [],
+        deviceId: String(v.deviceId),
+        sigKey,
+        kemKey: bytes(v.kemKey),
+        keyHex: hex(sigKey),
+        tag: await senderTag(sigKey),
+        keys: new Map(),
+        newest: null,
+        expectNewerThan: null,
+      },
+    };
+  }
+
+  // ---- our keys ----
+
+  /**
+   * Makes our key for `epoch` and hands it to the worker, to be used from
+   * time `at` (0: at once).
+   * @param {number} epoch
+   * @param {number} at ms since the Unix epoch
+   */
+  async #newKey(epoch, at) {
+    if (epoch >= EPOCHS) throw new Error('this session has used all 65536 epochs; leave and rejoin');
+    const kid = await kidFor(this.identity.sigPub, epoch);
+    const baseKey = crypto.getRandomValues(new Uint8Array(16));
+    this.key = { kid, epoch, baseKey };
+    this.worker.postMessage(at ? { type: 'sender-key', kid, baseKey, at } : { type: 'sender-key', kid, baseKey });
+  }
+
+  /** Sends our current key to every verified member that has not had it. */
+  async #sendKeys() {
+    const key = this.key;
+    if (!key) return;
+    for (const m of this.members.values()) {
+      if (this.sentTo.get(m.id) === key.kid) continue;
+      try {
+        const { sealed, sig } = await sealKey({
+          senderSigPrivate: this.identity.sigPrivate,
+          senderSigPub: this.identity.sigPub,
+          recipientSigPub: m.sigKey,
+          recipientKemPub: m.kemKey,
+          kid: key.kid,
+          line: this.line,
+          call: this.call,
+          baseKey: key.baseKey,
+        });
+        this.send({ type: 'key', to: m.id, kid: key.kid, sealed, sig });
+        this.sentTo.set(m.id, key.kid);
+        this.keysSent++;
+      } catch (err) {
+        this.errors.push(`sealing a key for ${m.id}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  // ---- their keys ----
+
+  /** @param {KeyMessage} msg */
+  async #handleKey(msg) {
+    const kid = msg?.kid;
+    if (typeof msg?.from !== 'string' || typeof msg.sealed !== 'string' || typeof msg.sig !== 'string' ||
+        typeof kid !== 'number' || !Number.isSafeInteger(kid) || kid < 0 || kid >= MAX_KID) {
+      return this.#reject('malformed');
+    }
+    // PROTOCOL.md "Key messages": from a verified member, with that
+    // member's sender tag, not older than the newest we hold from it, and
+    // signature and HPKE good.
+    const m = this.members.get(msg.from);
+    if (!m) return this.#reject(this.forgeries.some((f) => f.id === msg.from) ? 'forgery' : 'not_member');
+    if (Math.floor(kid / EPOCHS) !== m.tag) return this.#reject('wrong_sender');
+    const epoch = kid % EPOCHS;
+    if (m.newest && epoch < m.newest.epoch) return this.#reject('old_epoch');
+    if (m.keys.has(kid) || m.newest?.kid === kid) return this.#reject('replay');
+    /** @type {Uint8Array} */
+    let baseKey;
+    try {
+      baseKey = bytes(await openKey({
+        recipientKemSeed: this.identity.kemSeed,
+        recipientSigPub: this.identity.sigPub,
+        senderSigPub: m.sigKey,
+        kid,
+        line: this.line,
+        call: this.call,
+        sealed: msg.sealed,
+        sig: msg.sig,
+      }));
+      if (baseKey.length !== 16) throw new Error('a base key is 16 bytes');
+    } catch {
+      return this.#reject('open');
+    }
+    // This runs in the queue: no roster was applied while the key was
+    // being opened, so m is still a member.
+    const prev = m.newest;
+    m.newest = { kid, epoch, baseKey };
+    m.keys.set(kid, baseKey);
+    if (m.expectNewerThan !== null && epoch > m.expectNewerThan) m.expectNewerThan = null;
+    this.worker.postMessage({ type: 'receiver-key', kid, baseKey });
+    if (prev) {
+      // Frames in flight under the previous key still decrypt for a while.
+      this.#later(this.keepOldMs, () => {
+        if (this.members.get(m.id) !== m || !m.keys.has(prev.kid)) return;
+        m.keys.delete(prev.kid);
+        this.worker.postMessage({ type: 'remove-key', kid: prev.kid });
+      });
+    }
+    await this.#refreshCode();
+  }
+
+  /** @param {string} reason */
+  #reject(reason) {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  // ---- verification code ----
+
+  async #refreshCode() {
+    const key = this.key;
+    /** @type {string[]} */
+    const pending = [];
+    /** @type {{sigKey: Uint8Array, kid: number, baseKey: Uint8Array}[]} */
+    const list = [];
+    if (key) list.push({ sigKey: this.identity.sigPub, kid: key.kid, baseKey: key.baseKey });
+    for (const m of this.members.values()) {
+      if (!m.newest || m.expectNewerThan !== null) pending.push(m.id);
+      else list.push({ sigKey: m.sigKey, kid: m.newest.kid, baseKey: m.newest.baseKey });
+    }
+    this.pendingFor = pending;
+    if (!key || pending.length > 0) {
+      this.code = null;
+      return;
+    }
+    // Sorted by sig_key bytes, as PROTOCOL.md orders them.
+    list.sort((a, b) => compareBytes(a.sigKey, b.sigKey));
+    this.code = await verificationCode(this.line, this.call, list);
+  }
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function compareBytes(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** @param {Uint8Array} b */
+function hex(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** @param {unknown} v @returns {Uint8Array} */
+function bytes(v) {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  throw new Error('expected bytes');
+}

@@ -1,0 +1,230 @@
+// @ts-check
+// The media side of end-to-end encryption: a module Worker that runs every
+// RTCRtpScriptTransform of one call (docs/PROTOCOL.md, "Frame encryption").
+//
+//   const w = new Worker('/static/e2ee/worker.js', {type: 'module'});
+//   sender.transform = new RTCRtpScriptTransform(w, {direction: 'send', kind: 'video'});
+//   receiver.transform = new RTCRtpScriptTransform(w, {direction: 'recv', kind: 'video',
+//                                                      participant: id, senderTag: tag});
+//
+// Keys come from the page (session.js) by postMessage; they never leave this
+// worker again. One worker serves all the call's transforms:
+// - send: one SFrameSender per key, shared by all of this participant's
+//   tracks, so that a key's CTR (RFC 9605 §4.4.3: never repeated under one
+//   key) is one counter across tracks;
+// - receive: one SFrameReceiver shared by all receive transforms; a frame
+//   whose KID does not carry the sender tag of the track's publisher is
+//   dropped, whatever key it names (PROTOCOL.md: "checks that the KID's
+//   sender tag is the sender it expects for that track").
+// Nothing is ever sent in clear: with no key yet, frames are dropped.
+//
+// Messages from the page:
+//   {type: 'sender-key', kid, baseKey, at?}  encrypt with this key from time
+//                                            `at` (ms since epoch) or at once
+//   {type: 'receiver-key', kid, baseKey}     accept frames under this key
+//   {type: 'remove-key', kid}                stop accepting them
+//   {type: 'stats', id?}                     → {type: 'stats', id?, sent, dropped,
+//                                               decrypted, failed, senderKid, receiverKids}
+// and the worker posts {type: 'error', message} when a message is refused.
+
+import { SFrameReceiver, SFrameSender, clearBytes, parseHeader } from './sframe.js';
+
+/** @typedef {'audio'|'video'} Kind */
+/**
+ * @typedef {{direction: 'send'|'recv', kind: Kind, participant?: string, senderTag?: number}} TransformOptions
+ */
+
+const TAG_SHIFT = 2 ** 16; // kid = sender_tag << 16 | epoch; KIDs go up to 2^48, beyond 32-bit operators
+
+/** @type {SFrameSender|null} the key frames are encrypted with now */
+let sender = null;
+/** @type {{sender: SFrameSender, kid: number, at: number}|null} the next one, ready, waiting for its time */
+let next = null;
+/**
+ * Every KID this worker has encrypted with or been told to. A KID set twice
+ * would start a fresh SFrameSender at CTR 0 again, reusing nonces under the
+ * same key; so a repeated sender KID is refused.
+ * @type {Set<number>}
+ */
+const senderKids = new Set();
+
+const receiver = new SFrameReceiver();
+/** @type {Set<number>} */
+const receiverKids = new Set();
+
+const stats = {
+  /** frames encrypted and passed on, by kind */
+  sent: { audio: 0, video: 0 },
+  /** frames dropped on the send side because there was no key yet */
+  dropped: { audio: 0, video: 0 },
+  /** @type {Record<string, {audio: number, video: number}>} frames decrypted, by publisher */
+  decrypted: {},
+  /** frames dropped on the receive side, by reason */
+  failed: { auth: 0, replay: 0, unknown_kid: 0, malformed: 0, wrong_sender: 0 },
+};
+
+// Key messages are applied strictly in order: importing a key is
+// asynchronous, and a remove-key must not overtake the add it follows.
+/** @type {Promise<void>} */
+let queue = Promise.resolve();
+
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  queue = queue.then(() => handle(msg)).catch((err) => {
+    self.postMessage({ type: 'error', message: `${msg?.type}: ${err instanceof Error ? err.message : String(err)}` });
+  });
+};
+
+/** @param {any} msg */
+async function handle(msg) {
+  switch (msg?.type) {
+    case 'sender-key': {
+      const kid = checkKid(msg.kid);
+      const baseKey = checkKey(msg.baseKey);
+      if (senderKids.has(kid)) throw new Error(`KID ${kid} was already used for sending`);
+      senderKids.add(kid);
+      const s = new SFrameSender();
+      await s.setKey(kid, baseKey);
+      const at = typeof msg.at === 'number' ? msg.at : 0;
+      if (!sender || at <= Date.now()) {
+        sender = s;
+        next = null;
+      } else {
+        next = { sender: s, kid, at };
+      }
+      return;
+    }
+    case 'receiver-key': {
+      const kid = checkKid(msg.kid);
+      await receiver.addKey(kid, checkKey(msg.baseKey));
+      receiverKids.add(kid);
+      return;
+    }
+    case 'remove-key': {
+      const kid = checkKid(msg.kid);
+      receiver.removeKey(kid);
+      receiverKids.delete(kid);
+      return;
+    }
+    case 'stats':
+      self.postMessage({
+        type: 'stats',
+        ...(msg.id !== undefined ? { id: msg.id } : {}),
+        ...structuredClone(stats),
+        senderKid: currentSender()?.kid ?? null,
+        receiverKids: [...receiverKids],
+      });
+      return;
+    default:
+      throw new Error('unknown message');
+  }
+}
+
+/** @param {unknown} kid @returns {number} */
+function checkKid(kid) {
+  if (typeof kid !== 'number' || !Number.isSafeInteger(kid) || kid < 0 || kid >= 2 ** 48) throw new Error('bad kid');
+  return kid;
+}
+
+/** @param {unknown} k @returns {Uint8Array} */
+function checkKey(k) {
+  if (!(k instanceof Uint8Array) || k.length !== 16) throw new Error('a base key is 16 bytes');
+  return k;
+}
+
+/** The sender for this instant: the next key takes over once its time has come. */
+function currentSender() {
+  if (next && Date.now() >= next.at) {
+    sender = next.sender;
+    next = null;
+  }
+  return sender;
+}
+
+// Chromium fires rtctransform on the worker's global scope for each
+// RTCRtpScriptTransform the page attaches to a sender or receiver.
+/** @param {any} event */
+function onTransform(event) {
+  const t = event.transformer;
+  /** @type {TransformOptions} */
+  const o = t.options ?? {};
+  const kind = o.kind === 'audio' ? 'audio' : 'video';
+  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o.participant ?? '', o.senderTag);
+  t.readable
+    .pipeThrough(new TransformStream({ transform }))
+    .pipeTo(t.writable)
+    .catch(() => {
+      // The track ended or the transform was replaced: nothing to do.
+    });
+}
+/** @type {any} */ (self).onrtctransform = onTransform;
+
+/**
+ * @param {Kind} kind
+ * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ */
+function encryptFrame(kind) {
+  return async (frame, out) => {
+    const s = currentSender();
+    const data = new Uint8Array(frame.data);
+    if (!s || data.length === 0) {
+      // No key yet: the frame is dropped, never sent in clear. (An empty
+      // frame carries nothing and would not survive SFrame either.)
+      stats.dropped[kind]++;
+      return;
+    }
+    let enc;
+    try {
+      enc = await s.encrypt(kind, data);
+    } catch {
+      stats.dropped[kind]++;
+      return;
+    }
+    frame.data = toBuffer(enc);
+    stats.sent[kind]++;
+    out.enqueue(frame);
+  };
+}
+
+/**
+ * @param {Kind} kind
+ * @param {string} participant the publisher, for the counters
+ * @param {number|undefined} senderTag what every KID of this track must carry
+ * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ */
+function decryptFrame(kind, participant, senderTag) {
+  const counts = (stats.decrypted[participant] ??= { audio: 0, video: 0 });
+  return async (frame, out) => {
+    const data = new Uint8Array(frame.data);
+    if (senderTag !== undefined) {
+      let kid;
+      try {
+        kid = parseHeader(data, clearBytes(kind, data)).kid;
+      } catch {
+        stats.failed.malformed++;
+        return;
+      }
+      if (Math.floor(kid / TAG_SHIFT) !== senderTag) {
+        stats.failed.wrong_sender++;
+        return;
+      }
+    }
+    let plain;
+    try {
+      plain = await receiver.decrypt(kind, data);
+    } catch (err) {
+      const why = /** @type {any} */ (err)?.kind;
+      if (why === 'auth' || why === 'replay' || why === 'unknown_kid') stats.failed[why]++;
+      else stats.failed.malformed++;
+      return;
+    }
+    frame.data = toBuffer(plain.data);
+    counts[kind]++;
+    out.enqueue(frame);
+  };
+}
+
+/** An ArrayBuffer holding exactly these bytes (a view may be a window on a larger one). @param {Uint8Array} b */
+function toBuffer(b) {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer;
+}

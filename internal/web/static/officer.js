@@ -1,0 +1,213 @@
+// @ts-check
+// The security officer's page, /officer: open the side's authority file,
+// see the devices waiting for enrolment on a line, approve them.
+//
+// The authority file is read by this page (File API) and its key is used
+// here to sign; neither the file nor the key is ever sent anywhere. The
+// server receives only the signed credential (PROTOCOL.md, "Credential").
+// The officer approves a device after comparing its device id with the one
+// the requester reads from their own screen: the server could otherwise
+// slip its own keys into a request that carries the right name.
+
+import { byId, el } from './dom.js';
+import { decode as fromB64u } from './e2ee/b64u.js';
+import { deviceId, fingerprint, loadAuthorityFile, signCredential } from './e2ee/trust.js';
+import { LINE, api, kv, roleLabel } from './enrol.js';
+
+/** How often the list of pending requests is fetched again. */
+const REFRESH_MS = 5000;
+const DAY = 86400;
+
+/** Entry point from app.js. */
+export async function showOfficer() {
+  const page = new OfficerPage();
+  page.start();
+  return page;
+}
+
+/**
+ * @typedef {{id: string, request: {body: string, sig: string}, created: number}} Pending
+ */
+
+class OfficerPage {
+  constructor() {
+    this.root = byId('officer-page');
+    this.form = /** @type {HTMLFormElement} */ (byId('officer-load'));
+    this.file = /** @type {HTMLInputElement} */ (byId('officer-file'));
+    this.pass = /** @type {HTMLInputElement} */ (byId('officer-pass'));
+    this.line = /** @type {HTMLInputElement} */ (byId('officer-line'));
+    this.error = byId('officer-error');
+    this.open = /** @type {HTMLButtonElement} */ (byId('officer-open'));
+    this.panel = byId('officer-authority');
+    this.days = /** @type {HTMLInputElement} */ (byId('officer-days'));
+    this.list = byId('officer-requests');
+    this.listError = byId('officer-list-error');
+    /** @type {any} the loaded authority (trust.loadAuthorityFile); kept in memory only */
+    this.authority = null;
+    this.lineName = '';
+    this.timer = 0;
+    /** @type {Set<string>} request ids approved from this page */
+    this.approved = new Set();
+    /** @type {Set<string>} requests being signed or sent now */
+    this.busy = new Set();
+    this.refreshing = false;
+  }
+
+  start() {
+    this.root.hidden = false;
+    this.root.dataset.state = 'locked';
+    document.title = 'Officer · hotline';
+    this.line.value = new URLSearchParams(location.search).get('line') ?? '';
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void this.#load();
+    });
+    byId('officer-refresh').addEventListener('click', () => void this.refresh());
+  }
+
+  async #load() {
+    const file = this.file.files?.[0];
+    const line = this.line.value.trim();
+    if (!file) return this.#formError('Choose the authority file.');
+    if (!LINE.test(line)) return this.#formError('A line name is 1 to 64 letters, digits, dots, dashes or underscores.');
+    this.open.disabled = true;
+    try {
+      const text = await file.text();
+      // The passphrase is used once and not kept, not even in the field.
+      const pass = this.pass.value;
+      this.pass.value = '';
+      this.authority = await loadAuthorityFile(text, pass);
+    } catch (err) {
+      this.open.disabled = false;
+      return this.#formError(`The authority file could not be opened: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.lineName = line;
+    this.error.hidden = true;
+    this.form.hidden = true;
+    const a = this.authority;
+    byId('officer-side').textContent = a.side;
+    byId('officer-line-name').textContent = line;
+    byId('officer-fp').textContent = await fingerprint(a.publicKey);
+    byId('officer-demo').hidden = !a.demo;
+    this.panel.hidden = false;
+    this.root.dataset.state = 'open';
+    await this.refresh();
+  }
+
+  /** @param {string} text */
+  #formError(text) {
+    this.error.textContent = text;
+    this.error.hidden = false;
+  }
+
+  /** Fetches the pending requests of the line for our side and shows them. */
+  async refresh() {
+    if (!this.authority || this.refreshing) return;
+    this.refreshing = true;
+    window.clearTimeout(this.timer);
+    try {
+      const q = new URLSearchParams({ line: this.lineName, side: this.authority.side });
+      const ans = await api('GET', `/api/requests?${q}`);
+      const reqs = Array.isArray(ans.requests) ? ans.requests : [];
+      const rows = await Promise.all(reqs.map((r) => this.#row(r)));
+      this.list.replaceChildren(...rows);
+      if (rows.length === 0) this.list.append(el('p', 'muted', 'No device is waiting for approval.'));
+      this.listError.hidden = true;
+      this.root.dataset.requests = String(rows.length);
+    } catch (err) {
+      this.listError.textContent = err instanceof Error ? err.message : String(err);
+      this.listError.hidden = false;
+    } finally {
+      this.refreshing = false;
+      this.timer = window.setTimeout(() => void this.refresh(), REFRESH_MS);
+    }
+  }
+
+  /**
+   * One pending request: who asks, with which device, and an Approve button.
+   * What the body says is only a claim until the officer has compared the
+   * device id with the requester.
+   * @param {Pending} p
+   */
+  async #row(p) {
+    const row = el('div', 'request');
+    row.dataset.id = String(p?.id ?? '');
+    /** @type {any} */
+    let body = null;
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromB64u(p.request.body)));
+    } catch {
+      body = null;
+    }
+    if (!body || typeof body.name !== 'string' || !Array.isArray(body.roles) || typeof body.sig_key !== 'string') {
+      row.append(el('div', 'request-who', 'Unreadable request'), el('p', 'form-error', `Request ${String(p?.id).slice(0, 64)} cannot be decoded; it cannot be approved.`));
+      return row;
+    }
+    let dev = '';
+    try {
+      dev = await deviceId(fromB64u(body.sig_key));
+    } catch {
+      dev = '(invalid key)';
+    }
+    const who = el('div', 'request-who');
+    who.append(el('span', 'request-name', body.name), el('span', 'request-roles', body.roles.map((r) => roleLabel(String(r))).join(', ')));
+    const dl = el('dl', 'kv');
+    kv(dl, 'Device', dev);
+    kv(dl, 'Request', String(p.id));
+    kv(dl, 'Side', String(body.side));
+    if (typeof p.created === 'number') kv(dl, 'Sent', new Date(p.created * 1000).toLocaleString());
+    const msg = el('p', 'request-msg');
+    msg.hidden = true;
+    const approve = /** @type {HTMLButtonElement} */ (el('button', 'btn primary', 'Approve'));
+    approve.type = 'button';
+    approve.className = 'btn primary request-approve';
+    if (this.approved.has(p.id)) {
+      approve.disabled = true;
+      approve.textContent = 'Approved';
+    }
+    if (body.side !== this.authority.side) {
+      approve.disabled = true;
+      msg.textContent = `This request is for side ${String(body.side)}, not ${this.authority.side}.`;
+      msg.hidden = false;
+    }
+    approve.addEventListener('click', () => void this.#approve(p, approve, msg));
+    row.append(who, dl, msg, approve);
+    return row;
+  }
+
+  /**
+   * Signs the request into a credential valid for the chosen number of days
+   * and hands it to the server.
+   * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg
+   */
+  async #approve(p, button, msg) {
+    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
+    const days = Number(this.days.value);
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      msg.textContent = 'Validity is 1 to 3650 days.';
+      msg.className = 'request-msg form-error';
+      msg.hidden = false;
+      return;
+    }
+    this.busy.add(p.id);
+    button.disabled = true;
+    try {
+      const issued = Math.floor(Date.now() / 1000);
+      const credential = await signCredential(this.authority, p.request, issued, issued + days * DAY);
+      await api('POST', `/api/requests/${encodeURIComponent(p.id)}/credential`, { credential });
+      this.approved.add(p.id);
+      this.root.dataset.approved = String(this.approved.size);
+      button.textContent = 'Approved';
+      msg.textContent = `Approved for ${days} day${days === 1 ? '' : 's'}.`;
+      msg.className = 'request-msg ok';
+      msg.hidden = false;
+    } catch (err) {
+      button.disabled = false;
+      msg.textContent = err instanceof Error ? err.message : String(err);
+      msg.className = 'request-msg form-error';
+      msg.hidden = false;
+    } finally {
+      this.busy.delete(p.id);
+    }
+  }
+}
