@@ -8,7 +8,6 @@
 package e2ee
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -68,7 +67,7 @@ type Manager struct {
 	members   map[string]*member // verified members other than self, by participant id
 	forgeries []Forgery
 	stats     Stats
-	timers    []*time.Timer
+	timers    map[*time.Timer]bool // pending rekey switches and key removals
 	closed    bool
 }
 
@@ -100,7 +99,8 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: own credential: %w", err)
 	}
-	m := &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{}, members: map[string]*member{}}
+	m := &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{},
+		members: map[string]*member{}, timers: map[*time.Timer]bool{}}
 	if err := m.newKeyLocked(0); err != nil {
 		return nil, err
 	}
@@ -198,13 +198,26 @@ func (m *Manager) rekeyLocked() {
 		mem.sent = false
 	}
 	kid, key := m.kid, m.key
-	m.timers = append(m.timers, time.AfterFunc(m.cfg.RekeyDelay, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if !m.closed && m.kid == kid { // not overtaken by a later rekey
+	m.afterLocked(m.cfg.RekeyDelay, func() {
+		if m.kid == kid { // not overtaken by a later rekey
 			_ = m.sender.SetKey(kid, key)
 		}
-	}))
+	})
+}
+
+// afterLocked runs f with the lock held after d, unless the manager is
+// closed first. m.mu is held.
+func (m *Manager) afterLocked(d time.Duration, f func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.timers, t)
+		if !m.closed {
+			f()
+		}
+	})
+	m.timers[t] = true
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
@@ -286,7 +299,7 @@ func (m *Manager) handleKeyLocked(k *protocol.Key) error {
 	}
 	if mem.has {
 		old := mem.kid
-		m.timers = append(m.timers, time.AfterFunc(m.cfg.KeepOld, func() { m.recv.RemoveKey(old) }))
+		m.afterLocked(m.cfg.KeepOld, func() { m.recv.RemoveKey(old) })
 	}
 	mem.kid, mem.key, mem.has = k.KID, key, true
 	return nil
@@ -362,10 +375,8 @@ func (m *Manager) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	for _, t := range m.timers {
+	for t := range m.timers {
 		t.Stop()
 	}
-	m.timers = nil
+	clear(m.timers)
 }
-
-var _ = ed25519.PublicKey(nil)
