@@ -213,20 +213,22 @@ func (b *fakeBinding) RTCPReader() interceptor.RTCPReader                     { 
 // joined (the first roster), and at their first listing for tracks of those
 // who joined later.
 func TestJoinReference(t *testing.T) {
-	c, err := newClient(Config{Call: "x", Name: "me"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	me, old, late := testDevice(t, "me"), testDevice(t, "old"), testDevice(t, "new")
+	c := newKeyedClient(t, Config{Line: testLine, Call: "x", Device: me})
 	defer c.Close()
+	c.keys.SetSelfID("me") // as the welcome does
 	c.joinStart = time.Now().Add(-time.Second)
 	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
-		{ID: "me", Name: "me"},
-		{ID: "old", Name: "old", Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
+		{ID: "me", Device: me.ID(), Name: "me", Credential: wireCredential(me)},
+		{ID: "old", Device: old.ID(), Name: "old", Credential: wireCredential(old), Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
 	}})
 	// A later roster (someone joined) does not change who was there.
 	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
-		{ID: "new", Name: "new", Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
+		{ID: "new", Device: late.ID(), Name: "new", Credential: wireCredential(late), Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
 	}})
+	if fs := c.keys.Forgeries(); len(fs) != 0 {
+		t.Errorf("forgeries in a roster of enrolled devices: %+v", fs)
+	}
 	c.updateReceiving([]protocol.ReceiveMid{
 		{Mid: "1", Participant: "old", Name: "old", Track: "mic", Kind: protocol.KindAudio},
 		{Mid: "2", Participant: "old", Name: "old", Track: "cam0", Kind: protocol.KindVideo}, // its media not at the server yet

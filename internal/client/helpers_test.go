@@ -8,6 +8,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"hotline/internal/e2ee"
+	"hotline/internal/protocol"
+	"hotline/internal/role"
+	"hotline/internal/trust"
 )
 
 // checkGoroutines fails the test if, once it is over (after every other
@@ -75,4 +80,65 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// testLine is the line the unit tests' devices are enrolled on.
+const testLine = "demo"
+
+// testAuthorities are the two sides' authorities of testLine, made once per
+// test binary (key generation is not what these tests measure).
+var testAuthorities = sync.OnceValues(func() ([2]*trust.Authority, error) {
+	east, err := trust.NewAuthority("east")
+	if err != nil {
+		return [2]*trust.Authority{}, err
+	}
+	west, err := trust.NewAuthority("west")
+	return [2]*trust.Authority{east, west}, err
+})
+
+// testDevice enrols a fresh device named name on testLine's east side.
+func testDevice(t testing.TB, name string) *trust.Device {
+	t.Helper()
+	as, err := testAuthorities()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := trust.NewDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	req, err := dev.Request(as[0].Side, name, []role.Role{role.Adviser}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := as[0].Sign(req, now, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Credential = &cred
+	dev.Pins = []trust.Pin{as[0].Pin(), as[1].Pin()}
+	return dev
+}
+
+// wireCredential is a device's credential as the wire carries it.
+func wireCredential(dev *trust.Device) protocol.Credential {
+	return protocol.Credential{Body: dev.Credential.Body, Sig: dev.Credential.Sig}
+}
+
+// newKeyedClient is newClient with the key manager that Join would give it
+// (unit tests drive a client without signalling).
+func newKeyedClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := newClient(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey})
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	c.keys = keys
+	return c
 }

@@ -8,13 +8,20 @@ import (
 	"time"
 
 	"hotline/internal/client"
+	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
 )
 
-func startServer(t *testing.T, ctx context.Context, log *slog.Logger) *server.Server {
+// startServer starts a server with the demo line provisioned.
+func startServer(t *testing.T, ctx context.Context, log *slog.Logger) (*server.Server, *demo.Demo) {
 	t.Helper()
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
+	dir := t.TempDir()
+	d, err := demo.Provision(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +30,11 @@ func startServer(t *testing.T, ctx context.Context, log *slog.Logger) *server.Se
 			t.Errorf("server close: %v", err)
 		}
 	})
-	return srv
+	return srv, d
 }
 
-// receivedFrom checks that c gets audio and video from the named publisher.
+// receivedFrom checks that c gets audio and video from the named publisher,
+// and decrypts them (SFrame, end to end).
 func receivedFrom(c *client.Client, from string, minVideoFrames, minAudioPackets uint64) error {
 	var audio, video *client.TrackStats
 	for _, ts := range c.Stats().Tracks {
@@ -45,6 +53,8 @@ func receivedFrom(c *client.Client, from string, minVideoFrames, minAudioPackets
 		return fmt.Errorf("no audio and video track from %s yet: %+v", from, c.Stats().Tracks)
 	case video.Frames < minVideoFrames || audio.Packets < minAudioPackets:
 		return fmt.Errorf("from %s: %d video frames, %d audio packets so far", from, video.Frames, audio.Packets)
+	case video.Decrypted == 0 || audio.Decrypted == 0:
+		return fmt.Errorf("from %s: %d video and %d audio frames decrypted so far", from, video.Decrypted, audio.Decrypted)
 	}
 	return nil
 }
@@ -54,11 +64,15 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log := client.TestLogger(t)
-	srv := startServer(t, ctx, log)
+	srv, d := startServer(t, ctx, log)
 
-	join := func(name string) *client.Client {
+	join := func(side, name string) *client.Client {
+		dev, err := d.EnrolDevice(side, name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, err := client.Join(ctx, client.Config{
-			Server: srv.URL(), Call: "two", Name: name, Publish: true,
+			Server: srv.URL(), Line: demo.Line, Call: "two", Device: dev, Publish: true,
 			Logger: log.With("client", name),
 		})
 		if err != nil {
@@ -67,7 +81,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	alice, bob := join("Alice"), join("Bob")
+	alice, bob := join(demo.East, "Alice"), join(demo.West, "Bob")
 	if alice.ID() == "" || alice.ID() == bob.ID() {
 		t.Fatalf("ids %q and %q", alice.ID(), bob.ID())
 	}
@@ -98,6 +112,12 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 			if ts.JoinToFirstFrame <= 0 {
 				t.Errorf("%s/%s: no join time", ts.From, ts.Kind)
 			}
+			if ts.WrongSender > 0 {
+				t.Errorf("%s/%s: %d frames under another member's key", ts.From, ts.Kind, ts.WrongSender)
+			}
+		}
+		if f := c.Keys().Forgeries(); len(f) > 0 {
+			t.Errorf("%s: forgeries in a roster of enrolled devices: %+v", c.ID(), f)
 		}
 		for _, ss := range c.Stats().Sent {
 			if ss.Mid == "" || ss.Frames == 0 {
@@ -108,6 +128,16 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 			t.Errorf("server errors: %+v", errs)
 		}
 	}
+
+	// Both hold both keys: they show the same verification code.
+	client.WaitFor(t, "equal verification codes", 5*time.Second, func() error {
+		a, aok := alice.Keys().Code()
+		b, bok := bob.Keys().Code()
+		if !aok || !bok || a != b {
+			return fmt.Errorf("codes %q (%v) and %q (%v)", a, aok, b, bok)
+		}
+		return nil
+	})
 
 	// Bob leaves: his tracks end at Alice.
 	if err := bob.Leave(ctx); err != nil {

@@ -219,10 +219,10 @@ func TestNegotiationAndMedia(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFakeServer(t)
-	c, err := newClient(Config{Call: "t", Name: "Alice", Publish: true, Logger: testLogger(t)}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The client encrypts what it sends (the fake server only counts
+	// packets); "Bob" sends frames in clear, which it counts but never
+	// accepts as decrypted.
+	c := newKeyedClient(t, Config{Line: testLine, Call: "t", Device: testDevice(t, "Alice"), Publish: true, Logger: testLogger(t)})
 	t.Cleanup(func() { c.Close() }) // before f's cleanup, which closes f.pc
 	out := &outbox{f: f}
 	c.out = out.send
@@ -281,6 +281,9 @@ func TestNegotiationAndMedia(t *testing.T) {
 	got := c.Stats().Tracks[0]
 	if got.From != "Bob" || got.Participant != "b0b" || got.Track != "cam0" || got.Mid != "3" || got.Ended || got.Lost > 0 {
 		t.Errorf("received track %+v", got)
+	}
+	if got.Decrypted != 0 || got.UnknownKey+got.DecryptFailed == 0 {
+		t.Errorf("frames in clear from a sender without a key: %+v", got)
 	}
 
 	// A PLI for the video the client sends reaches its cam0 track.

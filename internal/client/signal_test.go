@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,16 +15,24 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
+	"hotline/internal/role"
+	"hotline/internal/trust"
 )
 
-// fakeSignalling is a scripted signalling server: it decodes the join with
-// the server's own strict decoder, then runs script. Loopback only.
+// fakeSignalling is a scripted signalling server: it sends the challenge,
+// decodes the join with the server's own strict decoder, checks it as the
+// server's gate would (a credential valid for the test line, a proof over
+// this connection's nonce), then runs script. Loopback only.
 type fakeSignalling struct {
 	script func(ctx context.Context, conn *websocket.Conn, join *protocol.Join)
+	// noChallenge: the server accepts the connection and says nothing.
+	noChallenge bool
 
 	mu    sync.Mutex
-	got   [][]byte // every message received after the join
+	got   [][]byte        // every message received after the join, key messages aside
+	keys  []*protocol.Key // key messages received after the join
 	joins []*protocol.Join
 }
 
@@ -52,6 +62,15 @@ func (f *fakeSignalling) start(t *testing.T) *httptest.Server {
 			return
 		}
 		defer conn.CloseNow()
+		if f.noChallenge {
+			conn.Read(r.Context()) // until the client gives up
+			return
+		}
+		nonce := make([]byte, trust.NonceSize)
+		rand.Read(nonce)
+		if err := wsjson.Write(r.Context(), conn, protocol.Challenge{Type: protocol.TypeChallenge, Version: protocol.Version, Nonce: trust.B64(nonce)}); err != nil {
+			return
+		}
 		_, data, err := conn.Read(r.Context())
 		if err != nil {
 			return
@@ -60,6 +79,10 @@ func (f *fakeSignalling) start(t *testing.T) *httptest.Server {
 		join, ok := msg.(*protocol.Join)
 		if err != nil || !ok {
 			t.Errorf("first message %s: %v", data, err)
+			return
+		}
+		if err := checkJoin(join, nonce); err != nil {
+			t.Errorf("join %s: %v", data, err)
 			return
 		}
 		f.mu.Lock()
@@ -77,6 +100,45 @@ func (f *fakeSignalling) start(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// checkJoin is what the server's gate checks of a version 2 join.
+func checkJoin(join *protocol.Join, nonce []byte) error {
+	if join.Version != protocol.Version || join.Line != testLine {
+		return errors.New("wrong version or line")
+	}
+	who, err := verifyWire(join.Credential)
+	if err != nil {
+		return err
+	}
+	proof, err := trust.DecodeB64(join.Proof)
+	if err != nil {
+		return err
+	}
+	return trust.VerifyJoinProof(who.SigKey, nonce, join.Line, join.Call, proof)
+}
+
+// verifyWire verifies a wire credential against the test line's authorities.
+func verifyWire(c protocol.Credential) (*trust.Identity, error) {
+	as, err := testAuthorities()
+	if err != nil {
+		return nil, err
+	}
+	return trust.VerifyCredential(trust.Credential{Body: c.Body, Sig: c.Sig}, []trust.Pin{as[0].Pin(), as[1].Pin()}, time.Now())
+}
+
+// entryOf is the roster entry the server makes of a join.
+func entryOf(id string, join *protocol.Join) protocol.RosterEntry {
+	who, err := verifyWire(join.Credential)
+	if err != nil {
+		panic(err) // checked by start already
+	}
+	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, Tracks: join.Tracks}
+}
+
+// entryOfDevice is a roster entry for another member's device.
+func entryOfDevice(id string, dev *trust.Device) protocol.RosterEntry {
+	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev)}
+}
+
 // readAll records messages until the client closes or sends leave.
 func (f *fakeSignalling) readAll(ctx context.Context, conn *websocket.Conn) {
 	for {
@@ -84,10 +146,15 @@ func (f *fakeSignalling) readAll(ctx context.Context, conn *websocket.Conn) {
 		if err != nil {
 			return
 		}
+		msg, err := protocol.Decode(data)
 		f.mu.Lock()
-		f.got = append(f.got, data)
+		if k, ok := msg.(*protocol.Key); ok && err == nil {
+			f.keys = append(f.keys, k)
+		} else {
+			f.got = append(f.got, data)
+		}
 		f.mu.Unlock()
-		if msg, err := protocol.Decode(data); err == nil {
+		if err == nil {
 			if _, ok := msg.(*protocol.Leave); ok {
 				conn.Close(websocket.StatusNormalClosure, "")
 				return
@@ -97,11 +164,15 @@ func (f *fakeSignalling) readAll(ctx context.Context, conn *websocket.Conn) {
 }
 
 func welcome(ctx context.Context, conn *websocket.Conn, join *protocol.Join) error {
-	return wsjson.Write(ctx, conn, protocol.Welcome{Type: protocol.TypeWelcome, Version: 1, ID: "0123456789abcdef", Call: join.Call})
+	return wsjson.Write(ctx, conn, protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: "0123456789abcdef", Line: join.Line, Call: join.Call})
 }
 
 func TestJoinWelcomeRosterLeave(t *testing.T) {
 	checkGoroutines(t)
+	// Two others in the roster: Bob, enrolled on the line, and Mallory,
+	// whose credential an authority the line does not pin signed.
+	bob := testDevice(t, "Bob")
+	mallory := foreignDevice(t, "Mallory")
 	f := &fakeSignalling{}
 	f.script = func(ctx context.Context, conn *websocket.Conn, join *protocol.Join) {
 		if welcome(ctx, conn, join) != nil {
@@ -113,27 +184,55 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 		conn.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
 		wsjson.Write(ctx, conn, protocol.ErrorMsg{Type: protocol.TypeError, Code: protocol.CodeState, Message: "test"})
 		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
-			{ID: "0123456789abcdef", Name: join.Name, Tracks: join.Tracks}}})
+			entryOf("0123456789abcdef", join), entryOfDevice("b0b", bob), entryOfDevice("ma11", mallory)}})
 		f.readAll(ctx, conn)
 	}
 	srv := f.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Join(ctx, Config{Server: srv.URL + "/", Call: "room-1", Name: "Zoë Ω", Publish: true, Cameras: 2, Logger: testLogger(t)})
+	me := testDevice(t, "Zoë Ω")
+	c, err := Join(ctx, Config{Server: srv.URL + "/", Line: testLine, Call: "room-1", Device: me, Publish: true, Cameras: 2, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ID() != "0123456789abcdef" {
 		t.Errorf("id %q", c.ID())
 	}
+	if got := c.Keys().Self().Name; got != "Zoë Ω" {
+		t.Errorf("display name %q, want the credential's", got)
+	}
 	waitFor(t, "roster", 5*time.Second, func() error {
-		if len(c.Roster()) != 1 {
+		if len(c.Roster()) != 3 {
 			return errors.New("no roster")
 		}
 		return nil
 	})
 	if errs := c.Errors(); len(errs) != 1 || errs[0].Code != protocol.CodeState {
 		t.Errorf("errors %+v", errs)
+	}
+	// Mallory is a forgery; Bob, verified, is sent the current key, which
+	// only he can open.
+	if fs := c.Keys().Forgeries(); len(fs) != 1 || fs[0].ID != "ma11" {
+		t.Errorf("forgeries %+v, want Mallory's entry only", fs)
+	}
+	waitFor(t, "a key for Bob", 5*time.Second, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.keys) == 0 {
+			return errors.New("no key message")
+		}
+		return nil
+	})
+	f.mu.Lock()
+	keys := f.keys
+	f.mu.Unlock()
+	if len(keys) != 1 || keys[0].To != "b0b" || keys[0].KID != c.Keys().KID() {
+		t.Fatalf("key messages %+v, want one to b0b of KID %d", keys, c.Keys().KID())
+	}
+	sealed, _ := trust.DecodeB64(keys[0].Sealed)
+	sig, _ := trust.DecodeB64(keys[0].Sig)
+	if base, err := e2ee.OpenKey(bob, c.Keys().Self(), keys[0].KID, testLine, "room-1", sealed, sig); err != nil || len(base) != e2ee.BaseKeySize {
+		t.Errorf("Bob cannot open the key sent to him: %v", err)
 	}
 	join := f.joins[0]
 	var ids []string
@@ -171,7 +270,7 @@ func TestJoinRefused(t *testing.T) {
 		conn.Close(websocket.StatusNormalClosure, "")
 	}}
 	srv := f.start(t)
-	_, err := Join(context.Background(), Config{Server: srv.URL, Call: "full", Name: "Late", Logger: testLogger(t)})
+	_, err := Join(context.Background(), Config{Server: srv.URL, Line: testLine, Call: "full", Device: testDevice(t, "Late"), Logger: testLogger(t)})
 	var se *ServerError
 	if !errors.As(err, &se) || se.Msg.Code != protocol.CodeRefused {
 		t.Fatalf("Join = %v, want a refused ServerError", err)
@@ -189,8 +288,28 @@ func TestJoinTimesOutWithoutWelcome(t *testing.T) {
 	srv := f.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := Join(ctx, Config{Server: srv.URL, Call: "x", Name: "n", Logger: testLogger(t)}); err == nil {
+	if _, err := Join(ctx, Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}); err == nil {
 		t.Fatal("Join succeeded without a welcome")
+	}
+	waitFor(t, "the join", 5*time.Second, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.joins) != 1 {
+			return fmt.Errorf("%d joins received, want 1", len(f.joins))
+		}
+		return nil
+	})
+}
+
+// A server that never sends the challenge gets no join: nothing to prove.
+func TestJoinTimesOutWithoutChallenge(t *testing.T) {
+	checkGoroutines(t)
+	f := &fakeSignalling{noChallenge: true}
+	srv := f.start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Join(ctx, Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}); err == nil || !strings.Contains(err.Error(), "challenge") {
+		t.Fatalf("Join without a challenge = %v, want an error about the challenge", err)
 	}
 }
 
@@ -207,7 +326,7 @@ func TestOversizedMessageEndsSession(t *testing.T) {
 		conn.Read(ctx)
 	}}
 	srv := f.start(t)
-	c, err := Join(context.Background(), Config{Server: srv.URL, Call: "x", Name: "n", Logger: testLogger(t)})
+	c, err := Join(context.Background(), Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,19 +342,52 @@ func TestOversizedMessageEndsSession(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	dev := testDevice(t, "n")
+	unenrolled, err := trust.NewDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, cfg := range []Config{
-		{Server: "ftp://x", Call: "c", Name: "n"},
-		{Server: "http://", Call: "c", Name: "n"},
-		{Server: "http://127.0.0.1:1", Call: "bad call", Name: "n"},
-		{Server: "http://127.0.0.1:1", Call: "c", Name: ""},
-		{Server: "http://127.0.0.1:1", Call: "c", Name: "n", AudioOnly: true, Cameras: 1},
-		{Server: "http://127.0.0.1:1", Call: "c", Name: "n", Cameras: protocol.MaxTracks},
-		{Server: "http://127.0.0.1:1", Call: "c", Name: "n", Cameras: -1},
+		{Server: "ftp://x", Line: testLine, Call: "c", Device: dev},
+		{Server: "http://", Line: testLine, Call: "c", Device: dev},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "bad call", Device: dev},
+		{Server: "http://127.0.0.1:1", Line: "", Call: "c", Device: dev},
+		{Server: "http://127.0.0.1:1", Line: "bad/line", Call: "c", Device: dev},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "c"},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "c", Device: unenrolled},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "c", Device: dev, AudioOnly: true, Cameras: 1},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "c", Device: dev, Cameras: protocol.MaxTracks},
+		{Server: "http://127.0.0.1:1", Line: testLine, Call: "c", Device: dev, Cameras: -1},
 	} {
 		if _, err := Join(context.Background(), cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("Join(%+v) = %v, want ErrConfig", cfg, err)
 		}
 	}
+}
+
+// foreignDevice is enrolled by an authority that the test line does not pin.
+func foreignDevice(t *testing.T, name string) *trust.Device {
+	t.Helper()
+	a, err := trust.NewAuthority("east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := trust.NewDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	req, err := dev.Request("east", name, []role.Role{role.Adviser}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := a.Sign(req, now, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Credential = &cred
+	dev.Pins = []trust.Pin{a.Pin()}
+	return dev
 }
 
 func TestSignallingURL(t *testing.T) {

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"hotline/internal/role"
@@ -44,8 +46,13 @@ type Link struct {
 	Token      string
 }
 
-// URL is the link on a server at base (e.g. http://127.0.0.1:8080).
-func (l Link) URL(base string) string { return base + "/enrol?token=" + l.Token }
+// URL is the link on a server at base (e.g. http://127.0.0.1:8080). It
+// names whom it enrols so that the browser can put that in its request; the
+// server checks the request against the token's grant.
+func (l Link) URL(base string) string {
+	q := url.Values{"token": {l.Token}, "side": {l.Side}, "name": {l.Name}, "roles": {strings.Join(l.Roles, ",")}}
+	return base + "/enrol?" + q.Encode()
+}
 
 // TokenValidity is how long a demo link works.
 const TokenValidity = 24 * time.Hour

@@ -64,7 +64,9 @@
 //   - a wall time that does not exist (the spring-forward gap) is an error,
 //     ErrNonexistent, naming the gap ("02:00 EST to 03:00 EDT");
 //   - a wall time that happens twice (fall back) is taken as its earlier
-//     instant, the one before the clocks go back, and ParseWhenNote says so.
+//     instant, the one before the clocks go back — unless that one has
+//     already passed and the later has not ("at 01:50" said at 01:45 in the
+//     repeated hour means in five minutes); ParseWhenNote's note says which.
 //
 // "in 24h" is 24 hours of elapsed time, so across a change it lands on a
 // different wall-clock hour; use "at HH:MM tomorrow" for the same hour.

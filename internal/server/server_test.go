@@ -10,12 +10,15 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"hotline/internal/client"
+	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/trust"
 )
 
 // Generous bounds that only stop a hung test; nothing here measures speed.
@@ -28,6 +31,12 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// demoLines holds the demo line that startServer provisioned for each
+// server it started (*server.Server → *demo.Demo).
+var demoLines sync.Map
+
+// startServer starts a server whose data folder holds the demo line
+// (demo.Line), so that devices enrolled with demoDevice may join.
 func startServer(t *testing.T, cfg server.Config) *server.Server {
 	t.Helper()
 	if cfg.Listen == "" {
@@ -36,16 +45,42 @@ func startServer(t *testing.T, cfg server.Config) *server.Server {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
+	d, err := demo.Provision(context.Background(), cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DemoAuthorities = d.Authorities
 	srv, err := server.Start(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	demoLines.Store(srv, d)
+	t.Cleanup(func() { demoLines.Delete(srv) })
 	return srv
 }
 
+// demoDevice enrols a fresh device named name on srv's demo line.
+func demoDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
+	t.Helper()
+	d, ok := demoLines.Load(srv)
+	if !ok {
+		t.Fatal("server not started by startServer: no demo line")
+	}
+	dev, err := d.(*demo.Demo).EnrolDevice(demo.East, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev
+}
+
+// callKey is how the server names a call of the demo line (in the registry
+// and the history): calls are named within their line.
+func callKey(call string) string { return demo.Line + "/" + call }
+
+// join enrols a fresh device named name and joins call on the demo line.
 func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
 	t.Helper()
-	cfg := client.Config{Server: srv.URL(), Call: call, Name: name, Publish: true, Logger: testLogger(t)}
+	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: demoDevice(t, srv, name), Publish: true, Logger: testLogger(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -59,8 +94,8 @@ func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.
 	return c
 }
 
-// eventually polls cond until it holds, failing with the last explanation.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+// waitUntil polls cond until it holds, failing with the last explanation.
+func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for {
@@ -97,6 +132,10 @@ func flowing(c *client.Client, name string, from []string, kinds []string, minFr
 				if ts.Frames < minFrames || ts.Bytes == 0 {
 					return false, fmt.Sprintf("%s got %d %s frames from %s (all: %+v)", name, ts.Frames, k, f, c.Stats().Tracks)
 				}
+				// End to end: the frames decrypt with the publisher's key.
+				if ts.Decrypted == 0 {
+					return false, fmt.Sprintf("%s decrypted no %s frame from %s (all: %+v)", name, k, f, c.Stats().Tracks)
+				}
 			}
 		}
 		return true, ""
@@ -132,7 +171,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	av := []string{protocol.KindAudio, protocol.KindVideo}
 	for i, c := range clients {
 		others := slices.Delete(slices.Clone(names), i, i+1)
-		eventually(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
+		waitUntil(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
 	}
 	// Each mid has one purpose (docs/PROTOCOL.md): never both sent and received on.
 	for i, c := range clients {
@@ -149,7 +188,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	}
 	// Every roster lists all four, with two tracks each.
 	for i, c := range clients {
-		eventually(t, names[i]+" roster", func() (bool, string) {
+		waitUntil(t, names[i]+" roster", func() (bool, string) {
 			r := c.Roster()
 			if len(r) != 4 {
 				return false, fmt.Sprintf("roster %+v", r)
@@ -170,7 +209,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		t.Fatalf("leave: %v", err)
 	}
 	for i, c := range clients[:3] {
-		eventually(t, names[i]+" sees dave's tracks end", func() (bool, string) {
+		waitUntil(t, names[i]+" sees dave's tracks end", func() (bool, string) {
 			for _, ts := range c.Stats().Tracks {
 				if ts.From == "dave" && !ts.Ended {
 					return false, fmt.Sprintf("%s track from dave not ended", ts.Kind)
@@ -182,15 +221,17 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 			return true, ""
 		})
 	}
-	snap := make([]uint64, 3)
+	// The remaining three start a new key epoch (dave must not read what
+	// follows): frames keep arriving and decrypting.
+	snap := make([]client.TrackStats, 3)
 	for i, c := range clients[:3] {
-		ts, _ := received(c, names[(i+1)%3], protocol.KindVideo, "")
-		snap[i] = ts.Frames
+		snap[i], _ = received(c, names[(i+1)%3], protocol.KindVideo, "")
 	}
 	for i, c := range clients[:3] {
-		eventually(t, names[i]+" still receives after the leave", func() (bool, string) {
+		waitUntil(t, names[i]+" still receives after the leave", func() (bool, string) {
 			ts, _ := received(c, names[(i+1)%3], protocol.KindVideo, "")
-			return ts.Frames > snap[i]+10, fmt.Sprintf("frames %d then %d", snap[i], ts.Frames)
+			return ts.Frames > snap[i].Frames+10 && ts.Decrypted > snap[i].Decrypted+10,
+				fmt.Sprintf("frames %d then %d, decrypted %d then %d", snap[i].Frames, ts.Frames, snap[i].Decrypted, ts.Decrypted)
 		})
 	}
 	if got := srv.Registry().Participants(); got != 3 {
@@ -198,7 +239,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	}
 
 	// History is on disk.
-	h, err := srv.Store().History(ctx, "summit", 10)
+	h, err := srv.Store().History(ctx, callKey("summit"), 10)
 	if err != nil || len(h) != 4 {
 		t.Fatalf("history: %v %+v", err, h)
 	}
@@ -230,8 +271,8 @@ func TestAudioOnlyCall(t *testing.T) {
 	defer srv.Close()
 	a := join(t, srv, "phone", "alice", func(c *client.Config) { c.AudioOnly = true })
 	b := join(t, srv, "phone", "bob", func(c *client.Config) { c.AudioOnly = true })
-	eventually(t, "alice hears bob", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 50))
-	eventually(t, "bob hears alice", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 50))
+	waitUntil(t, "alice hears bob", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 50))
+	waitUntil(t, "bob hears alice", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 50))
 	for _, c := range []*client.Client{a, b} {
 		for _, ts := range c.Stats().Tracks {
 			if ts.Kind == protocol.KindVideo {
@@ -246,15 +287,15 @@ func TestTwoCameras(t *testing.T) {
 	defer srv.Close()
 	p := join(t, srv, "x", "principal", func(c *client.Config) { c.Cameras = 2 })
 	m := join(t, srv, "x", "monitor", func(c *client.Config) { c.Publish = false })
-	eventually(t, "monitor receives both cameras and the mic", func() (bool, string) {
+	waitUntil(t, "monitor receives both cameras and the mic", func() (bool, string) {
 		for _, src := range []string{"camera", "camera2"} {
 			ts, ok := received(m, "principal", protocol.KindVideo, src)
-			if !ok || ts.Frames < 20 {
+			if !ok || ts.Frames < 20 || ts.Decrypted == 0 {
 				return false, fmt.Sprintf("%s: %+v", src, m.Stats().Tracks)
 			}
 		}
 		ts, ok := received(m, "principal", protocol.KindAudio, "")
-		return ok && ts.Frames > 20, "no audio"
+		return ok && ts.Frames > 20 && ts.Decrypted > 0, "no audio"
 	})
 	// A third camera mid-call arrives too; the receive-only monitor sends nothing.
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
@@ -262,9 +303,9 @@ func TestTwoCameras(t *testing.T) {
 	if err := p.PublishCamera(ctx, "cam2", "camera3"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "third camera", func() (bool, string) {
+	waitUntil(t, "third camera", func() (bool, string) {
 		ts, ok := received(m, "principal", protocol.KindVideo, "camera3")
-		return ok && ts.Frames > 20, fmt.Sprintf("%+v", m.Stats().Tracks)
+		return ok && ts.Frames > 20 && ts.Decrypted > 0, fmt.Sprintf("%+v", m.Stats().Tracks)
 	})
 	if n := len(p.Stats().Tracks); n != 0 {
 		t.Fatalf("principal receives %d tracks from a receive-only monitor", n)
@@ -276,14 +317,17 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 	defer srv.Close()
 	a := join(t, srv, "x", "alice", nil)
 	b := join(t, srv, "x", "bob", nil)
-	eventually(t, "media before", flowing(b, "bob", []string{"alice"}, []string{protocol.KindVideo}, 10))
+	waitUntil(t, "media before", flowing(b, "bob", []string{"alice"}, []string{protocol.KindVideo}, 10))
 
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
+	// A second join, well formed (a valid credential, a proof over some
+	// nonce): the session is joined already.
+	again := joinJSON(t, demoDevice(t, srv, "again"), make([]byte, trust.NonceSize), "x", nil)
 	bad := []struct{ msg, code string }{
 		{`not json`, protocol.CodeBadMessage},
 		{`{"type":"explode"}`, protocol.CodeBadMessage},
-		{`{"type":"join","version":1,"call":"x","name":"again"}`, protocol.CodeState},
+		{again, protocol.CodeState},
 		{`{"type":"answer","sdp":"v=0\r\n"}`, protocol.CodeState},
 		{`{"type":"unpublish","track":"nope"}`, protocol.CodeRefused},
 		{`{"type":"publish","tracks":[{"id":"mic","kind":"audio"}]}`, protocol.CodeRefused},
@@ -294,7 +338,7 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "an error for each bad message", func() (bool, string) {
+	waitUntil(t, "an error for each bad message", func() (bool, string) {
 		errs := a.Errors()
 		if len(errs) < len(bad) {
 			return false, fmt.Sprintf("%d errors: %+v", len(errs), errs)
@@ -307,9 +351,10 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 		return true, ""
 	})
 	before, _ := received(b, "alice", protocol.KindVideo, "")
-	eventually(t, "media after", func() (bool, string) {
+	waitUntil(t, "media after", func() (bool, string) {
 		now, _ := received(b, "alice", protocol.KindVideo, "")
-		return now.Frames > before.Frames+20, fmt.Sprintf("%d → %d frames", before.Frames, now.Frames)
+		return now.Frames > before.Frames+20 && now.Decrypted > before.Decrypted+20,
+			fmt.Sprintf("%d → %d frames, %d → %d decrypted", before.Frames, now.Frames, before.Decrypted, now.Decrypted)
 	})
 	if len(b.Errors()) != 0 {
 		t.Fatalf("bob got errors caused by alice: %+v", b.Errors())
@@ -326,14 +371,14 @@ func TestJoinRefusals(t *testing.T) {
 	join(t, srv, "x", "b", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	_, err := client.Join(ctx, client.Config{Server: srv.URL(), Call: "x", Name: "c", Publish: true, Logger: testLogger(t)})
+	_, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "x", Device: demoDevice(t, srv, "c"), Publish: true, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), protocol.CodeRefused) {
 		t.Fatalf("third join in a 2-person call: %v", err)
 	}
 	if got := srv.Registry().Participants(); got != 2 {
 		t.Fatalf("%d participants after a refused join", got)
 	}
-	h, _ := srv.Store().History(ctx, "x", 10)
+	h, _ := srv.Store().History(ctx, callKey("x"), 10)
 	if len(h) != 2 {
 		t.Fatalf("a refused join was recorded: %+v", h)
 	}
@@ -366,12 +411,12 @@ func TestChurn(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		name := fmt.Sprintf("adviser%d", i)
 		v := join(t, srv, "long", name, nil)
-		eventually(t, "principal receives "+name, flowing(a, "principal", []string{name}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
-		eventually(t, name+" receives principal", flowing(v, name, []string{"principal"}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		waitUntil(t, "principal receives "+name, flowing(a, "principal", []string{name}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		waitUntil(t, name+" receives principal", flowing(v, name, []string{"principal"}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
 		if err := v.Leave(ctx); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, name+"'s tracks end", func() (bool, string) {
+		waitUntil(t, name+"'s tracks end", func() (bool, string) {
 			for _, ts := range a.Stats().Tracks {
 				if !ts.Ended {
 					return false, "still receiving from " + ts.From

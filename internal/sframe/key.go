@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"sync"
 )
 
 // Key is the key and salt derived from one KID's base key (RFC 9605
@@ -89,27 +88,22 @@ func deriveKeySalt(kid uint64, baseKey []byte) (key, salt, secret []byte, err er
 
 // scratch holds the nonce and AAD of one Seal or Open. They cannot live on
 // the stack: handing a slice to the cipher.AEAD interface makes it escape,
-// which would cost two allocations per frame. A pool keeps the steady state
-// allocation-free and the Key free of mutable state.
+// which would cost allocations per frame. Sender and Receiver each own one,
+// used under their mutex, so their steady state allocates nothing and Key
+// stays immutable.
 type scratch struct {
 	nonce [NonceLen]byte
-	aad   []byte
+	aad   [MaxHeaderLen + 47]byte // a header and more than any clear prefix
 }
 
-// scratchAAD is the AAD capacity pooled buffers keep: a header and more
-// than any clear prefix. Larger metadata gets a buffer of its own.
-const scratchAAD = MaxHeaderLen + 47
-
-var scratchPool = sync.Pool{New: func() any { return &scratch{aad: make([]byte, 0, scratchAAD)} }}
-
-func getScratch() *scratch { return scratchPool.Get().(*scratch) }
-
-func putScratch(s *scratch) {
-	if cap(s.aad) > scratchAAD {
-		s.aad = make([]byte, 0, scratchAAD) // do not pin a large one
+// aadFor is header || metadata (RFC 9605 §4.4.3), in s when it fits.
+func (s *scratch) aadFor(header, metadata []byte) []byte {
+	if len(header)+len(metadata) > len(s.aad) {
+		return append(append(make([]byte, 0, len(header)+len(metadata)), header...), metadata...)
 	}
-	s.aad = s.aad[:0]
-	scratchPool.Put(s)
+	n := copy(s.aad[:], header)
+	n += copy(s.aad[n:], metadata)
+	return s.aad[:n]
 }
 
 // nonce is sframe_salt XOR CTR, the CTR as a 12-byte (Nn) big-endian
@@ -125,13 +119,16 @@ func (k *Key) nonce(s *scratch, ctr uint64) []byte {
 // plaintext under CTR ctr to dst (RFC 9605 §4.4.3). The AAD is
 // header || metadata. dst must not overlap plaintext or metadata. The caller
 // must never seal twice with one CTR (Sender sees to it).
+//
+// Seal allocates its scratch space; Sender.Encrypt does not.
 func (k *Key) Seal(dst []byte, ctr uint64, metadata, plaintext []byte) []byte {
-	s := getScratch()
-	defer putScratch(s)
+	return k.seal(new(scratch), dst, ctr, metadata, plaintext)
+}
+
+func (k *Key) seal(s *scratch, dst []byte, ctr uint64, metadata, plaintext []byte) []byte {
 	h := len(dst)
 	dst = AppendHeader(dst, k.kid, ctr)
-	s.aad = append(append(s.aad[:0], dst[h:]...), metadata...)
-	return k.aead.Seal(dst, k.nonce(s, ctr), plaintext, s.aad)
+	return k.aead.Seal(dst, k.nonce(s, ctr), plaintext, s.aadFor(dst[h:], metadata))
 }
 
 // Open authenticates and decrypts an SFrame ciphertext (header || AEAD
@@ -139,7 +136,8 @@ func (k *Key) Seal(dst []byte, ctr uint64, metadata, plaintext []byte) []byte {
 // §4.4.4), appending the plaintext to dst. It returns the frame's CTR. It
 // does no replay checking (Receiver does). On error dst is returned as it
 // was, though bytes beyond its length may have been overwritten. dst must
-// not overlap sframe.
+// not overlap sframe. Open allocates its scratch space; Receiver.Decrypt
+// does not.
 func (k *Key) Open(dst, sframe, metadata []byte) (ctr uint64, out []byte, err error) {
 	kid, ctr, n, err := ParseHeader(sframe)
 	if err != nil {
@@ -148,19 +146,16 @@ func (k *Key) Open(dst, sframe, metadata []byte) (ctr uint64, out []byte, err er
 	if kid != k.kid {
 		return ctr, dst, fmt.Errorf("%w: frame has KID %d, key is for %d", ErrUnknownKID, kid, k.kid)
 	}
-	out, err = k.open(dst, sframe[:n], sframe[n:], metadata, ctr)
+	out, err = k.open(new(scratch), dst, sframe[:n], sframe[n:], metadata, ctr)
 	return ctr, out, err
 }
 
 // open is Open after the header has been parsed.
-func (k *Key) open(dst, header, ciphertext, metadata []byte, ctr uint64) ([]byte, error) {
+func (k *Key) open(s *scratch, dst, header, ciphertext, metadata []byte, ctr uint64) ([]byte, error) {
 	if len(ciphertext) < TagLen {
 		return dst, fmt.Errorf("%w: %d bytes after the header, shorter than a tag", ErrMalformed, len(ciphertext))
 	}
-	s := getScratch()
-	defer putScratch(s)
-	s.aad = append(append(s.aad[:0], header...), metadata...)
-	out, err := k.aead.Open(dst, k.nonce(s, ctr), ciphertext, s.aad)
+	out, err := k.aead.Open(dst, k.nonce(s, ctr), ciphertext, s.aadFor(header, metadata))
 	if err != nil {
 		return dst, fmt.Errorf("%w (KID %d, CTR %d)", ErrAuth, k.kid, ctr)
 	}

@@ -7,16 +7,19 @@ import (
 
 // Receiver decrypts incoming frames with the keys it has been given, by KID,
 // and refuses replays. It is safe for concurrent use (the audio and the
-// video transform share one). The zero value is ready to use.
+// video transform share one): frames are decrypted one at a time under its
+// lock, which also makes "authenticate, then check and advance the replay
+// window" one step. The zero value is ready to use.
 type Receiver struct {
-	mu   sync.Mutex
-	keys map[uint64]*rxKey
+	mu      sync.Mutex
+	keys    map[uint64]*rxKey
+	scratch scratch
 }
 
 // rxKey is one KID's key and the replay state of the frames it opened.
 type rxKey struct {
 	key *Key
-	win window // guarded by Receiver.mu
+	win window
 }
 
 // AddKey adds the key for kid. Adding the key a KID already has changes
@@ -63,12 +66,6 @@ func (r *Receiver) HasKey(kid uint64) bool {
 	return r.keys[kid] != nil
 }
 
-func (r *Receiver) lookup(kid uint64) *rxKey {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.keys[kid]
-}
-
 // failure ranks why a candidate reading of a frame failed, so that the most
 // informative reason is reported: a frame that reached a key and failed its
 // tag says more than one whose KID is unknown, which says more than bytes
@@ -106,6 +103,8 @@ func (r *Receiver) Decrypt(dst []byte, kind Kind, frame []byte) (kid uint64, out
 	if len(frame) == 0 {
 		return 0, dst, fmt.Errorf("%w: empty frame", ErrMalformed)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	p := prefixLen(kind, frame[0])
 	var fail failure
 	for c := min(p, len(frame)-1); c >= 0; c-- {
@@ -122,20 +121,18 @@ func (r *Receiver) Decrypt(dst []byte, kind Kind, frame []byte) (kid uint64, out
 			fail.note(0, kid, fmt.Errorf("%w: %d bytes after the header, shorter than a tag", ErrMalformed, rest))
 			continue
 		}
-		e := r.lookup(kid)
+		e := r.keys[kid]
 		if e == nil {
 			fail.note(1, kid, fmt.Errorf("%w: %d", ErrUnknownKID, kid))
 			continue
 		}
-		out, err := e.key.open(append(dst, frame[:c]...), frame[c:c+n], frame[c+n:], frame[:c], ctr)
+		out, err := e.key.open(&r.scratch, append(dst, frame[:c]...), frame[c:c+n], frame[c+n:], frame[:c], ctr)
 		if err != nil {
 			fail.note(2, kid, err)
 			continue
 		}
-		r.mu.Lock()
-		err = e.win.accept(ctr)
-		r.mu.Unlock()
-		if err != nil {
+		// Authentic: only now may the window be consulted and moved.
+		if err := e.win.accept(ctr); err != nil {
 			return kid, dst, fmt.Errorf("%w (KID %d): %w", ErrReplay, kid, err)
 		}
 		return kid, out, nil

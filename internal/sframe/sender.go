@@ -9,7 +9,9 @@ import (
 // Sender encrypts a participant's outgoing frames under its current key. It
 // is safe for concurrent use: the audio and the video transform share one,
 // and the counter they draw from never gives the same CTR twice under a key
-// (RFC 9605 §4.4.3 and §9.1). The zero value is ready to use; it encrypts
+// (RFC 9605 §4.4.3 and §9.1). Frames are encrypted one at a time, under the
+// lock; AES-GCM runs at gigabytes per second, so audio waits microseconds
+// behind a large video frame. The zero value is ready to use; it encrypts
 // nothing until SetKey.
 type Sender struct {
 	mu        sync.Mutex
@@ -17,6 +19,7 @@ type Sender struct {
 	next      uint64 // CTR of the next frame
 	exhausted bool   // every CTR of key has been used
 	used      map[uint64]struct{}
+	scratch   scratch
 }
 
 // SetKey makes kid, with its base key, the key for the following frames;
@@ -73,21 +76,19 @@ func (s *Sender) HasKey() bool {
 // overlap frame; with enough capacity (len(frame)+Overhead) nothing is
 // allocated.
 func (s *Sender) Encrypt(dst []byte, kind Kind, frame []byte) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	k, ctr, err := s.reserve()
 	if err != nil {
 		return dst, err
 	}
 	c := ClearBytes(kind, frame)
 	out := append(dst, frame[:c]...)
-	return k.Seal(out, ctr, frame[:c], frame[c:]), nil
+	return k.seal(&s.scratch, out, ctr, frame[:c], frame[c:]), nil
 }
 
-// reserve takes the next CTR of the current key. Only the counter is under
-// the lock; the encryption itself runs outside it, so audio need not wait
-// for a large video frame.
+// reserve takes the next CTR of the current key. s.mu is held.
 func (s *Sender) reserve() (*Key, uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.key == nil {
 		return nil, 0, ErrNoKey
 	}

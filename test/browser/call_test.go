@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hotline/internal/client"
+	"hotline/internal/demo"
 )
 
 // Screenshots for people to look at (not compared by the tests).
@@ -50,7 +51,7 @@ func TestBrowserAndNativeEndpoint(t *testing.T) {
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
-	native, err := client.Join(ctx, client.Config{Server: srv.URL(), Call: "mixed", Name: "native", Publish: true})
+	native, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "mixed", Device: enrolDevice(t, srv, "native"), Publish: true})
 	if err != nil {
 		t.Fatalf("native endpoint: join: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hotline/internal/client"
+	"hotline/internal/demo"
 )
 
 // Advisers called in and sent out one after another: the browser that stays
@@ -22,7 +23,7 @@ func TestBrowserThroughChurn(t *testing.T) {
 	const visits = 5
 	for i := 0; i < visits; i++ {
 		name := fmt.Sprintf("adviser%d", i)
-		c, err := client.Join(ctx, client.Config{Server: srv.URL(), Call: "long", Name: name, Publish: true})
+		c, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "long", Device: enrolDevice(t, srv, name), Publish: true})
 		if err != nil {
 			t.Fatalf("%s joins: %v", name, err)
 		}

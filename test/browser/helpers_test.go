@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,7 +15,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/demo"
+	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/trust"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -26,19 +30,75 @@ const (
 	pollEvery   = 250 * time.Millisecond
 )
 
-// startServer runs a hotline server on loopback for the test's lifetime.
+// startServer runs a hotline server on loopback for the test's lifetime,
+// with the demo line provisioned as `hotline demo` does: browsers enrol
+// through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
+	dir := t.TempDir()
+	d, err := demo.Provision(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, testLogger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
+	demos.Store(srv.URL(), &demoServer{srv: srv, d: d})
 	t.Cleanup(func() {
+		demos.Delete(srv.URL())
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}
 	})
 	return srv
+}
+
+type demoServer struct {
+	srv *server.Server
+	d   *demo.Demo
+}
+
+// demos maps a test server's base URL to it and its demo line.
+var demos sync.Map
+
+func demoOf(t *testing.T, base string) *demoServer {
+	t.Helper()
+	v, ok := demos.Load(base)
+	if !ok {
+		t.Fatalf("no test server at %s", base)
+	}
+	return v.(*demoServer)
+}
+
+// enrolDevice enrols a native endpoint's device on the test server's line.
+func enrolDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
+	t.Helper()
+	dev, err := demoOf(t, srv.URL()).d.EnrolDevice(demo.West, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev
+}
+
+// enrol opens a fresh demo enrolment link for name in this browser, as a
+// person does with the link `hotline demo` prints, and waits until the page
+// says the browser is enrolled.
+func (b *browser) enrol(base, name string) {
+	b.t.Helper()
+	ds := demoOf(b.t, base)
+	l, err := demo.AddLink(context.Background(), ds.srv.Store(), demo.East, name, []role.Role{role.Adviser})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(l.URL(base))); err != nil {
+		b.t.Fatalf("%s: navigate to the enrolment link: %v", b.name, err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`,
+		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		b.t.Fatalf("%s: enrolment did not complete: %v", b.name, err)
+	}
+	b.enrolled = true
 }
 
 // testLogger logs warnings and errors to the test output, and drops them
@@ -72,6 +132,7 @@ type browser struct {
 	ctx  context.Context
 
 	width, height int
+	enrolled      bool
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -140,9 +201,18 @@ func launch(t *testing.T, name string, width, height, cameras int) *browser {
 	return b
 }
 
-// open loads a page and waits for its app to be ready.
+// open loads a page and waits for its app to be ready. A call page is
+// opened by an enrolled browser: the first time, the browser enrols first
+// under the page's name parameter (or the browser's name).
 func (b *browser) open(url string) {
 	b.t.Helper()
+	if u, err := neturl.Parse(url); err == nil && strings.HasPrefix(u.Path, "/call/") && !b.enrolled {
+		name := u.Query().Get("name")
+		if name == "" {
+			name = b.name
+		}
+		b.enrol(u.Scheme+"://"+u.Host, name)
+	}
 	// The window size flag includes the browser's frame; emulate the
 	// viewport so that the page (and a screenshot) is exactly this size.
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(int64(b.width), int64(b.height)), chromedp.Navigate(url)); err != nil {

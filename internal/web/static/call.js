@@ -5,6 +5,9 @@
 import { byId, el, fillDevices, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
+import { loadIdentity } from './e2ee/identity.js';
+import { E2EESession } from './e2ee/session.js';
+import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
@@ -46,6 +49,13 @@ export class Call {
     this.sampling = false; // a getStats is in flight
     this.soundToastShown = false;
     this.over = false; // the end screen is up
+    /** @type {E2EESession|null} */
+    this.e2ee = null;
+    /** @type {Worker|null} */
+    this.worker = null;
+    this.line = '';
+    /** forged participants already warned about @type {Set<string>} */
+    this.warned = new Set();
   }
 
   async start() {
@@ -61,8 +71,45 @@ export class Call {
     this.#renderSelf();
     this.#renderControls();
 
+    // This browser's enrolled identity: its credential gives its name, its
+    // pins decide whom it trusts (docs/PROTOCOL.md, "Credential").
+    const identity = await loadIdentity().catch(() => null);
+    const me = identity?.credential && identity.pins
+      ? await verifyCredential(identity.credential, identity.pins, Math.floor(Date.now() / 1000))
+      : { ok: false, reason: 'this browser is not enrolled' };
+    if (!identity || !me.ok) {
+      const why = `Cannot join: ${me.ok ? '' : me.reason}. Open an enrolment link from your side's officer first.`;
+      this.#error(why, 'unauthorized');
+      this.#ended(false, why);
+      return;
+    }
+    const line = new URLSearchParams(location.search).get('line') || identity.line || '';
+    this.opts.name = me.name;
+    this.line = line;
+
     const s = this.session;
+    // Every frame goes through the worker: encrypted before it leaves,
+    // decrypted (or dropped) as it arrives.
+    this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
+    const worker = this.worker;
+    s.frames = {
+      attachSender: (sender, kind) => {
+        sender.transform = new RTCRtpScriptTransform(worker, { direction: 'send', kind });
+      },
+      attachReceiver: (receiver, entry) => {
+        const tag = this.e2ee?.senderTagOf(entry.participant);
+        receiver.transform = new RTCRtpScriptTransform(worker, {
+          direction: 'recv', kind: entry.kind, participant: entry.participant, senderTag: tag ?? undefined,
+        });
+      },
+    };
+    s.onwelcome = (id) => {
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker });
+      this.e2ee.onChange(() => this.#renderE2EE());
+    };
+    s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onroster = (roster) => {
+      this.e2ee?.setRoster(roster);
       this.grid.setRoster(roster, s.id);
       renderRoster(roster, s.id);
       byId('call-count').textContent = String(roster.length);
@@ -75,7 +122,11 @@ export class Call {
 
     const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
     try {
-      await s.join(call, name, tracks);
+      await s.join(call, tracks, {
+        line,
+        credential: identity.credential,
+        prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
+      });
     } catch (err) {
       const e = /** @type {Error & {code?: string}} */ (err);
       this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
@@ -109,7 +160,27 @@ export class Call {
         cameraDevice: deviceOf(this.cam?.track),
       },
       errors: this.errors,
+      e2ee: this.e2ee?.state() ?? null,
     };
+  }
+
+  /** Shows the verification code and any forged roster entry. */
+  #renderE2EE() {
+    const st = this.e2ee?.state();
+    if (!st) return;
+    let box = document.getElementById('e2ee-code');
+    if (!box) {
+      box = el('span', 'meta e2ee-code');
+      box.id = 'e2ee-code';
+      box.title = 'Verification code: read it aloud; both sides must see the same';
+      byId('call-info').append(box);
+    }
+    box.textContent = st.code ? `code ${st.code}` : 'code …';
+    for (const f of st.forgeries) {
+      if (this.warned.has(f.id)) continue;
+      this.warned.add(f.id);
+      this.#error(`Forged participant "${f.name}" (${f.reason}): it gets no keys and hears nothing.`, 'forgery');
+    }
   }
 
   // ---- controls ----
@@ -325,6 +396,8 @@ export class Call {
     if (this.over) return;
     this.over = true;
     window.clearInterval(this.timer);
+    this.e2ee?.close();
+    this.worker?.terminate();
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
     this.selfview.replaceChildren();

@@ -1,5 +1,5 @@
 // @ts-check
-// hotline signalling client, protocol version 1 (docs/PROTOCOL.md).
+// hotline signalling client, protocol version 2 (docs/PROTOCOL.md).
 //
 // This module knows WebSocket and RTCPeerConnection, never the DOM, so the
 // UI can change freely and another page (a kiosk, a probe) can reuse it.
@@ -7,7 +7,7 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
@@ -23,6 +23,16 @@ export const PROTOCOL_VERSION = 1;
 /**
  * A track we publish. `track` is null while it is paused (camera off).
  * @typedef {{id: string, kind: Kind, source: string, track: MediaStreamTrack|null, stream: MediaStream}} LocalTrack
+ */
+/**
+ * How this device authenticates its join (PROTOCOL.md, "Join"): the line,
+ * its credential, and a function that signs the server's challenge.
+ * @typedef {{line: string, credential: {body: string, sig: string}, prove: (nonce: Uint8Array) => Promise<string>}} JoinAuth
+ */
+/**
+ * End-to-end encryption hooks: attach a transform to each sender and
+ * receiver as the session creates them (before any frame flows).
+ * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void}} FrameHooks
  */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
@@ -44,9 +54,14 @@ export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
  * Set the on* callbacks before calling join().
  */
 export class Session {
-  /** @param {{url?: string}} [opts] */
+  /** @param {{url?: string, frames?: FrameHooks}} [opts] */
   constructor(opts = {}) {
     this.url = opts.url ?? defaultURL();
+    /** @type {FrameHooks|null} */
+    this.frames = opts.frames ?? null;
+    /** @type {WeakSet<RTCRtpSender>} senders whose transform is attached */
+    this.framed = new WeakSet();
+    this.line = '';
     /** This participant's id, known after welcome. */
     this.id = '';
     this.call = '';
@@ -80,6 +95,10 @@ export class Session {
 
     /** @type {((roster: Participant[]) => void)|null} */
     this.onroster = null;
+    /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
+    this.onwelcome = null;
+    /** @type {((msg: {from: string, kid: number, sealed: string, sig: string}) => void)|null} */
+    this.onkey = null;
     /** @type {((t: RemoteTrack) => void)|null} */
     this.ontrack = null;
     /** @type {((t: RemoteTrack) => void)|null} */
@@ -93,25 +112,39 @@ export class Session {
   }
 
   /**
-   * Opens the socket and joins `call`. Resolves with our participant id on
-   * welcome; rejects if the server refuses or the socket closes first.
+   * Opens the socket and joins `call` of `auth.line`. Resolves with our
+   * participant id on welcome; rejects if the server refuses or the socket
+   * closes first.
    * @param {string} call
-   * @param {string} name
    * @param {LocalTrack[]} tracks what we will send (may be empty)
+   * @param {JoinAuth} auth
    * @returns {Promise<string>}
    */
-  join(call, name, tracks) {
+  join(call, tracks, auth) {
     for (const t of tracks) this.local.set(t.id, t);
     this.call = call;
+    this.line = auth.line;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       let welcomed = false;
-      ws.onopen = () => this.#send({ type: 'join', version: PROTOCOL_VERSION, call, name, tracks: tracks.map(info) });
+      let challenged = false;
       ws.onmessage = (ev) => {
         const msg = parse(ev.data);
         if (!msg) {
           this.#report({ code: 'client', message: 'unreadable message from the server' });
+          return;
+        }
+        if (msg.type === 'challenge') {
+          if (challenged || msg.version !== PROTOCOL_VERSION || typeof msg.nonce !== 'string') {
+            reject(Object.assign(new Error(`unexpected challenge (server protocol version ${msg.version})`), { code: 'version' }));
+            ws.close();
+            return;
+          }
+          challenged = true;
+          auth.prove(fromB64u(msg.nonce)).then(
+            (proof) => this.#send({ type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: tracks.map(info) }),
+            (err) => { reject(err); ws.close(); });
           return;
         }
         if (!welcomed && msg.type === 'error') {
@@ -121,6 +154,7 @@ export class Session {
         if (msg.type === 'welcome') {
           welcomed = true;
           this.id = msg.id;
+          this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
         }
@@ -183,6 +217,14 @@ export class Session {
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
+  /**
+   * Sends one sealed key to one member (PROTOCOL.md, "Key messages").
+   * @param {{type: 'key', to: string, kid: number, sealed: string, sig: string}} msg
+   */
+  sendKey(msg) {
+    this.#send(msg);
+  }
+
   leave() {
     this.#send({ type: 'leave' });
     this.#closed(1000, 'left');
@@ -202,6 +244,9 @@ export class Session {
         break;
       case 'candidate':
         this.#enqueue(() => this.#addCandidate(msg.candidate));
+        break;
+      case 'key':
+        this.onkey?.(msg);
         break;
       case 'error':
         this.#serverError(msg);
@@ -257,6 +302,11 @@ export class Session {
       const recv = receive.has(tr.mid);
       if (local) {
         tr.direction = recv ? 'sendrecv' : 'sendonly';
+        if (this.frames && !this.framed.has(tr.sender)) {
+          // Before the first frame: nothing may leave unencrypted.
+          this.frames.attachSender(tr.sender, local.kind);
+          this.framed.add(tr.sender);
+        }
         if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
@@ -283,6 +333,7 @@ export class Session {
       const tr = this.#transceiver(mid);
       if (!tr) continue; // a table entry with no m-line: nothing to show
       const mediaTrack = tr.receiver.track;
+      this.frames?.attachReceiver(tr.receiver, entry);
       /** @type {RemoteTrack} */
       const rt = { ...entry, mediaTrack, stream: new MediaStream([mediaTrack]) };
       this.remote.set(mid, rt);
@@ -375,6 +426,15 @@ export class Session {
 /** @param {LocalTrack} t @returns {TrackInfo} */
 function info(t) {
   return { id: t.id, kind: t.kind, source: t.source };
+}
+
+/**
+ * Decodes base64url without padding.
+ * @param {string} s
+ */
+function fromB64u(s) {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
 }
 
 /** @param {unknown} data */

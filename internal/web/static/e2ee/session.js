@@ -315,6 +315,9 @@ export class E2EESession {
     }
     this.members = verified;
     this.entries = entries;
+    // The worker checks each received frame's KID against its publisher's
+    // tag; these are the tags of the verified members, and no one else's.
+    this.worker.postMessage({ type: 'sender-tags', tags: Object.fromEntries([...verified.values()].map((m) => [m.id, m.tag])) });
     this.forgeries = forgeries;
     this.selfInfo = selfInfo;
     for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);

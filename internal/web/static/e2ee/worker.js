@@ -23,6 +23,11 @@
 //                                            `at` (ms since epoch) or at once
 //   {type: 'receiver-key', kid, baseKey}     accept frames under this key
 //   {type: 'remove-key', kid}                stop accepting them
+//   {type: 'sender-tags', tags: {participant: tag}}
+//                                            the verified members' sender tags
+//                                            (session.js sends them with each
+//                                            roster), for receive transforms
+//                                            made without a senderTag option
 //   {type: 'stats', id?}                     → {type: 'stats', id?, sent, dropped,
 //                                               decrypted, failed, senderKid, receiverKids}
 // and the worker posts {type: 'error', message} when a message is refused.
@@ -51,6 +56,16 @@ const senderKids = new Set();
 const receiver = new SFrameReceiver();
 /** @type {Set<number>} */
 const receiverKids = new Set();
+/**
+ * Participant id → the sender tag its KIDs must carry, from the page. A
+ * receive transform whose options name a participant but no senderTag
+ * looks it up here at each frame, so the page may attach the transform
+ * before the roster is verified; until the tag is known its frames are
+ * dropped (fail closed: a participant that is not a verified member has
+ * no tag, and no key either).
+ * @type {Map<string, number>}
+ */
+let senderTags = new Map();
 
 const stats = {
   /** frames encrypted and passed on, by kind */
@@ -98,6 +113,16 @@ async function handle(msg) {
       const kid = checkKid(msg.kid);
       await receiver.addKey(kid, checkKey(msg.baseKey));
       receiverKids.add(kid);
+      return;
+    }
+    case 'sender-tags': {
+      /** @type {Map<string, number>} */
+      const m = new Map();
+      for (const [id, tag] of Object.entries(msg.tags ?? {})) {
+        if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffffff) throw new Error('bad sender tag');
+        m.set(id, tag);
+      }
+      senderTags = m;
       return;
     }
     case 'remove-key': {
@@ -149,7 +174,7 @@ function onTransform(event) {
   /** @type {TransformOptions} */
   const o = t.options ?? {};
   const kind = o.kind === 'audio' ? 'audio' : 'video';
-  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o.participant ?? '', o.senderTag);
+  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o.participant, o.senderTag);
   t.readable
     .pipeThrough(new TransformStream({ transform }))
     .pipeTo(t.writable)
@@ -188,15 +213,18 @@ function encryptFrame(kind) {
 
 /**
  * @param {Kind} kind
- * @param {string} participant the publisher, for the counters
- * @param {number|undefined} senderTag what every KID of this track must carry
+ * @param {string|undefined} participant the publisher
+ * @param {number|undefined} senderTag what every KID of this track must
+ *   carry; if not given, the participant's tag from 'sender-tags'; with
+ *   neither a tag nor a participant, any key the worker holds is accepted
  * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
  */
 function decryptFrame(kind, participant, senderTag) {
-  const counts = (stats.decrypted[participant] ??= { audio: 0, video: 0 });
+  const counts = (stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 });
   return async (frame, out) => {
     const data = new Uint8Array(frame.data);
-    if (senderTag !== undefined) {
+    const expected = senderTag ?? (participant === undefined ? undefined : senderTags.get(participant) ?? -1);
+    if (expected !== undefined) {
       let kid;
       try {
         kid = parseHeader(data, clearBytes(kind, data)).kid;
@@ -204,7 +232,7 @@ function decryptFrame(kind, participant, senderTag) {
         stats.failed.malformed++;
         return;
       }
-      if (Math.floor(kid / TAG_SHIFT) !== senderTag) {
+      if (Math.floor(kid / TAG_SHIFT) !== expected) {
         stats.failed.wrong_sender++;
         return;
       }
