@@ -184,5 +184,5 @@ func Check(rs []Role, a Action) error {
 	if len(rs) == 0 {
 		return fmt.Errorf("%w: %s needs a role, none held", ErrForbidden, a)
 	}
-	return fmt.Errorf("%w: %s is not allowed to roles %v", ErrForbidden, a, rs)
+	return fmt.Errorf("%w: roles %v may not %s", ErrForbidden, rs, a)
 }

@@ -68,7 +68,7 @@ func ParseWhenNote(s string, requesterZone *time.Location, now time.Time) (When,
 		return When{}, fmt.Errorf("%w: no requester zone", ErrZone)
 	}
 	if len(s) > MaxWhenLen {
-		return When{}, fmt.Errorf("%w: %d bytes, at most %d", ErrSyntax, len(s), MaxWhenLen)
+		return When{}, fmt.Errorf("%w: %d bytes, at most %d bytes", ErrSyntax, len(s), MaxWhenLen)
 	}
 	f := strings.Split(s, " ")
 	for _, t := range f {

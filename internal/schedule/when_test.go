@@ -56,6 +56,11 @@ var whenCases = []whenCase{
 	// New York springs forward on 2027-03-14 at 02:00 EST → 03:00 EDT;
 	// Moscow does not move. 2027-03-13 17:00 UTC is 12:00 EST.
 	{name: "tomorrow across spring forward", zone: "America/New_York", now: "2027-03-13T17:00:00Z", in: "at 23:30 tomorrow", want: "2027-03-15T03:30:00Z"},
+	// "tomorrow" is the next date, not 24 hours on: from 23:45 EST on the
+	// 13th, 24 hours later is already the 15th; from 00:30 EDT on 7
+	// November, 24 hours later is still the 7th.
+	{name: "tomorrow from late on the eve of spring forward", zone: "America/New_York", now: "2027-03-14T04:45:00Z", in: "at 23:30 tomorrow", want: "2027-03-15T03:30:00Z"},
+	{name: "tomorrow from just after midnight on fall back day", zone: "America/New_York", now: "2027-11-07T04:30:00Z", in: "at 09:00 tomorrow", want: "2027-11-08T14:00:00Z"},
 	{name: "noon tomorrow is 23 hours away", zone: "America/New_York", now: "2027-03-13T17:00:00Z", in: "at 12:00 tomorrow", want: "2027-03-14T16:00:00Z"},
 	{name: "in 24h is elapsed time", zone: "America/New_York", now: "2027-03-13T17:00:00Z", in: "in 24h", want: "2027-03-14T17:00:00Z"},
 	{name: "the gap tomorrow", zone: "America/New_York", now: "2027-03-13T17:00:00Z", in: "at 02:30 tomorrow", err: ErrNonexistent, errMsg: "from 02:00 EST to 03:00 EDT"},
@@ -124,7 +129,7 @@ var whenCases = []whenCase{
 	{name: "in five digits", zone: "UTC", now: "2026-11-21T06:04:00Z", in: "in 00001h", err: ErrSyntax},
 	{name: "in bare number", zone: "UTC", now: "2026-11-21T06:04:00Z", in: "in 2", err: ErrSyntax},
 	{name: "in two words", zone: "UTC", now: "2026-11-21T06:04:00Z", in: "in 2 h", err: ErrSyntax},
-	{name: "too long", zone: "UTC", now: "2026-11-21T06:04:00Z", in: "at 18:00 " + strings.Repeat("x", MaxWhenLen), err: ErrSyntax},
+	{name: "too long", zone: "UTC", now: "2026-11-21T06:04:00Z", in: "at 18:00 " + strings.Repeat("x", MaxWhenLen), err: ErrSyntax, errMsg: "at most 96 bytes"},
 }
 
 // checkWhen runs one case; it reports through t and is shared with the
