@@ -8,22 +8,60 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/trust"
 )
 
+// demoDeviceFile enrols a device named name on the demo line d and saves it
+// as a device file, as `hotline device install` would.
+func demoDeviceFile(t *testing.T, d *demo.Demo, side, name string) string {
+	t.Helper()
+	dev, err := d.EnrolDevice(side, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name+".device")
+	if err := dev.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestJoinFlagErrors(t *testing.T) {
-	base := []string{"--server", "http://127.0.0.1:1", "--call", "c", "--name", "n"}
+	d, err := demo.Provision(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := demoDeviceFile(t, d, demo.East, "n")
+	unenrolledDev, err := trust.NewDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unenrolled := filepath.Join(t.TempDir(), "unenrolled.device")
+	if err := unenrolledDev.Save(unenrolled); err != nil {
+		t.Fatal(err)
+	}
+	who := []string{"--line", demo.Line, "--device", dev}
+	base := append([]string{"--server", "http://127.0.0.1:1", "--call", "c"}, who...)
+	base = base[:len(base):len(base)] // each case appends to its own copy
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--call", "c", "--name", "n"}, "--server is required"},
-		{[]string{"--server", "http://127.0.0.1:1", "--name", "n"}, "--call is required"},
+		{append([]string{"--call", "c"}, who...), "--server is required"},
+		{append([]string{"--server", "http://127.0.0.1:1"}, who...), "--call is required"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "c", "--device", dev}, "--line is required"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "c", "--line", demo.Line}, "--device is required"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "c", "--line", demo.Line, "--device", filepath.Join(t.TempDir(), "none")}, "no such file"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "c", "--line", demo.Line, "--device", unenrolled}, "not enrolled"},
+		{[]string{"--server", "http://127.0.0.1:1", "--call", "c", "--line", "no spaces", "--device", dev}, "line name"},
 		{append(base, "--audio-only", "--cameras", "2"), "contradicts"},
 		{append(base, "--cameras", "-1"), "negative"},
 		{append(base, "--receive-only", "--cameras", "2"), "receive-only"},
@@ -31,8 +69,8 @@ func TestJoinFlagErrors(t *testing.T) {
 		{append(base, "--for", "soon"), "invalid value"},
 		{append(base, "extra"), "unexpected argument"},
 		{append(base, "--cameras", "9"), "cameras"},
-		{[]string{"--server", "gopher://x", "--call", "c", "--name", "n"}, "scheme"},
-		{[]string{"--server", "http://127.0.0.1:1", "--call", "no spaces", "--name", "n"}, "call name"},
+		{append([]string{"--server", "gopher://x", "--call", "c"}, who...), "scheme"},
+		{append([]string{"--server", "http://127.0.0.1:1", "--call", "no spaces"}, who...), "call name"},
 	} {
 		var stderr bytes.Buffer
 		err := runJoin(context.Background(), tc.args, io.Discard, &stderr)
@@ -50,20 +88,26 @@ func TestJoinFlagErrors(t *testing.T) {
 func TestJoinStatsEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	dir := t.TempDir()
+	d, err := demo.Provision(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 
 	names := []string{"ann", "ben"}
+	devices := []string{demoDeviceFile(t, d, demo.East, "ann"), demoDeviceFile(t, d, demo.West, "ben")}
 	outs := make([]bytes.Buffer, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
 			var stderr bytes.Buffer
-			errs[i] = runJoin(ctx, []string{"--server", srv.URL(), "--call", "cli", "--name", name, "--for", "3s", "--stats"}, &outs[i], &stderr)
+			errs[i] = runJoin(ctx, []string{"--server", srv.URL(), "--line", demo.Line, "--call", "cli", "--device", devices[i], "--for", "3s", "--stats"}, &outs[i], &stderr)
 			if errs[i] != nil {
 				t.Logf("%s stderr:\n%s", name, stderr.String())
 			}
@@ -82,7 +126,8 @@ func TestJoinStatsEndToEnd(t *testing.T) {
 		other := names[1-i]
 		kinds := map[string]bool{}
 		for _, tr := range s.Tracks {
-			if tr.From == other && tr.Packets > 0 && tr.Frames > 0 && tr.Bytes > 0 {
+			// Decrypted: end to end, with the other's SFrame key.
+			if tr.From == other && tr.Packets > 0 && tr.Frames > 0 && tr.Bytes > 0 && tr.Decrypted > 0 {
 				kinds[tr.Kind] = true
 			}
 		}

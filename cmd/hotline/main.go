@@ -23,6 +23,7 @@ usage:
   hotline demo    [--listen ADDR] [--data DIR]   a complete local line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
+  hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats]
   hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "line":
 		return runLine(ctx, args[1:], stdout, stderr)
+	case "authority":
+		return runAuthority(ctx, args[1:], stdout, stderr)
 	case "device":
 		return runDevice(ctx, args[1:], stdout, stderr)
 	case "join":

@@ -198,3 +198,36 @@ func BenchmarkKeyDelivery10(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "delivery-ns")
 }
+
+// FuzzOpenKey: OpenKey takes kid, sealed and sig from the network. It must
+// never panic, and since nobody but the sender can sign, whatever it accepts
+// is a message the sender made: for this kid, line and call, holding its
+// base key. (Fuzz workers are separate processes, each sealing its own
+// copy, so the check cannot compare with one particular seal.)
+//
+//	go test -run XXX -fuzz FuzzOpenKey -fuzztime 30s -fuzzminimizetime 1s ./internal/e2ee/
+func FuzzOpenKey(f *testing.F) {
+	a, aID := kmParty(f, 10)
+	b, bID := kmParty(f, 20)
+	kid := trust.KID(aID.SigKey, 3)
+	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(kid, sealed, sig, "demo", "x")
+	f.Add(kid+1, sealed[:100], sig[:10], "", "")
+	f.Fuzz(func(t *testing.T, k uint64, s, g []byte, line, call string) {
+		key, err := e2ee.OpenKey(b, aID, k, line, call, s, g)
+		if err != nil {
+			for _, want := range []error{e2ee.ErrKeyMalformed, e2ee.ErrKeyWrongSender, e2ee.ErrKeySignature, e2ee.ErrKeyOpen} {
+				if errors.Is(err, want) {
+					return
+				}
+			}
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		if k != kid || line != "demo" || call != "x" || !bytes.Equal(key, kmBaseKey) {
+			t.Fatalf("accepted a message the sender did not make: kid %d line %q call %q key %x", k, line, call, key)
+		}
+	})
+}

@@ -106,18 +106,22 @@ func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (Re
 		if a == nil {
 			return fmt.Errorf("%w %q", ErrNoDemo, g.Side)
 		}
-		_, pins, err := s.line(ctx, g.Line)
-		if err != nil {
-			return err
-		}
+		// No store access in here: the token's transaction holds the
+		// store's one connection.
 		now := s.now()
 		cred, err := a.Sign(req, now, now.Add(DefaultValidity))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		res = Result{Credential: cred, Pins: pinsJSON(pins), Line: g.Line, Call: g.Call}
+		res = Result{Credential: cred, Line: g.Line, Call: g.Call}
 		return nil
 	})
+	if err == nil {
+		var pins []trust.Pin
+		if _, pins, err = s.line(ctx, res.Line); err == nil {
+			res.Pins = pinsJSON(pins)
+		}
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Result{}, fmt.Errorf("%w: unknown enrolment link", ErrNotFound)

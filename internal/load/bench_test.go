@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/demo"
 	"hotline/internal/load"
 	"hotline/internal/server"
+	"hotline/internal/trust"
 )
 
 // A short bench against an in-process server (the test binary cannot
@@ -22,16 +24,27 @@ func TestBenchAgainstAServer(t *testing.T) {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	dir := t.TempDir()
+	d, err := demo.Provision(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enrolled []string
 	rep, err := load.Run(ctx, load.Config{
 		Server:       srv.URL(),
 		Calls:        1,
 		Participants: 3,
 		Duration:     2 * time.Second,
 		FloorBudget:  100 * time.Millisecond,
+		Line:         demo.Line,
+		Enrol: func(name string) (*trust.Device, error) {
+			enrolled = append(enrolled, name) // Run enrols one endpoint after another
+			return d.EnrolDevice(demo.East, name)
+		},
 	})
 	if cerr := srv.Close(); cerr != nil {
 		t.Errorf("server close: %v", cerr)
@@ -46,6 +59,13 @@ func TestBenchAgainstAServer(t *testing.T) {
 	t.Logf("%+v, floor %.3f µs", s, rep.FloorMicrosPerPkt)
 	if s.Calls != 1 || s.Participants != 3 || s.Streams != 6 || !s.Pass {
 		t.Errorf("shape: %+v", s)
+	}
+	// One device per endpoint (the server refuses a device twice in a call).
+	if len(enrolled) != 3 {
+		t.Errorf("enrolled %q, want one device per participant", enrolled)
+	}
+	if rep.E2EE || rep.SFrame != nil {
+		t.Errorf("encryption cost measured without E2EE: %+v", rep.SFrame)
 	}
 	// Sane, not fast: this process is server and endpoints at once, maybe
 	// under the race detector, so nothing here bounds a time.
@@ -90,6 +110,12 @@ func TestBenchAgainstAServer(t *testing.T) {
 	if _, ok := obj["capacity_calls"]; ok {
 		t.Errorf("capacity without a ramp: %s", out.String())
 	}
+	if obj["e2ee"] != false {
+		t.Errorf("e2ee is not false without E2EE: %s", out.String())
+	}
+	if _, ok := obj["sframe"]; ok {
+		t.Errorf("SFrame cost without E2EE: %s", out.String())
+	}
 	if err := rep.WriteTable(io.Discard); err != nil {
 		t.Error(err)
 	}
@@ -106,8 +132,14 @@ func TestBenchAgainstAServer(t *testing.T) {
 }
 
 func TestBenchRefusesBadConfigs(t *testing.T) {
-	good := load.Config{Server: "http://127.0.0.1:1", Calls: 1, Participants: 2, Duration: time.Second}
+	enrol := func(string) (*trust.Device, error) { return nil, errors.New("not reached") }
+	good := load.Config{Server: "http://127.0.0.1:1", Calls: 1, Participants: 2, Duration: time.Second, Line: demo.Line, Enrol: enrol}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("the good config: %v", err)
+	}
 	cases := map[string]func(*load.Config){
+		"no line":           func(c *load.Config) { c.Line = "" },
+		"no enrolment":      func(c *load.Config) { c.Enrol = nil },
 		"no server":         func(c *load.Config) { c.Server = "" },
 		"remote server":     func(c *load.Config) { c.Server = "http://192.0.2.1:8080" },
 		"named host":        func(c *load.Config) { c.Server = "http://example.org" },

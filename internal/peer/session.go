@@ -223,6 +223,11 @@ func (s *Session) readLoop(ctx context.Context) {
 			var pe *protocol.Error
 			if errors.As(err, &pe) {
 				s.sendError(pe.Code, refOf(data), "%s", pe.Message)
+				if pe.Code == protocol.CodeVersion {
+					// PROTOCOL.md: a version error closes the connection (1008).
+					s.q.push(evEnd{ClosePolicy, "unsupported version"})
+					return
+				}
 			}
 			continue
 		}

@@ -189,15 +189,20 @@ func TestForgedMember(t *testing.T) {
 	}
 }
 
-// credentialOf is a client's credential as the roster shows it.
+// credentialOf is a client's credential as the roster shows it (once the
+// roster has arrived).
 func (l *e2eeLine) credentialOf(c *client.Client) protocol.Credential {
-	for _, e := range c.Roster() {
-		if e.ID == c.ID() {
-			return e.Credential
+	var cred protocol.Credential
+	eventually(l.t, "own entry in the roster", func() error {
+		for _, e := range c.Roster() {
+			if e.ID == c.ID() {
+				cred = e.Credential
+				return nil
+			}
 		}
-	}
-	l.t.Fatal("own entry not in the roster")
-	return protocol.Credential{}
+		return errors.New("not yet")
+	})
+	return cred
 }
 
 // fakeMember is a member the server adds on its own: it has no connection,

@@ -60,8 +60,8 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	av := []string{protocol.KindAudio, protocol.KindVideo}
 	// Two seconds of media each way, so that the few packets around the
 	// start (see below) are small beside the whole.
-	eventually(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
-	eventually(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
+	waitUntil(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
+	waitUntil(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
 
 	// The live gauges and join times while both are in the call.
 	fams := scrape(t, srv)
@@ -90,7 +90,7 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "both sessions over", func() (bool, string) {
+	waitUntil(t, "both sessions over", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 0, fmt.Sprintf("%d participants", n)
 	})

@@ -364,7 +364,8 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 	}
 }
 
-func TestJoinRefusals(t *testing.T) {
+// A join into a full call is refused, and nothing of it is stored.
+func TestCallFullRefusal(t *testing.T) {
 	srv := startServer(t, server.Config{MaxParticipants: 2})
 	defer srv.Close()
 	join(t, srv, "x", "a", nil)

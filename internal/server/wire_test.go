@@ -11,8 +11,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/trust"
 )
 
 // rawConn speaks to /ws without the client library, to send what a correct
@@ -28,6 +30,41 @@ func rawConn(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context
 	c.SetReadLimit(protocol.MaxMessageBytes)
 	t.Cleanup(func() { c.CloseNow() })
 	return c, ctx
+}
+
+// rawSession is rawConn once the server's first message, the challenge, is
+// read; it returns the challenge's nonce.
+func rawSession(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context, []byte) {
+	t.Helper()
+	c, ctx := rawConn(t, srv)
+	ch, ok := readMsg(t, ctx, c).(*protocol.Challenge)
+	if !ok || ch.Version != protocol.Version {
+		t.Fatalf("first message %+v, want a version %d challenge", ch, protocol.Version)
+	}
+	nonce, err := trust.DecodeB64(ch.Nonce)
+	if err != nil || len(nonce) != trust.NonceSize {
+		t.Fatalf("challenge nonce %q: %v", ch.Nonce, err)
+	}
+	return c, ctx, nonce
+}
+
+// joinJSON is a version 2 join of dev into call on the demo line, with the
+// proof over nonce.
+func joinJSON(t *testing.T, dev *trust.Device, nonce []byte, call string, tracks []protocol.TrackInfo) string {
+	t.Helper()
+	if tracks == nil {
+		tracks = []protocol.TrackInfo{}
+	}
+	data, err := json.Marshal(protocol.Join{
+		Type: protocol.TypeJoin, Version: protocol.Version, Line: demo.Line, Call: call,
+		Credential: protocol.Credential{Body: dev.Credential.Body, Sig: dev.Credential.Sig},
+		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, demo.Line, call)),
+		Tracks:     tracks,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 func readMsg(t *testing.T, ctx context.Context, c *websocket.Conn) any {
@@ -81,8 +118,8 @@ func write(t *testing.T, ctx context.Context, c *websocket.Conn, s string) {
 func TestUnansweredOffer(t *testing.T) {
 	srv := startServer(t, server.Config{AnswerTimeout: 300 * time.Millisecond})
 	defer srv.Close()
-	c, ctx := rawConn(t, srv)
-	write(t, ctx, c, `{"type":"join","version":1,"call":"mute","name":"silent","tracks":[{"id":"mic","kind":"audio"}]}`)
+	c, ctx, nonce := rawSession(t, srv)
+	write(t, ctx, c, joinJSON(t, demoDevice(t, srv, "silent"), nonce, "mute", []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}))
 	var sawOffer bool
 	for !sawOffer {
 		switch m := readMsg(t, ctx, c).(type) {
@@ -102,7 +139,7 @@ func TestUnansweredOffer(t *testing.T) {
 		}
 	}
 	expectClosed(t, ctx, c, websocket.StatusInternalError)
-	eventually(t, "the silent participant removed", func() (bool, string) {
+	waitUntil(t, "the silent participant removed", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 0, fmt.Sprintf("%d participants", n)
 	})
@@ -113,19 +150,32 @@ func TestWireRefusals(t *testing.T) {
 	defer srv.Close()
 
 	t.Run("join first", func(t *testing.T) {
-		c, ctx := rawConn(t, srv)
+		c, ctx, nonce := rawSession(t, srv)
 		write(t, ctx, c, `{"type":"publish","tracks":[{"id":"a","kind":"audio"}]}`)
 		expectError(t, ctx, c, protocol.CodeState)
 		// The session is still usable: a join now succeeds.
-		write(t, ctx, c, `{"type":"join","version":1,"call":"w","name":"late","tracks":[]}`)
-		if w, ok := readMsg(t, ctx, c).(*protocol.Welcome); !ok || w.Version != protocol.Version {
+		write(t, ctx, c, joinJSON(t, demoDevice(t, srv, "late"), nonce, "w", nil))
+		if w, ok := readMsg(t, ctx, c).(*protocol.Welcome); !ok || w.Version != protocol.Version || w.Line != demo.Line || w.Call != "w" {
 			t.Fatalf("no welcome after a valid join: %+v", w)
 		}
 	})
 	t.Run("version", func(t *testing.T) {
-		c, ctx := rawConn(t, srv)
-		write(t, ctx, c, `{"type":"join","version":2,"call":"w","name":"future","tracks":[]}`)
-		expectError(t, ctx, c, protocol.CodeVersion)
+		for _, msg := range []string{
+			`{"type":"join","version":1,"call":"w","name":"old","tracks":[]}`, // a version 1 client
+			strings.Replace(joinJSON(t, demoDevice(t, srv, "future"), make([]byte, trust.NonceSize), "w", nil), `"version":2`, `"version":3`, 1),
+		} {
+			c, ctx, _ := rawSession(t, srv)
+			write(t, ctx, c, msg)
+			expectError(t, ctx, c, protocol.CodeVersion)
+			expectClosed(t, ctx, c, websocket.StatusPolicyViolation)
+		}
+	})
+	t.Run("proof for another connection", func(t *testing.T) {
+		c, ctx, nonce := rawSession(t, srv)
+		other := append([]byte(nil), nonce...)
+		other[0] ^= 1
+		write(t, ctx, c, joinJSON(t, demoDevice(t, srv, "replayer"), other, "w", nil))
+		expectError(t, ctx, c, protocol.CodeUnauthorized)
 		expectClosed(t, ctx, c, websocket.StatusPolicyViolation)
 	})
 	t.Run("binary frame", func(t *testing.T) {
@@ -177,7 +227,7 @@ func TestWireRefusals(t *testing.T) {
 			t.Fatalf("%d participants left behind", n)
 		}
 	}
-	h, err := srv.Store().History(context.Background(), "w", 10)
+	h, err := srv.Store().History(context.Background(), callKey("w"), 10)
 	if err != nil || len(h) != 1 || h[0].Name != "late" {
 		t.Fatalf("only the valid join is recorded: %v %+v", err, h)
 	}

@@ -422,12 +422,12 @@ func buildSharedVectors() (*sharedVectors, error) {
 			{Video, at(300 - ReplayWindow + 1), "ok"}, // the oldest CTR the window holds
 			{Video, at(300 - ReplayWindow), "replay"}, // one older
 			{Video, at(300 - ReplayWindow + 1), "replay"},
-			{Video, at(299), "ok"}, // out of order, inside the window
-			{Video, at(301), "ok"}, // the window moves up by one ...
-			{Video, at(301 - ReplayWindow), "replay"},    // ... and 173 falls out of it
-			{Video, at(301 - ReplayWindow + 1), "ok"},    // 174 is still inside
-			{Video, at(300 + 2*ReplayWindow), "ok"},      // a jump past a whole window
-			{Video, at(301), "replay"},                   // now too old
+			{Video, at(299), "ok"},                      // out of order, inside the window
+			{Video, at(301), "ok"},                      // the window moves up by one ...
+			{Video, at(301 - ReplayWindow), "replay"},   // ... and 173 falls out of it
+			{Video, at(301 - ReplayWindow + 1), "ok"},   // 174 is still inside
+			{Video, at(300 + 2*ReplayWindow), "ok"},     // a jump past a whole window
+			{Video, at(301), "replay"},                  // now too old
 			{Video, at(300 + 2*ReplayWindow - 1), "ok"}, // just below the new highest
 		}},
 		{"forged frame does not move the window", []stepSpec{

@@ -214,43 +214,71 @@ func LoadAuthority(path string, passphrase []byte) (*Authority, error) {
 	return a, nil
 }
 
-// ParseAuthority decodes an authority file's content (see LoadAuthority).
-func ParseAuthority(data, passphrase []byte) (*Authority, error) {
+// AuthorityInfo is what an authority file says in clear: enough to show
+// and pin it without the passphrase.
+type AuthorityInfo struct {
+	Side      string
+	Public    ed25519.PublicKey
+	Demo      bool
+	Encrypted bool
+}
+
+// PeekAuthority reads an authority file's public part, checking its form
+// but not unlocking (or even decoding) the private key.
+func PeekAuthority(path string) (*AuthorityInfo, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, pub, err := decodeAuthorityFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &AuthorityInfo{Side: f.Side, Public: pub, Demo: f.Demo, Encrypted: f.Encrypted != nil}, nil
+}
+
+// decodeAuthorityFile checks everything but the private key itself.
+func decodeAuthorityFile(data []byte) (*authorityFile, ed25519.PublicKey, error) {
 	var f authorityFile
 	if err := decodeFile(data, &f); err != nil {
-		return nil, fmt.Errorf("authority file: %w", err)
+		return nil, nil, fmt.Errorf("authority file: %w", err)
 	}
 	if f.Version != authorityFileVersion {
-		return nil, fmt.Errorf("authority file: %w: hotline_authority is %d, want 1", ErrMalformed, f.Version)
+		return nil, nil, fmt.Errorf("authority file: %w: hotline_authority is %d, want 1", ErrMalformed, f.Version)
 	}
 	if err := ValidSide(f.Side); err != nil {
-		return nil, fmt.Errorf("authority file: %w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("authority file: %w: %v", ErrMalformed, err)
 	}
 	pub, err := decodeB64Len("public_key", f.PublicKey, ed25519.PublicKeySize)
 	if err != nil {
-		return nil, fmt.Errorf("authority file: %w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("authority file: %w: %v", ErrMalformed, err)
+	}
+	if (f.PrivateKey != "") == (f.Encrypted != nil) {
+		return nil, nil, fmt.Errorf("authority file: %w: needs exactly one of private_key and encrypted", ErrMalformed)
+	}
+	return &f, pub, nil
+}
+
+// ParseAuthority decodes an authority file's content (see LoadAuthority).
+func ParseAuthority(data, passphrase []byte) (*Authority, error) {
+	f, pub, err := decodeAuthorityFile(data)
+	if err != nil {
+		return nil, err
 	}
 	var seed []byte
-	switch {
-	case f.PrivateKey != "" && f.Encrypted != nil:
-		return nil, fmt.Errorf("authority file: %w: both private_key and encrypted", ErrMalformed)
-	case f.PrivateKey != "":
+	if f.PrivateKey != "" {
 		if seed, err = decodeB64Len("private_key", f.PrivateKey, ed25519.SeedSize); err != nil {
 			return nil, fmt.Errorf("authority file: %w: %v", ErrMalformed, err)
 		}
-	case f.Encrypted != nil:
-		if seed, err = f.Encrypted.open(passphrase, f.Side, pub); err != nil {
-			return nil, fmt.Errorf("authority file: %w", err)
-		}
-	default:
-		return nil, fmt.Errorf("authority file: %w: no private_key and no encrypted", ErrMalformed)
+	} else if seed, err = f.Encrypted.open(passphrase, f.Side, pub); err != nil {
+		return nil, fmt.Errorf("authority file: %w", err)
 	}
 	a, err := AuthorityFromSeed(f.Side, seed)
 	if err != nil {
 		return nil, err
 	}
 	clear(seed)
-	if !a.Public.Equal(ed25519.PublicKey(pub)) {
+	if !a.Public.Equal(pub) {
 		return nil, fmt.Errorf("authority file: %w", ErrKeyMismatch)
 	}
 	a.Demo = f.Demo

@@ -71,6 +71,12 @@ func (s Signed) MarshalIndent() []byte {
 	return append(b, '\n')
 }
 
+// WriteFile writes the JSON form to path atomically (mode 0600), refusing
+// to replace an existing file (the error wraps fs.ErrExist).
+func (s Signed) WriteFile(path string) error {
+	return writeFileAtomic(path, s.MarshalIndent(), true)
+}
+
 // open decodes the envelope: the body's bytes (1..4096) and a 64-byte
 // signature. Nothing in the body is believed yet.
 func (s Signed) open() (body, sig []byte, err error) {

@@ -10,7 +10,12 @@ import (
 )
 
 // Fuzz targets for every decoder of bytes from the network or a file. Run
-// each with e.g. go test -fuzz FuzzCredentialBody -fuzztime 30s ./internal/trust/
+// each with e.g.
+//
+//	go test -run XXX -fuzz FuzzCredentialBody -fuzztime 30s -fuzzminimizetime 1s ./internal/trust/
+//
+// (the default minimisation time of 60 s per new input would eat the whole
+// run: the seeds are kilobytes long).
 
 // FuzzCredentialBody: the strict body decoder never panics, and whatever
 // it accepts is valid and canonical: re-encoding the identity it returns

@@ -12,9 +12,6 @@ import (
 	"hotline/internal/web"
 )
 
-// e2eeStatic is the web client exactly as the binary embeds it.
-var e2eeStatic = web.Handler
-
 // uploads records every request with a body that reached the site, so
 // that a test can show that something (an authority key) never left the
 // browser.
@@ -47,7 +44,7 @@ func (u *uploads) count() int {
 // recorded in the returned uploads.
 func e2eeSite(t *testing.T) (url string, api *http.ServeMux, seen *uploads) {
 	t.Helper()
-	static := e2eeStatic()
+	static := web.Handler() // the client exactly as the binary embeds it
 	mux := http.NewServeMux()
 	mux.Handle("/static/", static)
 	// The index page under the enrolment paths, whatever the real handler

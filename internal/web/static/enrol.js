@@ -18,28 +18,31 @@
 import { byId, el } from './dom.js';
 import { decode as fromB64u } from './e2ee/b64u.js';
 import { createIdentity, loadIdentity, saveEnrolment, savePendingRequest } from './e2ee/identity.js';
-import { deviceId, fingerprint, makeRequest, verifyCredential } from './e2ee/trust.js';
+import { ROLES as TRUST_ROLES, deviceId, fingerprint, makeRequest, validDisplayName, validSide, verifyCredential } from './e2ee/trust.js';
 
 /** @typedef {import('./e2ee/identity.js').Identity} Identity */
 /** @typedef {import('./e2ee/identity.js').Pin} Pin */
 /** @typedef {import('./e2ee/identity.js').Signed} Signed */
 
 /** The roles of PROTOCOL.md ("Keys"), with the words people read. */
-export const ROLES = /** @type {const} */ ([
-  ['principal', 'Principal'],
-  ['adviser', 'Adviser'],
-  ['interpreter', 'Interpreter'],
-  ['operator', 'Operator'],
-  ['press_officer', 'Press officer'],
-  ['press', 'Press'],
-  ['monitor', 'Monitor'],
-]);
-const ROLE_LABEL = new Map(/** @type {[string, string][]} */ (ROLES.map((r) => [...r])));
+export const ROLES = TRUST_ROLES.map((r) => [r, r.charAt(0).toUpperCase() + r.slice(1).replaceAll('_', ' ')]);
+const ROLE_LABEL = new Map(/** @type {[string, string][]} */ (ROLES));
 /** @param {string} r */
 export const roleLabel = (r) => ROLE_LABEL.get(r) ?? r;
 
-/** Names as PROTOCOL.md bounds them. */
-export const SIDE = /^[a-z0-9-]{1,32}$/;
+/** What verifyCredential's reasons mean to a person. */
+const WHY = {
+  malformed: 'it is malformed',
+  unknown_authority: "it is not signed by one of the line's authorities",
+  side_mismatch: 'its side is not the one of the authority that signed it',
+  bad_signature: 'its signature is wrong',
+  not_yet_valid: 'it is not valid yet (check this computer\'s clock)',
+  expired: 'it has expired',
+};
+/** @param {string} reason */
+const why = (reason) => /** @type {Record<string, string>} */ (WHY)[reason] ?? reason;
+
+/** Line and call names, as PROTOCOL.md bounds identifiers. */
 export const LINE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** How often a pending request is asked about. */
@@ -191,8 +194,8 @@ class EnrolPage {
     const name = this.name.value.trim();
     const roles = this.#roleBoxes().filter((b) => b.checked).map((b) => b.value);
     if (!this.token && !LINE.test(line)) return this.#invalid('A line name is 1 to 64 letters, digits, dots, dashes or underscores.', this.line);
-    if (!SIDE.test(side)) return this.#invalid('A side is 1 to 32 lower-case letters, digits or dashes.', this.side);
-    if (!name || Array.from(name).length > 64 || /\p{C}/u.test(name)) return this.#invalid('Enter your name (1 to 64 printable characters).', this.name);
+    if (validSide(side)) return this.#invalid('A side is 1 to 32 lower-case letters, digits or dashes.', this.side);
+    if (validDisplayName(name)) return this.#invalid('Enter your name (1 to 64 printable characters).', this.name);
     if (roles.length === 0) return this.#invalid('Choose at least one role.');
     this.error.hidden = true;
     return { line, side, name, roles };
@@ -277,8 +280,9 @@ class EnrolPage {
     const gotLine = typeof ans.line === 'string' ? ans.line : '';
     if (!LINE.test(gotLine)) throw new Error("The server's answer names no valid line.");
     if (line && gotLine !== line) throw new Error(`The credential is for line ${gotLine}, not ${line}.`);
+    /** @type {any} verifyCredential's {ok: true, …} or {ok: false, reason} */
     const v = await verifyCredential(cred, pins, nowSeconds());
-    if (!v.ok) throw new Error(`The credential does not verify: ${v.reason}. Nothing was stored.`);
+    if (!v.ok) throw new Error(`The credential does not verify: ${why(v.reason)}. Nothing was stored.`);
     if (!equalBytes(v.sigKey, id.sigPub) || !equalBytes(v.kemKey, id.kemPub)) throw new Error("The credential is not for this device's keys. Nothing was stored.");
     const saved = await saveEnrolment({ credential: { body: cred.body, sig: cred.sig }, pins, line: gotLine });
     const call = typeof ans.call === 'string' && LINE.test(ans.call) ? ans.call : '';
@@ -297,8 +301,8 @@ class EnrolPage {
     this.title.textContent = 'Waiting for approval';
     this.lede.textContent = 'Your security officer has to approve this device. Read them the request and device ids below; this page updates by itself.';
     const dl = el('dl', 'kv');
-    kv(dl, 'Request', requestId, 'enrol-request-id');
-    kv(dl, 'Device', await deviceId(id.sigPub), 'enrol-device-id');
+    kv(dl, 'Request', requestId, 'enrol-request-id', true);
+    kv(dl, 'Device', await deviceId(id.sigPub), 'enrol-device-id', true);
     const box = el('div', 'enrol-result');
     box.append(dl);
     if (pins) box.append(await pinsList(pins, ''));
@@ -333,7 +337,7 @@ class EnrolPage {
     kv(dl, 'Name', v.name, 'enrol-who-name');
     kv(dl, 'Side', v.side, 'enrol-who-side');
     kv(dl, 'Roles', v.roles.map(roleLabel).join(', '), 'enrol-who-roles');
-    kv(dl, 'Device', await deviceId(id.sigPub), 'enrol-who-device');
+    kv(dl, 'Device', await deviceId(id.sigPub), 'enrol-who-device', true);
     kv(dl, 'Line', line, 'enrol-who-line');
     kv(dl, 'Valid until', new Date(v.expires * 1000).toLocaleString(), 'enrol-who-expires');
     const box = el('div', 'enrol-result');
@@ -400,7 +404,7 @@ export function checkPins(pins) {
     } catch {
       raw = null;
     }
-    if (typeof side !== 'string' || !SIDE.test(side) || !raw || raw.length !== 32 || out.some((o) => o.side === side)) {
+    if (typeof side !== 'string' || validSide(side) || !raw || raw.length !== 32 || out.some((o) => o.side === side)) {
       throw new Error("The server's answer has an invalid authority key.");
     }
     out.push({ side, key });
@@ -421,10 +425,10 @@ function samePins(a, b) {
 export async function pinsList(pins, own) {
   const box = el('div', 'pins');
   box.append(el('h2', '', 'Authorities of the line'));
-  const dl = el('dl', 'kv fingerprints');
+  const dl = el('dl', 'kv');
   for (const p of pins) {
     const fp = await fingerprint(fromB64u(p.key));
-    kv(dl, p.side === own ? `${p.side} (your side)` : p.side, fp, `fp-${p.side}`);
+    kv(dl, p.side === own ? `${p.side} (your side)` : p.side, fp, `fp-${p.side}`, true);
   }
   box.append(dl);
   return box;
@@ -433,9 +437,10 @@ export async function pinsList(pins, own) {
 /**
  * Appends one term and its value to a description list.
  * @param {HTMLElement} dl @param {string} term @param {string} value @param {string} [id]
+ * @param {boolean} [mono] an identifier people read out: fixed-width digits
  */
-export function kv(dl, term, value, id) {
-  const dd = el('dd', '', value);
+export function kv(dl, term, value, id, mono) {
+  const dd = el('dd', mono ? 'mono' : '', value);
   if (id) dd.id = id;
   dl.append(el('dt', '', term), dd);
 }

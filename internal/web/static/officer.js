@@ -109,7 +109,7 @@ class OfficerPage {
       const q = new URLSearchParams({ line: this.lineName, side: this.authority.side });
       const ans = await api('GET', `/api/requests?${q}`);
       const reqs = Array.isArray(ans.requests) ? ans.requests : [];
-      const rows = await Promise.all(reqs.map((r) => this.#row(r)));
+      const rows = await Promise.all(reqs.map((/** @type {Pending} */ r) => this.#row(r)));
       this.list.replaceChildren(...rows);
       if (rows.length === 0) this.list.append(el('p', 'muted', 'No device is waiting for approval.'));
       this.listError.hidden = true;
@@ -150,10 +150,10 @@ class OfficerPage {
       dev = '(invalid key)';
     }
     const who = el('div', 'request-who');
-    who.append(el('span', 'request-name', body.name), el('span', 'request-roles', body.roles.map((r) => roleLabel(String(r))).join(', ')));
+    who.append(el('span', 'request-name', body.name), el('span', 'request-roles', body.roles.map((/** @type {unknown} */ r) => roleLabel(String(r))).join(', ')));
     const dl = el('dl', 'kv');
-    kv(dl, 'Device', dev);
-    kv(dl, 'Request', String(p.id));
+    kv(dl, 'Device', dev, undefined, true);
+    kv(dl, 'Request', String(p.id), undefined, true);
     kv(dl, 'Side', String(body.side));
     if (typeof p.created === 'number') kv(dl, 'Sent', new Date(p.created * 1000).toLocaleString());
     const msg = el('p', 'request-msg');

@@ -5,7 +5,7 @@
 // both.
 
 import * as b64u from "./b64u.js";
-import { concat, equalBytes, senderTag, splitKid, str16, u64, SIG_KEY_SIZE, KEM_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE } from "./trust.js";
+import { concat, senderTag, splitKid, str16, u64, SIG_KEY_SIZE, KEM_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE } from "./trust.js";
 import { Aes128Gcm, CipherSuite, HkdfSha256, XWing } from "../vendor/hpke.js";
 
 const subtle = globalThis.crypto.subtle;
@@ -114,4 +114,3 @@ export async function openKey({ recipientKemSeed, recipientSigPub, senderSigPub,
   return key;
 }
 
-export { equalBytes };

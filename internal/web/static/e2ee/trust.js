@@ -360,6 +360,8 @@ export async function verifyRequest(request) {
  * @param {number} nowSeconds Unix seconds (an integer)
  */
 export async function verifyCredential(cred, pins, nowSeconds) {
+  // A missing clock must not make every time check pass (NaN compares false).
+  if (!Number.isFinite(nowSeconds)) throw new Error("verifyCredential: nowSeconds must be a number");
   let body, sig, o, c, authority;
   try {
     ({ body, sig } = openEnvelope(cred));

@@ -225,15 +225,11 @@ function decryptFrame(kind, participant, senderTag) {
     const data = new Uint8Array(frame.data);
     const expected = senderTag ?? (participant === undefined ? undefined : senderTags.get(participant) ?? -1);
     if (expected !== undefined) {
-      let kid;
-      try {
-        kid = parseHeader(data, clearBytes(kind, data)).kid;
-      } catch {
-        stats.failed.malformed++;
-        return;
-      }
-      if (Math.floor(kid / TAG_SHIFT) !== expected) {
-        stats.failed.wrong_sender++;
+      // Before any work on the frame: does its header name this track's
+      // sender? (Checked again on the KID the frame authenticated under.)
+      const why = headerFrom(kind, data, expected);
+      if (why) {
+        stats.failed[why]++;
         return;
       }
     }
@@ -241,15 +237,45 @@ function decryptFrame(kind, participant, senderTag) {
     try {
       plain = await receiver.decrypt(kind, data);
     } catch (err) {
+      /** @type {string} */
       const why = /** @type {any} */ (err)?.kind;
       if (why === 'auth' || why === 'replay' || why === 'unknown_kid') stats.failed[why]++;
       else stats.failed.malformed++;
+      return;
+    }
+    if (expected !== undefined && Math.floor(plain.kid / TAG_SHIFT) !== expected) {
+      stats.failed.wrong_sender++;
       return;
     }
     frame.data = toBuffer(plain.data);
     counts[kind]++;
     out.enqueue(frame);
   };
+}
+
+/**
+ * Whether an encrypted frame's SFrame header carries the expected sender
+ * tag: null if so, else why not. The header follows the clear bytes; a
+ * frame shorter than its clear prefix was sent with fewer clear bytes, so
+ * shorter offsets are tried too, as sframe.js's decrypt does.
+ * @param {Kind} kind
+ * @param {Uint8Array} data
+ * @param {number} expected
+ * @returns {null|'malformed'|'wrong_sender'}
+ */
+function headerFrom(kind, data, expected) {
+  let parsed = false;
+  for (let c = Math.min(clearBytes(kind, data), data.length - 1); c >= 0; c--) {
+    let kid;
+    try {
+      kid = parseHeader(data, c).kid;
+    } catch {
+      continue;
+    }
+    parsed = true;
+    if (Math.floor(kid / TAG_SHIFT) === expected) return null;
+  }
+  return parsed ? 'wrong_sender' : 'malformed';
 }
 
 /** An ArrayBuffer holding exactly these bytes (a view may be a window on a larger one). @param {Uint8Array} b */
