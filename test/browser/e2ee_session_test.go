@@ -158,7 +158,16 @@ func TestE2EEWorker(t *testing.T) {
 			FramesDecoded    int `json:"framesDecoded"`
 			DroppedBeforeTag int `json:"droppedBeforeTag"`
 		} `json:"late"`
-		Unkeyed struct {
+		Answerer struct {
+			FramesDecoded int            `json:"framesDecoded"`
+			Sent          map[string]int `json:"sent"`
+			Decrypted     map[string]int `json:"decrypted"`
+		} `json:"answerer"`
+		Unpiped struct {
+			PacketsReceived int `json:"packetsReceived"`
+		} `json:"unpiped"`
+		ScriptAnswerer json.RawMessage `json:"scriptAnswerer"`
+		Unkeyed        struct {
 			Dropped     map[string]int `json:"dropped"`
 			Sent        map[string]int `json:"sent"`
 			ReceiverSaw int            `json:"receiverSaw"`
@@ -172,9 +181,12 @@ func TestE2EEWorker(t *testing.T) {
 	t.Logf("receiver expecting another sender: framesDecoded %d, dropped %v", d.WrongTag.FramesDecoded, d.WrongTag.Failed)
 	t.Logf("sender without a key: dropped %v, sent %v, receiver transform saw %d frames", d.Unkeyed.Dropped, d.Unkeyed.Sent, d.Unkeyed.ReceiverSaw)
 	t.Logf("publisher's tag sent late: %d frames dropped before, then framesDecoded %d", d.Late.DroppedBeforeTag, d.Late.FramesDecoded)
+	t.Logf("answering end with insertable streams (the call's shape): framesDecoded %d, sent %v, decrypted %v", d.Answerer.FramesDecoded, d.Answerer.Sent, d.Answerer.Decrypted)
+	t.Logf("insertable streams never piped: far end received %d packets", d.Unpiped.PacketsReceived)
+	t.Logf("observed, not asserted: answering end with RTCRtpScriptTransform set after replaceTrack: %s", d.ScriptAnswerer)
 	if d.OK.FramesDecoded < 120 || d.NoKey.FramesDecoded != 0 || d.NoKey.Failed["unknown_kid"] < 60 ||
 		d.WrongTag.FramesDecoded != 0 || d.WrongTag.Failed["wrong_sender"] < 60 || d.Unkeyed.ReceiverSaw != 0 ||
-		d.Late.DroppedBeforeTag < 40 || d.Late.FramesDecoded < 60 {
+		d.Late.DroppedBeforeTag < 40 || d.Late.FramesDecoded < 60 || d.Answerer.FramesDecoded < 60 || d.Unpiped.PacketsReceived != 0 {
 		t.Errorf("unexpected figures: %s", r.Data)
 	}
 	b.checkConsole()

@@ -313,14 +313,15 @@ func loadStored(b *browser) storedIdentity {
 func TestE2EEEnrolDemo(t *testing.T) {
 	url, mux, _ := e2eeSite(t)
 	f := newFakeEnrolAPI(t, mux)
-	alice := demoGrant{side: "east", name: "Alice East", roles: []string{"principal", "adviser"}}
+	// Roles in the link's order, not the page's: the grant is an exact list.
+	alice := demoGrant{side: "east", name: "Alice East", roles: []string{"adviser", "principal"}}
 	f.tokens["good"] = alice
 	spoiledPins, spoiledDevice := alice, alice
 	spoiledPins.spoil, spoiledDevice.spoil = "pins", "device"
 	f.tokens["badpins"] = spoiledPins
 	f.tokens["otherdevice"] = spoiledDevice
 	link := func(token string) string {
-		return fmt.Sprintf("%s/enrol?token=%s&side=east&name=Alice%%20East&roles=principal,adviser", url, token)
+		return fmt.Sprintf("%s/enrol?token=%s&side=east&name=Alice%%20East&roles=adviser,principal", url, token)
 	}
 
 	b := newBrowser(t, "device", 1000, 800)
@@ -329,7 +330,7 @@ func TestE2EEEnrolDemo(t *testing.T) {
 	want := map[string]string{
 		"enrol-who-name":  "Alice East",
 		"enrol-who-side":  "east",
-		"enrol-who-roles": "Principal, Adviser",
+		"enrol-who-roles": "Adviser, Principal",
 		"enrol-who-line":  f.line,
 		"fp-east":         f.east.Fingerprint(),
 		"fp-west":         f.west.Fingerprint(),

@@ -192,7 +192,11 @@ class EnrolPage {
     const line = this.line.value.trim();
     const side = this.side.value.trim();
     const name = this.name.value.trim();
-    const roles = this.#roleBoxes().filter((b) => b.checked).map((b) => b.value);
+    // In the order the link gives them: a demo token grants an exact list.
+    const linked = (this.params.get('roles') ?? '').split(',');
+    /** @param {string} r */
+    const rank = (r) => (linked.includes(r) ? linked.indexOf(r) : linked.length + TRUST_ROLES.indexOf(r));
+    const roles = this.#roleBoxes().filter((b) => b.checked).map((b) => b.value).sort((a, b) => rank(a) - rank(b));
     if (!this.token && !LINE.test(line)) return this.#invalid('A line name is 1 to 64 letters, digits, dots, dashes or underscores.', this.line);
     if (validSide(side)) return this.#invalid('A side is 1 to 32 lower-case letters, digits or dashes.', this.side);
     if (validDisplayName(name)) return this.#invalid('Enter your name (1 to 64 printable characters).', this.name);

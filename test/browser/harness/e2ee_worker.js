@@ -12,6 +12,17 @@
 //   late      the receive transform names its publisher but no senderTag:
 //             frames are dropped until the page sends the publisher's tag
 //             ('sender-tags'), then video decodes
+//   answerer  as the call does it: the far end offers recvonly m-lines (the
+//             SFU's part), this end answers and attaches its tracks with
+//             replaceTrack; both PeerConnections use encodedInsertableStreams
+//             and hand their encoded streams to the workers ('streams'
+//             message) → video decodes, audio decrypts
+//   unpiped   the same answerer with encodedInsertableStreams whose sender
+//             streams are never handed over: nothing reaches the far end
+//             (the fail-closed property the call relies on)
+// Observed and reported, not asserted (a Chromium behaviour, not ours):
+//   scriptAnswerer  the answerer attaching RTCRtpScriptTransforms after a
+//             replaceTrack: Chromium 156 ignores them and sends in clear
 import { checker, waitUntil } from './e2ee_util.js';
 
 const TAG = 0x1234abcd;
@@ -35,6 +46,9 @@ export async function run(arg) {
     wrongtag: await link({ video, senderKey: key0, receiverKey: key0, tag: OTHER_TAG, errors }),
     unkeyed: await link({ video, senderKey: null, receiverKey: key0, tag: TAG, errors }),
     late: await link({ video, senderKey: key0, receiverKey: key0, tag: undefined, errors }),
+    answerer: await answererLink({ video, audio, key: key0, errors, mode: 'streams' }),
+    unpiped: await answererLink({ video, audio, key: key0, errors, mode: 'unpiped' }),
+    scriptAnswerer: await answererLink({ video, audio, key: key0, errors, mode: 'script' }),
   };
 
   // ok: decoding, and the counters agree.
@@ -94,6 +108,19 @@ export async function run(arg) {
   await waitUntil(async () => (await decoded(links.late.rx)) >= enough, 'video to decode once the publisher\'s tag is known');
   const late = await stats(links.late.wr);
 
+  // answerer: the call's shape, with insertable streams: decodes.
+  await waitUntil(async () => (await decoded(links.answerer.rx)) >= enough, 'the answering link to decode video');
+  const as = await stats(links.answerer.ws), ar = await stats(links.answerer.wr);
+  c.ok(as.sent.video >= enough && as.sent.audio > 0, `answerer encrypted video and audio (${JSON.stringify(as.sent)})`);
+  c.ok(ar.decrypted.pub?.video > 0 && ar.decrypted.pub?.audio > 0, `far end decrypted video and audio (${JSON.stringify(ar.decrypted)})`);
+  c.eq([ar.failed.auth, ar.failed.unknown_kid, ar.failed.wrong_sender, ar.failed.malformed], [0, 0, 0, 0], 'the answering link drops nothing: no frame went out in clear');
+  // unpiped: frames are produced but none leaves (checked once the answerer has sent plenty).
+  const up = await inbound(links.unpiped.rx, 'video'), upa = await inbound(links.unpiped.rx, 'audio');
+  c.eq([up?.packetsReceived ?? 0, upa?.packetsReceived ?? 0, await decoded(links.unpiped.rx)], [0, 0, 0], 'with insertable streams, a sender whose streams are not piped sends nothing');
+  // scriptAnswerer: observed only.
+  const sa = await stats(links.scriptAnswerer.ws), sr = await stats(links.scriptAnswerer.wr);
+  const scriptAnswerer = { senderWorkerSent: sa.sent, receiverFailed: sr.failed, farEndFramesDecoded: await decoded(links.scriptAnswerer.rx) };
+
   c.eq(errors.slice(0, errBefore), [], 'no worker errors besides the refused KID');
   so = await stats(links.ok.ws);
   ro = await stats(links.ok.wr);
@@ -103,6 +130,9 @@ export async function run(arg) {
     wrongtag: { framesDecoded: await decoded(links.wrongtag.rx), failed: wt.failed },
     unkeyed: { dropped: us.dropped, sent: us.sent, receiverSaw: seen },
     late: { framesDecoded: await decoded(links.late.rx), droppedBeforeTag: late.failed.wrong_sender, decrypted: late.decrypted.pub },
+    answerer: { framesDecoded: await decoded(links.answerer.rx), sent: as.sent, decrypted: ar.decrypted.pub },
+    unpiped: { packetsReceived: (up?.packetsReceived ?? 0) + (upa?.packetsReceived ?? 0) },
+    scriptAnswerer,
   };
   for (const l of Object.values(links)) l.close();
   media.getTracks().forEach((t) => t.stop());
@@ -138,6 +168,49 @@ async function link({ video, audio, senderKey, receiverKey, tag, errors }) {
   await rx.setRemoteDescription(tx.localDescription);
   await rx.setLocalDescription();
   await tx.setRemoteDescription(rx.localDescription);
+  return { tx, rx, ws, wr, close() { tx.close(); rx.close(); ws.terminate(); wr.terminate(); } };
+}
+
+/**
+ * The call's shape: rx offers recvonly audio and video (as the SFU does), tx
+ * answers and attaches its tracks to those transceivers. mode 'streams':
+ * insertable streams on both ends, handed to the workers; 'unpiped': tx's
+ * sender streams are never taken; 'script': RTCRtpScriptTransforms set
+ * after each replaceTrack, the far end with insertable streams.
+ */
+async function answererLink({ video, audio, key, errors, mode }) {
+  const ws = new Worker(WORKER, { type: 'module' });
+  const wr = new Worker(WORKER, { type: 'module' });
+  for (const w of [ws, wr]) {
+    w.addEventListener('message', (ev) => { if (ev.data?.type === 'error') errors.push(ev.data.message); });
+    w.addEventListener('error', (ev) => errors.push(`worker error: ${ev.message}`));
+  }
+  ws.postMessage({ type: 'sender-key', kid: kidOf(TAG, 0), baseKey: key });
+  wr.postMessage({ type: 'receiver-key', kid: kidOf(TAG, 0), baseKey: key });
+  const rx = new RTCPeerConnection({ iceServers: [], encodedInsertableStreams: true });
+  const tx = new RTCPeerConnection({ iceServers: [], encodedInsertableStreams: mode !== 'script' });
+  tx.onicecandidate = (e) => e.candidate && rx.addIceCandidate(e.candidate);
+  rx.onicecandidate = (e) => e.candidate && tx.addIceCandidate(e.candidate);
+  for (const kind of ['audio', 'video']) {
+    const tr = rx.addTransceiver(kind, { direction: 'recvonly' });
+    const { readable, writable } = tr.receiver.createEncodedStreams();
+    wr.postMessage({ type: 'streams', options: { direction: 'recv', kind, participant: 'pub', senderTag: TAG }, readable, writable }, [readable, writable]);
+  }
+  await rx.setLocalDescription();
+  await tx.setRemoteDescription(rx.localDescription);
+  for (const tr of tx.getTransceivers()) {
+    const kind = tr.receiver.track.kind;
+    tr.direction = 'sendonly';
+    await tr.sender.replaceTrack(kind === 'audio' ? audio : video);
+    if (mode === 'streams') {
+      const { readable, writable } = tr.sender.createEncodedStreams();
+      ws.postMessage({ type: 'streams', options: { direction: 'send', kind }, readable, writable }, [readable, writable]);
+    } else if (mode === 'script') {
+      tr.sender.transform = new RTCRtpScriptTransform(ws, { direction: 'send', kind });
+    }
+  }
+  await tx.setLocalDescription();
+  await rx.setRemoteDescription(tx.localDescription);
   return { tx, rx, ws, wr, close() { tx.close(); rx.close(); ws.terminate(); wr.terminate(); } };
 }
 

@@ -6,6 +6,16 @@
 //   sender.transform = new RTCRtpScriptTransform(w, {direction: 'send', kind: 'video'});
 //   receiver.transform = new RTCRtpScriptTransform(w, {direction: 'recv', kind: 'video',
 //                                                      participant: id, senderTag: tag});
+// or, with a PeerConnection made with {encodedInsertableStreams: true}:
+//   const {readable, writable} = sender.createEncodedStreams();
+//   w.postMessage({type: 'streams', options: {direction: 'send', kind: 'video'}, readable, writable},
+//                 [readable, writable]);
+// The second form fails closed: such a PeerConnection sends no frame of a
+// sender whose streams are not piped. RTCRtpScriptTransform does not: in
+// Chromium 156 a transform set on the sender of a transceiver that a remote
+// offer created, once a replaceTrack has completed on the connection, is
+// ignored and the frames leave in clear (test/browser e2ee_worker.js shows
+// both behaviours).
 //
 // Keys come from the page (session.js) by postMessage; they never leave this
 // worker again. One worker serves all the call's transforms:
@@ -28,6 +38,10 @@
 //                                            (session.js sends them with each
 //                                            roster), for receive transforms
 //                                            made without a senderTag option
+//   {type: 'streams', options, readable, writable}
+//                                            a sender's or receiver's encoded
+//                                            streams (createEncodedStreams),
+//                                            transferred; options as above
 //   {type: 'stats', id?}                     → {type: 'stats', id?, sent, dropped,
 //                                               decrypted, failed, senderKid, receiverKids}
 // and the worker posts {type: 'error', message} when a message is refused.
@@ -131,6 +145,11 @@ async function handle(msg) {
       receiverKids.delete(kid);
       return;
     }
+    case 'streams': {
+      if (!(msg.readable instanceof ReadableStream) || !(msg.writable instanceof WritableStream)) throw new Error('streams: a readable and a writable are needed');
+      attach(msg.readable, msg.writable, msg.options ?? {});
+      return;
+    }
     case 'stats':
       self.postMessage({
         type: 'stats',
@@ -171,18 +190,26 @@ function currentSender() {
 /** @param {any} event */
 function onTransform(event) {
   const t = event.transformer;
-  /** @type {TransformOptions} */
-  const o = t.options ?? {};
+  attach(t.readable, t.writable, t.options ?? {});
+}
+/** @type {any} */ (self).onrtctransform = onTransform;
+
+/**
+ * Runs one sender's or receiver's frames through encryption or decryption.
+ * @param {ReadableStream} readable
+ * @param {WritableStream} writable
+ * @param {TransformOptions} o
+ */
+function attach(readable, writable, o) {
   const kind = o.kind === 'audio' ? 'audio' : 'video';
   const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o.participant, o.senderTag);
-  t.readable
+  readable
     .pipeThrough(new TransformStream({ transform }))
-    .pipeTo(t.writable)
+    .pipeTo(writable)
     .catch(() => {
       // The track ended or the transform was replaced: nothing to do.
     });
 }
-/** @type {any} */ (self).onrtctransform = onTransform;
 
 /**
  * @param {Kind} kind
