@@ -83,10 +83,15 @@ func (s *Service) line(ctx context.Context, name string) (store.Line, []trust.Pi
 	if err != nil {
 		return l, nil, err
 	}
-	return l, []trust.Pin{
+	return l, Pins(l), nil
+}
+
+// Pins are a line's two authority pins, as the server holds them.
+func Pins(l store.Line) []trust.Pin {
+	return []trust.Pin{
 		{Side: l.A.Name, Key: ed25519.PublicKey(l.A.AuthorityKey)},
 		{Side: l.B.Name, Key: ed25519.PublicKey(l.B.AuthorityKey)},
-	}, nil
+	}
 }
 
 // Demo redeems a demo token: the request's side, name and roles must be

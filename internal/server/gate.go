@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
+	"hotline/internal/enrol"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
 	"hotline/internal/store"
@@ -29,14 +29,6 @@ var (
 	errBadProof    = errors.New("the proof of possession does not verify")
 )
 
-// LinePins returns the authority pins of a line.
-func LinePins(l store.Line) []trust.Pin {
-	return []trust.Pin{
-		{Side: l.A.Name, Key: ed25519.PublicKey(l.A.AuthorityKey)},
-		{Side: l.B.Name, Key: ed25519.PublicKey(l.B.AuthorityKey)},
-	}
-}
-
 func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.Admitted, error) {
 	l, err := g.store.Line(ctx, j.Line)
 	if errors.Is(err, store.ErrNotFound) {
@@ -45,7 +37,7 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err != nil {
 		return peer.Admitted{}, err
 	}
-	id, err := trust.VerifyCredential(trust.Credential{Body: j.Credential.Body, Sig: j.Credential.Sig}, LinePins(l), g.now())
+	id, err := trust.VerifyCredential(trust.Credential{Body: j.Credential.Body, Sig: j.Credential.Sig}, enrol.Pins(l), g.now())
 	if err != nil {
 		return peer.Admitted{}, fmt.Errorf("credential: %w", err)
 	}

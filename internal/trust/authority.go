@@ -101,9 +101,9 @@ func (a *Authority) Sign(req Request, issued, expires time.Time) (Credential, er
 		roles[i] = string(r)
 	}
 	w := credentialWire{
-		V: 1, Authority: B64(a.Public), Side: rb.Side, Name: rb.Name, Roles: roles,
-		SigKey: B64(rb.SigKey), KEMKey: B64(rb.KEMKey),
-		Issued: issued.Unix(), Expires: expires.Unix(),
+		V: 1, Authority: B64(a.Public),
+		subject: subject{Side: rb.Side, Name: rb.Name, Roles: roles, SigKey: B64(rb.SigKey), KEMKey: B64(rb.KEMKey)},
+		Issued:  issued.Unix(), Expires: expires.Unix(),
 	}
 	if _, err := w.parse(); err != nil {
 		return Credential{}, err // times out of range or expires ≤ issued

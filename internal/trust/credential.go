@@ -40,15 +40,11 @@ type Pin struct {
 
 // credentialWire is a credential body as signed, fields in the spec's order.
 type credentialWire struct {
-	V         int      `json:"v"`
-	Authority string   `json:"authority"`
-	Side      string   `json:"side"`
-	Name      string   `json:"name"`
-	Roles     []string `json:"roles"`
-	SigKey    string   `json:"sig_key"`
-	KEMKey    string   `json:"kem_key"`
-	Issued    int64    `json:"issued"`
-	Expires   int64    `json:"expires"`
+	V         int    `json:"v"`
+	Authority string `json:"authority"`
+	subject
+	Issued  int64 `json:"issued"`
+	Expires int64 `json:"expires"`
 }
 
 // Identity is what a valid credential says about a device.
@@ -83,23 +79,9 @@ func (w *credentialWire) parse() (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if err := ValidSide(w.Side); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := ValidDisplayName(w.Name); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	roles, err := role.ParseList(w.Roles)
+	roles, sigKey, kemKey, err := w.subject.parse()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	sigKey, err := decodeB64Len("sig_key", w.SigKey, SigKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	kemKey, err := decodeB64Len("kem_key", w.KEMKey, KEMKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, err
 	}
 	if err := checkTime("issued", w.Issued); err != nil {
 		return nil, err

@@ -43,8 +43,8 @@ func FuzzCredentialBody(f *testing.F) {
 		for i, r := range id.Roles {
 			roles[i] = string(r)
 		}
-		again, err := canonicalJSON(&credentialWire{V: 1, Authority: B64(id.Authority), Side: id.Side, Name: id.Name, Roles: roles,
-			SigKey: B64(id.SigKey), KEMKey: B64(id.KEMKey), Issued: id.Issued.Unix(), Expires: id.Expires.Unix()})
+		again, err := canonicalJSON(&credentialWire{V: 1, Authority: B64(id.Authority),
+			subject: subject{Side: id.Side, Name: id.Name, Roles: roles, SigKey: B64(id.SigKey), KEMKey: B64(id.KEMKey)}, Issued: id.Issued.Unix(), Expires: id.Expires.Unix()})
 		if err != nil || !bytes.Equal(again, body) {
 			t.Fatalf("accepted a body that does not round-trip:\n%q\n%q", body, again)
 		}
@@ -76,8 +76,8 @@ func FuzzRequestBody(f *testing.F) {
 		for i, r := range rb.Roles {
 			roles[i] = string(r)
 		}
-		again, err := canonicalJSON(&requestWire{V: 1, Side: rb.Side, Name: rb.Name, Roles: roles,
-			SigKey: B64(rb.SigKey), KEMKey: B64(rb.KEMKey), Created: rb.Created.Unix()})
+		again, err := canonicalJSON(&requestWire{V: 1,
+			subject: subject{Side: rb.Side, Name: rb.Name, Roles: roles, SigKey: B64(rb.SigKey), KEMKey: B64(rb.KEMKey)}, Created: rb.Created.Unix()})
 		if err != nil || !bytes.Equal(again, body) {
 			t.Fatalf("accepted a body that does not round-trip:\n%q\n%q", body, again)
 		}

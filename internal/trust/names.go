@@ -33,9 +33,8 @@ func ValidSide(s string) error {
 
 // ValidDisplayName checks a display name: 1–64 printable Unicode characters
 // (unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the
-// ASCII space), no leading or trailing space. It is the rule of
-// internal/protocol's ValidName, copied so that trust imports nothing of the
-// signalling layer; the browser's copy is in static/e2ee/trust.js.
+// ASCII space), no leading or trailing space. internal/protocol's ValidName
+// is this rule; the browser's copy is in static/e2ee/trust.js.
 func ValidDisplayName(s string) error {
 	if s == "" {
 		return errors.New("name is empty")

@@ -15,13 +15,40 @@ var ErrBadSignature = errors.New("signature does not verify")
 // requestWire is a request body as signed, fields in the spec's order
 // (docs/PROTOCOL.md, "Enrolment request").
 type requestWire struct {
-	V       int      `json:"v"`
-	Side    string   `json:"side"`
-	Name    string   `json:"name"`
-	Roles   []string `json:"roles"`
-	SigKey  string   `json:"sig_key"`
-	KEMKey  string   `json:"kem_key"`
-	Created int64    `json:"created"`
+	V int `json:"v"`
+	subject
+	Created int64 `json:"created"`
+}
+
+// subject is what a request and the credential made from it both say about
+// a device, in the bodies' field order (embedded, its fields encode inline).
+type subject struct {
+	Side   string   `json:"side"`
+	Name   string   `json:"name"`
+	Roles  []string `json:"roles"`
+	SigKey string   `json:"sig_key"`
+	KEMKey string   `json:"kem_key"`
+}
+
+// parse checks the subject's fields in the spec's order; every failure is
+// ErrMalformed.
+func (w *subject) parse() (roles []role.Role, sigKey, kemKey []byte, err error) {
+	if err := ValidSide(w.Side); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := ValidDisplayName(w.Name); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if roles, err = role.ParseList(w.Roles); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if sigKey, err = decodeB64Len("sig_key", w.SigKey, SigKeySize); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if kemKey, err = decodeB64Len("kem_key", w.KEMKey, KEMKeySize); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return roles, sigKey, kemKey, nil
 }
 
 // RequestBody is a verified request's content.
@@ -40,23 +67,9 @@ func (w *requestWire) parse() (*RequestBody, error) {
 	if w.V != 1 {
 		return nil, fmt.Errorf("%w: version %d, want 1", ErrMalformed, w.V)
 	}
-	if err := ValidSide(w.Side); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := ValidDisplayName(w.Name); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	roles, err := role.ParseList(w.Roles)
+	roles, sigKey, kemKey, err := w.subject.parse()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	sigKey, err := decodeB64Len("sig_key", w.SigKey, SigKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	kemKey, err := decodeB64Len("kem_key", w.KEMKey, KEMKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, err
 	}
 	if err := checkTime("created", w.Created); err != nil {
 		return nil, err
@@ -100,8 +113,8 @@ func NewRequest(sigPriv ed25519.PrivateKey, kemPub []byte, side, name string, ro
 		names[i] = string(r)
 	}
 	w := requestWire{
-		V: 1, Side: side, Name: name, Roles: names,
-		SigKey: B64(sigPriv.Public().(ed25519.PublicKey)), KEMKey: B64(kemPub),
+		V:       1,
+		subject: subject{Side: side, Name: name, Roles: names, SigKey: B64(sigPriv.Public().(ed25519.PublicKey)), KEMKey: B64(kemPub)},
 		Created: created.Unix(),
 	}
 	// The same checks a verifier makes, so that nothing invalid is signed.

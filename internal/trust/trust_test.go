@@ -324,8 +324,8 @@ func TestCredentialRefused(t *testing.T) {
 
 	// Signed by the west authority for an east device: build the body
 	// directly, as a misbehaving officer could.
-	w := credentialWire{V: 1, Authority: B64(west.Public), Side: "east", Name: "Alice", Roles: []string{"principal"},
-		SigKey: B64(d.SigPublic()), KEMKey: B64(d.KEMPublic()), Issued: t0.Unix(), Expires: t0.Add(time.Hour).Unix()}
+	w := credentialWire{V: 1, Authority: B64(west.Public),
+		subject: subject{Side: "east", Name: "Alice", Roles: []string{"principal"}, SigKey: B64(d.SigPublic()), KEMKey: B64(d.KEMPublic())}, Issued: t0.Unix(), Expires: t0.Add(time.Hour).Unix()}
 	body, _ := canonicalJSON(&w)
 	wrongSide := Credential{Body: B64(body), Sig: B64(ed25519.Sign(west.private, append([]byte(labelCredential), body...)))}
 

@@ -1,0 +1,302 @@
+package protocol
+
+// Validation of decoded messages: identifiers, names, base64url fields and
+// each message type's own rules. Decode runs these before any other package
+// sees a message.
+
+import (
+	"errors"
+	"fmt"
+
+	"hotline/internal/trust"
+)
+
+// ValidName checks a display name: the rule of internal/trust (a name
+// comes from a credential), applied to what the server relays.
+func ValidName(s string) error { return trust.ValidDisplayName(s) }
+
+// ValidID checks a call name or track id: 1..MaxIDBytes of [A-Za-z0-9._-].
+func ValidID(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if len(s) > MaxIDBytes {
+		return fmt.Errorf("%s is %d bytes long, at most %d allowed", what, len(s), MaxIDBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%s may contain only letters, digits, '.', '-' and '_'", what)
+		}
+	}
+	return nil
+}
+
+func validKind(k string) error {
+	if k != KindAudio && k != KindVideo {
+		return fmt.Errorf("kind %q is neither %q nor %q", truncate(k, 16), KindAudio, KindVideo)
+	}
+	return nil
+}
+
+func validTracks(ts []TrackInfo, allowEmpty bool) error {
+	if len(ts) == 0 && !allowEmpty {
+		return errors.New("no tracks")
+	}
+	if len(ts) > MaxTracks {
+		return fmt.Errorf("%d tracks, at most %d allowed", len(ts), MaxTracks)
+	}
+	seen := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		if err := t.validate(); err != nil {
+			return err
+		}
+		if seen[t.ID] {
+			return fmt.Errorf("track id %q appears twice", t.ID)
+		}
+		seen[t.ID] = true
+	}
+	return nil
+}
+
+func (t *TrackInfo) validate() error {
+	if err := ValidID("track id", t.ID); err != nil {
+		return err
+	}
+	if err := validKind(t.Kind); err != nil {
+		return err
+	}
+	if t.Source != "" {
+		if err := ValidID("track source", t.Source); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkType(got, want string) error {
+	if got != want {
+		return fmt.Errorf("type %q where %q was expected", got, want)
+	}
+	return nil
+}
+
+func (m *Join) validate() error {
+	if err := checkType(m.Type, TypeJoin); err != nil {
+		return err
+	}
+	if m.Version <= 0 {
+		return errors.New("version is missing")
+	}
+	if err := ValidID("line name", m.Line); err != nil {
+		return err
+	}
+	if err := ValidID("call name", m.Call); err != nil {
+		return err
+	}
+	if err := m.Credential.validate(); err != nil {
+		return err
+	}
+	if err := validB64u("proof", m.Proof, SigB64Len, SigB64Len); err != nil {
+		return err
+	}
+	return validTracks(m.Tracks, true)
+}
+
+func (c *Credential) validate() error {
+	if err := validB64u("credential body", c.Body, 1, MaxCredentialBody); err != nil {
+		return err
+	}
+	return validB64u("credential signature", c.Sig, SigB64Len, SigB64Len)
+}
+
+// validB64u checks that s is base64url without padding, of a length in
+// [min, max]. (The bytes are decoded by whoever uses them.)
+func validB64u(what, s string, min, max int) error {
+	if len(s) < min || len(s) > max {
+		if min == max {
+			return fmt.Errorf("%s must be %d base64url characters, not %d", what, min, len(s))
+		}
+		return fmt.Errorf("%s must be %d to %d base64url characters, not %d", what, min, max, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("%s is not base64url without padding", what)
+		}
+	}
+	return nil
+}
+
+func (m *Challenge) validate() error {
+	if err := checkType(m.Type, TypeChallenge); err != nil {
+		return err
+	}
+	if m.Version <= 0 {
+		return errors.New("version is missing")
+	}
+	return validB64u("nonce", m.Nonce, NonceB64Len, NonceB64Len)
+}
+
+func (m *Key) validate() error {
+	if err := checkType(m.Type, TypeKey); err != nil {
+		return err
+	}
+	if m.From != "" {
+		return errors.New("a client's key message names the recipient (to), not from")
+	}
+	if err := ValidID("to", m.To); err != nil {
+		return err
+	}
+	return m.validateBody()
+}
+
+func (m *Key) validateBody() error {
+	if m.KID > MaxKID {
+		return fmt.Errorf("kid %d exceeds %d", m.KID, uint64(MaxKID))
+	}
+	if err := validB64u("sealed", m.Sealed, SealedB64Len, SealedB64Len); err != nil {
+		return err
+	}
+	return validB64u("sig", m.Sig, SigB64Len, SigB64Len)
+}
+
+// serverKey is a key message as the server relays it (with from, not to).
+type serverKey struct{ Key }
+
+func (m *serverKey) validate() error {
+	if err := checkType(m.Type, TypeKey); err != nil {
+		return err
+	}
+	if m.To != "" {
+		return errors.New("a relayed key message names the sender (from), not to")
+	}
+	if err := ValidID("from", m.From); err != nil {
+		return err
+	}
+	return m.validateBody()
+}
+
+func (m *Publish) validate() error {
+	if err := checkType(m.Type, TypePublish); err != nil {
+		return err
+	}
+	return validTracks(m.Tracks, false)
+}
+
+func (m *Unpublish) validate() error {
+	if err := checkType(m.Type, TypeUnpublish); err != nil {
+		return err
+	}
+	return ValidID("track id", m.Track)
+}
+
+func (m *SDP) validate() error {
+	if m.Type != TypeAnswer && m.Type != TypeOffer {
+		return fmt.Errorf("type %q is not an SDP type", m.Type)
+	}
+	if m.SDP == "" {
+		return errors.New("sdp is empty")
+	}
+	if len(m.SDP) > MaxSDPBytes {
+		return fmt.Errorf("sdp of %d bytes exceeds %d", len(m.SDP), MaxSDPBytes)
+	}
+	if m.Type == TypeAnswer && (len(m.Send) > 0 || len(m.Receive) > 0) {
+		return errors.New("an answer carries no send or receive table")
+	}
+	for _, s := range m.Send {
+		if err := ValidID("mid", s.Mid); err != nil {
+			return err
+		}
+		if err := ValidID("track id", s.Track); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.Receive {
+		if err := ValidID("mid", r.Mid); err != nil {
+			return err
+		}
+		if err := ValidID("participant id", r.Participant); err != nil {
+			return err
+		}
+		if err := ValidName(r.Name); err != nil {
+			return err
+		}
+		ti := TrackInfo{ID: r.Track, Kind: r.Kind, Source: r.Source}
+		if err := ti.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Candidate) validate() error {
+	if err := checkType(m.Type, TypeCandidate); err != nil {
+		return err
+	}
+	c := m.Candidate
+	if len(c.Candidate) > MaxCandidateBytes {
+		return fmt.Errorf("candidate of %d bytes exceeds %d", len(c.Candidate), MaxCandidateBytes)
+	}
+	if c.SDPMid != nil {
+		if err := ValidID("sdpMid", *c.SDPMid); err != nil {
+			return err
+		}
+	}
+	if c.UsernameFragment != nil && len(*c.UsernameFragment) > 256 {
+		return errors.New("usernameFragment too long")
+	}
+	return nil
+}
+
+func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
+
+func (m *Welcome) validate() error {
+	if err := checkType(m.Type, TypeWelcome); err != nil {
+		return err
+	}
+	if err := ValidID("participant id", m.ID); err != nil {
+		return err
+	}
+	if err := ValidID("line name", m.Line); err != nil {
+		return err
+	}
+	return ValidID("call name", m.Call)
+}
+
+func (m *Roster) validate() error {
+	if err := checkType(m.Type, TypeRoster); err != nil {
+		return err
+	}
+	if len(m.Participants) > 1024 {
+		return errors.New("roster too long")
+	}
+	for _, p := range m.Participants {
+		if err := ValidID("participant id", p.ID); err != nil {
+			return err
+		}
+		if err := ValidName(p.Name); err != nil {
+			return err
+		}
+		if err := ValidID("device id", p.Device); err != nil {
+			return err
+		}
+		if err := p.Credential.validate(); err != nil {
+			return err
+		}
+		if err := validTracks(p.Tracks, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *ErrorMsg) validate() error {
+	if err := checkType(m.Type, TypeError); err != nil {
+		return err
+	}
+	if m.Code == "" || len(m.Code) > 64 || len(m.Message) > 4096 {
+		return errors.New("malformed error")
+	}
+	return nil
+}
