@@ -25,7 +25,42 @@ export class Call {
    */
   constructor(opts) {
     this.opts = opts;
-    this.session = new Session();
+    // Every frame goes through one worker per call: encrypted before it
+    // leaves, decrypted (or dropped) as it arrives. Encoded streams, not
+    // RTCRtpScriptTransform: Chromium ignores a transform set on a
+    // transceiver that a remote offer created once a replaceTrack has
+    // completed, and would send those frames in clear. A connection made
+    // with encodedInsertableStreams sends nothing that is not piped through
+    // the worker (e2ee/worker.js).
+    /** @type {Worker} */
+    this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
+    const worker = this.worker;
+    /** @param {any} end an RTCRtpSender or RTCRtpReceiver @param {object} options */
+    const pipe = (end, options) => {
+      const { readable, writable } = end.createEncodedStreams();
+      worker.postMessage({ type: 'streams', options, readable, writable }, [readable, writable]);
+    };
+    /** receivers already piped, by the stream name the worker knows them by @type {WeakMap<RTCRtpReceiver, string>} */
+    const piped = new WeakMap();
+    let streams = 0;
+    this.session = new Session({
+      frames: {
+        attachSender: (sender, kind) => pipe(sender, { direction: 'send', kind }),
+        // The publisher's sender tag comes with each roster ('sender-tags').
+        // A receiver's streams can be taken once; an m-line reused for
+        // another publisher is re-pointed instead.
+        attachReceiver: (receiver, entry) => {
+          const known = piped.get(receiver);
+          if (known) {
+            worker.postMessage({ type: 'publisher', stream: known, participant: entry.participant });
+            return;
+          }
+          const stream = `r${++streams}`;
+          piped.set(receiver, stream);
+          pipe(receiver, { direction: 'recv', kind: entry.kind, participant: entry.participant, stream });
+        },
+      },
+    });
     this.joined = false;
     this.startedAt = 0;
     /** @type {{code: string, message: string}[]} every error shown, for tests */
@@ -51,8 +86,6 @@ export class Call {
     this.over = false; // the end screen is up
     /** @type {E2EESession|null} */
     this.e2ee = null;
-    /** @type {Worker|null} */
-    this.worker = null;
     this.line = '';
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
@@ -88,21 +121,7 @@ export class Call {
     this.line = line;
 
     const s = this.session;
-    // Every frame goes through the worker: encrypted before it leaves,
-    // decrypted (or dropped) as it arrives.
-    this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
     const worker = this.worker;
-    s.frames = {
-      attachSender: (sender, kind) => {
-        sender.transform = new RTCRtpScriptTransform(worker, { direction: 'send', kind });
-      },
-      attachReceiver: (receiver, entry) => {
-        const tag = this.e2ee?.senderTagOf(entry.participant);
-        receiver.transform = new RTCRtpScriptTransform(worker, {
-          direction: 'recv', kind: entry.kind, participant: entry.participant, senderTag: tag ?? undefined,
-        });
-      },
-    };
     s.onwelcome = (id) => {
       this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker });
       this.e2ee.onChange(() => this.#renderE2EE());
@@ -397,7 +416,7 @@ export class Call {
     this.over = true;
     window.clearInterval(this.timer);
     this.e2ee?.close();
-    this.worker?.terminate();
+    this.worker.terminate();
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
     this.selfview.replaceChildren();

@@ -81,7 +81,14 @@ export class Session {
 
     // No STUN or TURN: the server sends its own host candidates, and
     // nothing about this call should touch a third party.
-    this.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    // With frame hooks, every sender's and receiver's encoded frames go
+    // through them (encodedInsertableStreams): such a connection sends no
+    // frame of a sender whose streams are not piped, so nothing can leave in
+    // clear by mistake.
+    /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
+    const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    if (this.frames) config.encodedInsertableStreams = true;
+    this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
     this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
 

@@ -41,7 +41,11 @@
 //   {type: 'streams', options, readable, writable}
 //                                            a sender's or receiver's encoded
 //                                            streams (createEncodedStreams),
-//                                            transferred; options as above
+//                                            transferred; options as above,
+//                                            plus an optional `stream` name
+//   {type: 'publisher', stream, participant} the receiver piped as `stream`
+//                                            now carries this participant's
+//                                            track (a reused m-line)
 //   {type: 'stats', id?}                     → {type: 'stats', id?, sent, dropped,
 //                                               decrypted, failed, senderKid, receiverKids}
 // and the worker posts {type: 'error', message} when a message is refused.
@@ -50,8 +54,11 @@ import { SFrameReceiver, SFrameSender, clearBytes, parseHeader } from './sframe.
 
 /** @typedef {'audio'|'video'} Kind */
 /**
- * @typedef {{direction: 'send'|'recv', kind: Kind, participant?: string, senderTag?: number}} TransformOptions
+ * @typedef {{direction: 'send'|'recv', kind: Kind, participant?: string, senderTag?: number, stream?: string}} TransformOptions
  */
+
+/** @type {Map<string, TransformOptions>} piped streams by name, for 'publisher' */
+const streams = new Map();
 
 const TAG_SHIFT = 2 ** 16; // kid = sender_tag << 16 | epoch; KIDs go up to 2^48, beyond 32-bit operators
 
@@ -147,7 +154,20 @@ async function handle(msg) {
     }
     case 'streams': {
       if (!(msg.readable instanceof ReadableStream) || !(msg.writable instanceof WritableStream)) throw new Error('streams: a readable and a writable are needed');
-      attach(msg.readable, msg.writable, msg.options ?? {});
+      /** @type {TransformOptions} */
+      const o = { ...(msg.options ?? {}) };
+      if (typeof msg.options?.stream === 'string') {
+        if (streams.has(msg.options.stream)) throw new Error(`stream ${msg.options.stream} is already piped`);
+        streams.set(msg.options.stream, o);
+      }
+      attach(msg.readable, msg.writable, o);
+      return;
+    }
+    case 'publisher': {
+      const o = streams.get(msg.stream);
+      if (!o || o.direction !== 'recv') throw new Error(`publisher: no receive stream ${msg.stream}`);
+      if (typeof msg.participant !== 'string') throw new Error('publisher: a participant id is needed');
+      o.participant = msg.participant;
       return;
     }
     case 'stats':
@@ -202,7 +222,7 @@ function onTransform(event) {
  */
 function attach(readable, writable, o) {
   const kind = o.kind === 'audio' ? 'audio' : 'video';
-  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o.participant, o.senderTag);
+  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
   readable
     .pipeThrough(new TransformStream({ transform }))
     .pipeTo(writable)
@@ -240,15 +260,16 @@ function encryptFrame(kind) {
 
 /**
  * @param {Kind} kind
- * @param {string|undefined} participant the publisher
- * @param {number|undefined} senderTag what every KID of this track must
- *   carry; if not given, the participant's tag from 'sender-tags'; with
- *   neither a tag nor a participant, any key the worker holds is accepted
+ * @param {TransformOptions} o read at every frame, since 'publisher' may
+ *   change it: o.participant is the publisher; o.senderTag what every KID of
+ *   this track must carry; if not given, the participant's tag from
+ *   'sender-tags'; with neither a tag nor a participant, any key the worker
+ *   holds is accepted
  * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
  */
-function decryptFrame(kind, participant, senderTag) {
-  const counts = (stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 });
+function decryptFrame(kind, o) {
   return async (frame, out) => {
+    const { participant, senderTag } = o;
     const data = new Uint8Array(frame.data);
     const expected = senderTag ?? (participant === undefined ? undefined : senderTags.get(participant) ?? -1);
     if (expected !== undefined) {
@@ -275,7 +296,7 @@ function decryptFrame(kind, participant, senderTag) {
       return;
     }
     frame.data = toBuffer(plain.data);
-    counts[kind]++;
+    (stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 })[kind]++;
     out.enqueue(frame);
   };
 }
