@@ -168,6 +168,7 @@ async function handle(msg) {
       if (!o || o.direction !== 'recv') throw new Error(`publisher: no receive stream ${msg.stream}`);
       if (typeof msg.participant !== 'string') throw new Error('publisher: a participant id is needed');
       o.participant = msg.participant;
+      stats.decrypted[msg.participant] ??= { audio: 0, video: 0 };
       return;
     }
     case 'stats':
@@ -268,6 +269,7 @@ function encryptFrame(kind) {
  * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
  */
 function decryptFrame(kind, o) {
+  stats.decrypted[o.participant ?? ''] ??= { audio: 0, video: 0 }; // counted from zero, visible at once
   return async (frame, out) => {
     const { participant, senderTag } = o;
     const data = new Uint8Array(frame.data);
