@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 	"hotline/internal/sfu"
 )
 
@@ -24,6 +25,7 @@ var (
 	ErrUnknownTrack    = errors.New("no such track")
 	ErrNotMember       = errors.New("not a member of the call")
 	ErrClosed          = errors.New("server is shutting down")
+	ErrForbidden       = errors.New("not allowed")
 )
 
 // Member is one participant as the call sees it. The call invokes these
@@ -37,6 +39,13 @@ type Member interface {
 	// server; every client verifies it again).
 	Device() string
 	Credential() protocol.Credential
+	// Side and Roles come from the credential; the call enforces what the
+	// roles allow (internal/role) and which side one may act on.
+	Side() string
+	Roles() []role.Role
+	// Removed: another member removed this one (byName); the call has
+	// already dropped it, and the member should close its connection.
+	Removed(byName string)
 	// Subscribe: a track of another member became available.
 	Subscribe(pub Publication)
 	// Unsubscribe: that track ended.
@@ -87,6 +96,9 @@ type Call struct {
 
 	mu      sync.Mutex
 	members []*entry // in join order
+	// over: the last member left, and the call is (or is about to be) out
+	// of the registry; a Join that finds it makes a new call instead.
+	over bool
 }
 
 type entry struct {
@@ -107,8 +119,15 @@ func (r *Registry) Join(name string, m Member) (*Call, error) {
 		c = &Call{name: name, reg: r}
 		r.calls[name] = c
 	}
-	// Lock order: registry, then call.
+	// Lock order: registry, then call. (Leave never takes the registry's
+	// lock while it holds the call's.)
 	c.mu.Lock()
+	if c.over {
+		c.mu.Unlock()
+		c = &Call{name: name, reg: r}
+		r.calls[name] = c
+		c.mu.Lock()
+	}
 	r.mu.Unlock()
 	defer c.mu.Unlock()
 	if len(c.members) >= r.maxMembers {
@@ -195,14 +214,62 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 	return nil
 }
 
+// Remove takes target out of the call at by's request: by's roles must
+// allow remove_participant and target must be of by's side (one side never
+// acts on the other's people). The target's tracks end, everyone gets the
+// new roster (so the remaining members rekey), and the target is told.
+func (c *Call) Remove(byID, targetID string) error {
+	c.mu.Lock()
+	defer c.forgetIfOver()
+	defer c.mu.Unlock()
+	by := c.find(byID)
+	if by == nil {
+		return ErrNotMember
+	}
+	if err := role.Check(by.m.Roles(), role.RemoveParticipant); err != nil {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	target := c.find(targetID)
+	if target == nil || target == by {
+		return fmt.Errorf("%w: %q", ErrNoRecipient, targetID)
+	}
+	if target.m.Side() != by.m.Side() {
+		return fmt.Errorf("%w: %s is of the other side", ErrForbidden, target.m.Name())
+	}
+	c.leaveLocked(target)
+	target.m.Removed(by.m.Name())
+	return nil
+}
+
 // Leave removes a member: its tracks end everywhere. Leaving twice is harmless.
 func (c *Call) Leave(memberID string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.find(memberID)
-	if e == nil {
+	if e := c.find(memberID); e != nil {
+		c.leaveLocked(e)
+	}
+	c.mu.Unlock()
+	c.forgetIfOver()
+}
+
+// forgetIfOver takes an empty call out of the registry. It runs without the
+// call's lock (lock order: registry, then call); over never goes back to
+// false, so reading it late is safe.
+func (c *Call) forgetIfOver() {
+	c.mu.Lock()
+	over := c.over
+	c.mu.Unlock()
+	if !over {
 		return
 	}
+	c.reg.mu.Lock()
+	if c.reg.calls[c.name] == c {
+		delete(c.reg.calls, c.name)
+	}
+	c.reg.mu.Unlock()
+}
+
+func (c *Call) leaveLocked(e *entry) {
+	memberID := e.m.ID()
 	for i, x := range c.members {
 		if x == e {
 			c.members = append(c.members[:i], c.members[i+1:]...)
@@ -218,11 +285,7 @@ func (c *Call) Leave(memberID string) {
 		c.reg.rec.MemberLeft(c.name, memberID)
 	}
 	if len(c.members) == 0 {
-		c.reg.mu.Lock()
-		if c.reg.calls[c.name] == c {
-			delete(c.reg.calls, c.name)
-		}
-		c.reg.mu.Unlock()
+		c.over = true
 	}
 }
 

@@ -7,12 +7,15 @@ import (
 	"testing"
 
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 	"hotline/internal/sfu"
 )
 
 // member records what the call tells it.
 type member struct {
 	id, name string
+	side     string
+	roles    []role.Role
 	mu       sync.Mutex
 	events   []string
 	roster   []protocol.RosterEntry
@@ -24,6 +27,9 @@ func (m *member) Device() string { return "dev-" + m.id }
 func (m *member) Credential() protocol.Credential {
 	return protocol.Credential{Body: "body-" + m.id, Sig: "sig"}
 }
+func (m *member) Side() string              { return m.side }
+func (m *member) Roles() []role.Role        { return m.roles }
+func (m *member) Removed(by string)         { m.log("removed-by:" + by) }
 func (m *member) DeliverKey(k protocol.Key) { m.log("key:" + k.From + ">" + fmt.Sprint(k.KID)) }
 func (m *member) Subscribe(p Publication) {
 	m.log("+" + p.Track.ID())
@@ -208,3 +214,94 @@ func TestDuplicateDevice(t *testing.T) {
 type dupDevice struct{ member }
 
 func (d *dupDevice) Device() string { return "dev-a" }
+
+// TestRemove: only a role that may remove_participant removes, only people
+// of its own side, and a refusal changes nothing; the removed member's
+// tracks end at everyone, it is told who removed it, and the roster drops it.
+func TestRemove(t *testing.T) {
+	rec := &recorder{}
+	reg := NewRegistry(8, rec)
+	boss := &member{id: "p", name: "Principal", side: "east", roles: []role.Role{role.Principal}}
+	adv := &member{id: "a", name: "Adviser", side: "east", roles: []role.Role{role.Adviser}}
+	other := &member{id: "w", name: "West", side: "west", roles: []role.Role{role.Principal}}
+	c, _ := reg.Join("x", boss)
+	reg.Join("x", adv)
+	reg.Join("x", other)
+	if err := c.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, track("a.cam")); err != nil {
+		t.Fatal(err)
+	}
+	refusals := []struct {
+		name, by, target string
+		want             error
+	}{
+		{"adviser removes principal", "a", "p", ErrForbidden},
+		{"other side's principal removes adviser", "w", "a", ErrForbidden},
+		{"principal removes the other side", "p", "w", ErrForbidden},
+		{"principal removes itself", "p", "p", ErrNoRecipient},
+		{"principal removes nobody", "p", "zz", ErrNoRecipient},
+		{"non-member removes", "zz", "a", ErrNotMember},
+	}
+	for _, r := range refusals {
+		if err := c.Remove(r.by, r.target); !errors.Is(err, r.want) {
+			t.Errorf("%s: %v, want %v", r.name, err, r.want)
+		}
+	}
+	if n := len(c.Roster()); n != 3 {
+		t.Fatalf("refusals changed the roster: %d members", n)
+	}
+	if err := c.Remove("p", "a"); err != nil {
+		t.Fatalf("principal removes own adviser: %v", err)
+	}
+	if got := adv.got(); got != "[removed-by:Principal]" {
+		t.Errorf("the adviser was told %s", got)
+	}
+	for _, m := range []*member{boss, other} {
+		if got := m.got(); got != "[+a.cam -a.cam]" {
+			t.Errorf("%s saw %s", m.name, got)
+		}
+	}
+	if r := c.Roster(); len(r) != 2 || r[0].ID != "p" || r[1].ID != "w" {
+		t.Fatalf("roster after removal %+v", r)
+	}
+	rec.mu.Lock()
+	left := fmt.Sprint(rec.left)
+	rec.mu.Unlock()
+	if left != "[x/a]" {
+		t.Errorf("recorded departures %s", left)
+	}
+	c.Leave("a") // the removed member's session ends later: harmless
+	if n := len(c.Roster()); n != 2 {
+		t.Fatalf("a late Leave changed the roster: %d", n)
+	}
+}
+
+// TestJoinAfterEmpty: a call whose last member left is forgotten; a join
+// racing with that departure lands in a live call, never in the dead one.
+func TestJoinAfterEmpty(t *testing.T) {
+	reg := NewRegistry(8, nil)
+	for i := range 200 {
+		a := &member{id: fmt.Sprint("a", i), name: "A"}
+		c, err := reg.Join("x", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan *Call)
+		b := &member{id: fmt.Sprint("b", i), name: "B"}
+		go func() {
+			cb, err := reg.Join("x", b)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- cb
+		}()
+		c.Leave(a.id)
+		cb := <-done
+		if got := reg.Participants(); got != 1 {
+			t.Fatalf("round %d: the registry counts %d participants, want 1 (b)", i, got)
+		}
+		cb.Leave(b.id)
+		if n := reg.CallCount(); n != 0 {
+			t.Fatalf("round %d: %d calls left after everyone left", i, n)
+		}
+	}
+}

@@ -352,6 +352,16 @@ func (c *Client) Leave(ctx context.Context) error {
 	return errors.Join(err, c.Close())
 }
 
+// Remove asks the server to remove another participant of the call
+// (docs/PROTOCOL.md, "Removal"). The server answers a refusal with an error
+// message (Errors), and a removal with the new roster.
+func (c *Client) Remove(ctx context.Context, participant string) error {
+	if err := c.out(ctx, protocol.Remove{Type: protocol.TypeRemove, Participant: participant}); err != nil {
+		return fmt.Errorf("client: remove %s: %w", participant, err)
+	}
+	return nil
+}
+
 // Close ends the client: the WebSocket, the PeerConnection and every
 // goroutine the client started, which have all returned when Close returns.
 // It is idempotent.

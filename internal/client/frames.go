@@ -64,6 +64,7 @@ type frameCounts struct {
 	failed      uint64 // authentication, malformed, replay
 	unknownKey  uint64 // no key for the frame's KID (yet, or never: a departed member)
 	wrongSender uint64 // the KID names another sender than the track's publisher
+	lastKID     uint64 // of the latest decrypted frame
 }
 
 // openFrame decrypts one reassembled frame of track r and counts the outcome.
@@ -101,6 +102,7 @@ func (c *Client) openFrame(r *remoteTrack, frame []byte) {
 		return
 	}
 	r.frames.decrypted++
+	r.frames.lastKID = kid
 	if c.cfg.DecryptedTap != nil {
 		c.cfg.DecryptedTap(r.info.Participant, kind, out)
 	}

@@ -61,6 +61,7 @@ func (r *remoteTrack) snapshot() TrackStats {
 		DecryptFailed: r.frames.failed,
 		UnknownKey:    r.frames.unknownKey,
 		WrongSender:   r.frames.wrongSender,
+		LastKID:       r.frames.lastKID,
 	}
 	if !r.since.IsZero() && !r.firstFrame.IsZero() {
 		ts.JoinToFirstFrame = max(r.firstFrame.Sub(r.since), 0)

@@ -34,6 +34,7 @@ type TrackStats struct {
 	DecryptFailed uint64 // frames that failed authentication, were malformed or replayed
 	UnknownKey    uint64 // frames under a KID this endpoint holds no key for
 	WrongSender   uint64 // frames whose key belongs to another member than the publisher
+	LastKID       uint64 // the SFrame KID of the latest decrypted frame (sender tag and epoch)
 
 	// JoinToFirstFrame is how long the first complete frame took (video:
 	// the first packet with the marker bit; audio: the first packet),

@@ -58,7 +58,7 @@ func (l Link) URL(base string) string {
 const TokenValidity = 24 * time.Hour
 
 // people are the demo's links: the scenario's principals, an adviser on
-// each side, an interpreter and the wall monitor.
+// each side, an interpreter, the wall monitor and each side's operator.
 var people = []struct {
 	side, name string
 	roles      []role.Role
@@ -69,6 +69,8 @@ var people = []struct {
 	{West, "West Principal", []role.Role{role.Principal}},
 	{West, "West Adviser", []role.Role{role.Adviser}},
 	{West, "West Monitor", []role.Role{role.Monitor}},
+	{East, "East Operator", []role.Role{role.Operator}},
+	{West, "West Operator", []role.Role{role.Operator}},
 }
 
 // Provision makes (or reuses) the demo authorities in dataDir/demo, records

@@ -17,6 +17,7 @@ import (
 
 	"hotline/internal/call"
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 	"hotline/internal/sfu"
 )
 
@@ -59,7 +60,8 @@ type Gatekeeper interface {
 type Admitted struct {
 	Device string // device id
 	Name   string // from the credential
-	Roles  []string
+	Side   string // from the credential
+	Roles  []role.Role
 }
 
 // SessionConfig is what a session needs from the server.
@@ -107,6 +109,8 @@ type Session struct {
 
 	id, name string // fixed at join
 	device   string // fixed at join
+	side     string
+	roles    []role.Role
 	cred     protocol.Credential
 	nonce    []byte    // the challenge; used by one join only
 	joinedAt time.Time // when the join message was handled
@@ -136,6 +140,7 @@ type (
 	evUnsub     struct{ pub call.Publication }
 	evRoster    struct{ roster []protocol.RosterEntry }
 	evKey       struct{ k protocol.Key }
+	evRemoved   struct{ by string }
 	evTrack     struct {
 		remote   *webrtc.TrackRemote
 		receiver *webrtc.RTPReceiver
@@ -197,6 +202,15 @@ func (s *Session) Credential() protocol.Credential { return s.cred }
 
 // DeliverKey implements call.Member.
 func (s *Session) DeliverKey(k protocol.Key) { s.q.push(evKey{k}) }
+
+// Side implements call.Member.
+func (s *Session) Side() string { return s.side }
+
+// Roles implements call.Member.
+func (s *Session) Roles() []role.Role { return s.roles }
+
+// Removed implements call.Member.
+func (s *Session) Removed(by string) { s.q.push(evRemoved{by}) }
 
 // readLoop reads, rate-limits and decodes client messages. Errors in a
 // message are answered here; only valid messages reach the loop.
@@ -284,6 +298,9 @@ func (s *Session) handle(ev any) *evEnd {
 		k := ev.k
 		k.Type = protocol.TypeKey
 		s.send(k)
+	case evRemoved:
+		s.sendError(protocol.CodeRemoved, "", "removed from the call by %s", ev.by)
+		return &evEnd{CloseNormal, "removed by " + ev.by}
 	case evTrack:
 		s.trackArrived(ev.remote, ev.receiver)
 	case evCandidate:
@@ -317,6 +334,14 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 	case *protocol.Key:
 		if err := s.call.RelayKey(s.id, *m); err != nil {
 			s.sendError(protocol.CodeRefused, typ, "%v", err)
+		}
+	case *protocol.Remove:
+		if err := s.call.Remove(s.id, m.Participant); err != nil {
+			code := protocol.CodeRefused
+			if errors.Is(err, call.ErrForbidden) {
+				code = protocol.CodeForbidden
+			}
+			s.sendError(code, typ, "%v", err)
 		}
 	case *protocol.Leave:
 		return &evEnd{CloseNormal, "left"}
@@ -354,6 +379,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{ClosePolicy, "unauthorized"}
 	}
 	s.device, s.name, s.cred = who.Device, who.Name, m.Credential
+	s.side, s.roles = who.Side, who.Roles
 	pc, err := s.cfg.Engine.NewPeerConnection()
 	if err != nil {
 		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
@@ -383,7 +409,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	s.call = c
 	s.log = s.log.With("line", m.Line, "call", m.Call)
 	s.log.Info("joined", "name", s.name, "device", s.device, "roles", who.Roles, "tracks", len(m.Tracks))
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call})
+	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)})
 	return nil
 }
 

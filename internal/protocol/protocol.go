@@ -37,8 +37,8 @@ const (
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// key, leave. Server → client: challenge, welcome, roster, offer, candidate,
-// key, error.
+// key, remove, leave. Server → client: challenge, welcome, roster, offer,
+// candidate, key, error.
 const (
 	TypeChallenge = "challenge"
 	TypeKey       = "key"
@@ -48,6 +48,7 @@ const (
 	TypeAnswer    = "answer"
 	TypeCandidate = "candidate"
 	TypeLeave     = "leave"
+	TypeRemove    = "remove"
 
 	TypeWelcome = "welcome"
 	TypeRoster  = "roster"
@@ -72,6 +73,8 @@ const (
 	CodeRefused      = "refused"      // the server will not do it (call full, duplicate track id, ...)
 	CodeUnauthorized = "unauthorized" // join without a valid credential and proof for the line
 	CodeInternal     = "internal"     // the server failed; the client may retry
+	CodeForbidden    = "forbidden"    // the participant's roles or side do not allow this action; nothing changed
+	CodeRemoved      = "removed"      // this participant was removed from the call; the connection closes
 )
 
 // Sentinel errors of Decode; all wrap into *Error with CodeBadMessage.
@@ -205,6 +208,14 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
+// Remove asks the server to remove another participant from the call. Only
+// a participant whose roles allow remove_participant may, and only for a
+// participant of its own side (docs/PROTOCOL.md, "Removal").
+type Remove struct {
+	Type        string `json:"type"`
+	Participant string `json:"participant"`
+}
+
 // Welcome answers a successful join.
 type Welcome struct {
 	Type    string `json:"type"`
@@ -212,6 +223,9 @@ type Welcome struct {
 	ID      string `json:"id"` // this participant's id
 	Line    string `json:"line"`
 	Call    string `json:"call"`
+	// May lists the actions (internal/role names) this participant's roles
+	// allow, so that a client offers only those; the server enforces them.
+	May []string `json:"may"`
 }
 
 // Roster lists the call's participants, sent to everyone on every change.
@@ -239,7 +253,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *Remove or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -258,6 +272,8 @@ func Decode(data []byte) (any, error) {
 			return &Key{}
 		case TypeLeave:
 			return &Leave{}
+		case TypeRemove:
+			return &Remove{}
 		}
 		return nil
 	})

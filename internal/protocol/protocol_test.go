@@ -34,6 +34,7 @@ func TestDecodeValid(t *testing.T) {
 		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}`, &Candidate{}},
 		{`{"type":"candidate","candidate":{"candidate":""}}`, &Candidate{}},
 		{`{"type":"leave"}`, &Leave{}},
+		{`{"type":"remove","participant":"0123456789abcdef"}`, &Remove{}},
 	}
 	for _, c := range cases {
 		got, err := Decode([]byte(c.in))
@@ -63,6 +64,8 @@ func typeName(v any) string {
 		return "Leave"
 	case *Key:
 		return "Key"
+	case *Remove:
+		return "Remove"
 	}
 	return "?"
 }
@@ -105,6 +108,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{"answer with tables", `{"type":"answer","sdp":"v=0","send":[{"mid":"0","track":"a"}]}`, CodeBadMessage},
 		{"sdp too long", `{"type":"answer","sdp":"` + strings.Repeat("a", MaxSDPBytes+1) + `"}`, CodeBadMessage},
 		{"candidate too long", `{"type":"candidate","candidate":{"candidate":"` + strings.Repeat("a", MaxCandidateBytes+1) + `"}}`, CodeBadMessage},
+		{"remove nobody", `{"type":"remove"}`, CodeBadMessage},
+		{"remove a bad id", `{"type":"remove","participant":"../x"}`, CodeBadMessage},
 		{"message too large", `{"type":"leave","x":"` + strings.Repeat("a", MaxMessageBytes) + `"}`, CodeTooLarge},
 	}
 	for _, c := range cases {

@@ -251,6 +251,13 @@ func (m *Candidate) validate() error {
 
 func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
 
+func (m *Remove) validate() error {
+	if err := checkType(m.Type, TypeRemove); err != nil {
+		return err
+	}
+	return ValidID("participant id", m.Participant)
+}
+
 func (m *Welcome) validate() error {
 	if err := checkType(m.Type, TypeWelcome); err != nil {
 		return err
@@ -260,6 +267,14 @@ func (m *Welcome) validate() error {
 	}
 	if err := ValidID("line name", m.Line); err != nil {
 		return err
+	}
+	if len(m.May) > 64 {
+		return errors.New("too many actions")
+	}
+	for _, a := range m.May {
+		if err := ValidID("action", a); err != nil {
+			return err
+		}
 	}
 	return ValidID("call name", m.Call)
 }

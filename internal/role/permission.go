@@ -186,3 +186,15 @@ func Check(rs []Role, a Action) error {
 	}
 	return fmt.Errorf("%w: roles %v may not %s", ErrForbidden, rs, a)
 }
+
+// May lists, in the order of Actions, every action that one of rs allows:
+// what a client may offer its user (the server still checks each).
+func May(rs []Role) []string {
+	var out []string
+	for _, a := range Actions {
+		if AllowedAny(rs, a) {
+			out = append(out, string(a))
+		}
+	}
+	return out
+}

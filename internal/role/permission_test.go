@@ -2,6 +2,8 @@ package role
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -232,5 +234,23 @@ func TestCheckMessage(t *testing.T) {
 	err := Check([]Role{Press}, PublishVideo)
 	if err == nil || !strings.Contains(err.Error(), "publish_video") || !strings.Contains(err.Error(), "press") {
 		t.Errorf("Check message %v should name the action and the roles", err)
+	}
+}
+
+func TestMay(t *testing.T) {
+	got := May([]Role{Monitor})
+	want := []string{string(ReceiveMedia), string(ReceivePublicSegment), string(JoinCall)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("a monitor may %v, want %v", got, want)
+	}
+	if m := May(nil); len(m) != 0 {
+		t.Fatalf("no role may %v", m)
+	}
+	both := May([]Role{Principal, Operator})
+	for _, a := range Actions {
+		allowed := AllowedAny([]Role{Principal, Operator}, a)
+		if allowed != slices.Contains(both, string(a)) {
+			t.Errorf("%s: May says %v, AllowedAny %v", a, !allowed, allowed)
+		}
 	}
 }

@@ -52,7 +52,13 @@ func (l *e2eeLine) device(side, name string, roles ...role.Role) *trust.Device {
 // join enrols a fresh device and joins the demo line's call with it.
 func (l *e2eeLine) join(call, side, name string, mod func(*client.Config)) *client.Client {
 	l.t.Helper()
-	cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: call, Device: l.device(side, name), Publish: true, Logger: testLogger(l.t)}
+	return l.joinAs(call, side, name, nil, mod)
+}
+
+// joinAs is join with a device enrolled with these roles (nil: adviser).
+func (l *e2eeLine) joinAs(call, side, name string, roles []role.Role, mod func(*client.Config)) *client.Client {
+	l.t.Helper()
+	cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: call, Device: l.device(side, name, roles...), Publish: true, Logger: testLogger(l.t)}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -221,6 +221,9 @@ func (f *fakeMember) Subscribe(call.Publication)           {}
 func (f *fakeMember) Unsubscribe(call.Publication)         {}
 func (f *fakeMember) RosterChanged([]protocol.RosterEntry) {}
 func (f *fakeMember) DeliverKey(protocol.Key)              { f.keys.Add(1) }
+func (f *fakeMember) Side() string                         { return "" }
+func (f *fakeMember) Roles() []role.Role                   { return nil }
+func (f *fakeMember) Removed(string)                       {}
 
 // TestLeaverDecryptsNothingNew (THREAT_MODEL.md, "a participant who leaves
 // can decrypt nothing sent after"): Carol takes part, then leaves. A tap

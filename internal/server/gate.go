@@ -48,9 +48,5 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
-	roles := make([]string, len(id.Roles))
-	for i, r := range id.Roles {
-		roles[i] = string(r)
-	}
-	return peer.Admitted{Device: id.DeviceID, Name: id.Name, Roles: roles}, nil
+	return peer.Admitted{Device: id.DeviceID, Name: id.Name, Side: id.Side, Roles: id.Roles}, nil
 }

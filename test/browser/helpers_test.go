@@ -86,8 +86,14 @@ func enrolDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
 // says the browser is enrolled.
 func (b *browser) enrol(base, name string) {
 	b.t.Helper()
+	b.enrolAs(base, demo.East, name, role.Adviser)
+}
+
+// enrolAs is enrol with a link for this side and these roles.
+func (b *browser) enrolAs(base, side, name string, roles ...role.Role) {
+	b.t.Helper()
 	ds := demoOf(b.t, base)
-	l, err := demo.AddLink(context.Background(), ds.srv.Store(), demo.East, name, []role.Role{role.Adviser})
+	l, err := demo.AddLink(context.Background(), ds.srv.Store(), side, name, roles)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ Object.defineProperty(window, 'hotline', {
       const pc = current?.session.pc;
       return pc ? [...(await pc.getStats()).values()] : [];
     },
+    // The media worker's frame counters (sent, dropped, decrypted per
+    // participant, failures by reason); null once the call is over.
+    frames: () => current?.frameStats() ?? Promise.resolve(null),
     sdp: () => ({ local: current?.session.pc.localDescription?.sdp ?? '', remote: current?.session.pc.remoteDescription?.sdp ?? '' }),
   }),
 });

@@ -43,6 +43,11 @@ export class Call {
     /** receivers already piped, by the stream name the worker knows them by @type {WeakMap<RTCRtpReceiver, string>} */
     const piped = new WeakMap();
     let streams = 0;
+    this.statsAsked = 0;
+    // A message the worker refused is a bug of ours: show it.
+    worker.addEventListener('message', (ev) => {
+      if (ev.data?.type === 'error') this.#error(`media worker: ${ev.data.message}`, 'e2ee');
+    });
     this.session = new Session({
       frames: {
         attachSender: (sender, kind) => pipe(sender, { direction: 'send', kind }),
@@ -87,6 +92,8 @@ export class Call {
     /** @type {E2EESession|null} */
     this.e2ee = null;
     this.line = '';
+    /** why the server removed us, once it has @type {string} */
+    this.removed = '';
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
   }
@@ -124,18 +131,24 @@ export class Call {
     const worker = this.worker;
     s.onwelcome = (id) => {
       this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker });
-      this.e2ee.onChange(() => this.#renderE2EE());
+      this.e2ee.onChange(() => {
+        this.#renderE2EE();
+        this.#renderRoster(); // sides are known once credentials are verified
+      });
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onroster = (roster) => {
       this.e2ee?.setRoster(roster);
       this.grid.setRoster(roster, s.id);
-      renderRoster(roster, s.id);
+      this.#renderRoster();
       byId('call-count').textContent = String(roster.length);
     };
     s.ontrack = (t) => this.grid.addTrack(t);
     s.ontrackended = (t) => this.grid.removeTrack(t);
-    s.onerror = (e) => this.#error(`${e.code}: ${e.message}`, e.code);
+    s.onerror = (e) => {
+      if (e.code === 'removed') this.removed = e.message;
+      this.#error(`${e.code}: ${e.message}`, e.code);
+    };
     s.onstatechange = (st) => this.#linkFromPC(st);
     s.onclose = (ev) => this.#ended(ev.left);
 
@@ -157,6 +170,26 @@ export class Call {
     this.timer = window.setInterval(() => void this.#tick(), 1000);
     this.#renderControls();
     await this.#refreshDevices();
+  }
+
+  /**
+   * The media worker's counters (worker.js, message 'stats'); null once the
+   * call is over and the worker gone.
+   * @returns {Promise<object|null>}
+   */
+  frameStats() {
+    if (this.over) return Promise.resolve(null);
+    const id = ++this.statsAsked;
+    return new Promise((resolve) => {
+      /** @param {MessageEvent} ev */
+      const on = (ev) => {
+        if (ev.data?.type !== 'stats' || ev.data.id !== id) return;
+        this.worker.removeEventListener('message', on);
+        resolve(ev.data);
+      };
+      this.worker.addEventListener('message', on);
+      this.worker.postMessage({ type: 'stats', id });
+    });
   }
 
   /** Everything the tests need, read from the UI's own model. */
@@ -181,6 +214,22 @@ export class Call {
       errors: this.errors,
       e2ee: this.e2ee?.state() ?? null,
     };
+  }
+
+  /**
+   * The participants panel. A participant whose roles allow it may remove
+   * people of its own side (verified from their credentials); the server
+   * checks the same.
+   */
+  #renderRoster() {
+    const s = this.session;
+    const st = this.e2ee?.state();
+    const sideOf = (/** @type {string} */ id) => st?.members.find((m) => m.id === id && m.verified)?.side ?? null;
+    const mine = sideOf(s.id);
+    renderRoster(s.roster, s.id, {
+      canRemove: (p) => s.may.includes('remove_participant') && p.id !== s.id && mine !== null && sideOf(p.id) === mine,
+      onRemove: (p) => s.remove(p.id),
+    });
   }
 
   /** Shows the verification code and any forged roster entry. */
@@ -420,14 +469,20 @@ export class Call {
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
     this.selfview.replaceChildren();
-    this.#link('closed', left ? 'Left the call' : 'Disconnected');
+    const removed = this.removed;
+    this.#link('closed', left ? 'Left the call' : removed ? 'Removed' : 'Disconnected');
     this.controls.hidden = true;
     const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
-    byId('overlay-title').textContent = left ? 'You left the call' : refused ? 'Could not join the call' : 'The connection to the line was lost';
-    byId('overlay-text').textContent = left ? `Call ${this.opts.call}.` : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+    byId('overlay-title').textContent = left ? 'You left the call'
+      : removed ? 'You were removed from the call'
+        : refused ? 'Could not join the call' : 'The connection to the line was lost';
+    byId('overlay-text').textContent = left ? `Call ${this.opts.call}.`
+      : removed ? `${removed.charAt(0).toUpperCase()}${removed.slice(1)}.`
+        : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
     byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
     byId('overlay').hidden = false;
-    // A wall monitor has nobody to press Rejoin: it retries on its own.
-    if (this.opts.kiosk && !left) setTimeout(() => location.reload(), 5000);
+    // A wall monitor has nobody to press Rejoin: it retries on its own
+    // (not after a removal: that was someone's decision).
+    if (this.opts.kiosk && !left && !removed) setTimeout(() => location.reload(), 5000);
   }
 }

@@ -78,6 +78,8 @@ export class Session {
     /** Offers answered so far: a replaceTrack must not add one. */
     this.offers = 0;
     this.closed = false;
+    /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
+    this.may = [];
 
     // No STUN or TURN: the server sends its own host candidates, and
     // nothing about this call should touch a third party.
@@ -161,6 +163,7 @@ export class Session {
         if (msg.type === 'welcome') {
           welcomed = true;
           this.id = msg.id;
+          this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
           this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
@@ -230,6 +233,15 @@ export class Session {
    */
   sendKey(msg) {
     this.#send(msg);
+  }
+
+  /**
+   * Asks the server to remove a participant of our side (PROTOCOL.md,
+   * "Removal"); a refusal comes back as an error with code "forbidden".
+   * @param {string} participant
+   */
+  remove(participant) {
+    this.#send({ type: 'remove', participant });
   }
 
   leave() {

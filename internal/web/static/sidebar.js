@@ -8,8 +8,15 @@ import { grade } from './quality.js';
 /** @typedef {import('./protocol.js').Participant} Participant */
 /** @typedef {import('./quality.js').Sample} Sample */
 
-/** @param {Participant[]} roster @param {string} selfId */
-export function renderRoster(roster, selfId) {
+/**
+ * @typedef {{canRemove: (p: Participant) => boolean, onRemove: (p: Participant) => void}} RosterActions
+ */
+
+/** Removal is two clicks: "Remove", then "Confirm" within this time. */
+const CONFIRM_MS = 4000;
+
+/** @param {Participant[]} roster @param {string} selfId @param {RosterActions} [actions] */
+export function renderRoster(roster, selfId, actions) {
   const list = byId('roster');
   // Ourselves first, then everyone else in the server's (join) order.
   const ordered = [...roster].sort((a, b) => Number(b.id === selfId) - Number(a.id === selfId));
@@ -24,11 +31,37 @@ export function renderRoster(roster, selfId) {
       if (mics) media.append(icon('mic'));
       for (let i = 0; i < cams; i++) media.append(icon('cam'));
       if (!mics && !cams) media.append(el('span', 'roster-none', 'receiving'));
+      li.dataset.id = p.id;
       li.append(el('span', 'roster-avatar', initials(p.name)), who, media);
+      if (actions?.canRemove(p)) li.append(removeButton(p, actions.onRemove));
       return li;
     }),
   );
   byId('roster-count').textContent = String(roster.length);
+}
+
+/** @param {Participant} p @param {(p: Participant) => void} onRemove */
+function removeButton(p, onRemove) {
+  const b = /** @type {HTMLButtonElement} */ (el('button', 'roster-remove', 'Remove'));
+  b.type = 'button';
+  b.title = `Remove ${p.name} from the call`;
+  let timer = 0;
+  b.addEventListener('click', () => {
+    if (b.dataset.armed !== 'true') {
+      b.dataset.armed = 'true';
+      b.textContent = 'Confirm';
+      timer = window.setTimeout(() => {
+        b.dataset.armed = 'false';
+        b.textContent = 'Remove';
+      }, CONFIRM_MS);
+      return;
+    }
+    window.clearTimeout(timer);
+    b.disabled = true;
+    b.textContent = 'Removing…';
+    onRemove(p);
+  });
+  return b;
 }
 
 /** @param {Sample} s */
