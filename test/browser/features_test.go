@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"hotline/internal/demo"
+	"hotline/internal/role"
 )
 
 // The controls a person uses in a call, through the real page: joining
@@ -128,4 +131,42 @@ func TestCallControls(t *testing.T) {
 	}
 	a.checkClean()
 	b.checkClean()
+}
+
+// TestLobbyNeedsEnrolment: the start page of a browser that holds no
+// credential names nobody, points to enrolment and does not let it join;
+// once enrolled, it shows the credential's name, side and roles.
+func TestLobbyNeedsEnrolment(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t, "stranger", 1280, 720)
+	b.do(chromedp.Navigate(srv.URL() + "/call/z"))
+	waitFor(t, "the start page to decide", func() (bool, string) {
+		st := eval[string](b, `document.getElementById('lobby')?.dataset.enrolled ?? ''`)
+		return st != "", st
+	})
+	if st := eval[string](b, `document.getElementById('lobby').dataset.enrolled`); st != "false" {
+		t.Fatalf("an unenrolled browser's start page says enrolled=%s", st)
+	}
+	if !eval[bool](b, `document.getElementById('join').disabled`) {
+		t.Error("an unenrolled browser may press Join")
+	}
+	if href := eval[string](b, `document.querySelector('#who-detail a')?.getAttribute('href') ?? ''`); href != "/enrol" {
+		t.Errorf("the start page links to %q, want /enrol", href)
+	}
+
+	b.enrolAs(srv.URL(), demo.West, "West Adviser", role.Adviser)
+	b.open(srv.URL() + "/call/z")
+	waitFor(t, "the start page to know the enrolled browser", func() (bool, string) {
+		st := eval[string](b, `document.getElementById('lobby').dataset.enrolled ?? ''`)
+		return st == "true", st
+	})
+	name := eval[string](b, `document.getElementById('name').value`)
+	who := eval[string](b, `document.getElementById('who-detail').textContent`)
+	if name != "West Adviser" || !strings.Contains(who, "west") || !strings.Contains(who, "adviser") {
+		t.Errorf("start page shows %q / %q", name, who)
+	}
+	if eval[bool](b, `document.getElementById('join').disabled`) {
+		t.Error("an enrolled browser may not press Join")
+	}
+	b.checkConsole()
 }

@@ -1,5 +1,6 @@
 // @ts-check
-// The start page: name, call, camera preview, device choice, audio-only.
+// The start page: who this browser is (its enrolled credential), call,
+// camera preview, device choice, audio-only.
 // It opens the devices once and hands the live tracks to the call, so the
 // camera does not blink off and on again when the person presses Join.
 
@@ -7,12 +8,12 @@ import { byId, fillDevices } from './dom.js';
 import { deviceOf, listDevices, openBoth, openCamera, openMicrophone, captureError } from './media.js';
 import { CALL_NAME } from './protocol.js';
 import { LevelMeter } from './meter.js';
+import { loadIdentity } from './e2ee/identity.js';
+import { verifyCredential } from './e2ee/trust.js';
 
 /**
  * @typedef {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null}} JoinRequest
  */
-
-const NAME_KEY = 'hotline.name';
 
 export class Lobby {
   /**
@@ -36,10 +37,14 @@ export class Lobby {
     this.previewOff = byId('preview-off');
     this.previewOffText = byId('preview-off-text');
     this.error = byId('form-error');
+    this.who = byId('who-detail');
+    this.joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
+    /** the credential verified: the name is its name */
+    this.enrolled = false;
     /** @type {LevelMeter|null} */
     this.meter = null;
 
-    this.nameInput.value = initial.name || readName();
+    this.nameInput.value = '';
     this.callInput.value = initial.call;
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -52,9 +57,9 @@ export class Lobby {
 
   async show() {
     this.root.hidden = false;
-    if (!this.nameInput.value) this.nameInput.focus();
-    else if (!this.callInput.value) this.callInput.focus();
-    else byId('join').focus();
+    await this.#identify();
+    if (!this.callInput.value) this.callInput.focus();
+    else this.joinButton.focus();
     const { camera, mic, error } = await openBoth({ video: true });
     this.camera = camera;
     this.mic = mic;
@@ -64,16 +69,37 @@ export class Lobby {
     await this.#fillDevices();
   }
 
-  #submit() {
-    const name = this.nameInput.value.trim();
-    const call = this.callInput.value.trim();
-    if (!name || Array.from(name).length > 64) return this.#showError('Enter your name (at most 64 characters).', this.nameInput);
-    if (!CALL_NAME.test(call)) return this.#showError('A call name is 1 to 64 letters, digits, dots, dashes or underscores.', this.callInput);
-    try {
-      localStorage.setItem(NAME_KEY, name);
-    } catch {
-      // Storage may be disabled; remembering the name is only a convenience.
+  /**
+   * Who this browser is: the name, side and roles of its enrolled
+   * credential, checked against the pins it keeps. A browser that is not
+   * enrolled cannot join: it is sent to its officer's enrolment link.
+   */
+  async #identify() {
+    const identity = await loadIdentity().catch(() => null);
+    const me = identity?.credential && identity.pins
+      ? await verifyCredential(identity.credential, identity.pins, Math.floor(Date.now() / 1000))
+      : { ok: false, reason: 'not enrolled' };
+    this.enrolled = me.ok;
+    this.joinButton.disabled = !me.ok;
+    this.root.dataset.enrolled = String(me.ok);
+    if (me.ok) {
+      this.nameInput.value = me.name;
+      this.who.textContent = `Side ${me.side} · ${me.roles.join(', ')}`;
+      return;
     }
+    this.nameInput.value = '';
+    this.who.replaceChildren(
+      `This browser is ${me.reason === 'not enrolled' ? 'not enrolled' : `not usable (${me.reason})`}. Open the enrolment link your side's officer gave you, or `,
+      Object.assign(document.createElement('a'), { href: '/enrol', textContent: 'ask to enrol' }),
+      '.',
+    );
+  }
+
+  #submit() {
+    const name = this.nameInput.value;
+    const call = this.callInput.value.trim();
+    if (!this.enrolled) return this.#showError('This browser is not enrolled on a line yet.');
+    if (!CALL_NAME.test(call)) return this.#showError('A call name is 1 to 64 letters, digits, dots, dashes or underscores.', this.callInput);
     this.root.hidden = true;
     const camera = this.audioOnly.checked ? null : this.camera;
     this.preview.srcObject = null;
@@ -158,10 +184,3 @@ function check(id, state, detail) {
   byId(`${id}-detail`).textContent = detail;
 }
 
-function readName() {
-  try {
-    return localStorage.getItem(NAME_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
