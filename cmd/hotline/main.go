@@ -26,6 +26,9 @@ usage:
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats]
+  hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
+                  --server URL --device FILE --line L [--json]; request: --when W [--kind phone] [--duration 45m]
+                  [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
   hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDevice(ctx, args[1:], stdout, stderr)
 	case "join":
 		return runJoin(ctx, args[1:], stdout, stderr)
+	case "call":
+		return runCall(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -46,6 +46,8 @@ type Member interface {
 	// Removed: another member removed this one (byName); the call has
 	// already dropped it, and the member should close its connection.
 	Removed(byName string)
+	// Admission: the kind of call it joins and whether the call names it.
+	Admission() Admission
 	// Subscribe: a track of another member became available.
 	Subscribe(pub Publication)
 	// Unsubscribe: that track ended.
@@ -95,6 +97,7 @@ type Call struct {
 	reg  *Registry
 
 	mu      sync.Mutex
+	kind    string   // of the first member's admission; every member must agree
 	members []*entry // in join order
 	// over: the last member left, and the call is (or is about to be) out
 	// of the registry; a Join that finds it makes a new call instead.
@@ -103,6 +106,7 @@ type Call struct {
 
 type entry struct {
 	m      Member
+	state  State
 	tracks []Publication // in publish order
 }
 
@@ -141,12 +145,19 @@ func (r *Registry) Join(name string, m Member) (*Call, error) {
 			return nil, ErrDuplicateDevice
 		}
 	}
-	c.members = append(c.members, &entry{m: m})
-	for _, e := range c.members {
-		for _, p := range e.tracks {
-			m.Subscribe(p)
-		}
+	a := m.Admission()
+	if a.Kind == "" {
+		a.Kind = KindVideo
 	}
+	if len(c.members) == 0 {
+		c.kind = a.Kind
+	}
+	if a.Kind != c.kind {
+		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, a.Kind, c.kind)
+	}
+	e := &entry{m: m}
+	c.members = append(c.members, e)
+	c.setStateLocked(e, initialState(m, a))
 	c.broadcastRoster()
 	if r.rec != nil {
 		r.rec.MemberJoined(name, m.ID(), m.Name())
@@ -169,9 +180,11 @@ func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) e
 	}
 	pub := Publication{Publisher: memberID, PublisherName: e.m.Name(), Info: info, Track: t}
 	e.tracks = append(e.tracks, pub)
-	for _, o := range c.members {
-		if o != e {
-			o.m.Subscribe(pub)
+	if e.state == StateIn {
+		for _, o := range c.members {
+			if o != e && o.receives() {
+				o.m.Subscribe(pub)
+			}
 		}
 	}
 	c.broadcastRoster()
@@ -222,19 +235,9 @@ func (c *Call) Remove(byID, targetID string) error {
 	c.mu.Lock()
 	defer c.forgetIfOver()
 	defer c.mu.Unlock()
-	by := c.find(byID)
-	if by == nil {
-		return ErrNotMember
-	}
-	if err := role.Check(by.m.Roles(), role.RemoveParticipant); err != nil {
-		return fmt.Errorf("%w: %w", ErrForbidden, err)
-	}
-	target := c.find(targetID)
-	if target == nil || target == by {
-		return fmt.Errorf("%w: %q", ErrNoRecipient, targetID)
-	}
-	if target.m.Side() != by.m.Side() {
-		return fmt.Errorf("%w: %s is of the other side", ErrForbidden, target.m.Name())
+	by, target, err := c.actorAndTarget(byID, targetID, role.RemoveParticipant)
+	if err != nil {
+		return err
 	}
 	c.leaveLocked(target)
 	target.m.Removed(by.m.Name())
@@ -291,8 +294,11 @@ func (c *Call) leaveLocked(e *entry) {
 
 func (c *Call) endLocked(owner *entry, p Publication) {
 	p.Track.Close()
+	if owner.state != StateIn {
+		return // nobody receives it
+	}
 	for _, o := range c.members {
-		if o != owner {
+		if o != owner && o.receives() {
 			o.m.Unsubscribe(p)
 		}
 	}
@@ -309,7 +315,7 @@ func (c *Call) rosterLocked() []protocol.RosterEntry {
 	out := make([]protocol.RosterEntry, 0, len(c.members))
 	for _, e := range c.members {
 		re := protocol.RosterEntry{ID: e.m.ID(), Device: e.m.Device(), Name: e.m.Name(), Credential: e.m.Credential(),
-			Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
+			State: string(e.state), Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
 		for _, p := range e.tracks {
 			re.Tracks = append(re.Tracks, p.Info)
 		}

@@ -16,6 +16,7 @@ type member struct {
 	id, name string
 	side     string
 	roles    []role.Role
+	adm      Admission
 	mu       sync.Mutex
 	events   []string
 	roster   []protocol.RosterEntry
@@ -27,8 +28,14 @@ func (m *member) Device() string { return "dev-" + m.id }
 func (m *member) Credential() protocol.Credential {
 	return protocol.Credential{Body: "body-" + m.id, Sig: "sig"}
 }
-func (m *member) Side() string              { return m.side }
-func (m *member) Roles() []role.Role        { return m.roles }
+func (m *member) Side() string { return m.side }
+func (m *member) Roles() []role.Role {
+	if m.roles == nil {
+		return []role.Role{role.Principal} // in at once, sends and receives
+	}
+	return m.roles
+}
+func (m *member) Admission() Admission      { return m.adm }
 func (m *member) Removed(by string)         { m.log("removed-by:" + by) }
 func (m *member) DeliverKey(k protocol.Key) { m.log("key:" + k.From + ">" + fmt.Sprint(k.KID)) }
 func (m *member) Subscribe(p Publication) {
@@ -227,6 +234,9 @@ func TestRemove(t *testing.T) {
 	c, _ := reg.Join("x", boss)
 	reg.Join("x", adv)
 	reg.Join("x", other)
+	if err := c.Admit("p", "a"); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, track("a.cam")); err != nil {
 		t.Fatal(err)
 	}

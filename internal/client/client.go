@@ -356,8 +356,28 @@ func (c *Client) Leave(ctx context.Context) error {
 // (docs/PROTOCOL.md, "Removal"). The server answers a refusal with an error
 // message (Errors), and a removal with the new roster.
 func (c *Client) Remove(ctx context.Context, participant string) error {
-	if err := c.out(ctx, protocol.Remove{Type: protocol.TypeRemove, Participant: participant}); err != nil {
-		return fmt.Errorf("client: remove %s: %w", participant, err)
+	return c.act(ctx, protocol.TypeRemove, participant)
+}
+
+// Admit lets a participant of our side in from the lobby.
+func (c *Client) Admit(ctx context.Context, participant string) error {
+	return c.act(ctx, protocol.TypeAdmit, participant)
+}
+
+// CallIn brings an adviser of our side from the bench into the call.
+func (c *Client) CallIn(ctx context.Context, participant string) error {
+	return c.act(ctx, protocol.TypeCallIn, participant)
+}
+
+// SendOut sends an adviser of our side back to the bench.
+func (c *Client) SendOut(ctx context.Context, participant string) error {
+	return c.act(ctx, protocol.TypeSendOut, participant)
+}
+
+// act sends one participant action; refusals come back as error messages.
+func (c *Client) act(ctx context.Context, typ, participant string) error {
+	if err := c.out(ctx, protocol.ParticipantAction{Type: typ, Participant: participant}); err != nil {
+		return fmt.Errorf("client: %s %s: %w", typ, participant, err)
 	}
 	return nil
 }

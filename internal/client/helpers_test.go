@@ -108,7 +108,7 @@ func testDevice(t testing.TB, name string) *trust.Device {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	req, err := dev.Request(as[0].Side, name, []role.Role{role.Adviser}, now)
+	req, err := dev.Request(as[0].Side, name, []role.Role{role.Principal}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,12 +131,12 @@ func entryOf(id string, join *protocol.Join) protocol.RosterEntry {
 	if err != nil {
 		panic(err) // checked by start already
 	}
-	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, Tracks: join.Tracks}
+	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, State: protocol.StateIn, Tracks: join.Tracks}
 }
 
 // entryOfDevice is a roster entry for another member's device.
 func entryOfDevice(id string, dev *trust.Device) protocol.RosterEntry {
-	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev)}
+	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev), State: protocol.StateIn}
 }
 
 // readAll records messages until the client closes or sends leave.
@@ -377,7 +377,7 @@ func foreignDevice(t *testing.T, name string) *trust.Device {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	req, err := dev.Request("east", name, []role.Role{role.Adviser}, now)
+	req, err := dev.Request("east", name, []role.Role{role.Principal}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,14 +164,16 @@ func (d *Demo) Pins() []trust.Pin {
 }
 
 // EnrolDevice makes a native device enrolled on the demo line: fresh keys, a
-// credential signed by the side's demo authority, the line's pins.
+// credential signed by the side's demo authority, the line's pins. Without
+// roles it is a principal: in the call at once, sending and receiving
+// (others wait in the lobby; internal/call).
 func (d *Demo) EnrolDevice(side, name string, roles ...role.Role) (*trust.Device, error) {
 	a := d.Authority(side)
 	if a == nil {
 		return nil, fmt.Errorf("demo: no side %q", side)
 	}
 	if len(roles) == 0 {
-		roles = []role.Role{role.Adviser}
+		roles = []role.Role{role.Principal}
 	}
 	dev, err := trust.NewDevice()
 	if err != nil {

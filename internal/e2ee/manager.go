@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 	"hotline/internal/sframe"
 	"hotline/internal/trust"
 )
@@ -61,6 +62,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	selfID    string
+	selfIn    bool // our roster entry says we are in the call (not lobby or bench)
 	epoch     uint16
 	key       []byte // current own base key (already sent; maybe not yet used)
 	kid       uint64
@@ -149,8 +151,10 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	next := make(map[string]*member, len(entries))
 	seen := map[string]string{string(m.self.SigKey): m.selfID} // sig key → first holder
 	var forged []Forgery
+	m.selfIn = false
 	for _, e := range entries {
 		if e.ID == m.selfID {
+			m.selfIn = e.State == protocol.StateIn
 			continue
 		}
 		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
@@ -163,6 +167,13 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 			continue
 		}
 		seen[string(who.SigKey)] = e.ID
+		// Keys go only to members in the call whose credential lets them
+		// receive media: not to the lobby or the bench (the server's state),
+		// never to an operator (the authority's roles). Leaving this set
+		// counts as leaving: the others rekey.
+		if e.State != protocol.StateIn || !role.AllowedAny(who.Roles, role.ReceiveMedia) {
+			continue
+		}
 		old := m.members[e.ID]
 		if old != nil && old.who.SigKey.Equal(who.SigKey) {
 			next[e.ID] = old
@@ -221,6 +232,9 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
+	if !m.selfIn {
+		return nil // in the lobby or on the bench, we send nothing
+	}
 	var out []protocol.Key
 	for _, mem := range m.members {
 		if mem.sent && mem.sentKID == m.kid {

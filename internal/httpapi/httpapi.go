@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"hotline/internal/booking"
 	"hotline/internal/call"
 	"hotline/internal/enrol"
 	"hotline/internal/metrics"
@@ -43,6 +44,8 @@ type Config struct {
 	Gate peer.Gatekeeper
 	// Enrol serves the enrolment routes under /api/ (optional).
 	Enrol *enrol.Service
+	// Booking serves the API sessions and the calls API (optional).
+	Booking *booking.Service
 }
 
 // API holds the routes and the sessions they started.
@@ -52,6 +55,7 @@ type API struct {
 	ctx      context.Context // cancelled at shutdown: ends every session
 	cancel   context.CancelFunc
 	sessions sync.WaitGroup
+	keys     *keyring // API challenges and sessions
 }
 
 // New builds the routes.
@@ -60,13 +64,14 @@ func New(cfg Config) *API {
 		cfg.Log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
 	if cfg.Metrics != nil {
 		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
 	a.enrolRoutes()
+	a.callRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }

@@ -70,6 +70,11 @@ func (s *Session) findPub(id string) *publication {
 }
 
 func (s *Session) publish(ts []protocol.TrackInfo) {
+	ts, err := call.CheckTracks(s.roles, s.adm.Kind, ts)
+	if err != nil {
+		s.sendError(errorCode(err), protocol.TypePublish, "%v", err)
+		return
+	}
 	if err := s.addPublications(ts); err != nil {
 		s.sendError(protocol.CodeRefused, protocol.TypePublish, "%v", err)
 	}

@@ -62,6 +62,9 @@ type Admitted struct {
 	Name   string // from the credential
 	Side   string // from the credential
 	Roles  []role.Role
+	// Call is what the call's booking says of it and of this participant
+	// (its kind, whether it is named); the zero value is an ad hoc video call.
+	Call call.Admission
 }
 
 // SessionConfig is what a session needs from the server.
@@ -111,6 +114,7 @@ type Session struct {
 	device   string // fixed at join
 	side     string
 	roles    []role.Role
+	adm      call.Admission
 	cred     protocol.Credential
 	nonce    []byte    // the challenge; used by one join only
 	joinedAt time.Time // when the join message was handled
@@ -208,6 +212,9 @@ func (s *Session) Side() string { return s.side }
 
 // Roles implements call.Member.
 func (s *Session) Roles() []role.Role { return s.roles }
+
+// Admission implements call.Member.
+func (s *Session) Admission() call.Admission { return s.adm }
 
 // Removed implements call.Member.
 func (s *Session) Removed(by string) { s.q.push(evRemoved{by}) }
@@ -335,13 +342,13 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		if err := s.call.RelayKey(s.id, *m); err != nil {
 			s.sendError(protocol.CodeRefused, typ, "%v", err)
 		}
-	case *protocol.Remove:
-		if err := s.call.Remove(s.id, m.Participant); err != nil {
-			code := protocol.CodeRefused
-			if errors.Is(err, call.ErrForbidden) {
-				code = protocol.CodeForbidden
-			}
-			s.sendError(code, typ, "%v", err)
+	case *protocol.ParticipantAction:
+		act := map[string]func(string, string) error{
+			protocol.TypeRemove: s.call.Remove, protocol.TypeAdmit: s.call.Admit,
+			protocol.TypeCallIn: s.call.CallIn, protocol.TypeSendOut: s.call.SendOut,
+		}[m.Type]
+		if err := act(s.id, m.Participant); err != nil {
+			s.sendError(errorCode(err), typ, "%v", err)
 		}
 	case *protocol.Leave:
 		return &evEnd{CloseNormal, "left"}
@@ -379,7 +386,16 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{ClosePolicy, "unauthorized"}
 	}
 	s.device, s.name, s.cred = who.Device, who.Name, m.Credential
-	s.side, s.roles = who.Side, who.Roles
+	s.side, s.roles, s.adm = who.Side, who.Roles, who.Call
+	// What the roles and the call's kind allow is checked before anything
+	// is set up: a monitor declaring a camera, or a camera in a phone call,
+	// is refused outright.
+	tracks, err := call.CheckTracks(s.roles, s.adm.Kind, m.Tracks)
+	if err != nil {
+		s.sendError(errorCode(err), m.Type, "%v", err)
+		return &evEnd{CloseNormal, "join refused: " + err.Error()}
+	}
+	m.Tracks = tracks
 	pc, err := s.cfg.Engine.NewPeerConnection()
 	if err != nil {
 		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
@@ -461,6 +477,14 @@ func (s *Session) observer() sfu.Observer {
 		return nil
 	}
 	return s.cfg.Observer
+}
+
+// errorCode maps the call's refusals to protocol error codes.
+func errorCode(err error) string {
+	if errors.Is(err, call.ErrForbidden) || errors.Is(err, call.ErrPhoneCall) {
+		return protocol.CodeForbidden
+	}
+	return protocol.CodeRefused
 }
 
 func newID() string {

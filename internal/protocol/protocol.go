@@ -37,7 +37,7 @@ const (
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// key, remove, leave. Server → client: challenge, welcome, roster, offer,
+// key, admit, call_in, send_out, remove, leave. Server → client: challenge, welcome, roster, offer,
 // candidate, key, error.
 const (
 	TypeChallenge = "challenge"
@@ -49,11 +49,21 @@ const (
 	TypeCandidate = "candidate"
 	TypeLeave     = "leave"
 	TypeRemove    = "remove"
+	TypeAdmit     = "admit"
+	TypeCallIn    = "call_in"
+	TypeSendOut   = "send_out"
 
 	TypeWelcome = "welcome"
 	TypeRoster  = "roster"
 	TypeOffer   = "offer"
 	TypeError   = "error"
+)
+
+// Roster states of a participant (PROTOCOL.md, "Lobby and roles").
+const (
+	StateIn      = "in"      // takes part in the media
+	StateWaiting = "waiting" // in the lobby
+	StateBench   = "bench"   // an adviser not in the room
 )
 
 // Track kinds.
@@ -208,11 +218,12 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
-// Remove asks the server to remove another participant from the call. Only
-// a participant whose roles allow remove_participant may, and only for a
-// participant of its own side (docs/PROTOCOL.md, "Removal").
-type Remove struct {
-	Type        string `json:"type"`
+// ParticipantAction is an action on another participant of one's own side
+// (docs/PROTOCOL.md, "Lobby and roles"): admit from the lobby, call an
+// adviser in, send an adviser out to the bench, or remove from the call.
+// The actor's roles must allow it.
+type ParticipantAction struct {
+	Type        string `json:"type"` // TypeAdmit, TypeCallIn, TypeSendOut or TypeRemove
 	Participant string `json:"participant"`
 }
 
@@ -237,11 +248,14 @@ type Roster struct {
 // RosterEntry is one participant as others see it. Clients verify
 // Credential themselves and take the name from it, not from Name.
 type RosterEntry struct {
-	ID         string      `json:"id"`
-	Device     string      `json:"device"`
-	Name       string      `json:"name"`
-	Credential Credential  `json:"credential"`
-	Tracks     []TrackInfo `json:"tracks"`
+	ID         string     `json:"id"`
+	Device     string     `json:"device"`
+	Name       string     `json:"name"`
+	Credential Credential `json:"credential"`
+	// State: "in" (takes part in the media), "waiting" (in the lobby) or
+	// "bench" (an adviser not in the room); see PROTOCOL.md, "Lobby and roles".
+	State  string      `json:"state"`
+	Tracks []TrackInfo `json:"tracks"`
 }
 
 // ErrorMsg is the wire form of an error.
@@ -253,7 +267,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *Remove or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -272,8 +286,8 @@ func Decode(data []byte) (any, error) {
 			return &Key{}
 		case TypeLeave:
 			return &Leave{}
-		case TypeRemove:
-			return &Remove{}
+		case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
+			return &ParticipantAction{}
 		}
 		return nil
 	})

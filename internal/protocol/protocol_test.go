@@ -34,7 +34,10 @@ func TestDecodeValid(t *testing.T) {
 		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}`, &Candidate{}},
 		{`{"type":"candidate","candidate":{"candidate":""}}`, &Candidate{}},
 		{`{"type":"leave"}`, &Leave{}},
-		{`{"type":"remove","participant":"0123456789abcdef"}`, &Remove{}},
+		{`{"type":"remove","participant":"0123456789abcdef"}`, &ParticipantAction{}},
+		{`{"type":"admit","participant":"0123456789abcdef"}`, &ParticipantAction{}},
+		{`{"type":"call_in","participant":"0123456789abcdef"}`, &ParticipantAction{}},
+		{`{"type":"send_out","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 	}
 	for _, c := range cases {
 		got, err := Decode([]byte(c.in))
@@ -64,8 +67,8 @@ func typeName(v any) string {
 		return "Leave"
 	case *Key:
 		return "Key"
-	case *Remove:
-		return "Remove"
+	case *ParticipantAction:
+		return "ParticipantAction"
 	}
 	return "?"
 }
@@ -110,6 +113,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"candidate too long", `{"type":"candidate","candidate":{"candidate":"` + strings.Repeat("a", MaxCandidateBytes+1) + `"}}`, CodeBadMessage},
 		{"remove nobody", `{"type":"remove"}`, CodeBadMessage},
 		{"remove a bad id", `{"type":"remove","participant":"../x"}`, CodeBadMessage},
+		{"admit with an extra field", `{"type":"admit","participant":"a","why":"x"}`, CodeBadMessage},
 		{"message too large", `{"type":"leave","x":"` + strings.Repeat("a", MaxMessageBytes) + `"}`, CodeTooLarge},
 	}
 	for _, c := range cases {
@@ -140,7 +144,7 @@ func TestDecodeServer(t *testing.T) {
 	good := []string{
 		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
 		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
-		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"tracks":[]}]}`,
+		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","tracks":[]}]}`,
 		`{"type":"key","from":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"cam0","kind":"video","source":"camera"}]}`,
 		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}`,
@@ -156,6 +160,7 @@ func TestDecodeServer(t *testing.T) {
 		`{"type":"welcome","version":2,"id":"","line":"demo","call":"x"}`,
 		`{"type":"challenge","version":2,"nonce":"short"}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"d","name":"A","tracks":[]}]}`,
+		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"lobby","tracks":[]}]}`,
 		`{"type":"key","to":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","receive":[{"mid":"1","participant":"p2","name":"","track":"c","kind":"video"}]}`,
 		`{"type":"error","code":"","message":"x"}`,

@@ -251,9 +251,11 @@ func (m *Candidate) validate() error {
 
 func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
 
-func (m *Remove) validate() error {
-	if err := checkType(m.Type, TypeRemove); err != nil {
-		return err
+func (m *ParticipantAction) validate() error {
+	switch m.Type {
+	case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
+	default:
+		return fmt.Errorf("%q is not a participant action", m.Type)
 	}
 	return ValidID("participant id", m.Participant)
 }
@@ -298,6 +300,11 @@ func (m *Roster) validate() error {
 		}
 		if err := p.Credential.validate(); err != nil {
 			return err
+		}
+		switch p.State {
+		case StateIn, StateWaiting, StateBench:
+		default:
+			return fmt.Errorf("roster state %q is not in, waiting or bench", p.State)
 		}
 		if err := validTracks(p.Tracks, true); err != nil {
 			return err

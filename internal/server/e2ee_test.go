@@ -222,7 +222,8 @@ func (f *fakeMember) Unsubscribe(call.Publication)         {}
 func (f *fakeMember) RosterChanged([]protocol.RosterEntry) {}
 func (f *fakeMember) DeliverKey(protocol.Key)              { f.keys.Add(1) }
 func (f *fakeMember) Side() string                         { return "" }
-func (f *fakeMember) Roles() []role.Role                   { return nil }
+func (f *fakeMember) Roles() []role.Role                   { return []role.Role{role.Principal} }
+func (f *fakeMember) Admission() call.Admission            { return call.Admission{} }
 func (f *fakeMember) Removed(string)                       {}
 
 // TestLeaverDecryptsNothingNew (THREAT_MODEL.md, "a participant who leaves

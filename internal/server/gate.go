@@ -5,11 +5,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"hotline/internal/booking"
+	"hotline/internal/call"
 	"hotline/internal/enrol"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/role"
+	"hotline/internal/schedule"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -17,10 +22,14 @@ import (
 // gate admits joins (peer.Gatekeeper): the credential must be valid for the
 // line, by the pins the server holds for it, and the proof must be the
 // credential's device signing this session's challenge (docs/PROTOCOL.md,
-// "Join"). It stores nothing.
+// "Join"). A call name that is a booked call's id must name an accepted or
+// live call of the line; the booking gives its kind and whom it names, and
+// the first admitted join starts it. Any other name is an ad hoc video call
+// (docs/PROTOCOL.md, "Lobby and roles"). A refusal stores nothing.
 type gate struct {
-	store *store.Store
-	now   func() time.Time
+	store   *store.Store
+	booking *booking.Service
+	now     func() time.Time
 }
 
 // Errors of the gate; each becomes an "unauthorized" error for the client.
@@ -48,5 +57,31 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
-	return peer.Admitted{Device: id.DeviceID, Name: id.Name, Side: id.Side, Roles: id.Roles}, nil
+	adm, err := g.admission(ctx, j.Line, j.Call, id)
+	if err != nil {
+		return peer.Admitted{}, err
+	}
+	return peer.Admitted{Device: id.DeviceID, Name: id.Name, Side: id.Side, Roles: id.Roles, Call: adm}, nil
+}
+
+// admission looks the call up in the booking: its kind, and whether it names
+// this person (same side, same name, an adviser role on both) in advance.
+func (g *gate) admission(ctx context.Context, line, callName string, id *trust.Identity) (call.Admission, error) {
+	bc, err := g.booking.Joinable(ctx, line, callName)
+	if errors.Is(err, booking.ErrNotFound) {
+		return call.Admission{Kind: call.KindVideo}, nil // ad hoc
+	}
+	if err != nil {
+		return call.Admission{}, fmt.Errorf("call %s: %w", callName, err)
+	}
+	adm := call.Admission{Kind: string(bc.Kind)}
+	for _, p := range bc.Named(id.Side) {
+		if p.Name == id.Name && slices.Contains(p.Roles, role.Adviser) && slices.Contains(id.Roles, role.Adviser) {
+			adm.Named = true
+		}
+	}
+	if _, err := g.booking.System(ctx, callName, schedule.EventStart, id.Side); err != nil {
+		return call.Admission{}, fmt.Errorf("call %s: start: %w", callName, err)
+	}
+	return adm, nil
 }

@@ -21,6 +21,12 @@ func TestRemoval(t *testing.T) {
 	alice := l.joinAs("rm", demo.East, "Alice", []role.Role{role.Principal}, nil)
 	adam := l.joinAs("rm", demo.East, "Adam", []role.Role{role.Adviser}, nil)
 	walt := l.joinAs("rm", demo.West, "Walt", []role.Role{role.Principal}, nil)
+	ctx0, cancel0 := context.WithTimeout(context.Background(), patience)
+	defer cancel0()
+	eventually(t, "Adam in the lobby", func() error { return stateOf(alice, adam.ID(), protocol.StateWaiting) })
+	if err := alice.Admit(ctx0, adam.ID()); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []*client.Client{alice, adam, walt} {
 		eventually(t, "everyone decrypts everyone", func() error { return decryptedFromAll(c.Stats(), 2, 5) })
 	}
@@ -105,4 +111,17 @@ func lastError(c *client.Client) *protocol.ErrorMsg {
 		return nil
 	}
 	return &errs[len(errs)-1]
+}
+
+// stateOf checks the state c's roster gives participant id.
+func stateOf(c *client.Client, id, want string) error {
+	for _, e := range c.Roster() {
+		if e.ID == id {
+			if e.State != want {
+				return fmt.Errorf("%s is %s, want %s", e.Name, e.State, want)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not in the roster", id)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"hotline/internal/booking"
 	"hotline/internal/call"
 	"hotline/internal/enrol"
 	"hotline/internal/httpapi"
@@ -108,11 +109,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
 	m := metrics.New(reg)
+	book := booking.New(st)
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:  &gate{store: st, now: time.Now},
-		Enrol: enrol.New(st, cfg.DemoAuthorities),
+		Gate:    &gate{store: st, booking: book, now: time.Now},
+		Enrol:   enrol.New(st, cfg.DemoAuthorities),
+		Booking: book,
 	})
 	s := &Server{
 		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,

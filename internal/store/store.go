@@ -70,6 +70,45 @@ var migrations = []string{
 		approved_at INTEGER
 	);
 	CREATE INDEX enrolment_requests_pending ON enrolment_requests(line, side, approved_at);`,
+
+	// 3: the call workflow (calls.go) — calls requested on a line, the
+	// people each side names on them in advance, and every transition of
+	// their state machine. version counts the call's updates, for
+	// optimistic locking: an update names the version it read.
+	`CREATE TABLE calls (
+		id               TEXT PRIMARY KEY,   -- a protocol call name, e.g. c-7kq2mrx4tp3a
+		line             TEXT NOT NULL REFERENCES lines(name),
+		kind             TEXT NOT NULL CHECK (kind IN ('video', 'phone')),
+		initiating_side  TEXT NOT NULL REFERENCES sides(name),
+		state            TEXT NOT NULL CHECK (state IN ('requested', 'accepted', 'declined', 'live', 'ended', 'cancelled')),
+		scheduled_start  INTEGER NOT NULL,   -- unix milliseconds, UTC
+		duration_minutes INTEGER NOT NULL CHECK (duration_minutes > 0),
+		agenda           TEXT NOT NULL,      -- JSON array of strings
+		actual_start     INTEGER,            -- unix milliseconds; NULL until live
+		actual_end       INTEGER,            -- unix milliseconds; NULL until ended
+		version          INTEGER NOT NULL CHECK (version > 0),
+		created_at       INTEGER NOT NULL    -- unix milliseconds
+	);
+	CREATE INDEX calls_line ON calls(line, state, scheduled_start);
+	CREATE TABLE call_participants (
+		call     TEXT NOT NULL REFERENCES calls(id),
+		side     TEXT NOT NULL REFERENCES sides(name),
+		name     TEXT NOT NULL,
+		roles    TEXT NOT NULL,              -- comma-separated role names
+		position INTEGER NOT NULL,           -- order named, within the call
+		PRIMARY KEY (call, side, name)
+	);
+	CREATE TABLE call_transitions (
+		call       TEXT NOT NULL REFERENCES calls(id),
+		seq        INTEGER NOT NULL,         -- 0 for the request, then 1, 2, …
+		from_state TEXT NOT NULL,            -- '' for the request
+		to_state   TEXT NOT NULL,
+		event      TEXT NOT NULL,
+		by_side    TEXT NOT NULL,
+		by_name    TEXT NOT NULL,
+		at         INTEGER NOT NULL,         -- unix milliseconds
+		PRIMARY KEY (call, seq)
+	);`,
 }
 
 // Store is an open database.

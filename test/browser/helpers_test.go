@@ -86,7 +86,7 @@ func enrolDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
 // says the browser is enrolled.
 func (b *browser) enrol(base, name string) {
 	b.t.Helper()
-	b.enrolAs(base, demo.East, name, role.Adviser)
+	b.enrolAs(base, demo.East, name, role.Principal) // in the call at once
 }
 
 // enrolAs is enrol with a link for this side and these roles.

@@ -24,7 +24,7 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
 /**
  * A roster entry as the server sends it (PROTOCOL.md, "Roster"). Nothing in
  * it but the credential is trusted.
- * @typedef {{id: string, device?: string, name?: string, credential?: Signed, tracks?: unknown[]}} RosterEntry
+ * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, tracks?: unknown[]}} RosterEntry
  */
 /** @typedef {{type?: string, from: string, kid: number, sealed: string, sig: string}} KeyMessage */
 /**
@@ -49,6 +49,15 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
  * @property {number|null} expectNewerThan after a departure: the epoch it must move past before its key counts as current
  */
 /** @typedef {{id: string, name: string, reason: string}} Forgery */
+/**
+ * A roster entry as this client sees it: verified ones carry what their
+ * credential says, and the server's state.
+ * @typedef {{id: string, name: string, verified: boolean, side?: string, roles?: string[], deviceId?: string, state?: string}} Entry
+ */
+
+// The roles whose credential lets them receive media (internal/role,
+// receive_media); TestMediaRolesMatch pins this list to the Go matrix.
+export const MEDIA_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer', 'monitor']);
 
 const EPOCHS = 65536; // kid = sender_tag << 16 | epoch
 const MAX_KID = 2 ** 48;
@@ -105,6 +114,8 @@ export class E2EESession {
     this.ownTag = null;
     /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
     this.selfInfo = null;
+    /** our roster entry says we are in the call (not the lobby or bench) */
+    this.selfIn = false;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -184,11 +195,15 @@ export class E2EESession {
         return {
           id: e.id,
           name: e.name,
-          side: m?.side ?? (self ? this.selfInfo?.side ?? '' : ''),
-          roles: [...(m?.roles ?? (self ? this.selfInfo?.roles ?? [] : []))],
-          deviceId: m?.deviceId ?? (self ? this.selfInfo?.deviceId ?? '' : ''),
+          side: e.side ?? '',
+          roles: [...(e.roles ?? [])],
+          deviceId: e.deviceId ?? '',
           verified: e.verified,
           self: e.id === this.selfId,
+          /** the roster's state: "in", "waiting" (lobby) or "bench" */
+          state: e.state ?? '',
+          /** whether keys go to it (in the call, and its roles receive media) */
+          keyed: !!m,
           kid: self ? this.key?.kid ?? null : m?.newest?.kid ?? null,
         };
       }),
@@ -260,8 +275,9 @@ export class E2EESession {
     const verified = new Map();
     /** @type {Forgery[]} */
     const forgeries = [];
-    /** @type {{id: string, name: string, verified: boolean}[]} */
+    /** @type {Entry[]} */
     const entries = [];
+    let selfIn = false;
     /** @type {{side: string, roles: string[], deviceId: string}|null} */
     let selfInfo = null;
     participants.forEach((p, i) => {
@@ -277,10 +293,13 @@ export class E2EESession {
       ids.add(id);
       if (!c.ok) return forged(c.reason);
       const m = c.member;
+      const state = typeof p?.state === 'string' ? p.state : '';
+      const known = { id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state };
       if (id === this.selfId) {
         if (m.keyHex !== this.ownHex) return forged("not this device's credential");
         selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
-        entries.push({ id, name: m.name, verified: true });
+        selfIn = state === 'in';
+        entries.push(known);
         return;
       }
       const dupKey = byKey.get(m.keyHex);
@@ -289,6 +308,11 @@ export class E2EESession {
       if (dupTag !== undefined) return forged(`repeats the sender tag of ${dupTag}`);
       byKey.set(m.keyHex, id);
       byTag.set(m.tag, id);
+      entries.push(known);
+      // Keys go only to members in the call (not the lobby or the bench:
+      // the server's state) whose credential lets them receive media (never
+      // an operator). Leaving this set counts as leaving: we rekey.
+      if (state !== 'in' || !m.roles.some((r) => MEDIA_ROLES.has(r))) return;
       // A member we already know keeps its keys (the same object: timers
       // hold on to it); the same id with another device key is someone else.
       const old = this.members.get(id);
@@ -298,7 +322,6 @@ export class E2EESession {
       } else {
         verified.set(id, m);
       }
-      entries.push({ id, name: m.name, verified: true });
     });
 
     // Departures: their keys leave the worker at once (a rejoin under a
@@ -320,6 +343,7 @@ export class E2EESession {
     this.worker.postMessage({ type: 'sender-tags', tags: Object.fromEntries([...verified.values()].map((m) => [m.id, m.tag])) });
     this.forgeries = forgeries;
     this.selfInfo = selfInfo;
+    this.selfIn = selfIn;
     for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);
 
     if (!this.key) {
@@ -403,7 +427,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key) return;
+    if (!key || !this.selfIn) return; // in the lobby or on the bench, we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {

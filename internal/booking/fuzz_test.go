@@ -1,0 +1,95 @@
+package booking
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"hotline/internal/protocol"
+	"hotline/internal/schedule"
+	"hotline/internal/trust"
+)
+
+// FuzzParseRequest: any bytes give either ErrInvalid or a request within
+// every documented bound, and an accepted body's re-encoding parses to the
+// same request.
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte(validBody))
+	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":1}`))
+	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":1,"x":1}`))
+	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":720,"agenda":[],"participants":[]} `))
+	f.Add([]byte(`{"participants":[{"name":"\u2028","roles":["press"]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRequest(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		if protocol.ValidID("line", r.Line) != nil || (r.Kind != schedule.Video && r.Kind != schedule.Phone) ||
+			r.When == "" || len(r.When) > schedule.MaxWhenLen ||
+			r.Duration < schedule.MinDuration || r.Duration > schedule.MaxDuration || r.Duration%time.Minute != 0 ||
+			len(r.Agenda) > schedule.MaxAgendaItems || len(r.Named) > MaxNamed {
+			t.Fatalf("out of bounds: %+v", r)
+		}
+		checkNamed(t, r.Named)
+		b := RequestBody{Line: r.Line, Kind: string(r.Kind), When: r.When, DurationMinutes: int64(r.Duration / time.Minute), Agenda: r.Agenda}
+		for _, n := range r.Named {
+			b.Participants = append(b.Participants, namedJSON(n))
+		}
+		again, err := ParseRequest(mustJSON(t, b))
+		if err != nil || again.When != r.When || again.Duration != r.Duration || len(again.Named) != len(r.Named) {
+			t.Fatalf("re-encoded request: %+v, %v", again, err)
+		}
+	})
+}
+
+// FuzzParseTransition: the same for transition bodies.
+func FuzzParseTransition(f *testing.F) {
+	f.Add([]byte(``))
+	f.Add([]byte(`{"version":3,"participants":[{"name":"West Principal","roles":["principal"]}]}`))
+	f.Add([]byte(`{"version":-3}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := ParseTransition(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		if tr.Version < 0 || len(tr.Named) > MaxNamed {
+			t.Fatalf("out of bounds: %+v", tr)
+		}
+		checkNamed(t, tr.Named)
+	})
+}
+
+func checkNamed(t *testing.T, named []Person) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, n := range named {
+		if trust.ValidDisplayName(n.Name) != nil || seen[n.Name] || len(n.Roles) == 0 || len(n.Roles) > MaxRoles {
+			t.Fatalf("participant out of bounds: %+v", n)
+		}
+		seen[n.Name] = true
+	}
+}
+
+func namedJSON(n Person) ParticipantJSON {
+	p := ParticipantJSON{Name: n.Name}
+	for _, r := range n.Roles {
+		p.Roles = append(p.Roles, string(r))
+	}
+	return p
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

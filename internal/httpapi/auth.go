@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"hotline/internal/booking"
+	"hotline/internal/trust"
+)
+
+// Bounds of API authentication (docs/API.md, "Authentication").
+const (
+	nonceTTL    = 60 * time.Second
+	maxNonces   = 1024 // outstanding challenges; beyond, the oldest is forgotten
+	sessionTTL  = 12 * time.Hour
+	maxSessions = 4096 // open sessions; beyond, the one closest to expiry is forgotten
+)
+
+// session is an open API session: who opened it and until when.
+type session struct {
+	caller  booking.Caller
+	expires time.Time
+}
+
+// keyring holds the server's API challenges and sessions in memory, both
+// bounded: a restart forgets them, and callers sign in again. Tokens are
+// kept only as SHA-256 hashes, so a memory dump does not hand out sessions.
+type keyring struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	nonces   map[[trust.NonceSize]byte]time.Time // nonce → expiry
+	sessions map[[sha256.Size]byte]session       // SHA-256(token) → session
+}
+
+func newKeyring() *keyring {
+	return &keyring{
+		now:      time.Now,
+		nonces:   make(map[[trust.NonceSize]byte]time.Time),
+		sessions: make(map[[sha256.Size]byte]session),
+	}
+}
+
+// challenge issues a fresh nonce, valid for nonceTTL, usable once.
+func (k *keyring) challenge() ([]byte, time.Time) {
+	var n [trust.NonceSize]byte
+	rand.Read(n[:]) // never fails (crypto/rand, Go 1.24+)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	exp := k.now().Add(nonceTTL)
+	makeRoom(k.nonces, maxNonces, k.now(), func(e time.Time) time.Time { return e })
+	k.nonces[n] = exp
+	return n[:], exp
+}
+
+// useNonce reports whether n was issued and has not expired, and forgets it
+// either way: a nonce is good for one attempt.
+func (k *keyring) useNonce(n []byte) bool {
+	var key [trust.NonceSize]byte
+	if len(n) != len(key) {
+		return false
+	}
+	copy(key[:], n)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	exp, ok := k.nonces[key]
+	delete(k.nonces, key)
+	return ok && k.now().Before(exp)
+}
+
+// open starts a session for c that ends after sessionTTL or when the
+// credential expires, whichever is first, and returns its token.
+func (k *keyring) open(c booking.Caller, credExpires time.Time) (string, time.Time) {
+	var tok [32]byte
+	rand.Read(tok[:])
+	token := trust.B64(tok[:])
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	exp := k.now().Add(sessionTTL)
+	if credExpires.Before(exp) {
+		exp = credExpires
+	}
+	makeRoom(k.sessions, maxSessions, k.now(), func(s session) time.Time { return s.expires })
+	k.sessions[sha256.Sum256([]byte(token))] = session{caller: c, expires: exp}
+	return token, exp
+}
+
+// lookup returns the session of a token, if it is open.
+func (k *keyring) lookup(token string) (session, bool) {
+	key := sha256.Sum256([]byte(token))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, ok := k.sessions[key]
+	if ok && !k.now().Before(s.expires) {
+		delete(k.sessions, key)
+		return session{}, false
+	}
+	return s, ok
+}
+
+// close ends the session of a token.
+func (k *keyring) close(token string) {
+	k.mu.Lock()
+	delete(k.sessions, sha256.Sum256([]byte(token)))
+	k.mu.Unlock()
+}
+
+// makeRoom keeps m under max entries: it drops the expired ones, then, if
+// still full, the one that expires first.
+func makeRoom[K comparable, V any](m map[K]V, max int, now time.Time, expiry func(V) time.Time) {
+	if len(m) < max {
+		return
+	}
+	for k, v := range m {
+		if !now.Before(expiry(v)) {
+			delete(m, k)
+		}
+	}
+	for len(m) >= max {
+		var first K
+		var at time.Time
+		for k, v := range m {
+			if e := expiry(v); at.IsZero() || e.Before(at) {
+				first, at = k, e
+			}
+		}
+		delete(m, first)
+	}
+}

@@ -1,0 +1,26 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+)
+
+// errorStatus pairs a sentinel error with the status it becomes.
+type errorStatus struct {
+	err    error
+	status int
+}
+
+// writeFailure answers err with the status of the first sentinel in table
+// that it wraps, and its message. An error of no listed kind is a fault of
+// the server: it is logged, and the client gets 500 without the details.
+func (a *API) writeFailure(w http.ResponseWriter, what string, err error, table []errorStatus) {
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			writeError(w, e.status, err.Error())
+			return
+		}
+	}
+	a.cfg.Log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
