@@ -233,7 +233,12 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
 	if !m.selfIn {
-		return nil // in the lobby or on the bench, we send nothing
+		// In the lobby or on the bench we send nothing, and the others drop
+		// our key: once back in, everyone gets it again.
+		for _, mem := range m.members {
+			mem.sent = false
+		}
+		return nil
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {

@@ -165,6 +165,19 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if n := len(op.Stats().Tracks); n != 0 {
 		t.Errorf("the operator received %d tracks", n)
 	}
+
+	// Called in again, the adviser is heard again: it sends its key anew
+	// (the others dropped it when it went out).
+	before, _ := decryptedFrom(walt, named.ID())
+	if err := alice.CallIn(ctx, named.ID()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "walt decrypts the adviser again", func() error {
+		if v, _ := decryptedFrom(walt, named.ID()); v < before+5 {
+			return fmt.Errorf("%d video frames, %d before", v, before)
+		}
+		return nil
+	})
 }
 
 // TestPhoneCallAndReceiveOnly: a booked phone call refuses a camera, at join

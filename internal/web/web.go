@@ -6,6 +6,8 @@
 //
 //	GET /                the start page (name, call, camera preview, Join)
 //	GET /call/<call>     the same app opened on <call>; ?name=…&autojoin=1 joins at once
+//	GET /enrol, /officer enrolment of this browser, approval by a side's officer
+//	GET /schedule        the line's calls in both sides' zones (request, answer, history)
 //	GET /static/<file>   the assets
 //
 // Everything else is 404. Every response carries SecurityHeaders.
@@ -118,7 +120,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// here as ".." and "/" and meet the same checks as their plain forms.
 	p := r.URL.Path
 	switch {
-	case p == "/", p == "/enrol", p == "/officer":
+	case p == "/", p == "/enrol", p == "/officer", p == "/schedule":
 		h.page(w, r)
 	case strings.HasPrefix(p, "/call/"):
 		// One path segment that is a valid call name; anything else

@@ -69,7 +69,7 @@ func TestSecurityHeadersWrapsAnyHandler(t *testing.T) {
 
 func TestPages(t *testing.T) {
 	h := Handler()
-	for _, target := range []string{"/", "/call/x", "/call/line-1.A_b", "/call/x?name=a&autojoin=1"} {
+	for _, target := range []string{"/", "/call/x", "/call/line-1.A_b", "/call/x?name=a&autojoin=1", "/enrol", "/officer", "/schedule"} {
 		r := get(t, h, http.MethodGet, target)
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", target, r.StatusCode)
@@ -146,6 +146,9 @@ func TestNotFoundAndTraversal(t *testing.T) {
 		"/static/index.html", // the page lives at / only
 		"/web.go",
 		"/call/",
+		"/schedule/",
+		"/schedule/x",
+		"/schedules",
 		"/call/x/y",
 		"/call/..",
 		"/call/%2e%2e%2fweb.go",
@@ -202,7 +205,7 @@ func TestMethods(t *testing.T) {
 // in the way.
 func TestAllModulesServed(t *testing.T) {
 	h := Handler()
-	for _, name := range []string{"app.js", "call.js", "lobby.js", "tiles.js", "media.js", "dom.js", "quality.js", "protocol.js"} {
+	for _, name := range []string{"app.js", "call.js", "lobby.js", "tiles.js", "media.js", "dom.js", "quality.js", "protocol.js", "schedule.js", "api.js"} {
 		r := get(t, h, http.MethodGet, "/static/"+name)
 		if r.StatusCode != http.StatusOK {
 			t.Errorf("%s: status %d", name, r.StatusCode)

@@ -65,6 +65,8 @@ func TestE2EEBrowsersCall(t *testing.T) {
 	for _, b := range all {
 		b.open(base + "/call/e2ee?name=x&autojoin=1")
 	}
+	// The adviser waits in the lobby until its principal admits it.
+	east.admitThroughPage(adv, "admit")
 	for _, b := range all {
 		for _, o := range all {
 			if o != b {
@@ -176,4 +178,21 @@ func sameCode(t *testing.T, bs []*browser, n int) string {
 		return true, ""
 	})
 	return code
+}
+
+// admitThroughPage waits until b's participants panel offers action (admit,
+// call_in, send_out) for other's participant, and clicks it.
+func (b *browser) admitThroughPage(other *browser, action string) {
+	b.t.Helper()
+	var id string
+	waitFor(b.t, other.name+" to join", func() (bool, string) {
+		id = other.state().ID
+		return id != "", "no id yet"
+	})
+	sel := fmt.Sprintf(`#roster li[data-id=%q] button[data-action=%q]`, id, action)
+	waitFor(b.t, fmt.Sprintf("%s's panel to offer %s for %s", b.name, action, other.name), func() (bool, string) {
+		n := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+		return n == 1, eval[string](b, `document.getElementById('roster').innerText`)
+	})
+	b.do(chromedp.Click(sel))
 }

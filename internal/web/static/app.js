@@ -8,6 +8,7 @@
 //                                   (a wall monitor or kiosk: nobody clicks)
 //   /enrol                          enrol this browser as a device (enrol.js)
 //   /officer                        approve devices with an authority (officer.js)
+//   /schedule                       the line's calls: request, answer, history (schedule.js)
 
 import { Call } from './call.js';
 import { byId, toast } from './dom.js';
@@ -39,7 +40,7 @@ Object.defineProperty(window, 'hotline', {
 });
 
 function main() {
-  if (location.pathname === '/enrol' || location.pathname === '/officer') {
+  if (location.pathname === '/enrol' || location.pathname === '/officer' || location.pathname === '/schedule') {
     void openPage(location.pathname);
     return;
   }
@@ -48,7 +49,9 @@ function main() {
   const params = new URLSearchParams(location.search);
   const name = (params.get('name') ?? '').trim();
 
-  if (call && CALL_NAME.test(call) && name && params.get('autojoin') === '1') {
+  // A kiosk joins at once; its name is its credential's (a name in the
+  // address is only a fallback label until the credential is read).
+  if (call && CALL_NAME.test(call) && params.get('autojoin') === '1') {
     void kiosk(call, name);
     return;
   }
@@ -82,6 +85,7 @@ function start(opts) {
 async function openPage(path) {
   try {
     if (path === '/enrol') await (await import('./enrol.js')).showEnrol();
+    else if (path === '/schedule') await (await import('./schedule.js')).showSchedule();
     else await (await import('./officer.js')).showOfficer();
   } catch (err) {
     toast(`This page could not start: ${err instanceof Error ? err.message : String(err)}`, 'error');

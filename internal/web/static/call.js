@@ -2,6 +2,7 @@
 // A call in progress: wires the Session (protocol.js) to the tiles, the
 // self view and the control bar, and samples connection quality.
 
+import { AUDIO_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
 import { byId, el, fillDevices, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
@@ -94,6 +95,8 @@ export class Call {
     this.line = '';
     /** why the server removed us, once it has @type {string} */
     this.removed = '';
+    /** our roster state as last shown ('' before the first roster) */
+    this.place = '';
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
   }
@@ -139,7 +142,11 @@ export class Call {
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onroster = (roster) => {
       this.e2ee?.setRoster(roster);
-      this.grid.setRoster(roster, s.id);
+      // The stage shows the people in the call, and only to someone in it
+      // who receives media (not the lobby, the bench or an operator).
+      const me = roster.find((p) => p.id === s.id);
+      const stage = me?.state === 'in' && s.may.includes('receive_media') ? roster.filter((p) => p.state === 'in') : [];
+      this.grid.setRoster(stage, s.id);
       this.#renderRoster();
       byId('call-count').textContent = String(roster.length);
     };
@@ -152,6 +159,10 @@ export class Call {
     s.onstatechange = (st) => this.#linkFromPC(st);
     s.onclose = (ev) => this.#ended(ev.left);
 
+    // Send only what the credential's roles may send (roles.js mirrors the
+    // server's matrix): a monitor or an operator sends nothing.
+    if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
+    if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
     const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
     try {
       await s.join(call, tracks, {
@@ -170,6 +181,22 @@ export class Call {
     this.timer = window.setInterval(() => void this.#tick(), 1000);
     this.#renderControls();
     await this.#refreshDevices();
+  }
+
+  /**
+   * Gives up a local device the roles do not allow sending: the track is
+   * stopped and its button hidden.
+   * @param {'mic'|'cam'} which
+   */
+  #dropLocal(which) {
+    const t = which === 'mic' ? this.mic : this.cam;
+    t?.track.stop();
+    if (which === 'mic') this.mic = null;
+    else this.cam = null;
+    for (const id of which === 'mic' ? ['btn-mic'] : ['btn-cam', 'btn-cam2', 'call-camera']) {
+      const b = document.getElementById(id);
+      if (b) b.hidden = true;
+    }
   }
 
   /**
@@ -224,12 +251,51 @@ export class Call {
   #renderRoster() {
     const s = this.session;
     const st = this.e2ee?.state();
-    const sideOf = (/** @type {string} */ id) => st?.members.find((m) => m.id === id && m.verified)?.side ?? null;
-    const mine = sideOf(s.id);
+    const known = (/** @type {string} */ id) => st?.members.find((m) => m.id === id && m.verified) ?? null;
+    const mine = known(s.id)?.side ?? null;
+    const may = (/** @type {string} */ a) => s.may.includes(a);
     renderRoster(s.roster, s.id, {
-      canRemove: (p) => s.may.includes('remove_participant') && p.id !== s.id && mine !== null && sideOf(p.id) === mine,
-      onRemove: (p) => s.remove(p.id),
+      offer: (p) => {
+        const m = known(p.id);
+        if (p.id === s.id || !m || mine === null || m.side !== mine) return [];
+        /** @type {import('./sidebar.js').Action[]} */
+        const out = [];
+        if (p.state === 'waiting' && may('admit_from_lobby')) out.push('admit');
+        if (p.state === 'bench' && may('call_in_adviser')) out.push('call_in');
+        if (p.state === 'in' && m.roles.includes('adviser') && may('send_out_adviser')) out.push('send_out');
+        if (may('remove_participant')) out.push('remove');
+        return out;
+      },
+      run: (p, a) => s.act(a, p.id),
     });
+    this.#renderPlace();
+  }
+
+  /**
+   * Where we are: in the lobby or on the bench, the stage says so instead
+   * of showing tiles; an operator, who receives no media, sees a note.
+   */
+  #renderPlace() {
+    const s = this.session;
+    const state = s.roster.find((p) => p.id === s.id)?.state ?? '';
+    const hold = byId('hold');
+    const texts = {
+      waiting: ['Waiting to be admitted', "An operator or the principal of your side will let you in. Nothing is sent or received until then."],
+      bench: ['On the bench', 'Your principal will call you in. Nothing is sent or received until then.'],
+    };
+    let text = /** @type {Record<string, string[]>} */ (texts)[state];
+    if (!text && state === 'in' && !s.may.includes('receive_media')) {
+      text = ['Operator view', "You see the call's participants and its lobby; operators receive no media."];
+    }
+    hold.hidden = !text;
+    hold.dataset.state = state;
+    if (text) {
+      byId('hold-title').textContent = text[0];
+      byId('hold-text').textContent = text[1];
+    }
+    if (this.place && this.place !== 'in' && state === 'in') toast(this.place === 'bench' ? 'You have been called in.' : 'You have been admitted.');
+    if (this.place === 'in' && state === 'bench') toast('You have been sent out to the bench.');
+    this.place = state;
   }
 
   /** Shows the verification code and any forged roster entry. */

@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, name: string, state?: string, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
  * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
@@ -236,12 +236,15 @@ export class Session {
   }
 
   /**
-   * Asks the server to remove a participant of our side (PROTOCOL.md,
-   * "Removal"); a refusal comes back as an error with code "forbidden".
+   * An action on a participant of our side (PROTOCOL.md, "Lobby and
+   * roles"): admit from the lobby, call an adviser in, send one out to the
+   * bench, or remove from the call. A refusal comes back as an error with
+   * code "forbidden".
+   * @param {'admit'|'call_in'|'send_out'|'remove'} action
    * @param {string} participant
    */
-  remove(participant) {
-    this.#send({ type: 'remove', participant });
+  act(action, participant) {
+    this.#send({ type: action, participant });
   }
 
   leave() {

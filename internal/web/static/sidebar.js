@@ -8,12 +8,21 @@ import { grade } from './quality.js';
 /** @typedef {import('./protocol.js').Participant} Participant */
 /** @typedef {import('./quality.js').Sample} Sample */
 
+/** @typedef {'admit'|'call_in'|'send_out'|'remove'} Action */
 /**
- * @typedef {{canRemove: (p: Participant) => boolean, onRemove: (p: Participant) => void}} RosterActions
+ * What the panel may offer for each participant, and what runs it.
+ * @typedef {{offer: (p: Participant) => Action[], run: (p: Participant, a: Action) => void}} RosterActions
  */
 
 /** Removal is two clicks: "Remove", then "Confirm" within this time. */
 const CONFIRM_MS = 4000;
+
+/** @type {Record<Action, string>} */
+const LABELS = { admit: 'Admit', call_in: 'Call in', send_out: 'Send out', remove: 'Remove' };
+
+/** How the panel names a participant's place, if not simply in the call. */
+/** @type {Record<string, string>} */
+const PLACES = { waiting: 'in the lobby', bench: 'on the bench' };
 
 /** @param {Participant[]} roster @param {string} selfId @param {RosterActions} [actions] */
 export function renderRoster(roster, selfId, actions) {
@@ -32,17 +41,39 @@ export function renderRoster(roster, selfId, actions) {
       for (let i = 0; i < cams; i++) media.append(icon('cam'));
       if (!mics && !cams) media.append(el('span', 'roster-none', 'receiving'));
       li.dataset.id = p.id;
-      li.append(el('span', 'roster-avatar', initials(p.name)), who, media);
-      if (actions?.canRemove(p)) li.append(removeButton(p, actions.onRemove));
+      li.dataset.state = p.state ?? '';
+      const place = PLACES[p.state ?? ''];
+      if (place) {
+        media.replaceChildren(el('span', 'roster-place', place));
+      }
+      const buttons = el('span', 'roster-actions');
+      for (const a of actions?.offer(p) ?? []) {
+        buttons.append(a === 'remove' ? removeButton(p, (q) => actions?.run(q, 'remove')) : actionButton(p, a, (q) => actions?.run(q, a)));
+      }
+      li.append(el('span', 'roster-avatar', initials(p.name)), who, media, buttons);
       return li;
     }),
   );
   byId('roster-count').textContent = String(roster.length);
 }
 
+/** @param {Participant} p @param {Action} a @param {(p: Participant) => void} run */
+function actionButton(p, a, run) {
+  const b = /** @type {HTMLButtonElement} */ (el('button', `roster-act act-${a}`, LABELS[a]));
+  b.type = 'button';
+  b.dataset.action = a;
+  b.title = `${LABELS[a]} ${p.name}`;
+  b.addEventListener('click', () => {
+    b.disabled = true;
+    run(p);
+  });
+  return b;
+}
+
 /** @param {Participant} p @param {(p: Participant) => void} onRemove */
 function removeButton(p, onRemove) {
-  const b = /** @type {HTMLButtonElement} */ (el('button', 'roster-remove', 'Remove'));
+  const b = /** @type {HTMLButtonElement} */ (el('button', 'roster-act roster-remove', 'Remove'));
+  b.dataset.action = 'remove';
   b.type = 'button';
   b.title = `Remove ${p.name} from the call`;
   let timer = 0;

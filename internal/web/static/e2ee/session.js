@@ -15,6 +15,7 @@
 // key message is never looked at against a roster older than the one that
 // arrived before it.
 
+import { MEDIA_ROLES } from '../roles.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
 import { kidFor, senderTag, verifyCredential } from './trust.js';
@@ -55,9 +56,6 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
  * @typedef {{id: string, name: string, verified: boolean, side?: string, roles?: string[], deviceId?: string, state?: string}} Entry
  */
 
-// The roles whose credential lets them receive media (internal/role,
-// receive_media); TestMediaRolesMatch pins this list to the Go matrix.
-export const MEDIA_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer', 'monitor']);
 
 const EPOCHS = 65536; // kid = sender_tag << 16 | epoch
 const MAX_KID = 2 ** 48;
@@ -343,6 +341,9 @@ export class E2EESession {
     this.worker.postMessage({ type: 'sender-tags', tags: Object.fromEntries([...verified.values()].map((m) => [m.id, m.tag])) });
     this.forgeries = forgeries;
     this.selfInfo = selfInfo;
+    // Out of the call (lobby, bench), the others drop our key: once back in,
+    // everyone gets it again.
+    if (!selfIn) this.sentTo.clear();
     this.selfIn = selfIn;
     for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);
 

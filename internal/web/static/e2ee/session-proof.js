@@ -1,0 +1,38 @@
+// @ts-check
+// The API session proof (docs/API.md, "Authentication"), the twin of Go's
+// internal/trust/session.go:
+//
+//   proof = Ed25519(sig_key, "hotline-api-session-v1\0" || nonce || str16(line))
+//
+// Its own context label keeps it apart from the join proof
+// ("hotline-join-v2\0"): a proof made to open an API session never joins a
+// call, nor the reverse. Pinned by the shared vectors of
+// testdata/session.json (test/browser/schedule_test.go).
+
+import * as b64u from './b64u.js';
+import { NONCE_SIZE, concat, str16 } from './trust.js';
+
+const LABEL_SESSION = 'hotline-api-session-v1\0';
+
+/**
+ * The signed bytes: label || nonce || str16(line).
+ * @param {Uint8Array} nonce the server's 32-byte challenge
+ * @param {string} line
+ * @returns {Uint8Array}
+ */
+export function sessionMessage(nonce, line) {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_SIZE) throw new Error('nonce must be 32 bytes');
+  return concat(new TextEncoder().encode(LABEL_SESSION), nonce, str16(line));
+}
+
+/**
+ * Signs a session challenge with the device's (non-extractable) key.
+ * @param {CryptoKey} sigPrivate Ed25519 private key
+ * @param {Uint8Array} nonce
+ * @param {string} line
+ * @returns {Promise<string>} the proof, b64u
+ */
+export async function sessionProof(sigPrivate, nonce, line) {
+  const sig = await crypto.subtle.sign({ name: 'Ed25519' }, sigPrivate, sessionMessage(nonce, line));
+  return b64u.encode(new Uint8Array(sig));
+}
