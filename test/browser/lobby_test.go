@@ -1,11 +1,15 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
+	"hotline/internal/schedule"
 )
 
 // holdOf is what b's stage says instead of tiles ("" when it shows tiles).
@@ -97,5 +101,57 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	}
 	for _, b := range []*browser{op, east, west, adv} {
 		b.checkClean()
+	}
+}
+
+// TestPhoneCallScreen (issue "Call workflow"): in a booked phone call, two
+// principals' browsers send no camera, show the call screen with the other's
+// name and the running duration instead of tiles, and hear each other.
+func TestPhoneCallScreen(t *testing.T) {
+	srv := startServer(t)
+	base := srv.URL()
+	ctx := context.Background()
+	svc := booking.New(srv.Store())
+	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
+	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
+	c, _, err := svc.Request(ctx, eastC, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, westC, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+		t.Fatal(err)
+	}
+	east := newBrowser(t, "east", 1280, 720)
+	west := newBrowser(t, "west", 1280, 720)
+	east.enrolAs(base, demo.East, "East Principal", role.Principal)
+	west.enrolAs(base, demo.West, "West Principal", role.Principal)
+	east.open(base + "/call/" + c.ID + "?autojoin=1")
+	west.open(base + "/call/" + c.ID + "?autojoin=1")
+	for _, p := range []struct {
+		b     *browser
+		other string
+	}{{east, "West Principal"}, {west, "East Principal"}} {
+		p.b.waitAudio(p.other)
+		waitFor(t, p.b.name+"'s call screen to name "+p.other, func() (bool, string) {
+			names := eval[string](p.b, `document.getElementById('phone').hidden ? '' : document.getElementById('phone-names').textContent`)
+			return names == p.other, names
+		})
+		s := eval[struct {
+			Phone bool `json:"phone"`
+			Local struct {
+				Camera bool `json:"camera"`
+			} `json:"local"`
+		}](p.b, `window.hotline.state()`)
+		if !s.Phone || s.Local.Camera {
+			t.Errorf("%s: phone %v, camera %v", p.b.name, s.Phone, s.Local.Camera)
+		}
+		if vis := eval[string](p.b, `getComputedStyle(document.getElementById('tiles')).visibility`); vis != "hidden" {
+			t.Errorf("%s shows tiles in a phone call (%s)", p.b.name, vis)
+		}
+		waitFor(t, p.b.name+"'s call screen to count the duration", func() (bool, string) {
+			d := eval[string](p.b, `document.getElementById('phone-duration').textContent`)
+			return d != "" && d != "00:00", d
+		})
+		p.b.checkClean()
 	}
 }

@@ -292,7 +292,8 @@ func TestSchedule(t *testing.T) {
 		s := eval[string](east, `window.icsSeen`)
 		return strings.Contains(s, "END:VCALENDAR"), s + cardText(east, id, ".sched-call-error")
 	})
-	if s := eval[string](east, `window.icsSeen`); !strings.Contains(s, "UID:"+id+".") || !strings.Contains(s, "STATUS:CONFIRMED") || !strings.Contains(s, "Grain corridor") {
+	// RFC 5545 §3.1: a folded line continues after CRLF and one space.
+	if s := strings.ReplaceAll(eval[string](east, `window.icsSeen`), "\r\n ", ""); !strings.Contains(s, "UID:"+id+".") || !strings.Contains(s, "STATUS:CONFIRMED") || !strings.Contains(s, "Grain corridor") {
 		t.Errorf("the downloaded calendar file:\n%s", s)
 	}
 	waitCard(adv, id, "accepted")

@@ -2,6 +2,7 @@
 // A call in progress: wires the Session (protocol.js) to the tiles, the
 // self view and the control bar, and samples connection quality.
 
+import { CallsApi } from './api.js';
 import { AUDIO_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
 import { byId, el, fillDevices, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
@@ -97,6 +98,8 @@ export class Call {
     this.removed = '';
     /** our roster state as last shown ('' before the first roster) */
     this.place = '';
+    /** a booked phone call: voice only, the call screen instead of tiles */
+    this.phone = false;
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
   }
@@ -148,6 +151,7 @@ export class Call {
       const stage = me?.state === 'in' && s.may.includes('receive_media') ? roster.filter((p) => p.state === 'in') : [];
       this.grid.setRoster(stage, s.id);
       this.#renderRoster();
+      this.#renderPhone();
       byId('call-count').textContent = String(roster.length);
     };
     s.ontrack = (t) => this.grid.addTrack(t);
@@ -163,6 +167,12 @@ export class Call {
     // server's matrix): a monitor or an operator sends nothing.
     if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
     if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
+    // A booked phone call is voice only end to end: no camera, and a call
+    // screen instead of tiles. (A call name that is not booked is an ad hoc
+    // video call; a role that cannot see the schedule learns nothing here,
+    // and the server refuses a camera in a phone call anyway.)
+    const booked = await new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate }).getCall(call).catch(() => null);
+    if (booked?.kind === 'phone') this.#phoneMode();
     const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
     try {
       await s.join(call, tracks, {
@@ -181,6 +191,22 @@ export class Call {
     this.timer = window.setInterval(() => void this.#tick(), 1000);
     this.#renderControls();
     await this.#refreshDevices();
+  }
+
+  /** Voice only: no camera, and the call screen (names, duration, mute, hang up). */
+  #phoneMode() {
+    this.phone = true;
+    this.#dropLocal('cam');
+    this.stage.classList.add('phone');
+    byId('phone').hidden = false;
+  }
+
+  /** The call screen's names: everyone in the call but us. */
+  #renderPhone() {
+    if (!this.phone) return;
+    const s = this.session;
+    const others = s.roster.filter((p) => p.id !== s.id && p.state === 'in').map((p) => p.name);
+    byId('phone-names').textContent = others.length ? others.join(' · ') : 'Waiting for the other side…';
   }
 
   /**
@@ -239,6 +265,7 @@ export class Call {
         cameraDevice: deviceOf(this.cam?.track),
       },
       errors: this.errors,
+      phone: this.phone,
       e2ee: this.e2ee?.state() ?? null,
     };
   }
@@ -480,6 +507,7 @@ export class Call {
     const mm = String(Math.floor(secs / 60) % 60).padStart(2, '0');
     const ss = String(secs % 60).padStart(2, '0');
     byId('call-clock').textContent = hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+    if (this.phone) byId('phone-duration').textContent = byId('call-clock').textContent;
     if (this.sampling) return; // a slow getStats must not pile up
     this.sampling = true;
     try {
