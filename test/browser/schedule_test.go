@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,41 +67,44 @@ func TestScheduleSessionProofJS(t *testing.T) {
 	b.checkConsole()
 }
 
-// card is the CSS selector of a call's card in the upcoming list.
-func card(id string) string { return fmt.Sprintf(`#sched-calls [data-call-id=%q]`, id) }
+// schedCard is the CSS selector of a call's card in the upcoming list.
+func schedCard(id string) string { return fmt.Sprintf(`#sched-calls [data-call-id=%q]`, id) }
 
-// cardState is the data-state of a call's card ("" when it is not shown).
-func cardState(b *browser, id string) string {
+// schedCardState is the data-state of a call's card ("" when it is not shown).
+func schedCardState(b *browser, id string) string {
 	b.t.Helper()
-	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.dataset.state ?? ""`, card(id)))
+	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.dataset.state ?? ""`, schedCard(id)))
 }
 
-func waitCard(b *browser, id, state string) {
+// waitSchedCard waits until a call's card shows state.
+func waitSchedCard(b *browser, id, state string) {
 	b.t.Helper()
 	waitFor(b.t, fmt.Sprintf("%s: call %s shown %s", b.name, id, state), func() (bool, string) {
-		s := cardState(b, id)
+		s := schedCardState(b, id)
 		return s == state, s + " " + text(b, "sched-error")
 	})
 }
 
-// actions lists the data-action of the buttons and links on a call's card.
-func actions(b *browser, id string) []string {
+// schedActions lists the data-action of the buttons and links on a call's card.
+func schedActions(b *browser, id string) []string {
 	b.t.Helper()
-	return eval[[]string](b, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.dataset.action)`, card(id)+" [data-action]"))
+	return eval[[]string](b, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.dataset.action)`, schedCard(id)+" [data-action]"))
 }
 
-// cardText is the text of a part of a call's card.
-func cardText(b *browser, id, sel string) string {
+// schedCardText is the text of a part of a call's card.
+func schedCardText(b *browser, id, sel string) string {
 	b.t.Helper()
-	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, card(id)+" "+sel))
+	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, schedCard(id)+" "+sel))
 }
 
-func attr(b *browser, sel, name string) string {
+// schedAttr is an attribute of the first element that sel matches.
+func schedAttr(b *browser, sel, name string) string {
 	b.t.Helper()
 	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.getAttribute(%q) ?? ""`, sel, name))
 }
 
-func visible(b *browser, id string) bool {
+// schedVisible tells whether the element with this id is shown.
+func schedVisible(b *browser, id string) bool {
 	b.t.Helper()
 	return eval[bool](b, fmt.Sprintf(`(() => { const e = document.getElementById(%q); return !!e && !e.hidden && e.getClientRects().length > 0; })()`, id))
 }
@@ -115,10 +119,13 @@ func requestThroughForm(b *browser, kind, when, minutes, agenda, advisers string
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	eval[bool](b, fmt.Sprintf(`Object.entries(%s).every(([id, v]) => { document.getElementById(id).value = v; return document.getElementById(id).value === v; })`, js))
+	if !eval[bool](b, fmt.Sprintf(`Object.entries(%s).every(([id, v]) => { document.getElementById(id).value = v; return document.getElementById(id).value === v; })`, js)) {
+		b.t.Fatalf("%s: could not fill the request form with %s", b.name, js)
+	}
 	b.do(chromedp.SendKeys(chromedp.ID("sched-when"), when), chromedp.Click(chromedp.ID("sched-request-submit")))
 }
 
+// openSchedule opens /schedule and waits for the page's state.
 func openSchedule(b *browser, base, state string) {
 	b.t.Helper()
 	b.open(base + "/schedule")
@@ -128,17 +135,8 @@ func openSchedule(b *browser, base, state string) {
 	})
 }
 
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// tomorrowAt is 18:00 tomorrow on Moscow's clocks, as the server reads
-// "at 18:00 tomorrow Europe/Moscow" at the instant now.
+// tomorrowAt is 18:00 tomorrow on loc's clocks, as the server reads
+// "at 18:00 tomorrow <loc>" at the instant now.
 func tomorrowAt(now time.Time, loc *time.Location) time.Time {
 	d := now.In(loc).AddDate(0, 0, 1)
 	return time.Date(d.Year(), d.Month(), d.Day(), 18, 0, 0, 0, loc)
@@ -165,7 +163,7 @@ func TestSchedule(t *testing.T) {
 	// Not enrolled yet: a message and the way to enrol.
 	adv := newBrowser(t, "west adviser", 1100, 900)
 	openSchedule(adv, base, "unenrolled")
-	if href := attr(adv, "#sched-enrol-link", "href"); href != "/enrol" {
+	if href := schedAttr(adv, "#sched-enrol-link", "href"); href != "/enrol" {
 		t.Errorf("unenrolled page links to %q, want /enrol", href)
 	}
 
@@ -180,7 +178,7 @@ func TestSchedule(t *testing.T) {
 			t.Errorf("east's clock for %s shows %q", z, c)
 		}
 	}
-	if !visible(east, "sched-request") || !visible(east, "sched-past") {
+	if !schedVisible(east, "sched-request") || !schedVisible(east, "sched-past") {
 		t.Errorf("an operator's page lacks the request form or the history")
 	}
 
@@ -188,7 +186,7 @@ func TestSchedule(t *testing.T) {
 	requestThroughForm(east, "video", "at 25:00", "120", "Opening", "")
 	waitFor(t, "the refusal of a bad time", func() (bool, string) {
 		msg := text(east, "sched-request-error")
-		return visible(east, "sched-request-error") && strings.Contains(msg, "HTTP 400"), msg
+		return schedVisible(east, "sched-request-error") && strings.Contains(msg, "HTTP 400"), msg
 	})
 	if n := eval[string](east, `document.getElementById('schedule-page').dataset.calls`); n != "0" {
 		t.Errorf("after a refused request the page shows %s calls", n)
@@ -202,17 +200,17 @@ func TestSchedule(t *testing.T) {
 	requestThroughForm(east, "video", "at 18:00 tomorrow Europe/Moscow", "120", "Opening\nGrain corridor\n", "East Adviser")
 	waitFor(t, "east's request to be listed", func() (bool, string) {
 		n := eval[string](east, `document.getElementById('schedule-page').dataset.calls ?? ""`)
-		return n == "1" && visible(east, "sched-request-ok"), n + " " + text(east, "sched-request-error")
+		return n == "1" && schedVisible(east, "sched-request-ok"), n + " " + text(east, "sched-request-error")
 	})
 	after := tomorrowAt(time.Now(), msk)
 	id := eval[string](east, `document.querySelector('#sched-calls [data-call-id]').dataset.callId`)
-	if got := cardState(east, id); got != "requested" {
+	if got := schedCardState(east, id); got != "requested" {
 		t.Fatalf("east's new call %s is %q", id, got)
 	}
-	if a := actions(east, id); has(a, "accept") || has(a, "decline") || !has(a, "cancel") || !has(a, "ics") || has(a, "join") {
+	if a := schedActions(east, id); slices.Contains(a, "accept") || slices.Contains(a, "decline") || !slices.Contains(a, "cancel") || !slices.Contains(a, "ics") || slices.Contains(a, "join") {
 		t.Errorf("east (the initiating side) is offered %v on its own request; want cancel and ics only", a)
 	}
-	if href := attr(east, card(id)+` [data-action="ics"]`, "href"); href != "/calls/"+id+".ics" {
+	if href := schedAttr(east, schedCard(id)+` [data-action="ics"]`, "href"); href != "/calls/"+id+".ics" {
 		t.Errorf("calendar link %q", href)
 	}
 	east.screenshot(shotDir(t) + "/schedule-east-requested.png")
@@ -220,11 +218,11 @@ func TestSchedule(t *testing.T) {
 	// A west adviser sees the request, with no controls to answer or request.
 	adv.enrolAs(base, demo.West, "West Adviser", role.Adviser)
 	openSchedule(adv, base, "ready")
-	waitCard(adv, id, "requested")
-	if a := actions(adv, id); has(a, "accept") || has(a, "decline") || has(a, "cancel") || !has(a, "ics") {
+	waitSchedCard(adv, id, "requested")
+	if a := schedActions(adv, id); slices.Contains(a, "accept") || slices.Contains(a, "decline") || slices.Contains(a, "cancel") || !slices.Contains(a, "ics") {
 		t.Errorf("the adviser is offered %v; want the calendar only", a)
 	}
-	if visible(adv, "sched-request") || visible(adv, "sched-past") || visible(adv, "sched-waiting") {
+	if schedVisible(adv, "sched-request") || schedVisible(adv, "sched-past") || schedVisible(adv, "sched-waiting") {
 		t.Errorf("the adviser's page shows the request form, the history or a request to answer")
 	}
 	if eval[bool](adv, `document.querySelector('#sched-request-submit, [data-action="accept"], [data-action="decline"]')?.offsetParent != null`) {
@@ -235,11 +233,11 @@ func TestSchedule(t *testing.T) {
 	west := newBrowser(t, "west operator", 1280, 1000)
 	west.enrolAs(base, demo.West, "West Operator", role.Operator)
 	openSchedule(west, base, "ready")
-	waitCard(west, id, "requested")
+	waitSchedCard(west, id, "requested")
 	checkTimes := func(b *browser) {
 		b.t.Helper()
-		mskText := cardText(b, id, `.sched-times [data-zone="Europe/Moscow"]`)
-		nycText := cardText(b, id, `.sched-times [data-zone="America/New_York"]`)
+		mskText := schedCardText(b, id, `.sched-times [data-zone="Europe/Moscow"]`)
+		nycText := schedCardText(b, id, `.sched-times [data-zone="America/New_York"]`)
 		for _, start := range []time.Time{before, after} {
 			m, n := start.In(msk), start.In(nyc)
 			if strings.Contains(mskText, m.Format("15:04")) && strings.Contains(mskText, m.Format("Mon 2 Jan 2006")) &&
@@ -251,35 +249,35 @@ func TestSchedule(t *testing.T) {
 			before.In(msk).Format("15:04 Mon 2 Jan 2006 MST"), before.In(nyc).Format("15:04 Mon 2 Jan 2006 MST"))
 	}
 	checkTimes(west)
-	if !strings.Contains(cardText(west, id, `.sched-times [data-zone="America/New_York"]`), "your side") {
+	if !strings.Contains(schedCardText(west, id, `.sched-times [data-zone="America/New_York"]`), "your side") {
 		t.Errorf("west's own zone is not marked as its side")
 	}
-	if got := eval[string](west, fmt.Sprintf(`document.querySelector(%q).dataset.needs ?? ""`, card(id))); got != "answer" || !visible(west, "sched-waiting") {
+	if got := eval[string](west, fmt.Sprintf(`document.querySelector(%q).dataset.needs ?? ""`, schedCard(id))); got != "answer" || !schedVisible(west, "sched-waiting") {
 		t.Errorf("the request is not marked as waiting for west's answer (%q)", got)
 	}
-	all := cardText(west, id, "")
+	all := schedCardText(west, id, "")
 	for _, want := range []string{"Video call", "Opening", "Grain corridor", "East Adviser", "East Operator", "2 h"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("west's card lacks %q: %s", want, all)
 		}
 	}
-	if a := actions(west, id); !has(a, "accept") || !has(a, "decline") || has(a, "cancel") {
+	if a := schedActions(west, id); !slices.Contains(a, "accept") || !slices.Contains(a, "decline") || slices.Contains(a, "cancel") {
 		t.Errorf("west is offered %v; want accept and decline", a)
 	}
 	west.screenshot(shotDir(t) + "/schedule-west-to-answer.png")
 
 	// West accepts through the page; both pages show it accepted.
-	west.do(chromedp.Click(card(id) + ` [data-action="accept"]`))
-	waitCard(west, id, "accepted")
-	if a := actions(west, id); !has(a, "join") || !has(a, "cancel") || has(a, "accept") {
+	west.do(chromedp.Click(schedCard(id) + ` [data-action="accept"]`))
+	waitSchedCard(west, id, "accepted")
+	if a := schedActions(west, id); !slices.Contains(a, "join") || !slices.Contains(a, "cancel") || slices.Contains(a, "accept") {
 		t.Errorf("west is offered %v on the accepted call; want join and cancel", a)
 	}
-	if href := attr(west, card(id)+` [data-action="join"]`, "href"); href != "/call/"+id+"?line="+demo.Line {
+	if href := schedAttr(west, schedCard(id)+` [data-action="join"]`, "href"); href != "/call/"+id+"?line="+demo.Line {
 		t.Errorf("join link %q", href)
 	}
-	waitCard(east, id, "accepted")
+	waitSchedCard(east, id, "accepted")
 	checkTimes(east)
-	if a := actions(east, id); !has(a, "join") || !has(a, "cancel") || !has(a, "ics") {
+	if a := schedActions(east, id); !slices.Contains(a, "join") || !slices.Contains(a, "cancel") || !slices.Contains(a, "ics") {
 		t.Errorf("east is offered %v on the accepted call", a)
 	}
 
@@ -287,17 +285,17 @@ func TestSchedule(t *testing.T) {
 	// it to the browser as a Blob download: catch the Blob on its way.
 	eval[bool](east, `(() => { const make = URL.createObjectURL; window.icsSeen = '';
 		URL.createObjectURL = (b) => { b.text().then((s) => { window.icsSeen = s; }); return make.call(URL, b); }; return true; })()`)
-	east.do(chromedp.Click(card(id) + ` [data-action="ics"]`))
+	east.do(chromedp.Click(schedCard(id) + ` [data-action="ics"]`))
 	waitFor(t, "the .ics file", func() (bool, string) {
 		s := eval[string](east, `window.icsSeen`)
-		return strings.Contains(s, "END:VCALENDAR"), s + cardText(east, id, ".sched-call-error")
+		return strings.Contains(s, "END:VCALENDAR"), s + schedCardText(east, id, ".sched-call-error")
 	})
 	// RFC 5545 §3.1: a folded line continues after CRLF and one space.
 	if s := strings.ReplaceAll(eval[string](east, `window.icsSeen`), "\r\n ", ""); !strings.Contains(s, "UID:"+id+".") || !strings.Contains(s, "STATUS:CONFIRMED") || !strings.Contains(s, "Grain corridor") {
 		t.Errorf("the downloaded calendar file:\n%s", s)
 	}
-	waitCard(adv, id, "accepted")
-	if a := actions(adv, id); !has(a, "join") || has(a, "cancel") {
+	waitSchedCard(adv, id, "accepted")
+	if a := schedActions(adv, id); !slices.Contains(a, "join") || slices.Contains(a, "cancel") {
 		t.Errorf("the adviser is offered %v on the accepted call; want join, not cancel", a)
 	}
 
@@ -309,17 +307,17 @@ func TestSchedule(t *testing.T) {
 		id2 = eval[string](east, `document.querySelector('#sched-calls [data-kind="phone"]')?.dataset.callId ?? ""`)
 		return id2 != "", text(east, "sched-request-error")
 	})
-	east.do(chromedp.Click(card(id2)+` [data-action="cancel"]`), chromedp.Click(card(id2)+` [data-action="cancel"]`))
+	east.do(chromedp.Click(schedCard(id2)+` [data-action="cancel"]`), chromedp.Click(schedCard(id2)+` [data-action="cancel"]`))
 	for _, b := range []*browser{east, west} {
 		waitFor(t, b.name+": the withdrawn call in the history", func() (bool, string) {
 			s := eval[string](b, fmt.Sprintf(`document.querySelector('#sched-history [data-call-id=%q]')?.dataset.state ?? ""`, id2))
-			return s == "cancelled" && cardState(b, id2) == "", s
+			return s == "cancelled" && schedCardState(b, id2) == "", s
 		})
 	}
 	if h := eval[string](west, fmt.Sprintf(`document.querySelector('#sched-history [data-call-id=%q]').textContent`, id2)); !strings.Contains(h, "Phone call") || !strings.Contains(h, "East Operator") {
 		t.Errorf("west's history entry: %s", h)
 	}
-	if cardState(east, id) != "accepted" {
+	if schedCardState(east, id) != "accepted" {
 		t.Errorf("withdrawing the second call changed the first")
 	}
 
@@ -334,4 +332,9 @@ func TestSchedule(t *testing.T) {
 	checkConsoleExcept(east, "/api/calls", "status of 400")
 	west.checkClean()
 	adv.checkClean()
+	// Stop the pages' polling before the server closes, so that no request
+	// is cut off half-way.
+	for _, b := range []*browser{east, west, adv} {
+		b.navigate("about:blank")
+	}
 }

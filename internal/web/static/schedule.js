@@ -320,7 +320,7 @@ class SchedulePage {
    */
   #actions(c, msg) {
     const box = el('div', 'sched-actions');
-    if (c.state === 'requested' && c.initiating_side !== this.side) {
+    if (this.canAct && c.state === 'requested' && c.initiating_side !== this.side) {
       box.append(this.#button(c, 'accept', 'Accept', 'btn primary', msg), this.#button(c, 'decline', 'Decline', 'btn', msg));
     } else if (this.canAct && c.state === 'requested') {
       box.append(this.#button(c, 'cancel', 'Withdraw request', 'btn', msg));
