@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 )
@@ -20,6 +21,11 @@ func (a *API) writeFailure(w http.ResponseWriter, what string, err error, table 
 			writeError(w, e.status, err.Error())
 			return
 		}
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away mid-request: nobody to answer, nothing wrong.
+		a.cfg.Log.Debug(what, "err", err)
+		return
 	}
 	a.cfg.Log.Error(what, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal error")

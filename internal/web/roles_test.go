@@ -19,9 +19,12 @@ func TestRoleListsMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, actions := range map[string][]role.Action{
-		"MEDIA_ROLES": {role.ReceiveMedia},
-		"AUDIO_ROLES": {role.PublishAudio, role.PublishInterpretation},
-		"VIDEO_ROLES": {role.PublishVideo},
+		"MEDIA_ROLES":    {role.ReceiveMedia},
+		"AUDIO_ROLES":    {role.PublishAudio, role.PublishInterpretation},
+		"VIDEO_ROLES":    {role.PublishVideo},
+		"SCHEDULE_ROLES": {role.ViewSchedule},
+		"WORKFLOW_ROLES": {role.RequestCall},
+		"HISTORY_ROLES":  {role.ViewHistory},
 	} {
 		m := regexp.MustCompile(`export const ` + name + ` = new Set\(\[([^\]]*)\]\)`).FindSubmatch(src)
 		if m == nil {

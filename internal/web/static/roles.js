@@ -13,6 +13,15 @@ export const AUDIO_ROLES = new Set(['principal', 'adviser', 'interpreter', 'pres
 /** Roles that may publish video (publish_video). */
 export const VIDEO_ROLES = new Set(['principal', 'adviser', 'press_officer']);
 
+/** Roles that see the line's schedule (view_schedule). */
+export const SCHEDULE_ROLES = new Set(['principal', 'adviser', 'interpreter', 'operator', 'press_officer']);
+
+/** Roles that request, answer, call off and end calls (request_call and the rest). */
+export const WORKFLOW_ROLES = new Set(['principal', 'operator']);
+
+/** Roles that see past calls (view_history). */
+export const HISTORY_ROLES = new Set(['principal', 'operator', 'press_officer']);
+
 /**
  * Whether any of roles is in set.
  * @param {Set<string>} set

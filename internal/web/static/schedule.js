@@ -15,6 +15,7 @@
 // are buttons with data-action (accept, decline, cancel) and links with
 // data-action (join, ics).
 
+import { HISTORY_ROLES, SCHEDULE_ROLES, WORKFLOW_ROLES, anyIn } from './roles.js';
 import { ApiError, CallsApi } from './api.js';
 import { byId, el } from './dom.js';
 import { loadIdentity } from './e2ee/identity.js';
@@ -27,9 +28,6 @@ const POLL_MS = 4000;
 const CONFIRM_MS = 5000;
 
 // internal/role's matrix, as far as this page needs it.
-const VIEW = ['principal', 'adviser', 'interpreter', 'operator', 'press_officer'];
-const ACT = ['principal', 'operator'];
-const HISTORY = ['principal', 'operator', 'press_officer'];
 
 const STATE_LABEL = /** @type {Record<string, string>} */ ({
   requested: 'Requested', accepted: 'Accepted', live: 'Live', ended: 'Ended', declined: 'Declined', cancelled: 'Cancelled',
@@ -130,11 +128,11 @@ class SchedulePage {
     /** @type {string[]} */
     const roles = v.roles;
     this.who.replaceChildren(el('strong', '', v.name), ` · ${v.side} side · ${roles.map(roleLabel).join(', ')} · line ${id.line}`);
-    if (!roles.some((r) => VIEW.includes(r))) {
+    if (!anyIn(SCHEDULE_ROLES, roles)) {
       return this.#stop('forbidden', `Your roles (${roles.map(roleLabel).join(', ')}) do not include the schedule: it is for principals, advisers, interpreters, operators and press officers.`, false);
     }
-    this.canAct = roles.some((r) => ACT.includes(r));
-    this.canHistory = roles.some((r) => HISTORY.includes(r));
+    this.canAct = anyIn(WORKFLOW_ROLES, roles);
+    this.canHistory = anyIn(HISTORY_ROLES, roles);
     this.api = new CallsApi({ credential: id.credential, line: id.line, sigPrivate: id.sigPrivate });
     try {
       await this.api.signIn();
@@ -326,6 +324,9 @@ class SchedulePage {
       box.append(this.#button(c, 'cancel', 'Withdraw request', 'btn', msg));
     } else if (this.canAct && c.state === 'accepted') {
       box.append(this.#button(c, 'cancel', 'Call off', 'btn', msg));
+    } else if (this.canAct && c.state === 'live') {
+      // Either side may hang up for good: the call ends and goes to history.
+      box.append(this.#button(c, 'end', 'End call', 'btn', msg));
     }
     if (c.state === 'accepted' || c.state === 'live') {
       const join = link(`/call/${encodeURIComponent(c.id)}?line=${encodeURIComponent(c.line?.name ?? this.api?.line ?? '')}`, c.state === 'live' ? 'Join now' : 'Join', 'join');
