@@ -181,7 +181,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 }
 
 // TestPhoneCallAndReceiveOnly: a booked phone call refuses a camera, at join
-// and later; a monitor may not publish at all; both refusals are forbidden
+// and later; a monitor or the press may not publish at all; both refusals are forbidden
 // errors and leave the call as it was.
 func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	l := startE2EELine(t)
@@ -207,6 +207,7 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	}
 	refused("Camera Principal", []role.Role{role.Principal}, nil)
 	refused("Loud Monitor", []role.Role{role.Monitor}, func(c *client.Config) { c.AudioOnly = true })
+	refused("Talking Press", []role.Role{role.Press}, func(c *client.Config) { c.AudioOnly = true })
 
 	alice := l.joinAs(id, demo.East, "East Principal", []role.Role{role.Principal}, func(c *client.Config) { c.AudioOnly = true })
 	walt := l.joinAs(id, demo.West, "West Principal", []role.Role{role.Principal}, func(c *client.Config) { c.AudioOnly = true })

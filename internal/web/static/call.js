@@ -3,7 +3,7 @@
 // self view and the control bar, and samples connection quality.
 
 import { CallsApi } from './api.js';
-import { AUDIO_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
+import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
 import { byId, el, fillDevices, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
@@ -171,8 +171,14 @@ export class Call {
     // screen instead of tiles. (A call name that is not booked is an ad hoc
     // video call; a role that cannot see the schedule learns nothing here,
     // and the server refuses a camera in a phone call anyway.)
-    const booked = await new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate }).getCall(call).catch(() => null);
-    if (booked?.kind === 'phone') this.#phoneMode();
+    // (The line's upcoming calls, not the call itself: an ad hoc call name
+    // is not an error.)
+    if (anyIn(SCHEDULE_ROLES, me.roles)) {
+      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
+      const upcoming = await api.listCalls().catch(() => null);
+      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
+      if (booked?.kind === 'phone') this.#phoneMode();
+    }
     const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
     try {
       await s.join(call, tracks, {

@@ -50,7 +50,7 @@ async function sessionScenario(creds, pins) {
     return { sigPrivate: d.k.sigKeyPair.privateKey, sigPub: d.k.sigPub, kemSeed: d.k.kemSeed, kemPub: d.k.kemPub, pins, credential: creds[key] };
   };
   const entry = (id, key, tracks = [{ id: 'cam0', kind: 'video', source: 'camera' }]) =>
-    ({ id, device: '0000000000000000', name: devices[key].name, credential: creds[key], tracks });
+    ({ id, device: '0000000000000000', name: devices[key].name, credential: creds[key], state: 'in', tracks });
   const sendFrom = (fromId) => (msg) => {
     const keys = Object.keys(msg).sort().join(',');
     c.ok(msg.type === 'key' && keys === 'kid,sealed,sig,to,type', `${fromId} sent a well-formed key message (${keys})`);
