@@ -58,6 +58,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, l := range d.Links {
 		fmt.Fprintf(stdout, "  %-17s %-24s %s\n", l.Name, "("+strings.Join(l.Roles, ",")+")", l.URL(srv.URL()))
 	}
+	fmt.Fprintf(stdout, "\nThe line's schedule (request and answer calls, in both capitals' time): %s/schedule\n", srv.URL())
 	fmt.Fprintln(stdout)
 	<-ctx.Done()
 	log.Info("shutting down")
