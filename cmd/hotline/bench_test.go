@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"hotline/internal/demo"
 	"hotline/internal/server"
 )
 
@@ -83,11 +82,7 @@ func TestBenchBadInput(t *testing.T) {
 // encrypted end to end and the JSON carries what SFrame costs.
 func TestBenchJSONAgainstAServer(t *testing.T) {
 	dir := t.TempDir()
-	d, err := demo.Provision(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, slog.New(slog.DiscardHandler))
+	srv, _, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

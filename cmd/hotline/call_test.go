@@ -26,12 +26,7 @@ type callLine struct {
 
 func startCallLine(t *testing.T) *callLine {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := demo.Provision(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities},
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

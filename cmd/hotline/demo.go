@@ -37,12 +37,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := demo.Provision(ctx, cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	cfg.DemoAuthorities = d.Authorities
-	srv, err := server.Start(ctx, cfg, log)
+	srv, d, err := server.StartDemo(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

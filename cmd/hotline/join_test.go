@@ -88,12 +88,7 @@ func TestJoinFlagErrors(t *testing.T) {
 func TestJoinStatsEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	d, err := demo.Provision(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, slog.New(slog.DiscardHandler))
+	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

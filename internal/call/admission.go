@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"hotline/internal/protocol"
 	"hotline/internal/role"
@@ -49,20 +50,11 @@ func initialState(m Member, a Admission) State {
 	switch {
 	case role.AllowedAny(rs, role.AdmitFromLobby):
 		return StateIn
-	case a.Named && slicesContains(rs, role.Adviser):
+	case a.Named && slices.Contains(rs, role.Adviser):
 		return StateBench
 	default:
 		return StateWaiting
 	}
-}
-
-func slicesContains(rs []role.Role, r role.Role) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // receives: whether e gets other members' tracks.
@@ -121,7 +113,7 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 	if err != nil {
 		return err
 	}
-	if adviser && !slicesContains(target.m.Roles(), role.Adviser) {
+	if adviser && !slices.Contains(target.m.Roles(), role.Adviser) {
 		return fmt.Errorf("%w: %s is not an adviser", ErrForbidden, target.m.Name())
 	}
 	if target.state != from {

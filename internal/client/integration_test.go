@@ -16,12 +16,7 @@ import (
 // startServer starts a server with the demo line provisioned.
 func startServer(t *testing.T, ctx context.Context, log *slog.Logger) (*server.Server, *demo.Demo) {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := demo.Provision(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, log)
+	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,6 +191,13 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 		}
 	}
 	m.members, m.forgeries = next, forged
+	if !m.selfIn {
+		// Out of the call, the others drop our key: once back in, everyone
+		// gets it again.
+		for _, mem := range m.members {
+			mem.sent = false
+		}
+	}
 	if left {
 		m.rekeyLocked()
 	}
@@ -233,12 +240,7 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
 	if !m.selfIn {
-		// In the lobby or on the bench we send nothing, and the others drop
-		// our key: once back in, everyone gets it again.
-		for _, mem := range m.members {
-			mem.sent = false
-		}
-		return nil
+		return nil // in the lobby or on the bench, we send nothing
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {

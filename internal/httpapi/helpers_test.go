@@ -26,13 +26,8 @@ type testLine struct {
 
 func startLine(t *testing.T) *testLine {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := demo.Provision(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, log)
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,12 +24,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()
-	dir := t.TempDir()
-	d, err := demo.Provision(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, slog.New(slog.DiscardHandler))
+	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,12 +23,7 @@ type e2eeLine struct {
 
 func startE2EELine(t *testing.T) *e2eeLine {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := demo.Provision(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, testLogger(t))
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,37 +50,22 @@ func (l *e2eeLine) join(call, side, name string, mod func(*client.Config)) *clie
 	return l.joinAs(call, side, name, nil, mod)
 }
 
-// joinAs is join with a device enrolled with these roles (nil: adviser).
+// joinAs is join with a device enrolled with these roles (none: a
+// principal, in the call at once).
 func (l *e2eeLine) joinAs(call, side, name string, roles []role.Role, mod func(*client.Config)) *client.Client {
 	l.t.Helper()
-	cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: call, Device: l.device(side, name, roles...), Publish: true, Logger: testLogger(l.t)}
-	if mod != nil {
-		mod(&cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	c, err := client.Join(ctx, cfg)
-	if err != nil {
-		l.t.Fatalf("%s joins: %v", name, err)
-	}
-	l.t.Cleanup(func() { c.Close() })
-	return c
+	return joinWith(l.t, l.srv, call, name, l.device(side, name, roles...), mod)
 }
 
-// eventually polls cond until it holds (nil) or patience runs out.
+// eventually is waitUntil for a condition that explains itself with an error.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		err := cond()
-		if err == nil {
-			return
+	waitUntil(t, what, func() (bool, string) {
+		if err := cond(); err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, ""
+	})
 }
 
 // frameLog collects frames seen by a tap, safely across goroutines.

@@ -45,12 +45,7 @@ func startServer(t *testing.T, cfg server.Config) *server.Server {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	d, err := demo.Provision(context.Background(), cfg.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DemoAuthorities = d.Authorities
-	srv, err := server.Start(context.Background(), cfg, testLogger(t))
+	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +75,14 @@ func callKey(call string) string { return demo.Line + "/" + call }
 // join enrols a fresh device named name and joins call on the demo line.
 func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
 	t.Helper()
-	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: demoDevice(t, srv, name), Publish: true, Logger: testLogger(t)}
+	return joinWith(t, srv, call, name, demoDevice(t, srv, name), mod)
+}
+
+// joinWith joins call on the demo line with dev, publishing unless mod says
+// otherwise; the client closes with the test.
+func joinWith(t *testing.T, srv *server.Server, call, name string, dev *trust.Device, mod func(*client.Config)) *client.Client {
+	t.Helper()
+	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: dev, Publish: true, Logger: testLogger(t)}
 	if mod != nil {
 		mod(&cfg)
 	}

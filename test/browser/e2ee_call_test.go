@@ -66,7 +66,7 @@ func TestE2EEBrowsersCall(t *testing.T) {
 		b.open(base + "/call/e2ee?name=x&autojoin=1")
 	}
 	// The adviser waits in the lobby until its principal admits it.
-	east.admitThroughPage(adv, "admit")
+	east.actThroughPage(adv, "admit")
 	for _, b := range all {
 		for _, o := range all {
 			if o != b {
@@ -180,9 +180,9 @@ func sameCode(t *testing.T, bs []*browser, n int) string {
 	return code
 }
 
-// admitThroughPage waits until b's participants panel offers action (admit,
+// actThroughPage waits until b's participants panel offers action (admit,
 // call_in, send_out) for other's participant, and clicks it.
-func (b *browser) admitThroughPage(other *browser, action string) {
+func (b *browser) actThroughPage(other *browser, action string) {
 	b.t.Helper()
 	var id string
 	waitFor(b.t, other.name+" to join", func() (bool, string) {

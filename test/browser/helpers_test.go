@@ -35,12 +35,7 @@ const (
 // through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := demo.Provision(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, DemoAuthorities: d.Authorities}, testLogger(t))
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

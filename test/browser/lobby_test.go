@@ -66,7 +66,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 		t.Errorf("the west principal is offered %d actions on the east adviser", n)
 	}
 
-	op.admitThroughPage(adv, "admit")
+	op.actThroughPage(adv, "admit")
 	for _, b := range []*browser{east, west} {
 		b.waitVideoGrowing("East Adviser")
 	}
@@ -76,7 +76,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	})
 	adv.waitVideoGrowing("West Principal")
 
-	east.admitThroughPage(adv, "send_out")
+	east.actThroughPage(adv, "send_out")
 	for _, b := range []*browser{east, west} {
 		waitFor(t, b.name+" to stop showing the adviser", func() (bool, string) {
 			for _, tile := range b.state().Tiles {
@@ -92,7 +92,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 		return h == "bench", h
 	})
 
-	east.admitThroughPage(adv, "call_in")
+	east.actThroughPage(adv, "call_in")
 	for _, b := range []*browser{east, west} {
 		b.waitVideoGrowing("East Adviser")
 	}
