@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"hotline/internal/demo"
 	"hotline/internal/role"
 )
@@ -101,7 +99,8 @@ func TestE2EEBrowsersCall(t *testing.T) {
 	}
 	epoch := east.e2ee().Epoch
 	sel := fmt.Sprintf(`#roster li[data-id=%q] .roster-remove`, advID)
-	east.do(chromedp.Click(sel), chromedp.Click(sel)) // "Remove", then "Confirm"
+	east.click(sel)
+	east.click(sel) // "Remove", then "Confirm"
 
 	waitFor(t, "the adviser to be told it was removed", func() (bool, string) {
 		title := eval[string](adv, `document.getElementById('overlay').hidden ? '' : document.getElementById('overlay-title').textContent`)
@@ -194,5 +193,15 @@ func (b *browser) actThroughPage(other *browser, action string) {
 		n := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
 		return n == 1, eval[string](b, `document.getElementById('roster').innerText`)
 	})
-	b.do(chromedp.Click(sel))
+	b.click(sel)
+}
+
+// click clicks the element sel selects, found and clicked in one step in
+// the page (a panel rebuilt between a lookup and a click would otherwise
+// lose the click).
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	if !eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, sel)) {
+		b.t.Fatalf("%s: nothing to click at %s", b.name, sel)
+	}
 }

@@ -29,6 +29,12 @@ export function renderRoster(roster, selfId, actions) {
   const list = byId('roster');
   // Ourselves first, then everyone else in the server's (join) order.
   const ordered = [...roster].sort((a, b) => Number(b.id === selfId) - Number(a.id === selfId));
+  const offers = new Map(ordered.map((p) => [p.id, actions?.offer(p) ?? []]));
+  // The panel is rebuilt only when what it shows changed: a button under
+  // the pointer stays the same element while keys and rosters come and go.
+  const shown = JSON.stringify(ordered.map((p) => [p.id, p.name, p.state, p.tracks.map((t) => t.kind), offers.get(p.id)]));
+  if (list.dataset.shown === shown) return;
+  list.dataset.shown = shown;
   list.replaceChildren(
     ...ordered.map((p) => {
       const li = el('li', 'roster-entry');
@@ -47,7 +53,7 @@ export function renderRoster(roster, selfId, actions) {
         media.replaceChildren(el('span', 'roster-place', place));
       }
       const buttons = el('span', 'roster-actions');
-      for (const a of actions?.offer(p) ?? []) {
+      for (const a of offers.get(p.id) ?? []) {
         buttons.append(a === 'remove' ? removeButton(p, (q) => actions?.run(q, 'remove')) : actionButton(p, a, (q) => actions?.run(q, a)));
       }
       li.append(el('span', 'roster-avatar', initials(p.name)), who, media, buttons);
@@ -70,24 +76,32 @@ function actionButton(p, a, run) {
   return b;
 }
 
+/** Removals armed by a first click: participant id → until when (ms). */
+const armed = new Map();
+
 /** @param {Participant} p @param {(p: Participant) => void} onRemove */
 function removeButton(p, onRemove) {
   const b = /** @type {HTMLButtonElement} */ (el('button', 'roster-act roster-remove', 'Remove'));
   b.dataset.action = 'remove';
   b.type = 'button';
   b.title = `Remove ${p.name} from the call`;
-  let timer = 0;
+  /** @param {boolean} on */
+  const show = (on) => {
+    b.dataset.armed = String(on);
+    b.textContent = on ? 'Confirm' : 'Remove';
+  };
+  // A panel rebuilt between the two clicks keeps the first one.
+  const until = armed.get(p.id) ?? 0;
+  show(until > Date.now());
+  if (until > Date.now()) window.setTimeout(() => show(false), until - Date.now());
   b.addEventListener('click', () => {
-    if (b.dataset.armed !== 'true') {
-      b.dataset.armed = 'true';
-      b.textContent = 'Confirm';
-      timer = window.setTimeout(() => {
-        b.dataset.armed = 'false';
-        b.textContent = 'Remove';
-      }, CONFIRM_MS);
+    if ((armed.get(p.id) ?? 0) <= Date.now()) {
+      armed.set(p.id, Date.now() + CONFIRM_MS);
+      show(true);
+      window.setTimeout(() => show(false), CONFIRM_MS);
       return;
     }
-    window.clearTimeout(timer);
+    armed.delete(p.id);
     b.disabled = true;
     b.textContent = 'Removing…';
     onRemove(p);
