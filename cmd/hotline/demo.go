@@ -22,6 +22,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "HTTP address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
+	fs.IntVar(&cfg.TCPPort, "tcp-port", server.DefaultTCPPort, "the TCP media port where UDP is blocked: ICE over TCP and TURN (0: any free port)")
+	fs.IntVar(&cfg.TURNPort, "turn-port", 0, "also serve the TURN relay on this port, over UDP and TCP (0: only on --tcp-port)")
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,6 +33,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("demo: --udp-port %d is not a port number", cfg.UDPPort)
+	}
+	if err := checkMediaPorts(cfg); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	level := slog.LevelInfo
 	if *verbose {

@@ -10,6 +10,9 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/pionlog"
+	"hotline/internal/protocol"
 )
 
 // signallingURL turns the server's base URL (http or https) into the URL of
@@ -49,17 +52,23 @@ func isLoopbackHost(host string) bool {
 // newAPI builds the Pion API of one endpoint. The network policy is fixed:
 //   - mDNS is always off: hotline's server never resolves .local names, and
 //     multicast queries would leave the machine;
-//   - no STUN or TURN: the server offers host candidates on its own UDP port
-//     (PROTOCOL.md), so a client's host candidates are all it needs;
-//   - UDP only, the server does not do ICE-TCP;
+//   - no STUN: the server offers host candidates on its own ports
+//     (PROTOCOL.md), so a client's host candidates are all it needs; the
+//     server's own TURN relay comes with the welcome (useICEServers);
+//   - UDP and TCP (networks, when given, restrict that): where UDP is
+//     blocked, ICE reaches the server's passive TCP candidates from active
+//     ones (RFC 6544), or goes through the relay over TCP;
 //   - when the server is on loopback, only loopback candidates, and Pion must
 //     be told to include them (it skips loopback by default). This also keeps
 //     tests from sending anything to the machine's other addresses.
-func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(loopback bool, networks []webrtc.NetworkType, log *slog.Logger) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggerFactory{log: log}
+	se.LoggerFactory = pionlog.Factory{Log: log}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if networks == nil {
+		networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6}
+	}
+	se.SetNetworkTypes(networks)
 	if loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
@@ -88,4 +97,50 @@ func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
 		webrtc.WithMediaEngine(me),
 		webrtc.WithInterceptorRegistry(ir),
 	), nil
+}
+
+// useICEServers takes the server's TURN relay from the welcome
+// (PROTOCOL.md, "Media through firewalls"). It comes before the first
+// offer, so before ICE gathers: Pion uses the servers from the start.
+func (c *Client) useICEServers(servers []protocol.ICEServer) error {
+	conf := webrtc.Configuration{ICETransportPolicy: c.iceTransportPolicy()}
+	for _, s := range servers {
+		conf.ICEServers = append(conf.ICEServers, webrtc.ICEServer{
+			URLs: s.URLs, Username: s.Username, Credential: s.Credential,
+		})
+	}
+	if err := c.pc.SetConfiguration(conf); err != nil {
+		return fmt.Errorf("client: ICE servers of the welcome: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) iceTransportPolicy() webrtc.ICETransportPolicy { return policyOf(c.cfg) }
+
+func policyOf(cfg Config) webrtc.ICETransportPolicy {
+	if cfg.RelayOnly {
+		return webrtc.ICETransportPolicyRelay
+	}
+	return webrtc.ICETransportPolicyAll
+}
+
+// SelectedPair is the ICE candidate pair the media flows on (nil before
+// ICE has selected one): which path the call took, for tests and probes.
+func (c *Client) SelectedPair() *webrtc.ICECandidatePair {
+	for _, tr := range c.pc.GetTransceivers() {
+		var dt *webrtc.DTLSTransport
+		if s := tr.Sender(); s != nil {
+			dt = s.Transport()
+		}
+		if dt == nil && tr.Receiver() != nil {
+			dt = tr.Receiver().Transport()
+		}
+		if dt == nil {
+			continue
+		}
+		if p, err := dt.ICETransport().GetSelectedCandidatePair(); err == nil && p != nil {
+			return p
+		}
+	}
+	return nil
 }

@@ -46,6 +46,10 @@ type Config struct {
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// ICEServers issues one signalling session's TURN relay entries; host
+	// is the host the client reached the server by (the request's Host),
+	// for the relay's URLs. Optional: without it welcome has none.
+	ICEServers func(host string) ([]protocol.ICEServer, func())
 }
 
 // API holds the routes and the sessions they started.
@@ -123,6 +127,10 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
+	}
+	if issue := a.cfg.ICEServers; issue != nil {
+		host := r.Host
+		sc.ICEServers = func() ([]protocol.ICEServer, func()) { return issue(host) }
 	}
 	peer.Serve(a.ctx, conn, sc)
 }

@@ -78,6 +78,10 @@ type SessionConfig struct {
 	// its session is ended (a client that never answers would otherwise
 	// freeze its own negotiation forever). Default DefaultAnswerTimeout.
 	AnswerTimeout time.Duration
+	// ICEServers, when set, issues the TURN relay entries of this session's
+	// welcome; revoke is called when the session ends (its credentials then
+	// stop working).
+	ICEServers func() (servers []protocol.ICEServer, revoke func())
 }
 
 // DefaultAnswerTimeout: a browser answers in milliseconds; 15 s leaves room
@@ -110,14 +114,15 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id, name string // fixed at join
-	device   string // fixed at join
-	side     string
-	roles    []role.Role
-	adm      call.Admission
-	cred     protocol.Credential
-	nonce    []byte    // the challenge; used by one join only
-	joinedAt time.Time // when the join message was handled
+	id, name  string // fixed at join
+	device    string // fixed at join
+	side      string
+	roles     []role.Role
+	adm       call.Admission
+	cred      protocol.Credential
+	nonce     []byte    // the challenge; used by one join only
+	joinedAt  time.Time // when the join message was handled
+	revokeICE func()    // ends the relay credentials of the welcome
 
 	// loop state
 	call           *call.Call
@@ -425,12 +430,19 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	s.call = c
 	s.log = s.log.With("line", m.Line, "call", m.Call)
 	s.log.Info("joined", "name", s.name, "device", s.device, "roles", who.Roles, "tracks", len(m.Tracks))
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)})
+	welcome := protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)}
+	if s.cfg.ICEServers != nil {
+		welcome.ICEServers, s.revokeICE = s.cfg.ICEServers()
+	}
+	s.send(welcome)
 	return nil
 }
 
 // teardown leaves the call and frees everything; others see our tracks end.
 func (s *Session) teardown(reason CloseReason, why string) {
+	if s.revokeICE != nil {
+		s.revokeICE()
+	}
 	if s.call != nil {
 		s.call.Leave(s.id)
 	}

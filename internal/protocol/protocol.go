@@ -237,7 +237,26 @@ type Welcome struct {
 	// May lists the actions (internal/role names) this participant's roles
 	// allow, so that a client offers only those; the server enforces them.
 	May []string `json:"may"`
+	// ICEServers are the server's own TURN relay, with credentials for this
+	// session only, for clients whose network drops UDP (docs/PROTOCOL.md,
+	// "Media through firewalls"). Absent: no relay.
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
 }
+
+// ICEServer has the shape of the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"` // turn: or turns: URIs (RFC 7065)
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
+}
+
+// Bounds on welcome's ice_servers.
+const (
+	MaxICEServers   = 4
+	MaxICEURLs      = 8
+	MaxICEURLBytes  = 256
+	MaxICEAuthBytes = 128
+)
 
 // Roster lists the call's participants, sent to everyone on every change.
 type Roster struct {

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,17 +19,28 @@ import (
 	"hotline/internal/httpapi"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/protocol"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
 
 // Config is a server's settings. The zero value of each field is its default.
 type Config struct {
-	Listen          string // HTTP address; default DefaultListen
-	DataDir         string // default DefaultDataDir
-	UDPPort         int    // the one media port; 0: the system picks
-	PublicIP        string // announced instead of the host address (NAT 1:1)
-	MaxParticipants int    // per call; default 16
+	Listen   string // HTTP address; default DefaultListen
+	DataDir  string // default DefaultDataDir
+	UDPPort  int    // the one media port; 0: the system picks
+	PublicIP string // announced instead of the host address (NAT 1:1)
+	// TCPPort carries media for clients whose network drops UDP: ICE over
+	// TCP, TURN over TCP and (with TURNCertificate) TURN over TLS, told
+	// apart by their first bytes. 0: the system picks.
+	TCPPort int
+	// TURNPort, when not 0, serves TURN on a port of its own as well, over
+	// UDP, TCP and (with TURNCertificate) TLS.
+	TURNPort int
+	// TURNCertificate is the certificate of TURN over TLS: the HTTPS
+	// one, as its GetCertificate. nil: no TURN over TLS.
+	TURNCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	MaxParticipants int // per call; default 16
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -42,6 +54,9 @@ type Config struct {
 const (
 	DefaultListen  = "127.0.0.1:8080"
 	DefaultDataDir = "hotline-data"
+	// DefaultTCPPort is hotline serve's --tcp-port: the same number as
+	// the UDP media port, so that a firewall opens "8443, UDP and TCP".
+	DefaultTCPPort = 8443
 )
 
 // Server is a running hotline server.
@@ -52,6 +67,7 @@ type Server struct {
 	http   *http.Server
 	api    *httpapi.API
 	engine *peer.Engine
+	fw     *firewall
 	reg    *call.Registry
 	store  *store.Store
 	served chan error
@@ -88,20 +104,34 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
-	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
+	fw, err := openFirewallPorts(cfg, ip, log)
 	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP, ICETCP: fw.iceListener()}, log)
+	if err != nil {
+		fw.close()
+		ln.Close()
+		return nil, err
+	}
+	if err := fw.startRelay(engine.UDPAddr().(*net.UDPAddr), log); err != nil {
+		engine.Close()
+		fw.close()
 		ln.Close()
 		return nil, err
 	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
 		engine.Close()
+		fw.close()
 		ln.Close()
 		return nil, err
 	}
 	if n, err := st.CloseOpenSessions(ctx); err != nil {
 		st.Close()
 		engine.Close()
+		fw.close()
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
@@ -116,9 +146,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Gate:    &gate{store: st, booking: book, now: time.Now},
 		Enrol:   enrol.New(st, cfg.DemoAuthorities),
 		Booking: book,
+		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
+			return fw.iceServers(ip, host)
+		},
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, api: api, engine: engine, fw: fw, reg: reg, store: st,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -128,7 +161,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		served: make(chan error, 1),
 	}
 	go func() { s.served <- s.http.Serve(ln) }()
-	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir)
 	return s, nil
 }
 
@@ -137,6 +170,10 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
+
+// MediaTCPAddr is the TCP port for clients without UDP: ICE over TCP and
+// TURN over TCP or TLS.
+func (s *Server) MediaTCPAddr() net.Addr { return s.fw.tcp.Addr() }
 
 // Registry exposes the live calls (for tests and metrics).
 func (s *Server) Registry() *call.Registry { return s.reg }
@@ -157,7 +194,8 @@ func (s *Server) Close() error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
+	errRelay := s.fw.close()
 	errEngine := s.engine.Close()
 	errStore := s.store.Close()
-	return errors.Join(errHTTP, errAPI, errEngine, errStore)
+	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)
 }
