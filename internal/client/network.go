@@ -124,9 +124,27 @@ func policyOf(cfg Config) webrtc.ICETransportPolicy {
 	return webrtc.ICETransportPolicyAll
 }
 
-// SelectedPair is the ICE candidate pair the media flows on (nil before
+// Path is the route the media took between the client and the server.
+type Path struct {
+	Local, Remote webrtc.ICECandidate
+	// RelayProtocol is how a relay candidate reaches the TURN server
+	// ("udp", "tcp" or "tls"); empty for other candidates.
+	RelayProtocol string
+}
+
+func (p Path) String() string {
+	s := fmt.Sprintf("local %s %s %s:%d → remote %s %s %s:%d",
+		p.Local.Protocol, p.Local.Typ, p.Local.Address, p.Local.Port,
+		p.Remote.Protocol, p.Remote.Typ, p.Remote.Address, p.Remote.Port)
+	if p.RelayProtocol != "" {
+		s += " (relay reached over " + p.RelayProtocol + ")"
+	}
+	return s
+}
+
+// SelectedPath is the ICE candidate pair the media flows on (false before
 // ICE has selected one): which path the call took, for tests and probes.
-func (c *Client) SelectedPair() *webrtc.ICECandidatePair {
+func (c *Client) SelectedPath() (Path, bool) {
 	for _, tr := range c.pc.GetTransceivers() {
 		var dt *webrtc.DTLSTransport
 		if s := tr.Sender(); s != nil {
@@ -138,9 +156,20 @@ func (c *Client) SelectedPair() *webrtc.ICECandidatePair {
 		if dt == nil {
 			continue
 		}
-		if p, err := dt.ICETransport().GetSelectedCandidatePair(); err == nil && p != nil {
-			return p
+		pair, err := dt.ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil {
+			continue
 		}
+		p := Path{Local: *pair.Local, Remote: *pair.Remote}
+		if p.Local.Typ == webrtc.ICECandidateTypeRelay {
+			for _, st := range c.pc.GetStats() {
+				if cs, ok := st.(webrtc.ICECandidateStats); ok && cs.CandidateType == webrtc.ICECandidateTypeRelay &&
+					cs.IP == p.Local.Address && cs.Port == int32(p.Local.Port) {
+					p.RelayProtocol = cs.RelayProtocol
+				}
+			}
+		}
+		return p, true
 	}
-	return nil
+	return Path{}, false
 }

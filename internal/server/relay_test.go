@@ -1,0 +1,165 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/turn/v5"
+
+	"hotline/internal/demo"
+	"hotline/internal/protocol"
+	"hotline/internal/relay"
+	"hotline/internal/server"
+)
+
+// testCert is a self-signed certificate for 127.0.0.1 and the pool that
+// trusts it: what the HTTPS certificate gives TURN over TLS.
+func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotline test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// welcomeOf joins the demo call over a raw socket and returns its welcome.
+func welcomeOf(t *testing.T, l *e2eeLine) (*wsSession, *protocol.Welcome) {
+	t.Helper()
+	dev := l.device(demo.East, "Relayed")
+	s := dialRaw(t, l)
+	s.send(joinMsg(dev, *dev.Credential, s.nonce, demo.Line, "relay"))
+	for {
+		switch m := s.read().(type) {
+		case *protocol.Welcome:
+			return s, m
+		case *protocol.ErrorMsg:
+			t.Fatalf("join refused: %+v", m)
+		}
+	}
+}
+
+// turnClient connects to the TURN server at addr (over TLS when pool is
+// set) with the welcome's credentials.
+func turnClient(t *testing.T, addr string, pool *x509.CertPool, is protocol.ICEServer) *turn.Client {
+	t.Helper()
+	var conn net.Conn
+	var err error
+	if pool != nil {
+		conn, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	} else {
+		conn, err = net.Dial("tcp", addr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := turn.NewClient(&turn.ClientConfig{
+		TURNServerAddr: addr, Conn: turn.NewSTUNConn(conn),
+		Username: is.Username, Password: is.Credential, Realm: relay.Realm,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestWelcomeRelay: the welcome names the server's own relay on its TCP
+// port, over TCP and (with a certificate) TLS; its credentials allocate
+// there, relay to the media socket and nowhere else, and stop working when
+// the session ends.
+func TestWelcomeRelay(t *testing.T) {
+	cert, pool := testCert(t)
+	srv, d, err := server.StartDemo(context.Background(), server.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+		TURNCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+	}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	l := &e2eeLine{t: t, srv: srv, d: d}
+
+	s, w := welcomeOf(t, l)
+	if len(w.ICEServers) != 1 {
+		t.Fatalf("welcome ice_servers %+v, want the server's relay", w.ICEServers)
+	}
+	is := w.ICEServers[0]
+	tcpAddr := srv.MediaTCPAddr().String()
+	want := []string{"turn:" + tcpAddr + "?transport=tcp", "turns:" + tcpAddr + "?transport=tcp"}
+	if !slices.Equal(is.URLs, want) {
+		t.Fatalf("relay URLs %q, want %q", is.URLs, want)
+	}
+	exp, _, _ := strings.Cut(is.Username, ":")
+	if sec, err := strconv.ParseInt(exp, 10, 64); err != nil || time.Unix(sec, 0).After(time.Now().Add(relay.DefaultTTL)) {
+		t.Fatalf("username %q: expiry not within %v", is.Username, relay.DefaultTTL)
+	}
+	t.Logf("welcome ice_servers: %q, username %q", is.URLs, is.Username)
+
+	media := srv.MediaAddr().(*net.UDPAddr)
+	for _, overTLS := range []bool{false, true} {
+		p := pool
+		if !overTLS {
+			p = nil
+		}
+		relayed, err := turnClient(t, tcpAddr, p, is).Allocate()
+		if err != nil {
+			t.Fatalf("allocate (tls %v) on the shared TCP port: %v", overTLS, err)
+		}
+		// The media socket: a permission is granted (a STUN packet that
+		// the media mux ignores is enough to see the write accepted).
+		if _, err := relayed.WriteTo([]byte("not stun"), media); err != nil {
+			t.Fatalf("relay to the media socket refused: %v", err)
+		}
+		// A listening socket elsewhere on loopback: refused.
+		other, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		if _, err := relayed.WriteTo([]byte("x"), other.LocalAddr()); err == nil {
+			t.Fatalf("the relay accepted a permission for %v", other.LocalAddr())
+		}
+		relayed.Close()
+	}
+
+	// The session ends: its credentials no longer allocate.
+	s.c.CloseNow()
+	eventually(t, "credentials revoked at the session's end", func() error {
+		relayed, err := turnClient(t, tcpAddr, nil, is).Allocate()
+		if err == nil {
+			relayed.Close()
+			return errors.New("still allocating")
+		}
+		return nil
+	})
+}
