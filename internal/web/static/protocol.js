@@ -81,8 +81,9 @@ export class Session {
     /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
     this.may = [];
 
-    // No STUN or TURN: the server sends its own host candidates, and
-    // nothing about this call should touch a third party.
+    // No STUN, and no TURN but the server's own relay, which the welcome
+    // brings (iceServers of welcome): the server sends its own host
+    // candidates, and nothing about this call touches a third party.
     // With frame hooks, every sender's and receiver's encoded frames go
     // through them (encodedInsertableStreams): such a connection sends no
     // frame of a sender whose streams are not piped, so nothing can leave in
@@ -90,6 +91,7 @@ export class Session {
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
     const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
     if (this.frames) config.encodedInsertableStreams = true;
+    this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
     this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
@@ -164,6 +166,7 @@ export class Session {
           welcomed = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
+          this.#useRelay(msg.ice_servers);
           this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
@@ -175,6 +178,26 @@ export class Session {
         this.#closed(ev.code, ev.reason);
       };
     });
+  }
+
+  /**
+   * Takes the server's TURN relay from the welcome (PROTOCOL.md, "Media
+   * through firewalls"), before the first offer, so that ICE gathers with
+   * it: where UDP is blocked, media goes over TCP through it.
+   * @param {unknown} servers
+   */
+  #useRelay(servers) {
+    if (!Array.isArray(servers) || servers.length === 0) return;
+    const str = (/** @type {unknown} */ v) => typeof v === 'string';
+    /** @type {RTCIceServer[]} */
+    const iceServers = servers.filter((s) => s && Array.isArray(s.urls) && s.urls.every(
+      (/** @type {unknown} */ u) => str(u) && /^turns?:/.test(/** @type {string} */ (u))) && str(s.username) && str(s.credential))
+      .map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+    try {
+      this.pc.setConfiguration({ ...this.config, iceServers });
+    } catch (err) {
+      this.#report({ code: 'client', message: `the server's relay is unusable: ${err}` });
+    }
   }
 
   /**
