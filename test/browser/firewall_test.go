@@ -158,5 +158,5 @@ func waitNativeDecrypts(t *testing.T, native *client.Client, from string) {
 		return v > first, fmt.Sprintf("decrypted video %d", v)
 	})
 	v, a := count()
-	t.Logf("native decrypted from %s: %d video frames, %d audio frames", from, v, a)
+	t.Logf("decrypted from %s: %d video frames, %d audio frames", from, v, a)
 }

@@ -147,8 +147,8 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 }
 
 // launch is newBrowser with a choice of how many fake cameras the browser
-// has; more than one is for tests of camera switching.
-func launch(t *testing.T, name string, width, height, cameras int) *browser {
+// has (more than one is for tests of camera switching), and extra flags.
+func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	var fakeDevices any = true
 	if cameras > 1 {
@@ -179,6 +179,7 @@ func launch(t *testing.T, name string, width, height, cameras int) *browser {
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -1,0 +1,307 @@
+package browser
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+	"github.com/pion/turn/v5"
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/client"
+	"hotline/internal/demo"
+	"hotline/internal/protocol"
+	"hotline/internal/relay"
+	"hotline/internal/topology"
+	"hotline/internal/trust"
+)
+
+// siteServer is `hotline demo` running in a site of its own: the real
+// binary, on the site's address, with nothing but the default ports.
+type siteServer struct {
+	base  string     // http://<site address>:8080
+	links []string   // the enrolment links it printed, "Name<TAB>URL"
+	d     *demo.Demo // the same demo authorities, for native devices
+	site  *topology.Site
+}
+
+// startSiteServer provisions a demo data folder and runs `hotline demo` on
+// it inside site, with the default media ports (UDP and TCP 8443).
+func startSiteServer(t *testing.T, site *topology.Site) *siteServer {
+	t.Helper()
+	data := t.TempDir()
+	// The same authorities as the server's (it reuses what is in the
+	// folder): the test enrols native devices with them.
+	d, err := demo.Provision(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	listen := netip.AddrPortFrom(site.Addr, 8080).String()
+	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", listen, "--data", data)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = testLogWriter(t)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start hotline demo in site %s: %v", site.Name, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	s := &siteServer{base: "http://" + listen, d: d, site: site}
+	// It prints its links once it serves; read until the schedule line.
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		l := lines.Text()
+		if i := strings.Index(l, s.base+"/enrol?"); i > 0 {
+			name := strings.TrimSpace(l[:strings.Index(l, "(")])
+			s.links = append(s.links, name+"\t"+l[i:])
+		}
+		if strings.Contains(l, "/schedule") {
+			break
+		}
+	}
+	if len(s.links) == 0 {
+		t.Fatalf("hotline demo printed no enrolment link (%v)", lines.Err())
+	}
+	go io.Copy(io.Discard, out)
+	return s
+}
+
+// link is the enrolment link printed for name.
+func (s *siteServer) link(t *testing.T, name string) string {
+	for _, l := range s.links {
+		if n, u, _ := strings.Cut(l, "\t"); n == name {
+			return u
+		}
+	}
+	t.Fatalf("no link for %q in %q", name, s.links)
+	return ""
+}
+
+// testLogWriter is the test's output until it ends.
+func testLogWriter(t *testing.T) io.Writer {
+	w := &guardedWriter{w: t.Output()}
+	t.Cleanup(func() { w.done.Store(true) })
+	return w
+}
+
+// siteBrowser launches a browser that treats the site server's plain-HTTP
+// origin as secure (it is not loopback: without this the page has neither
+// camera nor WebCrypto; the HTTPS tests use a real certificate), enrols it
+// through the link printed for name, and opens the demo call.
+func siteBrowser(t *testing.T, s *siteServer, name string) *browser {
+	t.Helper()
+	b := launch(t, "web", 1280, 720, 1, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", s.base))
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(s.link(t, name))); err != nil {
+		t.Fatalf("navigate to the enrolment link: %v", err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`,
+		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		t.Fatalf("enrolment did not complete: %v", err)
+	}
+	b.enrolled = true
+	b.open(s.base + "/call/" + demo.Call + "?autojoin=1")
+	return b
+}
+
+// TestSitesWithoutUDP (issue 9, "Media through firewalls"): the server runs
+// in a site of its own on the embedded defaults; UDP is blocked on the
+// link to it; a browser and a native endpoint, neither told anything about
+// the firewall, receive and decrypt each other's media over TCP. The test
+// asserts, and logs, the path each took.
+func TestSitesWithoutUDP(t *testing.T) {
+	tp := topology.New(t)
+	site := tp.AddSite("srv")
+	srv := startSiteServer(t, site)
+	site.BlockUDP(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
+	defer cancel()
+	dev, err := srv.d.EnrolDevice(demo.West, "native")
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("native endpoint: join: %v", err)
+	}
+	t.Cleanup(func() { native.Close() })
+
+	web := siteBrowser(t, srv, "East Principal")
+	f1, f2 := web.waitVideoGrowing("native")
+	n := web.waitAudio("native")
+	t.Logf("web sees native: framesDecoded %d then %d; audio packetsReceived %d", f1, f2, n)
+	waitNativeDecrypts(t, native, "East Principal")
+
+	wp, ok := web.selectedPath()
+	if !ok {
+		t.Fatal("the page has no selected candidate pair")
+	}
+	np, ok := native.SelectedPath()
+	if !ok {
+		t.Fatal("the native endpoint has no selected candidate pair")
+	}
+	t.Logf("UDP blocked, browser path: %s", wp)
+	t.Logf("UDP blocked, native path: %s", np)
+	if !overTCP(wp) {
+		t.Errorf("the browser's path %s is not over TCP", wp)
+	}
+	if !(np.Local.Protocol == webrtc.ICEProtocolTCP || np.RelayProtocol == "tcp" || np.RelayProtocol == "tls") {
+		t.Errorf("the native endpoint's path %s is not over TCP", np)
+	}
+	if wp.Remote.Address != site.Addr.String() && wp.Local.CandidateType != "relay" {
+		t.Errorf("the browser's remote candidate %s is not the server's site address", wp.Remote.Address)
+	}
+
+	// Both took ICE over TCP, which the server prefers; where that is
+	// closed too, the relay over TCP remains. A third endpoint that may
+	// use nothing but the relay (relay-only policy; no TCP candidates of
+	// its own) gets the others' media through it, across the same link.
+	rdev, err := srv.d.EnrolDevice(demo.West, "relayed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: rdev, Publish: true,
+		Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("relay-only endpoint: join: %v", err)
+	}
+	t.Cleanup(func() { relayed.Close() })
+	waitNativeDecrypts(t, relayed, "East Principal")
+	waitNativeDecrypts(t, relayed, "native")
+	waitNativeDecrypts(t, native, "relayed")
+	rp, ok := relayed.SelectedPath()
+	if !ok {
+		t.Fatal("the relay-only endpoint has no selected candidate pair")
+	}
+	t.Logf("UDP blocked, relay-only path: %s", rp)
+	if rp.Local.Typ != webrtc.ICECandidateTypeRelay || rp.RelayProtocol != "tcp" {
+		t.Errorf("the relay-only endpoint's path %s is not the relay over TCP", rp)
+	}
+	web.checkClean()
+}
+
+// TestSiteRelayNotOpen: the relay of a server in its own site, used with
+// the credentials of a real welcome, reaches the server's media address and
+// refuses any other: here the test's own address on the link, where a
+// socket listens.
+func TestSiteRelayNotOpen(t *testing.T) {
+	tp := topology.New(t)
+	site := tp.AddSite("srv")
+	srv := startSiteServer(t, site)
+	dev, err := srv.d.EnrolDevice(demo.West, "prober")
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := welcomeRelay(t, srv.base, dev)
+	t.Logf("welcome ice_servers: %q", is.URLs)
+	turnAddr := netip.AddrPortFrom(site.Addr, 8443).String()
+	if is.URLs[0] != "turn:"+turnAddr+"?transport=tcp" {
+		t.Fatalf("relay URL %q, want the site's TCP port 8443", is.URLs[0])
+	}
+
+	conn, err := net.Dial("tcp", turnAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := turn.NewClient(&turn.ClientConfig{TURNServerAddr: turnAddr, Conn: turn.NewSTUNConn(conn),
+		Username: is.Username, Password: is.Credential, Realm: relay.Realm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if err := tc.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := tc.Allocate()
+	if err != nil {
+		t.Fatalf("allocate with the welcome's credentials: %v", err)
+	}
+	defer relayed.Close()
+	t.Logf("relayed address %v", relayed.LocalAddr())
+
+	media := &net.UDPAddr{IP: site.Addr.AsSlice(), Port: 8443}
+	if _, err := relayed.WriteTo([]byte("not stun"), media); err != nil {
+		t.Fatalf("relaying to the server's media address was refused: %v", err)
+	}
+	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: site.Peer.AsSlice()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close()
+	if _, err := relayed.WriteTo([]byte("open relay?"), victim.LocalAddr()); err == nil {
+		t.Fatalf("the relay accepted %v as a peer", victim.LocalAddr())
+	} else {
+		t.Logf("relaying to %v refused: %v", victim.LocalAddr(), err)
+	}
+	// The refusal is the permission's; nothing may arrive either.
+	victim.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, from, err := victim.ReadFrom(make([]byte, 100)); err == nil {
+		t.Fatalf("%d bytes from %v reached the victim socket", n, from)
+	}
+}
+
+// welcomeRelay joins the demo call over a raw signalling socket and returns
+// the relay entry of its welcome (the session stays open until the test
+// ends, so the credentials stay valid).
+func welcomeRelay(t *testing.T, base string, dev *trust.Device) protocol.ICEServer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	read := func() any {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		msg, err := protocol.DecodeServer(data)
+		if err != nil {
+			t.Fatalf("decode %s: %v", data, err)
+		}
+		return msg
+	}
+	ch, ok := read().(*protocol.Challenge)
+	if !ok {
+		t.Fatal("no challenge")
+	}
+	nonce, err := trust.DecodeB64(ch.Nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	join, _ := json.Marshal(protocol.Join{
+		Type: protocol.TypeJoin, Version: protocol.Version, Line: demo.Line, Call: "probe",
+		Credential: protocol.Credential{Body: dev.Credential.Body, Sig: dev.Credential.Sig},
+		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, demo.Line, "probe")),
+		Tracks:     []protocol.TrackInfo{},
+	})
+	if err := ws.Write(ctx, websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		switch m := read().(type) {
+		case *protocol.Welcome:
+			if len(m.ICEServers) != 1 || len(m.ICEServers[0].URLs) == 0 {
+				t.Fatalf("welcome ice_servers %+v", m.ICEServers)
+			}
+			return m.ICEServers[0]
+		case *protocol.ErrorMsg:
+			t.Fatalf("join refused: %+v", m)
+		}
+	}
+}
