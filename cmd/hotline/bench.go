@@ -130,7 +130,7 @@ func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep loa
 	if err := benchEnrolment(ctx, &cfg, dir); err != nil {
 		return load.Report{}, err
 	}
-	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir})
+	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--data", dir})
 	if err != nil {
 		return load.Report{}, err
 	}

@@ -21,7 +21,7 @@ const usage = `hotline — a secure line for high-stakes talks
 
 usage:
   hotline demo    [--listen ADDR] [--data DIR]   a complete local line with enrolment links (demo only)
-  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
+  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP]
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F

@@ -48,7 +48,10 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--max-participants", "1"}, "outside 2..256"},
 		{[]string{"--listen", "nonsense"}, "listen address"},
 		{[]string{"--listen", "example.org:8080"}, "must be an IP address"},
-		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not an IP address"},
+		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0"}, "not an IP address"},
+		{[]string{"--tcp-port", "70000"}, "--tcp-port 70000 is not a port number"},
+		{[]string{"--turn-port", "-1"}, "--turn-port -1 is not a port number"},
+		{[]string{"--turn-port", "8443"}, "already --tcp-port or --udp-port"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--pprof", "0.0.0.0:6060"}, "must be a loopback address"},
@@ -82,7 +85,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, pw, &errOut)
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--data", dir}, pw, &errOut)
 		pw.Close()
 	}()
 	// The first line on stdout says the server is up.
