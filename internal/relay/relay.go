@@ -49,6 +49,7 @@ var (
 	ErrNotMedia = errors.New("relay: only the server's media address may be relayed to")
 	ErrQuota    = errors.New("relay: too many allocations for one credential")
 	ErrTCPRelay = errors.New("relay: TCP allocations are not offered")
+	ErrRevoked  = errors.New("relay: the credential's session has ended")
 )
 
 // Config says where the relay listens and the one peer it relays to.
@@ -87,8 +88,8 @@ type Relay struct {
 	log    *slog.Logger
 
 	mu     sync.Mutex
-	live   map[string]bool // tokens of live sessions
-	allocs map[string]int  // allocations per token
+	live   map[string]bool                    // tokens of live sessions
+	allocs map[string]map[*relayConn]struct{} // each token's relay sockets
 }
 
 // Start starts the TURN server on cfg's listeners.
@@ -108,7 +109,7 @@ func Start(cfg Config) (*Relay, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Relay{cfg: cfg, log: cfg.Log, secret: make([]byte, 32), live: map[string]bool{}, allocs: map[string]int{}}
+	r := &Relay{cfg: cfg, log: cfg.Log, secret: make([]byte, 32), live: map[string]bool{}, allocs: map[string]map[*relayConn]struct{}{}}
 	_, _ = rand.Read(r.secret)
 
 	gen := &generator{r: r}
@@ -136,8 +137,8 @@ func Start(cfg Config) (*Relay, error) {
 func (r *Relay) Close() error { return r.srv.Close() }
 
 // Issue makes the credentials of one signalling session; they stop working
-// when revoke is called (at the session's end) or, for new allocations, at
-// Expires.
+// when revoke is called (at the session's end), which also closes the relay
+// sockets they allocated, or, for new allocations, at Expires.
 func (r *Relay) Issue() (c Credentials, revoke func()) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -151,7 +152,14 @@ func (r *Relay) Issue() (c Credentials, revoke func()) {
 	return c, func() {
 		r.mu.Lock()
 		delete(r.live, token)
+		conns := make([]*relayConn, 0, len(r.allocs[token]))
+		for rc := range r.allocs[token] {
+			conns = append(conns, rc)
+		}
 		r.mu.Unlock()
+		for _, rc := range conns {
+			rc.Close()
+		}
 	}
 }
 

@@ -258,8 +258,29 @@ func TestRelayRefusesBadCredentials(t *testing.T) {
 	}
 }
 
+// TestRevokeClosesRelays: when its session ends, a credential's relay
+// sockets close at once (not when their allocations expire).
+func TestRevokeClosesRelays(t *testing.T) {
+	f := newFixture(t)
+	creds, revoke := f.relay.Issue()
+	relayed, err := f.dial(t, false, creds.Username, creds.Password).Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relayed.Close()
+	f.relayToMedia(t, relayed, "before")
+	revoke()
+	// The relay socket's port is free again: nothing listens there.
+	addr := relayed.LocalAddr().(*net.UDPAddr)
+	c, err := net.ListenUDP("udp4", addr)
+	if err != nil {
+		t.Fatalf("the relay socket %v is still open after revoke: %v", addr, err)
+	}
+	c.Close()
+}
+
 func TestIssueFormat(t *testing.T) {
-	r := &Relay{cfg: Config{TTL: time.Hour, Now: time.Now}, secret: make([]byte, 32), live: map[string]bool{}}
+	r := &Relay{cfg: Config{TTL: time.Hour, Now: time.Now}, secret: make([]byte, 32), live: map[string]bool{}, allocs: map[string]map[*relayConn]struct{}{}}
 	c, revoke := r.Issue()
 	defer revoke()
 	exp, token, ok := bytes.Cut([]byte(c.Username), []byte(":"))

@@ -29,21 +29,29 @@ func (g *generator) AllocatePacketConn(c turn.AllocateListenerConfig) (net.Packe
 		// relays; ours is the media socket's.
 		return nil, nil, fmt.Errorf("relay: %s allocation for a %s media socket: %w", c.Network, r.cfg.Media.Network(), ErrNotMedia)
 	}
-	r.mu.Lock()
-	if r.allocs[c.UserID] >= maxAllocations {
-		r.mu.Unlock()
-		return nil, nil, ErrQuota
-	}
-	r.allocs[c.UserID]++
-	r.mu.Unlock()
 	// The port is the system's choice: RFC 8656 §7.2 lets the server
 	// ignore EVEN-PORT and RESERVATION-TOKEN preferences it cannot meet.
 	conn, err := net.ListenUDP(c.Network, &net.UDPAddr{IP: r.cfg.Media.IP})
 	if err != nil {
-		r.release(c.UserID)
 		return nil, nil, fmt.Errorf("relay: socket: %w", err)
 	}
 	rc := &relayConn{UDPConn: conn, r: r, user: c.UserID}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Checked here, under the lock that revoke takes: a socket is either
+	// refused or closed by the session's revoke.
+	if !r.live[c.UserID] {
+		conn.Close()
+		return nil, nil, ErrRevoked
+	}
+	if len(r.allocs[c.UserID]) >= maxAllocations {
+		conn.Close()
+		return nil, nil, ErrQuota
+	}
+	if r.allocs[c.UserID] == nil {
+		r.allocs[c.UserID] = map[*relayConn]struct{}{}
+	}
+	r.allocs[c.UserID][rc] = struct{}{}
 	return rc, conn.LocalAddr(), nil
 }
 
@@ -58,11 +66,12 @@ func (g *generator) AllocateConn(turn.AllocateConnConfig) (net.Conn, error) {
 	return nil, ErrTCPRelay
 }
 
-func (r *Relay) release(user string) {
+func (r *Relay) release(rc *relayConn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.allocs[user]--; r.allocs[user] <= 0 {
-		delete(r.allocs, user)
+	delete(r.allocs[rc.user], rc)
+	if len(r.allocs[rc.user]) == 0 {
+		delete(r.allocs, rc.user)
 	}
 }
 
@@ -115,6 +124,6 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 func (c *relayConn) Close() error {
-	c.once.Do(func() { c.r.release(c.user) })
+	c.once.Do(func() { c.r.release(c) })
 	return c.UDPConn.Close()
 }

@@ -90,8 +90,9 @@ func (f *firewall) startRelay(media *net.UDPAddr, log *slog.Logger) error {
 }
 
 // mediaAddrs is the media socket as the relay reaches it (a concrete IP:
-// loopback when the socket listens on every interface) and the other IPs
-// clients know it by: the NAT 1:1 address and, on every interface, each
+// 127.0.0.1 when the socket listens on every interface, which Go makes a
+// dual-stack socket; the relay then serves IPv4) and the other IPs clients
+// know it by: the NAT 1:1 address and, on every interface, each
 // interface's address.
 func mediaAddrs(media *net.UDPAddr, publicIP string) (*net.UDPAddr, []net.IP) {
 	var announced []net.IP
@@ -101,10 +102,7 @@ func mediaAddrs(media *net.UDPAddr, publicIP string) (*net.UDPAddr, []net.IP) {
 	if !media.IP.IsUnspecified() {
 		return media, announced
 	}
-	reach := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: media.Port}
-	if media.IP.To4() == nil {
-		reach.IP = net.IPv6loopback
-	}
+	reach := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1).To4(), Port: media.Port}
 	if addrs, err := net.InterfaceAddrs(); err == nil {
 		for _, a := range addrs {
 			if in, ok := a.(*net.IPNet); ok {

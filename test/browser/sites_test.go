@@ -34,8 +34,9 @@ type siteServer struct {
 }
 
 // startSiteServer provisions a demo data folder and runs `hotline demo` on
-// it inside site, with the default media ports (UDP and TCP 8443).
-func startSiteServer(t *testing.T, site *topology.Site) *siteServer {
+// it inside site, with the default media ports (UDP and TCP 8443),
+// listening on the site's address (or, with allInterfaces, on 0.0.0.0).
+func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *siteServer {
 	t.Helper()
 	data := t.TempDir()
 	// The same authorities as the server's (it reuses what is in the
@@ -46,7 +47,11 @@ func startSiteServer(t *testing.T, site *topology.Site) *siteServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	listen := netip.AddrPortFrom(site.Addr, 8080).String()
-	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", listen, "--data", data)
+	bind := listen
+	if allInterfaces {
+		bind = "0.0.0.0:8080"
+	}
+	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", bind, "--data", data)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,19 +66,20 @@ func startSiteServer(t *testing.T, site *topology.Site) *siteServer {
 	})
 	s := &siteServer{base: "http://" + listen, d: d, site: site}
 	// It prints its links once it serves; read until the schedule line.
+	// (On all interfaces it names 0.0.0.0 in them; the test reaches it at
+	// the site's address.)
 	lines := bufio.NewScanner(out)
-	for lines.Scan() {
-		l := lines.Text()
+	serving := false
+	for !serving && lines.Scan() {
+		l := strings.ReplaceAll(lines.Text(), "http://"+bind, s.base)
 		if i := strings.Index(l, s.base+"/enrol?"); i > 0 {
 			name := strings.TrimSpace(l[:strings.Index(l, "(")])
 			s.links = append(s.links, name+"\t"+l[i:])
 		}
-		if strings.Contains(l, "/schedule") {
-			break
-		}
+		serving = strings.Contains(l, "/schedule")
 	}
-	if len(s.links) == 0 {
-		t.Fatalf("hotline demo printed no enrolment link (%v)", lines.Err())
+	if !serving {
+		t.Fatalf("hotline demo ended before it served (%v)", lines.Err())
 	}
 	go io.Copy(io.Discard, out)
 	return s
@@ -124,7 +130,7 @@ func siteBrowser(t *testing.T, s *siteServer, name string) *browser {
 func TestSitesWithoutUDP(t *testing.T) {
 	tp := topology.New(t)
 	site := tp.AddSite("srv")
-	srv := startSiteServer(t, site)
+	srv := startSiteServer(t, site, false)
 	site.BlockUDP(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
@@ -167,30 +173,71 @@ func TestSitesWithoutUDP(t *testing.T) {
 
 	// Both took ICE over TCP, which the server prefers; where that is
 	// closed too, the relay over TCP remains. A third endpoint that may
-	// use nothing but the relay (relay-only policy; no TCP candidates of
-	// its own) gets the others' media through it, across the same link.
-	rdev, err := srv.d.EnrolDevice(demo.West, "relayed")
+	// use nothing but the relay gets the others' media through it, across
+	// the same link.
+	relayed := joinRelayOnly(t, ctx, srv)
+	waitNativeDecrypts(t, relayed, "East Principal")
+	waitNativeDecrypts(t, relayed, "native")
+	waitNativeDecrypts(t, native, "relayed")
+	web.checkClean()
+}
+
+// joinRelayOnly joins the demo call with a native endpoint that may use the
+// server's relay alone (relay-only policy, and UDP networks only, since
+// Pion makes active TCP candidates whatever the policy), and checks, once
+// it is connected, that its path is the relay reached over TCP.
+func joinRelayOnly(t *testing.T, ctx context.Context, srv *siteServer) *client.Client {
+	t.Helper()
+	dev, err := srv.d.EnrolDevice(demo.West, "relayed")
 	if err != nil {
 		t.Fatal(err)
 	}
-	relayed, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: rdev, Publish: true,
+	c, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true,
 		Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("relay-only endpoint: join: %v", err)
 	}
-	t.Cleanup(func() { relayed.Close() })
-	waitNativeDecrypts(t, relayed, "East Principal")
+	t.Cleanup(func() { c.Close() })
+	var p client.Path
+	waitFor(t, "the relay-only endpoint to connect", func() (bool, string) {
+		var ok bool
+		p, ok = c.SelectedPath()
+		return ok, "no selected pair"
+	})
+	t.Logf("UDP blocked, relay-only path: %s", p)
+	if p.Local.Typ != webrtc.ICECandidateTypeRelay || p.RelayProtocol != "tcp" {
+		t.Errorf("the relay-only endpoint's path %s is not the relay over TCP", p)
+	}
+	return c
+}
+
+// TestSiteAllInterfacesRelay: a server listening on every interface
+// (0.0.0.0, as on a cloud VM) relays media too: the relay reaches the media
+// socket on loopback and answers as the address the client knows it by.
+// UDP is blocked on the link; a relay-only endpoint and a native endpoint
+// on the defaults decrypt each other's media.
+func TestSiteAllInterfacesRelay(t *testing.T) {
+	tp := topology.New(t)
+	site := tp.AddSite("any")
+	srv := startSiteServer(t, site, true)
+	site.BlockUDP(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
+	defer cancel()
+	dev, err := srv.d.EnrolDevice(demo.West, "native")
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("native endpoint: join: %v", err)
+	}
+	t.Cleanup(func() { native.Close() })
+	relayed := joinRelayOnly(t, ctx, srv)
 	waitNativeDecrypts(t, relayed, "native")
 	waitNativeDecrypts(t, native, "relayed")
-	rp, ok := relayed.SelectedPath()
-	if !ok {
-		t.Fatal("the relay-only endpoint has no selected candidate pair")
+	if p, ok := native.SelectedPath(); ok {
+		t.Logf("UDP blocked, native path: %s", p)
 	}
-	t.Logf("UDP blocked, relay-only path: %s", rp)
-	if rp.Local.Typ != webrtc.ICECandidateTypeRelay || rp.RelayProtocol != "tcp" {
-		t.Errorf("the relay-only endpoint's path %s is not the relay over TCP", rp)
-	}
-	web.checkClean()
 }
 
 // TestSiteRelayNotOpen: the relay of a server in its own site, used with
@@ -200,7 +247,7 @@ func TestSitesWithoutUDP(t *testing.T) {
 func TestSiteRelayNotOpen(t *testing.T) {
 	tp := topology.New(t)
 	site := tp.AddSite("srv")
-	srv := startSiteServer(t, site)
+	srv := startSiteServer(t, site, false)
 	dev, err := srv.d.EnrolDevice(demo.West, "prober")
 	if err != nil {
 		t.Fatal(err)
