@@ -137,8 +137,8 @@ func Start(cfg Config) (*Relay, error) {
 func (r *Relay) Close() error { return r.srv.Close() }
 
 // Issue makes the credentials of one signalling session; they stop working
-// when revoke is called (at the session's end), which also closes the relay
-// sockets they allocated, or, for new allocations, at Expires.
+// when revoke is called (at the session's end), which also silences the
+// relay sockets they allocated, or, for new allocations, at Expires.
 func (r *Relay) Issue() (c Credentials, revoke func()) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -151,14 +151,17 @@ func (r *Relay) Issue() (c Credentials, revoke func()) {
 	r.mu.Unlock()
 	return c, func() {
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		delete(r.live, token)
-		conns := make([]*relayConn, 0, len(r.allocs[token]))
+		// Silenced, not closed: closing a relay socket makes Pion
+		// (turn v5.1.0) close its allocation from another goroutine, which
+		// races with a CreatePermission being handled for it
+		// (Permission.start vs Allocation.Close, seen by the race
+		// detector). The allocation itself ends when its refresh fails
+		// (authenticate refuses the ended session), at most its lifetime
+		// (10 minutes) later, and Pion closes the socket then.
 		for rc := range r.allocs[token] {
-			conns = append(conns, rc)
-		}
-		r.mu.Unlock()
-		for _, rc := range conns {
-			rc.Close()
+			rc.revoked.Store(true)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -258,9 +259,9 @@ func TestRelayRefusesBadCredentials(t *testing.T) {
 	}
 }
 
-// TestRevokeClosesRelays: when its session ends, a credential's relay
-// sockets close at once (not when their allocations expire).
-func TestRevokeClosesRelays(t *testing.T) {
+// TestRevokeSilencesRelays: when its session ends, a credential's relay
+// sockets stop relaying at once (not when their allocations expire).
+func TestRevokeSilencesRelays(t *testing.T) {
 	f := newFixture(t)
 	creds, revoke := f.relay.Issue()
 	relayed, err := f.dial(t, false, creds.Username, creds.Password).Allocate()
@@ -269,14 +270,20 @@ func TestRevokeClosesRelays(t *testing.T) {
 	}
 	defer relayed.Close()
 	f.relayToMedia(t, relayed, "before")
-	revoke()
-	// The relay socket's port is free again: nothing listens there.
-	addr := relayed.LocalAddr().(*net.UDPAddr)
-	c, err := net.ListenUDP("udp4", addr)
-	if err != nil {
-		t.Fatalf("the relay socket %v is still open after revoke: %v", addr, err)
+	_, token, _ := strings.Cut(creds.Username, ":")
+	f.relay.mu.Lock()
+	var socks []*relayConn
+	for rc := range f.relay.allocs[token] {
+		socks = append(socks, rc)
 	}
-	c.Close()
+	f.relay.mu.Unlock()
+	if len(socks) != 1 {
+		t.Fatalf("%d relay sockets for one allocation", len(socks))
+	}
+	revoke()
+	if _, err := socks[0].WriteTo([]byte("after"), f.media.LocalAddr()); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("a revoked relay socket wrote to the media: %v", err)
+	}
 }
 
 func TestIssueFormat(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/turn/v5"
 
@@ -83,14 +84,18 @@ type relayConn struct {
 	r    *Relay
 	user string
 
-	mu    sync.Mutex
-	alias *net.UDPAddr // the address the client names the media socket by
-	once  sync.Once
+	mu      sync.Mutex
+	alias   *net.UDPAddr // the address the client names the media socket by
+	once    sync.Once
+	revoked atomic.Bool // the session ended: nothing passes any more
 }
 
 // WriteTo sends a client's relayed packet, if it is for the media socket
 // under one of its addresses.
 func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if c.revoked.Load() {
+		return 0, ErrRevoked
+	}
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok || ua.Port != c.r.cfg.Media.Port || !c.r.isMediaIP(ua.IP) {
 		return 0, fmt.Errorf("%w: %v", ErrNotMedia, addr)
@@ -110,7 +115,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, from, err
 		}
-		if from.Port != c.r.cfg.Media.Port || !from.IP.Equal(c.r.cfg.Media.IP) {
+		if c.revoked.Load() || from.Port != c.r.cfg.Media.Port || !from.IP.Equal(c.r.cfg.Media.IP) {
 			continue
 		}
 		c.mu.Lock()

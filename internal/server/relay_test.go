@@ -163,3 +163,54 @@ func TestWelcomeRelay(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTURNPort: --turn-port adds the relay on a port of its own, over UDP
+// and TCP, listed first in the welcome; the relay over UDP allocates too.
+func TestTURNPort(t *testing.T) {
+	// A port that was free a moment ago (the server needs a number).
+	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), TURNPort: port}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	_, w := welcomeOf(t, &e2eeLine{t: t, srv: srv, d: d})
+	is := w.ICEServers[0]
+	turnAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	want := []string{"turn:" + turnAddr + "?transport=tcp", "turn:" + srv.MediaTCPAddr().String() + "?transport=tcp", "turn:" + turnAddr + "?transport=udp"}
+	if !slices.Equal(is.URLs, want) {
+		t.Fatalf("relay URLs %q, want %q", is.URLs, want)
+	}
+	// TURN over TCP on the dedicated port.
+	if relayed, err := turnClient(t, turnAddr, nil, is).Allocate(); err != nil {
+		t.Fatalf("allocate over TCP on the TURN port: %v", err)
+	} else {
+		relayed.Close()
+	}
+	// TURN over UDP on the same port number.
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := turn.NewClient(&turn.ClientConfig{TURNServerAddr: turnAddr, Conn: conn, Username: is.Username, Password: is.Credential, Realm: relay.Realm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocate over UDP: %v", err)
+	}
+	defer relayed.Close()
+	if _, err := relayed.WriteTo([]byte("not stun"), srv.MediaAddr()); err != nil {
+		t.Fatalf("relay over UDP to the media socket: %v", err)
+	}
+}
