@@ -2,14 +2,9 @@ package relay
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -17,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/turn/v5"
+
+	"hotline/internal/testcert"
 )
 
 // These tests run a real TURN server on loopback and drive it with Pion's
@@ -45,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.tcp, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	cert, pool := selfSigned(t)
+	cert, pool := testcert.New(t)
 	f.pool = pool
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,33 +70,6 @@ func listenUDP(t *testing.T) *net.UDPConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// selfSigned makes a certificate for 127.0.0.1, as `hotline cert init`
-// would for a LAN trial, and the pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotline test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 // dial connects a TURN client over TCP (or TLS) with the given credentials.

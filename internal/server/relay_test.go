@@ -2,14 +2,9 @@ package server_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"slices"
 	"strconv"
@@ -23,31 +18,8 @@ import (
 	"hotline/internal/protocol"
 	"hotline/internal/relay"
 	"hotline/internal/server"
+	"hotline/internal/testcert"
 )
-
-// testCert is a self-signed certificate for 127.0.0.1 and the pool that
-// trusts it: what the HTTPS certificate gives TURN over TLS.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotline test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
 
 // welcomeOf joins the demo call over a raw socket and returns its welcome.
 func welcomeOf(t *testing.T, l *e2eeLine) (*wsSession, *protocol.Welcome) {
@@ -98,7 +70,7 @@ func turnClient(t *testing.T, addr string, pool *x509.CertPool, is protocol.ICES
 // there, relay to the media socket and nowhere else, and stop working when
 // the session ends.
 func TestWelcomeRelay(t *testing.T) {
-	cert, pool := testCert(t)
+	cert, pool := testcert.New(t)
 	srv, d, err := server.StartDemo(context.Background(), server.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(),
 		TURNCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },

@@ -85,6 +85,33 @@ func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *sit
 	return s
 }
 
+// blockedSite runs `hotline demo` in a site of its own (on the site's
+// address, or on every interface) and blocks UDP on the link to it.
+func blockedSite(t *testing.T, allInterfaces bool) (*siteServer, *topology.Site) {
+	t.Helper()
+	site := topology.New(t).AddSite("srv")
+	srv := startSiteServer(t, site, allInterfaces)
+	site.BlockUDP(t)
+	return srv, site
+}
+
+// join enrols a native device named name on the west side and joins the
+// demo call with it, publishing; cfg adds the endpoint's restrictions.
+func (s *siteServer) join(t *testing.T, ctx context.Context, name string, cfg client.Config) *client.Client {
+	t.Helper()
+	dev, err := s.d.EnrolDevice(demo.West, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server, cfg.Line, cfg.Call, cfg.Device, cfg.Publish, cfg.Logger = s.base, demo.Line, demo.Call, dev, true, testLogger(t)
+	c, err := client.Join(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%s: join: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // link is the enrolment link printed for name.
 func (s *siteServer) link(t *testing.T, name string) string {
 	for _, l := range s.links {
@@ -128,22 +155,10 @@ func siteBrowser(t *testing.T, s *siteServer, name string) *browser {
 // the firewall, receive and decrypt each other's media over TCP. The test
 // asserts, and logs, the path each took.
 func TestSitesWithoutUDP(t *testing.T) {
-	tp := topology.New(t)
-	site := tp.AddSite("srv")
-	srv := startSiteServer(t, site, false)
-	site.BlockUDP(t)
-
+	srv, site := blockedSite(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
-	dev, err := srv.d.EnrolDevice(demo.West, "native")
-	if err != nil {
-		t.Fatal(err)
-	}
-	native, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("native endpoint: join: %v", err)
-	}
-	t.Cleanup(func() { native.Close() })
+	native := srv.join(t, ctx, "native", client.Config{})
 
 	web := siteBrowser(t, srv, "East Principal")
 	f1, f2 := web.waitVideoGrowing("native")
@@ -188,16 +203,7 @@ func TestSitesWithoutUDP(t *testing.T) {
 // it is connected, that its path is the relay reached over TCP.
 func joinRelayOnly(t *testing.T, ctx context.Context, srv *siteServer) *client.Client {
 	t.Helper()
-	dev, err := srv.d.EnrolDevice(demo.West, "relayed")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true,
-		Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("relay-only endpoint: join: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := srv.join(t, ctx, "relayed", client.Config{Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true})
 	var p client.Path
 	waitFor(t, "the relay-only endpoint to connect", func() (bool, string) {
 		var ok bool
@@ -217,21 +223,10 @@ func joinRelayOnly(t *testing.T, ctx context.Context, srv *siteServer) *client.C
 // UDP is blocked on the link; a relay-only endpoint and a native endpoint
 // on the defaults decrypt each other's media.
 func TestSiteAllInterfacesRelay(t *testing.T) {
-	tp := topology.New(t)
-	site := tp.AddSite("any")
-	srv := startSiteServer(t, site, true)
-	site.BlockUDP(t)
+	srv, _ := blockedSite(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
-	dev, err := srv.d.EnrolDevice(demo.West, "native")
-	if err != nil {
-		t.Fatal(err)
-	}
-	native, err := client.Join(ctx, client.Config{Server: srv.base, Line: demo.Line, Call: demo.Call, Device: dev, Publish: true, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("native endpoint: join: %v", err)
-	}
-	t.Cleanup(func() { native.Close() })
+	native := srv.join(t, ctx, "native", client.Config{})
 	relayed := joinRelayOnly(t, ctx, srv)
 	waitNativeDecrypts(t, relayed, "native")
 	waitNativeDecrypts(t, native, "relayed")
