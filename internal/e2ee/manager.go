@@ -62,7 +62,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	selfID    string
-	selfIn    bool // our roster entry says we are in the call (not lobby or bench)
+	selfIn    bool // our roster entry says we are in the call (not lobby or bench) and our roles receive media
 	epoch     uint16
 	key       []byte // current own base key (already sent; maybe not yet used)
 	kid       uint64
@@ -154,7 +154,11 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	m.selfIn = false
 	for _, e := range entries {
 		if e.ID == m.selfID {
-			m.selfIn = e.State == protocol.StateIn
+			// We are a key member as the others judge it: in the call, with
+			// a credential that lets us receive media. Anyone else (the
+			// lobby, the bench, an operator) sends no key: no member would
+			// accept it (docs/PROTOCOL.md, "Keys follow the media").
+			m.selfIn = e.State == protocol.StateIn && role.AllowedAny(m.self.Roles, role.ReceiveMedia)
 			continue
 		}
 		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
@@ -240,7 +244,7 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
 	if !m.selfIn {
-		return nil // in the lobby or on the bench, we send nothing
+		return nil // in the lobby, on the bench or an operator: we send nothing
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {

@@ -94,6 +94,12 @@ func TestLobbyAndAdvisers(t *testing.T) {
 			t.Errorf("%s receives %d tracks", c.ID(), n)
 		}
 	}
+	// The operator receives no media: nobody sends it a key, and it sends
+	// none, since no member would accept it (PROTOCOL.md, "Keys follow the
+	// media").
+	if st := op.Keys().Stats(); st.KeysSent != 0 || st.KeysAccepted != 0 {
+		t.Errorf("the operator sent %d keys and accepted %d", st.KeysSent, st.KeysAccepted)
+	}
 	if v, a := decryptedFrom(alice, guest.ID()); v+a != 0 {
 		t.Errorf("alice received %d frames from the guest in the lobby", v+a)
 	}

@@ -296,7 +296,9 @@ export class E2EESession {
       if (id === this.selfId) {
         if (m.keyHex !== this.ownHex) return forged("not this device's credential");
         selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
-        selfIn = state === 'in';
+        // As the others judge us (below): in the call and allowed to
+        // receive media. The lobby, the bench and an operator send no key.
+        selfIn = state === 'in' && m.roles.some((r) => MEDIA_ROLES.has(r));
         entries.push(known);
         return;
       }
@@ -428,7 +430,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key || !this.selfIn) return; // in the lobby or on the bench, we send nothing
+    if (!key || !this.selfIn) return; // in the lobby, on the bench or an operator: we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {
