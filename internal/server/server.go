@@ -88,12 +88,10 @@ type Server struct {
 	served chan error
 }
 
-// Start opens the store and the sockets and begins serving. It returns once
-// the server accepts connections.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+// prepare applies the defaults and checks what can be checked before
+// anything is opened or written; it returns the listening IP (nil: all
+// interfaces) and, with a certificate, the TLS configuration serving it.
+func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
@@ -102,27 +100,38 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("server: listen address %q: %w", cfg.Listen, err)
+		return nil, nil, fmt.Errorf("server: listen address %q: %w", cfg.Listen, err)
 	}
 	var ip net.IP
 	if host != "" {
 		if host == "localhost" {
 			ip = net.IPv4(127, 0, 0, 1)
 		} else if ip = net.ParseIP(host); ip == nil {
-			return nil, fmt.Errorf("server: listen address %q: host must be an IP address", cfg.Listen)
+			return nil, nil, fmt.Errorf("server: listen address %q: host must be an IP address", cfg.Listen)
 		}
 	}
+	if err := checkTransport(*cfg, ip); err != nil {
+		return nil, nil, err
+	}
+	if cfg.TLSCert == "" {
+		return ip, nil, nil
+	}
+	r, err := certs.NewReloader(cfg.TLSCert, cfg.TLSKey, 0, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: %w", err)
+	}
+	return ip, r.ServerConfig(), nil
+}
 
-	if err := checkTransport(cfg, ip); err != nil {
-		return nil, err
+// Start opens the store and the sockets and begins serving. It returns once
+// the server accepts connections.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
 	}
-	var tlsConfig *tls.Config
-	if cfg.TLSCert != "" {
-		r, err := certs.NewReloader(cfg.TLSCert, cfg.TLSKey, 0, log)
-		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-		tlsConfig = r.ServerConfig()
+	ip, tlsConfig, err := prepare(&cfg, log)
+	if err != nil {
+		return nil, err
 	}
 
 	// Sockets first: a port in use or a bad address must fail before the

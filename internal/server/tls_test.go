@@ -3,6 +3,8 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -255,4 +257,59 @@ func TestTLSBadPairRefused(t *testing.T) {
 	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("data folder created despite the refusal")
 	}
+}
+
+// A renewal needs no restart: once the files change, new handshakes get the
+// new certificate (the files are looked at every few seconds at most).
+func TestCertificateRenewedWithoutRestart(t *testing.T) {
+	a, b, live := tlsPair(t), tlsPair(t), t.TempDir()
+	certFile, keyFile := filepath.Join(live, "cert.pem"), filepath.Join(live, "key.pem")
+	copyFile := func(src, dst string) {
+		t.Helper()
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(filepath.Join(a, certs.CertFile), certFile)
+	copyFile(filepath.Join(a, certs.KeyFile), keyFile)
+	srv := startServer(t, server.Config{TLSCert: certFile, TLSKey: keyFile})
+	t.Cleanup(func() { srv.Close() })
+
+	// The client trusts both CAs and reports which leaf it was served.
+	roots := x509.NewCertPool()
+	for _, dir := range []string{a, b} {
+		data, err := os.ReadFile(filepath.Join(dir, certs.CAFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots.AppendCertsFromPEM(data)
+	}
+	served := func() *x509.Certificate {
+		t.Helper()
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(srv.URL(), "https://"), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0]
+	}
+	leafOf := func(dir string) *x509.Certificate {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, certs.CertFile), filepath.Join(dir, certs.KeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair.Leaf
+	}
+	if !served().Equal(leafOf(a)) {
+		t.Fatal("first certificate not served")
+	}
+	copyFile(filepath.Join(b, certs.CertFile), certFile)
+	copyFile(filepath.Join(b, certs.KeyFile), keyFile)
+	waitUntil(t, "renewed certificate served", func() (bool, string) {
+		return served().Equal(leafOf(b)), "still the old certificate"
+	})
 }
