@@ -35,7 +35,13 @@ const (
 // through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
+	return startServerWith(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()})
+}
+
+// startServerWith is startServer with these settings (TLS, for one).
+func startServerWith(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -148,7 +154,8 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 
 // launch is newBrowser with a choice of how many fake cameras the browser
 // has; more than one is for tests of camera switching.
-func launch(t *testing.T, name string, width, height, cameras int) *browser {
+// Extra options (a certificate to accept, for one) follow the usual flags.
+func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	var fakeDevices any = true
 	if cameras > 1 {
@@ -179,6 +186,7 @@ func launch(t *testing.T, name string, width, height, cameras int) *browser {
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
