@@ -98,7 +98,14 @@ func (b *browser) enrolAs(base, side, name string, roles ...role.Role) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(l.URL(base))); err != nil {
+	b.enrolWithLink(l.URL(base))
+}
+
+// enrolWithLink opens an enrolment link and waits until the page says the
+// browser is enrolled.
+func (b *browser) enrolWithLink(link string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(link)); err != nil {
 		b.t.Fatalf("%s: navigate to the enrolment link: %v", b.name, err)
 	}
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`,

@@ -1,16 +1,25 @@
 package browser
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"crypto/x509"
+	"io"
+	"net"
+	neturl "net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"hotline/internal/certs"
+	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/topology"
 )
 
 // acceptingOnly makes Chromium accept exactly this certificate's key
@@ -31,17 +40,17 @@ func refusedWithoutTrust(t *testing.T, base string) {
 	}
 }
 
-// callOverHTTPS has two browsers that accept only leaf enrol (enrol) and
-// join the call page at callURL(name), then checks that the page is a
-// secure context and that each decodes the other's video and receives its
-// audio.
-func callOverHTTPS(t *testing.T, leaf *x509.Certificate, enrol func(b *browser, name string), callURL func(name string) string) {
+// callOverHTTPS has two browsers, "a" and "b", that accept only leaf enrol
+// as people[a] and people[b] (enrol), open the call page at
+// callURL(person), and checks that the page is a secure context and that
+// each decodes the other's video and receives its audio.
+func callOverHTTPS(t *testing.T, leaf *x509.Certificate, people map[string]string, enrol func(b *browser, person string), callURL func(person string) string) {
 	t.Helper()
 	a := launch(t, "a", 1280, 720, 1, acceptingOnly(leaf))
 	b := launch(t, "b", 1280, 720, 1, acceptingOnly(leaf))
 	for _, br := range []*browser{a, b} {
-		enrol(br, br.name)
-		br.open(callURL(br.name))
+		enrol(br, people[br.name])
+		br.open(callURL(people[br.name]))
 		// The reason for HTTPS: off localhost only a secure context has
 		// the camera and WebCrypto.
 		if !eval[bool](br, `window.isSecureContext && location.protocol === "https:" && !!crypto.subtle && !!navigator.mediaDevices`) {
@@ -51,7 +60,7 @@ func callOverHTTPS(t *testing.T, leaf *x509.Certificate, enrol func(b *browser, 
 	for _, p := range []struct {
 		viewer *browser
 		other  string
-	}{{a, "b"}, {b, "a"}} {
+	}{{a, people["b"]}, {b, people["a"]}} {
 		f1, f2 := p.viewer.waitVideoGrowing(p.other)
 		n := p.viewer.waitAudio(p.other)
 		t.Logf("%s sees %s over https: framesDecoded %d then %d; audio packetsReceived %d", p.viewer.name, p.other, f1, f2, n)
@@ -73,7 +82,114 @@ func TestBrowsersOverHTTPSOnLoopback(t *testing.T) {
 		t.Fatalf("server URL %s", srv.URL())
 	}
 	refusedWithoutTrust(t, srv.URL())
-	callOverHTTPS(t, is.Leaf,
+	callOverHTTPS(t, is.Leaf, map[string]string{"a": "a", "b": "b"},
 		func(b *browser, name string) { b.enrol(srv.URL(), name) },
 		func(name string) string { return srv.URL() + "/call/tls?name=" + name + "&autojoin=1" })
+}
+
+// siteServer is `hotline demo` running inside a site's namespace.
+type siteServer struct {
+	base  string            // https://10.77.N.1:PORT
+	links map[string]string // enrolment link by the name it enrols
+}
+
+// startDemoInSite runs `hotline demo` with a TLS pair inside site, on the
+// site's address, and reads the base URL and the enrolment links it prints.
+func startDemoInSite(t *testing.T, site *topology.Site, certFile, keyFile string) *siteServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", net.JoinHostPort(site.Addr.String(), "0"),
+		"--udp-port", "0", "--data", t.TempDir(), "--tls-cert", certFile, "--tls-key", keyFile)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start hotline demo in site %s: %v", site.Name, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("hotline demo's log:\n%s", stderr.String())
+		}
+	})
+	s := &siteServer{links: map[string]string{}}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, "http://") {
+			t.Errorf("hotline demo printed a plain link: %q", line)
+		}
+		for _, f := range strings.Fields(line) {
+			u, err := neturl.Parse(f)
+			if err != nil || u.Scheme != "https" {
+				continue
+			}
+			if s.base == "" {
+				s.base = u.Scheme + "://" + u.Host
+			}
+			if u.Path == "/enrol" {
+				s.links[u.Query().Get("name")] = f
+			}
+		}
+		if strings.Contains(line, "/schedule") {
+			break // the last line of the demo's banner
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if s.base == "" || len(s.links) == 0 {
+		t.Fatalf("hotline demo printed no https base or links (%v):\n%s", sc.Err(), stderr.String())
+	}
+	if want := "https://" + site.Addr.String() + ":"; !strings.HasPrefix(s.base, want) {
+		t.Fatalf("demo serves at %s, want %s…", s.base, want)
+	}
+	return s
+}
+
+// lockedBuffer is a bytes.Buffer written by a child process's copier and
+// read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Two sites: the server (`hotline demo` with a `cert init` certificate for
+// its address) in a namespace of its own, reached over a veth link; two
+// browsers in the test's namespace enrol with the links it printed and call
+// each other over https://, each decoding the other's media.
+func TestBrowsersOverHTTPSAcrossSites(t *testing.T) {
+	tp := topology.New(t)
+	site := tp.AddSite("tls")
+	dir := t.TempDir()
+	is, err := certs.Init(dir, []string{site.Addr.String()}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startDemoInSite(t, site, filepath.Join(dir, certs.CertFile), filepath.Join(dir, certs.KeyFile))
+	refusedWithoutTrust(t, srv.base)
+	people := map[string]string{"a": "East Principal", "b": "West Principal"}
+	callOverHTTPS(t, is.Leaf, people,
+		func(b *browser, name string) {
+			link, ok := srv.links[name]
+			if !ok {
+				t.Fatalf("no enrolment link for %s among %v", name, srv.links)
+			}
+			b.enrolWithLink(link)
+		},
+		func(string) string { return srv.base + "/call/" + demo.Call + "?autojoin=1" })
 }
