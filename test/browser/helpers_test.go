@@ -35,13 +35,7 @@ const (
 // through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	return startServerWith(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()})
-}
-
-// startServerWith is startServer with these settings (TLS, for one).
-func startServerWith(t *testing.T, cfg server.Config) *server.Server {
-	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
+	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -18,7 +18,6 @@ import (
 
 	"hotline/internal/certs"
 	"hotline/internal/demo"
-	"hotline/internal/server"
 	"hotline/internal/topology"
 )
 
@@ -35,56 +34,10 @@ func refusedWithoutTrust(t *testing.T, base string) {
 	t.Helper()
 	stranger := launch(t, "stranger", 800, 600, 1)
 	err := chromedp.Do(stranger.ctx, chromedp.Navigate(base+"/"))
+	chromedp.Cancel(stranger.ctx) // closes it now: at most two browsers at once after this
 	if err == nil || !strings.Contains(err.Error(), "ERR_CERT") {
 		t.Fatalf("a browser that does not trust the certificate loaded %s: %v", base, err)
 	}
-}
-
-// callOverHTTPS has two browsers, "a" and "b", that accept only leaf enrol
-// as people[a] and people[b] (enrol), open the call page at
-// callURL(person), and checks that the page is a secure context and that
-// each decodes the other's video and receives its audio.
-func callOverHTTPS(t *testing.T, leaf *x509.Certificate, people map[string]string, enrol func(b *browser, person string), callURL func(person string) string) {
-	t.Helper()
-	a := launch(t, "a", 1280, 720, 1, acceptingOnly(leaf))
-	b := launch(t, "b", 1280, 720, 1, acceptingOnly(leaf))
-	for _, br := range []*browser{a, b} {
-		enrol(br, people[br.name])
-		br.open(callURL(people[br.name]))
-		// The reason for HTTPS: off localhost only a secure context has
-		// the camera and WebCrypto.
-		if !eval[bool](br, `window.isSecureContext && location.protocol === "https:" && !!crypto.subtle && !!navigator.mediaDevices`) {
-			t.Fatalf("%s: not a secure https:// context", br.name)
-		}
-	}
-	for _, p := range []struct {
-		viewer *browser
-		other  string
-	}{{a, people["b"]}, {b, people["a"]}} {
-		f1, f2 := p.viewer.waitVideoGrowing(p.other)
-		n := p.viewer.waitAudio(p.other)
-		t.Logf("%s sees %s over https: framesDecoded %d then %d; audio packetsReceived %d", p.viewer.name, p.other, f1, f2, n)
-	}
-	a.checkClean()
-	b.checkClean()
-}
-
-// Two browsers enrol and call over https:// on loopback.
-func TestBrowsersOverHTTPSOnLoopback(t *testing.T) {
-	dir := t.TempDir()
-	is, err := certs.Init(dir, []string{"127.0.0.1"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := startServerWith(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(),
-		TLSCert: filepath.Join(dir, certs.CertFile), TLSKey: filepath.Join(dir, certs.KeyFile)})
-	if !strings.HasPrefix(srv.URL(), "https://") {
-		t.Fatalf("server URL %s", srv.URL())
-	}
-	refusedWithoutTrust(t, srv.URL())
-	callOverHTTPS(t, is.Leaf, map[string]string{"a": "a", "b": "b"},
-		func(b *browser, name string) { b.enrol(srv.URL(), name) },
-		func(name string) string { return srv.URL() + "/call/tls?name=" + name + "&autojoin=1" })
 }
 
 // siteServer is `hotline demo` running inside a site's namespace.
@@ -182,14 +135,33 @@ func TestBrowsersOverHTTPSAcrossSites(t *testing.T) {
 	}
 	srv := startDemoInSite(t, site, filepath.Join(dir, certs.CertFile), filepath.Join(dir, certs.KeyFile))
 	refusedWithoutTrust(t, srv.base)
+
+	// Two browsers that accept only that certificate enrol with the demo's
+	// links, as two people would, and open the demo call.
 	people := map[string]string{"a": "East Principal", "b": "West Principal"}
-	callOverHTTPS(t, is.Leaf, people,
-		func(b *browser, name string) {
-			link, ok := srv.links[name]
-			if !ok {
-				t.Fatalf("no enrolment link for %s among %v", name, srv.links)
-			}
-			b.enrolWithLink(link)
-		},
-		func(string) string { return srv.base + "/call/" + demo.Call + "?autojoin=1" })
+	a := launch(t, "a", 1280, 720, 1, acceptingOnly(is.Leaf))
+	b := launch(t, "b", 1280, 720, 1, acceptingOnly(is.Leaf))
+	for _, br := range []*browser{a, b} {
+		link, ok := srv.links[people[br.name]]
+		if !ok {
+			t.Fatalf("no enrolment link for %s among %v", people[br.name], srv.links)
+		}
+		br.enrolWithLink(link)
+		br.open(srv.base + "/call/" + demo.Call + "?autojoin=1")
+		// The reason for HTTPS: off localhost only a secure context has
+		// the camera and WebCrypto.
+		if !eval[bool](br, `window.isSecureContext && location.protocol === "https:" && !!crypto.subtle && !!navigator.mediaDevices`) {
+			t.Fatalf("%s: not a secure https:// context", br.name)
+		}
+	}
+	for _, p := range []struct {
+		viewer *browser
+		other  string
+	}{{a, people["b"]}, {b, people["a"]}} {
+		f1, f2 := p.viewer.waitVideoGrowing(p.other)
+		n := p.viewer.waitAudio(p.other)
+		t.Logf("%s sees %s over https across sites: framesDecoded %d then %d; audio packetsReceived %d", p.viewer.name, p.other, f1, f2, n)
+	}
+	a.checkClean()
+	b.checkClean()
 }
