@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -286,4 +287,34 @@ func TestClientConfigBadCA(t *testing.T) {
 	if err != nil || cfg.RootCAs == nil {
 		t.Fatalf("good CA: %v", err)
 	}
+}
+
+// FuzzParseHosts: any input is either refused with ErrHost or gives at most
+// maxHosts distinct hosts, each an IP address or a name Init accepts.
+func FuzzParseHosts(f *testing.F) {
+	for _, s := range []string{"127.0.0.1", "a.example,10.0.0.1", "::1, localhost", "*.x", "a..b", ",,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		hosts, err := ParseHosts(list)
+		if err != nil {
+			if !errors.Is(err, ErrHost) {
+				t.Fatalf("%q: %v is not ErrHost", list, err)
+			}
+			return
+		}
+		if len(hosts) == 0 || len(hosts) > maxHosts {
+			t.Fatalf("%q: %d hosts", list, len(hosts))
+		}
+		seen := map[string]bool{}
+		for _, h := range hosts {
+			if seen[h] {
+				t.Fatalf("%q: %s twice", list, h)
+			}
+			seen[h] = true
+			if net.ParseIP(h) == nil && checkDNSName(h) != nil {
+				t.Fatalf("%q: %q accepted", list, h)
+			}
+		}
+	})
 }
