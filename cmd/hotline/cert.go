@@ -44,11 +44,12 @@ func runCert(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Serve with:\n  hotline serve --listen ADDR --tls-cert %s --tls-key %s\n\n", cert, key)
 	fmt.Fprintln(stdout, "Trust the CA on every machine that connects (and compare the fingerprint above")
 	fmt.Fprintln(stdout, "with what the machine shows; the CA can vouch only for the hosts listed):")
-	fmt.Fprintf(stdout, "  browsers:        import %s as a certificate authority (Chromium: Settings, Privacy\n", ca)
-	fmt.Fprintln(stdout, "                   and security, Security, Manage certificates; Firefox: Settings,")
-	fmt.Fprintln(stdout, "                   Privacy & Security, View Certificates, Authorities, Import)")
+	fmt.Fprintf(stdout, "  browsers:        import %s as a certificate authority\n", ca)
+	fmt.Fprintln(stdout, "                   (Chromium: Settings > Privacy and security > Security > Manage certificates;")
+	fmt.Fprintln(stdout, "                   Firefox: Settings > Privacy & Security > View Certificates > Authorities > Import)")
 	fmt.Fprintf(stdout, "  native commands: hotline join|call|bench ... --ca %s\n", ca)
 	fmt.Fprintf(stdout, "                   or SSL_CERT_FILE=%s (replaces the system roots for that process)\n\n", ca)
-	fmt.Fprintf(stdout, "Keep %s and %s secret (mode 0600). This is for a trial: real deployments bring a\ncertificate from their own PKI.\n", caKey, key)
+	fmt.Fprintf(stdout, "Keep %s and %s secret (mode 0600).\n", caKey, key)
+	fmt.Fprintln(stdout, "This is for a trial: real deployments bring a certificate from their own PKI.")
 	return nil
 }
