@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 
 	"hotline/internal/api"
 	"hotline/internal/apiclient"
+	"hotline/internal/certs"
 	"hotline/internal/protocol"
 	"hotline/internal/schedule"
 	"hotline/internal/trust"
@@ -33,12 +35,16 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cmd.parse(args[1:], stderr); err != nil {
 		return err
 	}
-	cl, err := signIn(ctx, cmd.server, cmd.device, cmd.line)
+	tlsConfig, err := cmd.tls()
+	if err != nil {
+		return fmt.Errorf("call %s: %w", cmd.name, err)
+	}
+	cl, err := signIn(ctx, cmd.server, cmd.device, cmd.line, tlsConfig)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", cmd.name, err)
 	}
 	if err := cmd.run(ctx, cl); err != nil {
-		return fmt.Errorf("call %s: %w", cmd.name, err)
+		return fmt.Errorf("call %s: %w", cmd.name, certs.Explain(err))
 	}
 	return nil
 }
@@ -57,6 +63,7 @@ type callCommand struct {
 	version                    int64
 	request                    api.RequestBody    // checked with the server's own parser
 	transition                 api.TransitionBody // likewise (accept)
+	tls                        func() (*tls.Config, error)
 	stdout                     io.Writer
 }
 
@@ -67,6 +74,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	fs.StringVar(&c.device, "device", "", "enrolled device `file` (from hotline device init/install; required)")
 	fs.StringVar(&c.line, "line", "", "line `name` (required)")
 	fs.BoolVar(&c.json, "json", false, "print the API's JSON instead of text")
+	c.tls = caFlag(fs)
 	var (
 		kind, when, duration     string
 		agenda, advisers, people stringList
@@ -244,8 +252,8 @@ func (c *callCommand) showCall(call api.Call, err error) error {
 
 // signIn loads the device and opens an API session on line with it
 // (docs/API.md, "Authentication").
-func signIn(ctx context.Context, server, devicePath, line string) (*apiclient.Client, error) {
-	cl, err := apiclient.New(server, nil)
+func signIn(ctx context.Context, server, devicePath, line string, tlsConfig *tls.Config) (*apiclient.Client, error) {
+	cl, err := apiclient.New(server, certs.HTTPClient(tlsConfig, 30*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("--%w", err)
 	}
@@ -254,7 +262,7 @@ func signIn(ctx context.Context, server, devicePath, line string) (*apiclient.Cl
 		return nil, err
 	}
 	if err := cl.SignIn(ctx, dev, line); err != nil {
-		return nil, fmt.Errorf("device %s: %w", devicePath, err)
+		return nil, fmt.Errorf("device %s: %w", devicePath, certs.Explain(err))
 	}
 	return cl, nil
 }
