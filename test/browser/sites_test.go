@@ -3,19 +3,24 @@ package browser
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
 	"net/netip"
+	neturl "net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 
+	"hotline/internal/certs"
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
@@ -24,21 +29,29 @@ import (
 	"hotline/internal/trust"
 )
 
-// siteServer is `hotline demo` running in a site of its own: the real
-// binary, on the site's address, with nothing but the default ports.
-type siteServer struct {
-	base  string     // http://<site address>:8080
-	links []string   // the enrolment links it printed, "Name<TAB>URL"
-	d     *demo.Demo // the same demo authorities, for native devices
-	site  *topology.Site
+// mediaSite is `hotline demo` running in a site of its own: the real
+// binary on the embedded defaults (media on UDP and TCP 8443), over HTTPS
+// with a `hotline cert init` certificate for the site's address.
+type mediaSite struct {
+	base  string            // https://<site address>:8080
+	links map[string]string // enrolment link by the name it enrols
+	d     *demo.Demo        // the same demo authorities, for native devices
+	cert  *certs.Issued     // the test CA and the server's certificate
+	tls   *tls.Config       // a native client's: trusts the test CA
 }
 
-// startSiteServer provisions a demo data folder and runs `hotline demo` on
-// it inside site, with the default media ports (UDP and TCP 8443),
-// listening on the site's address (or, with allInterfaces, on 0.0.0.0).
-func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *siteServer {
+// startMediaSite provisions a demo data folder and runs `hotline demo` on
+// it inside site, listening on the site's address (or, with
+// allInterfaces, on 0.0.0.0), port 8080, with the default media ports.
+func startMediaSite(t *testing.T, site *topology.Site, allInterfaces bool) *mediaSite {
 	t.Helper()
-	data := t.TempDir()
+	data, certDir := t.TempDir(), t.TempDir()
+	issued, err := certs.Init(certDir, []string{site.Addr.String()}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(issued.CA)
 	// The same authorities as the server's (it reuses what is in the
 	// folder): the test enrols native devices with them.
 	d, err := demo.Provision(context.Background(), data)
@@ -46,12 +59,13 @@ func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *sit
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	listen := netip.AddrPortFrom(site.Addr, 8080).String()
-	bind := listen
+	addr := netip.AddrPortFrom(site.Addr, 8080).String()
+	bind := addr
 	if allInterfaces {
 		bind = "0.0.0.0:8080"
 	}
-	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", bind, "--data", data)
+	cmd := site.Command(ctx, topology.Binary(t), "demo", "--listen", bind, "--data", data,
+		"--tls-cert", filepath.Join(certDir, certs.CertFile), "--tls-key", filepath.Join(certDir, certs.KeyFile))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -64,19 +78,21 @@ func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *sit
 		cancel()
 		_ = cmd.Wait()
 	})
-	s := &siteServer{base: "http://" + listen, d: d, site: site}
+	s := &mediaSite{base: "https://" + addr, links: map[string]string{}, d: d, cert: issued,
+		tls: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	// It prints its links once it serves; read until the schedule line.
-	// (On all interfaces it names 0.0.0.0 in them; the test reaches it at
-	// the site's address.)
+	// (On all interfaces they name the unspecified address; the test
+	// reaches the server at the site's.)
 	lines := bufio.NewScanner(out)
 	serving := false
 	for !serving && lines.Scan() {
-		l := strings.ReplaceAll(lines.Text(), "http://"+bind, s.base)
-		if i := strings.Index(l, s.base+"/enrol?"); i > 0 {
-			name := strings.TrimSpace(l[:strings.Index(l, "(")])
-			s.links = append(s.links, name+"\t"+l[i:])
+		for _, f := range strings.Fields(lines.Text()) {
+			if u, err := neturl.Parse(f); err == nil && u.Scheme == "https" && u.Path == "/enrol" {
+				u.Host = addr
+				s.links[u.Query().Get("name")] = u.String()
+			}
 		}
-		serving = strings.Contains(l, "/schedule")
+		serving = strings.Contains(lines.Text(), "/schedule")
 	}
 	if !serving {
 		t.Fatalf("hotline demo ended before it served (%v)", lines.Err())
@@ -87,40 +103,29 @@ func startSiteServer(t *testing.T, site *topology.Site, allInterfaces bool) *sit
 
 // blockedSite runs `hotline demo` in a site of its own (on the site's
 // address, or on every interface) and blocks UDP on the link to it.
-func blockedSite(t *testing.T, allInterfaces bool) (*siteServer, *topology.Site) {
+func blockedSite(t *testing.T, allInterfaces bool) (*mediaSite, *topology.Site) {
 	t.Helper()
 	site := topology.New(t).AddSite("srv")
-	srv := startSiteServer(t, site, allInterfaces)
+	srv := startMediaSite(t, site, allInterfaces)
 	site.BlockUDP(t)
 	return srv, site
 }
 
 // join enrols a native device named name on the west side and joins the
 // demo call with it, publishing; cfg adds the endpoint's restrictions.
-func (s *siteServer) join(t *testing.T, ctx context.Context, name string, cfg client.Config) *client.Client {
+func (s *mediaSite) join(t *testing.T, ctx context.Context, name string, cfg client.Config) *client.Client {
 	t.Helper()
 	dev, err := s.d.EnrolDevice(demo.West, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Server, cfg.Line, cfg.Call, cfg.Device, cfg.Publish, cfg.Logger = s.base, demo.Line, demo.Call, dev, true, testLogger(t)
+	cfg.Server, cfg.Line, cfg.Call, cfg.Device, cfg.Publish, cfg.Logger, cfg.TLS = s.base, demo.Line, demo.Call, dev, true, testLogger(t), s.tls
 	c, err := client.Join(ctx, cfg)
 	if err != nil {
 		t.Fatalf("%s: join: %v", name, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// link is the enrolment link printed for name.
-func (s *siteServer) link(t *testing.T, name string) string {
-	for _, l := range s.links {
-		if n, u, _ := strings.Cut(l, "\t"); n == name {
-			return u
-		}
-	}
-	t.Fatalf("no link for %q in %q", name, s.links)
-	return ""
 }
 
 // testLogWriter is the test's output until it ends.
@@ -130,21 +135,17 @@ func testLogWriter(t *testing.T) io.Writer {
 	return w
 }
 
-// siteBrowser launches a browser that treats the site server's plain-HTTP
-// origin as secure (it is not loopback: without this the page has neither
-// camera nor WebCrypto; the HTTPS tests use a real certificate), enrols it
-// through the link printed for name, and opens the demo call.
-func siteBrowser(t *testing.T, s *siteServer, name string) *browser {
+// siteBrowser launches a browser that accepts exactly the site server's
+// certificate, enrols it through the link printed for name, and opens the
+// demo call.
+func siteBrowser(t *testing.T, s *mediaSite, name string) *browser {
 	t.Helper()
-	b := launch(t, "web", 1280, 720, 1, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", s.base))
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(s.link(t, name))); err != nil {
-		t.Fatalf("navigate to the enrolment link: %v", err)
+	link, ok := s.links[name]
+	if !ok {
+		t.Fatalf("no enrolment link for %q among %v", name, s.links)
 	}
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`,
-		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		t.Fatalf("enrolment did not complete: %v", err)
-	}
-	b.enrolled = true
+	b := launch(t, "web", 1280, 720, 1, acceptingOnly(s.cert.Leaf))
+	b.enrolWithLink(link)
 	b.open(s.base + "/call/" + demo.Call + "?autojoin=1")
 	return b
 }
@@ -201,7 +202,7 @@ func TestSitesWithoutUDP(t *testing.T) {
 // server's relay alone (relay-only policy, and UDP networks only, since
 // Pion makes active TCP candidates whatever the policy), and checks, once
 // it is connected, that its path is the relay reached over TCP.
-func joinRelayOnly(t *testing.T, ctx context.Context, srv *siteServer) *client.Client {
+func joinRelayOnly(t *testing.T, ctx context.Context, srv *mediaSite) *client.Client {
 	t.Helper()
 	c := srv.join(t, ctx, "relayed", client.Config{Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true})
 	var p client.Path
@@ -242,51 +243,59 @@ func TestSiteAllInterfacesRelay(t *testing.T) {
 func TestSiteRelayNotOpen(t *testing.T) {
 	tp := topology.New(t)
 	site := tp.AddSite("srv")
-	srv := startSiteServer(t, site, false)
+	srv := startMediaSite(t, site, false)
 	dev, err := srv.d.EnrolDevice(demo.West, "prober")
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := welcomeRelay(t, srv.base, dev)
+	is := welcomeRelay(t, srv, dev)
 	t.Logf("welcome ice_servers: %q", is.URLs)
 	turnAddr := netip.AddrPortFrom(site.Addr, 8443).String()
-	if is.URLs[0] != "turn:"+turnAddr+"?transport=tcp" {
-		t.Fatalf("relay URL %q, want the site's TCP port 8443", is.URLs[0])
+	want := []string{"turn:" + turnAddr + "?transport=tcp", "turns:" + turnAddr + "?transport=tcp"}
+	if !slices.Equal(is.URLs, want) {
+		t.Fatalf("relay URLs %q, want %q (the site's TCP port 8443, TLS with the HTTPS certificate)", is.URLs, want)
 	}
-
-	conn, err := net.Dial("tcp", turnAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := turn.NewClient(&turn.ClientConfig{TURNServerAddr: turnAddr, Conn: turn.NewSTUNConn(conn),
-		Username: is.Username, Password: is.Credential, Realm: relay.Realm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
-	if err := tc.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relayed, err := tc.Allocate()
-	if err != nil {
-		t.Fatalf("allocate with the welcome's credentials: %v", err)
-	}
-	defer relayed.Close()
-	t.Logf("relayed address %v", relayed.LocalAddr())
-
 	media := &net.UDPAddr{IP: site.Addr.AsSlice(), Port: 8443}
-	if _, err := relayed.WriteTo([]byte("not stun"), media); err != nil {
-		t.Fatalf("relaying to the server's media address was refused: %v", err)
-	}
 	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: site.Peer.AsSlice()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer victim.Close()
-	if _, err := relayed.WriteTo([]byte("open relay?"), victim.LocalAddr()); err == nil {
-		t.Fatalf("the relay accepted %v as a peer", victim.LocalAddr())
-	} else {
-		t.Logf("relaying to %v refused: %v", victim.LocalAddr(), err)
+
+	for _, overTLS := range []bool{false, true} {
+		var conn net.Conn
+		if overTLS {
+			// TURN over TLS with the server's HTTPS certificate.
+			conn, err = tls.Dial("tcp", turnAddr, srv.tls)
+		} else {
+			conn, err = net.Dial("tcp", turnAddr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc, err := turn.NewClient(&turn.ClientConfig{TURNServerAddr: turnAddr, Conn: turn.NewSTUNConn(conn),
+			Username: is.Username, Password: is.Credential, Realm: relay.Realm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Close()
+		if err := tc.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		relayed, err := tc.Allocate()
+		if err != nil {
+			t.Fatalf("allocate (TLS %v) with the welcome's credentials: %v", overTLS, err)
+		}
+		defer relayed.Close()
+		t.Logf("TLS %v: relayed address %v", overTLS, relayed.LocalAddr())
+		if _, err := relayed.WriteTo([]byte("not stun"), media); err != nil {
+			t.Fatalf("relaying to the server's media address was refused: %v", err)
+		}
+		if _, err := relayed.WriteTo([]byte("open relay?"), victim.LocalAddr()); err == nil {
+			t.Fatalf("the relay accepted %v as a peer", victim.LocalAddr())
+		} else {
+			t.Logf("relaying to %v refused: %v", victim.LocalAddr(), err)
+		}
 	}
 	// The refusal is the permission's; nothing may arrive either.
 	victim.SetReadDeadline(time.Now().Add(2 * time.Second))
@@ -298,11 +307,12 @@ func TestSiteRelayNotOpen(t *testing.T) {
 // welcomeRelay joins the demo call over a raw signalling socket and returns
 // the relay entry of its welcome (the session stays open until the test
 // ends, so the credentials stay valid).
-func welcomeRelay(t *testing.T, base string, dev *trust.Device) protocol.ICEServer {
+func welcomeRelay(t *testing.T, s *mediaSite, dev *trust.Device) protocol.ICEServer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	ws, _, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(s.base, "https")+"/ws",
+		&websocket.DialOptions{HTTPClient: certs.HTTPClient(s.tls, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
