@@ -117,21 +117,7 @@ func mediaAddrs(media *net.UDPAddr, publicIP string) (*net.UDPAddr, []net.IP) {
 // reqHost is the Host the client reached the server by.
 func (f *firewall) iceServers(listen net.IP, reqHost string) ([]protocol.ICEServer, func()) {
 	creds, revoke := f.relay.Issue()
-	name, _, err := net.SplitHostPort(reqHost)
-	if err != nil {
-		name = reqHost
-	}
-	if !validHostName(name) {
-		name = ""
-	}
-	// turn: by address where one is known (no name resolution on the
-	// client), turns: by the name the certificate was checked against.
-	addr := name
-	if ip := net.ParseIP(f.cfg.PublicIP); ip != nil {
-		addr = ip.String()
-	} else if listen != nil && !listen.IsUnspecified() {
-		addr = listen.String()
-	}
+	addr, name := turnHosts(f.cfg.PublicIP, listen, reqHost)
 	var urls []string
 	for _, port := range f.turnPorts() {
 		if addr != "" {
@@ -149,6 +135,28 @@ func (f *firewall) iceServers(listen net.IP, reqHost string) ([]protocol.ICEServ
 		return nil, func() {}
 	}
 	return []protocol.ICEServer{{URLs: urls, Username: creds.Username, Credential: creds.Password}}, revoke
+}
+
+// turnHosts says how the relay's URLs name the server: turn: by address
+// where one is known (the NAT 1:1 address, else the listening address; no
+// name resolution on the client), turns: by the name the client reached
+// the server by (reqHost, a Host header), which the certificate was
+// checked against. Either is "" when there is none fit for a URL.
+func turnHosts(publicIP string, listen net.IP, reqHost string) (addr, name string) {
+	name, _, err := net.SplitHostPort(reqHost)
+	if err != nil {
+		name = reqHost
+	}
+	if !validHostName(name) {
+		name = ""
+	}
+	addr = name
+	if ip := net.ParseIP(publicIP); ip != nil {
+		addr = ip.String()
+	} else if listen != nil && !listen.IsUnspecified() {
+		addr = listen.String()
+	}
+	return addr, name
 }
 
 // turnPorts are the TCP ports TURN is served on, dedicated one first.
