@@ -121,7 +121,7 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	}
 	if t.Failed() {
 		for _, c := range []*client.Client{a, b} {
-			t.Log(fmt.Sprintf("%+v", c.Stats().Tracks))
+			t.Logf("%+v", c.Stats().Tracks)
 		}
 	}
 }
