@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"hotline/internal/server"
+	"hotline/internal/tier"
 )
 
 // Bad bench flags are refused with a clear error before a server starts or
@@ -81,6 +82,7 @@ func TestBenchBadInput(t *testing.T) {
 // stderr and stdout is the one JSON line. With --e2ee every frame is
 // encrypted end to end and the JSON carries what SFrame costs.
 func TestBenchJSONAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	dir := t.TempDir()
 	srv, _, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -86,6 +87,7 @@ func TestJoinFlagErrors(t *testing.T) {
 // Two `hotline join --stats` runs in one call: each prints, as its last
 // line, JSON showing the other's audio and video.
 func TestJoinStatsEndToEnd(t *testing.T) {
+	tier.Integration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))

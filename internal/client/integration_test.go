@@ -11,11 +11,13 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 )
 
 // startServer starts a server with the demo line provisioned.
 func startServer(t *testing.T, ctx context.Context, log *slog.Logger) (*server.Server, *demo.Demo) {
 	t.Helper()
+	tier.Integration(t)
 	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"hotline/internal/protocol"
 	"hotline/internal/testmedia"
+	"hotline/internal/tier"
 )
 
 // fakeServer is a bare Pion offerer standing in for the hotline server, to
@@ -215,6 +216,7 @@ func (o *outbox) last() any {
 // reaches the right track, a camera published mid-call gets its own mid, and
 // a mid dropped from the receive table ends.
 func TestNegotiationAndMedia(t *testing.T) {
+	tier.Integration(t)
 	checkGoroutines(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

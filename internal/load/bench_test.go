@@ -15,12 +15,14 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/load"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
 // A short bench against an in-process server (the test binary cannot
 // re-exec itself as a server) gives sane figures and leaves nothing behind.
 func TestBenchAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -23,6 +24,7 @@ type e2eeLine struct {
 
 func startE2EELine(t *testing.T) *e2eeLine {
 	t.Helper()
+	tier.Integration(t)
 	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -39,6 +40,7 @@ var demoLines sync.Map
 // (demo.Line), so that devices enrolled with demoDevice may join.
 func startServer(t *testing.T, cfg server.Config) *server.Server {
 	t.Helper()
+	tier.Integration(t)
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}

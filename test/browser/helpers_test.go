@@ -18,6 +18,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -35,6 +36,7 @@ const (
 // through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
+	tier.Browser(t)
 	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -150,6 +152,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 // has; more than one is for tests of camera switching.
 func launch(t *testing.T, name string, width, height, cameras int) *browser {
 	t.Helper()
+	tier.Browser(t)
 	var fakeDevices any = true
 	if cameras > 1 {
 		// The fake capture factory's own option string (Chromium's
