@@ -1,7 +1,6 @@
 package client
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
@@ -22,14 +21,7 @@ import (
 func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		servertest.Eventually(t, "no goroutine leak", func() error {
-			if n := runtime.NumGoroutine(); n > before {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				return fmt.Errorf("%d before, %d after:\n%s", before, n, buf)
-			}
-			return nil
-		})
+		servertest.NoLeak(t, before)
 	})
 }
 

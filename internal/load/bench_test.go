@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -116,13 +115,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 	}
 
 	// Every endpoint closed, the server too: back to the goroutines of before.
-	servertest.Eventually(t, "no goroutine left behind", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			return fmt.Errorf("%d goroutines after the bench, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-		}
-		return nil
-	})
+	servertest.NoLeak(t, before)
 }
 
 func TestBenchRefusesBadConfigs(t *testing.T) {

@@ -525,6 +525,19 @@ func TestSessionNoOfferWithoutMedia(t *testing.T) {
 	s.expectError(t, protocol.CodeState, protocol.TypeAnswer)
 }
 
+// joined is a session that joined with cred and no tracks: it has read the
+// challenge, the welcome (returned) and its first roster.
+func joined(t *testing.T, ctx context.Context, cfg peer.SessionConfig, cred string) (*session, protocol.Welcome) {
+	t.Helper()
+	s := serve(t, ctx, cfg)
+	s.challenge(t)
+	s.send(t, join(cred))
+	var w protocol.Welcome
+	s.expect(t, protocol.TypeWelcome).decode(t, &w)
+	s.expect(t, protocol.TypeRoster)
+	return s, w
+}
+
 // TestSessionTwoMembers: the same device twice is refused after the gate
 // (refused, normal close) and leaves the first untouched; a key message
 // is relayed to its recipient with the sender's id; a server shutting down
@@ -533,12 +546,7 @@ func TestSessionTwoMembers(t *testing.T) {
 	reg := call.NewRegistry(8, nil)
 	ctx, shutdown := context.WithCancel(t.Context())
 	cfg := peer.SessionConfig{Engine: engine(t), Registry: reg, Gate: newGate()}
-	p := serve(t, ctx, cfg)
-	p.challenge(t)
-	p.send(t, join(credPrincipal))
-	var pw protocol.Welcome
-	p.expect(t, protocol.TypeWelcome).decode(t, &pw)
-	p.expect(t, protocol.TypeRoster)
+	p, pw := joined(t, ctx, cfg, credPrincipal)
 
 	twin := serve(t, ctx, cfg)
 	twin.challenge(t)
@@ -549,12 +557,7 @@ func TestSessionTwoMembers(t *testing.T) {
 		t.Fatalf("%d participants after the twin was refused", n)
 	}
 
-	a := serve(t, ctx, cfg)
-	a.challenge(t)
-	a.send(t, join(credAdviser))
-	var aw protocol.Welcome
-	a.expect(t, protocol.TypeWelcome).decode(t, &aw)
-	a.expect(t, protocol.TypeRoster)
+	a, aw := joined(t, ctx, cfg, credAdviser)
 	var r protocol.Roster
 	p.expect(t, protocol.TypeRoster).decode(t, &r)
 	if len(r.Participants) != 2 || r.Participants[1].ID != aw.ID || r.Participants[1].State != protocol.StateWaiting {

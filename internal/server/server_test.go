@@ -97,19 +97,6 @@ func flowing(c *client.Client, name string, from []string, kinds []string, minFr
 	}
 }
 
-// checkNoLeak fails if goroutines started during the test are still running.
-func checkNoLeak(t *testing.T, before int) {
-	t.Helper()
-	servertest.Eventually(t, "goroutines of the test ended", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("%d goroutines after shutdown, %d before:\n%s", n, before, buf)
-		}
-		return nil
-	})
-}
-
 func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv := startServer(t, server.Config{})
@@ -213,7 +200,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	for _, c := range clients {
 		c.Close()
 	}
-	checkNoLeak(t, before)
+	servertest.NoLeak(t, before)
 }
 
 func TestAudioOnlyCall(t *testing.T) {

@@ -7,9 +7,11 @@ package servertest
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +103,20 @@ func Logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// NoLeak fails the test unless the goroutines started since before was
+// counted (runtime.NumGoroutine) end within Patience; the failure lists
+// every goroutine's stack.
+func NoLeak(t testing.TB, before int) {
+	t.Helper()
+	Eventually(t, "goroutines of the test ended", func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		}
+		return nil
+	})
 }
 
 // Patience bounds every wait of Eventually. It only stops a broken run from

@@ -125,3 +125,29 @@ func TestEventually(t *testing.T) {
 		}
 	})
 }
+
+// TestNoLeak: goroutines that end in time pass; one that does not fails,
+// with the stacks.
+func TestNoLeak(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &recorder{TB: t}
+		r.run(func(tb testing.TB) {
+			before := runtime.NumGoroutine()
+			go time.Sleep(time.Second)
+			servertest.NoLeak(tb, before)
+		})
+		if r.failed != "" {
+			t.Fatalf("a goroutine that ended: %s", r.failed)
+		}
+		stuck := make(chan struct{})
+		r.run(func(tb testing.TB) {
+			before := runtime.NumGoroutine()
+			go func() { <-stuck }()
+			servertest.NoLeak(tb, before)
+		})
+		close(stuck)
+		if !strings.Contains(r.failed, "goroutines, ") || !strings.Contains(r.failed, "TestNoLeak") {
+			t.Fatalf("a stuck goroutine: %q", r.failed)
+		}
+	})
+}
