@@ -1,7 +1,8 @@
 // Package tier sorts hotline's tests into tiers (docs/ARCHITECTURE.md,
 // "Tests"). The unit tier always runs. `go test -short` is the fast inner
 // loop: it skips the integration tier (a real server with Pion peers
-// exchanging media over loopback) and the browser tier (headless Chromium
+// exchanging media over loopback, or the network namespaces of
+// internal/topology) and the browser tier (headless Chromium
 // against the real page), each test with a message saying so. Without
 // -short every tier runs; scripts/test.sh and CI run without it.
 //
@@ -16,10 +17,10 @@ import (
 )
 
 // Integration marks t as an integration test: a real server and Pion
-// peers. Call it first.
+// peers, or network namespaces. Call it first.
 func Integration(t testing.TB) {
 	t.Helper()
-	skipShort(t, "integration", "a real server with Pion peers")
+	skipShort(t, "integration", "real servers with Pion peers, network namespaces")
 }
 
 // Browser marks t as a browser test: headless Chromium against the real

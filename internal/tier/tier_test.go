@@ -38,7 +38,7 @@ func TestTiers(t *testing.T) {
 		fails bool
 	}{
 		{"integration", false, "", "tier ran", false},
-		{"integration", true, "", "integration tier (a real server with Pion peers): skipped by -short", false},
+		{"integration", true, "", "integration tier (real servers with Pion peers, network namespaces): skipped by -short", false},
 		{"integration", true, "true", "run with -short under CI=true", true},
 		{"integration", false, "true", "tier ran", false},
 		{"browser", true, "", "browser tier (headless Chromium against the real page): skipped by -short", false},
