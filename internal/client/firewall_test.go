@@ -10,6 +10,9 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
 
 // Media through firewalls (docs/PROTOCOL.md): an endpoint that cannot use
@@ -38,17 +41,14 @@ func TestMediaWithoutUDP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			tier.Integration(t)
 			client.CheckGoroutines(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			log := client.TestLogger(t)
-			srv, d := startServer(t, ctx, log)
+			srv := servertest.Start(t, server.Config{}, log)
 			join := func(side, name string, cfg client.Config) *client.Client {
-				dev, err := d.EnrolDevice(side, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.Server, cfg.Line, cfg.Call, cfg.Device, cfg.Publish = srv.URL(), demo.Line, "fw", dev, true
+				cfg.Server, cfg.Line, cfg.Call, cfg.Device, cfg.Publish = srv.URL(), demo.Line, "fw", srv.Device(t, side, name), true
 				cfg.Logger = log.With("client", name)
 				c, err := client.Join(ctx, cfg)
 				if err != nil {
@@ -59,7 +59,7 @@ func TestMediaWithoutUDP(t *testing.T) {
 			}
 			walled := join(demo.East, "Walled", client.Config{Networks: tc.networks, RelayOnly: tc.relayOnly})
 			open := join(demo.West, "Open", client.Config{})
-			client.WaitFor(t, "media both ways", 30*time.Second, func() error {
+			servertest.Eventually(t, "media both ways", func() error {
 				if err := receivedFrom(walled, "Open", 10, 20); err != nil {
 					return err
 				}

@@ -142,9 +142,16 @@ func (p Path) String() string {
 	return s
 }
 
-// SelectedPath is the ICE candidate pair the media flows on (false before
-// ICE has selected one): which path the call took, for tests and probes.
+// SelectedPath is the ICE candidate pair the media flows on (false until
+// the PeerConnection is connected): which path the call took, for tests and
+// probes.
 func (c *Client) SelectedPath() (Path, bool) {
+	// Pion (v4.2.20) reads the transport's gatherer unlocked while the
+	// first negotiation's Start writes it: ask only once connected, which
+	// Start has happened before.
+	if !c.connected.Load() {
+		return Path{}, false
+	}
 	for _, tr := range c.pc.GetTransceivers() {
 		var dt *webrtc.DTLSTransport
 		if s := tr.Sender(); s != nil {

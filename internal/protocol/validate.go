@@ -299,7 +299,7 @@ func (is *ICEServer) validate() error {
 			return errors.New("ICE server URL too long or not printable ASCII")
 		}
 		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") && !strings.HasPrefix(u, "stun:") {
-			return fmt.Errorf("ICE server URL %q is not turn:, turns: or stun:", truncate(u, 32))
+			return fmt.Errorf("ICE server URL %q: the scheme must be turn, turns or stun", truncate(u, 32))
 		}
 	}
 	if len(is.Username) > MaxICEAuthBytes || len(is.Credential) > MaxICEAuthBytes ||

@@ -264,7 +264,7 @@ func TestIssueFormat(t *testing.T) {
 	if !ok || len(token) != 24 || len(exp) < 10 {
 		t.Fatalf("username %q is not expiry:token", c.Username)
 	}
-	if c.Password != r.password(c.Username) || c.Expires.Sub(time.Now()) > time.Hour {
+	if c.Password != r.password(c.Username) || time.Until(c.Expires) > time.Hour {
 		t.Fatalf("credentials %+v", c)
 	}
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -18,7 +17,9 @@ import (
 	"hotline/internal/protocol"
 	"hotline/internal/relay"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/testcert"
+	"hotline/internal/tier"
 )
 
 // welcomeOf joins the demo call over a raw socket and returns its welcome.
@@ -70,16 +71,12 @@ func turnClient(t *testing.T, addr string, pool *x509.CertPool, is protocol.ICES
 // there, relay to the media socket and nowhere else, and stop working when
 // the session ends.
 func TestWelcomeRelay(t *testing.T) {
+	tier.Integration(t)
 	cert, pool := testcert.New(t)
-	srv, d, err := server.StartDemo(context.Background(), server.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+	srv := servertest.Start(t, server.Config{
 		TURNCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
-	}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	l := &e2eeLine{t: t, srv: srv, d: d}
+	}, servertest.Logger())
+	l := &e2eeLine{t: t, srv: srv}
 
 	s, w := welcomeOf(t, l)
 	if len(w.ICEServers) != 1 {
@@ -126,7 +123,7 @@ func TestWelcomeRelay(t *testing.T) {
 
 	// The session ends: its credentials no longer allocate.
 	s.c.CloseNow()
-	eventually(t, "credentials revoked at the session's end", func() error {
+	servertest.Eventually(t, "credentials revoked at the session's end", func() error {
 		relayed, err := turnClient(t, tcpAddr, nil, is).Allocate()
 		if err == nil {
 			relayed.Close()
@@ -139,6 +136,7 @@ func TestWelcomeRelay(t *testing.T) {
 // TestTURNPort: --turn-port adds the relay on a port of its own, over UDP
 // and TCP, listed first in the welcome; the relay over UDP allocates too.
 func TestTURNPort(t *testing.T) {
+	tier.Integration(t)
 	// A port that was free a moment ago (the server needs a number).
 	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -146,12 +144,8 @@ func TestTURNPort(t *testing.T) {
 	}
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), TURNPort: port}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, w := welcomeOf(t, &e2eeLine{t: t, srv: srv, d: d})
+	srv := servertest.Start(t, server.Config{TURNPort: port}, servertest.Logger())
+	_, w := welcomeOf(t, &e2eeLine{t: t, srv: srv})
 	is := w.ICEServers[0]
 	turnAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	want := []string{"turn:" + turnAddr + "?transport=tcp", "turn:" + srv.MediaTCPAddr().String() + "?transport=tcp", "turn:" + turnAddr + "?transport=udp"}

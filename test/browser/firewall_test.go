@@ -11,6 +11,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/servertest"
 )
 
 // candidateView is one end of the page's selected ICE candidate pair, from
@@ -148,12 +149,12 @@ func waitNativeDecrypts(t *testing.T, native *client.Client, from string) {
 		return video, audio
 	}
 	var first uint64
-	waitFor(t, "the native endpoint to decrypt the browser's video and audio", func() (bool, string) {
+	servertest.Eventually(t, "the native endpoint to decrypt the browser's video and audio", func() (bool, string) {
 		v, a := count()
 		first = v
 		return v > 0 && a > 0, fmt.Sprintf("%+v", native.Stats().Tracks)
 	})
-	waitFor(t, "the native endpoint's decrypted frames from the browser to grow", func() (bool, string) {
+	servertest.Eventually(t, "the native endpoint's decrypted frames from the browser to grow", func() (bool, string) {
 		v, _ := count()
 		return v > first, fmt.Sprintf("decrypted video %d", v)
 	})

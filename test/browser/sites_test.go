@@ -25,6 +25,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/relay"
+	"hotline/internal/servertest"
 	"hotline/internal/topology"
 	"hotline/internal/trust"
 )
@@ -206,7 +207,7 @@ func joinRelayOnly(t *testing.T, ctx context.Context, srv *mediaSite) *client.Cl
 	t.Helper()
 	c := srv.join(t, ctx, "relayed", client.Config{Networks: []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, RelayOnly: true})
 	var p client.Path
-	waitFor(t, "the relay-only endpoint to connect", func() (bool, string) {
+	servertest.Eventually(t, "the relay-only endpoint to connect", func() (bool, string) {
 		var ok bool
 		p, ok = c.SelectedPath()
 		return ok, "no selected pair"
