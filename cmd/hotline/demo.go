@@ -22,6 +22,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "HTTP address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
+	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,6 +33,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("demo: --udp-port %d is not a port number", cfg.UDPPort)
 	}
+	if err := checkMetricsListen(cfg.MetricsListen); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -41,7 +45,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "hotline %s demo on %s (data in %s)\n\n", version, srv.URL(), cfg.DataDir)
+	fmt.Fprintf(stdout, "hotline %s demo on %s (%s; data in %s)\n\n", version, srv.URL(), metricsNote(srv), cfg.DataDir)
 	fmt.Fprintln(stdout, "DEMO ONLY: both sides' authority keys are in the data folder and this server signs")
 	fmt.Fprintln(stdout, "enrolments with them. For real talks each side's officer keeps its own authority")
 	fmt.Fprintln(stdout, "(hotline authority init) and signs devices itself.")

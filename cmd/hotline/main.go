@@ -20,8 +20,8 @@ var version = "0.1.0-dev"
 const usage = `hotline — a secure line for high-stakes talks
 
 usage:
-  hotline demo    [--listen ADDR] [--data DIR]   a complete local line with enrolment links (demo only)
-  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
+  hotline demo    [--listen ADDR] [--data DIR] [--metrics-listen ADDR]   a complete local line with enrolment links (demo only)
+  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP] [--metrics-listen ADDR]
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
@@ -29,7 +29,7 @@ usage:
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
-  hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
+  hotline bench   [--server URL --metrics URL --data DIR] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.

@@ -53,6 +53,8 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--pprof", "0.0.0.0:6060"}, "must be a loopback address"},
 		{[]string{"--pprof", "nonsense"}, "--pprof"},
+		{[]string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
+		{[]string{"--metrics-listen", "example.org:9464"}, "must be an IP address"},
 	}
 	for _, c := range cases {
 		args := append([]string{"serve", "--data", dir}, c.args...)
@@ -82,12 +84,12 @@ func TestServeStartsAndStops(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, pw, &errOut)
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir}, pw, &errOut)
 		pw.Close()
 	}()
 	// The first line on stdout says the server is up.
 	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil || !strings.Contains(line, "serving on http://127.0.0.1:") {
+	if err != nil || !strings.Contains(line, "serving on http://127.0.0.1:") || !strings.Contains(line, "metrics on http://127.0.0.1:") {
 		t.Fatalf("serve printed %q (%v)", line, err)
 	}
 	go io.Copy(io.Discard, pr)

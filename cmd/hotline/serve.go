@@ -19,6 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP port that carries every participant's media (0: any free port)")
 	fs.StringVar(&cfg.PublicIP, "public-ip", "", "IP address to announce for media when behind a 1:1 NAT")
 	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, "participants allowed in one call")
+	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
@@ -32,6 +33,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.MaxParticipants < 2 || cfg.MaxParticipants > 256 {
 		return fmt.Errorf("serve: --max-participants %d is outside 2..256", cfg.MaxParticipants)
+	}
+	if err := checkMetricsListen(cfg.MetricsListen); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -49,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "hotline %s serving on %s (media on udp %s, data in %s)\n", version, srv.URL(), srv.MediaAddr(), cfg.DataDir)
+	fmt.Fprintf(stdout, "hotline %s serving on %s (media on udp %s; %s; data in %s)\n", version, srv.URL(), srv.MediaAddr(), metricsNote(srv), cfg.DataDir)
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()

@@ -30,6 +30,7 @@ var ErrProcess = errors.New("load: server process")
 type Process struct {
 	cmd      *exec.Cmd
 	url      string
+	metrics  string
 	stderr   *tailBuffer
 	exited   chan struct{} // closed once Wait returned
 	waitErr  error
@@ -65,6 +66,7 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 		if p.url = baseURL(l); p.url == "" {
 			err = fmt.Errorf("%w: first line %q names no http(s) URL", ErrProcess, l)
 		}
+		p.metrics = metricsURL(l)
 	case <-p.exited:
 		err = fmt.Errorf("%w: exited before serving (%v): %s", ErrProcess, p.waitErr, p.stderr.String())
 	case <-timer.C:
@@ -80,6 +82,11 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 
 // URL is the server's base URL.
 func (p *Process) URL() string { return p.url }
+
+// MetricsURL is the base URL of the server's metrics listener, from the
+// URL ending in /metrics on its first line ("metrics on
+// http://ADDR/metrics"), or "" if it names none.
+func (p *Process) MetricsURL() string { return p.metrics }
 
 // Stop sends SIGTERM, waits for the child to exit (SIGKILL after
 // stopTimeout) and reaps it. An exit status other than 0 is an error, with
@@ -115,6 +122,18 @@ func baseURL(line string) string {
 	for _, f := range strings.Fields(line) {
 		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
 			return f
+		}
+	}
+	return ""
+}
+
+// metricsURL finds the first http(s) URL ending in /metrics (trailing
+// punctuation aside) among the tokens of line, and returns its base.
+func metricsURL(line string) string {
+	for _, f := range strings.Fields(line) {
+		f = strings.TrimRight(f, ",;)")
+		if base, ok := strings.CutSuffix(f, "/metrics"); ok && (strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://")) {
+			return base
 		}
 	}
 	return ""

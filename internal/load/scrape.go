@@ -44,7 +44,8 @@ type Scraper struct {
 	client *http.Client
 }
 
-// NewScraper scrapes the server at base (http://host:port).
+// NewScraper scrapes the metrics listener at base (http://host:port; the
+// server's --metrics-listen address, not its public one).
 func NewScraper(base string) *Scraper {
 	return &Scraper{
 		url:    strings.TrimSuffix(base, "/") + "/metrics",

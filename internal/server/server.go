@@ -29,6 +29,10 @@ type Config struct {
 	UDPPort         int    // the one media port; 0: the system picks
 	PublicIP        string // announced instead of the host address (NAT 1:1)
 	MaxParticipants int    // per call; default 16
+	// MetricsListen is the address of the Prometheus listener (/metrics),
+	// apart from the public one: live call and participant counts tell
+	// anyone who can read them whether a line is in use. "": none.
+	MetricsListen string
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -55,6 +59,8 @@ type Server struct {
 	reg    *call.Registry
 	store  *store.Store
 	served chan error
+
+	metrics *metricsServer // nil without Config.MetricsListen
 }
 
 // Start opens the store and the sockets and begins serving. It returns once
@@ -88,20 +94,28 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
+	mln, err := listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
 	if err != nil {
 		ln.Close()
+		mln.Close()
 		return nil, err
 	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
 		engine.Close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
 	if n, err := st.CloseOpenSessions(ctx); err != nil {
 		st.Close()
 		engine.Close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
@@ -128,12 +142,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		served: make(chan error, 1),
 	}
 	go func() { s.served <- s.http.Serve(ln) }()
+	s.metrics = serveMetrics(mln, m, log)
 	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
 	return s, nil
 }
 
 // URL is the server's base URL, e.g. http://127.0.0.1:8080.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// MetricsURL is the base URL of the metrics listener (its /metrics is the
+// Prometheus endpoint), or "" if the server has none.
+func (s *Server) MetricsURL() string { return s.metrics.url() }
 
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
@@ -157,6 +176,7 @@ func (s *Server) Close() error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
+	errHTTP = errors.Join(errHTTP, s.metrics.shutdown(ctx))
 	errEngine := s.engine.Close()
 	errStore := s.store.Close()
 	return errors.Join(errHTTP, errAPI, errEngine, errStore)
