@@ -1,8 +1,14 @@
 package peer
 
 import (
+	"log/slog"
 	"net"
+	"slices"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/codec"
 )
 
 func TestCandidateFilter(t *testing.T) {
@@ -49,5 +55,33 @@ func TestQueueBound(t *testing.T) {
 	case <-q.notify:
 	default:
 		t.Fatal("no notification")
+	}
+}
+
+// The server's engine offers VP8 (with RTX) and Opus only, the codecs whose
+// SFrame clear bytes are specified (internal/codec): a browser cannot
+// answer with H.264.
+func TestEngineOffersOnlyVP8AndOpus(t *testing.T) {
+	e, err := NewEngine(EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pc, err := e.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := codec.Listed(offer.SDP), []string{"OPUS", "RTX", "VP8"}; !slices.Equal(got, want) {
+		t.Errorf("the server offers %v, want %v", got, want)
 	}
 }
