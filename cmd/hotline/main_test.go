@@ -45,7 +45,8 @@ func TestServeBadInput(t *testing.T) {
 	}{
 		{[]string{"--udp-port", "70000"}, "not a port number"},
 		{[]string{"--udp-port", "x"}, "invalid value"},
-		{[]string{"--max-participants", "1"}, "outside 2..256"},
+		{[]string{"--max-participants", "1"}, "outside 2..20"},
+		{[]string{"--max-participants", "21"}, "outside 2..20"},
 		{[]string{"--listen", "nonsense"}, "listen address"},
 		{[]string{"--listen", "example.org:8080"}, "must be an IP address"},
 		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not an IP address"},

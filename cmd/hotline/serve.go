@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"hotline/internal/protocol"
 	"hotline/internal/server"
 )
 
@@ -18,7 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database), created if missing")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP port that carries every participant's media (0: any free port)")
 	fs.StringVar(&cfg.PublicIP, "public-ip", "", "IP address to announce for media when behind a 1:1 NAT")
-	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, "participants allowed in one call")
+	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, fmt.Sprintf("participants allowed in one call (2..%d)", protocol.MaxParticipants))
 	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
@@ -31,8 +32,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("serve: --udp-port %d is not a port number", cfg.UDPPort)
 	}
-	if cfg.MaxParticipants < 2 || cfg.MaxParticipants > 256 {
-		return fmt.Errorf("serve: --max-participants %d is outside 2..256", cfg.MaxParticipants)
+	if cfg.MaxParticipants < 2 || cfg.MaxParticipants > protocol.MaxParticipants {
+		return fmt.Errorf("serve: --max-participants %d is outside 2..%d (a call's roster must fit in one message)", cfg.MaxParticipants, protocol.MaxParticipants)
 	}
 	if err := checkMetricsListen(cfg.MetricsListen); err != nil {
 		return fmt.Errorf("serve: %w", err)

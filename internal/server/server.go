@@ -18,6 +18,7 @@ import (
 	"hotline/internal/httpapi"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/protocol"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -28,7 +29,7 @@ type Config struct {
 	DataDir         string // default DefaultDataDir
 	UDPPort         int    // the one media port; 0: the system picks
 	PublicIP        string // announced instead of the host address (NAT 1:1)
-	MaxParticipants int    // per call; default 16
+	MaxParticipants int    // per call; default 16, at most protocol.MaxParticipants
 	// MetricsListen is the address of the Prometheus listener (/metrics),
 	// apart from the public one: live call and participant counts tell
 	// anyone who can read them whether a line is in use. "": none.
@@ -41,6 +42,9 @@ type Config struct {
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
 }
+
+// ErrConfig: a Config value is out of bounds.
+var ErrConfig = errors.New("server: invalid configuration")
 
 // Defaults.
 const (
@@ -74,6 +78,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.MaxParticipants < 0 || cfg.MaxParticipants > protocol.MaxParticipants {
+		return nil, fmt.Errorf("%w: %d participants per call, at most %d (a roster must fit in one message)", ErrConfig, cfg.MaxParticipants, protocol.MaxParticipants)
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
