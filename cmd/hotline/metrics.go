@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strings"
 
 	"hotline/internal/server"
 )
@@ -36,10 +37,12 @@ func checkMetricsListen(addr string) error {
 	return nil
 }
 
-// metricsNote is what the first line of serve and demo says about metrics.
+// metricsNote is what the first line of serve and demo says about
+// metrics: "metrics on HOST:PORT" (plain HTTP, GET /metrics), an address
+// as for the media socket, not a link (load.StartProcess reads it).
 func metricsNote(srv *server.Server) string {
 	if u := srv.MetricsURL(); u != "" {
-		return "metrics on " + u + "/metrics"
+		return "metrics on " + strings.TrimPrefix(u, "http://")
 	}
 	return "no metrics listener"
 }

@@ -82,7 +82,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var tag [3]byte
 	_, _ = rand.Read(tag[:])
-	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Metrics), prefix: "bench-" + hex.EncodeToString(tag[:])}
+	// The metrics listener speaks plain HTTP on loopback, whatever the
+	// public listener does.
+	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Metrics, nil), prefix: "bench-" + hex.EncodeToString(tag[:])}
 	defer b.close()
 
 	added := cfg.Calls
@@ -212,6 +214,7 @@ func (b *bench) addCalls(ctx context.Context, n int) ([]*client.Client, error) {
 			}
 			c, err := client.Join(jctx, client.Config{
 				Server:      b.cfg.Server,
+				TLS:         b.cfg.TLS,
 				Line:        b.cfg.Line,
 				Call:        name,
 				Device:      dev,

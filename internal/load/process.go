@@ -83,9 +83,9 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 // URL is the server's base URL.
 func (p *Process) URL() string { return p.url }
 
-// MetricsURL is the base URL of the server's metrics listener, from the
-// URL ending in /metrics on its first line ("metrics on
-// http://ADDR/metrics"), or "" if it names none.
+// MetricsURL is the base URL of the server's metrics listener, read from
+// its first line ("metrics on HOST:PORT", as `hotline serve` prints it), or
+// "" if it names none.
 func (p *Process) MetricsURL() string { return p.metrics }
 
 // Stop sends SIGTERM, waits for the child to exit (SIGKILL after
@@ -127,13 +127,15 @@ func baseURL(line string) string {
 	return ""
 }
 
-// metricsURL finds the first http(s) URL ending in /metrics (trailing
-// punctuation aside) among the tokens of line, and returns its base.
+// metricsURL reads "metrics on HOST:PORT" in line (trailing punctuation
+// aside) as the base URL of a plain-HTTP metrics listener.
 func metricsURL(line string) string {
-	for _, f := range strings.Fields(line) {
-		f = strings.TrimRight(f, ",;)")
-		if base, ok := strings.CutSuffix(f, "/metrics"); ok && (strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://")) {
-			return base
+	f := strings.Fields(line)
+	for i := 0; i+2 < len(f); i++ {
+		if f[i] == "metrics" && f[i+1] == "on" {
+			if addr := strings.TrimRight(f[i+2], ",;)"); strings.Contains(addr, ":") {
+				return "http://" + addr
+			}
 		}
 	}
 	return ""

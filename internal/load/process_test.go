@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	case "serve": // like `hotline serve`: a line, then serve until SIGTERM
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM)
-		fmt.Println("fake 0.0 serving on http://127.0.0.1:9 (media on udp 127.0.0.1:9; metrics on http://127.0.0.1:10/metrics; data in d)")
+		fmt.Println("fake 0.0 serving on http://127.0.0.1:9 (media on udp 127.0.0.1:9; metrics on 127.0.0.1:10; data in d)")
 		fmt.Println("more output, ignored")
 		<-sig
 		os.Exit(0)

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"hotline/internal/certs"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -44,12 +47,13 @@ type Scraper struct {
 	client *http.Client
 }
 
-// NewScraper scrapes the metrics listener at base (http://host:port; the
-// server's --metrics-listen address, not its public one).
-func NewScraper(base string) *Scraper {
+// NewScraper scrapes the metrics listener at base (http(s)://host:port; the
+// server's --metrics-listen address, not its public one), trusting
+// tlsConfig's roots for https (nil: the system roots).
+func NewScraper(base string, tlsConfig *tls.Config) *Scraper {
 	return &Scraper{
 		url:    strings.TrimSuffix(base, "/") + "/metrics",
-		client: &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		client: certs.HTTPClient(tlsConfig, 10*time.Second),
 	}
 }
 

@@ -17,6 +17,24 @@ import (
 // call and participant gauges tell whoever reads them whether a line is in
 // use right now, so they stay off the public listener.
 
+// checkMetricsListen refuses a metrics address off loopback unless plain
+// HTTP is allowed there (Config.InsecureHTTP: a private network or a proxy
+// in front): the listener speaks plain HTTP, and what it says is as
+// sensitive as the reason it is kept off the public listener.
+func checkMetricsListen(cfg Config) error {
+	if cfg.MetricsListen == "" || cfg.InsecureHTTP {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("server: metrics address %q: %w", cfg.MetricsListen, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: metrics on %q: serve them on loopback, or give --insecure-http if that network is private", ErrPlainHTTP, cfg.MetricsListen)
+}
+
 // listenMetrics opens the metrics listener; with addr "" there is none and
 // the returned listener is nil (its Close is then a no-op).
 func listenMetrics(addr string) (*metricsListener, error) {

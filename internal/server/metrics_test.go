@@ -179,6 +179,18 @@ func TestMetricsOnlyOnTheirListener(t *testing.T) {
 		t.Errorf("data folder created despite the failed start: %v", err)
 	}
 
+	// The listener speaks plain HTTP: off loopback only where plain HTTP is
+	// allowed (InsecureHTTP), refused before anything is opened.
+	if s2, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", MetricsListen: "10.77.0.1:9464", DataDir: dir}, nil); !errors.Is(err, server.ErrPlainHTTP) {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Errorf("metrics on a non-loopback address: %v, want ErrPlainHTTP", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data folder created despite the refused metrics address: %v", err)
+	}
+
 	plain := startServer(t, server.Config{})
 	defer plain.Close()
 	if u := plain.MetricsURL(); u != "" {

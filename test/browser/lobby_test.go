@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
@@ -99,6 +100,11 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	if s := op.state(); len(s.Tiles) != 0 {
 		t.Errorf("the operator shows %d tiles: operators receive no media", len(s.Tiles))
 	}
+	// Nor does it send keys, which no member would accept (PROTOCOL.md,
+	// "Keys follow the media").
+	if n := op.e2ee().KeysSent; n != 0 {
+		t.Errorf("the operator's page sent %d keys", n)
+	}
 	for _, b := range []*browser{op, east, west, adv} {
 		b.checkClean()
 	}
@@ -114,11 +120,11 @@ func TestPhoneCallScreen(t *testing.T) {
 	svc := booking.New(srv.Store())
 	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, eastC, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
+	c, _, err := svc.Request(ctx, eastC, api.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Transition(ctx, westC, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+	if _, err := svc.Transition(ctx, westC, c.ID, schedule.EventAccept, api.Transition{}); err != nil {
 		t.Fatal(err)
 	}
 	east := newBrowser(t, "east", 1280, 720)
