@@ -1,7 +1,6 @@
 package client
 
 import (
-	"log/slog"
 	"slices"
 	"testing"
 
@@ -35,15 +34,7 @@ func TestClientAnswersOnlyVP8AndOpus(t *testing.T) {
 	if l := codec.Listed(offer.SDP); !slices.Contains(l, "H264") {
 		t.Fatalf("control: the offer lists %v, no H264", l)
 	}
-	api, err := newAPI(true, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
+	pc := newFakeServer(t).pc // a PeerConnection of the client's own API (newAPI)
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		t.Fatal(err)
 	}
