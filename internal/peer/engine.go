@@ -68,7 +68,16 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 			conn.Close()
 			return nil, fmt.Errorf("peer: public IP %q is not an IP address", cfg.PublicIP)
 		}
-		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+		// The host candidates carry the public address instead of the
+		// local one (what the deprecated SetNAT1To1IPs did with this rule).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        []string{cfg.PublicIP},
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("peer: public IP %q: %w", cfg.PublicIP, err)
+		}
 	}
 	// Fail a dead connection in seconds, not the default half minute.
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)

@@ -16,6 +16,8 @@ import (
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
 
 // TestLargestCall: the largest call the limits allow, protocol.MaxParticipants
@@ -26,6 +28,7 @@ import (
 // verifies every entry and exchanges keys with everyone; one more is
 // refused. A server configured beyond the cap does not start.
 func TestLargestCall(t *testing.T) {
+	tier.Integration(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	if s, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, MaxParticipants: protocol.MaxParticipants + 1}, nil); !errors.Is(err, server.ErrConfig) {
 		if s != nil {
@@ -39,8 +42,7 @@ func TestLargestCall(t *testing.T) {
 
 	srv := startServer(t, server.Config{MaxParticipants: protocol.MaxParticipants})
 	defer srv.Close()
-	d, _ := demoLines.Load(srv)
-	line := d.(*demo.Demo)
+	line := srv.Demo
 	n := protocol.MaxParticipants
 	clients := make([]*client.Client, n)
 	var wg sync.WaitGroup
@@ -57,7 +59,7 @@ func TestLargestCall(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
-			c, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "big", Device: dev, Logger: testLogger(t)})
+			c, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "big", Device: dev, Logger: servertest.Logger()})
 			if err != nil {
 				errs <- fmt.Errorf("%s: %w", name[:2], err)
 				return
@@ -78,7 +80,7 @@ func TestLargestCall(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	waitUntil(t, "everyone verifies everyone", func() (bool, string) {
+	servertest.Eventually(t, "everyone verifies everyone", func() (bool, string) {
 		for i, c := range clients {
 			if r := len(c.Roster()); r != n {
 				return false, fmt.Sprintf("endpoint %d holds a roster of %d", i, r)
@@ -111,7 +113,7 @@ func TestLargestCall(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	_, err = client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "big", Device: demoDevice(t, srv, "one more"), Logger: testLogger(t)})
+	_, err = client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "big", Device: demoDevice(t, srv, "one more"), Logger: servertest.Logger()})
 	if err == nil || !strings.Contains(err.Error(), protocol.CodeRefused) {
 		t.Fatalf("join %d: %v, want refused", n+1, err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
 
 // hideFrameAPIs makes every page b opens from now on lack Chromium's
@@ -33,7 +35,7 @@ func (b *browser) hideFrameAPIs(script bool) {
 func (b *browser) framesPath() string {
 	b.t.Helper()
 	var path string
-	waitFor(b.t, b.name+"'s call to start", func() (bool, string) {
+	servertest.Eventually(b.t, b.name+"'s call to start", func() (bool, string) {
 		path = eval[string](b, `String(window.hotline.state().frames)`)
 		return path != "undefined", "no call yet"
 	})
@@ -54,6 +56,7 @@ func (b *browser) framesPath() string {
 // and the endpoint never decrypts a frame of it. In the normal path
 // Chromium uses its encoded streams.
 func TestScriptTransformPath(t *testing.T) {
+	tier.Browser(t)
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
@@ -85,7 +88,7 @@ func TestScriptTransformPath(t *testing.T) {
 	waitDecrypted(t, native, "ignorer", "mic")
 	ign.do(chromedp.Click(chromedp.ID("btn-cam")))
 	var shown string
-	waitFor(t, "the page to stop the camera whose transform the browser ignores", func() (bool, string) {
+	servertest.Eventually(t, "the page to stop the camera whose transform the browser ignores", func() (bool, string) {
 		s := ign.state()
 		for _, e := range s.Errors {
 			if e.Code == "e2ee" && strings.Contains(e.Message, "without running the end-to-end encryption") {
@@ -114,7 +117,7 @@ func TestScriptTransformPath(t *testing.T) {
 func (b *browser) joinAudioOnly(url string) {
 	b.t.Helper()
 	b.open(url)
-	waitFor(b.t, b.name+"'s start page to list its devices", func() (bool, string) {
+	servertest.Eventually(b.t, b.name+"'s start page to list its devices", func() (bool, string) {
 		n := eval[int](b, `document.querySelectorAll('#camera option').length`)
 		return n > 0, fmt.Sprintf("%d cameras", n)
 	})
@@ -154,7 +157,7 @@ func decryptedFrom(c *client.Client, from, source string) (decrypted, failed uin
 func waitDecrypted(t *testing.T, c *client.Client, from, source string) uint64 {
 	t.Helper()
 	var d uint64
-	waitFor(t, fmt.Sprintf("the native endpoint to decrypt %s's %s", from, source), func() (bool, string) {
+	servertest.Eventually(t, fmt.Sprintf("the native endpoint to decrypt %s's %s", from, source), func() (bool, string) {
 		var f uint64
 		d, f = decryptedFrom(c, from, source)
 		return d >= 20, fmt.Sprintf("%d decrypted, %d failed", d, f)
@@ -165,11 +168,12 @@ func waitDecrypted(t *testing.T, c *client.Client, from, source string) uint64 {
 // TestNoFrameAPIRefuses: a browser that can encrypt media by neither API
 // is told so and never joins.
 func TestNoFrameAPIRefuses(t *testing.T) {
+	tier.Browser(t)
 	srv := startServer(t)
 	b := newBrowser(t, "old", 1024, 768)
 	b.hideFrameAPIs(true)
 	b.open(srv.URL() + "/call/none?name=old&autojoin=1")
-	waitFor(t, "the page to refuse", func() (bool, string) {
+	servertest.Eventually(t, "the page to refuse", func() (bool, string) {
 		s := b.state()
 		for _, e := range s.Errors {
 			if e.Code == "unsupported" && strings.Contains(e.Message, "cannot encrypt media end to end") {
