@@ -144,7 +144,7 @@ func NewPastJSON(p Past, now time.Time) CallJSON {
 	return j
 }
 
-func newSession(s store.Session, l schedule.Line) SessionJSON {
+func newSession(s store.Attendance, l schedule.Line) SessionJSON {
 	return SessionJSON{Name: s.Name, Joined: NewTime(s.Joined, l), Left: newTimePtr(s.Left, l)}
 }
 

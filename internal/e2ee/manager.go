@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"hotline/internal/protocol"
-	"hotline/internal/role"
+	"hotline/internal/route"
 	"hotline/internal/sframe"
 	"hotline/internal/trust"
 )
@@ -141,7 +141,8 @@ func (m *Manager) newKeyLocked(epoch uint16) error {
 // SetRoster applies a roster: verifies every entry, reports forgeries,
 // starts a new epoch if a verified member has gone, and sends the current
 // key to every verified member that lacks it.
-func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
+func (m *Manager) SetRoster(r protocol.Roster) {
+	entries := r.Participants
 	now := m.cfg.Now()
 	m.mu.Lock()
 	if m.closed {
@@ -152,6 +153,14 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	seen := map[string]string{string(m.self.SigKey): m.selfID} // sig key → first holder
 	var forged []Forgery
 	m.selfIn = false
+	// Our media as the routing rule sees it, were we in the call: whether
+	// we are is selfIn's business (out of the call we send no keys at all).
+	self := route.Member{State: protocol.StateIn, Roles: m.self.Roles, Listening: protocol.ListenFloor}
+	for _, e := range entries {
+		if e.ID == m.selfID {
+			self.Listening = e.Listening
+		}
+	}
 	for _, e := range entries {
 		if e.ID == m.selfID {
 			m.selfIn = e.State == protocol.StateIn
@@ -167,11 +176,12 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 			continue
 		}
 		seen[string(who.SigKey)] = e.ID
-		// Keys go only to members in the call whose credential lets them
-		// receive media: not to the lobby or the bench (the server's state),
-		// never to an operator (the authority's roles). Leaving this set
-		// counts as leaving: the others rekey.
-		if e.State != protocol.StateIn || !role.AllowedAny(who.Roles, role.ReceiveMedia) {
+		// Keys follow the media (internal/route, the server's rule too):
+		// only to members our media is routed to, from the roster's state
+		// and segment and the credential's roles — so not to the lobby or
+		// the bench, never to an operator. Leaving this set counts as
+		// leaving: the others rekey.
+		if !route.Keyed(r.Segment, route.Member{State: e.State, Roles: who.Roles, Listening: e.Listening}, self) {
 			continue
 		}
 		old := m.members[e.ID]

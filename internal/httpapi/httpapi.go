@@ -161,6 +161,8 @@ func (w *wsConn) Close(reason peer.CloseReason, text string) error {
 		code = websocket.StatusGoingAway
 	case peer.CloseError:
 		code = websocket.StatusInternalError
+	case peer.CloseEnded:
+		code = websocket.StatusCode(protocol.CloseEnded)
 	}
 	if len(text) > 120 { // a close frame's reason must fit in 123 bytes
 		text = text[:120]

@@ -29,6 +29,11 @@ type Config struct {
 	UDPPort         int    // the one media port; 0: the system picks
 	PublicIP        string // announced instead of the host address (NAT 1:1)
 	MaxParticipants int    // per call; default 16
+	// EmptyCallGrace is how long a live call stays open with nobody in it
+	// before it closes and its booked call ends (0: call.DefaultEmptyGrace,
+	// a minute): everyone dropping at once (a network blip, a server
+	// restart) must not end the talks.
+	EmptyCallGrace time.Duration
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -54,6 +59,7 @@ type Server struct {
 	engine *peer.Engine
 	reg    *call.Registry
 	store  *store.Store
+	life   *lifecycle
 	served chan error
 }
 
@@ -99,17 +105,26 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	if n, err := st.CloseOpenSessions(ctx); err != nil {
+	if n, err := st.CloseOpenAttendance(ctx); err != nil {
 		st.Close()
 		engine.Close()
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
-		log.Warn("closed sessions left open by an unclean stop", "count", n)
+		log.Warn("closed attendance left open by an unclean stop", "count", n)
 	}
-	reg := call.NewRegistry(cfg.MaxParticipants, st)
+	reg := call.NewRegistry(call.Config{MaxMembers: cfg.MaxParticipants, EmptyGrace: cfg.EmptyCallGrace})
 	m := metrics.New(reg)
 	book := booking.New(st)
+	life := startLifecycle(reg, st, book, m, log)
+	if err := resumeLive(ctx, st, reg, log); err != nil {
+		reg.Close()
+		life.close()
+		st.Close()
+		engine.Close()
+		ln.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
@@ -118,7 +133,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Booking: book,
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st, life: life,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +173,9 @@ func (s *Server) Close() error {
 		errHTTP = errors.Join(errHTTP, err)
 	}
 	errEngine := s.engine.Close()
+	// Every session has left its call: the lifecycle records the last
+	// departures before the database closes.
+	s.life.close()
 	errStore := s.store.Close()
 	return errors.Join(errHTTP, errAPI, errEngine, errStore)
 }

@@ -241,7 +241,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	}
 
 	// History is on disk.
-	h, err := srv.Store().History(ctx, callKey("summit"), 10)
+	h, err := srv.Store().Attendance(ctx, callKey("summit"), 10)
 	if err != nil || len(h) != 4 {
 		t.Fatalf("history: %v %+v", err, h)
 	}
@@ -381,7 +381,7 @@ func TestCallFullRefusal(t *testing.T) {
 	if got := srv.Registry().Participants(); got != 2 {
 		t.Fatalf("%d participants after a refused join", got)
 	}
-	h, _ := srv.Store().History(ctx, callKey("x"), 10)
+	h, _ := srv.Store().Attendance(ctx, callKey("x"), 10)
 	if len(h) != 2 {
 		t.Fatalf("a refused join was recorded: %+v", h)
 	}

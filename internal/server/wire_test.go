@@ -227,7 +227,7 @@ func TestWireRefusals(t *testing.T) {
 			t.Fatalf("%d participants left behind", n)
 		}
 	}
-	h, err := srv.Store().History(context.Background(), callKey("w"), 10)
+	h, err := srv.Store().Attendance(context.Background(), callKey("w"), 10)
 	if err != nil || len(h) != 1 || h[0].Name != "late" {
 		t.Fatalf("only the valid join is recorded: %v %+v", err, h)
 	}
