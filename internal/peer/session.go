@@ -114,7 +114,7 @@ type Session struct {
 	id       string        // the participant id, from the start
 	who      call.Identity // fixed at join
 	nonce    []byte        // the challenge; used by one join only
-	joinedAt time.Time // when the join message was handled
+	joinedAt time.Time     // when the join message was handled
 
 	// loop state
 	call           *call.Call
