@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"hotline/internal/booking"
@@ -61,6 +62,9 @@ type Server struct {
 	store  *store.Store
 	life   *lifecycle
 	served chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start opens the store and the sockets and begins serving. It returns once
@@ -159,9 +163,16 @@ func (s *Server) Registry() *call.Registry { return s.reg }
 // Store exposes the database (for tests and the history view).
 func (s *Server) Store() *store.Store { return s.store }
 
-// Close ends every call, stops serving and closes the database. It waits
-// for every session and goroutine of the server to end.
+// Close ends every session, stops serving and closes the database. It
+// waits for every session and goroutine of the server to end. A booked call
+// live at that moment stays live (the next start resumes it). Closing
+// twice returns the first result.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.reg.Close()
