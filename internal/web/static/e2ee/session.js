@@ -7,7 +7,7 @@
 // arrived and gives it a send function and the media worker (worker.js).
 //
 //   const s = new E2EESession({identity, line, call, selfId, send, worker});
-//   session.onroster = (p) => s.setRoster(p);        // the roster's participants
+//   session.onroster = (p, seg) => s.setRoster(p, seg); // the roster and the call's segment
 //   on 'key' message: s.handleKey(msg);              // {type, from, kid, sealed, sig}
 //   s.onChange(() => show(s.state()));
 //
@@ -15,7 +15,7 @@
 // key message is never looked at against a roster older than the one that
 // arrived before it.
 
-import { MEDIA_ROLES } from '../roles.js';
+import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
 import { kidFor, senderTag, verifyCredential } from './trust.js';
@@ -25,7 +25,7 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
 /**
  * A roster entry as the server sends it (PROTOCOL.md, "Roster"). Nothing in
  * it but the credential is trusted.
- * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, tracks?: unknown[]}} RosterEntry
+ * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, listening?: string, tracks?: unknown[]}} RosterEntry
  */
 /** @typedef {{type?: string, from: string, kid: number, sealed: string, sig: string}} KeyMessage */
 /**
@@ -129,10 +129,11 @@ export class E2EESession {
    * A new roster: verify every entry, drop departed members' keys, rekey if
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
+   * @param {string} [segment] the call's segment (the roster's), 'private' by default
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants) {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : []));
+  setRoster(participants, segment = 'private') {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
   }
 
   /**
@@ -252,11 +253,20 @@ export class E2EESession {
 
   // ---- roster ----
 
-  /** @param {RosterEntry[]} participants */
-  async #setRoster(participants) {
+  /** @param {RosterEntry[]} participants @param {string} segment */
+  async #setRoster(participants, segment) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
     const now = this.now();
     const checked = await Promise.all(participants.map((p) => this.#check(p, now)));
+    // Our media as the routing rule sees it, were we in the call (whether
+    // we are is selfIn's business: out of the call we send no keys at all).
+    const selfAt = participants.findIndex((p) => p?.id === this.selfId);
+    const selfChecked = selfAt < 0 ? null : checked[selfAt];
+    const self = {
+      state: 'in',
+      roles: selfChecked?.ok ? selfChecked.member.roles : [],
+      listening: listeningOf(participants[selfAt]),
+    };
 
     // PROTOCOL.md "Roster": an invalid credential, or a sig_key that repeats
     // an earlier entry's, is a forgery. Our own key is taken before the
@@ -307,10 +317,11 @@ export class E2EESession {
       byKey.set(m.keyHex, id);
       byTag.set(m.tag, id);
       entries.push(known);
-      // Keys go only to members in the call (not the lobby or the bench:
-      // the server's state) whose credential lets them receive media (never
-      // an operator). Leaving this set counts as leaving: we rekey.
-      if (state !== 'in' || !m.roles.some((r) => MEDIA_ROLES.has(r))) return;
+      // Keys follow the media (route.js, the server's rule too): only to
+      // members our media is routed to, by the roster's state and segment
+      // and the credential's roles — not the lobby or the bench, never an
+      // operator. Leaving this set counts as leaving: we rekey.
+      if (!keyed(segment, { state, roles: m.roles, listening: listeningOf(p) }, self)) return;
       // A member we already know keeps its keys (the same object: timers
       // hold on to it); the same id with another device key is someone else.
       const old = this.members.get(id);
@@ -550,4 +561,9 @@ function bytes(v) {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   throw new Error('expected bytes');
+}
+
+/** A roster entry's listening choice, the floor when it names none. @param {any} p */
+function listeningOf(p) {
+  return typeof p?.listening === 'string' && p.listening ? p.listening : LISTEN_FLOOR;
 }
