@@ -490,7 +490,7 @@ func (r *Registry) Participants() int {
 	return n
 }
 
-// Close refuses new joins from now on (server shutdown). Live sessions are
+// Close refuses new joins from now on (server shutdown). Signalling sessions are
 // ended by their owners. Nothing closes after this: a server shutdown is
 // not the end of a call (a booked call stays live, to be rejoined when the
 // server is back), so the grace timers stop and no closed event follows.

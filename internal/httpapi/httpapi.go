@@ -48,14 +48,14 @@ type Config struct {
 	Booking *booking.Service
 }
 
-// API holds the routes and the sessions they started.
+// API holds the routes and the signalling sessions they started.
 type API struct {
 	cfg      Config
 	mux      *http.ServeMux
-	ctx      context.Context // cancelled at shutdown: ends every session
+	ctx      context.Context // cancelled at shutdown: ends every signalling session
 	cancel   context.CancelFunc
-	sessions sync.WaitGroup
-	keys     *keyring // API challenges and sessions
+	sessions sync.WaitGroup // signalling sessions (WebSockets) running
+	keys     *keyring       // API challenges and sessions
 }
 
 // New builds the routes.

@@ -92,7 +92,7 @@ func (s *Session) answerTimeout() time.Duration {
 	return DefaultAnswerTimeout
 }
 
-// Observer is told what sessions forward and how fast media starts.
+// Observer is told what signalling sessions forward and how fast media starts.
 type Observer interface {
 	sfu.Observer
 	// FirstMedia: the first packet of a remote track was written to a
@@ -101,8 +101,9 @@ type Observer interface {
 	FirstMedia(d time.Duration)
 }
 
-// Session is one participant: its signalling, its PeerConnection and its
-// membership in a call. All state below "loop state" belongs to the loop
+// Session is one participant's signalling session: its messages, its
+// PeerConnection and its membership in a live call (it is the call.Member
+// of its participant). All state below "loop state" belongs to the loop
 // goroutine; other goroutines talk to it through the queue.
 type Session struct {
 	cfg  SessionConfig

@@ -22,7 +22,7 @@ const FileName = "hotline.db"
 // migrations are applied in order, each once; never edit a published one,
 // append a new one.
 var migrations = []string{
-	// 1: call history — who joined which call, and when they left (the
+	// 1: attendance — who joined which live call, and when they left (the
 	// attendance table since migration 4).
 	`CREATE TABLE sessions (
 		id          INTEGER PRIMARY KEY,
