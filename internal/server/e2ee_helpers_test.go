@@ -23,7 +23,17 @@ type e2eeLine struct {
 
 func startE2EELine(t *testing.T) *e2eeLine {
 	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
+	return startLineWith(t, server.Config{})
+}
+
+// startLineWith is startE2EELine with settings.
+func startLineWith(t *testing.T, cfg server.Config) *e2eeLine {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,21 +18,6 @@ import (
 	"hotline/internal/trust"
 )
 
-// startLineWith is startE2EELine with settings.
-func startLineWith(t *testing.T, cfg server.Config) *e2eeLine {
-	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return &e2eeLine{t: t, srv: srv, d: d}
-}
-
 // bookedCall reads the booked call as stored.
 func bookedCall(t *testing.T, st *store.Store, id string) booking.Call {
 	t.Helper()
