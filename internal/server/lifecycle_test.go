@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"hotline/internal/booking"
 	"hotline/internal/client"
 	"hotline/internal/demo"
@@ -210,4 +212,38 @@ func TestRestartResumesTheCall(t *testing.T) {
 	if n := l.srv.Registry().CallCount(); n != 0 {
 		t.Fatalf("%d live calls", n)
 	}
+}
+
+// TestEndedOnTheWire (docs/PROTOCOL.md, "End of a call"): a live call
+// ended for everyone sends each member `ended` with who and why, then
+// closes its connection with 4001; a join of that call is refused.
+func TestEndedOnTheWire(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	defer srv.Close()
+	c, ctx, nonce := rawSession(t, srv)
+	write(t, ctx, c, joinJSON(t, demoDevice(t, srv, "wire"), nonce, "wire-end", nil))
+	if _, ok := readMsg(t, ctx, c).(*protocol.Welcome); !ok {
+		t.Fatal("not welcomed")
+	}
+	if !srv.Registry().End(callKey("wire-end"), "Tester (east)", "the test is over") {
+		t.Fatal("no live call to end")
+	}
+	for {
+		msg := readMsg(t, ctx, c)
+		if e, ok := msg.(*protocol.Ended); ok {
+			if e.By != "Tester (east)" || e.Reason != "the test is over" {
+				t.Fatalf("ended %+v", e)
+			}
+			break
+		}
+		if _, ok := msg.(*protocol.ErrorMsg); ok {
+			t.Fatalf("an error before ended: %+v", msg)
+		}
+	}
+	expectClosed(t, ctx, c, websocket.StatusCode(protocol.CloseEnded))
+
+	c2, ctx2, nonce2 := rawSession(t, srv)
+	write(t, ctx2, c2, joinJSON(t, demoDevice(t, srv, "late"), nonce2, "wire-end", nil))
+	expectError(t, ctx2, c2, protocol.CodeRefused)
+	expectClosed(t, ctx2, c2, websocket.StatusNormalClosure)
 }
