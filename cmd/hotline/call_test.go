@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"hotline/internal/booking"
+	"hotline/internal/api"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
@@ -72,18 +72,18 @@ func (l *callLine) must(who, sub string, args ...string) string {
 	return out
 }
 
-func (l *callLine) callJSON(who, sub string, args ...string) booking.CallJSON {
+func (l *callLine) callJSON(who, sub string, args ...string) api.Call {
 	l.t.Helper()
-	var c booking.CallJSON
+	var c api.Call
 	if err := json.Unmarshal([]byte(l.must(who, sub, append(args, "--json")...)), &c); err != nil {
 		l.t.Fatal(err)
 	}
 	return c
 }
 
-func (l *callLine) upcoming(who string) []booking.CallJSON {
+func (l *callLine) upcoming(who string) []api.Call {
 	l.t.Helper()
-	var ls booking.ListJSON
+	var ls api.CallList
 	if err := json.Unmarshal([]byte(l.must(who, "list", "--json")), &ls); err != nil {
 		l.t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestCallCommands(t *testing.T) {
 	}
 	bothZones(t, "accept", out)
 	out = l.must("East Principal", "show", "--json", c.ID)
-	var shown booking.CallJSON
+	var shown api.Call
 	if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.State != "accepted" || shown.Version != 2 {
 		t.Fatalf("show --json: %+v %v", shown, err)
 	}

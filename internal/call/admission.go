@@ -61,6 +61,15 @@ func initialState(id Identity) State {
 	}
 }
 
+// denied is a refusal by the role matrix as the call's own: its message is
+// role.Check's alone, which already says "not allowed" (wrapping it with
+// ErrForbidden's text said it twice); errors.Is finds ErrForbidden and
+// role.ErrForbidden.
+type denied struct{ err error }
+
+func (d denied) Error() string   { return d.err.Error() }
+func (d denied) Unwrap() []error { return []error{ErrForbidden, d.err} }
+
 // CheckTracks decides whether a member with these roles may publish these
 // tracks in a call of this kind: press and monitors publish nothing,
 // interpreters only audio, which is labelled as interpretation; a phone
@@ -73,13 +82,13 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 			return nil, fmt.Errorf("%w: track %q", ErrPhoneCall, t.ID)
 		case t.Kind == protocol.KindVideo:
 			if err := role.Check(roles, role.PublishVideo); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+				return nil, denied{err}
 			}
 		case role.AllowedAny(roles, role.PublishAudio):
 		case role.AllowedAny(roles, role.PublishInterpretation):
 			t.Source = "interpretation"
 		default:
-			return nil, fmt.Errorf("%w: %w", ErrForbidden, role.Check(roles, role.PublishAudio))
+			return nil, denied{role.Check(roles, role.PublishAudio)}
 		}
 		out[i] = t
 	}
@@ -134,7 +143,7 @@ func (c *Call) actorAndTarget(byID, targetID string, action role.Action) (by, ta
 		return nil, nil, ErrNotMember
 	}
 	if err := role.Check(by.id.Roles, action); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+		return nil, nil, denied{err}
 	}
 	target = c.find(targetID)
 	if target == nil || target == by {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/client"
 	"hotline/internal/demo"
@@ -17,17 +18,17 @@ import (
 
 // bookCall requests a call from the east principal and has the west
 // principal accept it, as the API does; named are east's people on it.
-func bookCall(t *testing.T, l *e2eeLine, kind schedule.Kind, named ...booking.Person) string {
+func bookCall(t *testing.T, l *e2eeLine, kind schedule.Kind, named ...api.Person) string {
 	t.Helper()
 	ctx := context.Background()
 	svc := booking.New(l.srv.Store())
 	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
+	c, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Transition(ctx, west, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+	if _, err := svc.Transition(ctx, west, c.ID, schedule.EventAccept, api.Transition{}); err != nil {
 		t.Fatal(err)
 	}
 	return c.ID
@@ -57,7 +58,7 @@ func decryptedFrom(c *client.Client, id string) (video, audio uint64) {
 // first join.
 func TestLobbyAndAdvisers(t *testing.T) {
 	l := startE2EELine(t)
-	id := bookCall(t, l, schedule.Video, booking.Person{Name: "Named Adviser", Roles: []role.Role{role.Adviser}})
+	id := bookCall(t, l, schedule.Video, api.Person{Name: "Named Adviser", Roles: []role.Role{role.Adviser}})
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 
@@ -90,6 +91,12 @@ func TestLobbyAndAdvisers(t *testing.T) {
 		if n := len(c.Stats().Tracks); n != 0 {
 			t.Errorf("%s receives %d tracks", c.ID(), n)
 		}
+	}
+	// The operator receives no media: nobody sends it a key, and it sends
+	// none, since no member would accept it (PROTOCOL.md, "Keys follow the
+	// media").
+	if st := op.Keys().Stats(); st.KeysSent != 0 || st.KeysAccepted != 0 {
+		t.Errorf("the operator sent %d keys and accepted %d", st.KeysSent, st.KeysAccepted)
 	}
 	if v, a := decryptedFrom(alice, guest.ID()); v+a != 0 {
 		t.Errorf("alice received %d frames from the guest in the lobby", v+a)

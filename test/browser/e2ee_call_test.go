@@ -22,6 +22,7 @@ type e2eeView struct {
 		KID      *int64 `json:"kid"`
 	} `json:"members"`
 	Forgeries []any `json:"forgeries"`
+	KeysSent  int   `json:"keysSent"`
 }
 
 func (b *browser) e2ee() e2eeView {

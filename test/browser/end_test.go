@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
@@ -24,11 +25,11 @@ func bookCall(t *testing.T, srv *server.Server, kind schedule.Kind) booking.Call
 	svc := booking.New(srv.Store())
 	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, eastC, booking.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour})
+	c, _, err := svc.Request(ctx, eastC, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, err = svc.Transition(ctx, westC, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+	if c, err = svc.Transition(ctx, westC, c.ID, schedule.EventAccept, api.Transition{}); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -96,6 +96,11 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	if s := op.state(); len(s.Tiles) != 0 {
 		t.Errorf("the operator shows %d tiles: operators receive no media", len(s.Tiles))
 	}
+	// Nor does it send keys, which no member would accept (PROTOCOL.md,
+	// "Keys follow the media").
+	if n := op.e2ee().KeysSent; n != 0 {
+		t.Errorf("the operator's page sent %d keys", n)
+	}
 	for _, b := range []*browser{op, east, west, adv} {
 		b.checkClean()
 	}
