@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -29,20 +28,14 @@ func startE2EELine(t *testing.T) *e2eeLine {
 // startLineWith is startE2EELine with settings.
 func startLineWith(t *testing.T, cfg server.Config) *e2eeLine {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startServer(t, cfg)
 	t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	return &e2eeLine{t: t, srv: srv, d: d}
+	d, _ := demoLines.Load(srv)
+	return &e2eeLine{t: t, srv: srv, d: d.(*demo.Demo)}
 }
 
 func (l *e2eeLine) device(side, name string, roles ...role.Role) *trust.Device {
