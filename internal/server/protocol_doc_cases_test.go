@@ -210,6 +210,11 @@ func checkJoinRefusals(t *testing.T, doc string) {
 			joined(t, srv, east("Second"), "join3", nil)
 			return try(east("Third"), "join3", nil, nil, nil)
 		},
+		"live call that was ended": func() outcome {
+			joined(t, srv, east("Ender"), "join6", nil)
+			srv.Registry().End(callKey("join6"), "Doc (east)", "over")
+			return try(east("Latecomer"), "join6", nil, nil, nil)
+		},
 		"may not publish": func() outcome {
 			return try(east("Wall", role.Monitor), "join4", []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}, nil, nil)
 		},
