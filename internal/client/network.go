@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"hotline/internal/codec"
 	"hotline/internal/pionlog"
 	"hotline/internal/protocol"
 )
@@ -74,11 +75,10 @@ func newAPI(loopback bool, networks []webrtc.NetworkType, log *slog.Logger) (*we
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 
-	// Every codec Pion knows (VP8, VP9, H.264, AV1, Opus with their RTCP
-	// feedback and RTX): the client publishes VP8 and Opus but receives
-	// whatever other participants publish.
+	// VP8 and Opus only (with VP8's RTCP feedback and RTX): the codecs
+	// whose SFrame clear bytes are specified, as the server registers them.
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := codec.Register(me); err != nil {
 		return nil, fmt.Errorf("client: codecs: %w", err)
 	}
 	// NACK both ways, RTCP sender and receiver reports, receive-side TWCC

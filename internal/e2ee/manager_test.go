@@ -174,8 +174,8 @@ func TestManagerRoster(t *testing.T) {
 	if len(fs) != 3 || fs[0].ID != "forged" || fs[1].ID != "twin" || fs[2].ID != "bad" {
 		t.Fatalf("forgeries %+v, want forged, twin, bad", fs)
 	}
-	if !strings.Contains(fs[1].Reason, "repeats the device of participant b") {
-		t.Errorf("twin's reason: %q", fs[1].Reason)
+	if fs[1].Verdict != e2ee.VerdictRepeatedKey || !strings.Contains(fs[1].Reason, "repeats the device key of b") {
+		t.Errorf("twin: %s, %q", fs[1].Verdict, fs[1].Reason)
 	}
 	for _, f := range fs {
 		if f.Reason == "" {

@@ -33,7 +33,7 @@ type Config struct {
 	Engine   *peer.Engine
 	Registry *call.Registry
 	Log      *slog.Logger
-	Metrics  *metrics.Metrics // served at /metrics and told of media
+	Metrics  *metrics.Metrics // told of media; served on the server's own metrics listener, never here
 	// AnswerTimeout bounds how long a client may take to answer an offer
 	// (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout time.Duration
@@ -71,9 +71,6 @@ func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
-	if cfg.Metrics != nil {
-		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	}
 	a.enrolRoutes()
 	a.callRoutes()
 	a.mux.Handle("/", web.Handler())

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
+	"hotline/internal/codec"
 	"hotline/internal/pionlog"
 )
 
@@ -97,8 +98,9 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	// browsers and Pion do by default.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
+	// VP8 and Opus only: the codecs whose SFrame clear bytes are specified.
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := codec.Register(me); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("peer: codecs: %w", err)
 	}

@@ -27,6 +27,14 @@ const (
 	MaxNameRunes      = trust.MaxNameRunes // display names
 	MaxIDBytes        = 64                 // call names and track ids
 	MaxTracks         = 8                  // tracks one participant may publish at once
+	// MaxParticipants bounds the members of one call, and so the entries
+	// of a roster, which is sent whole and must fit in MaxMessageBytes. A
+	// roster entry at every field's bound (a credential with a 64-character
+	// name, a 32-byte side and every role; 8 tracks; names escaped at six
+	// bytes a character) is about 4.9 KB (TestMaxRosterFits measures it),
+	// so 20 entries take about 99 KB, three quarters of the limit: the
+	// rest is headroom for fields that later versions add to entries.
+	MaxParticipants = 20
 	// A credential's body is at most 4096 bytes (docs/PROTOCOL.md), so its
 	// base64url form at most 5462 characters.
 	MaxCredentialBody = 5462

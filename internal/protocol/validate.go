@@ -322,8 +322,8 @@ func (m *Roster) validate() error {
 	if err := checkType(m.Type, TypeRoster); err != nil {
 		return err
 	}
-	if len(m.Participants) > 1024 {
-		return errors.New("roster too long")
+	if len(m.Participants) > MaxParticipants {
+		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
 	for _, p := range m.Participants {
 		if err := ValidID("participant id", p.ID); err != nil {

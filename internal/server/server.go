@@ -42,7 +42,11 @@ type Config struct {
 	// HTTPS one (TLSCert, reloaded with it), or without TLS no TURN over
 	// TLS.
 	TURNCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	MaxParticipants int // per call; default 16
+	MaxParticipants int // per call; default 16, at most protocol.MaxParticipants
+	// MetricsListen is the address of the Prometheus listener (/metrics),
+	// apart from the public one: live call and participant counts tell
+	// anyone who can read them whether a line is in use. "": none.
+	MetricsListen string
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -60,6 +64,9 @@ type Config struct {
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
 }
+
+// ErrConfig: a Config value is out of bounds.
+var ErrConfig = errors.New("server: invalid configuration")
 
 // Defaults.
 const (
@@ -102,6 +109,8 @@ type Server struct {
 	reg    *call.Registry
 	store  *store.Store
 	served chan error
+
+	metrics *metricsServer // nil without Config.MetricsListen
 }
 
 // prepare applies the defaults and checks what can be checked before
@@ -113,6 +122,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.MaxParticipants < 0 || cfg.MaxParticipants > protocol.MaxParticipants {
+		return nil, nil, fmt.Errorf("%w: %d participants per call, at most %d (a roster must fit in one message)", ErrConfig, cfg.MaxParticipants, protocol.MaxParticipants)
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -127,6 +139,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 		}
 	}
 	if err := checkTransport(*cfg, ip); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
 	if cfg.TLSCert == "" {
@@ -160,20 +175,28 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
+	mln, err := listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	fw, err := openFirewallPorts(cfg, ip, log)
 	if err != nil {
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
 	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP, ICETCP: fw.iceListener()}, log)
 	if err != nil {
 		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
 	if err := fw.startRelay(engine.UDPAddr().(*net.UDPAddr), log); err != nil {
 		engine.Close()
 		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -181,6 +204,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		engine.Close()
 		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -188,6 +212,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		engine.Close()
 		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
@@ -223,6 +248,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
+	s.metrics = serveMetrics(mln, m, log)
 	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir)
 	return s, nil
 }
@@ -230,6 +256,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // URL is the server's base URL, e.g. http://127.0.0.1:8080 or, with TLS,
 // https://10.77.1.1:8443.
 func (s *Server) URL() string { return s.scheme + "://" + s.ln.Addr().String() }
+
+// MetricsURL is the base URL of the metrics listener (its /metrics is the
+// Prometheus endpoint), or "" if the server has none.
+func (s *Server) MetricsURL() string { return s.metrics.url() }
 
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
@@ -257,6 +287,7 @@ func (s *Server) Close() error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
+	errHTTP = errors.Join(errHTTP, s.metrics.shutdown(ctx))
 	errRelay := s.fw.close()
 	errEngine := s.engine.Close()
 	errStore := s.store.Close()

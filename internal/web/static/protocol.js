@@ -32,7 +32,10 @@ export const PROTOCOL_VERSION = 2;
 /**
  * End-to-end encryption hooks: attach a transform to each sender and
  * receiver as the session creates them (before any frame flows).
- * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void}} FrameHooks
+ * insertable (default true): the connection is made with encodedInsertableStreams.
+ * setTrack, if given, puts a track on a sender instead of replaceTrack.
+ * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void,
+ *   insertable?: boolean, setTrack?: (sender: RTCRtpSender, track: MediaStreamTrack|null) => Promise<void>}} FrameHooks
  */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
@@ -90,7 +93,7 @@ export class Session {
     // clear by mistake.
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
     const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    if (this.frames) config.encodedInsertableStreams = true;
+    if (this.frames && this.frames.insertable !== false) config.encodedInsertableStreams = true;
     this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
@@ -226,7 +229,7 @@ export class Session {
       this.sendMids.delete(id);
       this.#send({ type: 'unpublish', track: id });
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(null);
+      if (tr) await this.#setTrack(tr.sender, null);
     });
   }
 
@@ -245,8 +248,13 @@ export class Session {
       local.track = track;
       const mid = this.sendMids.get(id);
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(track);
+      if (tr) await this.#setTrack(tr.sender, track);
     });
+  }
+
+  /** @param {RTCRtpSender} sender @param {MediaStreamTrack|null} track */
+  #setTrack(sender, track) {
+    return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
@@ -340,23 +348,33 @@ export class Session {
     // because an m-line may be reused for another purpose after it went
     // inactive.
     this.sendMids = new Map();
+    /** @param {RTCRtpTransceiver} tr */
+    const localOf = (tr) => {
+      if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') return undefined;
+      const trackId = send.get(tr.mid);
+      return trackId === undefined ? undefined : this.local.get(trackId);
+    };
+    // Every new sender's frames are hooked before the first frame, and
+    // before any track of this offer is attached: a browser may ignore an
+    // RTCRtpScriptTransform set after a replaceTrack (frames.js).
+    for (const tr of pc.getTransceivers()) {
+      const local = localOf(tr);
+      if (local && this.frames && !this.framed.has(tr.sender)) {
+        this.frames.attachSender(tr.sender, local.kind);
+        this.framed.add(tr.sender);
+      }
+    }
     for (const tr of pc.getTransceivers()) {
       if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
-      const trackId = send.get(tr.mid);
-      const local = trackId === undefined ? undefined : this.local.get(trackId);
+      const local = localOf(tr);
       const recv = receive.has(tr.mid);
       if (local) {
         tr.direction = recv ? 'sendrecv' : 'sendonly';
-        if (this.frames && !this.framed.has(tr.sender)) {
-          // Before the first frame: nothing may leave unencrypted.
-          this.frames.attachSender(tr.sender, local.kind);
-          this.framed.add(tr.sender);
-        }
-        if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
+        if (tr.sender.track !== local.track) await this.#setTrack(tr.sender, local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
       } else {
-        if (tr.sender.track) await tr.sender.replaceTrack(null);
+        if (tr.sender.track) await this.#setTrack(tr.sender, null);
         tr.direction = recv ? 'recvonly' : 'inactive';
       }
     }
