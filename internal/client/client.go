@@ -92,7 +92,8 @@ type Client struct {
 	done   chan struct{}  // closed by endSession when the signalling session ends
 	ended  sync.Once
 
-	connected atomic.Bool // the PeerConnection is connected: start sending media
+	connected atomic.Bool  // the PeerConnection is connected: start sending media
+	pcState   atomic.Int32 // the PeerConnection's latest webrtc.PeerConnectionState
 	closeOnce sync.Once
 
 	mu       sync.Mutex
@@ -106,6 +107,9 @@ type Client struct {
 	remote   []*remoteTrack          // every received track, in order of appearance
 	byMid    map[string]*remoteTrack // the active received tracks
 	attached map[string]*localTrack  // mid → local track sent on it
+	// ICE restarts asked for (ice.go)
+	lastRestart time.Time
+	restarts    int
 
 	// Owned by the signalling read loop (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
@@ -193,10 +197,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 	}
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnTrack(c.onTrack)
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		c.log.Debug("peer connection", "state", s.String())
-		c.connected.Store(s == webrtc.PeerConnectionStateConnected)
-	})
+	pc.OnConnectionStateChange(c.onConnectionState)
 	for _, ti := range cfg.tracksToPublish() {
 		if err := c.addLocal(ti); err != nil {
 			c.Close()
@@ -254,6 +255,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.goStart(c.readLoop)
+	c.goStart(c.watchICE)
 	return c, nil
 }
 

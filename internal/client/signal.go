@@ -177,6 +177,8 @@ func (c *Client) dispatch(msg any) {
 	case *protocol.Key:
 		if err := c.keys.HandleKey(m); err != nil {
 			c.log.Warn("key message rejected", "from", m.From, "kid", m.KID, "err", err)
+		} else {
+			c.keyArrived(m.From)
 		}
 	case *protocol.ErrorMsg:
 		c.recordError(m)

@@ -127,6 +127,7 @@ type Session struct {
 	offerPending   bool
 	answerDeadline <-chan time.Time // set while an offer is outstanding
 	needOffer      bool
+	iceRestart     bool // the next offer restarts ICE (the client asked: restart_ice)
 	candidates     []webrtc.ICECandidateInit
 }
 
@@ -350,6 +351,10 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		if err := act(s.id, m.Participant); err != nil {
 			s.sendError(errorCode(err), typ, "%v", err)
 		}
+	case *protocol.RestartICE:
+		// The next offer (now, or after the answer to the outstanding one)
+		// restarts ICE; requests in between are merged into it.
+		s.iceRestart, s.needOffer = true, true
 	case *protocol.Leave:
 		return &evEnd{CloseNormal, "left"}
 	}

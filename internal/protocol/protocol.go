@@ -37,21 +37,22 @@ const (
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// key, admit, call_in, send_out, remove, leave. Server → client: challenge, welcome, roster, offer,
+// key, admit, call_in, send_out, remove, restart_ice, leave. Server → client: challenge, welcome, roster, offer,
 // candidate, key, error.
 const (
-	TypeChallenge = "challenge"
-	TypeKey       = "key"
-	TypeJoin      = "join"
-	TypePublish   = "publish"
-	TypeUnpublish = "unpublish"
-	TypeAnswer    = "answer"
-	TypeCandidate = "candidate"
-	TypeLeave     = "leave"
-	TypeRemove    = "remove"
-	TypeAdmit     = "admit"
-	TypeCallIn    = "call_in"
-	TypeSendOut   = "send_out"
+	TypeChallenge  = "challenge"
+	TypeKey        = "key"
+	TypeJoin       = "join"
+	TypePublish    = "publish"
+	TypeUnpublish  = "unpublish"
+	TypeAnswer     = "answer"
+	TypeCandidate  = "candidate"
+	TypeLeave      = "leave"
+	TypeRemove     = "remove"
+	TypeAdmit      = "admit"
+	TypeCallIn     = "call_in"
+	TypeSendOut    = "send_out"
+	TypeRestartICE = "restart_ice"
 
 	TypeWelcome = "welcome"
 	TypeRoster  = "roster"
@@ -218,6 +219,15 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
+// RestartICE asks the server for an offer that restarts ICE (new
+// credentials, fresh candidates on both ends), because the client's network
+// changed or its connection went "disconnected" or "failed". The server
+// always offers (docs/PROTOCOL.md, "Who offers"), so a client cannot restart
+// ICE by itself; the session, its keys and its membership stay as they are.
+type RestartICE struct {
+	Type string `json:"type"`
+}
+
 // ParticipantAction is an action on another participant of one's own side
 // (docs/PROTOCOL.md, "Lobby and roles"): admit from the lobby, call an
 // adviser in, send an adviser out to the bench, or remove from the call.
@@ -267,7 +277,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction, *RestartICE or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -286,6 +296,8 @@ func Decode(data []byte) (any, error) {
 			return &Key{}
 		case TypeLeave:
 			return &Leave{}
+		case TypeRestartICE:
+			return &RestartICE{}
 		case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
 			return &ParticipantAction{}
 		}

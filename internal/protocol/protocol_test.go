@@ -34,6 +34,7 @@ func TestDecodeValid(t *testing.T) {
 		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}`, &Candidate{}},
 		{`{"type":"candidate","candidate":{"candidate":""}}`, &Candidate{}},
 		{`{"type":"leave"}`, &Leave{}},
+		{`{"type":"restart_ice"}`, &RestartICE{}},
 		{`{"type":"remove","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"admit","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"call_in","participant":"0123456789abcdef"}`, &ParticipantAction{}},
@@ -65,6 +66,8 @@ func typeName(v any) string {
 		return "Candidate"
 	case *Leave:
 		return "Leave"
+	case *RestartICE:
+		return "RestartICE"
 	case *Key:
 		return "Key"
 	case *ParticipantAction:
@@ -84,6 +87,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"server type from client", `{"type":"offer","sdp":"v=0"}`, CodeBadMessage},
 		{"no type", `{}`, CodeBadMessage},
 		{"unknown field", `{"type":"leave","extra":1}`, CodeBadMessage},
+		{"restart_ice with a field", `{"type":"restart_ice","sdp":"v=0"}`, CodeBadMessage},
 		{"trailing data", `{"type":"leave"}{"type":"leave"}`, CodeBadMessage},
 		{"wrong json type", `{"type":"join","version":"2","call":"x"}`, CodeBadMessage},
 		{"no version", `{"type":"join","line":"demo","call":"x","credential":` + tCred + `,"proof":"` + tProof + `"}`, CodeBadMessage},

@@ -251,6 +251,8 @@ func (m *Candidate) validate() error {
 
 func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
 
+func (m *RestartICE) validate() error { return checkType(m.Type, TypeRestartICE) }
+
 func (m *ParticipantAction) validate() error {
 	switch m.Type {
 	case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:

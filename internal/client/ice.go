@@ -1,0 +1,95 @@
+package client
+
+import (
+	"net"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/protocol"
+)
+
+// iceRetry spaces this endpoint's ICE restart requests while its connection
+// stays down: a restart needs a round trip of signalling, gathering and
+// connectivity checks, about a second on a working path.
+const iceRetry = 4 * time.Second
+
+// onConnectionState follows the PeerConnection. Connected: media may flow.
+// Disconnected or failed (the network changed, an address went away, the
+// path broke): ask the server for an ICE restart at once (docs/PROTOCOL.md,
+// "ICE restart"); watchICE asks again while the connection stays down.
+func (c *Client) onConnectionState(s webrtc.PeerConnectionState) {
+	c.log.Debug("peer connection", "state", s.String())
+	c.connected.Store(s == webrtc.PeerConnectionStateConnected)
+	c.pcState.Store(int32(s))
+	if iceDown(s) {
+		c.askICERestart(time.Now())
+	}
+}
+
+func iceDown(s webrtc.PeerConnectionState) bool {
+	return s == webrtc.PeerConnectionStateDisconnected || s == webrtc.PeerConnectionStateFailed
+}
+
+// watchICE repeats the ICE restart request every iceRetry while the
+// connection is down, until the client closes.
+func (c *Client) watchICE() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-tick.C:
+			if iceDown(webrtc.PeerConnectionState(c.pcState.Load())) {
+				c.askICERestart(now)
+			}
+		}
+	}
+}
+
+// askICERestart sends restart_ice unless one went out less than iceRetry ago.
+func (c *Client) askICERestart(now time.Time) {
+	c.mu.Lock()
+	due := c.id != "" && now.Sub(c.lastRestart) >= iceRetry
+	if due {
+		c.lastRestart = now
+		c.restarts++
+	}
+	c.mu.Unlock()
+	if !due {
+		return
+	}
+	c.log.Info("asking for an ICE restart")
+	if err := c.out(c.ctx, protocol.RestartICE{Type: protocol.TypeRestartICE}); err != nil {
+		c.log.Debug("restart_ice", "err", err)
+	}
+}
+
+// ICERestarts counts the ICE restarts this endpoint asked for.
+func (c *Client) ICERestarts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.restarts
+}
+
+// SelectedPair returns the local and remote address ("ip:port") of the ICE
+// candidate pair media use now, or empty strings when there is none.
+func (c *Client) SelectedPair() (local, remote string) {
+	sctp := c.pc.SCTP()
+	if sctp == nil {
+		return "", ""
+	}
+	p, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || p == nil {
+		return "", ""
+	}
+	return hostPort(p.Local), hostPort(p.Remote)
+}
+
+func hostPort(c *webrtc.ICECandidate) string {
+	if c == nil {
+		return ""
+	}
+	return (&net.UDPAddr{IP: net.ParseIP(c.Address), Port: int(c.Port)}).String()
+}
