@@ -108,7 +108,11 @@ func (a *Attendee) run(ctx context.Context) {
 		a.mu.Lock()
 		a.cur = c
 		a.joins++
+		n := a.joins
 		a.mu.Unlock()
+		if log != nil {
+			log.Info("joined", "line", a.cfg.Line, "call", a.cfg.Call, "id", c.ID(), "session", n)
+		}
 		select {
 		case <-c.Done():
 		case <-ctx.Done():
