@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -136,10 +137,15 @@ func (a *Attendee) run(ctx context.Context) {
 	}
 }
 
-// retire closes a client whose session ended and keeps its figures.
+// retire closes a client whose session ended and keeps its figures. The
+// next session's keys start past this one's epochs: a sender never goes
+// back to a KID it has used.
 func (a *Attendee) retire(c *Client) {
 	_ = c.Close()
 	st := c.Stats()
+	if e := c.Keys().Stats().Epoch; e < math.MaxUint16 {
+		a.cfg.FirstEpoch = e + 1
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cur == c {

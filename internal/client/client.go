@@ -59,6 +59,10 @@ type Config struct {
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
+	// FirstEpoch is the epoch of the endpoint's first SFrame key; Attendee
+	// sets it past the epochs of the endpoint's earlier sessions.
+	FirstEpoch uint16
+
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
 	DecryptedTap func(participant, kind string, frame []byte)
@@ -221,7 +225,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.joinStart = start
-	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey})
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, FirstEpoch: cfg.FirstEpoch})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("client: %w", err)

@@ -3,6 +3,8 @@ package resilience
 import (
 	"testing"
 	"time"
+
+	"hotline/internal/trust"
 )
 
 // TestReconnectAfterServerClosesSockets: the server closes every signalling
@@ -36,6 +38,15 @@ func TestReconnectAfterServerClosesSockets(t *testing.T) {
 	}
 	if alice.Client().ID() == oldA || bob.Client().ID() == oldB {
 		t.Errorf("a rejoin kept its participant id: it should be a new join")
+	}
+	// New keys, and past the old epochs: a sender never reuses a KID.
+	for _, ts := range alice.Client().Stats().Tracks {
+		if ts.From != "Bob" || ts.Decrypted == 0 {
+			continue
+		}
+		if _, epoch, ok := trust.SplitKID(ts.LastKID); !ok || epoch == 0 {
+			t.Errorf("Bob's %s frames after the rejoin are under KID %#x (epoch %d): the epoch should have moved on", ts.Kind, ts.LastKID, epoch)
+		}
 	}
 	if err := alice.Err(); err != nil {
 		t.Errorf("Alice stopped: %v", err)
