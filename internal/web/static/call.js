@@ -4,9 +4,10 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, setIcon, toast } from './dom.js';
+import { byId, el, fillDevices, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
-import { Session } from './protocol.js';
+import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
+import { renderControls, renderSelf } from './controls.js';
 import { loadIdentity } from './e2ee/identity.js';
 import { E2EESession } from './e2ee/session.js';
 import { joinProof, verifyCredential } from './e2ee/trust.js';
@@ -15,6 +16,7 @@ import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
+/** @typedef {import('./protocol.js').Session} Session */
 
 /** Track ids and sources we publish; others see the sources (PROTOCOL.md). */
 const MIC = { id: 'mic', source: 'mic' };
@@ -27,47 +29,8 @@ export class Call {
    */
   constructor(opts) {
     this.opts = opts;
-    // Every frame goes through one worker per call: encrypted before it
-    // leaves, decrypted (or dropped) as it arrives. Encoded streams, not
-    // RTCRtpScriptTransform: Chromium ignores a transform set on a
-    // transceiver that a remote offer created once a replaceTrack has
-    // completed, and would send those frames in clear. A connection made
-    // with encodedInsertableStreams sends nothing that is not piped through
-    // the worker (e2ee/worker.js).
-    /** @type {Worker} */
-    this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
-    const worker = this.worker;
-    /** @param {any} end an RTCRtpSender or RTCRtpReceiver @param {object} options */
-    const pipe = (end, options) => {
-      const { readable, writable } = end.createEncodedStreams();
-      worker.postMessage({ type: 'streams', options, readable, writable }, [readable, writable]);
-    };
-    /** receivers already piped, by the stream name the worker knows them by @type {WeakMap<RTCRtpReceiver, string>} */
-    const piped = new WeakMap();
-    let streams = 0;
     this.statsAsked = 0;
-    // A message the worker refused is a bug of ours: show it.
-    worker.addEventListener('message', (ev) => {
-      if (ev.data?.type === 'error') this.#error(`media worker: ${ev.data.message}`, 'e2ee');
-    });
-    this.session = new Session({
-      frames: {
-        attachSender: (sender, kind) => pipe(sender, { direction: 'send', kind }),
-        // The publisher's sender tag comes with each roster ('sender-tags').
-        // A receiver's streams can be taken once; an m-line reused for
-        // another publisher is re-pointed instead.
-        attachReceiver: (receiver, entry) => {
-          const known = piped.get(receiver);
-          if (known) {
-            worker.postMessage({ type: 'publisher', stream: known, participant: entry.participant });
-            return;
-          }
-          const stream = `r${++streams}`;
-          piped.set(receiver, stream);
-          pipe(receiver, { direction: 'recv', kind: entry.kind, participant: entry.participant, stream });
-        },
-      },
-    });
+    this.#openConnection();
     this.joined = false;
     this.startedAt = 0;
     /** @type {{code: string, message: string}[]} every error shown, for tests */
@@ -86,7 +49,6 @@ export class Call {
     this.selfview = byId('selfview');
     this.controls = byId('controls');
     this.grid = new TileGrid(byId('tiles'), byId('audio-sink'), (blocked) => this.#soundBlocked(blocked));
-    this.sampler = new QualitySampler(this.session.pc);
     this.timer = 0;
     this.sampling = false; // a getStats is in flight
     this.soundToastShown = false;
@@ -102,6 +64,22 @@ export class Call {
     this.phone = false;
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
+    /** the signalling session was lost and we are joining again */
+    this.reconnecting = false;
+    /** sessions joined so far (1 + rejoins) */
+    this.sessions = 0;
+    /** the epoch our next session's keys start at (past every earlier one's) */
+    this.nextEpoch = 0;
+    /** what join needs, kept for rejoining @type {{identity: any, line: string}|null} */
+    this.auth = null;
+  }
+
+  /** A fresh worker and Session for the next join (connection.js). */
+  #openConnection() {
+    const { worker, session } = openConnection((message) => this.#error(`media worker: ${message}`, 'e2ee'));
+    this.worker = worker;
+    this.session = session;
+    this.sampler = new QualitySampler(session.pc);
   }
 
   async start() {
@@ -133,10 +111,49 @@ export class Call {
     this.opts.name = me.name;
     this.line = line;
 
+    // Send only what the credential's roles may send (roles.js mirrors the
+    // server's matrix): a monitor or an operator sends nothing.
+    if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
+    if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
+    // A booked phone call is voice only end to end: no camera, and a call
+    // screen instead of tiles. (A call name that is not booked is an ad hoc
+    // video call; a role that cannot see the schedule learns nothing here,
+    // and the server refuses a camera in a phone call anyway.)
+    // (The line's upcoming calls, not the call itself: an ad hoc call name
+    // is not an error.)
+    if (anyIn(SCHEDULE_ROLES, me.roles)) {
+      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
+      const upcoming = await api.listCalls().catch(() => null);
+      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
+      if (booked?.kind === 'phone') this.#phoneMode();
+    }
+    this.auth = { identity, line };
+    try {
+      await this.#join();
+    } catch (err) {
+      const e = /** @type {Error & {code?: string}} */ (err);
+      this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
+      this.#ended(false, e.message);
+      return;
+    }
+    this.startedAt = Date.now();
+    this.timer = window.setInterval(() => void this.#tick(), 1000);
+    this.#renderControls();
+    await this.#refreshDevices();
+  }
+
+  /**
+   * Joins on this.session with our current tracks, wiring its events to the
+   * UI; rejects if the server refuses or the socket closes first.
+   */
+  async #join() {
+    const { identity, line } = /** @type {{identity: any, line: string}} */ (this.auth);
+    const { call } = this.opts;
     const s = this.session;
     const worker = this.worker;
+    const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker });
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
@@ -161,42 +178,67 @@ export class Call {
       this.#error(`${e.code}: ${e.message}`, e.code);
     };
     s.onstatechange = (st) => this.#linkFromPC(st);
-    s.onclose = (ev) => this.#ended(ev.left);
+    s.onclose = (ev) => this.#lost(s, ev);
+    const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam, this.cam2].filter(Boolean));
+    await s.join(call, tracks, {
+      line,
+      credential: identity.credential,
+      prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
+    });
+    this.joined = true;
+    this.sessions++;
+  }
 
-    // Send only what the credential's roles may send (roles.js mirrors the
-    // server's matrix): a monitor or an operator sends nothing.
-    if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
-    if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
-    // A booked phone call is voice only end to end: no camera, and a call
-    // screen instead of tiles. (A call name that is not booked is an ad hoc
-    // video call; a role that cannot see the schedule learns nothing here,
-    // and the server refuses a camera in a phone call anyway.)
-    // (The line's upcoming calls, not the call itself: an ad hoc call name
-    // is not an error.)
-    if (anyIn(SCHEDULE_ROLES, me.roles)) {
-      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
-      const upcoming = await api.listCalls().catch(() => null);
-      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
-      if (booked?.kind === 'phone') this.#phoneMode();
-    }
-    const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
-    try {
-      await s.join(call, tracks, {
-        line,
-        credential: identity.credential,
-        prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
-      });
-    } catch (err) {
-      const e = /** @type {Error & {code?: string}} */ (err);
-      this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
-      this.#ended(false, e.message);
+  /**
+   * The session closed. On purpose (we left, were removed) or before we
+   * were ever in: the end screen. Otherwise the connection was lost: join
+   * again (PROTOCOL.md, "Reconnecting").
+   * @param {Session} s @param {{code: number, reason: string, left: boolean}} ev
+   */
+  #lost(s, ev) {
+    if (s !== this.session || this.reconnecting) return;
+    if (ev.left || this.removed || !this.joined || this.over) {
+      this.#ended(ev.left);
       return;
     }
-    this.joined = true;
-    this.startedAt = Date.now();
-    this.timer = window.setInterval(() => void this.#tick(), 1000);
-    this.#renderControls();
-    await this.#refreshDevices();
+    void this.#reconnect();
+  }
+
+  /**
+   * Joins again with a new worker, Session and keys, pausing between
+   * attempts (connection.js, backoffMs), until one succeeds or the server
+   * refuses us for good. Our camera and microphone stay open meanwhile.
+   */
+  async #reconnect() {
+    this.reconnecting = true;
+    this.#link('reconnecting', 'Reconnecting…');
+    toast('The connection to the line was lost. Reconnecting…');
+    for (let attempt = 0; !this.over; attempt++) {
+      this.nextEpoch = Math.max(this.nextEpoch, (this.e2ee?.state().epoch ?? -1) + 1);
+      this.e2ee?.close();
+      this.e2ee = null;
+      this.worker.terminate();
+      this.grid.clear();
+      await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+      if (this.over) return;
+      this.#openConnection();
+      try {
+        await this.#join();
+      } catch (err) {
+        const e = /** @type {Error & {code?: string}} */ (err);
+        if (e.code && FINAL_CODES.has(e.code)) {
+          this.reconnecting = false;
+          this.#error(`Could not rejoin: ${e.message}`, e.code);
+          this.#ended(false, e.message);
+          return;
+        }
+        continue;
+      }
+      this.reconnecting = false;
+      this.#linkFromPC(this.session.pc.connectionState);
+      toast('Back in the call.');
+      return;
+    }
   }
 
   /** Voice only: no camera, and the call screen (names, duration, mute, hang up). */
@@ -271,6 +313,9 @@ export class Call {
         cameraDevice: deviceOf(this.cam?.track),
       },
       errors: this.errors,
+      reconnecting: this.reconnecting,
+      sessions: this.sessions,
+      iceRestarts: s.iceRestarts,
       phone: this.phone,
       e2ee: this.e2ee?.state() ?? null,
     };
@@ -449,52 +494,11 @@ export class Call {
   }
 
   #renderControls() {
-    const micOn = !!this.mic?.track?.enabled;
-    const mic = byId('btn-mic');
-    mic.disabled = !this.mic;
-    mic.setAttribute('aria-pressed', String(micOn));
-    mic.classList.toggle('off', !micOn);
-    mic.title = micOn ? 'Mute microphone' : 'Unmute microphone';
-    mic.querySelector('.btn-label').textContent = micOn ? 'Mute' : 'Unmute';
-    setIcon(mic, micOn ? 'mic' : 'mic-off');
-
-    const camOn = !!this.cam?.track;
-    const cam = byId('btn-cam');
-    cam.disabled = this.busy;
-    cam.setAttribute('aria-pressed', String(camOn));
-    cam.classList.toggle('off', !camOn);
-    cam.title = camOn ? 'Turn camera off' : 'Turn camera on';
-    cam.querySelector('.btn-label').textContent = camOn ? 'Camera off' : 'Camera on';
-    setIcon(cam, camOn ? 'cam' : 'cam-off');
-
-    const cam2 = byId('btn-cam2');
-    cam2.disabled = this.busy || (!this.cam2 && !this.joined);
-    cam2.setAttribute('aria-pressed', String(!!this.cam2));
-    cam2.classList.toggle('active', !!this.cam2);
-    cam2.title = this.cam2 ? 'Remove the second camera' : 'Add a second camera';
-    cam2.querySelector('.btn-label').textContent = this.cam2 ? 'Remove camera 2' : 'Add camera';
-    byId('call-camera').disabled = this.busy;
+    renderControls(this);
   }
 
   #renderSelf() {
-    const views = [];
-    for (const t of [this.cam, this.cam2]) {
-      if (!t?.track) continue;
-      const box = el('div', 'self-tile');
-      const v = /** @type {HTMLVideoElement} */ (el('video'));
-      v.autoplay = true;
-      v.playsInline = true;
-      v.muted = true;
-      v.srcObject = new MediaStream([t.track]);
-      box.append(v, el('span', 'self-label', t === this.cam2 ? 'You · camera 2' : 'You'));
-      views.push(box);
-    }
-    if (views.length === 0) {
-      const box = el('div', 'self-tile voice');
-      box.append(el('span', 'self-label', this.cam ? 'You · camera off' : 'You · voice only'));
-      views.push(box);
-    }
-    this.selfview.replaceChildren(...views);
+    renderSelf(this);
   }
 
   async #refreshDevices() {
@@ -530,7 +534,7 @@ export class Call {
 
   /** @param {RTCPeerConnectionState} st */
   #linkFromPC(st) {
-    const text = { new: 'Connecting…', connecting: 'Connecting…', connected: 'Connected', disconnected: 'Reconnecting…', failed: 'Connection failed', closed: 'Closed' };
+    const text = { new: 'Connecting…', connecting: 'Connecting…', connected: 'Connected', disconnected: 'Reconnecting…', failed: 'Reconnecting…', closed: 'Closed' };
     this.#link(st, text[st] ?? st);
   }
 

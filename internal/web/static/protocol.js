@@ -46,6 +46,9 @@ export function defaultURL() {
   return `${scheme}//${location.host}/ws`;
 }
 
+/** How often an ICE restart is asked for again while the connection stays down. */
+const ICE_RETRY_MS = 4000;
+
 /** A call name as the server accepts it (PROTOCOL.md, identifiers). */
 export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -92,7 +95,14 @@ export class Session {
     if (this.frames) config.encodedInsertableStreams = true;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
-    this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
+    this.pc.onconnectionstatechange = () => {
+      this.#watchICE();
+      this.onstatechange?.(this.pc.connectionState);
+    };
+    /** ICE restarts asked for (restart_ice) */
+    this.iceRestarts = 0;
+    this.lastRestart = 0;
+    this.iceTimer = 0;
 
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -250,6 +260,34 @@ export class Session {
   leave() {
     this.#send({ type: 'leave' });
     this.#closed(1000, 'left');
+  }
+
+  // ---- ICE restart ----
+
+  /**
+   * The connection went "disconnected" or "failed" (the network changed, an
+   * address went away): ask the server for an ICE restart, and again every
+   * few seconds while it stays down. The server always offers, so the
+   * browser's own restartIce() would wait for an offer we never make; the
+   * server's offer with new ICE credentials restarts both agents instead
+   * (PROTOCOL.md, "ICE restart"). The session, keys and membership stay.
+   */
+  #watchICE() {
+    const down = () => !this.closed && (this.pc.connectionState === 'disconnected' || this.pc.connectionState === 'failed');
+    if (!down()) {
+      clearInterval(this.iceTimer);
+      this.iceTimer = 0;
+      return;
+    }
+    const ask = () => {
+      if (!down()) return;
+      if (Date.now() - this.lastRestart < ICE_RETRY_MS) return;
+      this.lastRestart = Date.now();
+      this.iceRestarts++;
+      this.#send({ type: 'restart_ice' });
+    };
+    ask();
+    if (!this.iceTimer) this.iceTimer = setInterval(ask, 1000);
   }
 
   // ---- incoming messages ----
@@ -439,6 +477,7 @@ export class Session {
     this.pendingPublishes = [];
     for (const rt of this.remote.values()) this.ontrackended?.(rt);
     this.remote.clear();
+    clearInterval(this.iceTimer);
     this.pc.close();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     this.onclose?.({ code, reason, left });

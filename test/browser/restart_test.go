@@ -1,0 +1,267 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"hotline/internal/booking"
+	"hotline/internal/client"
+	"hotline/internal/demo"
+	"hotline/internal/load"
+	"hotline/internal/protocol"
+	"hotline/internal/role"
+	"hotline/internal/schedule"
+	"hotline/internal/server"
+	"hotline/internal/store"
+)
+
+// serverChildEnv makes the test binary play a hotline server (see TestMain):
+// "LISTEN|DATADIR". A child process can be killed with SIGKILL, as a crash
+// would end a real server, without ending the test.
+const serverChildEnv = "HOTLINE_TEST_SERVER_CHILD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(serverChildEnv); spec != "" {
+		serveChild(spec)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveChild runs the demo server as `hotline demo` would, prints its URL
+// on the first line (what load.StartProcess waits for), and serves until
+// SIGTERM or SIGKILL.
+func serveChild(spec string) {
+	listen, dir, _ := strings.Cut(spec, "|")
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, _, err := server.StartDemo(context.Background(), server.Config{Listen: listen, DataDir: dir}, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Printf("test server serving on %s\n", srv.URL())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	<-sig
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// startChild starts the server child on listen with the data folder dir.
+func startChild(t *testing.T, listen, dir string) *load.Process {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(serverChildEnv, listen+"|"+dir)
+	p, err := load.StartProcess(context.Background(), exe, []string{"-test.run=^$"})
+	if err != nil {
+		t.Fatalf("server child: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	return p
+}
+
+// freeAddr returns a loopback TCP address nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestBackAfterServerKill: a booked call with a browser and two native
+// endpoints; the server is killed with SIGKILL mid-call and started again
+// on the same data folder. Every participant rejoins by itself and decodes
+// (browser) or decrypts (native) the others again; the test logs how long
+// after the new server accepted connections each was back. The booked call
+// is still live, and what was committed before the kill is still there.
+func TestBackAfterServerKill(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := demo.Provision(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := booking.New(st)
+	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
+	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
+	booked, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, west, booked.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := demo.AddLink(ctx, st, demo.East, "web", []role.Role{role.Principal})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	listen := freeAddr(t)
+	p := startChild(t, listen, dir)
+	base := p.URL()
+
+	web := newBrowser(t, "web", 1280, 720)
+	if err := chromedp.Do(web.ctx, chromedp.Navigate(link.URL(base))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(web.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		t.Fatalf("web: enrolment: %v", err)
+	}
+	web.enrolled = true
+	web.open(base + "/call/" + booked.ID + "?autojoin=1")
+
+	natives := map[string]*client.Attendee{}
+	for _, name := range []string{"north", "south"} {
+		dev, err := d.EnrolDevice(demo.West, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := client.Attend(ctx, client.Config{Server: base, Line: demo.Line, Call: booked.ID, Device: dev, Publish: true}, client.Backoff{})
+		t.Cleanup(func() { _ = a.Close() })
+		natives[name] = a
+	}
+	everyone := []string{"web", "north", "south"}
+	web.waitVideoGrowing("north")
+	web.waitVideoGrowing("south")
+	for name, a := range natives {
+		waitFor(t, name+" decrypts the others", func() (bool, string) { return nativeBack(a, name, everyone) })
+	}
+	if c, err := svc.Call(ctx, booked.ID); err != nil || c.State != schedule.StateLive {
+		t.Fatalf("booked call before the kill: %+v, %v", c.State, err)
+	}
+	// Committed just before the kill: it must survive it.
+	last, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p.Kill()
+	killed := time.Now()
+	waitFor(t, "everyone to notice", func() (bool, string) {
+		s := eval[map[string]any](web, `window.hotline.state()`)
+		for name, a := range natives {
+			if a.Client() != nil {
+				return false, name + " still has a session"
+			}
+		}
+		return s["reconnecting"] == true, fmt.Sprintf("web: reconnecting %v", s["reconnecting"])
+	})
+	p2 := startChild(t, listen, dir)
+	up := time.Now()
+	t.Logf("server down for %v (killed, restarted, listening)", up.Sub(killed).Round(time.Millisecond))
+
+	back := map[string]time.Duration{}
+	waitFor(t, "everyone back in the call and decoding", func() (bool, string) {
+		var missing []string
+		for name, a := range natives {
+			if _, ok := back[name]; ok {
+				continue
+			}
+			if ok, why := nativeBack(a, name, everyone); ok {
+				back[name] = time.Since(up)
+			} else {
+				missing = append(missing, why)
+			}
+		}
+		if _, ok := back["web"]; !ok {
+			if ok, why := webBack(web); ok {
+				back["web"] = time.Since(up)
+			} else {
+				missing = append(missing, why)
+			}
+		}
+		return len(missing) == 0, strings.Join(missing, "; ")
+	})
+	var worst time.Duration
+	for name, d := range back {
+		t.Logf("%s back in the call and decoding %v after the server listened again", name, d.Round(time.Millisecond))
+		worst = max(worst, d)
+	}
+	t.Logf("RECOVERY after kill -9: everyone decoding %v after the restarted server accepted connections", worst.Round(time.Millisecond))
+	web.waitVideoGrowingBy("north", 10)
+	web.waitVideoGrowingBy("south", 10)
+
+	// The booked call is still live, the booking made just before the kill
+	// is there, and the new server serves from the same data (p2's URL is
+	// the same address).
+	if p2.URL() != base {
+		t.Errorf("restarted server at %s, was %s", p2.URL(), base)
+	}
+	if c, err := svc.Call(ctx, booked.ID); err != nil || c.State != schedule.StateLive {
+		t.Errorf("booked call after the restart: %v, %v; want live", c.State, err)
+	}
+	if _, err := svc.Call(ctx, last.ID); err != nil {
+		t.Errorf("the booking committed before the kill is gone: %v", err)
+	}
+	for name, a := range natives {
+		if a.Joins() != 2 {
+			t.Errorf("%s joined %d times, want 2", name, a.Joins())
+		}
+	}
+	web.checkClean()
+}
+
+// nativeBack: a's current session decrypts video and audio from every other
+// participant.
+func nativeBack(a *client.Attendee, self string, everyone []string) (bool, string) {
+	c := a.Client()
+	if c == nil {
+		return false, self + ": no session"
+	}
+	got := map[string]uint64{}
+	for _, ts := range c.Stats().Tracks {
+		if !ts.Ended && ts.Decrypted >= 10 {
+			got[ts.From+"/"+ts.Kind] = ts.Decrypted
+		}
+	}
+	for _, o := range everyone {
+		if o == self {
+			continue
+		}
+		for _, k := range []string{protocol.KindVideo, protocol.KindAudio} {
+			if got[o+"/"+k] == 0 {
+				return false, fmt.Sprintf("%s: no %s decrypted from %s yet", self, k, o)
+			}
+		}
+	}
+	return true, ""
+}
+
+// webBack: the page rejoined (a second session) and decodes both natives.
+func webBack(b *browser) (bool, string) {
+	if n := eval[int](b, `window.hotline.state().sessions`); n < 2 {
+		return false, fmt.Sprintf("web: %d sessions", n)
+	}
+	s := b.state()
+	for _, o := range []string{"north", "south"} {
+		if f, _, ok := s.videoFrom(o); !ok || f == 0 {
+			return false, fmt.Sprintf("web: no frame decoded from %s yet", o)
+		}
+	}
+	return true, ""
+}
