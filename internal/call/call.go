@@ -17,16 +17,19 @@ import (
 
 // Errors returned by Registry and Call; internal/peer maps them to protocol codes.
 var (
-	ErrFull            = errors.New("call is full")
-	ErrDuplicateID     = errors.New("participant already in the call")
-	ErrDuplicateDevice = errors.New("this device is already in the call")
-	ErrNoRecipient     = errors.New("no such participant in the call")
-	ErrTrackExists     = errors.New("track id already published")
-	ErrUnknownTrack    = errors.New("no such track")
-	ErrNotMember       = errors.New("not a member of the call")
-	ErrClosed          = errors.New("server is shutting down")
-	ErrForbidden       = errors.New("not allowed")
+	ErrFull         = errors.New("call is full")
+	ErrDuplicateID  = errors.New("participant already in the call")
+	ErrNoRecipient  = errors.New("no such participant in the call")
+	ErrTrackExists  = errors.New("track id already published")
+	ErrUnknownTrack = errors.New("no such track")
+	ErrNotMember    = errors.New("not a member of the call")
+	ErrClosed       = errors.New("server is shutting down")
+	ErrForbidden    = errors.New("not allowed")
 )
+
+// ReplacedBy is who "removed" a member whose device joined the call again
+// on a new connection (see Registry.Join).
+const ReplacedBy = "a newer connection of the same device"
 
 // Member is one participant as the call sees it. The call invokes these
 // methods with its lock held, in the order events happen; implementations
@@ -134,16 +137,25 @@ func (r *Registry) Join(name string, m Member) (*Call, error) {
 	}
 	r.mu.Unlock()
 	defer c.mu.Unlock()
-	if len(c.members) >= r.maxMembers {
-		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.maxMembers)
-	}
 	for _, e := range c.members {
 		if e.m.ID() == m.ID() {
 			return nil, ErrDuplicateID
 		}
+	}
+	// A device joining a call it is still in replaces its earlier session:
+	// that one's connection was lost and the server has not noticed yet
+	// (docs/PROTOCOL.md, "Reconnecting"). Only the device can ask, since
+	// the join proved possession of its key over a fresh challenge.
+	for _, e := range c.members {
 		if e.m.Device() == m.Device() {
-			return nil, ErrDuplicateDevice
+			c.leaveLocked(e)
+			c.over = false // the new member is added below, under the same lock
+			e.m.Removed(ReplacedBy)
+			break
 		}
+	}
+	if len(c.members) >= r.maxMembers {
+		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.maxMembers)
 	}
 	a := m.Admission()
 	if a.Kind == "" {

@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -204,17 +205,26 @@ func TestRelayKey(t *testing.T) {
 	}
 }
 
-// TestDuplicateDevice: one device cannot be in a call twice.
+// TestDuplicateDevice: one device is never in a call twice: its second
+// join replaces its first session (a reconnection the server had not
+// noticed), which is told so, even when it was alone in the call.
 func TestDuplicateDevice(t *testing.T) {
 	reg := NewRegistry(4, nil)
-	reg.Join("x", &member{id: "a", name: "A"})
+	old := &member{id: "a", name: "A"}
+	reg.Join("x", old)
 	dup := &dupDevice{member{id: "b", name: "B"}}
-	if _, err := reg.Join("x", dup); !errors.Is(err, ErrDuplicateDevice) {
+	if _, err := reg.Join("x", dup); err != nil {
 		t.Fatalf("second join of a device: %v", err)
 	}
+	if got := old.got(); !strings.Contains(got, "removed-by:"+ReplacedBy) {
+		t.Errorf("the replaced session was told %s", got)
+	}
 	c, _ := reg.Join("x", &member{id: "c", name: "C"})
-	if r := c.Roster(); len(r) != 2 || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
+	if r := c.Roster(); len(r) != 2 || r[0].ID != "b" || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
 		t.Fatalf("roster %+v", r)
+	}
+	if reg.calls["x"] != c {
+		t.Error("the call was forgotten when its only member was replaced")
 	}
 }
 
