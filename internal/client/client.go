@@ -114,6 +114,8 @@ type Client struct {
 	// ICE restarts asked for (ice.go)
 	lastRestart time.Time
 	restarts    int
+	firstAsk    time.Time // the first restart request not yet answered by an offer
+	lastOffer   time.Time
 
 	// Owned by the signalling read loop (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.

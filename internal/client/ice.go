@@ -31,8 +31,14 @@ func iceDown(s webrtc.PeerConnectionState) bool {
 	return s == webrtc.PeerConnectionStateDisconnected || s == webrtc.PeerConnectionStateFailed
 }
 
+// restartAnswerWait: an ICE restart request that brings no offer within
+// this long means the signalling socket is dead too (the network change
+// took its TCP connection along): the client drops it, and its Attendee
+// joins again on a new one.
+const restartAnswerWait = 6 * time.Second
+
 // watchICE repeats the ICE restart request every iceRetry while the
-// connection is down, until the client closes.
+// connection is down, until the client closes; see also restartAnswerWait.
 func (c *Client) watchICE() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -41,11 +47,28 @@ func (c *Client) watchICE() {
 		case <-c.ctx.Done():
 			return
 		case now := <-tick.C:
-			if iceDown(webrtc.PeerConnectionState(c.pcState.Load())) {
-				c.askICERestart(now)
+			if !iceDown(webrtc.PeerConnectionState(c.pcState.Load())) {
+				continue
 			}
+			c.mu.Lock()
+			unanswered := !c.firstAsk.IsZero() && c.lastOffer.Before(c.firstAsk) && now.Sub(c.firstAsk) > restartAnswerWait
+			c.mu.Unlock()
+			if unanswered && c.ws != nil {
+				c.log.Info("no offer answers the ICE restart request: signalling lost")
+				c.ws.CloseNow()
+				return
+			}
+			c.askICERestart(now)
 		}
 	}
+}
+
+// offerArrived notes an offer, which answers any ICE restart request.
+func (c *Client) offerArrived() {
+	c.mu.Lock()
+	c.lastOffer = time.Now()
+	c.firstAsk = time.Time{}
+	c.mu.Unlock()
 }
 
 // askICERestart sends restart_ice unless one went out less than iceRetry ago.
@@ -55,6 +78,9 @@ func (c *Client) askICERestart(now time.Time) {
 	if due {
 		c.lastRestart = now
 		c.restarts++
+		if c.firstAsk.IsZero() {
+			c.firstAsk = now
+		}
 	}
 	c.mu.Unlock()
 	if !due {

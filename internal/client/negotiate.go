@@ -17,6 +17,7 @@ const maxPendingCandidates = 64
 // note which received tracks started or ended, put each local track on the
 // transceiver the send table names, answer.
 func (c *Client) handleOffer(m *protocol.SDP) error {
+	c.offerArrived()
 	answer, err := c.answerOffer(m)
 	if err != nil {
 		return err

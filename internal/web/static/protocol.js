@@ -48,6 +48,8 @@ export function defaultURL() {
 
 /** How often an ICE restart is asked for again while the connection stays down. */
 const ICE_RETRY_MS = 4000;
+/** An ICE restart request that brings no offer within this long means the signalling socket is dead too. */
+const RESTART_ANSWER_MS = 6000;
 
 /** A call name as the server accepts it (PROTOCOL.md, identifiers). */
 export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -102,6 +104,8 @@ export class Session {
     /** ICE restarts asked for (restart_ice) */
     this.iceRestarts = 0;
     this.lastRestart = 0;
+    /** when the first restart request not yet answered by an offer went out (0: none) */
+    this.firstAsk = 0;
     this.iceTimer = 0;
 
     /** @type {WebSocket|null} */
@@ -281,8 +285,16 @@ export class Session {
     }
     const ask = () => {
       if (!down()) return;
+      // No offer came back: the socket died with the network (its TCP
+      // connection does not survive an address change). Closing the
+      // session makes the caller join again on a new one.
+      if (this.firstAsk && Date.now() - this.firstAsk > RESTART_ANSWER_MS) {
+        this.#closed(4000, 'signalling lost');
+        return;
+      }
       if (Date.now() - this.lastRestart < ICE_RETRY_MS) return;
       this.lastRestart = Date.now();
+      this.firstAsk ||= this.lastRestart;
       this.iceRestarts++;
       this.#send({ type: 'restart_ice' });
     };
@@ -340,6 +352,7 @@ export class Session {
    */
   async #handleOffer(msg) {
     if (this.closed) return;
+    this.firstAsk = 0; // any offer answers an ICE restart request
     const pc = this.pc;
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
 
