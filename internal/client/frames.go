@@ -15,10 +15,10 @@ import (
 // a few KB, a 1080p key frame can reach a few hundred.
 const maxFrameBytes = 1 << 20
 
-// maxPendingFrames bounds the video frames gathered at once, about a second
-// of 30 fps video: time enough for NACKed packets to come back (several
-// round trips). A frame still incomplete when this many newer ones have
-// started is lost.
+// maxPendingFrames bounds how long a video frame is gathered: about a
+// second of 30 fps video, time enough for NACKed packets to come back
+// (several round trips). A frame still incomplete when this many newer ones
+// have started is lost.
 const maxPendingFrames = 32
 
 // finishedRing remembers the timestamps of the last frames completed or
@@ -40,13 +40,15 @@ type assembler struct {
 	free     []*partialFrame
 	out      []byte
 	finished [finishedRing]uint32
-	nfin     int // entries of finished in use, up to finishedRing
-	fin      int // next slot of finished
+	nfin     int    // entries of finished in use, up to finishedRing
+	fin      int    // next slot of finished
+	started  uint64 // frames started so far
 	vp8      codecs.VP8Packet
 }
 
 type partialFrame struct {
 	ts                 uint32
+	born               uint64 // assembler.started when it began
 	start, end         uint16 // sequence numbers of the first and last packet
 	haveStart, haveEnd bool
 	seqs               []uint16
@@ -67,7 +69,8 @@ func (a *assembler) push(h *rtp.Header, payload []byte) (frame []byte, lost int)
 	}
 	f := a.frameOf(h.Timestamp)
 	if f == nil {
-		if len(a.pending) == maxPendingFrames {
+		// Frames this far behind will not complete any more.
+		for len(a.pending) > 0 && a.started-a.pending[0].born >= maxPendingFrames {
 			a.retire(0)
 			lost++
 		}
@@ -124,7 +127,8 @@ func (a *assembler) newFrame(ts uint32) *partialFrame {
 		f = &partialFrame{}
 	}
 	bodies := f.bodies[:0]
-	*f = partialFrame{ts: ts, seqs: f.seqs[:0], bodies: bodies}
+	*f = partialFrame{ts: ts, born: a.started, seqs: f.seqs[:0], bodies: bodies}
+	a.started++
 	a.pending = append(a.pending, f)
 	return f
 }
