@@ -154,6 +154,7 @@ func TestBackAfterServerKill(t *testing.T) {
 	if c, err := svc.Call(ctx, booked.ID); err != nil || c.State != schedule.StateLive {
 		t.Fatalf("booked call before the kill: %+v, %v", c.State, err)
 	}
+	checkOpusFEC(t, web)
 	// Committed just before the kill: it must survive it.
 	last, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
 	if err != nil {
@@ -224,6 +225,32 @@ func TestBackAfterServerKill(t *testing.T) {
 		}
 	}
 	web.checkClean()
+}
+
+// checkOpusFEC: the server offers Opus with in-band FEC (RFC 7587 §6.1,
+// useinbandfec=1: it can take FEC data), and the browser's answer asks for
+// it too, so both directions carry the previous frame's redundancy in each
+// packet; it survives SFrame, which encrypts whole Opus frames.
+func checkOpusFEC(t *testing.T, b *browser) {
+	t.Helper()
+	sdp := eval[struct{ Local, Remote string }](b, `window.hotline.sdp()`)
+	for name, desc := range map[string]string{"server's offer": sdp.Remote, "browser's answer": sdp.Local} {
+		pt := ""
+		for _, l := range strings.Split(desc, "\r\n") {
+			if rest, ok := strings.CutPrefix(l, "a=rtpmap:"); ok && strings.Contains(strings.ToLower(rest), "opus/48000") {
+				pt, _, _ = strings.Cut(rest, " ")
+			}
+		}
+		ok := false
+		for _, l := range strings.Split(desc, "\r\n") {
+			if strings.HasPrefix(l, "a=fmtp:"+pt+" ") && strings.Contains(l, "useinbandfec=1") {
+				ok = true
+			}
+		}
+		if pt == "" || !ok {
+			t.Errorf("the %s does not offer Opus with useinbandfec=1 (payload type %q)", name, pt)
+		}
+	}
 }
 
 // nativeBack: a's current session decrypts video and audio from every other
