@@ -40,8 +40,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	e2ee := fs.Bool("e2ee", false, "encrypt every frame end to end with SFrame (as real clients do) and report its cost per frame")
 	dataDir := fs.String("data", "", "with --server: that server's data `folder`, provisioned by hotline demo (its demo authorities enrol the bench's endpoints)")
 	verbose := fs.Bool("v", false, "log debugging detail, the endpoints' included")
+	tlsConfig := caFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline bench [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
+		fmt.Fprintln(stderr, "usage: hotline bench [--server URL [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +51,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.E2EE = *e2ee
 	if err := benchFlags(fs, cfg, *dataDir); err != nil {
 		return err
+	}
+	var err error
+	if cfg.TLS, err = tlsConfig(); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 
 	level, clientLevel := slog.LevelInfo, slog.LevelError

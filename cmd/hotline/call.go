@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"hotline/internal/booking"
+	"hotline/internal/certs"
 	"hotline/internal/protocol"
 	"hotline/internal/schedule"
 	"hotline/internal/trust"
@@ -35,7 +37,11 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cmd.parse(args[1:], stderr); err != nil {
 		return err
 	}
-	api, err := openAPI(ctx, cmd.server, cmd.device, cmd.line)
+	tlsConfig, err := cmd.tls()
+	if err != nil {
+		return fmt.Errorf("call %s: %w", cmd.name, err)
+	}
+	api, err := openAPI(ctx, cmd.server, cmd.device, cmd.line, tlsConfig)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", cmd.name, err)
 	}
@@ -58,6 +64,7 @@ type callCommand struct {
 	json, ics                  bool
 	version                    int64
 	body                       []byte // the request body, checked with the server's own parser
+	tls                        func() (*tls.Config, error)
 	stdout                     io.Writer
 }
 
@@ -68,6 +75,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	fs.StringVar(&c.device, "device", "", "enrolled device `file` (from hotline device init/install; required)")
 	fs.StringVar(&c.line, "line", "", "line `name` (required)")
 	fs.BoolVar(&c.json, "json", false, "print the API's JSON instead of text")
+	c.tls = caFlag(fs)
 	var (
 		kind, when, duration     string
 		agenda, advisers, people stringList
@@ -274,7 +282,7 @@ type apiClient struct {
 
 // openAPI checks the server URL, loads the device and opens an API session
 // on line with it (docs/API.md, "Authentication").
-func openAPI(ctx context.Context, server, devicePath, line string) (*apiClient, error) {
+func openAPI(ctx context.Context, server, devicePath, line string, tlsConfig *tls.Config) (*apiClient, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--server %q: want an http:// or https:// URL with a host", server)
@@ -286,7 +294,7 @@ func openAPI(ctx context.Context, server, devicePath, line string) (*apiClient, 
 	if dev.Credential == nil {
 		return nil, fmt.Errorf("device %s is not enrolled yet (hotline device install)", devicePath)
 	}
-	api := &apiClient{base: strings.TrimSuffix(server, "/"), http: &http.Client{Timeout: 30 * time.Second}}
+	api := &apiClient{base: strings.TrimSuffix(server, "/"), http: certs.HTTPClient(tlsConfig, 30*time.Second)}
 	var ch struct {
 		Nonce string `json:"nonce"`
 	}
@@ -333,7 +341,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte, ou
 	}
 	res, err := a.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, certs.Explain(err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxReply))

@@ -22,6 +22,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "HTTP address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
+	serverTLSFlags(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err

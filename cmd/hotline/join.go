@@ -33,9 +33,10 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		runFor      = fs.Duration("for", 0, "stay this `duration`, rejoining whenever the connection is lost, then leave (default: until interrupted)")
 		stats       = fs.Bool("stats", false, "print the received tracks' statistics as JSON on the last line of stdout")
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
+		tlsConfig   = caFlag(fs)
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats]")
+		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats] [--ca FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +57,9 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("join: device %s is not enrolled yet (hotline device install)", *devicePath)
 	}
 	cfg.Device = dev
+	if cfg.TLS, err = tlsConfig(); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
 	if *runFor < 0 {
 		return fmt.Errorf("join: --for %v is negative", *runFor)
 	}

@@ -20,16 +20,17 @@ var version = "0.1.0-dev"
 const usage = `hotline — a secure line for high-stakes talks
 
 usage:
-  hotline demo    [--listen ADDR] [--data DIR]   a complete local line with enrolment links (demo only)
-  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP]
+  hotline demo    [--listen ADDR] [--data DIR] [--tls-cert F --tls-key F]   a complete line with enrolment links (demo only)
+  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http]
+  hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
-  hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats]
+  hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
-                  --server URL --device FILE --line L [--json]; request: --when W [--kind phone] [--duration 45m]
+                  --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
-  hotline bench   [--server URL] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
+  hotline bench   [--server URL [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "cert":
+		return runCert(args[1:], stdout, stderr)
 	case "line":
 		return runLine(ctx, args[1:], stdout, stderr)
 	case "authority":

@@ -53,6 +53,11 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--pprof", "0.0.0.0:6060"}, "must be a loopback address"},
 		{[]string{"--pprof", "nonsense"}, "--pprof"},
+		// Plain HTTP off loopback is refused before any socket opens.
+		{[]string{"--listen", "10.77.0.1:8080"}, "--tls-cert FILE --tls-key FILE"},
+		{[]string{"--listen", ":8080"}, "--insecure-http"},
+		{[]string{"--tls-cert", "cert.pem"}, "go together"},
+		{[]string{"--tls-cert", "no-cert.pem", "--tls-key", "no-key.pem"}, "no such file"},
 	}
 	for _, c := range cases {
 		args := append([]string{"serve", "--data", dir}, c.args...)
@@ -66,6 +71,22 @@ func TestServeBadInput(t *testing.T) {
 		}
 		if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
 			t.Fatalf("%v: data folder created despite the error", c.args)
+		}
+	}
+	// hotline demo refuses the same way, before provisioning anything.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--listen", "10.77.0.1:8080"}, "--tls-cert"},
+		{[]string{"--listen", "127.0.0.1:0", "--tls-cert", "no-cert.pem", "--tls-key", "no-key.pem"}, "no such file"},
+	} {
+		_, _, err := runCmd(append([]string{"demo", "--data", dir}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("demo %v: %v, want %q", c.args, err, c.want)
+		}
+		if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
+			t.Fatalf("demo %v: data folder created despite the error", c.args)
 		}
 	}
 	if _, _, err := runCmd("serve", "--help"); !errors.Is(err, flag.ErrHelp) {

@@ -19,6 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP port that carries every participant's media (0: any free port)")
 	fs.StringVar(&cfg.PublicIP, "public-ip", "", "IP address to announce for media when behind a 1:1 NAT")
 	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, "participants allowed in one call")
+	serverTLSFlags(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {

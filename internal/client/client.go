@@ -7,6 +7,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,8 +42,11 @@ func (e *ServerError) Error() string {
 // Config describes one endpoint.
 type Config struct {
 	Server string // the server's base URL, http(s)://host:port; the WebSocket is at /ws
-	Line   string // the line the call belongs to
-	Call   string // call name
+	// TLS is for an https server (wss:// signalling); nil: the system roots
+	// (certs.ClientConfig builds it with a --ca file).
+	TLS  *tls.Config
+	Line string // the line the call belongs to
+	Call string // call name
 	// Device is the enrolled identity the endpoint joins with: its keys,
 	// its credential (which gives its display name) and the line's pinned
 	// authorities, against which every roster entry is verified.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"hotline/internal/certs"
 	"hotline/internal/protocol"
 	"hotline/internal/trust"
 )
@@ -15,9 +16,11 @@ import (
 // message limit: a larger message closes the connection (status 1009) rather
 // than being buffered.
 func (c *Client) dial(ctx context.Context, wsURL string) error {
-	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	hc := certs.HTTPClient(c.cfg.TLS, 0)
+	defer hc.CloseIdleConnections()
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
-		return fmt.Errorf("client: connect to %s: %w", wsURL, err)
+		return fmt.Errorf("client: connect to %s: %w", wsURL, certs.Explain(err))
 	}
 	conn.SetReadLimit(protocol.MaxMessageBytes)
 	c.ws = conn

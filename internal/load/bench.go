@@ -79,7 +79,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var tag [3]byte
 	_, _ = rand.Read(tag[:])
-	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Server), prefix: "bench-" + hex.EncodeToString(tag[:])}
+	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Server, cfg.TLS), prefix: "bench-" + hex.EncodeToString(tag[:])}
 	defer b.close()
 
 	added := cfg.Calls
@@ -209,6 +209,7 @@ func (b *bench) addCalls(ctx context.Context, n int) ([]*client.Client, error) {
 			}
 			c, err := client.Join(jctx, client.Config{
 				Server:      b.cfg.Server,
+				TLS:         b.cfg.TLS,
 				Line:        b.cfg.Line,
 				Call:        name,
 				Device:      dev,

@@ -13,6 +13,7 @@
 package load
 
 import (
+	"crypto/tls"
 	"hotline/internal/trust"
 
 	"errors"
@@ -43,6 +44,7 @@ var ErrConfig = errors.New("load: invalid configuration")
 // Config is one bench run.
 type Config struct {
 	Server       string        // the server's base URL; must be on loopback
+	TLS          *tls.Config   // for an https Server (nil: the system roots)
 	Calls        int           // calls at the start
 	Participants int           // per call, 2..MaxParticipants
 	Duration     time.Duration // measured window of each step

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"hotline/internal/certs"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -44,11 +47,12 @@ type Scraper struct {
 	client *http.Client
 }
 
-// NewScraper scrapes the server at base (http://host:port).
-func NewScraper(base string) *Scraper {
+// NewScraper scrapes the server at base (http(s)://host:port), trusting
+// tlsConfig's roots for https (nil: the system roots).
+func NewScraper(base string, tlsConfig *tls.Config) *Scraper {
 	return &Scraper{
 		url:    strings.TrimSuffix(base, "/") + "/metrics",
-		client: &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		client: certs.HTTPClient(tlsConfig, 10*time.Second),
 	}
 }
 

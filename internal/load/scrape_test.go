@@ -97,7 +97,7 @@ func TestScrapeTheServersExposition(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	sc := NewScraper(srv.URL + "/")
+	sc := NewScraper(srv.URL+"/", nil)
 	defer sc.Close()
 	s, err := sc.Scrape(context.Background())
 	if err != nil {
@@ -111,7 +111,7 @@ func TestScrapeTheServersExposition(t *testing.T) {
 	}
 
 	for _, base := range []string{srv.URL + "/nothing", srv.URL + "/other"} {
-		bad := NewScraper(base)
+		bad := NewScraper(base, nil)
 		if _, err := bad.Scrape(context.Background()); !errors.Is(err, ErrMetrics) {
 			t.Errorf("%s: %v", base, err)
 		}

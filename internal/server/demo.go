@@ -12,6 +12,14 @@ import (
 // authorities: what `hotline demo` runs, and what the integration tests
 // start.
 func StartDemo(ctx context.Context, cfg Config, log *slog.Logger) (*Server, *demo.Demo, error) {
+	// A bad address, a refused plain HTTP or a bad certificate must fail
+	// before the data folder is provisioned.
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, _, err := prepare(&cfg, log); err != nil {
+		return nil, nil, err
+	}
 	d, err := demo.Provision(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, nil, err

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"hotline/internal/booking"
 	"hotline/internal/call"
+	"hotline/internal/certs"
 	"hotline/internal/enrol"
 	"hotline/internal/httpapi"
 	"hotline/internal/metrics"
@@ -33,6 +35,15 @@ type Config struct {
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
 	AllowedOrigins []string
+	// TLSCert and TLSKey are PEM files (the leaf first, then any
+	// intermediates; the key alone): the server then speaks HTTPS only, and
+	// reads the files again when they change (internal/certs). Empty: plain
+	// HTTP, which Start refuses on a non-loopback address unless
+	// InsecureHTTP.
+	TLSCert, TLSKey string
+	// InsecureHTTP allows plain HTTP on a non-loopback address, for a
+	// TLS-terminating proxy in front.
+	InsecureHTTP bool
 	// DemoAuthorities sign demo enrolments (hotline demo only: a real
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
@@ -44,11 +55,31 @@ const (
 	DefaultDataDir = "hotline-data"
 )
 
+// ErrPlainHTTP refuses plain HTTP off loopback: browsers give a page served
+// that way neither the camera nor WebCrypto, and the signalling would carry
+// credentials in the clear.
+var ErrPlainHTTP = errors.New("server: refusing plain HTTP on a non-loopback address")
+
+// checkTransport applies the rule: HTTPS with both files, or plain HTTP on
+// loopback, or plain HTTP anywhere when the operator says a proxy in front
+// terminates TLS. ip is nil for "all interfaces".
+func checkTransport(cfg Config, ip net.IP) error {
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("server: --tls-cert and --tls-key go together")
+	}
+	if cfg.TLSCert != "" || cfg.InsecureHTTP || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("%w %q: give --tls-cert FILE --tls-key FILE (hotline cert init makes a pair for a trial), "+
+		"or --insecure-http if a proxy in front terminates TLS", ErrPlainHTTP, cfg.Listen)
+}
+
 // Server is a running hotline server.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	ln     net.Listener
+	scheme string // http or https
 	http   *http.Server
 	api    *httpapi.API
 	engine *peer.Engine
@@ -57,12 +88,10 @@ type Server struct {
 	served chan error
 }
 
-// Start opens the store and the sockets and begins serving. It returns once
-// the server accepts connections.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+// prepare applies the defaults and checks what can be checked before
+// anything is opened or written; it returns the listening IP (nil: all
+// interfaces) and, with a certificate, the TLS configuration serving it.
+func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
@@ -71,15 +100,38 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("server: listen address %q: %w", cfg.Listen, err)
+		return nil, nil, fmt.Errorf("server: listen address %q: %w", cfg.Listen, err)
 	}
 	var ip net.IP
 	if host != "" {
 		if host == "localhost" {
 			ip = net.IPv4(127, 0, 0, 1)
 		} else if ip = net.ParseIP(host); ip == nil {
-			return nil, fmt.Errorf("server: listen address %q: host must be an IP address", cfg.Listen)
+			return nil, nil, fmt.Errorf("server: listen address %q: host must be an IP address", cfg.Listen)
 		}
+	}
+	if err := checkTransport(*cfg, ip); err != nil {
+		return nil, nil, err
+	}
+	if cfg.TLSCert == "" {
+		return ip, nil, nil
+	}
+	r, err := certs.NewReloader(cfg.TLSCert, cfg.TLSKey, 0, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: %w", err)
+	}
+	return ip, r.ServerConfig(), nil
+}
+
+// Start opens the store and the sockets and begins serving. It returns once
+// the server accepts connections.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ip, tlsConfig, err := prepare(&cfg, log)
+	if err != nil {
+		return nil, err
 	}
 
 	// Sockets first: a port in use or a bad address must fail before the
@@ -118,22 +170,29 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Booking: book,
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+			TLSConfig:         tlsConfig,
 		},
 		served: make(chan error, 1),
 	}
-	go func() { s.served <- s.http.Serve(ln) }()
+	if tlsConfig != nil {
+		s.scheme = "https"
+		go func() { s.served <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.served <- s.http.Serve(ln) }()
+	}
 	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
 	return s, nil
 }
 
-// URL is the server's base URL, e.g. http://127.0.0.1:8080.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL is the server's base URL, e.g. http://127.0.0.1:8080 or, with TLS,
+// https://10.77.1.1:8443.
+func (s *Server) URL() string { return s.scheme + "://" + s.ln.Addr().String() }
 
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }

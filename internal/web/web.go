@@ -37,6 +37,10 @@ const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src '
 	"media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; " +
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
+// hsts: two years, the value hstspreload.org asks for; no includeSubDomains,
+// since a line's server does not speak for its domain's other hosts.
+const hsts = "max-age=63072000"
+
 // SecurityHeaders sets the headers every hotline response carries, whatever
 // route produced it. Wrap the whole mux with it, not just the web client.
 func SecurityHeaders(h http.Handler) http.Handler {
@@ -49,6 +53,12 @@ func SecurityHeaders(h http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		// The page needs the camera and microphone of this origin only.
 		hd.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()")
+		if r.TLS != nil {
+			// RFC 6797: only over TLS (a browser ignores it over HTTP, and a
+			// loopback demo on HTTP must stay reachable). Behind a proxy
+			// that terminates TLS, the proxy sets it.
+			hd.Set("Strict-Transport-Security", hsts)
+		}
 		h.ServeHTTP(w, r)
 	})
 }

@@ -41,6 +41,9 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	h := Handler()
 	for _, target := range []string{"/", "/call/x", "/static/app.js", "/static/style.css", "/nope", "/static/missing.js", "/static/../web.go"} {
 		r := get(t, h, http.MethodGet, target)
+		if got := r.Header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("%s: HSTS %q over plain HTTP", target, got)
+		}
 		csp := r.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
 			if !strings.Contains(csp, want) {
@@ -55,6 +58,22 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		}
 		if got := r.Header.Get("Referrer-Policy"); got != "no-referrer" {
 			t.Errorf("%s: Referrer-Policy = %q", target, got)
+		}
+	}
+}
+
+// Over TLS every response also carries HSTS (RFC 6797 §7.2: only there).
+func TestSecurityHeadersHSTSUnderTLS(t *testing.T) {
+	h := Handler()
+	for _, target := range []string{"/", "/static/app.js", "/nope"} {
+		req := httptest.NewRequest(http.MethodGet, "https://hotline.test"+target, nil)
+		if req.TLS == nil {
+			t.Fatal("httptest did not mark an https request as TLS")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Result().Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") || got == "max-age=0" {
+			t.Errorf("%s: HSTS %q", target, got)
 		}
 	}
 }

@@ -92,7 +92,14 @@ func (b *browser) enrolAs(base, side, name string, roles ...role.Role) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(l.URL(base))); err != nil {
+	b.enrolWithLink(l.URL(base))
+}
+
+// enrolWithLink opens an enrolment link and waits until the page says the
+// browser is enrolled.
+func (b *browser) enrolWithLink(link string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(link)); err != nil {
 		b.t.Fatalf("%s: navigate to the enrolment link: %v", b.name, err)
 	}
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`,
@@ -148,7 +155,8 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 
 // launch is newBrowser with a choice of how many fake cameras the browser
 // has; more than one is for tests of camera switching.
-func launch(t *testing.T, name string, width, height, cameras int) *browser {
+// Extra options (a certificate to accept, for one) follow the usual flags.
+func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	var fakeDevices any = true
 	if cameras > 1 {
@@ -179,6 +187,7 @@ func launch(t *testing.T, name string, width, height, cameras int) *browser {
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

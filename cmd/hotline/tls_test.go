@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/internal/certs"
+	"hotline/internal/demo"
+	"hotline/internal/server"
+)
+
+// childArgs, when set in the environment, makes the test binary act as the
+// hotline command with those arguments (JSON). A child process is how a
+// test gives one command its own SSL_CERT_FILE: Go reads the system roots
+// once per process.
+const childArgs = "HOTLINE_TEST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if raw := os.Getenv(childArgs); raw != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			fmt.Fprintln(os.Stderr, "bad", childArgs, err)
+			os.Exit(3)
+		}
+		if err := run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "hotline:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runChild runs `hotline ARGS...` in a child process with env added.
+func runChild(t *testing.T, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childArgs+"="+string(raw)), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func TestCertInitCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	out, _, err := runCmd("cert", "init", "--host", "127.0.0.1,hotline.example", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, certs.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := certs.ClientConfig(filepath.Join(dir, certs.CAFile))
+	if err != nil || pair.RootCAs == nil {
+		t.Fatalf("ca.pem unusable: %v", err)
+	}
+	caCert := parseFirstCert(t, ca)
+	for _, want := range []string{certs.Fingerprint(caCert), "--tls-cert " + filepath.Join(dir, certs.CertFile),
+		"--ca " + filepath.Join(dir, certs.CAFile), "SSL_CERT_FILE=", "import"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runCmd("cert", "init", "--host", "127.0.0.1", "--out", dir); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Errorf("second cert init: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cert"}, "init"},
+		{[]string{"cert", "renew"}, "init"},
+		{[]string{"cert", "init", "--out", t.TempDir()}, "--host and --out are required"},
+		{[]string{"cert", "init", "--host", "a.example"}, "--host and --out are required"},
+		{[]string{"cert", "init", "--host", "*.example", "--out", t.TempDir()}, "not a host name"},
+		{[]string{"cert", "init", "--host", "a.example", "--out", t.TempDir(), "extra"}, "unexpected argument"},
+	} {
+		if _, _, err := runCmd(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// Native commands reach an HTTPS server when they trust its CA through
+// --ca or SSL_CERT_FILE, and say what to do when they do not.
+func TestNativeCommandsOverTLS(t *testing.T) {
+	tlsDir := filepath.Join(t.TempDir(), "tls")
+	if _, _, err := runCmd("cert", "init", "--host", "127.0.0.1", "--out", tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(tlsDir, certs.CAFile)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+		TLSCert: filepath.Join(tlsDir, certs.CertFile), TLSKey: filepath.Join(tlsDir, certs.KeyFile)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if !strings.HasPrefix(srv.URL(), "https://") {
+		t.Fatalf("server URL %s", srv.URL())
+	}
+	ann, ben := demoDeviceFile(t, d, demo.East, "ann"), demoDeviceFile(t, d, demo.West, "ben")
+	list := []string{"call", "list", "--server", srv.URL(), "--line", demo.Line, "--device", ann}
+
+	if _, _, err := runCmd(append(list, "--ca", caFile)...); err != nil {
+		t.Errorf("call list --ca: %v", err)
+	}
+	if _, _, err := runCmd(list...); err == nil || !strings.Contains(err.Error(), "not trusted") || !strings.Contains(err.Error(), "--ca") {
+		t.Errorf("call list without trust: %v", err)
+	}
+	if _, _, err := runCmd(append(list, "--ca", filepath.Join(tlsDir, certs.KeyFile))...); err == nil || !strings.Contains(err.Error(), "--ca") {
+		t.Errorf("call list --ca KEYFILE: %v", err)
+	}
+	if _, stderr, err := runChild(t, []string{"SSL_CERT_FILE=" + caFile}, list...); err != nil {
+		t.Errorf("call list with SSL_CERT_FILE: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := runChild(t, []string{"SSL_CERT_FILE=" + filepath.Join(t.TempDir(), "none.pem")}, list...); err == nil || !strings.Contains(stderr, "not trusted") {
+		t.Errorf("call list, SSL_CERT_FILE without the CA: %v\n%s", err, stderr)
+	}
+
+	// Two joins, one trusting through --ca, the other through
+	// SSL_CERT_FILE in its own process: each decrypts the other's media.
+	joinArgs := func(dev string) []string {
+		return []string{"join", "--server", srv.URL(), "--line", demo.Line, "--call", "tls", "--device", dev, "--for", "4s", "--stats"}
+	}
+	var wg sync.WaitGroup
+	var annOut, annErr, benOut, benErr string
+	var annRun, benRun error
+	wg.Go(func() { annOut, annErr, annRun = runCmd(append(joinArgs(ann), "--ca", caFile)...) })
+	wg.Go(func() { benOut, benErr, benRun = runChild(t, []string{"SSL_CERT_FILE=" + caFile}, joinArgs(ben)...) })
+	wg.Wait()
+	if annRun != nil || benRun != nil {
+		t.Fatalf("joins: ann %v\n%s\nben %v\n%s", annRun, annErr, benRun, benErr)
+	}
+	checkReceived(t, "ann", "ben", annOut)
+	checkReceived(t, "ben", "ann", benOut)
+}
+
+// checkReceived: the --stats line shows decrypted audio and video from other.
+func checkReceived(t *testing.T, name, other, out string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var s statsLine
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+		t.Fatalf("%s: last line %q: %v", name, lines[len(lines)-1], err)
+	}
+	kinds := map[string]bool{}
+	for _, tr := range s.Tracks {
+		if tr.From == other && tr.Frames > 0 && tr.Decrypted > 0 {
+			kinds[tr.Kind] = true
+		}
+	}
+	if !kinds["audio"] || !kinds["video"] {
+		t.Errorf("%s did not decrypt audio and video from %s: %s", name, other, lines[len(lines)-1])
+	}
+}
+
+// hotline demo with a certificate prints only https:// links.
+func TestDemoPrintsHTTPSLinks(t *testing.T) {
+	tlsDir := filepath.Join(t.TempDir(), "tls")
+	if _, _, err := runCmd("cert", "init", "--host", "127.0.0.1", "--out", tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", t.TempDir(),
+			"--tls-cert", filepath.Join(tlsDir, certs.CertFile), "--tls-key", filepath.Join(tlsDir, certs.KeyFile)}, pw, &errOut)
+		pw.Close()
+	}()
+	var printed strings.Builder
+	links := 0
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		printed.WriteString(line + "\n")
+		if strings.Contains(line, "http://") {
+			t.Errorf("plain link printed: %q", line)
+		}
+		if strings.Contains(line, "https://127.0.0.1:") {
+			links++
+		}
+		if strings.Contains(line, "/schedule") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, errOut.String())
+	}
+	if links < 3 {
+		t.Fatalf("%d https links printed:\n%s", links, printed.String())
+	}
+}
+
+func parseFirstCert(t *testing.T, data []byte) *x509.Certificate {
+	t.Helper()
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		t.Fatalf("no certificate in %q", data)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
