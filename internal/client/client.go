@@ -91,8 +91,10 @@ type Client struct {
 
 	// out sends one message to the server; the WebSocket writer in
 	// production, a recorder in unit tests.
-	out func(ctx context.Context, msg any) error
-	ws  *websocket.Conn
+	out   func(ctx context.Context, msg any) error
+	wsMu  sync.Mutex      // guards ws, which a resumption replaces
+	ws    *websocket.Conn // the signalling socket
+	wsURL string
 
 	ctx    context.Context // the client's lifetime; cancelled by Close
 	cancel context.CancelFunc
@@ -100,6 +102,7 @@ type Client struct {
 	done   chan struct{}  // closed by endSession when the signalling session ends
 	ended  sync.Once
 
+	held      atomic.Bool  // a socket is being joined: hold back other messages
 	connected atomic.Bool  // the PeerConnection is connected: start sending media
 	pcState   atomic.Int32 // the PeerConnection's latest webrtc.PeerConnectionState
 	closeOnce sync.Once
@@ -120,6 +123,7 @@ type Client struct {
 	restarts    int
 	firstAsk    time.Time // the first restart request not yet answered by an offer
 	lastOffer   time.Time
+	resumes     int
 
 	// Owned by the signalling read loop (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
@@ -238,29 +242,9 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.keys = keys
 	c.log = c.log.With("name", keys.Self().Name)
-	if err := c.dial(ctx, wsURL); err != nil {
-		c.Close()
-		return nil, err
-	}
-	nonce, err := c.awaitChallenge(ctx)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	join := protocol.Join{
-		Type:       protocol.TypeJoin,
-		Version:    protocol.Version,
-		Line:       cfg.Line,
-		Call:       cfg.Call,
-		Credential: protocol.Credential{Body: cfg.Device.Credential.Body, Sig: cfg.Device.Credential.Sig},
-		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, cfg.Line, cfg.Call)),
-		Tracks:     c.localInfos(),
-	}
-	if err := c.out(ctx, join); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("client: send join: %w", err)
-	}
-	if err := c.awaitWelcome(ctx); err != nil {
+	c.wsURL = wsURL
+	c.out = c.writeWS
+	if err := c.handshake(ctx, ""); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -403,10 +387,10 @@ func (c *Client) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
-		if c.ws != nil {
+		if ws := c.socket(); ws != nil {
 			// The close handshake first, while the read loop still reads:
 			// it receives the server's close frame and returns.
-			if werr := c.ws.Close(websocket.StatusNormalClosure, "bye"); werr != nil && !isClosedErr(werr) {
+			if werr := ws.Close(websocket.StatusNormalClosure, "bye"); werr != nil && !isClosedErr(werr) {
 				c.log.Debug("websocket close", "err", werr)
 			}
 		}

@@ -53,10 +53,15 @@ func (c *Client) watchICE() {
 			c.mu.Lock()
 			unanswered := !c.firstAsk.IsZero() && c.lastOffer.Before(c.firstAsk) && now.Sub(c.firstAsk) > restartAnswerWait
 			c.mu.Unlock()
-			if unanswered && c.ws != nil {
+			if ws := c.socket(); unanswered && ws != nil {
+				// The read loop sees the socket die and resumes the session
+				// over a new one (resume.go).
 				c.log.Info("no offer answers the ICE restart request: signalling lost")
-				c.ws.CloseNow()
-				return
+				c.mu.Lock()
+				c.firstAsk = time.Time{}
+				c.mu.Unlock()
+				ws.CloseNow()
+				continue
 			}
 			c.askICERestart(now)
 		}

@@ -212,6 +212,17 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	m.send(out)
 }
 
+// ResendOnNextRoster makes the next roster send our current key to every
+// member again. A client that resumed its session over a new socket calls
+// it: key messages it sent on the dead socket may never have arrived.
+func (m *Manager) ResendOnNextRoster() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mem := range m.members {
+		mem.sent = false
+	}
+}
+
 // rekeyLocked starts a new epoch: the new key goes to the current members
 // now (pendingSends), and encrypts frames RekeyDelay later.
 func (m *Manager) rekeyLocked() {

@@ -148,6 +148,10 @@ type Join struct {
 	Credential Credential  `json:"credential"`
 	Proof      string      `json:"proof"`  // Ed25519 signature over the challenge, line and call
 	Tracks     []TrackInfo `json:"tracks"` // may be empty: receive-only
+	// Resume names this device's session (its participant id) to carry on
+	// over this new socket, after the previous one was lost: same id,
+	// PeerConnection, keys and membership (docs/PROTOCOL.md, "Resuming").
+	Resume string `json:"resume,omitempty"`
 }
 
 // Key carries one sealed SFrame base key from its sender to one member.
@@ -247,6 +251,9 @@ type Welcome struct {
 	// May lists the actions (internal/role names) this participant's roles
 	// allow, so that a client offers only those; the server enforces them.
 	May []string `json:"may"`
+	// Resumed: this welcome answers a join with "resume"; the session
+	// carries on (an offer restarting ICE follows).
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // Roster lists the call's participants, sent to everyone on every change.

@@ -100,6 +100,11 @@ func (m *Join) validate() error {
 	if err := validB64u("proof", m.Proof, SigB64Len, SigB64Len); err != nil {
 		return err
 	}
+	if m.Resume != "" {
+		if err := ValidID("resume", m.Resume); err != nil {
+			return err
+		}
+	}
 	return validTracks(m.Tracks, true)
 }
 

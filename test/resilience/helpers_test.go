@@ -38,7 +38,13 @@ type site struct {
 // startSite starts a server with the demo line on loopback.
 func startSite(t *testing.T) *site {
 	t.Helper()
-	s := &site{t: t, dir: t.TempDir(), addr: "127.0.0.1:0"}
+	return startSiteOn(t, "127.0.0.1:0")
+}
+
+// startSiteOn starts a server with the demo line listening on addr.
+func startSiteOn(t *testing.T, addr string) *site {
+	t.Helper()
+	s := &site{t: t, dir: t.TempDir(), addr: addr}
 	s.start()
 	t.Cleanup(func() {
 		if s.srv != nil {
