@@ -3,32 +3,14 @@ package resilience
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// loopbackOnly fails the test unless it runs in a network namespace whose
-// only interface is loopback (scripts/test.sh makes one): this test adds
-// addresses and firewall rules, which must never touch a real machine.
-func loopbackOnly(t *testing.T) {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback == 0 {
-			t.Fatalf("interface %s exists: run this test inside its own network namespace (scripts/test.sh)", i.Name)
-		}
-	}
-	for _, tool := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is missing (apt-get install -y iproute2 nftables): %v", tool, err)
-		}
-	}
-}
+	"hotline/internal/topology"
+)
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -45,7 +27,7 @@ func run(t *testing.T, name string, args ...string) {
 // media resumes: the same session, the same participant id, the same keys,
 // no rejoin.
 func TestICERestartAfterAddressLoss(t *testing.T) {
-	loopbackOnly(t)
+	topology.New(t) // only its checks: root, ip and nft, an isolated namespace
 	run(t, "ip", "addr", "add", "127.0.0.5/8", "dev", "lo")
 	t.Cleanup(func() { _ = exec.Command("ip", "addr", "del", "127.0.0.5/8", "dev", "lo").Run() })
 
@@ -65,13 +47,16 @@ func TestICERestartAfterAddressLoss(t *testing.T) {
 	}
 	t.Logf("Alice's media leave from %s", local)
 
-	// The address in use stops carrying UDP both ways; signalling (TCP)
-	// is untouched.
-	run(t, "nft", "add", "table", "inet", "roam")
-	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", "roam").Run() })
-	run(t, "nft", "add", "chain", "inet", "roam", "out", "{ type filter hook output priority 0; }")
-	run(t, "nft", "add", "rule", "inet", "roam", "out", "ip", "saddr", host, "meta", "l4proto", "udp", "drop")
-	run(t, "nft", "add", "rule", "inet", "roam", "out", "ip", "daddr", host, "meta", "l4proto", "udp", "drop")
+	// The address in use stops carrying media both ways; signalling (TCP)
+	// is untouched. Only this server's media port is cut: other tests may
+	// share the namespace's loopback.
+	port := fmt.Sprint(s.srv.MediaAddr().(*net.UDPAddr).Port)
+	table := fmt.Sprintf("roam%d", os.Getpid())
+	run(t, "nft", "add", "table", "inet", table)
+	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", table).Run() })
+	run(t, "nft", "add", "chain", "inet", table, "out", "{ type filter hook output priority 0; }")
+	run(t, "nft", "add", "rule", "inet", table, "out", "ip", "saddr", host, "udp", "dport", port, "drop")
+	run(t, "nft", "add", "rule", "inet", table, "out", "ip", "daddr", host, "udp", "sport", port, "drop")
 	cut := time.Now()
 	before := videoDecrypted(c, "Bob")
 	beforeB := videoDecrypted(bob.Client(), "Alice")
