@@ -86,6 +86,7 @@ type Client struct {
 	keys      *e2ee.Manager
 	log       *slog.Logger
 	api       *webrtc.API
+	net       *liveNet // the host's interfaces, read again before each offer
 	pc        *webrtc.PeerConnection
 	joinStart time.Time // when Join began; set before any goroutine starts
 
@@ -124,6 +125,7 @@ type Client struct {
 	firstAsk    time.Time // the first restart request not yet answered by an offer
 	lastOffer   time.Time
 	resumes     int
+	probed      bool // the socket was pinged in this outage of the media path
 
 	// Owned by the signalling read loop (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
@@ -187,7 +189,11 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("call", cfg.Call)
-	api, err := newAPI(loopback, log)
+	nw, err := newLiveNet()
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(loopback, nw, log)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +207,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		cfg:      cfg,
 		log:      log,
 		api:      api,
+		net:      nw,
 		pc:       pc,
 		ctx:      ctx,
 		cancel:   cancel,

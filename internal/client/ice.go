@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"net"
 	"time"
 
@@ -22,6 +23,11 @@ func (c *Client) onConnectionState(s webrtc.PeerConnectionState) {
 	c.log.Debug("peer connection", "state", s.String())
 	c.connected.Store(s == webrtc.PeerConnectionStateConnected)
 	c.pcState.Store(int32(s))
+	if s == webrtc.PeerConnectionStateConnected {
+		c.mu.Lock()
+		c.probed = false // the next outage probes the socket again
+		c.mu.Unlock()
+	}
 	if iceDown(s) {
 		c.askICERestart(time.Now())
 	}
@@ -64,8 +70,40 @@ func (c *Client) watchICE() {
 				continue
 			}
 			c.askICERestart(now)
+			c.probeSocket()
 		}
 	}
+}
+
+// probeTimeout bounds the ping that checks the signalling socket when the
+// media path goes down.
+const probeTimeout = 2 * time.Second
+
+// probeSocket pings the signalling socket once per outage of the media
+// path: a network change that broke the path usually broke the socket's
+// TCP connection too, and then the ICE restart request can never be
+// answered. A ping that fails closes the socket, and the read loop resumes
+// the session over a new one at once.
+func (c *Client) probeSocket() {
+	c.mu.Lock()
+	if c.probed {
+		c.mu.Unlock()
+		return
+	}
+	c.probed = true
+	c.mu.Unlock()
+	ws := c.socket()
+	if ws == nil {
+		return
+	}
+	c.goStart(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, probeTimeout)
+		defer cancel()
+		if err := ws.Ping(ctx); err != nil && c.ctx.Err() == nil {
+			c.log.Info("signalling socket does not answer", "err", err)
+			ws.CloseNow()
+		}
+	})
 }
 
 // offerArrived notes an offer, which answers any ICE restart request.

@@ -46,6 +46,10 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// srtpReplayWindow: packets behind the newest that SRTP still accepts
+// once each; the server uses the same (internal/peer).
+const srtpReplayWindow = 1024
+
 // newAPI builds the Pion API of one endpoint. The network policy is fixed:
 //   - mDNS is always off: hotline's server never resolves .local names, and
 //     multicast queries would leave the machine;
@@ -55,9 +59,17 @@ func isLoopbackHost(host string) bool {
 //   - when the server is on loopback, only loopback candidates, and Pion must
 //     be told to include them (it skips loopback by default). This also keeps
 //     tests from sending anything to the machine's other addresses.
-func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(loopback bool, nw *liveNet, log *slog.Logger) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLoggerFactory{log: log}
+	if nw != nil {
+		se.SetNet(nw) // interfaces read again before each offer (livenet.go)
+	}
+	// A retransmission answering a NACK may come a second after the packets
+	// sent after its original (two lossy hops, several rounds): SRTP's
+	// replay window (RFC 3711 §3.3.2, 64 packets by default, half a second
+	// of video) would refuse it as too old.
+	se.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if loopback {

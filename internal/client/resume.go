@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -15,15 +18,21 @@ import (
 // (15 s without media) or its pings go unanswered.
 const resumeWindow = 8 * time.Second
 
-// resumable: the socket died without a close frame (reset, end of file, a
-// dead path we closed ourselves): the server may still hold the session.
-// A close frame means the server ended it (1000 after leave or removal,
-// 1001 shutting down, 1008, 1011): nothing to resume.
+// resumable: the socket died without a close frame, of a network cause (a
+// reset, an end of file, a dead path we closed ourselves): the server may
+// still hold the session. A close frame means the server ended it (1000
+// after leave or removal, 1001 shutting down, 1008, 1011), and a protocol
+// fault (a message over the size bound) is not cured by a new socket.
 func (c *Client) resumable(err error) bool {
 	c.mu.Lock()
 	closing := c.closed || c.id == ""
 	c.mu.Unlock()
-	return !closing && c.ctx.Err() == nil && websocket.CloseStatus(err) == -1
+	if closing || c.ctx.Err() != nil || websocket.CloseStatus(err) != -1 {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
 
 // resume carries the session on over a new socket (docs/PROTOCOL.md,
