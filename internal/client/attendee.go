@@ -55,6 +55,7 @@ type Attendee struct {
 	backoff Backoff
 	cancel  context.CancelFunc
 	done    chan struct{}
+	closing sync.WaitGroup // clients of ended sessions being closed
 
 	mu     sync.Mutex
 	cur    *Client
@@ -79,6 +80,7 @@ func Attend(ctx context.Context, cfg Config, b Backoff) *Attendee {
 
 func (a *Attendee) run(ctx context.Context) {
 	defer close(a.done)
+	defer a.closing.Wait()
 	log := a.cfg.Logger
 	failures := 0
 	for {
@@ -137,15 +139,19 @@ func (a *Attendee) run(ctx context.Context) {
 	}
 }
 
-// retire closes a client whose session ended and keeps its figures. The
-// next session's keys start past this one's epochs: a sender never goes
-// back to a KID it has used.
+// retire keeps the figures of a client whose session ended and closes it
+// in the background (closing a PeerConnection waits for Pion's goroutines;
+// the next session need not). The next session's keys start past this
+// one's epochs: a sender never goes back to a KID it has used.
 func (a *Attendee) retire(c *Client) {
-	_ = c.Close()
 	st := c.Stats()
+	for i := range st.Tracks {
+		st.Tracks[i].Ended = true
+	}
 	if e := c.Keys().Stats().Epoch; e < math.MaxUint16 {
 		a.cfg.FirstEpoch = e + 1
 	}
+	a.closing.Go(func() { _ = c.Close() })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cur == c {

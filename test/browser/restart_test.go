@@ -23,6 +23,7 @@ import (
 	"hotline/internal/schedule"
 	"hotline/internal/server"
 	"hotline/internal/store"
+	"hotline/internal/topology"
 )
 
 // serverChildEnv makes the test binary play a hotline server (see TestMain):
@@ -161,17 +162,15 @@ func TestBackAfterServerKill(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	old := map[string]*client.Client{}
+	for name, a := range natives {
+		old[name] = a.Client()
+	}
 	p.Kill()
 	killed := time.Now()
-	waitFor(t, "everyone to notice", func() (bool, string) {
-		s := eval[map[string]any](web, `window.hotline.state()`)
-		for name, a := range natives {
-			if a.Client() != nil {
-				return false, name + " still has a session"
-			}
-		}
-		return s["reconnecting"] == true, fmt.Sprintf("web: reconnecting %v", s["reconnecting"])
-	})
+	// Restarted at once, as a supervisor would: each participant first
+	// tries to resume its session, which the new server does not know, and
+	// then joins afresh.
 	p2 := startChild(t, listen, dir)
 	up := time.Now()
 	t.Logf("server down for %v (killed, restarted, listening)", up.Sub(killed).Round(time.Millisecond))
@@ -181,6 +180,10 @@ func TestBackAfterServerKill(t *testing.T) {
 		var missing []string
 		for name, a := range natives {
 			if _, ok := back[name]; ok {
+				continue
+			}
+			if a.Client() == old[name] {
+				missing = append(missing, name+": still in the old session")
 				continue
 			}
 			if ok, why := nativeBack(a, name, everyone); ok {
@@ -224,7 +227,25 @@ func TestBackAfterServerKill(t *testing.T) {
 			t.Errorf("%s joined %d times, want 2", name, a.Joins())
 		}
 	}
-	web.checkClean()
+	// While the server was down, the page's attempts to reach it failed,
+	// and Chromium logs each: those, and only those, are expected.
+	web.checkConsoleExcept("WebSocket connection to '" + strings.Replace(base, "http", "ws", 1) + "/ws' failed")
+	if s := web.state(); len(s.Errors) > 0 {
+		t.Errorf("the app reported errors: %+v", s.Errors)
+	}
+}
+
+// checkConsoleExcept is checkConsole for a page that was expected to log
+// errors containing allowed (and no other).
+func (b *browser) checkConsoleExcept(allowed string) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		if (m.Type == chromedp.ConsoleError || m.IsException()) && !strings.Contains(m.String(), allowed) {
+			b.t.Errorf("%s: console %s (%s:%d)", b.name, m.String(), m.URL, m.Line)
+		}
+	}
 }
 
 // checkOpusFEC: the server offers Opus with in-band FEC (RFC 7587 §6.1,
@@ -291,4 +312,65 @@ func webBack(b *browser) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// TestBrowserResumesSession: the page's signalling socket dies without a
+// word (its TCP connection is reset on the browser's side; the server's
+// side stays open and silent, as after a network change). The page resumes
+// its session over a new socket: the same participant id and keys, no
+// rejoin, and the media go on both ways.
+func TestBrowserResumesSession(t *testing.T) {
+	srv := startServer(t)
+	relay := topology.NewRelay(t, strings.TrimPrefix(srv.URL(), "http://"))
+	base := "http://" + relay.Addr() // the page's origin: its identity lives there
+	ctx := context.Background()
+	link, err := demo.AddLink(ctx, srv.Store(), demo.East, "web", []role.Role{role.Principal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := newBrowser(t, "web", 1280, 720)
+	if err := chromedp.Do(web.ctx, chromedp.Navigate(link.URL(base))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(web.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		t.Fatalf("web: enrolment: %v", err)
+	}
+	web.enrolled = true
+	web.open(base + "/call/resume?autojoin=1")
+	native := client.Attend(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "resume", Device: enrolDevice(t, srv, "native"), Publish: true}, client.Backoff{})
+	t.Cleanup(func() { _ = native.Close() })
+	web.waitVideoGrowing("native")
+	waitFor(t, "native decrypts web", func() (bool, string) { return nativeBack(native, "native", []string{"web"}) })
+	id := web.state().ID
+
+	relay.Cut()
+	waitFor(t, "the page to resume its session", func() (bool, string) {
+		n := eval[int](web, `window.hotline.state().resumes`)
+		return n == 1, fmt.Sprintf("%d resumptions", n)
+	})
+	web.waitVideoGrowingBy("native", 20)
+	before := decryptedOf(native.Client(), "web")
+	waitFor(t, "native decrypts web after the resumption", func() (bool, string) {
+		n := decryptedOf(native.Client(), "web")
+		return n >= before+20, fmt.Sprintf("%d more frames", n-before)
+	})
+	s := web.state()
+	if s.ID != id || eval[int](web, `window.hotline.state().sessions`) != 1 || native.Joins() != 1 {
+		t.Errorf("a rejoin happened: id %s → %s, sessions %d", id, s.ID, eval[int](web, `window.hotline.state().sessions`))
+	}
+	web.checkClean()
+}
+
+// decryptedOf sums the video frames c decrypted from the publisher named from.
+func decryptedOf(c *client.Client, from string) uint64 {
+	var n uint64
+	if c == nil {
+		return 0
+	}
+	for _, ts := range c.Stats().Tracks {
+		if ts.From == from && ts.Kind == protocol.KindVideo {
+			n += ts.Decrypted
+		}
+	}
+	return n
 }

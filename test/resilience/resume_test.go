@@ -8,6 +8,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/topology"
 )
 
 // TestResumeAfterSocketLoss: the signalling socket dies without a word (a
@@ -17,8 +18,8 @@ import (
 // rejoin, and nobody sees the roster change.
 func TestResumeAfterSocketLoss(t *testing.T) {
 	s := startSite(t)
-	px := startProxy(t, s.addr)
-	cfg := client.Config{Server: px.url(), Line: demo.Line, Call: "resume", Device: s.device("Alice"), Publish: true, Logger: testLogger()}
+	px := topology.NewRelay(t, s.addr)
+	cfg := client.Config{Server: "http://" + px.Addr(), Line: demo.Line, Call: "resume", Device: s.device("Alice"), Publish: true, Logger: testLogger()}
 	alice := client.Attend(context.Background(), cfg, client.Backoff{})
 	t.Cleanup(func() { _ = alice.Close() })
 	bob := s.attend("resume", "Bob")
@@ -28,7 +29,7 @@ func TestResumeAfterSocketLoss(t *testing.T) {
 	id := c.ID()
 	rosterBefore := ids(bob.Client())
 
-	px.cut()
+	px.Cut()
 	eventually(t, "Alice resumes", func() error {
 		if c.Resumes() != 1 {
 			return fmt.Errorf("%d resumptions", c.Resumes())

@@ -160,6 +160,7 @@ export class Call {
       });
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
+    s.onresume = () => this.e2ee?.resendKeys();
     s.onroster = (roster) => {
       this.e2ee?.setRoster(roster);
       // The stage shows the people in the call, and only to someone in it
@@ -316,6 +317,8 @@ export class Call {
       reconnecting: this.reconnecting,
       sessions: this.sessions,
       iceRestarts: s.iceRestarts,
+      resumes: s.resumes,
+      resuming: s.resuming,
       phone: this.phone,
       e2ee: this.e2ee?.state() ?? null,
     };

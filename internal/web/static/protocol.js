@@ -7,6 +7,8 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
+import { errorText, fromB64u, info, parse } from './wire.js';
+
 export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
@@ -49,7 +51,9 @@ export function defaultURL() {
 /** How often an ICE restart is asked for again while the connection stays down. */
 const ICE_RETRY_MS = 4000;
 /** An ICE restart request that brings no offer within this long means the signalling socket is dead too. */
-const RESTART_ANSWER_MS = 6000;
+const RESTART_ANSWER_MS = 3000;
+/** How long a lost socket is replaced by new ones before the session is given up (PROTOCOL.md, "Resuming"). */
+const RESUME_WINDOW_MS = 8000;
 
 /** A call name as the server accepts it (PROTOCOL.md, identifiers). */
 export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -85,6 +89,13 @@ export class Session {
     this.closed = false;
     /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
     this.may = [];
+    /** @type {JoinAuth|null} kept to prove again when resuming */
+    this.auth = null;
+    /** the socket is welcomed: messages may go out */
+    this.ready = false;
+    this.resuming = false;
+    /** sessions carried on over a new socket */
+    this.resumes = 0;
 
     // No STUN or TURN: the server sends its own host candidates, and
     // nothing about this call should touch a third party.
@@ -120,6 +131,8 @@ export class Session {
     this.onroster = null;
     /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
     this.onwelcome = null;
+    /** Called when the session resumed over a new socket, before the roster that follows. @type {(() => void)|null} */
+    this.onresume = null;
     /** @type {((msg: {from: string, kid: number, sealed: string, sig: string}) => void)|null} */
     this.onkey = null;
     /** @type {((t: RemoteTrack) => void)|null} */
@@ -147,12 +160,31 @@ export class Session {
     for (const t of tracks) this.local.set(t.id, t);
     this.call = call;
     this.line = auth.line;
+    this.auth = auth;
+    return this.#open('').catch((err) => {
+      this.#closed(1006, err.message);
+      throw err;
+    });
+  }
+
+  /**
+   * Opens a socket and joins on it: challenge, join (with `resume`, the
+   * participant id of the session to carry on), welcome. Resolves with our
+   * id on welcome; rejects if the server refuses or the socket closes first.
+   * @param {string} resume
+   * @returns {Promise<string>}
+   */
+  #open(resume) {
+    const auth = /** @type {JoinAuth} */ (this.auth);
+    const call = this.call;
+    this.ready = false; // nothing but the join goes out before the welcome
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       let welcomed = false;
       let challenged = false;
       ws.onmessage = (ev) => {
+        if (ws !== this.ws) return;
         const msg = parse(ev.data);
         if (!msg) {
           this.#report({ code: 'client', message: 'unreadable message from the server' });
@@ -166,7 +198,12 @@ export class Session {
           }
           challenged = true;
           auth.prove(fromB64u(msg.nonce)).then(
-            (proof) => this.#send({ type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: tracks.map(info) }),
+            (proof) => {
+              /** @type {Record<string, unknown>} */
+              const join = { type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: [...this.local.values()].map(info) };
+              if (resume) join.resume = resume;
+              if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(join));
+            },
             (err) => { reject(err); ws.close(); });
           return;
         }
@@ -175,20 +212,72 @@ export class Session {
           return;
         }
         if (msg.type === 'welcome') {
+          if (resume && (msg.resumed !== true || msg.id !== resume)) {
+            reject(Object.assign(new Error('the server did not resume the session'), { code: 'refused' }));
+            ws.close();
+            return;
+          }
           welcomed = true;
+          this.ready = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
-          this.onwelcome?.(msg.id);
+          if (resume) this.onresume?.();
+          else this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
         }
         this.#dispatch(msg);
       };
       ws.onclose = (ev) => {
-        if (!welcomed) reject(Object.assign(new Error(ev.reason || 'the server closed the connection'), { code: 'closed' }));
-        this.#closed(ev.code, ev.reason);
+        if (ws !== this.ws) return; // a socket that a resumption replaced
+        this.ready = false;
+        if (!welcomed) {
+          reject(Object.assign(new Error(ev.reason || 'the server closed the connection'), { code: 'closed' }));
+          return;
+        }
+        this.#socketClosed(ev.code, ev.reason);
       };
     });
+  }
+
+  /**
+   * The socket of a joined session closed. Without a close frame (1006: a
+   * reset, a dead path) the server may still hold the session: resume it
+   * over a new socket (PROTOCOL.md, "Resuming"). A close frame means the
+   * server ended it.
+   * @param {number} code @param {string} reason
+   */
+  #socketClosed(code, reason) {
+    if (this.closed) return;
+    if (code === 1006 || code === 4000) void this.#resume();
+    else this.#closed(code, reason);
+  }
+
+  /**
+   * Carries the session on over new sockets for a few seconds: same id,
+   * same RTCPeerConnection, same keys. The server then sends the roster and
+   * an offer that restarts ICE. If it cannot (the server restarted, the
+   * session is gone), the session closes and the caller joins afresh.
+   */
+  async #resume() {
+    if (this.resuming || this.closed) return;
+    this.resuming = true;
+    const deadline = Date.now() + RESUME_WINDOW_MS;
+    for (let n = 0; !this.closed && Date.now() < deadline; n++) {
+      try {
+        await this.#open(this.id);
+        this.resuming = false;
+        this.resumes++;
+        this.firstAsk = 0;
+        return;
+      } catch (err) {
+        const code = /** @type {{code?: string}} */ (err).code;
+        if (code && code !== 'closed') break; // refused: nothing to resume
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** n, 1000)));
+    }
+    this.resuming = false;
+    this.#closed(1006, 'signalling lost');
   }
 
   /**
@@ -289,7 +378,11 @@ export class Session {
       // connection does not survive an address change). Closing the
       // session makes the caller join again on a new one.
       if (this.firstAsk && Date.now() - this.firstAsk > RESTART_ANSWER_MS) {
-        this.#closed(4000, 'signalling lost');
+        this.firstAsk = 0;
+        const ws = this.ws;
+        this.ws = null; // its close event is ignored from now on
+        ws?.close();
+        this.#socketClosed(4000, 'signalling lost');
         return;
       }
       if (Date.now() - this.lastRestart < ICE_RETRY_MS) return;
@@ -466,7 +559,7 @@ export class Session {
 
   /** @param {object} msg */
   #send(msg) {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
   // ---- helpers ----
@@ -495,34 +588,4 @@ export class Session {
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     this.onclose?.({ code, reason, left });
   }
-}
-
-/** @param {LocalTrack} t @returns {TrackInfo} */
-function info(t) {
-  return { id: t.id, kind: t.kind, source: t.source };
-}
-
-/**
- * Decodes base64url without padding.
- * @param {string} s
- */
-function fromB64u(s) {
-  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(b, (c) => c.charCodeAt(0));
-}
-
-/** @param {unknown} data */
-function parse(data) {
-  if (typeof data !== 'string') return null; // the protocol has text frames only
-  try {
-    const msg = JSON.parse(data);
-    return msg && typeof msg === 'object' && typeof msg.type === 'string' ? msg : null;
-  } catch {
-    return null;
-  }
-}
-
-/** @param {unknown} err */
-function errorText(err) {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

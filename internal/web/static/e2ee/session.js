@@ -170,6 +170,15 @@ export class E2EESession {
     return this.members.get(id)?.tag ?? null;
   }
 
+  /**
+   * Sends our current key to every member again with the next roster: after
+   * the session resumed over a new socket, a key message sent on the old
+   * one may never have arrived (PROTOCOL.md, "Resuming").
+   */
+  resendKeys() {
+    this.sentTo.clear();
+  }
+
   /** Stops timers; later input is ignored. */
   close() {
     this.closed = true;
