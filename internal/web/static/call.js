@@ -191,14 +191,15 @@ export class Call {
   }
 
   /**
-   * The session closed. On purpose (we left, were removed) or before we
-   * were ever in: the end screen. Otherwise the connection was lost: join
+   * The session closed. On purpose (we left, were removed, the server
+   * closed it normally) or before we were ever in: the end screen. Otherwise the connection was lost: join
    * again (PROTOCOL.md, "Reconnecting").
    * @param {Session} s @param {{code: number, reason: string, left: boolean}} ev
    */
   #lost(s, ev) {
     if (s !== this.session || this.reconnecting) return;
-    if (ev.left || this.removed || !this.joined || this.over) {
+    // 1000: the server ended the session on purpose (PROTOCOL.md, "Rejoining").
+    if (ev.left || ev.code === 1000 || this.removed || !this.joined || this.over) {
       this.#ended(ev.left);
       return;
     }
