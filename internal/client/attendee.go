@@ -240,28 +240,27 @@ func (a *Attendee) Stats() Stats {
 
 // Leave stops reconnecting and leaves the call politely (within ctx).
 func (a *Attendee) Leave(ctx context.Context) error {
-	a.cancel()
-	<-a.done
-	a.mu.Lock()
-	c := a.cur
-	a.cur = nil
-	a.mu.Unlock()
-	if c == nil {
-		return nil
+	if c := a.stop(); c != nil {
+		return c.Leave(ctx)
 	}
-	return c.Leave(ctx)
+	return nil
 }
 
 // Close stops reconnecting and closes the current session.
 func (a *Attendee) Close() error {
+	if c := a.stop(); c != nil {
+		return c.Close()
+	}
+	return nil
+}
+
+// stop ends the reconnecting loop and hands over the current client, if any.
+func (a *Attendee) stop() *Client {
 	a.cancel()
 	<-a.done
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	c := a.cur
 	a.cur = nil
-	a.mu.Unlock()
-	if c == nil {
-		return nil
-	}
-	return c.Close()
+	return c
 }

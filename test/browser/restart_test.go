@@ -127,13 +127,7 @@ func TestBackAfterServerKill(t *testing.T) {
 	base := p.URL()
 
 	web := newBrowser(t, "web", 1280, 720)
-	if err := chromedp.Do(web.ctx, chromedp.Navigate(link.URL(base))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(web.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		t.Fatalf("web: enrolment: %v", err)
-	}
-	web.enrolled = true
+	web.enrolWith(link.URL(base))
 	web.open(base + "/call/" + booked.ID + "?autojoin=1")
 
 	natives := map[string]*client.Attendee{}
@@ -235,6 +229,19 @@ func TestBackAfterServerKill(t *testing.T) {
 	}
 }
 
+// enrolWith enrols the browser with an enrolment link (of a server that is
+// not startServer's, or under another origin).
+func (b *browser) enrolWith(url string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(url)); err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		b.t.Fatalf("%s: enrolment: %v", b.name, err)
+	}
+	b.enrolled = true
+}
+
 // checkConsoleExcept is checkConsole for a page that was expected to log
 // errors containing allowed (and no other).
 func (b *browser) checkConsoleExcept(allowed string) {
@@ -329,13 +336,7 @@ func TestBrowserResumesSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := newBrowser(t, "web", 1280, 720)
-	if err := chromedp.Do(web.ctx, chromedp.Navigate(link.URL(base))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(web.ctx, chromedp.Poll[bool](`document.querySelector('[data-state="enrolled"]') !== null`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		t.Fatalf("web: enrolment: %v", err)
-	}
-	web.enrolled = true
+	web.enrolWith(link.URL(base))
 	web.open(base + "/call/resume?autojoin=1")
 	native := client.Attend(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "resume", Device: enrolDevice(t, srv, "native"), Publish: true}, client.Backoff{})
 	t.Cleanup(func() { _ = native.Close() })

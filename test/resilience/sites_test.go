@@ -54,6 +54,19 @@ func (s *siteServer) attend(t *testing.T, call, name string) *client.Attendee {
 	return a
 }
 
+// pairAcross starts a site named name with the server in it, and Alice and
+// Bob in the test's namespace in a call of that name, decrypting each other.
+func pairAcross(t *testing.T, name string) (*topology.Site, *client.Attendee, *client.Attendee) {
+	t.Helper()
+	site := topology.New(t).AddSite(name)
+	srv := startInSite(t, site)
+	alice := srv.attend(t, name, "Alice")
+	bob := srv.attend(t, name, "Bob")
+	eventually(t, "Bob decrypts Alice", func() error { return decrypting(bob.Client(), "Alice", 20) })
+	eventually(t, "Alice decrypts Bob", func() error { return decrypting(alice.Client(), "Bob", 20) })
+	return site, alice, bob
+}
+
 // sentFrames is what c has sent of one kind so far.
 func sentFrames(c *client.Client, kind string) uint64 {
 	var n uint64
@@ -86,12 +99,7 @@ func decryptedOf(c *client.Client, from, kind string) uint64 {
 // is reported: Opus carries in-band FEC for the decoder, and is not
 // retransmitted.
 func TestTenPercentLoss(t *testing.T) {
-	tp := topology.New(t)
-	site := tp.AddSite("lossy")
-	srv := startInSite(t, site)
-	alice := srv.attend(t, "lossy", "Alice")
-	bob := srv.attend(t, "lossy", "Bob")
-	eventually(t, "Bob decrypts Alice", func() error { return decrypting(bob.Client(), "Alice", 20) })
+	site, alice, bob := pairAcross(t, "lossy")
 
 	site.Loss(t, 10)
 	time.Sleep(2 * time.Second) // frames sent before the loss are out of the way
@@ -135,13 +143,7 @@ func TestTenPercentLoss(t *testing.T) {
 // new socket from the new address, and ICE restarts: media flows again with
 // the same participant ids, the same keys, and no rejoin.
 func TestNetworkChangeAcrossSites(t *testing.T) {
-	tp := topology.New(t)
-	site := tp.AddSite("roam")
-	srv := startInSite(t, site)
-	alice := srv.attend(t, "roam", "Alice")
-	bob := srv.attend(t, "roam", "Bob")
-	eventually(t, "Bob decrypts Alice", func() error { return decrypting(bob.Client(), "Alice", 20) })
-	eventually(t, "Alice decrypts Bob", func() error { return decrypting(alice.Client(), "Bob", 20) })
+	site, alice, bob := pairAcross(t, "roam")
 	a, b := alice.Client(), bob.Client()
 	ida, idb := a.ID(), b.ID()
 
