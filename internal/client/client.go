@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 
 	"hotline/internal/e2ee"
@@ -66,6 +67,10 @@ type Config struct {
 	// FirstEpoch is the epoch of the endpoint's first SFrame key; Attendee
 	// sets it past the epochs of the endpoint's earlier sessions.
 	FirstEpoch uint16
+
+	// net, for tests: a virtual network (pion/transport vnet) for the
+	// media instead of the host's.
+	net transport.Net
 
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
@@ -189,9 +194,14 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("call", cfg.Call)
-	nw, err := newLiveNet()
-	if err != nil {
-		return nil, err
+	var nw transport.Net = cfg.net
+	var live *liveNet
+	if nw == nil {
+		l, err := newLiveNet()
+		if err != nil {
+			return nil, err
+		}
+		nw, live = l, l
 	}
 	api, err := newAPI(loopback, nw, log)
 	if err != nil {
@@ -207,7 +217,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		cfg:      cfg,
 		log:      log,
 		api:      api,
-		net:      nw,
+		net:      live,
 		pc:       pc,
 		ctx:      ctx,
 		cancel:   cancel,

@@ -41,6 +41,11 @@ func newFakeServer(t *testing.T) *fakeServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFakeServerWith(t, api)
+}
+
+// newFakeServerWith is newFakeServer on a given Pion API (a virtual network).
+func newFakeServerWith(t *testing.T, api *webrtc.API) *fakeServer {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)

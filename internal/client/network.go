@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -59,7 +60,7 @@ const srtpReplayWindow = 1024
 //   - when the server is on loopback, only loopback candidates, and Pion must
 //     be told to include them (it skips loopback by default). This also keeps
 //     tests from sending anything to the machine's other addresses.
-func newAPI(loopback bool, nw *liveNet, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(loopback bool, nw transport.Net, log *slog.Logger) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLoggerFactory{log: log}
 	if nw != nil {
