@@ -1,17 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
 
 // Bad bench flags are refused with a clear error before a server starts or
@@ -81,12 +81,9 @@ func TestBenchBadInput(t *testing.T) {
 // stderr and stdout is the one JSON line. With --e2ee every frame is
 // encrypted end to end and the JSON carries what SFrame costs.
 func TestBenchJSONAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	dir := t.TempDir()
-	srv, _, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{DataDir: dir}, nil)
 	for _, e2ee := range []bool{false, true} {
 		name := "plain"
 		args := []string{"bench", "--server", srv.URL(), "--data", dir, "--participants", "2", "--duration", "1s", "--json"}

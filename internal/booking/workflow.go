@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/store"
@@ -18,7 +19,7 @@ const idAttempts = 3
 // zone unless it names one, the participants are by's side's. It returns
 // the stored call and, when the wall time happened twice (a clock change),
 // a note saying which instant was taken.
-func (s *Service) Request(ctx context.Context, by Caller, req Request) (Call, string, error) {
+func (s *Service) Request(ctx context.Context, by Caller, req api.Request) (Call, string, error) {
 	if err := checkLine(by, req.Line); err != nil {
 		return Call{}, "", err
 	}
@@ -63,7 +64,7 @@ func (s *Service) Request(ctx context.Context, by Caller, req Request) (Call, st
 	return Call{}, "", errors.New("booking: no free call id after several attempts")
 }
 
-func participants(side string, named []Person) []Participant {
+func participants(side string, named []api.Person) []Participant {
 	var out []Participant
 	for _, n := range named {
 		out = append(out, Participant{Side: side, Name: n.Name, Roles: n.Roles})
@@ -74,7 +75,7 @@ func participants(side string, named []Person) []Participant {
 // Transition makes ev (accept, decline, cancel, start or end) on call id
 // for by. A non-zero in.Version must be the call's current version; only an
 // accept may name participants, the accepting side's, none already named.
-func (s *Service) Transition(ctx context.Context, by Caller, id string, ev schedule.Event, in Transition) (Call, error) {
+func (s *Service) Transition(ctx context.Context, by Caller, id string, ev schedule.Event, in api.Transition) (Call, error) {
 	if ev == schedule.EventRequest {
 		return Call{}, classify(ErrInvalid, "a call is requested with POST /api/calls")
 	}
@@ -94,8 +95,8 @@ func (s *Service) Transition(ctx context.Context, by Caller, id string, ev sched
 // apply makes the transition on c and writes it with the participants it
 // names, or nothing.
 func (s *Service) apply(ctx context.Context, c Call, ev schedule.Event, by schedule.Actor, named []Participant) (Call, error) {
-	if len(c.Named(by.Side))+len(named) > MaxNamed {
-		return Call{}, classify(ErrInvalid, "side %s would name %d participants, at most %d", by.Side, len(c.Named(by.Side))+len(named), MaxNamed)
+	if len(c.Named(by.Side))+len(named) > api.MaxNamed {
+		return Call{}, classify(ErrInvalid, "side %s would name %d participants, at most %d", by.Side, len(c.Named(by.Side))+len(named), api.MaxNamed)
 	}
 	for _, p := range named {
 		for _, q := range c.Named(by.Side) {

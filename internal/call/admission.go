@@ -57,6 +57,15 @@ func initialState(m Member, a Admission) State {
 	}
 }
 
+// denied is a refusal by the role matrix as the call's own: its message is
+// role.Check's alone, which already says "not allowed" (wrapping it with
+// ErrForbidden's text said it twice); errors.Is finds ErrForbidden and
+// role.ErrForbidden.
+type denied struct{ err error }
+
+func (d denied) Error() string   { return d.err.Error() }
+func (d denied) Unwrap() []error { return []error{ErrForbidden, d.err} }
+
 // receives: whether e gets other members' tracks.
 func (e *entry) receives() bool {
 	return e.state == StateIn && role.AllowedAny(e.m.Roles(), role.ReceiveMedia)
@@ -74,13 +83,13 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 			return nil, fmt.Errorf("%w: track %q", ErrPhoneCall, t.ID)
 		case t.Kind == protocol.KindVideo:
 			if err := role.Check(roles, role.PublishVideo); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+				return nil, denied{err}
 			}
 		case role.AllowedAny(roles, role.PublishAudio):
 		case role.AllowedAny(roles, role.PublishInterpretation):
 			t.Source = "interpretation"
 		default:
-			return nil, fmt.Errorf("%w: %w", ErrForbidden, role.Check(roles, role.PublishAudio))
+			return nil, denied{role.Check(roles, role.PublishAudio)}
 		}
 		out[i] = t
 	}
@@ -132,7 +141,7 @@ func (c *Call) actorAndTarget(byID, targetID string, action role.Action) (by, ta
 		return nil, nil, ErrNotMember
 	}
 	if err := role.Check(by.m.Roles(), action); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+		return nil, nil, denied{err}
 	}
 	target = c.find(targetID)
 	if target == nil || target == by {

@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"hotline/internal/protocol"
@@ -68,8 +69,13 @@ func TestLobbyAndBench(t *testing.T) {
 	}
 	before := states(c)
 	for _, r := range refusals {
-		if err := r.do(); !errors.Is(err, r.want) {
+		err := r.do()
+		if !errors.Is(err, r.want) {
 			t.Errorf("%s: %v, want %v", r.name, err, r.want)
+		}
+		// The message says "not allowed" once (PROTOCOL.md's error text).
+		if errors.Is(err, ErrForbidden) && strings.Count(err.Error(), "not allowed") > 1 {
+			t.Errorf("%s: %q", r.name, err)
 		}
 	}
 	if got := states(c); got != before {
@@ -129,6 +135,9 @@ func TestCheckTracks(t *testing.T) {
 		_, err := CheckTracks(c.roles, c.kind, c.tracks)
 		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 			t.Errorf("%v in a %s call publishing %v: %v, want %v", c.roles, c.kind, c.tracks, err, c.want)
+		}
+		if errors.Is(err, ErrForbidden) && (!errors.Is(err, role.ErrForbidden) || strings.Count(err.Error(), "not allowed") != 1) {
+			t.Errorf("%v publishing %v: %q, want role.ErrForbidden and \"not allowed\" once", c.roles, c.tracks, err)
 		}
 	}
 	out, _ := CheckTracks([]role.Role{role.Interpreter}, KindVideo, []protocol.TrackInfo{mic})

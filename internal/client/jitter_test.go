@@ -15,7 +15,9 @@ import (
 
 	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
+	"hotline/internal/servertest"
 	"hotline/internal/testmedia"
+	"hotline/internal/tier"
 )
 
 // TestDelayJitterAndLoss: the client receives video from a bare Pion sender
@@ -26,6 +28,7 @@ import (
 // cannot use a virtual network (it owns one UDP socket); the multi-site
 // test (test/resilience) puts it behind real loss.
 func TestDelayJitterAndLoss(t *testing.T) {
+	tier.Integration(t)
 	checkGoroutines(t)
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
@@ -127,7 +130,7 @@ func TestDelayJitterAndLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.answer(answer)
-	waitFor(t, "server candidates", 10*time.Second, func() error {
+	servertest.Eventually(t, "server candidates", func() error {
 		if f.pc.ICEGatheringState() != webrtc.ICEGatheringStateComplete {
 			return errString("gathering")
 		}
@@ -147,7 +150,7 @@ func TestDelayJitterAndLoss(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "frames arrive", 20*time.Second, func() error {
+	servertest.Eventually(t, "frames arrive", func() error {
 		if assembled() < 30 {
 			return errString("not yet")
 		}

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	selfID    string
-	selfIn    bool // our roster entry says we are in the call (not lobby or bench)
+	selfIn    bool // our roster entry says we are in the call (not lobby or bench) and our roles receive media
 	epoch     uint16
 	key       []byte // current own base key (already sent; maybe not yet used)
 	kid       uint64
@@ -75,6 +76,7 @@ type Manager struct {
 	forgeries []Forgery
 	stats     Stats
 	timers    map[*time.Timer]bool // pending rekey switches and key removals
+	exhausted bool                 // epoch 65535 is over: the sender has stopped
 	closed    bool
 }
 
@@ -160,7 +162,11 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	m.selfIn = false
 	for _, e := range entries {
 		if e.ID == m.selfID {
-			m.selfIn = e.State == protocol.StateIn
+			// We are a key member as the others judge it: in the call, with
+			// a credential that lets us receive media. Anyone else (the
+			// lobby, the bench, an operator) sends no key: no member would
+			// accept it (docs/PROTOCOL.md, "Keys follow the media").
+			m.selfIn = e.State == protocol.StateIn && role.AllowedAny(m.self.Roles, role.ReceiveMedia)
 			continue
 		}
 		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
@@ -224,8 +230,16 @@ func (m *Manager) ResendOnNextRoster() {
 }
 
 // rekeyLocked starts a new epoch: the new key goes to the current members
-// now (pendingSends), and encrypts frames RekeyDelay later.
+// now (pendingSends), and encrypts frames RekeyDelay later. After epoch
+// 65535 there is none: the sender stops for good (frames are dropped, no
+// key is sent) rather than wrap to a KID it used; the participant must
+// leave and rejoin (docs/PROTOCOL.md, "Key messages").
 func (m *Manager) rekeyLocked() {
+	if m.epoch == math.MaxUint16 {
+		m.exhausted = true
+		m.sender.Stop()
+		return
+	}
 	if err := m.newKeyLocked(m.epoch + 1); err != nil {
 		return // crypto/rand failing: keep the old key rather than none
 	}
@@ -234,7 +248,7 @@ func (m *Manager) rekeyLocked() {
 	}
 	kid, key := m.kid, m.key
 	m.afterLocked(m.cfg.RekeyDelay, func() {
-		if m.kid == kid { // not overtaken by a later rekey
+		if m.kid == kid && !m.exhausted { // not overtaken by a later rekey
 			_ = m.sender.SetKey(kid, key)
 		}
 	})
@@ -256,8 +270,8 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
-	if !m.selfIn {
-		return nil // in the lobby or on the bench, we send nothing
+	if !m.selfIn || m.exhausted {
+		return nil // in the lobby, on the bench, an operator, or out of epochs: we send nothing
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {

@@ -9,6 +9,7 @@ import (
 
 	ical "github.com/emersion/go-ical"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
@@ -27,7 +28,7 @@ func TestCallFlow(t *testing.T) {
 	westPr := l.login(demo.West, "West Principal", role.Principal)
 
 	res := l.do("POST", "/api/calls", eastOp, callBody())
-	var c booking.CallJSON
+	var c api.Call
 	res.decode(t, http.StatusCreated, &c)
 	if loc := res.header.Get("Location"); loc != "/api/calls/"+c.ID {
 		t.Errorf("Location %q", loc)
@@ -83,7 +84,7 @@ func TestCallFlow(t *testing.T) {
 	if len(l.list(eastOp)) != 0 {
 		t.Error("an ended call is still listed as upcoming")
 	}
-	var hist booking.ListJSON
+	var hist api.CallList
 	l.do("GET", "/api/history?line=demo", eastPr, nil).decode(t, http.StatusOK, &hist)
 	if len(hist.Calls) != 1 || hist.Calls[0].ID != c.ID || hist.Calls[0].InitiatingSide != "east" || hist.Calls[0].ActualSeconds == nil {
 		t.Fatalf("history %+v", hist)
@@ -123,7 +124,7 @@ func TestDeclineAndCancel(t *testing.T) {
 	if c := l.act(westOp, c.ID, "cancel", nil); c.State != "cancelled" || c.Transitions[2].Name != "West Operator" {
 		t.Fatalf("accepted call called off: %+v", c)
 	}
-	var hist booking.ListJSON
+	var hist api.CallList
 	l.do("GET", "/api/history", westOp, nil).decode(t, http.StatusOK, &hist)
 	if len(hist.Calls) != 3 {
 		t.Fatalf("history has %d calls", len(hist.Calls))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,19 +14,19 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/load"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
 // A short bench against an in-process server (the test binary cannot
 // re-exec itself as a server) gives sane figures and leaves nothing behind.
 func TestBenchAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, server.Config{}, nil)
 	var enrolled []string
 	rep, err := load.Run(ctx, load.Config{
 		Server:       srv.URL(),
@@ -38,7 +37,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 		Line:         demo.Line,
 		Enrol: func(name string) (*trust.Device, error) {
 			enrolled = append(enrolled, name) // Run enrols one endpoint after another
-			return d.EnrolDevice(demo.East, name)
+			return srv.Demo.EnrolDevice(demo.East, name)
 		},
 	})
 	if cerr := srv.Close(); cerr != nil {
@@ -116,14 +115,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 	}
 
 	// Every endpoint closed, the server too: back to the goroutines of before.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Fatalf("%d goroutines after the bench, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	servertest.NoLeak(t, before)
 }
 
 func TestBenchRefusesBadConfigs(t *testing.T) {

@@ -66,7 +66,16 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 			conn.Close()
 			return nil, fmt.Errorf("peer: public IP %q is not an IP address", cfg.PublicIP)
 		}
-		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+		// The host candidates carry the public address instead of the
+		// local one (what the deprecated SetNAT1To1IPs did with this rule).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        []string{cfg.PublicIP},
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("peer: public IP %q: %w", cfg.PublicIP, err)
+		}
 	}
 	// A retransmission answering one of our NACKs can arrive a second after
 	// the packets that overtook it; SRTP's default replay window (RFC 3711

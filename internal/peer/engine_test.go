@@ -1,8 +1,12 @@
 package peer
 
 import (
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 )
 
 func TestCandidateFilter(t *testing.T) {
@@ -49,5 +53,40 @@ func TestQueueBound(t *testing.T) {
 	case <-q.notify:
 	default:
 		t.Fatal("no notification")
+	}
+}
+
+// TestPublicIP: with a public address configured, the host candidates
+// carry it instead of the listening address (NAT 1:1). Gathering sends
+// nothing: there is no STUN server.
+func TestPublicIP(t *testing.T) {
+	e, err := NewEngine(EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1), PublicIP: "192.0.2.7"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pc, err := e.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	sdp := pc.LocalDescription().SDP
+	if !strings.Contains(sdp, " 192.0.2.7 ") || strings.Contains(sdp, " 127.0.0.1 ") {
+		t.Fatalf("candidates do not carry the public address only:\n%s", sdp)
+	}
+	if _, err := NewEngine(EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1), PublicIP: "not-an-ip"}, nil); err == nil {
+		t.Fatal("a public IP that is not an address was accepted")
 	}
 }

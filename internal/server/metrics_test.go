@@ -15,10 +15,11 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // scrape fetches the server's /metrics over HTTP and parses the text format.
-func scrape(t *testing.T, srv *server.Server) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, srv *servertest.Server) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(srv.URL() + "/metrics")
 	if err != nil {
@@ -60,8 +61,8 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	av := []string{protocol.KindAudio, protocol.KindVideo}
 	// Two seconds of media each way, so that the few packets around the
 	// start (see below) are small beside the whole.
-	waitUntil(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
-	waitUntil(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
+	servertest.Eventually(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
+	servertest.Eventually(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
 
 	// The live gauges and join times while both are in the call.
 	fams := scrape(t, srv)
@@ -90,7 +91,7 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "both sessions over", func() (bool, string) {
+	servertest.Eventually(t, "both sessions over", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 0, fmt.Sprintf("%d participants", n)
 	})
@@ -121,7 +122,7 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	}
 	if t.Failed() {
 		for _, c := range []*client.Client{a, b} {
-			t.Log(fmt.Sprintf("%+v", c.Stats().Tracks))
+			t.Logf("%+v", c.Stats().Tracks)
 		}
 	}
 }

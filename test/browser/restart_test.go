@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/client"
 	"hotline/internal/demo"
@@ -22,7 +23,9 @@ import (
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/store"
+	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
 
@@ -96,6 +99,7 @@ func freeAddr(t *testing.T) string {
 // after the new server accepted connections each was back. The booked call
 // is still live, and what was committed before the kill is still there.
 func TestBackAfterServerKill(t *testing.T) {
+	tier.Browser(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := demo.Provision(ctx, dir)
@@ -110,11 +114,11 @@ func TestBackAfterServerKill(t *testing.T) {
 	svc := booking.New(st)
 	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	booked, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour})
+	booked, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Transition(ctx, west, booked.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+	if _, err := svc.Transition(ctx, west, booked.ID, schedule.EventAccept, api.Transition{}); err != nil {
 		t.Fatal(err)
 	}
 	link, err := demo.AddLink(ctx, st, demo.East, "web", []role.Role{role.Principal})
@@ -144,14 +148,14 @@ func TestBackAfterServerKill(t *testing.T) {
 	web.waitVideoGrowing("north")
 	web.waitVideoGrowing("south")
 	for name, a := range natives {
-		waitFor(t, name+" decrypts the others", func() (bool, string) { return nativeBack(a, name, everyone) })
+		servertest.Eventually(t, name+" decrypts the others", func() (bool, string) { return nativeBack(a, name, everyone) })
 	}
 	if c, err := svc.Call(ctx, booked.ID); err != nil || c.State != schedule.StateLive {
 		t.Fatalf("booked call before the kill: %+v, %v", c.State, err)
 	}
 	checkOpusFEC(t, web)
 	// Committed just before the kill: it must survive it.
-	last, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
+	last, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +174,7 @@ func TestBackAfterServerKill(t *testing.T) {
 	t.Logf("server down for %v (killed, restarted, listening)", up.Sub(killed).Round(time.Millisecond))
 
 	back := map[string]time.Duration{}
-	waitFor(t, "everyone back in the call and decoding", func() (bool, string) {
+	servertest.Eventually(t, "everyone back in the call and decoding", func() (bool, string) {
 		var missing []string
 		for name, a := range natives {
 			if _, ok := back[name]; ok {
@@ -341,17 +345,17 @@ func TestBrowserResumesSession(t *testing.T) {
 	native := client.Attend(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "resume", Device: enrolDevice(t, srv, "native"), Publish: true}, client.Backoff{})
 	t.Cleanup(func() { _ = native.Close() })
 	web.waitVideoGrowing("native")
-	waitFor(t, "native decrypts web", func() (bool, string) { return nativeBack(native, "native", []string{"web"}) })
+	servertest.Eventually(t, "native decrypts web", func() (bool, string) { return nativeBack(native, "native", []string{"web"}) })
 	id := web.state().ID
 
 	relay.Cut()
-	waitFor(t, "the page to resume its session", func() (bool, string) {
+	servertest.Eventually(t, "the page to resume its session", func() (bool, string) {
 		n := eval[int](web, `window.hotline.state().resumes`)
 		return n == 1, fmt.Sprintf("%d resumptions", n)
 	})
 	web.waitVideoGrowingBy("native", 20)
 	before := decryptedOf(native.Client(), "web")
-	waitFor(t, "native decrypts web after the resumption", func() (bool, string) {
+	servertest.Eventually(t, "native decrypts web after the resumption", func() (bool, string) {
 		n := decryptedOf(native.Client(), "web")
 		return n >= before+20, fmt.Sprintf("%d more frames", n-before)
 	})

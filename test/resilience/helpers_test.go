@@ -13,6 +13,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -94,20 +95,10 @@ func (s *site) attend(call, name string) *client.Attendee {
 	return a
 }
 
-// eventually polls cond until it returns nil, failing with its last error.
+// eventually is servertest.Eventually, named for these tests' many waits.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servertest.Eventually(t, what, cond)
 }
 
 // decrypting: c's current session decrypts at least min video and audio

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
 
@@ -27,6 +28,7 @@ func run(t *testing.T, name string, args ...string) {
 // media resumes: the same session, the same participant id, the same keys,
 // no rejoin.
 func TestICERestartAfterAddressLoss(t *testing.T) {
+	tier.Integration(t)
 	topology.New(t) // only its checks: root, ip and nft, an isolated namespace
 	run(t, "ip", "addr", "add", "127.0.0.5/8", "dev", "lo")
 	t.Cleanup(func() { _ = exec.Command("ip", "addr", "del", "127.0.0.5/8", "dev", "lo").Run() })

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -12,6 +13,7 @@ import (
 // and data folder. Each endpoint rejoins by itself, with a new participant
 // id and new keys, and decrypts the other's media again.
 func TestReconnectAfterServerClosesSockets(t *testing.T) {
+	tier.Integration(t)
 	s := startSite(t)
 	alice := s.attend("standup", "Alice")
 	bob := s.attend("standup", "Bob")

@@ -9,6 +9,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -16,6 +17,7 @@ import (
 // device's session, is refused (refused, then the socket closes with 1000)
 // and changes nothing: the named session goes on, nobody joins.
 func TestResumeRefused(t *testing.T) {
+	tier.Integration(t)
 	s := startSite(t)
 	bob := s.attend("guarded", "Bob")
 	eventually(t, "Bob joined", func() error {

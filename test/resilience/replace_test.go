@@ -10,6 +10,7 @@ import (
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
+	"hotline/internal/tier"
 )
 
 // TestRejoinReplacesStaleSession: a device joins a call it is still in (its
@@ -18,6 +19,7 @@ import (
 // the server times the old one out; the old session is told why and does
 // not come back on its own.
 func TestRejoinReplacesStaleSession(t *testing.T) {
+	tier.Integration(t)
 	s := startSite(t)
 	dev := s.device("Alice")
 	bob := s.attend("again", "Bob")

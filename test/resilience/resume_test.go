@@ -8,6 +8,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
 
@@ -17,6 +18,7 @@ import (
 // socket: the same participant id, the same PeerConnection and keys, no
 // rejoin, and nobody sees the roster change.
 func TestResumeAfterSocketLoss(t *testing.T) {
+	tier.Integration(t)
 	s := startSite(t)
 	px := topology.NewRelay(t, s.addr)
 	cfg := client.Config{Server: "http://" + px.Addr(), Line: demo.Line, Call: "resume", Device: s.device("Alice"), Publish: true, Logger: testLogger()}

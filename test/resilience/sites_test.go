@@ -11,6 +11,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/load"
 	"hotline/internal/protocol"
+	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
 
@@ -99,6 +100,7 @@ func decryptedOf(c *client.Client, from, kind string) uint64 {
 // is reported: Opus carries in-band FEC for the decoder, and is not
 // retransmitted.
 func TestTenPercentLoss(t *testing.T) {
+	tier.Integration(t)
 	site, alice, bob := pairAcross(t, "lossy")
 
 	site.Loss(t, 10)
@@ -143,6 +145,7 @@ func TestTenPercentLoss(t *testing.T) {
 // new socket from the new address, and ICE restarts: media flows again with
 // the same participant ids, the same keys, and no rejoin.
 func TestNetworkChangeAcrossSites(t *testing.T) {
+	tier.Integration(t)
 	site, alice, bob := pairAcross(t, "roam")
 	a, b := alice.Client(), bob.Client()
 	ida, idb := a.ID(), b.ID()

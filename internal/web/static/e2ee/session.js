@@ -114,8 +114,10 @@ export class E2EESession {
     this.ownTag = null;
     /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
     this.selfInfo = null;
-    /** our roster entry says we are in the call (not the lobby or bench) */
+    /** our roster entry says we are in the call (not the lobby or bench) and our roles receive media */
     this.selfIn = false;
+    /** epoch 65535 is over: our sender has stopped for good */
+    this.exhausted = false;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -307,7 +309,9 @@ export class E2EESession {
       if (id === this.selfId) {
         if (m.keyHex !== this.ownHex) return forged("not this device's credential");
         selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
-        selfIn = state === 'in';
+        // As the others judge us (below): in the call and allowed to
+        // receive media. The lobby, the bench and an operator send no key.
+        selfIn = state === 'in' && m.roles.some((r) => MEDIA_ROLES.has(r));
         entries.push(known);
         return;
       }
@@ -429,7 +433,13 @@ export class E2EESession {
    * @param {number} at ms since the Unix epoch
    */
   async #newKey(epoch, at) {
-    if (epoch >= EPOCHS) throw new Error('this session has used all 65536 epochs; leave and rejoin');
+    if (epoch >= EPOCHS) {
+      // No epoch follows 65535, and none wraps to a KID already used: stop
+      // sending for good (PROTOCOL.md, "Key messages").
+      this.exhausted = true;
+      this.worker.postMessage({ type: 'sender-stop' });
+      throw new Error('this session has used all 65536 epochs; leave and rejoin');
+    }
     const kid = await kidFor(this.identity.sigPub, epoch);
     const baseKey = crypto.getRandomValues(new Uint8Array(16));
     this.key = { kid, epoch, baseKey };
@@ -439,7 +449,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key || !this.selfIn) return; // in the lobby or on the bench, we send nothing
+    if (!key || !this.selfIn || this.exhausted) return; // in the lobby, on the bench, an operator, or out of epochs: we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {

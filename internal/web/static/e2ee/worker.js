@@ -33,6 +33,8 @@
 //                                            `at` (ms since epoch) or at once
 //   {type: 'receiver-key', kid, baseKey}     accept frames under this key
 //   {type: 'remove-key', kid}                stop accepting them
+//   {type: 'sender-stop'}                    send nothing more, for good (the
+//                                            epochs are exhausted)
 //   {type: 'sender-tags', tags: {participant: tag}}
 //                                            the verified members' sender tags
 //                                            (session.js sends them with each
@@ -130,6 +132,12 @@ async function handle(msg) {
       }
       return;
     }
+    case 'sender-stop':
+      // No key follows epoch 65535 (PROTOCOL.md, "Key messages"): frames
+      // are dropped from now on, never sent under an old key.
+      sender = null;
+      next = null;
+      return;
     case 'receiver-key': {
       const kid = checkKid(msg.kid);
       await receiver.addKey(kid, checkKey(msg.baseKey));
