@@ -11,12 +11,10 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v4/vnet"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
 	"hotline/internal/servertest"
-	"hotline/internal/testmedia"
 	"hotline/internal/tier"
 )
 
@@ -82,43 +80,16 @@ func TestDelayJitterAndLoss(t *testing.T) {
 	out := &outbox{f: f}
 	c.out = out.send
 
-	// The sender: the test video, counted as it goes.
+	// The sender: the test video (counted in f.sent). Pion's NACK
+	// responder sees the client's NACKs only if its RTCP is read.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam0", "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := f.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sender := f.addSendonlyVideo(ctx)
 	f.wg.Go(func() {
-		// Pion's NACK responder sees the client's NACKs only if RTCP is read.
 		buf := make([]byte, 1500)
 		for {
-			if _, _, err := tr.Sender().Read(buf); err != nil {
+			if _, _, err := sender.Read(buf); err != nil {
 				return
-			}
-		}
-	})
-	loop, err := testmedia.NewVP8Loop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sent atomic.Int64
-	f.wg.Go(func() {
-		tick := time.NewTicker(loop.FrameDuration())
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				data, d := loop.Next()
-				if track.WriteSample(media.Sample{Data: data, Duration: d}) == nil {
-					sent.Add(1)
-				}
 			}
 		}
 	})
@@ -159,11 +130,11 @@ func TestDelayJitterAndLoss(t *testing.T) {
 
 	// As in test/resilience: each count of assembled frames a second after
 	// the count of sent frames it is compared with.
-	s0 := sent.Load()
+	s0 := f.sent.Load()
 	time.Sleep(time.Second)
 	a0 := assembled()
 	time.Sleep(7 * time.Second)
-	s1 := sent.Load()
+	s1 := f.sent.Load()
 	time.Sleep(time.Second)
 	a1 := assembled()
 	share := float64(a1-a0) / float64(s1-s0)

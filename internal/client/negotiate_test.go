@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ type fakeServer struct {
 	t  *testing.T
 	pc *webrtc.PeerConnection
 	wg sync.WaitGroup
+
+	sent atomic.Int64 // video frames written by addSendonlyVideo
 
 	mu         sync.Mutex
 	received   map[string]*midCount // mid → what arrived from the client
@@ -129,7 +132,9 @@ func (f *fakeServer) addSendonlyVideo(ctx context.Context) *webrtc.RTPSender {
 				return
 			case <-tick.C:
 				data, d := loop.Next()
-				_ = track.WriteSample(media.Sample{Data: data, Duration: d})
+				if track.WriteSample(media.Sample{Data: data, Duration: d}) == nil {
+					f.sent.Add(1)
+				}
 			}
 		}
 	}()
