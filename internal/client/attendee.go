@@ -123,9 +123,10 @@ func (a *Attendee) run(ctx context.Context) {
 		}
 		err = c.Err()
 		a.retire(c)
-		if err == nil {
-			// Ended by the server on purpose, with a normal closure (after a
-			// removal: the client does not rejoin on its own).
+		if err == nil || errors.Is(err, ErrEnded) {
+			// Ended by the server on purpose: a normal closure (after a
+			// removal: the client does not rejoin on its own), or the call
+			// was ended for everyone (4001).
 			a.finish(err)
 			return
 		}

@@ -61,7 +61,7 @@ func TestDelayJitterAndLoss(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = router.Stop() })
 
-	api, err := newAPI(false, serverNet, slog.New(slog.DiscardHandler))
+	api, err := newAPI(false, nil, serverNet, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type midCount struct {
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
-	api, err := newAPI(true, nil, slog.New(slog.DiscardHandler))
+	api, err := newAPI(true, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

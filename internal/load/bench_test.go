@@ -26,10 +26,11 @@ func TestBenchAgainstAServer(t *testing.T) {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()
-	srv := servertest.Start(t, server.Config{}, nil)
+	srv := servertest.Start(t, server.Config{MetricsListen: "127.0.0.1:0"}, nil)
 	var enrolled []string
 	rep, err := load.Run(ctx, load.Config{
 		Server:       srv.URL(),
+		Metrics:      srv.MetricsURL(),
 		Calls:        1,
 		Participants: 3,
 		Duration:     2 * time.Second,
@@ -120,7 +121,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 
 func TestBenchRefusesBadConfigs(t *testing.T) {
 	enrol := func(string) (*trust.Device, error) { return nil, errors.New("not reached") }
-	good := load.Config{Server: "http://127.0.0.1:1", Calls: 1, Participants: 2, Duration: time.Second, Line: demo.Line, Enrol: enrol}
+	good := load.Config{Server: "http://127.0.0.1:1", Metrics: "http://127.0.0.1:2", Calls: 1, Participants: 2, Duration: time.Second, Line: demo.Line, Enrol: enrol}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("the good config: %v", err)
 	}
@@ -131,6 +132,8 @@ func TestBenchRefusesBadConfigs(t *testing.T) {
 		"remote server":     func(c *load.Config) { c.Server = "http://192.0.2.1:8080" },
 		"named host":        func(c *load.Config) { c.Server = "http://example.org" },
 		"ws scheme":         func(c *load.Config) { c.Server = "ws://127.0.0.1:1" },
+		"no metrics":        func(c *load.Config) { c.Metrics = "" },
+		"remote metrics":    func(c *load.Config) { c.Metrics = "http://192.0.2.1:9464" },
 		"no calls":          func(c *load.Config) { c.Calls = 0 },
 		"too many calls":    func(c *load.Config) { c.Calls = load.MaxCalls + 1 },
 		"alone":             func(c *load.Config) { c.Participants = 1 },

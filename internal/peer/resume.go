@@ -66,7 +66,7 @@ func (s *Session) resume(m *protocol.Join, who Admitted) *evEnd {
 	// The ids are the server's own (random, 64 bits), but the device check
 	// is what makes this safe: only the device that owns a session can
 	// prove possession of its key over this socket's challenge.
-	if target == nil || target.device != who.Device || target.line != m.Line || target.callName != m.Call {
+	if target == nil || target.who.Device != who.Device || target.line != m.Line || target.callName != m.Call {
 		s.sendError(protocol.CodeRefused, m.Type, "no session %s of this device in this call to resume; join afresh", m.Resume)
 		return &evEnd{CloseNormal, "nothing to resume", nil}
 	}
@@ -85,8 +85,9 @@ func (s *Session) resumed(ev evResume) {
 	s.conn = ev.conn
 	s.wg.Go(func() { _ = old.Close(CloseNormal, "resumed on another connection") })
 	s.log.Info("session resumed on a new connection")
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: s.line, Call: s.callName, May: role.May(s.roles), Resumed: true})
-	s.send(protocol.Roster{Type: protocol.TypeRoster, Participants: s.call.Roster()})
+	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: s.line, Call: s.callName,
+		May: role.May(s.who.Roles), ICEServers: s.iceServers, Resumed: true})
+	s.send(s.call.Roster())
 	if s.offerPending {
 		// Its answer may never come: take the offer back and make a new one.
 		if err := s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {

@@ -4,10 +4,10 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, toast } from './dom.js';
+import { byId, el, fillDevices, sentence, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
-import { renderControls, renderSelf } from './controls.js';
+import { renderControls, renderPlace, renderSelf } from './controls.js';
 import { loadIdentity } from './e2ee/identity.js';
 import { E2EESession } from './e2ee/session.js';
 import { joinProof, verifyCredential } from './e2ee/trust.js';
@@ -58,6 +58,8 @@ export class Call {
     this.line = '';
     /** why the server removed us, once it has @type {string} */
     this.removed = '';
+    /** who ended the call for everyone, and why, once the server says so @type {{by: string, reason: string}|null} */
+    this.endedBy = null;
     /** our roster state as last shown ('' before the first roster) */
     this.place = '';
     /** a booked phone call: voice only, the call screen instead of tiles */
@@ -74,10 +76,11 @@ export class Call {
     this.auth = null;
   }
 
-  /** A fresh worker and Session for the next join (connection.js). */
+  /** A fresh worker, frame pipe and Session for the next join (connection.js). */
   #openConnection() {
-    const { worker, session } = openConnection((message) => this.#error(`media worker: ${message}`, 'e2ee'));
+    const { worker, frames, session } = openConnection((message) => this.#error(message, 'e2ee'));
     this.worker = worker;
+    this.frames = frames;
     this.session = session;
     this.sampler = new QualitySampler(session.pc);
   }
@@ -95,6 +98,13 @@ export class Call {
     this.#renderSelf();
     this.#renderControls();
 
+    // No way to encrypt media end to end in this browser: no call at all.
+    if (!this.frames.path) {
+      const why = 'This browser cannot encrypt media end to end (it has neither RTCRtpScriptTransform nor createEncodedStreams). Use a current Chromium, Chrome or Edge, or a Firefox or Safari with RTCRtpScriptTransform.';
+      this.#error(why, 'unsupported');
+      this.#ended(false, why);
+      return;
+    }
     // This browser's enrolled identity: its credential gives its name, its
     // pins decide whom it trusts (docs/PROTOCOL.md, "Credential").
     const identity = await loadIdentity().catch(() => null);
@@ -161,8 +171,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster) => {
-      this.e2ee?.setRoster(roster);
+    s.onroster = (roster, segment) => {
+      this.e2ee?.setRoster(roster, segment);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);
@@ -178,6 +188,7 @@ export class Call {
       if (e.code === 'removed') this.removed = e.message;
       this.#error(`${e.code}: ${e.message}`, e.code);
     };
+    s.onended = (e) => { this.endedBy = e; };
     s.onstatechange = (st) => this.#linkFromPC(st);
     s.onclose = (ev) => this.#lost(s, ev);
     const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam, this.cam2].filter(Boolean));
@@ -198,8 +209,9 @@ export class Call {
    */
   #lost(s, ev) {
     if (s !== this.session || this.reconnecting) return;
-    // 1000: the server ended the session on purpose (PROTOCOL.md, "Rejoining").
-    if (ev.left || ev.code === 1000 || this.removed || !this.joined || this.over) {
+    // 1000: the server ended the session on purpose; 4001: the call was
+    // ended for everyone (PROTOCOL.md, "Rejoining", "End of a call").
+    if (ev.left || ev.code === 1000 || ev.code === 4001 || this.endedBy || this.removed || !this.joined || this.over) {
       this.#ended(ev.left);
       return;
     }
@@ -219,6 +231,7 @@ export class Call {
       this.nextEpoch = Math.max(this.nextEpoch, (this.e2ee?.state().epoch ?? -1) + 1);
       this.e2ee?.close();
       this.e2ee = null;
+      this.frames.close();
       this.worker.terminate();
       this.grid.clear();
       await new Promise((r) => setTimeout(r, backoffMs(attempt)));
@@ -305,6 +318,7 @@ export class Call {
       name: this.opts.name,
       connection: s.pc.connectionState,
       offers: s.offers,
+      frames: this.frames.path, // 'streams', 'script', or null: the browser cannot encrypt
       roster: s.roster.map((p) => p.name),
       participants: s.roster,
       ...this.grid.state(),
@@ -317,7 +331,7 @@ export class Call {
       errors: this.errors,
       reconnecting: this.reconnecting,
       sessions: this.sessions,
-      iceRestarts: s.iceRestarts,
+      iceRestarts: s.ice.restarts,
       resumes: s.resumes,
       resuming: s.resuming,
       phone: this.phone,
@@ -359,25 +373,7 @@ export class Call {
    */
   #renderPlace() {
     const s = this.session;
-    const state = s.roster.find((p) => p.id === s.id)?.state ?? '';
-    const hold = byId('hold');
-    const texts = {
-      waiting: ['Waiting to be admitted', "An operator or the principal of your side will let you in. Nothing is sent or received until then."],
-      bench: ['On the bench', 'Your principal will call you in. Nothing is sent or received until then.'],
-    };
-    let text = /** @type {Record<string, string[]>} */ (texts)[state];
-    if (!text && state === 'in' && !s.may.includes('receive_media')) {
-      text = ['Operator view', "You see the call's participants and its lobby; operators receive no media."];
-    }
-    hold.hidden = !text;
-    hold.dataset.state = state;
-    if (text) {
-      byId('hold-title').textContent = text[0];
-      byId('hold-text').textContent = text[1];
-    }
-    if (this.place && this.place !== 'in' && state === 'in') toast(this.place === 'bench' ? 'You have been called in.' : 'You have been admitted.');
-    if (this.place === 'in' && state === 'bench') toast('You have been sent out to the bench.');
-    this.place = state;
+    this.place = renderPlace(s.roster.find((p) => p.id === s.id)?.state ?? '', s.may.includes('receive_media'), this.place);
   }
 
   /** Shows the verification code and any forged roster entry. */
@@ -573,24 +569,31 @@ export class Call {
     this.over = true;
     window.clearInterval(this.timer);
     this.e2ee?.close();
+    this.frames.close();
     this.worker.terminate();
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
     this.selfview.replaceChildren();
     const removed = this.removed;
-    this.#link('closed', left ? 'Left the call' : removed ? 'Removed' : 'Disconnected');
+    const ended = this.endedBy;
+    this.#link('closed', left ? 'Left the call' : ended ? 'Call ended' : removed ? 'Removed' : 'Disconnected');
     this.controls.hidden = true;
     const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
     byId('overlay-title').textContent = left ? 'You left the call'
-      : removed ? 'You were removed from the call'
-        : refused ? 'Could not join the call' : 'The connection to the line was lost';
+      : ended ? 'The call has ended'
+        : removed ? 'You were removed from the call'
+          : refused ? 'Could not join the call' : 'The connection to the line was lost';
     byId('overlay-text').textContent = left ? `Call ${this.opts.call}.`
-      : removed ? `${removed.charAt(0).toUpperCase()}${removed.slice(1)}.`
-        : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+      : ended ? `${sentence(ended.reason || 'the call was ended')}, by ${ended.by || 'the other side'}.`
+        : removed ? `${sentence(removed)}.`
+          : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+    byId('overlay').dataset.reason = left ? 'left' : ended ? 'ended' : removed ? 'removed' : refused ? 'refused' : 'lost';
     byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
+    // An ended call cannot be joined again: no Rejoin.
+    byId('rejoin').hidden = !!ended;
     byId('overlay').hidden = false;
     // A wall monitor has nobody to press Rejoin: it retries on its own
-    // (not after a removal: that was someone's decision).
-    if (this.opts.kiosk && !left && !removed) setTimeout(() => location.reload(), 5000);
+    // (not after a removal or the end of the call: those were someone's decision).
+    if (this.opts.kiosk && !left && !removed && !ended) setTimeout(() => location.reload(), 5000);
   }
 }

@@ -5,6 +5,7 @@
 // session (the server restarted, the socket broke) throws both away and
 // joins again with new ones (PROTOCOL.md, "Reconnecting").
 
+import { FramePipe, framesPath } from './e2ee/frames.js';
 import { Session } from './protocol.js';
 
 /**
@@ -25,47 +26,19 @@ export function backoffMs(n) {
 }
 
 /**
- * A fresh media worker and a Session piped through it.
- * @param {(message: string) => void} onWorkerError a message the worker refused (a bug of ours)
- * @returns {{worker: Worker, session: Session}}
+ * A fresh media worker, the frame pipe that feeds it every sender's and
+ * receiver's encoded frames (e2ee/frames.js: Chromium's encoded streams, or
+ * else the standard RTCRtpScriptTransform) and a Session piped through it.
+ * @param {(message: string) => void} onerror a message the worker refused, or a sender that cannot be encrypted
+ * @returns {{worker: Worker, frames: FramePipe, session: Session}}
  */
-export function openConnection(onWorkerError) {
-  // Every frame goes through one worker per session: encrypted before it
-  // leaves, decrypted (or dropped) as it arrives. Encoded streams, not
-  // RTCRtpScriptTransform: Chromium ignores a transform set on a
-  // transceiver that a remote offer created once a replaceTrack has
-  // completed, and would send those frames in clear. A connection made
-  // with encodedInsertableStreams sends nothing that is not piped through
-  // the worker (e2ee/worker.js).
+export function openConnection(onerror) {
   const worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
-  /** @param {any} end an RTCRtpSender or RTCRtpReceiver @param {object} options */
-  const pipe = (end, options) => {
-    const { readable, writable } = end.createEncodedStreams();
-    worker.postMessage({ type: 'streams', options, readable, writable }, [readable, writable]);
-  };
-  /** receivers already piped, by the stream name the worker knows them by @type {WeakMap<RTCRtpReceiver, string>} */
-  const piped = new WeakMap();
-  let streams = 0;
+  // A message the worker refused is a bug of ours: show it.
   worker.addEventListener('message', (ev) => {
-    if (ev.data?.type === 'error') onWorkerError(String(ev.data.message));
+    if (ev.data?.type === 'error') onerror(`media worker: ${ev.data.message}`);
   });
-  const session = new Session({
-    frames: {
-      attachSender: (sender, kind) => pipe(sender, { direction: 'send', kind }),
-      // The publisher's sender tag comes with each roster ('sender-tags').
-      // A receiver's streams can be taken once; an m-line reused for
-      // another publisher is re-pointed instead.
-      attachReceiver: (receiver, entry) => {
-        const known = piped.get(receiver);
-        if (known) {
-          worker.postMessage({ type: 'publisher', stream: known, participant: entry.participant });
-          return;
-        }
-        const stream = `r${++streams}`;
-        piped.set(receiver, stream);
-        pipe(receiver, { direction: 'recv', kind: entry.kind, participant: entry.participant, stream });
-      },
-    },
-  });
-  return { worker, session };
+  const frames = new FramePipe(worker, framesPath(), onerror);
+  const session = new Session({ frames });
+  return { worker, frames, session };
 }

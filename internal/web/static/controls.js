@@ -1,9 +1,9 @@
 // @ts-check
-// The control bar and the self view of a call (call.js), drawn from the
-// call's state: which local tracks exist and are on, and whether a device
-// operation is under way.
+// The control bar, the self view and the hold screen of a call (call.js),
+// drawn from the call's state: which local tracks exist and are on, whether
+// a device operation is under way, and where we are in the call.
 
-import { byId, el, setIcon } from './dom.js';
+import { byId, el, setIcon, toast } from './dom.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {{mic: LocalTrack|null, cam: LocalTrack|null, cam2: LocalTrack|null, busy: boolean, joined: boolean, selfview: HTMLElement}} CallView */
@@ -57,4 +57,34 @@ export function renderSelf(c) {
     views.push(box);
   }
   c.selfview.replaceChildren(...views);
+}
+
+/**
+ * Where we are: in the lobby or on the bench, the stage says so instead of
+ * showing tiles; an operator, who receives no media, sees a note. A move
+ * into or out of the call is told once.
+ * @param {string} state our roster state ('' before the first roster)
+ * @param {boolean} receives our roles receive media
+ * @param {string} previous the state shown before
+ * @returns {string} the state shown now
+ */
+export function renderPlace(state, receives, previous) {
+  const hold = byId('hold');
+  const texts = {
+    waiting: ['Waiting to be admitted', "An operator or the principal of your side will let you in. Nothing is sent or received until then."],
+    bench: ['On the bench', 'Your principal will call you in. Nothing is sent or received until then.'],
+  };
+  let text = /** @type {Record<string, string[]>} */ (texts)[state];
+  if (!text && state === 'in' && !receives) {
+    text = ['Operator view', "You see the call's participants and its lobby; operators receive no media."];
+  }
+  hold.hidden = !text;
+  hold.dataset.state = state;
+  if (text) {
+    byId('hold-title').textContent = text[0];
+    byId('hold-text').textContent = text[1];
+  }
+  if (previous && previous !== 'in' && state === 'in') toast(previous === 'bench' ? 'You have been called in.' : 'You have been admitted.');
+  if (previous === 'in' && state === 'bench') toast('You have been sent out to the bench.');
+  return state;
 }

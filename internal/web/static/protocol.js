@@ -7,13 +7,14 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
-import { errorText, fromB64u, info, parse } from './wire.js';
+import { IceWatch } from './icewatch.js';
+import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 
 export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, state?: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, name: string, state?: string, listening?: string, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
  * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
@@ -26,16 +27,8 @@ export const PROTOCOL_VERSION = 2;
  * A track we publish. `track` is null while it is paused (camera off).
  * @typedef {{id: string, kind: Kind, source: string, track: MediaStreamTrack|null, stream: MediaStream}} LocalTrack
  */
-/**
- * How this device authenticates its join (PROTOCOL.md, "Join"): the line,
- * its credential, and a function that signs the server's challenge.
- * @typedef {{line: string, credential: {body: string, sig: string}, prove: (nonce: Uint8Array) => Promise<string>}} JoinAuth
- */
-/**
- * End-to-end encryption hooks: attach a transform to each sender and
- * receiver as the session creates them (before any frame flows).
- * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void}} FrameHooks
- */
+/** @typedef {import('./wire.js').JoinAuth} JoinAuth */
+/** @typedef {import('./wire.js').FrameHooks} FrameHooks */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
  * library (code "client" or "closed").
@@ -48,10 +41,6 @@ export function defaultURL() {
   return `${scheme}//${location.host}/ws`;
 }
 
-/** How often an ICE restart is asked for again while the connection stays down. */
-const ICE_RETRY_MS = 4000;
-/** An ICE restart request that brings no offer within this long means the signalling socket is dead too. */
-const RESTART_ANSWER_MS = 3000;
 /** How long a lost socket is replaced by new ones before the session is given up (PROTOCOL.md, "Resuming"). */
 const RESUME_WINDOW_MS = 8000;
 
@@ -97,27 +86,30 @@ export class Session {
     /** sessions carried on over a new socket */
     this.resumes = 0;
 
-    // No STUN or TURN: the server sends its own host candidates, and
-    // nothing about this call should touch a third party.
+    // No STUN, and no TURN but the server's own relay, which the welcome
+    // brings (iceServers of welcome): the server sends its own host
+    // candidates, and nothing about this call touches a third party.
     // With frame hooks, every sender's and receiver's encoded frames go
     // through them (encodedInsertableStreams): such a connection sends no
     // frame of a sender whose streams are not piped, so nothing can leave in
     // clear by mistake.
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
     const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    if (this.frames) config.encodedInsertableStreams = true;
+    if (this.frames && this.frames.insertable !== false) config.encodedInsertableStreams = true;
+    this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
+    // ICE restart requests (icewatch.js); an unanswered one gives the socket up.
+    this.ice = new IceWatch(this.pc, () => this.#send({ type: 'restart_ice' }), () => {
+      const ws = this.ws;
+      this.ws = null; // its close event is ignored from now on
+      ws?.close();
+      this.#socketClosed(4000, 'signalling lost');
+    });
     this.pc.onconnectionstatechange = () => {
-      this.#watchICE();
+      if (!this.closed) this.ice.changed();
       this.onstatechange?.(this.pc.connectionState);
     };
-    /** ICE restarts asked for (restart_ice) */
-    this.iceRestarts = 0;
-    this.lastRestart = 0;
-    /** when the first restart request not yet answered by an offer went out (0: none) */
-    this.firstAsk = 0;
-    this.iceTimer = 0;
 
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -127,8 +119,18 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[]) => void)|null} */
+    /** @type {((roster: Participant[], segment: string) => void)|null} */
     this.onroster = null;
+    /** the call's segment, from the last roster ('private' or 'public') */
+    this.segment = 'private';
+    /**
+     * Who ended the call for everyone and why, once the server says so
+     * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
+     * @type {{by: string, reason: string}|null}
+     */
+    this.ended = null;
+    /** @type {((ended: {by: string, reason: string}) => void)|null} */
+    this.onended = null;
     /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
     this.onwelcome = null;
     /** Called when the session resumed over a new socket, before the roster that follows. @type {(() => void)|null} */
@@ -221,8 +223,12 @@ export class Session {
           this.ready = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
-          if (resume) this.onresume?.();
-          else this.onwelcome?.(msg.id);
+          if (resume) {
+            this.onresume?.(); // the relay of the first welcome stays in use
+          } else {
+            this.#useRelay(msg.ice_servers);
+            this.onwelcome?.(msg.id);
+          }
           resolve(msg.id);
           return;
         }
@@ -268,7 +274,7 @@ export class Session {
         await this.#open(this.id);
         this.resuming = false;
         this.resumes++;
-        this.firstAsk = 0;
+        this.ice.offered();
         return;
       } catch (err) {
         const code = /** @type {{code?: string}} */ (err).code;
@@ -278,6 +284,22 @@ export class Session {
     }
     this.resuming = false;
     this.#closed(1006, 'signalling lost');
+  }
+
+  /**
+   * Takes the server's TURN relay from the welcome (PROTOCOL.md, "Media
+   * through firewalls"), before the first offer, so that ICE gathers with
+   * it: where UDP is blocked, media goes over TCP through it.
+   * @param {unknown} servers
+   */
+  #useRelay(servers) {
+    const iceServers = relayServers(servers);
+    if (iceServers.length === 0) return;
+    try {
+      this.pc.setConfiguration({ ...this.config, iceServers });
+    } catch (err) {
+      this.#report({ code: 'client', message: `the server's relay is unusable: ${err}` });
+    }
   }
 
   /**
@@ -306,7 +328,7 @@ export class Session {
       this.sendMids.delete(id);
       this.#send({ type: 'unpublish', track: id });
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(null);
+      if (tr) await this.#setTrack(tr.sender, null);
     });
   }
 
@@ -325,8 +347,13 @@ export class Session {
       local.track = track;
       const mid = this.sendMids.get(id);
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(track);
+      if (tr) await this.#setTrack(tr.sender, track);
     });
+  }
+
+  /** @param {RTCRtpSender} sender @param {MediaStreamTrack|null} track */
+  #setTrack(sender, track) {
+    return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
@@ -355,46 +382,6 @@ export class Session {
     this.#closed(1000, 'left');
   }
 
-  // ---- ICE restart ----
-
-  /**
-   * The connection went "disconnected" or "failed" (the network changed, an
-   * address went away): ask the server for an ICE restart, and again every
-   * few seconds while it stays down. The server always offers, so the
-   * browser's own restartIce() would wait for an offer we never make; the
-   * server's offer with new ICE credentials restarts both agents instead
-   * (PROTOCOL.md, "ICE restart"). The session, keys and membership stay.
-   */
-  #watchICE() {
-    const down = () => !this.closed && (this.pc.connectionState === 'disconnected' || this.pc.connectionState === 'failed');
-    if (!down()) {
-      clearInterval(this.iceTimer);
-      this.iceTimer = 0;
-      return;
-    }
-    const ask = () => {
-      if (!down()) return;
-      // No offer came back: the socket died with the network (its TCP
-      // connection does not survive an address change). Closing the
-      // session makes the caller join again on a new one.
-      if (this.firstAsk && Date.now() - this.firstAsk > RESTART_ANSWER_MS) {
-        this.firstAsk = 0;
-        const ws = this.ws;
-        this.ws = null; // its close event is ignored from now on
-        ws?.close();
-        this.#socketClosed(4000, 'signalling lost');
-        return;
-      }
-      if (Date.now() - this.lastRestart < ICE_RETRY_MS) return;
-      this.lastRestart = Date.now();
-      this.firstAsk ||= this.lastRestart;
-      this.iceRestarts++;
-      this.#send({ type: 'restart_ice' });
-    };
-    ask();
-    if (!this.iceTimer) this.iceTimer = setInterval(ask, 1000);
-  }
-
   // ---- incoming messages ----
 
   /** @param {any} msg */
@@ -402,7 +389,12 @@ export class Session {
     switch (msg.type) {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
-        this.onroster?.(this.roster);
+        this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
+        this.onroster?.(this.roster, this.segment);
+        break;
+      case 'ended':
+        this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };
+        this.onended?.(this.ended);
         break;
       case 'offer':
         this.#enqueue(() => this.#handleOffer(msg));
@@ -445,7 +437,7 @@ export class Session {
    */
   async #handleOffer(msg) {
     if (this.closed) return;
-    this.firstAsk = 0; // any offer answers an ICE restart request
+    this.ice.offered(); // any offer answers an ICE restart request
     const pc = this.pc;
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
 
@@ -461,23 +453,33 @@ export class Session {
     // because an m-line may be reused for another purpose after it went
     // inactive.
     this.sendMids = new Map();
+    /** @param {RTCRtpTransceiver} tr */
+    const localOf = (tr) => {
+      if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') return undefined;
+      const trackId = send.get(tr.mid);
+      return trackId === undefined ? undefined : this.local.get(trackId);
+    };
+    // Every new sender's frames are hooked before the first frame, and
+    // before any track of this offer is attached: a browser may ignore an
+    // RTCRtpScriptTransform set after a replaceTrack (frames.js).
+    for (const tr of pc.getTransceivers()) {
+      const local = localOf(tr);
+      if (local && this.frames && !this.framed.has(tr.sender)) {
+        this.frames.attachSender(tr.sender, local.kind);
+        this.framed.add(tr.sender);
+      }
+    }
     for (const tr of pc.getTransceivers()) {
       if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
-      const trackId = send.get(tr.mid);
-      const local = trackId === undefined ? undefined : this.local.get(trackId);
+      const local = localOf(tr);
       const recv = receive.has(tr.mid);
       if (local) {
         tr.direction = recv ? 'sendrecv' : 'sendonly';
-        if (this.frames && !this.framed.has(tr.sender)) {
-          // Before the first frame: nothing may leave unencrypted.
-          this.frames.attachSender(tr.sender, local.kind);
-          this.framed.add(tr.sender);
-        }
-        if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
+        if (tr.sender.track !== local.track) await this.#setTrack(tr.sender, local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
       } else {
-        if (tr.sender.track) await tr.sender.replaceTrack(null);
+        if (tr.sender.track) await this.#setTrack(tr.sender, null);
         tr.direction = recv ? 'recvonly' : 'inactive';
       }
     }
@@ -583,7 +585,7 @@ export class Session {
     this.pendingPublishes = [];
     for (const rt of this.remote.values()) this.ontrackended?.(rt);
     this.remote.clear();
-    clearInterval(this.iceTimer);
+    this.ice.stop();
     this.pc.close();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     this.onclose?.({ code, reason, left });
