@@ -130,8 +130,8 @@ func TestTenPercentLoss(t *testing.T) {
 	}
 	t.Logf("10%% loss each way, two lossy hops, 10 s: video %d of %d frames decrypted (%.1f %%), audio %d of %d (%.1f %%); video frames given up %d, late (retransmitted) packets %d",
 		dv1-dv0, sv1-sv0, 100*video, da1-da0, sa1-sa0, 100*audio, lost, nacked)
-	if sv1-sv0 < 200 {
-		t.Fatalf("only %d video frames sent in 10 s", sv1-sv0)
+	if sv1-sv0 < 50 {
+		t.Fatalf("only %d video frames sent in the window: nothing to measure", sv1-sv0)
 	}
 	if video < 0.95 {
 		t.Errorf("video: %.1f %% of the frames sent were decrypted, want at least 95 %%", 100*video)
