@@ -105,16 +105,17 @@ func TestTenPercentLoss(t *testing.T) {
 
 	site.Loss(t, 10)
 	time.Sleep(2 * time.Second) // frames sent before the loss are out of the way
-	// Each count of decrypted frames is taken a second after the count of
-	// sent frames it is compared with: a frame is decrypted within that
-	// second (retransmissions included) or lost.
+	// Each count of decrypted frames is taken some seconds after the count
+	// of sent frames it is compared with: a frame is decrypted by then
+	// (retransmissions included, on a loaded machine too) or lost.
+	const lag = 3 * time.Second
 	a, b := alice.Client(), bob.Client()
 	sv0, sa0 := sentFrames(a, protocol.KindVideo), sentFrames(a, protocol.KindAudio)
-	time.Sleep(time.Second)
+	time.Sleep(lag)
 	dv0, da0 := decryptedOf(b, "Alice", protocol.KindVideo), decryptedOf(b, "Alice", protocol.KindAudio)
-	time.Sleep(9 * time.Second)
+	time.Sleep(10*time.Second - lag)
 	sv1, sa1 := sentFrames(a, protocol.KindVideo), sentFrames(a, protocol.KindAudio)
-	time.Sleep(time.Second)
+	time.Sleep(lag)
 	dv1, da1 := decryptedOf(b, "Alice", protocol.KindVideo), decryptedOf(b, "Alice", protocol.KindAudio)
 	if alice.Client() != a || bob.Client() != b {
 		t.Fatal("a session was lost under loss")
