@@ -31,6 +31,8 @@ usage:
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
   hotline bench   [--server URL [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
+  hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
+  hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.
@@ -72,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCall(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return nil

@@ -85,6 +85,7 @@ type Server struct {
 	engine *peer.Engine
 	reg    *call.Registry
 	store  *store.Store
+	unlock func() // releases the data folder
 	served chan error
 }
 
@@ -145,14 +146,24 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	// The server holds its data folder: a second server, or a restore,
+	// on the same folder is refused while it runs.
+	unlock, err := store.Lock(cfg.DataDir)
+	if err != nil {
+		engine.Close()
+		ln.Close()
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
+		unlock()
 		engine.Close()
 		ln.Close()
 		return nil, err
 	}
 	if n, err := st.CloseOpenSessions(ctx); err != nil {
 		st.Close()
+		unlock()
 		engine.Close()
 		ln.Close()
 		return nil, err
@@ -170,7 +181,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Booking: book,
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -218,5 +229,6 @@ func (s *Server) Close() error {
 	}
 	errEngine := s.engine.Close()
 	errStore := s.store.Close()
+	s.unlock()
 	return errors.Join(errHTTP, errAPI, errEngine, errStore)
 }
