@@ -27,8 +27,16 @@ type testLine struct {
 
 func startLine(t *testing.T) *testLine {
 	t.Helper()
+	return startLineWith(t, server.Config{})
+}
+
+// startLineWith starts the line's server with cfg (its address and data
+// folder are the test's).
+func startLineWith(t *testing.T, cfg server.Config) *testLine {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
+	cfg.Listen, cfg.DataDir = "127.0.0.1:0", t.TempDir()
+	srv, d, err := server.StartDemo(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,16 @@ type SessionConfig struct {
 	// its session is ended (a client that never answers would otherwise
 	// freeze its own negotiation forever). Default DefaultAnswerTimeout.
 	AnswerTimeout time.Duration
+	// JoinTimeout is how long a connection may stay without completing a
+	// join (being admitted, to the call or its lobby) before it is closed
+	// with 1008: an idle socket must not hold a session for ever.
+	// Default DefaultJoinTimeout.
+	JoinTimeout time.Duration
 }
+
+// DefaultJoinTimeout: a client joins as soon as it has the challenge;
+// 10 s leaves room for a slow network and a loaded machine.
+const DefaultJoinTimeout = 10 * time.Second
 
 // DefaultAnswerTimeout: a browser answers in milliseconds; 15 s leaves room
 // for a loaded machine without keeping a dead session for long.
@@ -98,6 +107,8 @@ type Observer interface {
 	// participant, this long after it joined (or after the track started,
 	// if that was later).
 	FirstMedia(d time.Duration)
+	// JoinTimedOut: a session was closed for not joining in time.
+	JoinTimedOut()
 }
 
 // Session is one participant: its signalling, its PeerConnection and its
@@ -266,10 +277,25 @@ func refOf(data []byte) string {
 }
 
 func (s *Session) loop(ctx context.Context) (CloseReason, string) {
+	joinTimeout := s.cfg.JoinTimeout
+	if joinTimeout <= 0 {
+		joinTimeout = DefaultJoinTimeout
+	}
+	joinTimer := time.NewTimer(joinTimeout)
+	defer joinTimer.Stop()
 	for {
+		joinDeadline := joinTimer.C
+		if s.call != nil {
+			joinDeadline = nil
+		}
 		select {
 		case <-ctx.Done():
 			return CloseGoingAway, "server shutting down"
+		case <-joinDeadline:
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.JoinTimedOut()
+			}
+			return ClosePolicy, fmt.Sprintf("no join within %v", joinTimeout)
 		case <-s.answerDeadline:
 			s.sendError(protocol.CodeState, protocol.TypeOffer, "no answer to the offer within %v", s.answerTimeout())
 			return CloseError, "no answer to an offer"

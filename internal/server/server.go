@@ -18,6 +18,7 @@ import (
 	"hotline/internal/certs"
 	"hotline/internal/enrol"
 	"hotline/internal/httpapi"
+	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/store"
@@ -44,6 +45,12 @@ type Config struct {
 	// InsecureHTTP allows plain HTTP on a non-loopback address, for a
 	// TLS-terminating proxy in front.
 	InsecureHTTP bool
+	// Limits bound connections, requests and enrolment (limits.go).
+	Limits Limits
+	// Hosts are the DNS names the server answers to in the Host header
+	// (default: localhost and the certificate's names; IP addresses are
+	// always answered to). A request naming another host gets 421.
+	Hosts []string
 	// DemoAuthorities sign demo enrolments (hotline demo only: a real
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
@@ -78,7 +85,7 @@ func checkTransport(cfg Config, ip net.IP) error {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	ln     net.Listener
+	ln     *limit.Listener
 	scheme string // http or https
 	http   *http.Server
 	api    *httpapi.API
@@ -114,6 +121,10 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if err := checkTransport(*cfg, ip); err != nil {
 		return nil, nil, err
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Hosts, err = hostNames(*cfg); err != nil {
+		return nil, nil, err
+	}
 	if cfg.TLSCert == "" {
 		return ip, nil, nil
 	}
@@ -137,10 +148,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
-	ln, err := net.Listen("tcp", cfg.Listen)
+	raw, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
+	ln := limit.NewListener(raw, limit.ListenerConfig{
+		MaxConns: cfg.Limits.MaxConns, MaxPerAddress: cfg.Limits.MaxConnsPerAddress, Log: log})
 	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
 	if err != nil {
 		ln.Close()
@@ -172,20 +185,26 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := call.NewRegistry(cfg.MaxParticipants, st)
 	m := metrics.New(reg)
+	ln.SetObserver(m)
+	m.OpenConns(ln.Open)
 	book := booking.New(st)
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:    &gate{store: st, booking: book, now: time.Now},
-		Enrol:   enrol.New(st, cfg.DemoAuthorities),
-		Booking: book,
+		Gate:        &gate{store: st, booking: book, now: time.Now},
+		Enrol:       enrol.New(st, cfg.DemoAuthorities, cfg.Limits.PendingTTL),
+		Booking:     book,
+		JoinTimeout: cfg.Limits.JoinTimeout, Hosts: cfg.Hosts,
+		EnrolLimit: limit.NewRate(cfg.Limits.EnrolEvery, cfg.Limits.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
 		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
-			ReadHeaderTimeout: 10 * time.Second,
-			MaxHeaderBytes:    16 << 10,
+			ReadHeaderTimeout: min(10*time.Second, cfg.Limits.ReadTimeout),
+			ReadTimeout:       cfg.Limits.ReadTimeout, // headers and body
+			IdleTimeout:       cfg.Limits.IdleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 			TLSConfig:         tlsConfig,
 		},
@@ -197,7 +216,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
-	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir,
+		"hosts", cfg.Hosts, "max_conns", cfg.Limits.MaxConns, "max_conns_per_address", cfg.Limits.MaxConnsPerAddress)
 	return s, nil
 }
 

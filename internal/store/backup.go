@@ -25,6 +25,7 @@ var tablesOf = [...][]string{
 	1: {"sessions"},
 	2: {"sides", "lines", "enrol_tokens", "enrolment_requests"},
 	3: {"calls", "call_participants", "call_transitions"},
+	4: {},
 }
 
 // Backup writes a consistent copy of the database in dir to out, safe while

@@ -107,6 +107,10 @@ var migrations = []string{
 		at         INTEGER NOT NULL,         -- unix milliseconds
 		PRIMARY KEY (call, seq)
 	);`,
+
+	// 4: an officer may reject an enrolment request (it then stays, marked,
+	// until it expires, so that the requester learns of it).
+	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
 }
 
 // Store is an open database.
