@@ -23,6 +23,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
 	serverTLSFlags(fs, &cfg)
+	checkLimits := serverLimitFlags(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,6 +33,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("demo: --udp-port %d is not a port number", cfg.UDPPort)
+	}
+	if err := checkLimits(); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	level := slog.LevelInfo
 	if *verbose {

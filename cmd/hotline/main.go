@@ -22,6 +22,7 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline demo    [--listen ADDR] [--data DIR] [--tls-cert F --tls-key F]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http]
+                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--pending-ttl D]
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]

@@ -20,6 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.PublicIP, "public-ip", "", "IP address to announce for media when behind a 1:1 NAT")
 	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, "participants allowed in one call")
 	serverTLSFlags(fs, &cfg)
+	checkLimits := serverLimitFlags(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
@@ -30,6 +31,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("serve: --udp-port %d is not a port number", cfg.UDPPort)
+	}
+	if err := checkLimits(); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if cfg.MaxParticipants < 2 || cfg.MaxParticipants > 256 {
 		return fmt.Errorf("serve: --max-participants %d is outside 2..256", cfg.MaxParticipants)

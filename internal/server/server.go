@@ -121,7 +121,6 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if err := checkTransport(*cfg, ip); err != nil {
 		return nil, nil, err
 	}
-	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.Hosts, err = hostNames(*cfg); err != nil {
 		return nil, nil, err
 	}
@@ -146,6 +145,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 
+	lim := cfg.Limits.withDefaults()
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
 	raw, err := net.Listen("tcp", cfg.Listen)
@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
 	ln := limit.NewListener(raw, limit.ListenerConfig{
-		MaxConns: cfg.Limits.MaxConns, MaxPerAddress: cfg.Limits.MaxConnsPerAddress, Log: log})
+		MaxConns: lim.MaxConns, MaxPerAddress: lim.MaxConnsPerAddress, Log: log})
 	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
 	if err != nil {
 		ln.Close()
@@ -192,18 +192,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
 		Gate:        &gate{store: st, booking: book, now: time.Now},
-		Enrol:       enrol.New(st, cfg.DemoAuthorities, cfg.Limits.PendingTTL),
+		Enrol:       enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
 		Booking:     book,
-		JoinTimeout: cfg.Limits.JoinTimeout, Hosts: cfg.Hosts,
-		EnrolLimit: limit.NewRate(cfg.Limits.EnrolEvery, cfg.Limits.EnrolBurst, maxRateKeys),
+		JoinTimeout: lim.JoinTimeout, Hosts: cfg.Hosts,
+		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
 		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
-			ReadHeaderTimeout: min(10*time.Second, cfg.Limits.ReadTimeout),
-			ReadTimeout:       cfg.Limits.ReadTimeout, // headers and body
-			IdleTimeout:       cfg.Limits.IdleTimeout,
+			ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
+			ReadTimeout:       lim.ReadTimeout, // headers and body
+			IdleTimeout:       lim.IdleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 			TLSConfig:         tlsConfig,
@@ -217,7 +217,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
 	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir,
-		"hosts", cfg.Hosts, "max_conns", cfg.Limits.MaxConns, "max_conns_per_address", cfg.Limits.MaxConnsPerAddress)
+		"hosts", cfg.Hosts, "max_conns", lim.MaxConns, "max_conns_per_address", lim.MaxConnsPerAddress)
 	return s, nil
 }
 

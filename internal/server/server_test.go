@@ -24,7 +24,7 @@ import (
 // Generous bounds that only stop a hung test; nothing here measures speed.
 const patience = 30 * time.Second
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("HOTLINE_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -37,7 +37,7 @@ var demoLines sync.Map
 
 // startServer starts a server whose data folder holds the demo line
 // (demo.Line), so that devices enrolled with demoDevice may join.
-func startServer(t *testing.T, cfg server.Config) *server.Server {
+func startServer(t testing.TB, cfg server.Config) *server.Server {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -55,7 +55,7 @@ func startServer(t *testing.T, cfg server.Config) *server.Server {
 }
 
 // demoDevice enrols a fresh device named name on srv's demo line.
-func demoDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
+func demoDevice(t testing.TB, srv *server.Server, name string) *trust.Device {
 	t.Helper()
 	d, ok := demoLines.Load(srv)
 	if !ok {
@@ -73,14 +73,14 @@ func demoDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
 func callKey(call string) string { return demo.Line + "/" + call }
 
 // join enrols a fresh device named name and joins call on the demo line.
-func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
+func join(t testing.TB, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
 	t.Helper()
 	return joinWith(t, srv, call, name, demoDevice(t, srv, name), mod)
 }
 
 // joinWith joins call on the demo line with dev, publishing unless mod says
 // otherwise; the client closes with the test.
-func joinWith(t *testing.T, srv *server.Server, call, name string, dev *trust.Device, mod func(*client.Config)) *client.Client {
+func joinWith(t testing.TB, srv *server.Server, call, name string, dev *trust.Device, mod func(*client.Config)) *client.Client {
 	t.Helper()
 	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: dev, Publish: true, Logger: testLogger(t)}
 	if mod != nil {
