@@ -26,6 +26,7 @@ usage:
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
+                  | requests | approve --id ID | reject --id ID   --server URL --line L --key FILE   the side's enrolment queue
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
