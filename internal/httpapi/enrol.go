@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"hotline/internal/api"
 	"hotline/internal/booking"
@@ -72,7 +74,7 @@ func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.Metrics != nil {
 			a.cfg.Metrics.RateLimited("enrol_request")
 		}
-		w.Header().Set("Retry-After", "600")
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.cfg.EnrolLimit.Every().Seconds()))))
 		writeError(w, http.StatusTooManyRequests, "too many enrolment requests from this address; try again later")
 		return
 	}

@@ -64,7 +64,11 @@ func TestEnrolmentRequestsGuarded(t *testing.T) {
 		l.submit("127.0.0.1", demo.East, "East Adviser "+string(rune('A'+i))).decode(t, http.StatusCreated, &sub)
 		ids = append(ids, sub.ID)
 	}
-	l.submit("127.0.0.1", demo.East, "One Too Many").refused(t, "fourth request from one address", http.StatusTooManyRequests, "too many enrolment requests")
+	over := l.submit("127.0.0.1", demo.East, "One Too Many")
+	over.refused(t, "fourth request from one address", http.StatusTooManyRequests, "too many enrolment requests")
+	if ra := over.header.Get("Retry-After"); ra != "3600" {
+		t.Errorf("Retry-After %q, want 3600 (one request an hour in this test)", ra)
+	}
 	if r := l.submit("127.0.0.2", demo.East, "Another Address"); r.status != http.StatusCreated {
 		t.Fatalf("a request from another address: %d %s", r.status, r.body)
 	}

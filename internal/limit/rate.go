@@ -26,6 +26,9 @@ func NewRate(every time.Duration, burst, maxKeys int) *Rate {
 	return &Rate{every: every, burst: burst, max: maxKeys, now: time.Now, buckets: make(map[string]*rate.Limiter)}
 }
 
+// Every is how often a key gets a token back.
+func (r *Rate) Every() time.Duration { return r.every }
+
 // Allow spends one token of key's bucket, if it has one.
 func (r *Rate) Allow(key string) bool {
 	now := r.now()
