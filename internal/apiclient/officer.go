@@ -2,7 +2,6 @@ package apiclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 
@@ -14,13 +13,9 @@ import (
 // "Officer sessions"): the authority signs a fresh challenge. The session
 // opens the side's enrolment queue only.
 func (c *Client) SignInOfficer(ctx context.Context, a *trust.Authority, line string) error {
-	ch, err := c.Challenge(ctx)
+	ch, nonce, err := c.nonce(ctx)
 	if err != nil {
-		return fmt.Errorf("session challenge: %w", err)
-	}
-	nonce, err := trust.DecodeB64(ch.Nonce)
-	if err != nil || len(nonce) != trust.NonceSize {
-		return errors.New("session challenge: the server sent a bad nonce")
+		return err
 	}
 	body := map[string]string{"line": line, "side": a.Side, "nonce": ch.Nonce, "proof": trust.B64(a.OfficerProof(nonce, line))}
 	var s api.OfficerSession

@@ -202,18 +202,9 @@ func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]api.
 // credential must be valid for the request's line now and name exactly the
 // requesting device's keys, side and name.
 func (s *Service) Approve(ctx context.Context, id string, cred trust.Credential) error {
-	r, err := s.store.EnrolmentRequest(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: request %q", ErrNotFound, id)
-	}
+	r, err := s.pendingRequest(ctx, id, func(store.EnrolmentRequest) bool { return true })
 	if err != nil {
 		return err
-	}
-	if !r.Pending() {
-		return ErrNotPending
-	}
-	if s.expired(r) {
-		return fmt.Errorf("%w: request %q expired", ErrGone, id)
 	}
 	var req trust.Request
 	if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
@@ -266,22 +257,31 @@ func (s *Service) StatusOf(ctx context.Context, id string) (api.RequestStatus, e
 	return api.RequestStatus{State: api.StateApproved, Credential: &cred, Pins: api.NewPins(pins), Line: r.Line}, nil
 }
 
+// pendingRequest loads request id, which must be one the caller may see
+// (visible: ErrNotFound otherwise, as if it did not exist), pending
+// (ErrNotPending) and not expired (ErrGone).
+func (s *Service) pendingRequest(ctx context.Context, id string, visible func(store.EnrolmentRequest) bool) (store.EnrolmentRequest, error) {
+	r, err := s.store.EnrolmentRequest(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !visible(r)):
+		return r, fmt.Errorf("%w: request %q", ErrNotFound, id)
+	case err != nil:
+		return r, err
+	case !r.Pending():
+		return r, ErrNotPending
+	case s.expired(r):
+		return r, fmt.Errorf("%w: request %q expired", ErrGone, id)
+	}
+	return r, nil
+}
+
 // Reject marks a pending request of side on line rejected: its device will
 // learn so, and the officer's list no longer shows it. A request of
 // another line or side is ErrNotFound, as if it did not exist.
 func (s *Service) Reject(ctx context.Context, id, lineName, side string) error {
-	r, err := s.store.EnrolmentRequest(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (r.Line != lineName || r.Side != side)) {
-		return fmt.Errorf("%w: request %q", ErrNotFound, id)
-	}
+	_, err := s.pendingRequest(ctx, id, func(r store.EnrolmentRequest) bool { return r.Line == lineName && r.Side == side })
 	if err != nil {
 		return err
-	}
-	if !r.Pending() {
-		return ErrNotPending
-	}
-	if s.expired(r) {
-		return fmt.Errorf("%w: request %q expired", ErrGone, id)
 	}
 	err = s.store.RejectRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -222,27 +222,13 @@ class OfficerPage {
    * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg @param {HTMLButtonElement} approve
    */
   async #reject(p, button, msg, approve) {
-    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
-    this.busy.add(p.id);
-    button.disabled = true;
-    approve.disabled = true;
-    try {
+    await this.#decide(p, [button, approve], msg, async () => {
       await this.#authed('POST', `/api/requests/${encodeURIComponent(p.id)}/reject`);
       this.rejected += 1;
       this.root.dataset.rejected = String(this.rejected);
       button.textContent = 'Rejected';
-      msg.textContent = 'Rejected: this device will not be enrolled.';
-      msg.className = 'request-msg ok';
-      msg.hidden = false;
-    } catch (err) {
-      button.disabled = false;
-      approve.disabled = false;
-      msg.textContent = err instanceof Error ? err.message : String(err);
-      msg.className = 'request-msg form-error';
-      msg.hidden = false;
-    } finally {
-      this.busy.delete(p.id);
-    }
+      return 'Rejected: this device will not be enrolled.';
+    });
   }
 
   /**
@@ -251,35 +237,46 @@ class OfficerPage {
    * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg @param {HTMLButtonElement} reject
    */
   async #approve(p, button, msg, reject) {
-    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
     const days = Number(this.days.value);
     if (!Number.isInteger(days) || days < 1 || days > 3650) {
-      msg.textContent = 'Validity is 1 to 3650 days.';
-      msg.className = 'request-msg form-error';
-      msg.hidden = false;
+      say(msg, 'Validity is 1 to 3650 days.', false);
       return;
     }
-    this.busy.add(p.id);
-    button.disabled = true;
-    reject.disabled = true;
-    try {
+    await this.#decide(p, [button, reject], msg, async () => {
       const issued = Math.floor(Date.now() / 1000);
       const credential = await signCredential(this.authority, p.request, issued, issued + days * DAY);
       await api('POST', `/api/requests/${encodeURIComponent(p.id)}/credential`, { credential });
       this.approved.add(p.id);
       this.root.dataset.approved = String(this.approved.size);
       button.textContent = 'Approved';
-      msg.textContent = `Approved for ${days} day${days === 1 ? '' : 's'}.`;
-      msg.className = 'request-msg ok';
-      msg.hidden = false;
+      return `Approved for ${days} day${days === 1 ? '' : 's'}.`;
+    });
+  }
+
+  /**
+   * Runs one decision on a request once at a time, with its buttons off
+   * meanwhile (and on again if it fails), and says the outcome.
+   * @param {Pending} p @param {HTMLButtonElement[]} buttons @param {HTMLElement} msg
+   * @param {() => Promise<string>} act resolves with what to say
+   */
+  async #decide(p, buttons, msg, act) {
+    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
+    this.busy.add(p.id);
+    for (const b of buttons) b.disabled = true;
+    try {
+      say(msg, await act(), true);
     } catch (err) {
-      button.disabled = false;
-      reject.disabled = false;
-      msg.textContent = err instanceof Error ? err.message : String(err);
-      msg.className = 'request-msg form-error';
-      msg.hidden = false;
+      for (const b of buttons) b.disabled = false;
+      say(msg, err instanceof Error ? err.message : String(err), false);
     } finally {
       this.busy.delete(p.id);
     }
   }
+}
+
+/** Shows text under a request, as a success or an error. @param {HTMLElement} msg @param {string} text @param {boolean} ok */
+function say(msg, text, ok) {
+  msg.textContent = text;
+  msg.className = ok ? 'request-msg ok' : 'request-msg form-error';
+  msg.hidden = false;
 }
