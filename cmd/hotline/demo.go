@@ -22,8 +22,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "HTTP address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
+	fs.IntVar(&cfg.TCPPort, "tcp-port", server.DefaultTCPPort, "the TCP media port where UDP is blocked: ICE over TCP and TURN (0: any free port)")
+	fs.IntVar(&cfg.TURNPort, "turn-port", 0, "also serve the TURN relay on this port, over UDP and TCP (0: only on --tcp-port)")
 	serverTLSFlags(fs, &cfg)
 	checkLimits := serverLimitFlags(fs, &cfg)
+	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -37,6 +40,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkLimits(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	if err := checkMediaPorts(cfg); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := checkMetricsListen(cfg.MetricsListen); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -46,7 +55,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "hotline %s demo on %s (data in %s)\n\n", version, srv.URL(), cfg.DataDir)
+	fmt.Fprintf(stdout, "hotline %s demo on %s (%s; data in %s)\n\n", version, srv.URL(), metricsNote(srv), cfg.DataDir)
 	fmt.Fprintln(stdout, "DEMO ONLY: both sides' authority keys are in the data folder and this server signs")
 	fmt.Fprintln(stdout, "enrolments with them. For real talks each side's officer keeps its own authority")
 	fmt.Fprintln(stdout, "(hotline authority init) and signs devices itself.")

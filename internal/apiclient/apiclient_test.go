@@ -3,8 +3,6 @@ package apiclient_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // TestClientWorkflow: a real server with the demo line; the client signs
@@ -20,17 +19,10 @@ import (
 // and refusals come back as *api.Error with the server's status.
 func TestClientWorkflow(t *testing.T) {
 	ctx := context.Background()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := servertest.Start(t, server.Config{}, nil)
 	signIn := func(side, name string, r role.Role) *apiclient.Client {
 		t.Helper()
-		dev, err := d.EnrolDevice(side, name, r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dev := srv.Device(t, side, name, r)
 		cl, err := apiclient.New(srv.URL(), nil)
 		if err != nil {
 			t.Fatal(err)

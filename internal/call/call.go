@@ -83,11 +83,14 @@ type Registry struct {
 	closed bool
 }
 
-// NewRegistry makes a registry; maxMembers bounds each call's size.
+// NewRegistry makes a registry; maxMembers bounds each call's size (16 if
+// not positive), and never above protocol.MaxParticipants: the roster of a
+// larger call would not fit in one message.
 func NewRegistry(maxMembers int, rec Recorder) *Registry {
 	if maxMembers <= 0 {
 		maxMembers = 16
 	}
+	maxMembers = min(maxMembers, protocol.MaxParticipants)
 	return &Registry{maxMembers: maxMembers, rec: rec, calls: make(map[string]*Call)}
 }
 

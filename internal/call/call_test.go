@@ -315,3 +315,17 @@ func TestJoinAfterEmpty(t *testing.T) {
 		}
 	}
 }
+
+// A registry asked for more members per call than a roster can carry
+// (protocol.MaxParticipants) admits that many and no more.
+func TestRegistryCapsCallSize(t *testing.T) {
+	r := NewRegistry(10*protocol.MaxParticipants, nil)
+	for i := range protocol.MaxParticipants {
+		if _, err := r.Join("x", &member{id: fmt.Sprintf("m%d", i), name: "M"}); err != nil {
+			t.Fatalf("member %d of %d: %v", i+1, protocol.MaxParticipants, err)
+		}
+	}
+	if _, err := r.Join("x", &member{id: "one-more", name: "M"}); !errors.Is(err, ErrFull) {
+		t.Fatalf("member %d: %v, want ErrFull", protocol.MaxParticipants+1, err)
+	}
+}

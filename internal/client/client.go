@@ -60,6 +60,11 @@ type Config struct {
 	// exists only so that `hotline bench` can measure what encryption
 	// costs; keys are still exchanged. The browser client has no such mode.
 	PlainFrames bool
+	// Networks restricts the transports ICE may use, for tests of
+	// firewalls (TCP only, say); nil: UDP and TCP over IPv4 and IPv6.
+	Networks []webrtc.NetworkType
+	// RelayOnly makes ICE use the server's TURN relay alone (tests).
+	RelayOnly bool
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
@@ -173,12 +178,12 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("call", cfg.Call)
-	api, err := newAPI(loopback, log)
+	api, err := newAPI(loopback, cfg.Networks, log)
 	if err != nil {
 		return nil, err
 	}
-	// No ICE servers: see newAPI.
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	// ICE servers come with the welcome: see useICEServers.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICETransportPolicy: policyOf(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("client: peer connection: %w", err)
 	}

@@ -117,8 +117,8 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 			c.id = m.ID
 			c.mu.Unlock()
 			c.keys.SetSelfID(m.ID)
-			c.log.Debug("welcomed", "id", m.ID)
-			return nil
+			c.log.Debug("welcomed", "id", m.ID, "ice_servers", len(m.ICEServers))
+			return c.useICEServers(m.ICEServers)
 		case *protocol.ErrorMsg:
 			c.recordError(m)
 			return fmt.Errorf("client: join: %w", &ServerError{Msg: *m})

@@ -18,6 +18,7 @@ import (
 	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -201,7 +202,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 	if got := c.Keys().Self().Name; got != "Zoë Ω" {
 		t.Errorf("display name %q, want the credential's", got)
 	}
-	waitFor(t, "roster", 5*time.Second, func() error {
+	servertest.Eventually(t, "roster", func() error {
 		if len(c.Roster()) != 3 {
 			return errors.New("no roster")
 		}
@@ -215,7 +216,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 	if fs := c.Keys().Forgeries(); len(fs) != 1 || fs[0].ID != "ma11" {
 		t.Errorf("forgeries %+v, want Mallory's entry only", fs)
 	}
-	waitFor(t, "a key for Bob", 5*time.Second, func() error {
+	servertest.Eventually(t, "a key for Bob", func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.keys) == 0 {
@@ -291,7 +292,7 @@ func TestJoinTimesOutWithoutWelcome(t *testing.T) {
 	if _, err := Join(ctx, Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}); err == nil {
 		t.Fatal("Join succeeded without a welcome")
 	}
-	waitFor(t, "the join", 5*time.Second, func() error {
+	servertest.Eventually(t, "the join", func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.joins) != 1 {

@@ -43,9 +43,10 @@ type Config struct {
 	Now        func() time.Time
 }
 
-// Forgery is a roster entry that failed verification.
+// Forgery is a roster entry that failed verification (CheckRoster).
 type Forgery struct {
 	ID, Name, Reason string
+	Verdict          string // CheckRoster's verdict, e.g. VerdictRepeatedTag
 }
 
 // Stats counts what the manager did.
@@ -151,11 +152,11 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 		return
 	}
 	next := make(map[string]*member, len(entries))
-	seen := map[string]string{string(m.self.SigKey): m.selfID} // sig key → first holder
 	var forged []Forgery
 	m.selfIn = false
-	for _, e := range entries {
-		if e.ID == m.selfID {
+	for i, c := range CheckRoster(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now) {
+		e := entries[i]
+		if c.Verdict == VerdictSelf {
 			// We are a key member as the others judge it: in the call, with
 			// a credential that lets us receive media. Anyone else (the
 			// lobby, the bench, an operator) sends no key: no member would
@@ -163,16 +164,15 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 			m.selfIn = e.State == protocol.StateIn && role.AllowedAny(m.self.Roles, role.ReceiveMedia)
 			continue
 		}
-		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
-		if err != nil {
-			forged = append(forged, Forgery{ID: e.ID, Name: e.Name, Reason: err.Error()})
+		if c.Forged() {
+			name := e.Name
+			if c.Who != nil {
+				name = c.Who.Name
+			}
+			forged = append(forged, Forgery{ID: e.ID, Name: name, Reason: c.Reason, Verdict: c.Verdict})
 			continue
 		}
-		if holder, dup := seen[string(who.SigKey)]; dup {
-			forged = append(forged, Forgery{ID: e.ID, Name: who.Name, Reason: fmt.Sprintf("repeats the device of participant %s", holder)})
-			continue
-		}
-		seen[string(who.SigKey)] = e.ID
+		who := c.Who
 		// Keys go only to members in the call whose credential lets them
 		// receive media: not to the lobby or the bench (the server's state),
 		// never to an operator (the authority's roles). Leaving this set

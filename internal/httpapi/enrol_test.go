@@ -55,8 +55,8 @@ func (l *testLine) submit(src, side, name string) reply {
 // which its device then reads; anonymous requests are rate-limited per
 // address, and the limit is counted in the metrics.
 func TestEnrolmentRequestsGuarded(t *testing.T) {
-	l := startLineWith(t, server.Config{Limits: server.Limits{EnrolBurst: 3, EnrolEvery: time.Hour}})
-	east, west := l.d.Authority(demo.East), l.d.Authority(demo.West)
+	l := startLineWith(t, server.Config{MetricsListen: "127.0.0.1:0", Limits: server.Limits{EnrolBurst: 3, EnrolEvery: time.Hour}})
+	east, west := l.srv.Demo.Authority(demo.East), l.srv.Demo.Authority(demo.West)
 
 	var ids []string
 	for i := range 3 {
@@ -72,7 +72,13 @@ func TestEnrolmentRequestsGuarded(t *testing.T) {
 	if r := l.submit("127.0.0.2", demo.East, "Another Address"); r.status != http.StatusCreated {
 		t.Fatalf("a request from another address: %d %s", r.status, r.body)
 	}
-	if m := l.do("GET", "/metrics", "", nil); !bytes.Contains(m.body, []byte(`hotline_rate_limited_total{route="enrol_request"} 1`)) {
+	res, err := http.Get(l.srv.MetricsURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Contains(m, []byte(`hotline_rate_limited_total{route="enrol_request"} 1`)) {
 		t.Errorf("the refusal is not counted in /metrics")
 	}
 

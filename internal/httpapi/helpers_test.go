@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -21,8 +21,7 @@ import (
 // (east in Moscow, west in New York).
 type testLine struct {
 	t   *testing.T
-	srv *server.Server
-	d   *demo.Demo
+	srv *servertest.Server
 }
 
 func startLine(t *testing.T) *testLine {
@@ -30,31 +29,15 @@ func startLine(t *testing.T) *testLine {
 	return startLineWith(t, server.Config{})
 }
 
-// startLineWith starts the line's server with cfg (its address and data
-// folder are the test's).
+// startLineWith starts the line's server with cfg.
 func startLineWith(t *testing.T, cfg server.Config) *testLine {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Listen, cfg.DataDir = "127.0.0.1:0", t.TempDir()
-	srv, d, err := server.StartDemo(context.Background(), cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return &testLine{t: t, srv: srv, d: d}
+	return &testLine{t: t, srv: servertest.Start(t, cfg, nil)}
 }
 
 func (l *testLine) device(side, name string, r role.Role) *trust.Device {
 	l.t.Helper()
-	dev, err := l.d.EnrolDevice(side, name, r)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return dev
+	return l.srv.Device(l.t, side, name, r)
 }
 
 // login enrols a device and opens an API session with it; it returns the

@@ -34,7 +34,7 @@ type Config struct {
 	Engine   *peer.Engine
 	Registry *call.Registry
 	Log      *slog.Logger
-	Metrics  *metrics.Metrics // served at /metrics and told of media
+	Metrics  *metrics.Metrics // told of media; served on the server's own metrics listener, never here
 	// AnswerTimeout bounds how long a client may take to answer an offer
 	// (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout time.Duration
@@ -55,6 +55,10 @@ type Config struct {
 	// EnrolLimit bounds the requests for an officer per source address
 	// (nil: no bound).
 	EnrolLimit *limit.Rate
+	// ICEServers issues one signalling session's TURN relay entries; host
+	// is the host the client reached the server by (the request's Host),
+	// for the relay's URLs. Optional: without it welcome has none.
+	ICEServers func(host string) ([]protocol.ICEServer, func())
 }
 
 // API holds the routes and the sessions they started.
@@ -76,9 +80,6 @@ func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
-	if cfg.Metrics != nil {
-		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	}
 	// Challenges serve both sign-ins: a device's and an officer's.
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
@@ -135,6 +136,10 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
+	}
+	if issue := a.cfg.ICEServers; issue != nil {
+		host := r.Host
+		sc.ICEServers = func() ([]protocol.ICEServer, func()) { return issue(host) }
 	}
 	peer.Serve(a.ctx, conn, sc)
 }

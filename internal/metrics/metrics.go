@@ -1,6 +1,7 @@
 // Package metrics is the server's Prometheus instrumentation: what the media
 // engine forwards and how long packets stay in it, how long joining takes,
-// and how many calls and participants are live. GET /metrics serves it.
+// and how many calls and participants are live. GET /metrics on the
+// server's metrics listener (never the public one) serves it.
 package metrics
 
 import (

@@ -83,6 +83,10 @@ type SessionConfig struct {
 	// with 1008: an idle socket must not hold a session for ever.
 	// Default DefaultJoinTimeout.
 	JoinTimeout time.Duration
+	// ICEServers, when set, issues the TURN relay entries of this session's
+	// welcome; revoke is called when the session ends (its credentials then
+	// stop working).
+	ICEServers func() (servers []protocol.ICEServer, revoke func())
 }
 
 // DefaultJoinTimeout: a client joins as soon as it has the challenge;
@@ -121,14 +125,15 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id, name string // fixed at join
-	device   string // fixed at join
-	side     string
-	roles    []role.Role
-	adm      call.Admission
-	cred     protocol.Credential
-	nonce    []byte    // the challenge; used by one join only
-	joinedAt time.Time // when the join message was handled
+	id, name  string // fixed at join
+	device    string // fixed at join
+	side      string
+	roles     []role.Role
+	adm       call.Admission
+	cred      protocol.Credential
+	nonce     []byte    // the challenge; used by one join only
+	joinedAt  time.Time // when the join message was handled
+	revokeICE func()    // ends the relay credentials of the welcome
 
 	// loop state
 	call           *call.Call
@@ -451,12 +456,19 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	s.call = c
 	s.log = s.log.With("line", m.Line, "call", m.Call)
 	s.log.Info("joined", "name", s.name, "device", s.device, "roles", who.Roles, "tracks", len(m.Tracks))
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)})
+	welcome := protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)}
+	if s.cfg.ICEServers != nil {
+		welcome.ICEServers, s.revokeICE = s.cfg.ICEServers()
+	}
+	s.send(welcome)
 	return nil
 }
 
 // teardown leaves the call and frees everything; others see our tracks end.
 func (s *Session) teardown(reason CloseReason, why string) {
+	if s.revokeICE != nil {
+		s.revokeICE()
+	}
 	if s.call != nil {
 		s.call.Leave(s.id)
 	}

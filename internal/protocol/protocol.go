@@ -27,6 +27,14 @@ const (
 	MaxNameRunes      = trust.MaxNameRunes // display names
 	MaxIDBytes        = 64                 // call names and track ids
 	MaxTracks         = 8                  // tracks one participant may publish at once
+	// MaxParticipants bounds the members of one call, and so the entries
+	// of a roster, which is sent whole and must fit in MaxMessageBytes. A
+	// roster entry at every field's bound (a credential with a 64-character
+	// name, a 32-byte side and every role; 8 tracks; names escaped at six
+	// bytes a character) is about 4.9 KB (TestMaxRosterFits measures it),
+	// so 20 entries take about 99 KB, three quarters of the limit: the
+	// rest is headroom for fields that later versions add to entries.
+	MaxParticipants = 20
 	// A credential's body is at most 4096 bytes (docs/PROTOCOL.md), so its
 	// base64url form at most 5462 characters.
 	MaxCredentialBody = 5462
@@ -237,7 +245,26 @@ type Welcome struct {
 	// May lists the actions (internal/role names) this participant's roles
 	// allow, so that a client offers only those; the server enforces them.
 	May []string `json:"may"`
+	// ICEServers are the server's own TURN relay, with credentials for this
+	// session only, for clients whose network drops UDP (docs/PROTOCOL.md,
+	// "Media through firewalls"). Absent: no relay.
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
 }
+
+// ICEServer has the shape of the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"` // turn: or turns: URIs (RFC 7065)
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
+}
+
+// Bounds on welcome's ice_servers.
+const (
+	MaxICEServers   = 4
+	MaxICEURLs      = 8
+	MaxICEURLBytes  = 256
+	MaxICEAuthBytes = 128
+)
 
 // Roster lists the call's participants, sent to everyone on every change.
 type Roster struct {

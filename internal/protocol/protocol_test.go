@@ -144,6 +144,7 @@ func TestDecodeServer(t *testing.T) {
 	good := []string{
 		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
 		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:127.0.0.1:8443?transport=tcp"],"username":"1:t","credential":"c"}]}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","tracks":[]}]}`,
 		`{"type":"key","from":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"cam0","kind":"video","source":"camera"}]}`,
@@ -158,6 +159,11 @@ func TestDecodeServer(t *testing.T) {
 	bad := []string{
 		join("x", ``),
 		`{"type":"welcome","version":2,"id":"","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":[],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["http://evil"],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"` + strings.Repeat("u", MaxICEAuthBytes+1) + `","credential":"c"}]}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h\n"],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"u","credential":"c","x":1}]}`,
 		`{"type":"challenge","version":2,"nonce":"short"}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"d","name":"A","tracks":[]}]}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"lobby","tracks":[]}]}`,

@@ -7,6 +7,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"hotline/internal/trust"
 )
@@ -278,15 +279,51 @@ func (m *Welcome) validate() error {
 			return err
 		}
 	}
+	if len(m.ICEServers) > MaxICEServers {
+		return errors.New("too many ICE servers")
+	}
+	for _, is := range m.ICEServers {
+		if err := is.validate(); err != nil {
+			return err
+		}
+	}
 	return ValidID("call name", m.Call)
+}
+
+func (is *ICEServer) validate() error {
+	if len(is.URLs) == 0 || len(is.URLs) > MaxICEURLs {
+		return fmt.Errorf("an ICE server needs 1 to %d URLs", MaxICEURLs)
+	}
+	for _, u := range is.URLs {
+		if len(u) > MaxICEURLBytes || !printableASCII(u) {
+			return errors.New("ICE server URL too long or not printable ASCII")
+		}
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") && !strings.HasPrefix(u, "stun:") {
+			return fmt.Errorf("ICE server URL %q: the scheme must be turn, turns or stun", truncate(u, 32))
+		}
+	}
+	if len(is.Username) > MaxICEAuthBytes || len(is.Credential) > MaxICEAuthBytes ||
+		!printableASCII(is.Username) || !printableASCII(is.Credential) {
+		return errors.New("ICE server username or credential too long or not printable ASCII")
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Roster) validate() error {
 	if err := checkType(m.Type, TypeRoster); err != nil {
 		return err
 	}
-	if len(m.Participants) > 1024 {
-		return errors.New("roster too long")
+	if len(m.Participants) > MaxParticipants {
+		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
 	for _, p := range m.Participants {
 		if err := ValidID("participant id", p.ID); err != nil {

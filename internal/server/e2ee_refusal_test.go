@@ -97,7 +97,7 @@ func TestJoinRefusals(t *testing.T) {
 		}
 		return dev, cred
 	}
-	expiredDev, expired := sign(l.d.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	expiredDev, expired := sign(l.srv.Demo.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
 	rogue, _ := trust.NewAuthority(demo.West)
 	foreignDev, foreign := sign(rogue, demo.West, now, now.Add(time.Hour))
 	other := l.device(demo.West, "Bob")

@@ -16,9 +16,12 @@ import (
 	"github.com/coder/websocket"
 	dto "github.com/prometheus/client_model/go"
 
+	"hotline/internal/client"
+	"hotline/internal/demo"
 	"hotline/internal/metrics"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // labelled reads the series of a counter whose label is value (0 if none).
@@ -36,7 +39,7 @@ func labelled(fams map[string]*dto.MetricFamily, name, label, value string) floa
 // idleSocket opens a WebSocket from the loopback address src and reads the
 // challenge, as a flood of idle sockets does; it never joins. It returns
 // nil if the server refused the connection.
-func idleSocket(ctx context.Context, srv *server.Server, src string) *websocket.Conn {
+func idleSocket(ctx context.Context, srv *servertest.Server, src string) *websocket.Conn {
 	hc := &http.Client{Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}).DialContext,
 	}}
@@ -53,7 +56,7 @@ func idleSocket(ctx context.Context, srv *server.Server, src string) *websocket.
 
 // flood opens n idle sockets from src, at most 32 at a time; it returns
 // those the server kept.
-func flood(t testing.TB, srv *server.Server, src string, n int) []*websocket.Conn {
+func flood(t testing.TB, srv *servertest.Server, src string, n int) []*websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
@@ -95,7 +98,7 @@ func idleClosed(c *websocket.Conn) websocket.StatusCode {
 func TestIdleSocketFlood(t *testing.T) {
 	before := runtime.NumGoroutine()
 	const perAddress = 20
-	srv := startServer(t, server.Config{Limits: server.Limits{
+	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0", Limits: server.Limits{
 		JoinTimeout: 2 * time.Second, MaxConnsPerAddress: perAddress, MaxConns: 200}})
 	held := flood(t, srv, "127.0.0.2", 200)
 	t.Logf("flood of 200 idle sockets from one address: %d held, %d goroutines in the process", len(held), runtime.NumGoroutine())
@@ -108,7 +111,7 @@ func TestIdleSocketFlood(t *testing.T) {
 	a := join(t, srv, "flooded", "alice", nil)
 	b := join(t, srv, "flooded", "bob", nil)
 	t.Logf("a legitimate join under the flood: %v (two native endpoints)", time.Since(start))
-	waitUntil(t, "media under the flood", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 10))
+	servertest.Eventually(t, "media under the flood", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 10))
 
 	for _, c := range held {
 		if st := idleClosed(c); st != websocket.StatusPolicyViolation {
@@ -116,7 +119,7 @@ func TestIdleSocketFlood(t *testing.T) {
 		}
 	}
 	// The call outlives the timeout: joined sessions are not timed out.
-	waitUntil(t, "media after the flood", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 100))
+	servertest.Eventually(t, "media after the flood", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 100))
 	if again := flood(t, srv, "127.0.0.2", 5); len(again) != 5 {
 		t.Errorf("the address got %d of 5 sockets once its flood ended", len(again))
 	} else {
@@ -134,13 +137,13 @@ func TestIdleSocketFlood(t *testing.T) {
 	a.Close()
 	b.Close()
 	srv.Close()
-	checkNoLeak(t, before)
+	servertest.NoLeak(t, before)
 }
 
 // TestConnectionsTotal: over the total bound nobody gets in, whatever the
 // address; once the idle sockets time out, a legitimate call joins.
 func TestConnectionsTotal(t *testing.T) {
-	srv := startServer(t, server.Config{Limits: server.Limits{
+	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0", Limits: server.Limits{
 		JoinTimeout: 2 * time.Second, MaxConnsPerAddress: 10, MaxConns: 30}})
 	var held []*websocket.Conn
 	for i := range 5 {
@@ -161,7 +164,7 @@ func TestConnectionsTotal(t *testing.T) {
 	}
 	a := join(t, srv, "after", "alice", nil)
 	b := join(t, srv, "after", "bob", nil)
-	waitUntil(t, "media once the flood timed out", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 10))
+	servertest.Eventually(t, "media once the flood timed out", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 10))
 	_ = b
 	if n := labelled(scrape(t, srv), metrics.NameConnRefused, "reason", "total"); n < 1 {
 		t.Errorf("%s{reason=total} = %v, want at least 1", metrics.NameConnRefused, n)
@@ -169,7 +172,7 @@ func TestConnectionsTotal(t *testing.T) {
 }
 
 // tcpConn opens a TCP connection to srv.
-func tcpConn(t *testing.T, srv *server.Server) net.Conn {
+func tcpConn(t *testing.T, srv *servertest.Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://"))
 	if err != nil {
@@ -291,14 +294,20 @@ func BenchmarkIdleFlood(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for range b.N {
-				srv := startServer(b, server.Config{Limits: bc.limits})
+				srv := servertest.Start(b, server.Config{Limits: bc.limits}, nil)
 				held := flood(b, srv, "127.0.0.2", n)
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				start := time.Now()
-				join(b, srv, "flooded", "alice", nil)
-				join(b, srv, "flooded", "bob", nil)
+				for _, name := range []string{"alice", "bob"} {
+					c, err := client.Join(b.Context(), client.Config{Server: srv.URL(), Line: demo.Line, Call: "flooded",
+						Device: srv.Device(b, demo.East, name), Publish: true, Logger: servertest.Logger()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer c.Close()
+				}
 				b.ReportMetric(float64(time.Since(start).Milliseconds()), "join-ms")
 				b.ReportMetric(float64(len(held)), "held")
 				b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")

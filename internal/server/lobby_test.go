@@ -14,6 +14,7 @@ import (
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
+	"hotline/internal/servertest"
 )
 
 // bookCall requests a call from the east principal and has the west
@@ -67,7 +68,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
 	guest := l.joinAs(id, demo.East, "Guest Adviser", []role.Role{role.Adviser}, nil)
 	named := l.joinAs(id, demo.East, "Named Adviser", []role.Role{role.Adviser}, nil)
-	eventually(t, "the initial states", func() error {
+	servertest.Eventually(t, "the initial states", func() error {
 		for who, want := range map[*client.Client]string{alice: "in", walt: "in", op: "in", guest: "waiting", named: "bench"} {
 			if err := stateOf(alice, who.ID(), want); err != nil {
 				return err
@@ -78,7 +79,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if c, err := booking.New(l.srv.Store()).Call(ctx, id); err != nil || c.State != schedule.StateLive {
 		t.Fatalf("the booked call after the first join: %v %v", c.State, err)
 	}
-	eventually(t, "the principals decrypt each other", func() error {
+	servertest.Eventually(t, "the principals decrypt each other", func() error {
 		if v, a := decryptedFrom(walt, alice.ID()); v < 10 || a < 10 {
 			return fmt.Errorf("walt got %d video, %d audio frames from alice", v, a)
 		}
@@ -108,7 +109,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := walt.Admit(ctx, guest.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the west principal is refused", func() error {
+	servertest.Eventually(t, "the west principal is refused", func() error {
 		if e := lastError(walt); e == nil || e.Code != protocol.CodeForbidden {
 			return fmt.Errorf("last error %+v", e)
 		}
@@ -117,7 +118,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := op.Admit(ctx, guest.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the admitted guest receives and is received", func() error {
+	servertest.Eventually(t, "the admitted guest receives and is received", func() error {
 		if v, _ := decryptedFrom(guest, walt.ID()); v < 5 {
 			return fmt.Errorf("guest got %d video frames from walt", v)
 		}
@@ -131,7 +132,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.CallIn(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the called-in adviser receives and is received", func() error {
+	servertest.Eventually(t, "the called-in adviser receives and is received", func() error {
 		if v, _ := decryptedFrom(named, walt.ID()); v < 5 {
 			return fmt.Errorf("named adviser got %d video frames from walt", v)
 		}
@@ -144,8 +145,8 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.SendOut(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the adviser back on the bench", func() error { return stateOf(walt, named.ID(), protocol.StateBench) })
-	eventually(t, "its tracks end at the adviser", func() error {
+	servertest.Eventually(t, "the adviser back on the bench", func() error { return stateOf(walt, named.ID(), protocol.StateBench) })
+	servertest.Eventually(t, "its tracks end at the adviser", func() error {
 		for _, tr := range named.Stats().Tracks {
 			if !tr.Ended {
 				return fmt.Errorf("track %s from %s still live", tr.Track, tr.From)
@@ -153,14 +154,14 @@ func TestLobbyAndAdvisers(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "alice rekeys", func() error {
+	servertest.Eventually(t, "alice rekeys", func() error {
 		if alice.Keys().KID() == epoch {
 			return errors.New("same key")
 		}
 		return nil
 	})
 	newKID := alice.Keys().KID()
-	eventually(t, "walt holds alice's new key", func() error {
+	servertest.Eventually(t, "walt holds alice's new key", func() error {
 		if !walt.Keys().Receiver().HasKey(newKID) {
 			return fmt.Errorf("not yet: KID %d", newKID)
 		}
@@ -179,7 +180,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.CallIn(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "walt decrypts the adviser again", func() error {
+	servertest.Eventually(t, "walt decrypts the adviser again", func() error {
 		if v, _ := decryptedFrom(walt, named.ID()); v < before+5 {
 			return fmt.Errorf("%d video frames, %d before", v, before)
 		}
@@ -198,7 +199,7 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 
 	refused := func(name string, roles []role.Role, mod func(*client.Config)) {
 		t.Helper()
-		cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: id, Device: l.device(demo.East, name, roles...), Publish: true, Logger: testLogger(t)}
+		cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: id, Device: l.device(demo.East, name, roles...), Publish: true, Logger: servertest.Logger()}
 		if mod != nil {
 			mod(&cfg)
 		}
@@ -220,11 +221,11 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	walt := l.joinAs(id, demo.West, "West Principal", []role.Role{role.Principal}, func(c *client.Config) { c.AudioOnly = true })
 	mon := l.joinAs(id, demo.West, "West Monitor", []role.Role{role.Monitor}, func(c *client.Config) { c.Publish = false })
 	// A wall monitor waits in the lobby like anyone else of its side.
-	eventually(t, "the monitor in the lobby", func() error { return stateOf(walt, mon.ID(), protocol.StateWaiting) })
+	servertest.Eventually(t, "the monitor in the lobby", func() error { return stateOf(walt, mon.ID(), protocol.StateWaiting) })
 	if err := walt.Admit(ctx, mon.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "voice both ways, and to the monitor", func() error {
+	servertest.Eventually(t, "voice both ways, and to the monitor", func() error {
 		for _, pair := range [][2]*client.Client{{alice, walt}, {walt, alice}, {mon, alice}} {
 			if _, a := decryptedFrom(pair[0], pair[1].ID()); a < 10 {
 				return fmt.Errorf("%s got %d audio frames from %s: %+v", pair[0].ID(), a, pair[1].ID(), pair[0].Stats().Tracks)
@@ -235,7 +236,7 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	if err := alice.PublishCamera(ctx, "cam0", "camera"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the camera refused", func() error {
+	servertest.Eventually(t, "the camera refused", func() error {
 		if e := lastError(alice); e == nil || e.Code != protocol.CodeForbidden || e.Ref != protocol.TypePublish {
 			return fmt.Errorf("last error %+v", e)
 		}

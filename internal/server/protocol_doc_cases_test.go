@@ -42,7 +42,7 @@ func checkErrorCodes(t *testing.T, doc string) {
 	}
 
 	east := func(name string, roles ...role.Role) *trust.Device {
-		return docDevice(t, srv, demo.East, name, roles...)
+		return srv.Device(t, demo.East, name, roles...)
 	}
 	fresh := func(msg string) outcome {
 		c, ctx, _ := rawSession(t, srv)
@@ -100,7 +100,7 @@ func checkErrorCodes(t *testing.T, doc string) {
 		protocol.CodeForbidden: func() outcome {
 			// An east principal removes a west principal: not its side.
 			c, ctx, _ := joined(t, srv, east("East Principal"), "codes3", nil)
-			_, _, westID := joined(t, srv, docDevice(t, srv, demo.West, "West Principal"), "codes3", nil)
+			_, _, westID := joined(t, srv, srv.Device(t, demo.West, "West Principal"), "codes3", nil)
 			write(t, ctx, c, `{"type":"remove","participant":"`+westID+`"}`)
 			o := afterError(t, ctx, c)
 			// And an adviser may not remove at all; the message says so once.
@@ -171,7 +171,7 @@ func checkJoinRefusals(t *testing.T, doc string) {
 	defer srv.Close()
 	rows := mdTable(t, doc, "the join", "error", "close")
 	east := func(name string, roles ...role.Role) *trust.Device {
-		return docDevice(t, srv, demo.East, name, roles...)
+		return srv.Device(t, demo.East, name, roles...)
 	}
 	try := func(dev *trust.Device, call string, tracks []protocol.TrackInfo, mod func(string) string, nonceMod func([]byte)) outcome {
 		c, ctx, nonce := rawSession(t, srv)

@@ -16,10 +16,9 @@ import (
 
 	"github.com/coder/websocket"
 
-	"hotline/internal/demo"
 	"hotline/internal/protocol"
-	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -164,23 +163,9 @@ func decodeServer(t *testing.T, data []byte) any {
 	return msg
 }
 
-// docDevice enrols a device of side with roles on srv's demo line.
-func docDevice(t *testing.T, srv *server.Server, side, name string, roles ...role.Role) *trust.Device {
-	t.Helper()
-	d, ok := demoLines.Load(srv)
-	if !ok {
-		t.Fatal("server not started by startServer")
-	}
-	dev, err := d.(*demo.Demo).EnrolDevice(side, name, roles...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dev
-}
-
 // joined opens a socket, joins call with dev and reads up to the welcome;
 // it returns the participant id.
-func joined(t *testing.T, srv *server.Server, dev *trust.Device, call string, tracks []protocol.TrackInfo) (*websocket.Conn, context.Context, string) {
+func joined(t *testing.T, srv *servertest.Server, dev *trust.Device, call string, tracks []protocol.TrackInfo) (*websocket.Conn, context.Context, string) {
 	t.Helper()
 	c, ctx, nonce := rawSession(t, srv)
 	write(t, ctx, c, joinJSON(t, dev, nonce, call, tracks))
@@ -251,7 +236,7 @@ func checkJoinOrder(t *testing.T, doc string) {
 			// m-line to be offered.
 			pub := join(t, srv, "order2", "Speaker", nil)
 			defer pub.Close()
-			waitUntil(t, "the speaker's tracks in the roster", func() (bool, string) {
+			servertest.Eventually(t, "the speaker's tracks in the roster", func() (bool, string) {
 				for _, e := range pub.Roster() {
 					if e.ID == pub.ID() && len(e.Tracks) > 0 {
 						return true, ""

@@ -21,17 +21,33 @@ import (
 	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/protocol"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
 
 // Config is a server's settings. The zero value of each field is its default.
 type Config struct {
-	Listen          string // HTTP address; default DefaultListen
-	DataDir         string // default DefaultDataDir
-	UDPPort         int    // the one media port; 0: the system picks
-	PublicIP        string // announced instead of the host address (NAT 1:1)
-	MaxParticipants int    // per call; default 16
+	Listen   string // HTTP address; default DefaultListen
+	DataDir  string // default DefaultDataDir
+	UDPPort  int    // the one media port; 0: the system picks
+	PublicIP string // announced instead of the host address (NAT 1:1)
+	// TCPPort carries media for clients whose network drops UDP: ICE over
+	// TCP, TURN over TCP and (with TURNCertificate) TURN over TLS, told
+	// apart by their first bytes. 0: the system picks.
+	TCPPort int
+	// TURNPort, when not 0, serves TURN on a port of its own as well, over
+	// UDP, TCP and (with TURNCertificate) TLS.
+	TURNPort int
+	// TURNCertificate is the certificate of TURN over TLS; nil: the
+	// HTTPS one (TLSCert, reloaded with it), or without TLS no TURN over
+	// TLS.
+	TURNCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	MaxParticipants int // per call; default 16, at most protocol.MaxParticipants
+	// MetricsListen is the address of the Prometheus listener (/metrics),
+	// apart from the public one: live call and participant counts tell
+	// anyone who can read them whether a line is in use. "": none.
+	MetricsListen string
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -56,10 +72,16 @@ type Config struct {
 	DemoAuthorities []*trust.Authority
 }
 
+// ErrConfig: a Config value is out of bounds.
+var ErrConfig = errors.New("server: invalid configuration")
+
 // Defaults.
 const (
 	DefaultListen  = "127.0.0.1:8080"
 	DefaultDataDir = "hotline-data"
+	// DefaultTCPPort is hotline serve's --tcp-port: the same number as
+	// the UDP media port, so that a firewall opens "8443, UDP and TCP".
+	DefaultTCPPort = 8443
 )
 
 // ErrPlainHTTP refuses plain HTTP off loopback: browsers give a page served
@@ -90,10 +112,13 @@ type Server struct {
 	http   *http.Server
 	api    *httpapi.API
 	engine *peer.Engine
+	fw     *firewall
 	reg    *call.Registry
 	store  *store.Store
 	unlock func() // releases the data folder
 	served chan error
+
+	metrics *metricsServer // nil without Config.MetricsListen
 }
 
 // prepare applies the defaults and checks what can be checked before
@@ -105,6 +130,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.MaxParticipants < 0 || cfg.MaxParticipants > protocol.MaxParticipants {
+		return nil, nil, fmt.Errorf("%w: %d participants per call, at most %d (a roster must fit in one message)", ErrConfig, cfg.MaxParticipants, protocol.MaxParticipants)
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -119,6 +147,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 		}
 	}
 	if err := checkTransport(*cfg, ip); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
 	if cfg.Hosts, err = hostNames(*cfg); err != nil {
@@ -146,6 +177,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 
 	lim := cfg.Limits.withDefaults()
+	if tlsConfig != nil && cfg.TURNCertificate == nil {
+		// TURN over TLS with the HTTPS certificate, reloaded with it.
+		cfg.TURNCertificate = tlsConfig.GetCertificate
+	}
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
 	raw, err := net.Listen("tcp", cfg.Listen)
@@ -154,8 +189,28 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	ln := limit.NewListener(raw, limit.ListenerConfig{
 		MaxConns: lim.MaxConns, MaxPerAddress: lim.MaxConnsPerAddress, Log: log})
-	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
+	mln, err := listenMetrics(cfg.MetricsListen)
 	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	fw, err := openFirewallPorts(cfg, ip, log)
+	if err != nil {
+		mln.Close()
+		ln.Close()
+		return nil, err
+	}
+	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP, ICETCP: fw.iceListener()}, log)
+	if err != nil {
+		fw.close()
+		mln.Close()
+		ln.Close()
+		return nil, err
+	}
+	if err := fw.startRelay(engine.UDPAddr().(*net.UDPAddr), log); err != nil {
+		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -164,6 +219,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	unlock, err := store.Lock(cfg.DataDir)
 	if err != nil {
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -171,6 +228,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		unlock()
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -178,6 +237,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		unlock()
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
@@ -191,14 +252,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:        &gate{store: st, booking: book, now: time.Now},
-		Enrol:       enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
-		Booking:     book,
+		Gate:    &gate{store: st, booking: book, now: time.Now},
+		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
+		Booking: book,
+		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
+			return fw.iceServers(ip, host)
+		},
 		JoinTimeout: lim.JoinTimeout, Hosts: cfg.Hosts,
 		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st, unlock: unlock,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
@@ -216,7 +280,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
-	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir,
+	s.metrics = serveMetrics(mln, m, log)
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir,
 		"hosts", cfg.Hosts, "max_conns", lim.MaxConns, "max_conns_per_address", lim.MaxConnsPerAddress)
 	return s, nil
 }
@@ -225,8 +290,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // https://10.77.1.1:8443.
 func (s *Server) URL() string { return s.scheme + "://" + s.ln.Addr().String() }
 
+// MetricsURL is the base URL of the metrics listener (its /metrics is the
+// Prometheus endpoint), or "" if the server has none.
+func (s *Server) MetricsURL() string { return s.metrics.url() }
+
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
+
+// MediaTCPAddr is the TCP port for clients without UDP: ICE over TCP and
+// TURN over TCP or TLS.
+func (s *Server) MediaTCPAddr() net.Addr { return s.fw.tcp.Addr() }
 
 // Registry exposes the live calls (for tests and metrics).
 func (s *Server) Registry() *call.Registry { return s.reg }
@@ -247,8 +320,10 @@ func (s *Server) Close() error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
+	errHTTP = errors.Join(errHTTP, s.metrics.shutdown(ctx))
+	errRelay := s.fw.close()
 	errEngine := s.engine.Close()
 	errStore := s.store.Close()
 	s.unlock()
-	return errors.Join(errHTTP, errAPI, errEngine, errStore)
+	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)
 }

@@ -11,6 +11,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
+	"hotline/internal/servertest"
 )
 
 // holdOf is what b's stage says instead of tiles ("" when it shows tiles).
@@ -48,11 +49,11 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 		b.open(base + "/call/lobby?autojoin=1")
 	}
 	east.waitVideoGrowing("West Principal")
-	waitFor(t, "the adviser's page to say it waits", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's page to say it waits", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "waiting", h
 	})
-	waitFor(t, "the operator's page to show the operator view", func() (bool, string) {
+	servertest.Eventually(t, "the operator's page to show the operator view", func() (bool, string) {
 		h := op.holdOf()
 		return h == "in", h
 	})
@@ -71,7 +72,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	for _, b := range []*browser{east, west} {
 		b.waitVideoGrowing("East Adviser")
 	}
-	waitFor(t, "the adviser's stage to show the call", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's stage to show the call", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "", h
 	})
@@ -79,7 +80,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 
 	east.actThroughPage(adv, "send_out")
 	for _, b := range []*browser{east, west} {
-		waitFor(t, b.name+" to stop showing the adviser", func() (bool, string) {
+		servertest.Eventually(t, b.name+" to stop showing the adviser", func() (bool, string) {
 			for _, tile := range b.state().Tiles {
 				if tile.Name == "East Adviser" {
 					return false, fmt.Sprintf("%+v", tile)
@@ -88,7 +89,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 			return true, ""
 		})
 	}
-	waitFor(t, "the adviser's page to say it is on the bench", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's page to say it is on the bench", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "bench", h
 	})
@@ -138,7 +139,7 @@ func TestPhoneCallScreen(t *testing.T) {
 		other string
 	}{{east, "West Principal"}, {west, "East Principal"}} {
 		p.b.waitAudio(p.other)
-		waitFor(t, p.b.name+"'s call screen to name "+p.other, func() (bool, string) {
+		servertest.Eventually(t, p.b.name+"'s call screen to name "+p.other, func() (bool, string) {
 			names := eval[string](p.b, `document.getElementById('phone').hidden ? '' : document.getElementById('phone-names').textContent`)
 			return names == p.other, names
 		})
@@ -154,7 +155,7 @@ func TestPhoneCallScreen(t *testing.T) {
 		if vis := eval[string](p.b, `getComputedStyle(document.getElementById('tiles')).visibility`); vis != "hidden" {
 			t.Errorf("%s shows tiles in a phone call (%s)", p.b.name, vis)
 		}
-		waitFor(t, p.b.name+"'s call screen to count the duration", func() (bool, string) {
+		servertest.Eventually(t, p.b.name+"'s call screen to count the duration", func() (bool, string) {
 			d := eval[string](p.b, `document.getElementById('phone-duration').textContent`)
 			return d != "" && d != "00:00", d
 		})

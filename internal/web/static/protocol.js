@@ -32,7 +32,10 @@ export const PROTOCOL_VERSION = 2;
 /**
  * End-to-end encryption hooks: attach a transform to each sender and
  * receiver as the session creates them (before any frame flows).
- * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void}} FrameHooks
+ * insertable (default true): the connection is made with encodedInsertableStreams.
+ * setTrack, if given, puts a track on a sender instead of replaceTrack.
+ * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void,
+ *   insertable?: boolean, setTrack?: (sender: RTCRtpSender, track: MediaStreamTrack|null) => Promise<void>}} FrameHooks
  */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
@@ -81,15 +84,17 @@ export class Session {
     /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
     this.may = [];
 
-    // No STUN or TURN: the server sends its own host candidates, and
-    // nothing about this call should touch a third party.
+    // No STUN, and no TURN but the server's own relay, which the welcome
+    // brings (iceServers of welcome): the server sends its own host
+    // candidates, and nothing about this call touches a third party.
     // With frame hooks, every sender's and receiver's encoded frames go
     // through them (encodedInsertableStreams): such a connection sends no
     // frame of a sender whose streams are not piped, so nothing can leave in
     // clear by mistake.
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
     const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    if (this.frames) config.encodedInsertableStreams = true;
+    if (this.frames && this.frames.insertable !== false) config.encodedInsertableStreams = true;
+    this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
     this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
@@ -164,6 +169,7 @@ export class Session {
           welcomed = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
+          this.#useRelay(msg.ice_servers);
           this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
@@ -175,6 +181,26 @@ export class Session {
         this.#closed(ev.code, ev.reason);
       };
     });
+  }
+
+  /**
+   * Takes the server's TURN relay from the welcome (PROTOCOL.md, "Media
+   * through firewalls"), before the first offer, so that ICE gathers with
+   * it: where UDP is blocked, media goes over TCP through it.
+   * @param {unknown} servers
+   */
+  #useRelay(servers) {
+    if (!Array.isArray(servers) || servers.length === 0) return;
+    const str = (/** @type {unknown} */ v) => typeof v === 'string';
+    /** @type {RTCIceServer[]} */
+    const iceServers = servers.filter((s) => s && Array.isArray(s.urls) && s.urls.every(
+      (/** @type {unknown} */ u) => str(u) && /^turns?:/.test(/** @type {string} */ (u))) && str(s.username) && str(s.credential))
+      .map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+    try {
+      this.pc.setConfiguration({ ...this.config, iceServers });
+    } catch (err) {
+      this.#report({ code: 'client', message: `the server's relay is unusable: ${err}` });
+    }
   }
 
   /**
@@ -203,7 +229,7 @@ export class Session {
       this.sendMids.delete(id);
       this.#send({ type: 'unpublish', track: id });
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(null);
+      if (tr) await this.#setTrack(tr.sender, null);
     });
   }
 
@@ -222,8 +248,13 @@ export class Session {
       local.track = track;
       const mid = this.sendMids.get(id);
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(track);
+      if (tr) await this.#setTrack(tr.sender, track);
     });
+  }
+
+  /** @param {RTCRtpSender} sender @param {MediaStreamTrack|null} track */
+  #setTrack(sender, track) {
+    return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
@@ -317,23 +348,33 @@ export class Session {
     // because an m-line may be reused for another purpose after it went
     // inactive.
     this.sendMids = new Map();
+    /** @param {RTCRtpTransceiver} tr */
+    const localOf = (tr) => {
+      if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') return undefined;
+      const trackId = send.get(tr.mid);
+      return trackId === undefined ? undefined : this.local.get(trackId);
+    };
+    // Every new sender's frames are hooked before the first frame, and
+    // before any track of this offer is attached: a browser may ignore an
+    // RTCRtpScriptTransform set after a replaceTrack (frames.js).
+    for (const tr of pc.getTransceivers()) {
+      const local = localOf(tr);
+      if (local && this.frames && !this.framed.has(tr.sender)) {
+        this.frames.attachSender(tr.sender, local.kind);
+        this.framed.add(tr.sender);
+      }
+    }
     for (const tr of pc.getTransceivers()) {
       if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
-      const trackId = send.get(tr.mid);
-      const local = trackId === undefined ? undefined : this.local.get(trackId);
+      const local = localOf(tr);
       const recv = receive.has(tr.mid);
       if (local) {
         tr.direction = recv ? 'sendrecv' : 'sendonly';
-        if (this.frames && !this.framed.has(tr.sender)) {
-          // Before the first frame: nothing may leave unencrypted.
-          this.frames.attachSender(tr.sender, local.kind);
-          this.framed.add(tr.sender);
-        }
-        if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
+        if (tr.sender.track !== local.track) await this.#setTrack(tr.sender, local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
       } else {
-        if (tr.sender.track) await tr.sender.replaceTrack(null);
+        if (tr.sender.track) await this.#setTrack(tr.sender, null);
         tr.direction = recv ? 'recvonly' : 'inactive';
       }
     }

@@ -18,7 +18,8 @@
 import { MEDIA_ROLES } from '../roles.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
-import { kidFor, senderTag, verifyCredential } from './trust.js';
+import { checkRoster, hex, MEMBER, SELF } from './roster.js';
+import { kidFor, senderTag } from './trust.js';
 
 /** @typedef {{body: string, sig: string}} Signed */
 /** @typedef {{side: string, key: string}} Pin */
@@ -49,7 +50,7 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
  * @property {EpochKey|null} newest its newest key
  * @property {number|null} expectNewerThan after a departure: the epoch it must move past before its key counts as current
  */
-/** @typedef {{id: string, name: string, reason: string}} Forgery */
+/** @typedef {{id: string, name: string, reason: string, verdict: string}} Forgery (verdict: roster.js) */
 /**
  * A roster entry as this client sees it: verified ones carry what their
  * credential says, and the server's state.
@@ -257,20 +258,8 @@ export class E2EESession {
   /** @param {RosterEntry[]} participants */
   async #setRoster(participants) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
-    const now = this.now();
-    const checked = await Promise.all(participants.map((p) => this.#check(p, now)));
-
-    // PROTOCOL.md "Roster": an invalid credential, or a sig_key that repeats
-    // an earlier entry's, is a forgery. Our own key is taken before the
-    // roster is read, so an entry elsewhere that carries it is the copy. A
-    // repeated sender tag is refused as well: KIDs name their sender by it,
-    // and two members with one tag could pass frames off as each other's.
-    /** @type {Map<string, string>} sig_key hex → participant id */
-    const byKey = new Map([[this.ownHex, this.selfId]]);
-    /** @type {Map<number, string>} */
-    const byTag = new Map([[this.ownTag, this.selfId]]);
-    /** @type {Set<string>} */
-    const ids = new Set();
+    // PROTOCOL.md "Roster": the verdict on every entry (roster.js).
+    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now());
     /** @type {Map<string, Member>} */
     const verified = new Map();
     /** @type {Forgery[]} */
@@ -281,36 +270,24 @@ export class E2EESession {
     /** @type {{side: string, roles: string[], deviceId: string}|null} */
     let selfInfo = null;
     participants.forEach((p, i) => {
-      const c = checked[i];
+      const { verdict, reason, who } = checked[i];
       const id = typeof p?.id === 'string' ? p.id : '';
-      const claimed = typeof p?.name === 'string' ? p.name : '';
-      /** @param {string} reason */
-      const forged = (reason) => {
-        forgeries.push({ id, name: c.ok ? c.member.name : claimed, reason });
-        entries.push({ id, name: c.ok ? c.member.name : claimed, verified: false });
-      };
-      if (!id || ids.has(id)) return forged(id ? 'repeated participant id' : 'no participant id');
-      ids.add(id);
-      if (!c.ok) return forged(c.reason);
-      const m = c.member;
+      if (verdict !== SELF && verdict !== MEMBER) {
+        const name = who ? who.name : typeof p?.name === 'string' ? p.name : '';
+        forgeries.push({ id, name, reason, verdict });
+        entries.push({ id, name, verified: false });
+        return;
+      }
+      const m = /** @type {import('./roster.js').Verified} */ (who);
       const state = typeof p?.state === 'string' ? p.state : '';
-      const known = { id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state };
-      if (id === this.selfId) {
-        if (m.keyHex !== this.ownHex) return forged("not this device's credential");
+      entries.push({ id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state });
+      if (verdict === SELF) {
         selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
         // As the others judge us (below): in the call and allowed to
         // receive media. The lobby, the bench and an operator send no key.
         selfIn = state === 'in' && m.roles.some((r) => MEDIA_ROLES.has(r));
-        entries.push(known);
         return;
       }
-      const dupKey = byKey.get(m.keyHex);
-      if (dupKey !== undefined) return forged(dupKey === this.selfId ? "repeats this device's key" : `repeats the device key of ${dupKey}`);
-      const dupTag = byTag.get(m.tag);
-      if (dupTag !== undefined) return forged(`repeats the sender tag of ${dupTag}`);
-      byKey.set(m.keyHex, id);
-      byTag.set(m.tag, id);
-      entries.push(known);
       // Keys go only to members in the call (not the lobby or the bench:
       // the server's state) whose credential lets them receive media (never
       // an operator). Leaving this set counts as leaving: we rekey.
@@ -322,7 +299,7 @@ export class E2EESession {
         Object.assign(old, { name: m.name, side: m.side, roles: m.roles });
         verified.set(id, old);
       } else {
-        verified.set(id, m);
+        verified.set(id, { ...m, id, keys: new Map(), newest: null, expectNewerThan: null });
       }
     });
 
@@ -374,43 +351,6 @@ export class E2EESession {
     }
     await this.#sendKeys();
     await this.#refreshCode();
-  }
-
-  /**
-   * Verifies one roster entry's credential against our pins.
-   * @param {RosterEntry} p
-   * @param {number} now
-   * @returns {Promise<{ok: true, member: Member} | {ok: false, reason: string}>}
-   */
-  async #check(p, now) {
-    const cred = p?.credential;
-    if (!cred || typeof cred.body !== 'string' || typeof cred.sig !== 'string') return { ok: false, reason: 'no credential' };
-    /** @type {any} */
-    let v;
-    try {
-      v = await verifyCredential({ body: cred.body, sig: cred.sig }, this.identity.pins, now);
-    } catch (err) {
-      return { ok: false, reason: `credential: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    if (!v?.ok) return { ok: false, reason: String(v?.reason ?? 'invalid credential') };
-    const sigKey = bytes(v.sigKey);
-    return {
-      ok: true,
-      member: {
-        id: String(p.id),
-        name: String(v.name),
-        side: String(v.side),
-        roles: Array.isArray(v.roles) ? v.roles.map(String) : [],
-        deviceId: String(v.deviceId),
-        sigKey,
-        kemKey: bytes(v.kemKey),
-        keyHex: hex(sigKey),
-        tag: await senderTag(sigKey),
-        keys: new Map(),
-        newest: null,
-        expectNewerThan: null,
-      },
-    };
   }
 
   // ---- our keys ----
@@ -548,11 +488,6 @@ function compareBytes(a, b) {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
-}
-
-/** @param {Uint8Array} b */
-function hex(b) {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 /** @param {unknown} v @returns {Uint8Array} */
