@@ -15,6 +15,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/server"
 	"hotline/internal/store"
+	"hotline/internal/tier"
 )
 
 // TestBackupRestoreWhileServing: `hotline backup` copies the database of a
@@ -22,6 +23,7 @@ import (
 // server holds and a folder with data (without --force), puts the copy in a
 // fresh folder, and a server started there has the line and the history.
 func TestBackupRestoreWhileServing(t *testing.T) {
+	tier.Integration(t)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := t.TempDir()

@@ -14,6 +14,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -22,6 +23,7 @@ import (
 // file; each requester reads the outcome; the other side's officer sees
 // none of them.
 func TestAuthorityQueue(t *testing.T) {
+	tier.Integration(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	srv, _, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, UDPPort: 0}, slog.New(slog.NewTextHandler(io.Discard, nil)))
