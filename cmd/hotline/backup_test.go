@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/store"
 	"hotline/internal/tier"
 )
@@ -25,13 +24,8 @@ import (
 func TestBackupRestoreWhileServing(t *testing.T) {
 	tier.Integration(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := t.TempDir()
-	srv, _, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{DataDir: dir}, nil)
 
 	var written atomic.Int64
 	stop, started := make(chan struct{}), make(chan struct{})
@@ -80,7 +74,7 @@ func TestBackupRestoreWhileServing(t *testing.T) {
 		t.Errorf("restore --force: %v", err)
 	}
 
-	restored, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dst}, log)
+	restored, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dst}, servertest.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}

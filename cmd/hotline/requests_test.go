@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
@@ -26,11 +25,7 @@ func TestAuthorityQueue(t *testing.T) {
 	tier.Integration(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	srv, _, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, UDPPort: 0}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{DataDir: dir}, nil)
 	anon, err := apiclient.New(srv.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
