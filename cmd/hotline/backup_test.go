@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
@@ -37,7 +38,7 @@ func TestBackupRestoreWhileServing(t *testing.T) {
 				return
 			default:
 			}
-			srv.Store().MemberJoined("demo/busy", fmt.Sprint("p", i), "Writer")
+			srv.Store().Joined(context.Background(), "demo/busy", fmt.Sprint("p", i), "Writer", time.Now())
 			if written.Add(1) == 100 {
 				close(started)
 			}
@@ -82,7 +83,7 @@ func TestBackupRestoreWhileServing(t *testing.T) {
 	if _, err := restored.Store().Line(ctx, demo.Line); err != nil {
 		t.Errorf("the restored server lacks the demo line: %v", err)
 	}
-	h, err := restored.Store().History(ctx, "demo/busy", 1<<30)
+	h, err := restored.Store().Attendance(ctx, "demo/busy", 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -418,10 +418,17 @@ func TestHistoryAttendance(t *testing.T) {
 	c := f.request(eastOperator, request())
 	f.must(westOperator, c.ID, schedule.EventAccept, api.Transition{})
 	f.must(westOperator, c.ID, schedule.EventStart, api.Transition{})
-	f.st.MemberJoined(LiveName("demo", c.ID), "p1", "East Principal")
-	f.st.MemberJoined(LiveName("demo", c.ID), "p2", "West Principal")
-	f.st.MemberJoined("demo/unrelated", "p3", "Someone Else")
-	f.st.MemberLeft(LiveName("demo", c.ID), "p1")
+	ctx := context.Background()
+	for _, err := range []error{
+		f.st.Joined(ctx, LiveName("demo", c.ID), "p1", "East Principal", t0),
+		f.st.Joined(ctx, LiveName("demo", c.ID), "p2", "West Principal", t0.Add(time.Second)),
+		f.st.Joined(ctx, "demo/unrelated", "p3", "Someone Else", t0),
+		f.st.Left(ctx, "p1", t0.Add(time.Minute)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.now = t0.Add(time.Hour)
 	f.must(eastPrincipal, c.ID, schedule.EventEnd, api.Transition{})
 	_, past, err := f.svc.History(context.Background(), westPrincipal, "demo")

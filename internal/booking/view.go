@@ -46,6 +46,6 @@ func (p Past) API(now time.Time) api.Call {
 	return j
 }
 
-func attendance(s store.Session, l schedule.Line) api.Attendance {
+func attendance(s store.Attendance, l schedule.Line) api.Attendance {
 	return api.Attendance{Name: s.Name, Joined: api.NewTime(s.Joined, l), Left: api.NewTimePtr(s.Left, l)}
 }

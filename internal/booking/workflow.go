@@ -127,8 +127,8 @@ const SystemName = "hotline"
 var systemRoles = []role.Role{role.Operator}
 
 // System makes start or end on call id for the live server, not for a
-// person: start when the first participant joins an accepted call, end
-// when the call is hung up. side is the side of the participant whose join
+// person: start when the first participant is in an accepted call, end
+// when the live call closes or is ended. side is the side of the participant whose join
 // or hang-up it follows; the transition names that side and SystemName.
 //
 // It is idempotent, since joins and hang-ups race: start on a live call
@@ -198,15 +198,15 @@ func (s *Service) list(ctx context.Context, by Caller, line string, a role.Actio
 // Past is a call in the history, with who joined it live.
 type Past struct {
 	Call
-	Attendance []store.Session
+	Attendance []store.Attendance
 }
 
-// MaxAttendance bounds the sessions listed per past call.
+// MaxAttendance bounds the attendance rows listed per past call.
 const MaxAttendance = 100
 
 // History returns the line and its ended, declined and cancelled calls, latest
-// scheduled first, each with the sessions of the live call (who took part,
-// from when to when), for a caller allowed to view the history.
+// scheduled first, each with the attendance of the live call (who took
+// part, from when to when), for a caller allowed to view the history.
 func (s *Service) History(ctx context.Context, by Caller, line string) (schedule.Line, []Past, error) {
 	l, cs, err := s.list(ctx, by, line, role.ViewHistory, store.CallQuery{Line: line, States: past, Newest: true, Limit: MaxListed})
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Service) History(ctx context.Context, by Caller, line string) (schedule
 	for _, c := range cs {
 		p := Past{Call: c}
 		if c.State == schedule.StateEnded {
-			if p.Attendance, err = s.store.History(ctx, LiveName(c.Line.Name, c.ID), MaxAttendance); err != nil {
+			if p.Attendance, err = s.store.Attendance(ctx, LiveName(c.Line.Name, c.ID), MaxAttendance); err != nil {
 				return l, nil, err
 			}
 		}
@@ -226,5 +226,5 @@ func (s *Service) History(ctx context.Context, by Caller, line string) (schedule
 }
 
 // LiveName is the name under which the live server registers and records
-// the call (internal/call's registry key, the sessions table): "<line>/<id>".
+// the call (internal/call's registry key, the attendance table): "<line>/<id>".
 func LiveName(line, id string) string { return line + "/" + id }

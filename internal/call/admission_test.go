@@ -12,7 +12,7 @@ import (
 
 func states(c *Call) string {
 	var out []string
-	for _, e := range c.Roster() {
+	for _, e := range c.Roster().Participants {
 		out = append(out, e.ID+":"+e.State)
 	}
 	return fmt.Sprint(out)
@@ -24,15 +24,15 @@ func states(c *Call) string {
 // media with the member; each action needs the role, the side and the
 // state it expects, and a refusal changes nothing.
 func TestLobbyAndBench(t *testing.T) {
-	reg := NewRegistry(8, nil)
+	reg := NewRegistry(Config{MaxMembers: 8})
 	p := &member{id: "p", name: "P", side: "east", roles: []role.Role{role.Principal}}
 	op := &member{id: "o", name: "O", side: "east", roles: []role.Role{role.Operator}}
 	adv := &member{id: "a", name: "A", side: "east", roles: []role.Role{role.Adviser}, adm: Admission{Named: true}}
 	guest := &member{id: "g", name: "G", side: "east", roles: []role.Role{role.Adviser}}
 	west := &member{id: "w", name: "W", side: "west", roles: []role.Role{role.Principal}}
-	c, _ := reg.Join("x", p)
+	c, _ := join(reg, "x", p)
 	for _, m := range []*member{op, adv, guest, west} {
-		if _, err := reg.Join("x", m); err != nil {
+		if _, err := join(reg, "x", m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,9 +148,9 @@ func TestCheckTracks(t *testing.T) {
 
 // TestPhoneCallKind: every member of a call must join it as the same kind.
 func TestPhoneCallKind(t *testing.T) {
-	reg := NewRegistry(8, nil)
-	reg.Join("x", &member{id: "a", name: "A", adm: Admission{Kind: KindPhone}})
-	if _, err := reg.Join("x", &member{id: "b", name: "B", adm: Admission{Kind: KindVideo}}); !errors.Is(err, ErrForbidden) {
+	reg := NewRegistry(Config{MaxMembers: 8})
+	join(reg, "x", &member{id: "a", name: "A", adm: Admission{Kind: KindPhone}})
+	if _, err := join(reg, "x", &member{id: "b", name: "B", adm: Admission{Kind: KindVideo}}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a video member joins a phone call: %v", err)
 	}
 }

@@ -31,6 +31,19 @@ var (
 	ErrClosed = errors.New("client: closed")
 )
 
+// ErrEnded: the call was ended for everyone (docs/PROTOCOL.md, "End of a
+// call"). Err returns it as an *EndedError, which says who ended it and why.
+var ErrEnded = errors.New("the call has ended")
+
+// EndedError is why the session ended when the call was ended for everyone.
+type EndedError struct{ By, Reason string }
+
+func (e *EndedError) Error() string {
+	return fmt.Sprintf("%v: %s, by %s", ErrEnded, e.Reason, e.By)
+}
+
+func (e *EndedError) Unwrap() error { return ErrEnded }
+
 // ServerError is an "error" message from the server that made an operation
 // fail (a refused join, for instance). Use errors.As to read the code.
 type ServerError struct{ Msg protocol.ErrorMsg }
@@ -108,6 +121,7 @@ type Client struct {
 	closed   bool
 	id       string
 	roster   []protocol.RosterEntry
+	endedBy  protocol.Ended  // the "ended" message, if the server sent one
 	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
 	endErr   error                   // why the signalling session ended

@@ -132,12 +132,12 @@ func entryOf(id string, join *protocol.Join) protocol.RosterEntry {
 	if err != nil {
 		panic(err) // checked by start already
 	}
-	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, State: protocol.StateIn, Tracks: join.Tracks}
+	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, State: protocol.StateIn, Listening: protocol.ListenFloor, Tracks: join.Tracks}
 }
 
 // entryOfDevice is a roster entry for another member's device.
 func entryOfDevice(id string, dev *trust.Device) protocol.RosterEntry {
-	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev), State: protocol.StateIn}
+	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev), State: protocol.StateIn, Listening: protocol.ListenFloor}
 }
 
 // readAll records messages until the client closes or sends leave.
@@ -184,7 +184,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 		conn.Write(ctx, websocket.MessageText, []byte(`{"type":"roster","participants":[],"extra":1}`))
 		conn.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
 		wsjson.Write(ctx, conn, protocol.ErrorMsg{Type: protocol.TypeError, Code: protocol.CodeState, Message: "test"})
-		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
+		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{
 			entryOf("0123456789abcdef", join), entryOfDevice("b0b", bob), entryOfDevice("ma11", mallory)}})
 		f.readAll(ctx, conn)
 	}

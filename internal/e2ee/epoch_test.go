@@ -26,20 +26,20 @@ func TestLastEpoch(t *testing.T) {
 	defer m.Close()
 	m.SetSelfID("a")
 	entry := func(id string, d *trust.Device) protocol.RosterEntry {
-		return protocol.RosterEntry{ID: id, Device: d.ID(), Name: "member", State: protocol.StateIn,
+		return protocol.RosterEntry{ID: id, Device: d.ID(), Name: "member", State: protocol.StateIn, Listening: protocol.ListenFloor,
 			Credential: protocol.Credential{Body: d.Credential.Body, Sig: d.Credential.Sig}}
 	}
 	if err := m.SetEpochForTest(65535); err != nil {
 		t.Fatal(err)
 	}
-	m.SetRoster([]protocol.RosterEntry{entry("a", a), entry("b", b)})
+	m.SetRoster(protocol.Roster{Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{entry("a", a), entry("b", b)}})
 	if len(sent) != 1 || sent[0].To != "b" || sent[0].KID != m.KID() || m.KID()&0xffff != 65535 {
 		t.Fatalf("sent %+v, KID %d", sent, m.KID())
 	}
 	if _, err := m.Sender().Encrypt(nil, 0, []byte("frame")); err != nil {
 		t.Fatalf("epoch 65535 encrypts: %v", err)
 	}
-	m.SetRoster([]protocol.RosterEntry{entry("a", a)}) // b leaves: a rekey is due
+	m.SetRoster(protocol.Roster{Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{entry("a", a)}}) // b leaves: a rekey is due
 	if st := m.Stats(); st.Epoch != 65535 || st.KeysSent != 1 {
 		t.Fatalf("after the last epoch: %+v", st)
 	}
@@ -49,7 +49,7 @@ func TestLastEpoch(t *testing.T) {
 	if _, err := m.Sender().Encrypt(nil, 0, []byte("frame")); err == nil {
 		t.Fatal("a frame was encrypted after the last epoch")
 	}
-	m.SetRoster([]protocol.RosterEntry{entry("a", a), entry("b", b)}) // b is back
+	m.SetRoster(protocol.Roster{Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{entry("a", a), entry("b", b)}}) // b is back
 	if len(sent) != 1 {
 		t.Fatalf("keys sent after the last epoch: %+v", sent[1:])
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"hotline/internal/protocol"
-	"hotline/internal/role"
+	"hotline/internal/route"
 	"hotline/internal/sframe"
 	"hotline/internal/trust"
 )
@@ -144,7 +144,8 @@ func (m *Manager) newKeyLocked(epoch uint16) error {
 // SetRoster applies a roster: verifies every entry, reports forgeries,
 // starts a new epoch if a verified member has gone, and sends the current
 // key to every verified member that lacks it.
-func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
+func (m *Manager) SetRoster(r protocol.Roster) {
+	entries := r.Participants
 	now := m.cfg.Now()
 	m.mu.Lock()
 	if m.closed {
@@ -154,14 +155,24 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 	next := make(map[string]*member, len(entries))
 	var forged []Forgery
 	m.selfIn = false
+	// Our media as the routing rule sees it, were we in the call: whether
+	// we are is selfIn's business (out of the call we send no keys at all).
+	self := route.Member{State: protocol.StateIn, Roles: m.self.Roles, Listening: protocol.ListenFloor}
+	for _, e := range entries {
+		if e.ID == m.selfID {
+			self.Listening = e.Listening
+		}
+	}
 	for i, c := range CheckRoster(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now) {
 		e := entries[i]
 		if c.Verdict == VerdictSelf {
-			// We are a key member as the others judge it: in the call, with
-			// a credential that lets us receive media. Anyone else (the
-			// lobby, the bench, an operator) sends no key: no member would
-			// accept it (docs/PROTOCOL.md, "Keys follow the media").
-			m.selfIn = e.State == protocol.StateIn && role.AllowedAny(m.self.Roles, role.ReceiveMedia)
+			// We are a key member as the others judge it: one their media
+			// (and keys) would go to, by the routing rule — in the call,
+			// with a credential that lets us receive media. Anyone else
+			// (the lobby, the bench, an operator) sends no key: no member
+			// would accept it (docs/PROTOCOL.md, "Keys follow the media").
+			m.selfIn = route.Keyed(r.Segment, route.Member{State: e.State, Roles: m.self.Roles, Listening: e.Listening},
+				route.Member{State: protocol.StateIn, Listening: protocol.ListenFloor})
 			continue
 		}
 		if c.Forged() {
@@ -173,11 +184,12 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 			continue
 		}
 		who := c.Who
-		// Keys go only to members in the call whose credential lets them
-		// receive media: not to the lobby or the bench (the server's state),
-		// never to an operator (the authority's roles). Leaving this set
-		// counts as leaving: the others rekey.
-		if e.State != protocol.StateIn || !role.AllowedAny(who.Roles, role.ReceiveMedia) {
+		// Keys follow the media (internal/route, the server's rule too):
+		// only to members our media is routed to, from the roster's state
+		// and segment and the credential's roles — so not to the lobby or
+		// the bench, never to an operator. Leaving this set counts as
+		// leaving: the others rekey.
+		if !route.Keyed(r.Segment, route.Member{State: e.State, Roles: who.Roles, Listening: e.Listening}, self) {
 			continue
 		}
 		old := m.members[e.ID]

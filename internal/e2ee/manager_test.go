@@ -87,6 +87,7 @@ func (p *mgrParty) start(pins ...trust.Pin) *mgrParty {
 func (p *mgrParty) in(state string) protocol.RosterEntry {
 	e := p.entry
 	e.State = state
+	e.Listening = protocol.ListenFloor
 	return e
 }
 
@@ -156,8 +157,8 @@ func TestManagerRoster(t *testing.T) {
 	bad := a.in(protocol.StateIn)
 	bad.ID, bad.Credential.Sig = "bad", strings.Repeat("A", len(bad.Credential.Sig))
 
-	a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in"), op.in("in"), opAdv.in("in"),
-		bench.in(protocol.StateBench), lobby.in(protocol.StateWaiting), forged.in("in"), twin.in("in"), bad})
+	a.m.SetRoster(rosterOf(a.in("in"), b.in("in"), op.in("in"), opAdv.in("in"),
+		bench.in(protocol.StateBench), lobby.in(protocol.StateWaiting), forged.in("in"), twin.in("in"), bad))
 
 	if got, want := summary(a.take()), []string{"b@0", "opadv@0"}; !slices.Equal(got, want) {
 		t.Fatalf("keys sent to %v, want %v", got, want)
@@ -185,9 +186,9 @@ func TestManagerRoster(t *testing.T) {
 
 	// b opens a's key through its own Manager; it is a's current key. (The
 	// smaller roster is opadv leaving: a starts epoch 1.)
-	b.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+	b.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 	deliver(t, b, b.take(), a)
-	a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+	a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 	deliver(t, a, a.take(), b)
 	if !b.m.Receiver().HasKey(a.m.KID()) || !a.m.Receiver().HasKey(b.m.KID()) {
 		t.Fatal("keys not held after the exchange")
@@ -217,7 +218,7 @@ func TestManagerHandleKey(t *testing.T) {
 	c := newMgrParty(t, east, "c", 30, role.Principal).start(east.Pin())
 	roster := []protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in")}
 	for _, p := range []*mgrParty{a, b, c} {
-		p.m.SetRoster(roster)
+		p.m.SetRoster(rosterOf(roster...))
 	}
 	if _, ok := b.m.Code(); ok {
 		t.Fatal("a code before any key arrived")
@@ -266,7 +267,7 @@ func TestManagerRekeyOnLeave(t *testing.T) {
 		c := newMgrParty(t, east, "c", 30, role.Adviser).start(east.Pin())
 		all := []protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in")}
 		for _, p := range []*mgrParty{a, b, c} {
-			p.m.SetRoster(all)
+			p.m.SetRoster(rosterOf(all...))
 		}
 		deliver(t, c, c.take(), a, b)
 		epoch0 := a.m.KID()
@@ -278,7 +279,7 @@ func TestManagerRekeyOnLeave(t *testing.T) {
 			t.Fatal("a lacks c's key")
 		}
 
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")}) // c left
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in"))) // c left
 		sent := a.take()
 		if got := summary(sent); !slices.Equal(got, []string{"b@1"}) {
 			t.Fatalf("after c left, keys to %v, want b@1", got)
@@ -301,7 +302,7 @@ func TestManagerRekeyOnLeave(t *testing.T) {
 		}
 
 		// A roster that changes nothing sends nothing and keeps the epoch.
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := a.take(); len(got) != 0 || epochOf(a.m.KID()) != 1 {
 			t.Fatalf("an unchanged roster sent %v", summary(got))
 		}
@@ -318,11 +319,11 @@ func TestManagerRekeyOvertaken(t *testing.T) {
 		b := newMgrParty(t, east, "b", 20, role.Principal)
 		c := newMgrParty(t, east, "c", 30, role.Principal)
 		d := newMgrParty(t, east, "d", 40, role.Principal)
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in"), d.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in"), c.in("in"), d.in("in")))
 		epoch0 := a.m.KID()
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in"), c.in("in")))
 		time.Sleep(200 * time.Millisecond)
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := summary(a.take()); !slices.Equal(got, []string{"b@0", "c@0", "d@0", "b@1", "c@1", "b@2"}) {
 			t.Fatalf("keys to %v", got)
 		}
@@ -338,7 +339,7 @@ func TestManagerRekeyOvertaken(t *testing.T) {
 			t.Fatalf("the sender uses %x, want epoch 2's %x", got, epoch2)
 		}
 
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in")}) // b leaves: epoch 3
+		a.m.SetRoster(rosterOf(a.in("in"))) // b leaves: epoch 3
 		if epochOf(a.m.KID()) != 3 {
 			t.Fatalf("epoch %d after b left, want 3", epochOf(a.m.KID()))
 		}
@@ -348,7 +349,7 @@ func TestManagerRekeyOvertaken(t *testing.T) {
 		if got := a.m.Sender().KID(); got != epoch2 {
 			t.Fatalf("after Close the sender switched to %x", got)
 		}
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := a.take(); len(got) != 0 {
 			t.Fatalf("keys sent after Close: %v", summary(got))
 		}
@@ -364,12 +365,12 @@ func TestManagerKeepOld(t *testing.T) {
 		a := newMgrParty(t, east, "a", 10, role.Principal).start(east.Pin())
 		b := newMgrParty(t, east, "b", 20, role.Principal).start(east.Pin())
 		c := newMgrParty(t, east, "c", 30, role.Principal)
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in")})
-		b.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in"), c.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in"), c.in("in")))
+		b.m.SetRoster(rosterOf(a.in("in"), b.in("in"), c.in("in")))
 		first := a.take()
 		deliver(t, a, first, b)
 		old := a.m.KID()
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		deliver(t, a, a.take(), b)
 		if !b.m.Receiver().HasKey(old) || !b.m.Receiver().HasKey(a.m.KID()) {
 			t.Fatal("b does not hold both of a's keys")
@@ -409,29 +410,29 @@ func TestManagerBenchAndLobby(t *testing.T) {
 		a := newMgrParty(t, east, "a", 10, role.Adviser).start(east.Pin())
 		b := newMgrParty(t, east, "b", 20, role.Principal)
 
-		a.m.SetRoster([]protocol.RosterEntry{a.in(protocol.StateWaiting), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in(protocol.StateWaiting), b.in("in")))
 		if got := a.take(); len(got) != 0 {
 			t.Fatalf("from the lobby, keys to %v", summary(got))
 		}
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := summary(a.take()); !slices.Equal(got, []string{"b@0"}) {
 			t.Fatalf("admitted: keys to %v, want b@0", got)
 		}
-		a.m.SetRoster([]protocol.RosterEntry{a.in(protocol.StateBench), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in(protocol.StateBench), b.in("in")))
 		if got := a.take(); len(got) != 0 {
 			t.Fatalf("from the bench, keys to %v", summary(got))
 		}
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := summary(a.take()); !slices.Equal(got, []string{"b@0"}) {
 			t.Fatalf("back from the bench: keys to %v, want b@0 again", got)
 		}
 
 		// Now b is benched: a rekeys and sends b nothing.
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in(protocol.StateBench)})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in(protocol.StateBench)))
 		if got := a.take(); len(got) != 0 || epochOf(a.m.KID()) != 1 {
 			t.Fatalf("b benched: keys to %v, epoch %d (want none, epoch 1)", summary(got), epochOf(a.m.KID()))
 		}
-		a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+		a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 		if got := summary(a.take()); !slices.Equal(got, []string{"b@1"}) {
 			t.Fatalf("b back: keys to %v, want b@1", got)
 		}
@@ -445,12 +446,12 @@ func TestManagerMemberReplaced(t *testing.T) {
 	east := mgrAuthority(t, "east", 1)
 	a := newMgrParty(t, east, "a", 10, role.Principal).start(east.Pin())
 	b := newMgrParty(t, east, "b", 20, role.Principal).start(east.Pin())
-	a.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
-	b.m.SetRoster([]protocol.RosterEntry{a.in("in"), b.in("in")})
+	a.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
+	b.m.SetRoster(rosterOf(a.in("in"), b.in("in")))
 	deliver(t, b, b.take(), a)
 	a.take()
 	other := newMgrParty(t, east, "b", 30, role.Principal)
-	a.m.SetRoster([]protocol.RosterEntry{a.in("in"), other.in("in")})
+	a.m.SetRoster(rosterOf(a.in("in"), other.in("in")))
 	if a.m.Receiver().HasKey(b.m.KID()) {
 		t.Error("the replaced member's key is still held")
 	}
@@ -459,9 +460,14 @@ func TestManagerMemberReplaced(t *testing.T) {
 		t.Fatalf("keys to %v, want b@1", got)
 	}
 	other.start(east.Pin())
-	other.m.SetRoster([]protocol.RosterEntry{a.in("in"), other.in("in")})
+	other.m.SetRoster(rosterOf(a.in("in"), other.in("in")))
 	deliver(t, a, sent, other)
 	if !other.m.Receiver().HasKey(a.m.KID()) {
 		t.Fatal("the new device could not open the new key")
 	}
+}
+
+// rosterOf is a private-segment roster of entries.
+func rosterOf(entries ...protocol.RosterEntry) protocol.Roster {
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate, Participants: entries}
 }

@@ -283,7 +283,7 @@ func TestManagerRefusesARepeatedSenderTag(t *testing.T) {
 		t.Fatal("no such vector")
 	}
 	m.SetSelfID("s")
-	m.SetRoster(v.rosterEntries(v.Rosters[i]))
+	m.SetRoster(rosterOf(v.rosterEntries(v.Rosters[i])...))
 	var to []string
 	for _, k := range sent {
 		to = append(to, k.To)

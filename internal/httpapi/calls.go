@@ -130,7 +130,21 @@ func (a *API) transition(w http.ResponseWriter, r *http.Request, s session) {
 		a.callError(w, err)
 		return
 	}
+	if why, ends := liveEnds[ev]; ends && a.cfg.Registry != nil {
+		// Ending (or calling off) the booked call ends its live call
+		// everywhere: every member is told who and why, and is dropped
+		// (docs/PROTOCOL.md, "End of a call"). The booking is written
+		// first, so that the gate refuses a member who tries to come back.
+		a.cfg.Registry.End(booking.LiveName(c.Line.Name, c.ID), s.caller.Name+" ("+s.caller.Side+")", why)
+	}
 	writeJSON(w, http.StatusOK, c.API(time.Now()))
+}
+
+// liveEnds are the transitions that end the live call, with the reason its
+// members are given.
+var liveEnds = map[schedule.Event]string{
+	schedule.EventEnd:    "the call was ended",
+	schedule.EventCancel: "the call was called off",
 }
 
 // callICS serves /calls/{id}.ics. It takes the same bearer token as the

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,9 +64,16 @@ func TestCallFlow(t *testing.T) {
 		t.Fatalf("live: %+v", c)
 	}
 	live := booking.LiveName(demo.Line, c.ID)
-	l.srv.Store().MemberJoined(live, "p-east", "East Principal")
-	l.srv.Store().MemberJoined(live, "p-west", "West Principal")
-	l.srv.Store().MemberLeft(live, "p-east")
+	st, ctx, now := l.srv.Store(), context.Background(), time.Now()
+	for _, err := range []error{
+		st.Joined(ctx, live, "p-east", "East Principal", now),
+		st.Joined(ctx, live, "p-west", "West Principal", now),
+		st.Left(ctx, "p-east", now),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	c = l.act(westOp, c.ID, "end", map[string]any{})
 	if c.State != "ended" || c.ActualEnd == nil || c.Version != 4 || len(c.Transitions) != 4 {
 		t.Fatalf("ended: %+v", c)

@@ -61,14 +61,14 @@ type Config struct {
 	ICEServers func(host string) ([]protocol.ICEServer, func())
 }
 
-// API holds the routes and the sessions they started.
+// API holds the routes and the signalling sessions they started.
 type API struct {
 	cfg      Config
 	mux      *http.ServeMux
-	ctx      context.Context // cancelled at shutdown: ends every session
+	ctx      context.Context // cancelled at shutdown: ends every signalling session
 	cancel   context.CancelFunc
-	sessions sync.WaitGroup
-	keys     *keyring // API challenges and sessions
+	sessions sync.WaitGroup // signalling sessions (WebSockets) running
+	keys     *keyring       // API challenges and sessions
 }
 
 // New builds the routes.
@@ -178,6 +178,8 @@ func (w *wsConn) Close(reason peer.CloseReason, text string) error {
 		code = websocket.StatusGoingAway
 	case peer.CloseError:
 		code = websocket.StatusInternalError
+	case peer.CloseEnded:
+		code = websocket.StatusCode(protocol.CloseEnded)
 	}
 	if len(text) > 120 { // a close frame's reason must fit in 123 bytes
 		text = text[:120]

@@ -30,6 +30,9 @@ const (
 	NameConnOpen     = "hotline_connections_open"
 	NameJoinTimeouts = "hotline_join_timeouts_total"
 	NameRateLimited  = "hotline_rate_limited_total" // label route
+	NameJoins            = "hotline_joins_total"
+	NameCallsClosed      = "hotline_calls_closed_total" // label why: empty or ended
+	NameEventsMissed     = "hotline_call_events_missed_total"
 )
 
 // ResidenceBuckets resolve the sub-millisecond range finely: the target is
@@ -67,6 +70,9 @@ type Metrics struct {
 	joinTimeout prometheus.Counter
 	limited     *prometheus.CounterVec
 	open        func() int // open connections, once the listener is known
+	joins       prometheus.Counter
+	closed      *prometheus.CounterVec
+	missed      prometheus.Counter
 }
 
 // New registers the collectors; src gives the live gauges.
@@ -95,11 +101,16 @@ func New(src Source) *Metrics {
 			Help: "WebSockets closed because they did not complete a join in time."}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameRateLimited,
 			Help: "HTTP requests refused with 429 by a per-address rate limit."}, []string{"route"}),
+		joins: prometheus.NewCounter(prometheus.CounterOpts{Name: NameJoins,
+			Help: "Participants admitted to a live call (lobby and bench included)."}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameCallsClosed,
+			Help: "Live calls closed, by why: empty (nobody in it for the grace) or ended (End call)."}, []string{"why"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{Name: NameEventsMissed,
+			Help: "Live call events the server's lifecycle lost because it fell behind (attendance or bookings may be stale)."}),
 	}
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join,
 		m.refused, m.acceptErrs, m.joinTimeout, m.limited,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameConnOpen, Help: "TCP connections open on the HTTP listener."},
 			func() float64 {
@@ -108,6 +119,7 @@ func New(src Source) *Metrics {
 				}
 				return float64(m.open())
 			}),
+		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join, m.joins, m.closed, m.missed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameParticipants, Help: "Participants in live calls."},
 			func() float64 { return float64(src.Participants()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameCalls, Help: "Live calls."},
@@ -150,6 +162,14 @@ func (m *Metrics) RateLimited(route string) { m.limited.WithLabelValues(route).I
 // OpenConns sets where the open-connections gauge reads from; call it
 // before serving.
 func (m *Metrics) OpenConns(f func() int) { m.open = f }
+// Joined counts a participant joining a live call.
+func (m *Metrics) Joined() { m.joins.Inc() }
+
+// Closed counts a live call closing, by why ("empty", "ended").
+func (m *Metrics) Closed(why string) { m.closed.WithLabelValues(why).Inc() }
+
+// Missed counts live call events the lifecycle lost.
+func (m *Metrics) Missed(n int) { m.missed.Add(float64(n)) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

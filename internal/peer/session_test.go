@@ -292,7 +292,7 @@ func (s *session) challenge(t *testing.T) []byte {
 // a refused join gets unauthorized, a policy close, and no participant.
 func TestSessionChallenge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gate, reg := newGate(), call.NewRegistry(8, nil)
+		gate, reg := newGate(), call.NewRegistry(call.Config{MaxMembers: 8})
 		cfg := peer.SessionConfig{Registry: reg, Gate: gate}
 		a, b := serve(t, t.Context(), cfg), serve(t, t.Context(), cfg)
 		na, nb := a.challenge(t), b.challenge(t)
@@ -317,7 +317,7 @@ func TestSessionChallenge(t *testing.T) {
 // session goes on. A join in another protocol version closes it.
 func TestSessionBeforeJoin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(8, nil), Gate: newGate()})
+		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate()})
 		s.challenge(t)
 		s.send(t, protocol.Publish{Type: protocol.TypePublish, Tracks: []protocol.TrackInfo{mic}})
 		s.expectError(t, protocol.CodeState, protocol.TypePublish)
@@ -338,7 +338,7 @@ func TestSessionBeforeJoin(t *testing.T) {
 // TestSessionNoGatekeeper: a server without a gate admits nobody.
 func TestSessionNoGatekeeper(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(8, nil)})
+		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(call.Config{MaxMembers: 8})})
 		s.challenge(t)
 		s.send(t, join(credPrincipal))
 		s.expectError(t, protocol.CodeUnauthorized, protocol.TypeJoin)
@@ -352,7 +352,7 @@ func TestSessionGateDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := newGate()
 		gate.hang = true
-		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(8, nil), Gate: gate})
+		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: gate})
 		s.challenge(t)
 		start := time.Now()
 		s.send(t, join(credPrincipal))
@@ -369,7 +369,7 @@ func TestSessionGateDeadline(t *testing.T) {
 // session has no Engine), with forbidden and a normal close.
 func TestSessionJoinForbiddenTracks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		reg := call.NewRegistry(8, nil)
+		reg := call.NewRegistry(call.Config{MaxMembers: 8})
 		for _, c := range []struct {
 			name, cred string
 			tracks     []protocol.TrackInfo
@@ -396,7 +396,7 @@ func TestSessionJoinForbiddenTracks(t *testing.T) {
 // session (policy).
 func TestSessionRateLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(8, nil), Gate: newGate()})
+		s := serve(t, t.Context(), peer.SessionConfig{Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate()})
 		s.challenge(t)
 		bad := []byte(`{}`) // answered with bad_message: cheap, and counted
 		for range 100 {
@@ -440,7 +440,7 @@ func engine(t *testing.T) *peer.Engine {
 // outstanding and a key to nobody are refused without ending the session;
 // leave closes it normally and the call is empty again.
 func TestSessionJoinOrder(t *testing.T) {
-	reg := call.NewRegistry(8, nil)
+	reg := call.NewRegistry(call.Config{MaxMembers: 8})
 	cfg := peer.SessionConfig{Engine: engine(t), Registry: reg, Gate: newGate()}
 	s := serve(t, t.Context(), cfg)
 	s.challenge(t)
@@ -494,7 +494,7 @@ func TestSessionJoinOrder(t *testing.T) {
 // a real PeerConnection, whose network goroutines a synctest bubble cannot
 // hold, so the timeout is a short real one.)
 func TestSessionAnswerTimeout(t *testing.T) {
-	cfg := peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(8, nil), Gate: newGate(), AnswerTimeout: 200 * time.Millisecond}
+	cfg := peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate(), AnswerTimeout: 200 * time.Millisecond}
 	s := serve(t, t.Context(), cfg)
 	s.challenge(t)
 	s.send(t, join(credPrincipal, mic))
@@ -516,7 +516,7 @@ func TestSessionAnswerTimeout(t *testing.T) {
 // TestSessionNoOfferWithoutMedia: a receive-only member alone in a call has
 // nothing to negotiate: no offer, and an answer is refused as out of turn.
 func TestSessionNoOfferWithoutMedia(t *testing.T) {
-	s := serve(t, t.Context(), peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(8, nil), Gate: newGate()})
+	s := serve(t, t.Context(), peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate()})
 	s.challenge(t)
 	s.send(t, join(credPrincipal))
 	s.expect(t, protocol.TypeWelcome)
@@ -543,7 +543,7 @@ func joined(t *testing.T, ctx context.Context, cfg peer.SessionConfig, cred stri
 // is relayed to its recipient with the sender's id; a server shutting down
 // closes with going-away.
 func TestSessionTwoMembers(t *testing.T) {
-	reg := call.NewRegistry(8, nil)
+	reg := call.NewRegistry(call.Config{MaxMembers: 8})
 	ctx, shutdown := context.WithCancel(t.Context())
 	cfg := peer.SessionConfig{Engine: engine(t), Registry: reg, Gate: newGate()}
 	p, pw := joined(t, ctx, cfg, credPrincipal)

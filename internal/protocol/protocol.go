@@ -46,7 +46,7 @@ const (
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
 // key, admit, call_in, send_out, remove, leave. Server → client: challenge, welcome, roster, offer,
-// candidate, key, error.
+// candidate, key, error, ended.
 const (
 	TypeChallenge = "challenge"
 	TypeKey       = "key"
@@ -65,6 +65,7 @@ const (
 	TypeRoster  = "roster"
 	TypeOffer   = "offer"
 	TypeError   = "error"
+	TypeEnded   = "ended"
 )
 
 // Roster states of a participant (PROTOCOL.md, "Lobby and roles").
@@ -73,6 +74,18 @@ const (
 	StateWaiting = "waiting" // in the lobby
 	StateBench   = "bench"   // an adviser not in the room
 )
+
+// Segments of a call (PROTOCOL.md, "Routing"): which part of the talks is
+// on. Every call is private for now; the public segment (the opening the
+// press receives) comes with the press.
+const (
+	SegmentPrivate = "private"
+	SegmentPublic  = "public"
+)
+
+// ListenFloor is a member's listening choice when it hears the floor; later
+// a listener may pick a language (a BCP 47 tag) instead.
+const ListenFloor = "floor"
 
 // Track kinds.
 const (
@@ -268,7 +281,11 @@ const (
 
 // Roster lists the call's participants, sent to everyone on every change.
 type Roster struct {
-	Type         string        `json:"type"`
+	Type string `json:"type"`
+	// Segment is the call's segment (SegmentPrivate, SegmentPublic): with
+	// each entry's state, roles and listening choice it decides who
+	// receives whose media and keys (internal/route).
+	Segment      string        `json:"segment"`
 	Participants []RosterEntry `json:"participants"`
 }
 
@@ -281,9 +298,25 @@ type RosterEntry struct {
 	Credential Credential `json:"credential"`
 	// State: "in" (takes part in the media), "waiting" (in the lobby) or
 	// "bench" (an adviser not in the room); see PROTOCOL.md, "Lobby and roles".
-	State  string      `json:"state"`
-	Tracks []TrackInfo `json:"tracks"`
+	State string `json:"state"`
+	// Listening: what the member listens to, ListenFloor for now.
+	Listening string      `json:"listening"`
+	Tracks    []TrackInfo `json:"tracks"`
 }
+
+// Ended tells every member that the call was ended for everyone (End call
+// on the schedule page, the API or the command line); the server then
+// closes the connection with CloseEnded. By names who ended it, Reason why.
+type Ended struct {
+	Type   string `json:"type"`
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// CloseEnded is the WebSocket close status after an "ended" message
+// (RFC 6455 §7.4.2: 4000–4999 are for applications). A client that sees it
+// does not rejoin on its own: the call is over.
+const CloseEnded = 4001
 
 // ErrorMsg is the wire form of an error.
 type ErrorMsg struct {
@@ -321,7 +354,7 @@ func Decode(data []byte) (any, error) {
 }
 
 // DecodeServer parses one server → client message: *Challenge, *Welcome,
-// *Roster, *SDP (type offer), *Candidate, *Key or *ErrorMsg. Clients use it; it is as strict
+// *Roster, *SDP (type offer), *Candidate, *Key, *ErrorMsg or *Ended. Clients use it; it is as strict
 // as Decode so that a hostile server cannot feed a client unbounded input.
 func DecodeServer(data []byte) (any, error) {
 	msg, err := decode(data, func(typ string) validator {
@@ -340,6 +373,8 @@ func DecodeServer(data []byte) (any, error) {
 			return &Candidate{}
 		case TypeError:
 			return &ErrorMsg{}
+		case TypeEnded:
+			return &Ended{}
 		}
 		return nil
 	})

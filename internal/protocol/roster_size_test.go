@@ -46,7 +46,7 @@ func maximalEntry(t *testing.T, i int) RosterEntry {
 		return s + strings.Repeat("x", MaxIDBytes-len(s))
 	}
 	e := RosterEntry{ID: id("p"), Device: id("d"), Name: strings.Repeat("<", MaxNameRunes),
-		Credential: Credential{Body: c.Body, Sig: c.Sig}, State: StateWaiting}
+		Credential: Credential{Body: c.Body, Sig: c.Sig}, State: StateWaiting, Listening: "abc-abcdefgh-abcdefgh-abcdefgh-abcd"} // the longest listening choice
 	for j := range MaxTracks {
 		e.Tracks = append(e.Tracks, TrackInfo{ID: id(fmt.Sprintf("t%d-", j)), Kind: KindVideo, Source: id(fmt.Sprintf("s%d-", j))})
 	}
@@ -65,7 +65,7 @@ func TestMaxRosterFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := json.Marshal(Roster{Type: TypeRoster, Participants: entries[:MaxParticipants]})
+	full, err := json.Marshal(Roster{Type: TypeRoster, Segment: SegmentPrivate, Participants: entries[:MaxParticipants]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestMaxRosterFits(t *testing.T) {
 	if _, err := DecodeServer(full); err != nil {
 		t.Errorf("a full roster does not decode: %v", err)
 	}
-	over, err := json.Marshal(Roster{Type: TypeRoster, Participants: entries})
+	over, err := json.Marshal(Roster{Type: TypeRoster, Segment: SegmentPrivate, Participants: entries})
 	if err != nil {
 		t.Fatal(err)
 	}

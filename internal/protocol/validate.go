@@ -322,6 +322,9 @@ func (m *Roster) validate() error {
 	if err := checkType(m.Type, TypeRoster); err != nil {
 		return err
 	}
+	if m.Segment != SegmentPrivate && m.Segment != SegmentPublic {
+		return fmt.Errorf("roster segment %q is not private or public", truncate(m.Segment, 32))
+	}
 	if len(m.Participants) > MaxParticipants {
 		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
@@ -343,9 +346,46 @@ func (m *Roster) validate() error {
 		default:
 			return fmt.Errorf("roster state %q is not in, waiting or bench", p.State)
 		}
+		if err := ValidListening(p.Listening); err != nil {
+			return err
+		}
 		if err := validTracks(p.Tracks, true); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ValidListening checks a listening choice: ListenFloor, or a language tag
+// (BCP 47 shape: a 2–3 letter language, then subtags of 1–8 letters or
+// digits, at most 35 bytes).
+func ValidListening(s string) error {
+	if s == ListenFloor {
+		return nil
+	}
+	bad := fmt.Errorf("listening %q is not %q or a language tag", truncate(s, 40), ListenFloor)
+	if len(s) > 35 {
+		return bad
+	}
+	for i, sub := range strings.Split(s, "-") {
+		if i == 0 && (len(sub) < 2 || len(sub) > 3) || len(sub) < 1 || len(sub) > 8 {
+			return bad
+		}
+		for _, r := range sub {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+				return bad
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Ended) validate() error {
+	if err := checkType(m.Type, TypeEnded); err != nil {
+		return err
+	}
+	if len(m.By) > 256 || len(m.Reason) > 1024 {
+		return errors.New("ended: by or reason too long")
 	}
 	return nil
 }

@@ -22,8 +22,14 @@ type e2eeLine struct {
 
 func startE2EELine(t *testing.T) *e2eeLine {
 	t.Helper()
+	return startLineWith(t, server.Config{})
+}
+
+// startLineWith is startE2EELine with settings.
+func startLineWith(t *testing.T, cfg server.Config) *e2eeLine {
+	t.Helper()
 	tier.Integration(t)
-	return &e2eeLine{t: t, srv: servertest.Start(t, server.Config{}, servertest.Logger())}
+	return &e2eeLine{t: t, srv: servertest.Start(t, cfg, servertest.Logger())}
 }
 
 func (l *e2eeLine) device(side, name string, roles ...role.Role) *trust.Device {

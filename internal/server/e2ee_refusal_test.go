@@ -156,7 +156,7 @@ func TestJoinRefusals(t *testing.T) {
 	if n := l.srv.Registry().Participants(); n != 0 {
 		t.Fatalf("%d participants after refusals", n)
 	}
-	h, err := l.srv.Store().History(context.Background(), demo.Line+"/x", 10)
+	h, err := l.srv.Store().Attendance(context.Background(), demo.Line+"/x", 10)
 	if err != nil || len(h) != 0 {
 		t.Fatalf("history after refusals: %v, %v", h, err)
 	}

@@ -152,7 +152,8 @@ func TestForgedMember(t *testing.T) {
 	copycat := &fakeMember{id: "c0c0c0c0c0c0c0c0", name: "Alice", device: "c0c0c0c0c0c0c0c0",
 		cred: l.credentialOf(a)}
 	for _, m := range []*fakeMember{forged, copycat} {
-		if _, err := l.srv.Registry().Join(demo.Line+"/forged", m); err != nil {
+		id := call.Identity{ID: m.id, Name: m.name, Device: m.device, Credential: m.cred, Roles: []role.Role{role.Principal}}
+		if _, err := l.srv.Registry().Join(demo.Line+"/forged", id, m); err != nil {
 			t.Fatalf("inject %s: %v", m.name, err)
 		}
 	}
@@ -214,18 +215,12 @@ type fakeMember struct {
 	keys             atomic.Int64
 }
 
-func (f *fakeMember) ID() string                           { return f.id }
-func (f *fakeMember) Name() string                         { return f.name }
-func (f *fakeMember) Device() string                       { return f.device }
-func (f *fakeMember) Credential() protocol.Credential      { return f.cred }
-func (f *fakeMember) Subscribe(call.Publication)           {}
-func (f *fakeMember) Unsubscribe(call.Publication)         {}
-func (f *fakeMember) RosterChanged([]protocol.RosterEntry) {}
-func (f *fakeMember) DeliverKey(protocol.Key)              { f.keys.Add(1) }
-func (f *fakeMember) Side() string                         { return "" }
-func (f *fakeMember) Roles() []role.Role                   { return []role.Role{role.Principal} }
-func (f *fakeMember) Admission() call.Admission            { return call.Admission{} }
-func (f *fakeMember) Removed(string)                       {}
+func (f *fakeMember) Subscribe(call.Publication)    {}
+func (f *fakeMember) Unsubscribe(call.Publication)  {}
+func (f *fakeMember) RosterChanged(protocol.Roster) {}
+func (f *fakeMember) DeliverKey(protocol.Key)       { f.keys.Add(1) }
+func (f *fakeMember) Removed(string)                {}
+func (f *fakeMember) Ended(string, string)          {}
 
 // TestLeaverDecryptsNothingNew (THREAT_MODEL.md, "a participant who leaves
 // can decrypt nothing sent after"): Carol takes part, then leaves. A tap

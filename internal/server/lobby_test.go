@@ -76,9 +76,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 		}
 		return nil
 	})
-	if c, err := booking.New(l.srv.Store()).Call(ctx, id); err != nil || c.State != schedule.StateLive {
-		t.Fatalf("the booked call after the first join: %v %v", c.State, err)
-	}
+	bookingIs(t, l, id, schedule.StateLive)
 	servertest.Eventually(t, "the principals decrypt each other", func() error {
 		if v, a := decryptedFrom(walt, alice.ID()); v < 10 || a < 10 {
 			return fmt.Errorf("walt got %d video, %d audio frames from alice", v, a)

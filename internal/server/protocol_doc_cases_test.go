@@ -210,6 +210,11 @@ func checkJoinRefusals(t *testing.T, doc string) {
 			joined(t, srv, east("Second"), "join3", nil)
 			return try(east("Third"), "join3", nil, nil, nil)
 		},
+		"live call that was ended": func() outcome {
+			joined(t, srv, east("Ender"), "join6", nil)
+			srv.Registry().End(callKey("join6"), "Doc (east)", "over")
+			return try(east("Latecomer"), "join6", nil, nil, nil)
+		},
 		"may not publish": func() outcome {
 			return try(east("Wall", role.Monitor), "join4", []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}, nil, nil)
 		},
@@ -280,6 +285,11 @@ func checkCloseStatuses(t *testing.T, doc string) {
 		websocket.StatusMessageTooBig: func() websocket.StatusCode {
 			c, ctx := rawConn(t, srv)
 			_ = c.Write(ctx, websocket.MessageText, []byte(strings.Repeat(" ", protocol.MaxMessageBytes+1)))
+			return closed(c, ctx)
+		},
+		websocket.StatusCode(protocol.CloseEnded): func() websocket.StatusCode {
+			c, ctx, _ := joined(t, srv, demoDevice(t, srv, "Ended"), "close5", nil)
+			srv.Registry().End(callKey("close5"), "Doc (east)", "the document says so")
 			return closed(c, ctx)
 		},
 		websocket.StatusInternalError: func() websocket.StatusCode {

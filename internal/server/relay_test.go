@@ -84,6 +84,9 @@ func TestWelcomeRelay(t *testing.T) {
 	}
 	is := w.ICEServers[0]
 	tcpAddr := srv.MediaTCPAddr().String()
+	if ip := srv.MediaTCPAddr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		t.Fatalf("a loopback server's TCP media port listens on %v", ip)
+	}
 	want := []string{"turn:" + tcpAddr + "?transport=tcp", "turns:" + tcpAddr + "?transport=tcp"}
 	if !slices.Equal(is.URLs, want) {
 		t.Fatalf("relay URLs %q, want %q", is.URLs, want)

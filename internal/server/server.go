@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"hotline/internal/booking"
@@ -48,6 +49,11 @@ type Config struct {
 	// apart from the public one: live call and participant counts tell
 	// anyone who can read them whether a line is in use. "": none.
 	MetricsListen string
+	// EmptyCallGrace is how long a live call stays open with nobody in it
+	// before it closes and its booked call ends (0: call.DefaultEmptyGrace,
+	// a minute): everyone dropping at once (a network blip, a server
+	// restart) must not end the talks.
+	EmptyCallGrace time.Duration
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -116,9 +122,13 @@ type Server struct {
 	reg    *call.Registry
 	store  *store.Store
 	unlock func() // releases the data folder
+	life   *lifecycle
 	served chan error
 
 	metrics *metricsServer // nil without Config.MetricsListen
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // prepare applies the defaults and checks what can be checked before
@@ -233,7 +243,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	if n, err := st.CloseOpenSessions(ctx); err != nil {
+	if n, err := st.CloseOpenAttendance(ctx); err != nil {
 		st.Close()
 		unlock()
 		engine.Close()
@@ -242,13 +252,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, err
 	} else if n > 0 {
-		log.Warn("closed sessions left open by an unclean stop", "count", n)
+		log.Warn("closed attendance left open by an unclean stop", "count", n)
 	}
-	reg := call.NewRegistry(cfg.MaxParticipants, st)
+	reg := call.NewRegistry(call.Config{MaxMembers: cfg.MaxParticipants, EmptyGrace: cfg.EmptyCallGrace})
 	m := metrics.New(reg)
 	ln.SetObserver(m)
 	m.OpenConns(ln.Open)
 	book := booking.New(st)
+	life := startLifecycle(reg, st, book, m, log)
+	if err := resumeLive(ctx, st, reg, log); err != nil {
+		reg.Close()
+		life.close()
+		st.Close()
+		engine.Close()
+		ln.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
@@ -262,7 +281,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, unlock: unlock,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
@@ -307,9 +326,16 @@ func (s *Server) Registry() *call.Registry { return s.reg }
 // Store exposes the database (for tests and the history view).
 func (s *Server) Store() *store.Store { return s.store }
 
-// Close ends every call, stops serving and closes the database. It waits
-// for every session and goroutine of the server to end.
+// Close ends every session, stops serving and closes the database. It
+// waits for every session and goroutine of the server to end. A booked call
+// live at that moment stays live (the next start resumes it). Closing
+// twice returns the first result.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.reg.Close()
@@ -323,6 +349,9 @@ func (s *Server) Close() error {
 	errHTTP = errors.Join(errHTTP, s.metrics.shutdown(ctx))
 	errRelay := s.fw.close()
 	errEngine := s.engine.Close()
+	// Every session has left its call: the lifecycle records the last
+	// departures before the database closes.
+	s.life.close()
 	errStore := s.store.Close()
 	s.unlock()
 	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)

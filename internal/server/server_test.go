@@ -175,16 +175,20 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		t.Fatalf("server counts %d participants after a leave, want 3", got)
 	}
 
-	// History is on disk.
-	h, err := srv.Store().History(ctx, callKey("summit"), 10)
-	if err != nil || len(h) != 4 {
-		t.Fatalf("history: %v %+v", err, h)
-	}
-	for _, s := range h {
-		if s.Name == "dave" && s.Left.IsZero() {
-			t.Errorf("dave's departure not recorded")
+	// The attendance is on disk (written by the server's lifecycle, off
+	// the call's lock, soon after the events).
+	servertest.Eventually(t, "the attendance of four, dave gone", func() (bool, string) {
+		h, err := srv.Store().Attendance(ctx, callKey("summit"), 10)
+		if err != nil || len(h) != 4 {
+			return false, fmt.Sprintf("%v %+v", err, h)
 		}
-	}
+		for _, s := range h {
+			if s.Name == "dave" && s.Left.IsZero() {
+				return false, "dave's departure not recorded"
+			}
+		}
+		return true, ""
+	})
 
 	// Shutdown ends everyone's session and leaves no goroutine behind.
 	if err := srv.Close(); err != nil {
@@ -316,10 +320,12 @@ func TestCallFullRefusal(t *testing.T) {
 	if got := srv.Registry().Participants(); got != 2 {
 		t.Fatalf("%d participants after a refused join", got)
 	}
-	h, _ := srv.Store().History(ctx, callKey("x"), 10)
-	if len(h) != 2 {
-		t.Fatalf("a refused join was recorded: %+v", h)
-	}
+	// The two members' rows are written soon after their joins; a refused
+	// join makes no event, so no third row ever follows.
+	servertest.Eventually(t, "two attendance rows", func() (bool, string) {
+		h, _ := srv.Store().Attendance(ctx, callKey("x"), 10)
+		return len(h) == 2, fmt.Sprintf("%+v", h)
+	})
 }
 
 func TestHealthz(t *testing.T) {

@@ -22,10 +22,11 @@ var (
 // tablesOf are the tables a hotline database has by migration version
 // (1-based); a file without them is not ours.
 var tablesOf = [...][]string{
-	1: {"sessions"},
+	1: {}, // "sessions", renamed "attendance" by 4
 	2: {"sides", "lines", "enrol_tokens", "enrolment_requests"},
 	3: {"calls", "call_participants", "call_transitions"},
-	4: {},
+	4: {"attendance"},
+	5: {},
 }
 
 // Backup writes a consistent copy of the database in dir to out, safe while

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestFileModes: the folder is 0700 even when it existed wider, the
@@ -25,7 +26,7 @@ func TestFileModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.MemberJoined("c", "p", "Alice")
+	s.Joined(context.Background(), "c", "p", "Alice", time.Now())
 	s.Close()
 	for _, f := range []string{dir, filepath.Join(dir, FileName)} {
 		if err := os.Chmod(f, 0o755); err != nil {
@@ -37,7 +38,7 @@ func TestFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.MemberJoined("c", "q", "Bob") // the WAL is written
+	s.Joined(context.Background(), "c", "q", "Bob", time.Now()) // the WAL is written
 	check := func(path string, want fs.FileMode) {
 		t.Helper()
 		fi, err := os.Stat(path)
@@ -60,7 +61,7 @@ func TestFileModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2.MemberJoined("c", "p", "Alice")
+	s2.Joined(context.Background(), "c", "p", "Alice", time.Now())
 	defer s2.Close()
 	check(fresh, 0o700)
 	for _, sc := range []string{"", "-wal", "-shm"} {
@@ -89,7 +90,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			s.MemberJoined("busy", fmt.Sprint("p", i), "Writer")
+			s.Joined(context.Background(), "busy", fmt.Sprint("p", i), "Writer", time.Now())
 			if written.Add(1) == 50 {
 				close(started)
 			}
@@ -126,7 +127,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := r.History(ctx, "busy", 1<<30)
+	h, err := r.Attendance(ctx, "busy", 1<<30)
 	r.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func TestRestoreRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.MemberJoined("old", "p", "Backed up")
+	s.Joined(context.Background(), "old", "p", "Backed up", time.Now())
 	s.Close()
 	backup := filepath.Join(t.TempDir(), "b.db")
 	if _, err := Backup(ctx, src, backup); err != nil {
@@ -179,7 +180,7 @@ func TestRestoreRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live.MemberJoined("live", "q", "Present")
+	live.Joined(context.Background(), "live", "q", "Present", time.Now())
 	unlock, err := Lock(dst) // as a running server holds it
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestRestoreRefusals(t *testing.T) {
 		t.Errorf("restore over data without force: %v, want ErrHasData", err)
 	}
 	r, _ := Open(dst, nil)
-	if h, _ := r.History(ctx, "live", 10); len(h) != 1 {
+	if h, _ := r.Attendance(ctx, "live", 10); len(h) != 1 {
 		t.Errorf("refused restores changed the data: %v", h)
 	}
 	r.Close()
@@ -205,10 +206,10 @@ func TestRestoreRefusals(t *testing.T) {
 	}
 	r, _ = Open(dst, nil)
 	defer r.Close()
-	if h, _ := r.History(ctx, "live", 10); len(h) != 0 {
+	if h, _ := r.Attendance(ctx, "live", 10); len(h) != 0 {
 		t.Errorf("forced restore kept the old data: %v", h)
 	}
-	if h, _ := r.History(ctx, "old", 10); len(h) != 1 {
+	if h, _ := r.Attendance(ctx, "old", 10); len(h) != 1 {
 		t.Errorf("forced restore lacks the backup's data: %v", h)
 	}
 }

@@ -1,13 +1,9 @@
 package browser
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"hotline/internal/api"
-	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
@@ -117,17 +113,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 func TestPhoneCallScreen(t *testing.T) {
 	srv := startServer(t)
 	base := srv.URL()
-	ctx := context.Background()
-	svc := booking.New(srv.Store())
-	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
-	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, eastC, api.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Transition(ctx, westC, c.ID, schedule.EventAccept, api.Transition{}); err != nil {
-		t.Fatal(err)
-	}
+	c := bookCall(t, srv.Server, schedule.Phone)
 	east := newBrowser(t, "east", 1280, 720)
 	west := newBrowser(t, "west", 1280, 720)
 	east.enrolAs(base, demo.East, "East Principal", role.Principal)

@@ -4,7 +4,7 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, setIcon, toast } from './dom.js';
+import { byId, el, fillDevices, sentence, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
 import { loadIdentity } from './e2ee/identity.js';
@@ -69,6 +69,8 @@ export class Call {
     this.line = '';
     /** why the server removed us, once it has @type {string} */
     this.removed = '';
+    /** who ended the call for everyone, and why, once the server says so @type {{by: string, reason: string}|null} */
+    this.endedBy = null;
     /** our roster state as last shown ('' before the first roster) */
     this.place = '';
     /** a booked phone call: voice only, the call screen instead of tiles */
@@ -123,8 +125,8 @@ export class Call {
       });
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
-    s.onroster = (roster) => {
-      this.e2ee?.setRoster(roster);
+    s.onroster = (roster, segment) => {
+      this.e2ee?.setRoster(roster, segment);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);
@@ -140,6 +142,7 @@ export class Call {
       if (e.code === 'removed') this.removed = e.message;
       this.#error(`${e.code}: ${e.message}`, e.code);
     };
+    s.onended = (e) => { this.endedBy = e; };
     s.onstatechange = (st) => this.#linkFromPC(st);
     s.onclose = (ev) => this.#ended(ev.left);
 
@@ -552,19 +555,25 @@ export class Call {
     this.grid.clear();
     this.selfview.replaceChildren();
     const removed = this.removed;
-    this.#link('closed', left ? 'Left the call' : removed ? 'Removed' : 'Disconnected');
+    const ended = this.endedBy;
+    this.#link('closed', left ? 'Left the call' : ended ? 'Call ended' : removed ? 'Removed' : 'Disconnected');
     this.controls.hidden = true;
     const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
     byId('overlay-title').textContent = left ? 'You left the call'
-      : removed ? 'You were removed from the call'
-        : refused ? 'Could not join the call' : 'The connection to the line was lost';
+      : ended ? 'The call has ended'
+        : removed ? 'You were removed from the call'
+          : refused ? 'Could not join the call' : 'The connection to the line was lost';
     byId('overlay-text').textContent = left ? `Call ${this.opts.call}.`
-      : removed ? `${removed.charAt(0).toUpperCase()}${removed.slice(1)}.`
-        : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+      : ended ? `${sentence(ended.reason || 'the call was ended')}, by ${ended.by || 'the other side'}.`
+        : removed ? `${sentence(removed)}.`
+          : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+    byId('overlay').dataset.reason = left ? 'left' : ended ? 'ended' : removed ? 'removed' : refused ? 'refused' : 'lost';
     byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
+    // An ended call cannot be joined again: no Rejoin.
+    byId('rejoin').hidden = !!ended;
     byId('overlay').hidden = false;
     // A wall monitor has nobody to press Rejoin: it retries on its own
-    // (not after a removal: that was someone's decision).
-    if (this.opts.kiosk && !left && !removed) setTimeout(() => location.reload(), 5000);
+    // (not after a removal or the end of the call: those were someone's decision).
+    if (this.opts.kiosk && !left && !removed && !ended) setTimeout(() => location.reload(), 5000);
   }
 }

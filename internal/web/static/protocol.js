@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, state?: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, name: string, state?: string, listening?: string, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
  * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
@@ -107,8 +107,18 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[]) => void)|null} */
+    /** @type {((roster: Participant[], segment: string) => void)|null} */
     this.onroster = null;
+    /** the call's segment, from the last roster ('private' or 'public') */
+    this.segment = 'private';
+    /**
+     * Who ended the call for everyone and why, once the server says so
+     * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
+     * @type {{by: string, reason: string}|null}
+     */
+    this.ended = null;
+    /** @type {((ended: {by: string, reason: string}) => void)|null} */
+    this.onended = null;
     /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
     this.onwelcome = null;
     /** @type {((msg: {from: string, kid: number, sealed: string, sig: string}) => void)|null} */
@@ -290,7 +300,12 @@ export class Session {
     switch (msg.type) {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
-        this.onroster?.(this.roster);
+        this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
+        this.onroster?.(this.roster, this.segment);
+        break;
+      case 'ended':
+        this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };
+        this.onended?.(this.ended);
         break;
       case 'offer':
         this.#enqueue(() => this.#handleOffer(msg));

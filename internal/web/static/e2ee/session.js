@@ -7,7 +7,7 @@
 // arrived and gives it a send function and the media worker (worker.js).
 //
 //   const s = new E2EESession({identity, line, call, selfId, send, worker});
-//   session.onroster = (p) => s.setRoster(p);        // the roster's participants
+//   session.onroster = (p, seg) => s.setRoster(p, seg); // the roster and the call's segment
 //   on 'key' message: s.handleKey(msg);              // {type, from, kid, sealed, sig}
 //   s.onChange(() => show(s.state()));
 //
@@ -15,7 +15,7 @@
 // key message is never looked at against a roster older than the one that
 // arrived before it.
 
-import { MEDIA_ROLES } from '../roles.js';
+import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
 import { checkRoster, hex, MEMBER, SELF } from './roster.js';
@@ -26,7 +26,7 @@ import { kidFor, senderTag } from './trust.js';
 /**
  * A roster entry as the server sends it (PROTOCOL.md, "Roster"). Nothing in
  * it but the credential is trusted.
- * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, tracks?: unknown[]}} RosterEntry
+ * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, listening?: string, tracks?: unknown[]}} RosterEntry
  */
 /** @typedef {{type?: string, from: string, kid: number, sealed: string, sig: string}} KeyMessage */
 /**
@@ -132,10 +132,11 @@ export class E2EESession {
    * A new roster: verify every entry, drop departed members' keys, rekey if
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
+   * @param {string} [segment] the call's segment (the roster's), 'private' by default
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants) {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : []));
+  setRoster(participants, segment = 'private') {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
   }
 
   /**
@@ -255,11 +256,20 @@ export class E2EESession {
 
   // ---- roster ----
 
-  /** @param {RosterEntry[]} participants */
-  async #setRoster(participants) {
+  /** @param {RosterEntry[]} participants @param {string} segment */
+  async #setRoster(participants, segment) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
     // PROTOCOL.md "Roster": the verdict on every entry (roster.js).
     const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now());
+    // Our media as the routing rule sees it, were we in the call (whether
+    // we are is selfIn's business: out of the call we send no keys at all).
+    const selfAt = participants.findIndex((p) => p?.id === this.selfId);
+    const selfWho = selfAt >= 0 && checked[selfAt].verdict === SELF ? checked[selfAt].who : null;
+    const self = {
+      state: 'in',
+      roles: selfWho ? selfWho.roles : [],
+      listening: listeningOf(participants[selfAt]),
+    };
     /** @type {Map<string, Member>} */
     const verified = new Map();
     /** @type {Forgery[]} */
@@ -283,15 +293,17 @@ export class E2EESession {
       entries.push({ id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state });
       if (verdict === SELF) {
         selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
-        // As the others judge us (below): in the call and allowed to
-        // receive media. The lobby, the bench and an operator send no key.
-        selfIn = state === 'in' && m.roles.some((r) => MEDIA_ROLES.has(r));
+        // As the others judge us (below): one their media and keys would
+        // go to by the routing rule (in the call and allowed to receive
+        // media). The lobby, the bench and an operator send no key.
+        selfIn = keyed(segment, { state, roles: m.roles, listening: listeningOf(p) }, { state: 'in', roles: [], listening: LISTEN_FLOOR });
         return;
       }
-      // Keys go only to members in the call (not the lobby or the bench:
-      // the server's state) whose credential lets them receive media (never
-      // an operator). Leaving this set counts as leaving: we rekey.
-      if (state !== 'in' || !m.roles.some((r) => MEDIA_ROLES.has(r))) return;
+      // Keys follow the media (route.js, the server's rule too): only to
+      // members our media is routed to, by the roster's state and segment
+      // and the credential's roles — not the lobby or the bench, never an
+      // operator. Leaving this set counts as leaving: we rekey.
+      if (!keyed(segment, { state, roles: m.roles, listening: listeningOf(p) }, self)) return;
       // A member we already know keeps its keys (the same object: timers
       // hold on to it); the same id with another device key is someone else.
       const old = this.members.get(id);
@@ -495,4 +507,9 @@ function bytes(v) {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   throw new Error('expected bytes');
+}
+
+/** A roster entry's listening choice, the floor when it names none. @param {any} p */
+function listeningOf(p) {
+  return typeof p?.listening === 'string' && p.listening ? p.listening : LISTEN_FLOOR;
 }
