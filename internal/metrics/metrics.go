@@ -30,9 +30,9 @@ const (
 	NameConnOpen     = "hotline_connections_open"
 	NameJoinTimeouts = "hotline_join_timeouts_total"
 	NameRateLimited  = "hotline_rate_limited_total" // label route
-	NameJoins            = "hotline_joins_total"
-	NameCallsClosed      = "hotline_calls_closed_total" // label why: empty or ended
-	NameEventsMissed     = "hotline_call_events_missed_total"
+	NameJoins        = "hotline_joins_total"
+	NameCallsClosed  = "hotline_calls_closed_total" // label why: empty or ended
+	NameEventsMissed = "hotline_call_events_missed_total"
 )
 
 // ResidenceBuckets resolve the sub-millisecond range finely: the target is
@@ -162,6 +162,7 @@ func (m *Metrics) RateLimited(route string) { m.limited.WithLabelValues(route).I
 // OpenConns sets where the open-connections gauge reads from; call it
 // before serving.
 func (m *Metrics) OpenConns(f func() int) { m.open = f }
+
 // Joined counts a participant joining a live call.
 func (m *Metrics) Joined() { m.joins.Inc() }
 
