@@ -264,7 +264,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		reg.Close()
 		life.close()
 		st.Close()
+		unlock()
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
