@@ -23,6 +23,13 @@ const authorityUsage = `usage:
   hotline authority init --side NAME --out FILE [--passphrase-file F]
   hotline authority show --key FILE [--passphrase-file F]
   hotline authority sign --key FILE --request REQ [--valid 720h] [--out CRED] [--passphrase-file F]
+  hotline authority requests --server URL --line L --key FILE [--passphrase-file F] [--ca F]
+  hotline authority approve  --server URL --line L --key FILE --id ID [--valid 720h] [--passphrase-file F] [--ca F]
+  hotline authority reject   --server URL --line L --key FILE --id ID [--passphrase-file F] [--ca F]
+
+requests, approve and reject sign in to the server as the side's officer
+with the authority key (which never leaves this machine) and work on the
+side's queue of enrolment requests.
 
 The passphrase comes from --passphrase-file (its trailing newline is not part
 of it) or from the HOTLINE_PASSPHRASE environment variable.
@@ -41,10 +48,10 @@ const (
 	maxRequestFile = 64 << 10
 )
 
-func runAuthority(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, authorityUsage)
-		return errors.New("authority: no subcommand (init, show or sign)")
+		return errors.New("authority: no subcommand (init, show, sign, requests, approve or reject)")
 	}
 	switch args[0] {
 	case "init":
@@ -53,6 +60,12 @@ func runAuthority(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return authorityShow(args[1:], stdout, stderr)
 	case "sign":
 		return authoritySign(args[1:], stdout, stderr)
+	case "requests":
+		return authorityRequests(ctx, args[1:], stdout, stderr)
+	case "approve":
+		return authorityDecide(ctx, true, args[1:], stdout, stderr)
+	case "reject":
+		return authorityDecide(ctx, false, args[1:], stdout, stderr)
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, authorityUsage)
 		return nil

@@ -139,7 +139,11 @@ func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep loa
 	if err := benchEnrolment(ctx, &cfg, dir); err != nil {
 		return load.Report{}, err
 	}
-	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir})
+	// Every endpoint of the bench connects from 127.0.0.1: the
+	// per-address bound (README, "Limits") would cap the load, not the
+	// server's capacity.
+	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir,
+		"--max-conns", "-1", "--max-conns-per-address", "-1"})
 	if err != nil {
 		return load.Report{}, err
 	}

@@ -124,7 +124,7 @@ func lineShow(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	li, err := enrol.New(st, nil).Line(ctx, *name)
+	li, err := enrol.New(st, nil, 0).Line(ctx, *name)
 	if err != nil {
 		return fmt.Errorf("line show: %w", err)
 	}

@@ -22,15 +22,19 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
+                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--pending-ttl D]   (demo takes these too)
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
+                  | requests | approve --id ID | reject --id ID   --server URL --line L --key FILE   the side's enrolment queue
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
+  hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
+  hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.
@@ -72,6 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCall(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return nil

@@ -64,6 +64,12 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--listen", ":8080"}, "--insecure-http"},
 		{[]string{"--tls-cert", "cert.pem"}, "go together"},
 		{[]string{"--tls-cert", "no-cert.pem", "--tls-key", "no-key.pem"}, "no such file"},
+		// The bounds (README, "Limits").
+		{[]string{"--max-conns", "0"}, "-1 for no bound"},
+		{[]string{"--max-conns-per-address", "-5"}, "-1 for no bound"},
+		{[]string{"--join-timeout", "0s"}, "must be positive"},
+		{[]string{"--pending-ttl", "-1h"}, "must be positive"},
+		{[]string{"--host", "evil.example/x", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not a host name"},
 	}
 	for _, c := range cases {
 		args := append([]string{"serve", "--data", dir}, c.args...)

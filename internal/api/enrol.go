@@ -87,11 +87,13 @@ type Submitted struct {
 	Pins []Pin  `json:"pins"`
 }
 
-// Pending is a request waiting for an officer (public data only).
+// Pending is a request waiting for an officer; only the side's officer
+// may list them (docs/API.md, "Officer sessions").
 type Pending struct {
 	ID      string        `json:"id"`
 	Request trust.Request `json:"request"`
 	Created int64         `json:"created"`
+	Expires int64         `json:"expires"` // unix seconds: unanswered, it is deleted then
 }
 
 // PendingList answers GET /api/requests?line=L&side=S.
@@ -116,6 +118,7 @@ func ParseApprove(data []byte) (ApproveBody, error) {
 const (
 	StatePending  = "pending"
 	StateApproved = "approved"
+	StateRejected = "rejected"
 )
 
 // RequestStatus answers GET /api/requests/{id} (Credential and Pins once
@@ -125,4 +128,50 @@ type RequestStatus struct {
 	Credential *trust.Credential `json:"credential,omitempty"`
 	Pins       []Pin             `json:"pins,omitempty"`
 	Line       string            `json:"line,omitempty"`
+	Expires    int64             `json:"expires,omitempty"` // while pending: when it expires (unix seconds)
+}
+
+// OfficerSignIn is the body of POST /api/session/officer: the side's
+// authority signs a challenge (trust.VerifyOfficerProof).
+type OfficerSignIn struct {
+	Line  string `json:"line"`
+	Side  string `json:"side"`
+	Nonce []byte `json:"-"`
+	Proof []byte `json:"-"`
+}
+
+// ParseOfficerSignIn decodes a POST /api/session/officer body.
+func ParseOfficerSignIn(data []byte) (OfficerSignIn, error) {
+	var w struct {
+		Line  string `json:"line"`
+		Side  string `json:"side"`
+		Nonce string `json:"nonce"`
+		Proof string `json:"proof"`
+	}
+	if err := Decode(data, &w); err != nil {
+		return OfficerSignIn{}, err
+	}
+	if err := protocol.ValidID("line name", w.Line); err != nil {
+		return OfficerSignIn{}, invalid("%v", err)
+	}
+	if err := trust.ValidSide(w.Side); err != nil {
+		return OfficerSignIn{}, invalid("side: %v", err)
+	}
+	nonce, err := trust.DecodeB64(w.Nonce)
+	if err != nil || len(nonce) != trust.NonceSize {
+		return OfficerSignIn{}, invalid("nonce must be %d bytes, b64u", trust.NonceSize)
+	}
+	proof, err := trust.DecodeB64(w.Proof)
+	if err != nil || len(proof) != trust.SignatureSize {
+		return OfficerSignIn{}, invalid("proof must be %d bytes, b64u", trust.SignatureSize)
+	}
+	return OfficerSignIn{Line: w.Line, Side: w.Side, Nonce: nonce, Proof: proof}, nil
+}
+
+// OfficerSession answers POST /api/session/officer.
+type OfficerSession struct {
+	Token   string `json:"token"`
+	Expires int64  `json:"expires"`
+	Line    string `json:"line"`
+	Side    string `json:"side"`
 }

@@ -67,13 +67,9 @@ func (c *Client) SignIn(ctx context.Context, dev *trust.Device, line string) err
 	if dev.Credential == nil {
 		return ErrNotEnrolled
 	}
-	ch, err := c.Challenge(ctx)
+	ch, nonce, err := c.nonce(ctx)
 	if err != nil {
-		return fmt.Errorf("session challenge: %w", err)
-	}
-	nonce, err := trust.DecodeB64(ch.Nonce)
-	if err != nil || len(nonce) != trust.NonceSize {
-		return errors.New("session challenge: the server sent a bad nonce")
+		return err
 	}
 	body := api.SignInBody{Line: line, Credential: *dev.Credential, Nonce: ch.Nonce, Proof: trust.B64(dev.SessionProof(nonce, line))}
 	var s api.Session
@@ -82,6 +78,19 @@ func (c *Client) SignIn(ctx context.Context, dev *trust.Device, line string) err
 	}
 	c.token, c.Session = s.Token, s
 	return nil
+}
+
+// nonce asks for a challenge and decodes its nonce.
+func (c *Client) nonce(ctx context.Context) (api.Challenge, []byte, error) {
+	ch, err := c.Challenge(ctx)
+	if err != nil {
+		return ch, nil, fmt.Errorf("session challenge: %w", err)
+	}
+	nonce, err := trust.DecodeB64(ch.Nonce)
+	if err != nil || len(nonce) != trust.NonceSize {
+		return ch, nil, errors.New("session challenge: the server sent a bad nonce")
+	}
+	return ch, nonce, nil
 }
 
 // Challenge asks for a fresh session nonce.

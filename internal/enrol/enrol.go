@@ -35,21 +35,42 @@ var (
 // DefaultValidity is how long a demo credential lasts.
 const DefaultValidity = 30 * 24 * time.Hour
 
+// DefaultPendingTTL is how long a request waits for an officer when New
+// is given no other time.
+const DefaultPendingTTL = 72 * time.Hour
+
 // Service enrols devices.
 type Service struct {
 	store *store.Store
 	demo  map[string]*trust.Authority // by side name
+	ttl   time.Duration               // a request's life while no officer approves it
 	now   func() time.Time
 }
 
 // New makes a service. demo holds the demo authorities (may be empty: then
-// only officer-approved enrolment works).
-func New(st *store.Store, demo []*trust.Authority) *Service {
+// only officer-approved enrolment works). A request that no officer
+// approved within pendingTTL expires (0: DefaultPendingTTL).
+func New(st *store.Store, demo []*trust.Authority, pendingTTL time.Duration) *Service {
 	m := make(map[string]*trust.Authority, len(demo))
 	for _, a := range demo {
 		m[a.Side] = a
 	}
-	return &Service{store: st, demo: m, now: time.Now}
+	if pendingTTL <= 0 {
+		pendingTTL = DefaultPendingTTL
+	}
+	return &Service{store: st, demo: m, ttl: pendingTTL, now: time.Now}
+}
+
+// expire deletes the requests past their time, so that they leave the
+// officer's list and the bound on pending requests.
+func (s *Service) expire(ctx context.Context) error {
+	_, err := s.store.DeleteExpiredRequests(ctx, s.now().Add(-s.ttl))
+	return err
+}
+
+// expired: a request no officer approved within the time.
+func (s *Service) expired(r store.EnrolmentRequest) bool {
+	return r.Approved.IsZero() && !s.now().Before(r.Created.Add(s.ttl))
 }
 
 func (s *Service) line(ctx context.Context, name string) (store.Line, []trust.Pin, error) {
@@ -138,6 +159,9 @@ func (s *Service) Submit(ctx context.Context, lineName string, req trust.Request
 	if body.Side != l.A.Name && body.Side != l.B.Name {
 		return api.Submitted{}, fmt.Errorf("%w: line %q has no side %q", ErrInvalid, lineName, body.Side)
 	}
+	if err := s.expire(ctx); err != nil {
+		return api.Submitted{}, err
+	}
 	raw, _ := json.Marshal(req)
 	id := newID()
 	err = s.store.AddEnrolmentRequest(ctx, store.EnrolmentRequest{ID: id, Line: lineName, Side: body.Side, Request: string(raw)})
@@ -150,9 +174,13 @@ func (s *Service) Submit(ctx context.Context, lineName string, req trust.Request
 	return api.Submitted{ID: id, Pins: api.NewPins(pins)}, nil
 }
 
-// PendingFor lists the pending requests of one side of a line.
+// PendingFor lists the pending requests of one side of a line. Only that
+// side's officer may see them (internal/httpapi checks the sign-in).
 func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]api.Pending, error) {
 	if _, _, err := s.line(ctx, lineName); err != nil {
+		return nil, err
+	}
+	if err := s.expire(ctx); err != nil {
 		return nil, err
 	}
 	rs, err := s.store.PendingRequests(ctx, lineName, side)
@@ -165,7 +193,7 @@ func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]api.
 		if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
 			return nil, fmt.Errorf("enrol: stored request %s: %w", r.ID, err)
 		}
-		out = append(out, api.Pending{ID: r.ID, Request: req, Created: r.Created.Unix()})
+		out = append(out, api.Pending{ID: r.ID, Request: req, Created: r.Created.Unix(), Expires: r.Created.Add(s.ttl).Unix()})
 	}
 	return out, nil
 }
@@ -174,15 +202,9 @@ func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]api.
 // credential must be valid for the request's line now and name exactly the
 // requesting device's keys, side and name.
 func (s *Service) Approve(ctx context.Context, id string, cred trust.Credential) error {
-	r, err := s.store.EnrolmentRequest(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: request %q", ErrNotFound, id)
-	}
+	r, err := s.pendingRequest(ctx, id, func(store.EnrolmentRequest) bool { return true })
 	if err != nil {
 		return err
-	}
-	if !r.Approved.IsZero() {
-		return ErrNotPending
 	}
 	var req trust.Request
 	if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
@@ -216,8 +238,13 @@ func (s *Service) StatusOf(ctx context.Context, id string) (api.RequestStatus, e
 	if err != nil {
 		return api.RequestStatus{}, err
 	}
-	if r.Approved.IsZero() {
-		return api.RequestStatus{State: api.StatePending, Line: r.Line}, nil
+	switch {
+	case !r.Rejected.IsZero():
+		return api.RequestStatus{State: api.StateRejected, Line: r.Line}, nil
+	case s.expired(r):
+		return api.RequestStatus{}, fmt.Errorf("%w: request %q expired", ErrGone, id)
+	case r.Approved.IsZero():
+		return api.RequestStatus{State: api.StatePending, Line: r.Line, Expires: r.Created.Add(s.ttl).Unix()}, nil
 	}
 	var cred trust.Credential
 	if err := json.Unmarshal([]byte(r.Credential), &cred); err != nil {
@@ -228,6 +255,59 @@ func (s *Service) StatusOf(ctx context.Context, id string) (api.RequestStatus, e
 		return api.RequestStatus{}, err
 	}
 	return api.RequestStatus{State: api.StateApproved, Credential: &cred, Pins: api.NewPins(pins), Line: r.Line}, nil
+}
+
+// pendingRequest loads request id, which must be one the caller may see
+// (visible: ErrNotFound otherwise, as if it did not exist), pending
+// (ErrNotPending) and not expired (ErrGone).
+func (s *Service) pendingRequest(ctx context.Context, id string, visible func(store.EnrolmentRequest) bool) (store.EnrolmentRequest, error) {
+	r, err := s.store.EnrolmentRequest(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !visible(r)):
+		return r, fmt.Errorf("%w: request %q", ErrNotFound, id)
+	case err != nil:
+		return r, err
+	case !r.Pending():
+		return r, ErrNotPending
+	case s.expired(r):
+		return r, fmt.Errorf("%w: request %q expired", ErrGone, id)
+	}
+	return r, nil
+}
+
+// Reject marks a pending request of side on line rejected: its device will
+// learn so, and the officer's list no longer shows it. A request of
+// another line or side is ErrNotFound, as if it did not exist.
+func (s *Service) Reject(ctx context.Context, id, lineName, side string) error {
+	_, err := s.pendingRequest(ctx, id, func(r store.EnrolmentRequest) bool { return r.Line == lineName && r.Side == side })
+	if err != nil {
+		return err
+	}
+	err = s.store.RejectRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotPending // approved or rejected meanwhile
+	}
+	return err
+}
+
+// VerifyOfficer checks an officer's sign-in: proof is the nonce, line and
+// side signed with the authority key the server pins for that side of the
+// line (trust.VerifyOfficerProof).
+func (s *Service) VerifyOfficer(ctx context.Context, lineName, side string, nonce, proof []byte) error {
+	l, _, err := s.line(ctx, lineName)
+	if err != nil {
+		return err
+	}
+	var key []byte
+	switch side {
+	case l.A.Name:
+		key = l.A.AuthorityKey
+	case l.B.Name:
+		key = l.B.AuthorityKey
+	default:
+		return fmt.Errorf("%w: line %q has no side %q", ErrNotFound, lineName, side)
+	}
+	return trust.VerifyOfficerProof(ed25519.PublicKey(key), nonce, lineName, side, proof)
 }
 
 // Line describes a line.

@@ -15,13 +15,28 @@ const (
 	nonceTTL    = 60 * time.Second
 	maxNonces   = 1024 // outstanding challenges; beyond, the oldest is forgotten
 	sessionTTL  = 12 * time.Hour
+	officerTTL  = time.Hour
 	maxSessions = 4096 // open sessions; beyond, the one closest to expiry is forgotten
+	// maxPerHolder bounds the sessions of one device (or one side's
+	// officer); beyond, that holder's oldest is forgotten, so one
+	// credential signing in in a loop pushes out only its own sessions.
+	maxPerHolder = 8
 )
 
-// session is an open API session: who opened it and until when.
+// session is an open API session: who opened it, when, and until when.
 type session struct {
 	caller  booking.Caller
+	officer bool // a side's officer (enrolment routes only), not a device
+	opened  time.Time
 	expires time.Time
+}
+
+// holder is whom a session counts against for maxPerHolder.
+func (s session) holder() string {
+	if s.officer {
+		return "officer " + s.caller.Line + "/" + s.caller.Side
+	}
+	return "device " + s.caller.Device
 }
 
 // keyring holds the server's API challenges and sessions in memory, both
@@ -69,21 +84,54 @@ func (k *keyring) useNonce(n []byte) bool {
 	return ok && k.now().Before(exp)
 }
 
-// open starts a session for c that ends after sessionTTL or when the
-// credential expires, whichever is first, and returns its token.
-func (k *keyring) open(c booking.Caller, credExpires time.Time) (string, time.Time) {
+// open starts session s, which ends at s.expires or after its TTL,
+// whichever is first, and returns its token and end.
+func (k *keyring) open(s session) (string, time.Time) {
 	var tok [32]byte
 	rand.Read(tok[:])
 	token := trust.B64(tok[:])
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	exp := k.now().Add(sessionTTL)
-	if credExpires.Before(exp) {
-		exp = credExpires
+	now := k.now()
+	ttl := sessionTTL
+	if s.officer {
+		ttl = officerTTL
 	}
-	makeRoom(k.sessions, maxSessions, k.now(), func(s session) time.Time { return s.expires })
-	k.sessions[sha256.Sum256([]byte(token))] = session{caller: c, expires: exp}
-	return token, exp
+	if s.expires.IsZero() || now.Add(ttl).Before(s.expires) {
+		s.expires = now.Add(ttl)
+	}
+	s.opened = now
+	k.evictOldestOf(s.holder(), now)
+	makeRoom(k.sessions, maxSessions, now, func(s session) time.Time { return s.expires })
+	k.sessions[sha256.Sum256([]byte(token))] = s
+	return token, s.expires
+}
+
+// evictOldestOf forgets holder's expired sessions, then its oldest ones
+// until it has room for one more.
+func (k *keyring) evictOldestOf(holder string, now time.Time) {
+	for {
+		var oldest [sha256.Size]byte
+		var at time.Time
+		n := 0
+		for key, s := range k.sessions {
+			if s.holder() != holder {
+				continue
+			}
+			if !now.Before(s.expires) {
+				delete(k.sessions, key)
+				continue
+			}
+			n++
+			if at.IsZero() || s.opened.Before(at) {
+				oldest, at = key, s.opened
+			}
+		}
+		if n < maxPerHolder {
+			return
+		}
+		delete(k.sessions, oldest)
+	}
 }
 
 // lookup returns the session of a token, if it is open.

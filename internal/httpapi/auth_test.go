@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -78,7 +79,7 @@ func TestNonces(t *testing.T) {
 func TestSessions(t *testing.T) {
 	k, clk := testKeyring()
 	c := booking.Caller{Line: "demo", Side: "east", Name: "East Operator", Roles: []role.Role{role.Operator}}
-	tok, exp := k.open(c, clk.now().Add(30*24*time.Hour))
+	tok, exp := k.open(session{caller: c, expires: clk.now().Add(30 * 24 * time.Hour)})
 	if raw, err := trust.DecodeB64(tok); err != nil || len(raw) != 32 || !exp.Equal(clk.now().Add(sessionTTL)) {
 		t.Fatalf("token %q (%v) expires %v", tok, err, exp)
 	}
@@ -94,7 +95,7 @@ func TestSessions(t *testing.T) {
 		}
 	}
 	// A session ends with its credential if that comes first.
-	short, exp2 := k.open(c, clk.now().Add(time.Hour))
+	short, exp2 := k.open(session{caller: c, expires: clk.now().Add(time.Hour)})
 	if !exp2.Equal(clk.now().Add(time.Hour)) {
 		t.Fatalf("session outlives its credential: %v", exp2)
 	}
@@ -112,10 +113,11 @@ func TestSessions(t *testing.T) {
 	}
 	// Bounded: expired sessions go first, then the one closest to expiry.
 	k, clk = testKeyring()
-	soonest, _ := k.open(c, clk.now().Add(time.Minute))
+	soonest, _ := k.open(session{caller: c, expires: clk.now().Add(time.Minute)})
 	var toks []string
-	for range maxSessions {
-		tok, _ := k.open(c, clk.now().Add(24*time.Hour))
+	for i := range maxSessions {
+		c.Device = fmt.Sprint("device-", i) // one session each: the per-device bound stays out of this
+		tok, _ := k.open(session{caller: c, expires: clk.now().Add(24 * time.Hour)})
 		toks = append(toks, tok)
 	}
 	if len(k.sessions) > maxSessions {
@@ -126,6 +128,38 @@ func TestSessions(t *testing.T) {
 	}
 	if _, ok := k.lookup(toks[len(toks)-1]); !ok {
 		t.Fatal("the newest session was dropped")
+	}
+}
+
+// TestSessionsPerDevice: one credential signing in again and again (4,100
+// times, as a hostile monitor did) keeps at most maxPerHolder sessions, its
+// newest, and signs nobody else out.
+func TestSessionsPerDevice(t *testing.T) {
+	k, clk := testKeyring()
+	op := booking.Caller{Line: "demo", Side: "east", Name: "East Operator", Device: "op", Roles: []role.Role{role.Operator}}
+	opTok, _ := k.open(session{caller: op})
+	officerTok, _ := k.open(session{caller: booking.Caller{Line: "demo", Side: "east"}, officer: true})
+	flood := booking.Caller{Line: "demo", Side: "west", Name: "West Adviser", Device: "flood", Roles: []role.Role{role.Adviser}}
+	var last []string
+	for range 4100 {
+		clk.add(time.Millisecond)
+		tok, _ := k.open(session{caller: flood})
+		last = append(last, tok)
+	}
+	if _, ok := k.lookup(opTok); !ok {
+		t.Fatal("another device's sessions signed the operator out")
+	}
+	if _, ok := k.lookup(officerTok); !ok {
+		t.Fatal("another device's sessions signed the officer out")
+	}
+	if n := len(k.sessions); n != maxPerHolder+2 {
+		t.Errorf("%d sessions kept, want %d of the flooding device and 2 others", n, maxPerHolder)
+	}
+	for i, tok := range last {
+		_, ok := k.lookup(tok)
+		if newest := i >= len(last)-maxPerHolder; ok != newest {
+			t.Fatalf("session %d of %d: open %v", i, len(last), ok)
+		}
 	}
 }
 

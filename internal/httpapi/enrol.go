@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"hotline/internal/api"
+	"hotline/internal/booking"
 	"hotline/internal/enrol"
+	"hotline/internal/limit"
 	"hotline/internal/protocol"
+	"hotline/internal/trust"
 )
 
 // The enrolment routes (docs/PROTOCOL.md, "Enrolment over HTTP").
@@ -20,10 +25,37 @@ func (a *API) enrolRoutes() {
 	}
 	a.mux.HandleFunc("POST /api/enrol", a.enrolDemo)
 	a.mux.HandleFunc("POST /api/requests", a.submitRequest)
-	a.mux.HandleFunc("GET /api/requests", a.pendingRequests)
 	a.mux.HandleFunc("GET /api/requests/{id}", a.requestStatus)
 	a.mux.HandleFunc("POST /api/requests/{id}/credential", a.approveRequest)
 	a.mux.HandleFunc("GET /api/lines/{name}", a.lineInfo)
+	// The side's officer only (docs/API.md, "Officer sessions"): the
+	// pending list holds names and keys a stranger has no business reading.
+	a.mux.HandleFunc("POST /api/session/officer", a.openOfficerSession)
+	a.mux.HandleFunc("GET /api/requests", a.officerAuthed(a.pendingRequests))
+	a.mux.HandleFunc("POST /api/requests/{id}/reject", a.officerAuthed(a.rejectRequest))
+}
+
+// openOfficerSession signs a side's officer in: the authority key the
+// server pins for that side of the line signed a fresh challenge.
+func (a *API) openOfficerSession(w http.ResponseWriter, r *http.Request) {
+	in, ok := readBody(w, r, api.ParseOfficerSignIn)
+	if !ok {
+		return
+	}
+	if !a.keys.useNonce(in.Nonce) {
+		unauthorized(w, "unknown, used or expired nonce: ask POST /api/session/challenge for a fresh one")
+		return
+	}
+	if err := a.cfg.Enrol.VerifyOfficer(r.Context(), in.Line, in.Side, in.Nonce, in.Proof); err != nil {
+		if errors.Is(err, enrol.ErrNotFound) || errors.Is(err, trust.ErrBadSignature) || errors.Is(err, trust.ErrMalformed) {
+			unauthorized(w, "not the authority of side "+in.Side+" on line "+in.Line+": "+err.Error())
+			return
+		}
+		a.reply(w, nil, err)
+		return
+	}
+	token, exp := a.keys.open(session{caller: booking.Caller{Line: in.Line, Side: in.Side, Name: "officer of " + in.Side}, officer: true})
+	writeJSON(w, http.StatusOK, api.OfficerSession{Token: token, Expires: exp.Unix(), Line: in.Line, Side: in.Side})
 }
 
 func (a *API) enrolDemo(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +68,16 @@ func (a *API) enrolDemo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
+	// Anyone may ask, so each address may ask only so often: a stranger
+	// must not fill a side's queue of pending requests.
+	if a.cfg.EnrolLimit != nil && !a.cfg.EnrolLimit.Allow(limit.AddressKey(r.RemoteAddr)) {
+		if a.cfg.Metrics != nil {
+			a.cfg.Metrics.RateLimited("enrol_request")
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.cfg.EnrolLimit.Every().Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "too many enrolment requests from this address; try again later")
+		return
+	}
 	in, ok := readBody(w, r, api.ParseSubmit)
 	if !ok {
 		return
@@ -49,14 +91,26 @@ func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, nil, err)
 }
 
-func (a *API) pendingRequests(w http.ResponseWriter, r *http.Request) {
-	line, side := r.URL.Query().Get("line"), r.URL.Query().Get("side")
-	if protocol.ValidID("line name", line) != nil || protocol.ValidID("side", side) != nil {
-		writeError(w, http.StatusBadRequest, "line and side are required")
+// pendingRequests lists the requests of the officer's side; ?line= and
+// ?side=, if given, must be the session's.
+func (a *API) pendingRequests(w http.ResponseWriter, r *http.Request, s session) {
+	q := r.URL.Query()
+	if (q.Has("line") && q.Get("line") != s.caller.Line) || (q.Has("side") && q.Get("side") != s.caller.Side) {
+		writeError(w, http.StatusForbidden, "an officer session lists its own side's requests only")
 		return
 	}
-	ps, err := a.cfg.Enrol.PendingFor(r.Context(), line, side)
+	ps, err := a.cfg.Enrol.PendingFor(r.Context(), s.caller.Line, s.caller.Side)
 	a.reply(w, api.PendingList{Requests: ps}, err)
+}
+
+func (a *API) rejectRequest(w http.ResponseWriter, r *http.Request, s session) {
+	id := r.PathValue("id")
+	if protocol.ValidID("request id", id) != nil {
+		writeError(w, http.StatusNotFound, "no such request")
+		return
+	}
+	err := a.cfg.Enrol.Reject(r.Context(), id, s.caller.Line, s.caller.Side)
+	a.reply(w, api.RequestStatus{State: api.StateRejected}, err)
 }
 
 func (a *API) requestStatus(w http.ResponseWriter, r *http.Request) {

@@ -26,7 +26,13 @@ type testLine struct {
 
 func startLine(t *testing.T) *testLine {
 	t.Helper()
-	return &testLine{t: t, srv: servertest.Start(t, server.Config{}, nil)}
+	return startLineWith(t, server.Config{})
+}
+
+// startLineWith starts the line's server with cfg.
+func startLineWith(t *testing.T, cfg server.Config) *testLine {
+	t.Helper()
+	return &testLine{t: t, srv: servertest.Start(t, cfg, nil)}
 }
 
 func (l *testLine) device(side, name string, r role.Role) *trust.Device {

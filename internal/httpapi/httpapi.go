@@ -16,6 +16,7 @@ import (
 	"hotline/internal/booking"
 	"hotline/internal/call"
 	"hotline/internal/enrol"
+	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
@@ -46,6 +47,14 @@ type Config struct {
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// JoinTimeout closes a WebSocket that has not joined this long after
+	// it opened (0: peer.DefaultJoinTimeout).
+	JoinTimeout time.Duration
+	// Hosts are the names the server answers to (checkHost); empty: any.
+	Hosts []string
+	// EnrolLimit bounds the requests for an officer per source address
+	// (nil: no bound).
+	EnrolLimit *limit.Rate
 	// ICEServers issues one signalling session's TURN relay entries; host
 	// is the host the client reached the server by (the request's Host),
 	// for the relay's URLs. Optional: without it welcome has none.
@@ -73,6 +82,8 @@ func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring(), directory: peer.NewDirectory()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
+	// Challenges serve both sign-ins: a device's and an officer's.
+	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
 	a.mux.Handle("/", web.Handler())
@@ -81,7 +92,7 @@ func New(cfg Config) *API {
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SecurityHeaders(a.mux).ServeHTTP(w, r)
+	web.SecurityHeaders(checkHost(a.cfg.Hosts, a.mux)).ServeHTTP(w, r)
 }
 
 // Shutdown ends every session and waits for them (bounded by ctx).
@@ -123,7 +134,8 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout, Directory: a.directory}
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log,
+		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

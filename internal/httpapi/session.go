@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"hotline/internal/api"
 	"hotline/internal/booking"
+	"hotline/internal/role"
 	"hotline/internal/trust"
 )
 
@@ -14,7 +17,6 @@ import (
 // it holds the signing key of a credential valid for the line, and gets a
 // bearer token for the calls API.
 func (a *API) sessionRoutes() {
-	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.mux.HandleFunc("POST /api/session", a.openSession)
 	a.mux.HandleFunc("GET /api/session", a.authed(a.sessionInfo))
 	a.mux.HandleFunc("DELETE /api/session", a.authed(a.closeSession))
@@ -59,8 +61,14 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
 		return
 	}
+	// A credential whose roles may do nothing the API offers (press,
+	// monitor) gets no session: it would only hold memory.
+	if !mayUseAPI(id.Roles) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("roles %v have no use for the API: no session", id.Roles))
+		return
+	}
 	c := booking.Caller{Line: in.Line, Side: id.Side, Name: id.Name, Device: id.DeviceID, Roles: id.Roles}
-	token, exp := a.keys.open(c, id.Expires)
+	token, exp := a.keys.open(session{caller: c, expires: id.Expires})
 	out := newSession(session{caller: c, expires: exp})
 	out.Token = token
 	writeJSON(w, http.StatusOK, out)
@@ -86,9 +94,30 @@ func bearer(r *http.Request) (string, bool) {
 	return token, true
 }
 
-// authed runs h for requests that carry the token of an open session, and
-// answers 401 to the others.
+// apiActions are what the calls API does; a session needs a role allowed
+// one of them.
+var apiActions = []role.Action{
+	role.ViewSchedule, role.ViewHistory, role.RequestCall, role.AcceptCall, role.DeclineCall,
+	role.CancelCall, role.StartCall, role.EndCall, role.EditAgenda,
+}
+
+func mayUseAPI(rs []role.Role) bool {
+	return slices.ContainsFunc(apiActions, func(a role.Action) bool { return role.AllowedAny(rs, a) })
+}
+
+// authed runs h for requests that carry the token of an open device
+// session, and answers 401 to the others (403 to an officer's session).
 func (a *API) authed(h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
+	return a.withSession(false, h)
+}
+
+// officerAuthed runs h for requests that carry the token of an open
+// officer session (403 to a device's session).
+func (a *API) officerAuthed(h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
+	return a.withSession(true, h)
+}
+
+func (a *API) withSession(officer bool, h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
@@ -99,6 +128,11 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, session)) http.H
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or expired session token: open a new session")
+			return
+		}
+		if s.officer != officer {
+			what := map[bool]string{false: "a device's session (POST /api/session)", true: "an officer's session (POST /api/session/officer)"}[officer]
+			writeError(w, http.StatusForbidden, "this route needs "+what)
 			return
 		}
 		h(w, r, s)

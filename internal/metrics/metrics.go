@@ -24,9 +24,15 @@ const (
 	NameResidence        = "hotline_sfu_residence_seconds"
 	NameJoin             = "hotline_join_seconds"
 	NameProcessCPU       = "process_cpu_seconds_total" // from the standard process collector
-	NameJoins            = "hotline_joins_total"
-	NameCallsClosed      = "hotline_calls_closed_total" // label why: empty or ended
-	NameEventsMissed     = "hotline_call_events_missed_total"
+	// The bounds of docs/THREAT_MODEL.md, "Resource bounds".
+	NameConnRefused  = "hotline_connections_refused_total" // label reason: total, per_address
+	NameAcceptErrors = "hotline_accept_errors_total"
+	NameConnOpen     = "hotline_connections_open"
+	NameJoinTimeouts = "hotline_join_timeouts_total"
+	NameRateLimited  = "hotline_rate_limited_total" // label route
+	NameJoins        = "hotline_joins_total"
+	NameCallsClosed  = "hotline_calls_closed_total" // label why: empty or ended
+	NameEventsMissed = "hotline_call_events_missed_total"
 )
 
 // ResidenceBuckets resolve the sub-millisecond range finely: the target is
@@ -59,6 +65,11 @@ type Metrics struct {
 	fwdBytes    prometheus.Counter
 	residence   prometheus.Histogram
 	join        prometheus.Histogram
+	refused     *prometheus.CounterVec
+	acceptErrs  prometheus.Counter
+	joinTimeout prometheus.Counter
+	limited     *prometheus.CounterVec
+	open        func() int // open connections, once the listener is known
 	joins       prometheus.Counter
 	closed      *prometheus.CounterVec
 	missed      prometheus.Counter
@@ -82,6 +93,14 @@ func New(src Source) *Metrics {
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Name: NameJoin,
 			Help:    "Time from a participant's join message to the first packet of each remote track written to it.",
 			Buckets: JoinBuckets}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameConnRefused,
+			Help: "TCP connections closed on accept because the server or their source address held the most allowed."}, []string{"reason"}),
+		acceptErrs: prometheus.NewCounter(prometheus.CounterOpts{Name: NameAcceptErrors,
+			Help: "Failed accepts (e.g. too many open files), retried after a pause."}),
+		joinTimeout: prometheus.NewCounter(prometheus.CounterOpts{Name: NameJoinTimeouts,
+			Help: "WebSockets closed because they did not complete a join in time."}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameRateLimited,
+			Help: "HTTP requests refused with 429 by a per-address rate limit."}, []string{"route"}),
 		joins: prometheus.NewCounter(prometheus.CounterOpts{Name: NameJoins,
 			Help: "Participants admitted to a live call (lobby and bench included)."}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameCallsClosed,
@@ -92,6 +111,14 @@ func New(src Source) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
+		m.refused, m.acceptErrs, m.joinTimeout, m.limited,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameConnOpen, Help: "TCP connections open on the HTTP listener."},
+			func() float64 {
+				if m.open == nil {
+					return 0
+				}
+				return float64(m.open())
+			}),
 		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join, m.joins, m.closed, m.missed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameParticipants, Help: "Participants in live calls."},
 			func() float64 { return float64(src.Participants()) }),
@@ -119,6 +146,22 @@ func (m *Metrics) Forwarded(bytes int, residence time.Duration) {
 func (m *Metrics) FirstMedia(sinceJoin time.Duration) {
 	m.join.Observe(sinceJoin.Seconds())
 }
+
+// ConnRefused implements limit.Observer.
+func (m *Metrics) ConnRefused(reason string) { m.refused.WithLabelValues(reason).Inc() }
+
+// AcceptError implements limit.Observer.
+func (m *Metrics) AcceptError() { m.acceptErrs.Inc() }
+
+// JoinTimedOut counts a WebSocket closed for not joining in time.
+func (m *Metrics) JoinTimedOut() { m.joinTimeout.Inc() }
+
+// RateLimited counts a request refused by a per-address rate limit.
+func (m *Metrics) RateLimited(route string) { m.limited.WithLabelValues(route).Inc() }
+
+// OpenConns sets where the open-connections gauge reads from; call it
+// before serving.
+func (m *Metrics) OpenConns(f func() int) { m.open = f }
 
 // Joined counts a participant joining a live call.
 func (m *Metrics) Joined() { m.joins.Inc() }

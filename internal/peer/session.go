@@ -82,11 +82,20 @@ type SessionConfig struct {
 	// Directory, when set, lets a client resume its session over a new
 	// socket (docs/PROTOCOL.md, "Resuming"); without it "resume" is refused.
 	Directory *Directory
+	// JoinTimeout is how long a connection may stay without completing a
+	// join (being admitted, to the call or its lobby) before it is closed
+	// with 1008: an idle socket must not hold a session for ever.
+	// Default DefaultJoinTimeout.
+	JoinTimeout time.Duration
 	// ICEServers, when set, issues the TURN relay entries of this session's
 	// welcome; revoke is called when the session ends (its credentials then
 	// stop working).
 	ICEServers func() (servers []protocol.ICEServer, revoke func())
 }
+
+// DefaultJoinTimeout: a client joins as soon as it has the challenge;
+// 10 s leaves room for a slow network and a loaded machine.
+const DefaultJoinTimeout = 10 * time.Second
 
 // DefaultAnswerTimeout: a browser answers in milliseconds; 15 s leaves room
 // for a loaded machine without keeping a dead session for long.
@@ -106,6 +115,8 @@ type Observer interface {
 	// participant, this long after it joined (or after the track started,
 	// if that was later).
 	FirstMedia(d time.Duration)
+	// JoinTimedOut: a session was closed for not joining in time.
+	JoinTimedOut()
 }
 
 // Session is one participant's signalling session: its messages, its
@@ -263,10 +274,25 @@ func refOf(data []byte) string {
 }
 
 func (s *Session) loop(ctx context.Context) (CloseReason, string) {
+	joinTimeout := s.cfg.JoinTimeout
+	if joinTimeout <= 0 {
+		joinTimeout = DefaultJoinTimeout
+	}
+	joinTimer := time.NewTimer(joinTimeout)
+	defer joinTimer.Stop()
 	for {
+		joinDeadline := joinTimer.C
+		if s.call != nil {
+			joinDeadline = nil
+		}
 		select {
 		case <-ctx.Done():
 			return CloseGoingAway, "server shutting down"
+		case <-joinDeadline:
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.JoinTimedOut()
+			}
+			return ClosePolicy, fmt.Sprintf("no join within %v", joinTimeout)
 		case <-s.answerDeadline:
 			s.sendError(protocol.CodeState, protocol.TypeOffer, "no answer to the offer within %v", s.answerTimeout())
 			return CloseError, "no answer to an offer"

@@ -19,6 +19,7 @@ import (
 	"hotline/internal/certs"
 	"hotline/internal/enrol"
 	"hotline/internal/httpapi"
+	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
@@ -66,6 +67,12 @@ type Config struct {
 	// InsecureHTTP allows plain HTTP on a non-loopback address, for a
 	// TLS-terminating proxy in front.
 	InsecureHTTP bool
+	// Limits bound connections, requests and enrolment (limits.go).
+	Limits Limits
+	// Hosts are the DNS names the server answers to in the Host header
+	// (default: localhost and the certificate's names; IP addresses are
+	// always answered to). A request naming another host gets 421.
+	Hosts []string
 	// DemoAuthorities sign demo enrolments (hotline demo only: a real
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
@@ -106,7 +113,7 @@ func checkTransport(cfg Config, ip net.IP) error {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	ln     net.Listener
+	ln     *limit.Listener
 	scheme string // http or https
 	http   *http.Server
 	api    *httpapi.API
@@ -114,6 +121,7 @@ type Server struct {
 	fw     *firewall
 	reg    *call.Registry
 	store  *store.Store
+	unlock func() // releases the data folder
 	life   *lifecycle
 	served chan error
 
@@ -154,6 +162,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
+	if cfg.Hosts, err = hostNames(*cfg); err != nil {
+		return nil, nil, err
+	}
 	if cfg.TLSCert == "" {
 		return ip, nil, nil
 	}
@@ -175,16 +186,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 
+	lim := cfg.Limits.withDefaults()
 	if tlsConfig != nil && cfg.TURNCertificate == nil {
 		// TURN over TLS with the HTTPS certificate, reloaded with it.
 		cfg.TURNCertificate = tlsConfig.GetCertificate
 	}
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
-	ln, err := net.Listen("tcp", cfg.Listen)
+	raw, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
+	ln := limit.NewListener(raw, limit.ListenerConfig{
+		MaxConns: lim.MaxConns, MaxPerAddress: lim.MaxConnsPerAddress, Log: log})
 	mln, err := listenMetrics(cfg.MetricsListen)
 	if err != nil {
 		ln.Close()
@@ -210,8 +224,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	// The server holds its data folder: a second server, or a restore,
+	// on the same folder is refused while it runs.
+	unlock, err := store.Lock(cfg.DataDir)
+	if err != nil {
+		engine.Close()
+		fw.close()
+		mln.Close()
+		ln.Close()
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
+		unlock()
 		engine.Close()
 		fw.close()
 		mln.Close()
@@ -220,6 +245,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if n, err := st.CloseOpenAttendance(ctx); err != nil {
 		st.Close()
+		unlock()
 		engine.Close()
 		fw.close()
 		mln.Close()
@@ -230,13 +256,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := call.NewRegistry(call.Config{MaxMembers: cfg.MaxParticipants, EmptyGrace: cfg.EmptyCallGrace})
 	m := metrics.New(reg)
+	ln.SetObserver(m)
+	m.OpenConns(ln.Open)
 	book := booking.New(st)
 	life := startLifecycle(reg, st, book, m, log)
 	if err := resumeLive(ctx, st, reg, log); err != nil {
 		reg.Close()
 		life.close()
 		st.Close()
+		unlock()
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -244,18 +275,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
 		Gate:    &gate{store: st, booking: book, now: time.Now},
-		Enrol:   enrol.New(st, cfg.DemoAuthorities),
+		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
 		Booking: book,
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},
+		JoinTimeout: lim.JoinTimeout, Hosts: cfg.Hosts,
+		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life, unlock: unlock,
 		http: &http.Server{
 			Handler:           api,
-			ReadHeaderTimeout: 10 * time.Second,
-			MaxHeaderBytes:    16 << 10,
+			ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
+			ReadTimeout:       lim.ReadTimeout, // headers and body
+			IdleTimeout:       lim.IdleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 			TLSConfig:         tlsConfig,
 		},
@@ -268,7 +303,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
 	s.metrics = serveMetrics(mln, m, log)
-	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir)
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir,
+		"hosts", cfg.Hosts, "max_conns", lim.MaxConns, "max_conns_per_address", lim.MaxConnsPerAddress)
 	return s, nil
 }
 
@@ -320,5 +356,6 @@ func (s *Server) close() error {
 	// departures before the database closes.
 	s.life.close()
 	errStore := s.store.Close()
+	s.unlock()
 	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)
 }

@@ -192,7 +192,11 @@ type EnrolmentRequest struct {
 	Created        time.Time
 	Credential     string // JSON, empty while pending
 	Approved       time.Time
+	Rejected       time.Time
 }
+
+// Pending reports whether the request waits for an officer still.
+func (r EnrolmentRequest) Pending() bool { return r.Approved.IsZero() && r.Rejected.IsZero() }
 
 // MaxPendingRequests bounds the pending requests per line and side, so that
 // anonymous submissions cannot fill the disk.
@@ -209,7 +213,7 @@ func (s *Store) AddEnrolmentRequest(ctx context.Context, r EnrolmentRequest) err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrolment_requests WHERE line = ? AND side = ? AND approved_at IS NULL`, r.Line, r.Side).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrolment_requests WHERE line = ? AND side = ? AND approved_at IS NULL AND rejected_at IS NULL`, r.Line, r.Side).Scan(&n); err != nil {
 		return fmt.Errorf("store: enrolment request: %w", err)
 	}
 	if n >= MaxPendingRequests {
@@ -236,12 +240,34 @@ func (s *Store) EnrolmentRequest(ctx context.Context, id string) (EnrolmentReque
 
 // PendingRequests lists the requests of a line's side that wait for an officer.
 func (s *Store) PendingRequests(ctx context.Context, line, side string) ([]EnrolmentRequest, error) {
-	return s.queryRequests(ctx, `WHERE line = ? AND side = ? AND approved_at IS NULL ORDER BY created_at, id`, line, side)
+	return s.queryRequests(ctx, `WHERE line = ? AND side = ? AND approved_at IS NULL AND rejected_at IS NULL ORDER BY created_at, id`, line, side)
+}
+
+// RejectRequest marks a pending request rejected.
+func (s *Store) RejectRequest(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE enrolment_requests SET rejected_at = ? WHERE id = ? AND approved_at IS NULL AND rejected_at IS NULL`, s.now().Unix(), id)
+	if err != nil {
+		return fmt.Errorf("store: reject %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("store: reject %q: %w (or no longer pending)", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteExpiredRequests deletes the requests made before cutoff that no
+// officer approved (pending or rejected), and returns how many.
+func (s *Store) DeleteExpiredRequests(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM enrolment_requests WHERE created_at < ? AND approved_at IS NULL`, cutoff.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("store: expire requests: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // ApproveRequest stores the credential for a pending request.
 func (s *Store) ApproveRequest(ctx context.Context, id, credential string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE enrolment_requests SET credential = ?, approved_at = ? WHERE id = ? AND approved_at IS NULL`, credential, s.now().Unix(), id)
+	res, err := s.db.ExecContext(ctx, `UPDATE enrolment_requests SET credential = ?, approved_at = ? WHERE id = ? AND approved_at IS NULL AND rejected_at IS NULL`, credential, s.now().Unix(), id)
 	if err != nil {
 		return fmt.Errorf("store: approve %q: %w", id, err)
 	}
@@ -252,7 +278,7 @@ func (s *Store) ApproveRequest(ctx context.Context, id, credential string) error
 }
 
 func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([]EnrolmentRequest, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, line, side, request, created_at, credential, approved_at FROM enrolment_requests `+where, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, line, side, request, created_at, credential, approved_at, rejected_at FROM enrolment_requests `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: enrolment requests: %w", err)
 	}
@@ -262,14 +288,17 @@ func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([
 		var r EnrolmentRequest
 		var created int64
 		var cred sql.NullString
-		var approved sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Line, &r.Side, &r.Request, &created, &cred, &approved); err != nil {
+		var approved, rejected sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Line, &r.Side, &r.Request, &created, &cred, &approved, &rejected); err != nil {
 			return nil, fmt.Errorf("store: enrolment requests: %w", err)
 		}
 		r.Created = time.Unix(created, 0)
 		r.Credential = cred.String
 		if approved.Valid {
 			r.Approved = time.Unix(approved.Int64, 0)
+		}
+		if rejected.Valid {
+			r.Rejected = time.Unix(rejected.Int64, 0)
 		}
 		out = append(out, r)
 	}

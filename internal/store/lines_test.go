@@ -136,4 +136,34 @@ func TestEnrolmentRequests(t *testing.T) {
 	if err != nil || r.Credential != `{"body":"b","sig":"s"}` || r.Approved.IsZero() {
 		t.Fatalf("approved request %+v, %v", r, err)
 	}
+
+	// A rejected request leaves the pending list (and the bound), stays
+	// readable as rejected, and can be neither approved nor rejected again.
+	if err := s.RejectRequest(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{s.RejectRequest(ctx, "r2"), s.ApproveRequest(ctx, "r2", `{}`), s.RejectRequest(ctx, "r1")} {
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("on a request no longer pending: %v, want ErrNotFound", err)
+		}
+	}
+	if r, _ := s.EnrolmentRequest(ctx, "r2"); r.Rejected.IsZero() || r.Pending() {
+		t.Errorf("rejected request %+v", r)
+	}
+	if p, _ := s.PendingRequests(ctx, "demo", "east"); len(p) != MaxPendingRequests-2 {
+		t.Errorf("%d pending after a rejection", len(p))
+	}
+
+	// Expiry deletes what no officer approved before the cutoff, rejected
+	// requests included, and keeps approved ones.
+	n, err := s.DeleteExpiredRequests(ctx, time.Now().Add(time.Hour))
+	if err != nil || n != MaxPendingRequests-1 {
+		t.Fatalf("expired %d (%v), want %d", n, err, MaxPendingRequests-1)
+	}
+	if _, err := s.EnrolmentRequest(ctx, "r1"); err != nil {
+		t.Errorf("approved request expired: %v", err)
+	}
+	if _, err := s.EnrolmentRequest(ctx, "r2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("rejected request kept past expiry: %v", err)
+	}
 }

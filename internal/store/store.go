@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -119,6 +117,9 @@ var migrations = []string{
 	DROP INDEX sessions_participant;
 	CREATE INDEX attendance_call ON attendance(call, joined_at);
 	CREATE UNIQUE INDEX attendance_participant ON attendance(participant);`,
+	// 5: an officer may reject an enrolment request (it then stays, marked,
+	// until it expires, so that the requester learns of it).
+	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
 }
 
 // Store is an open database.
@@ -133,10 +134,10 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: data folder: %w", err)
+	path, err := prepareFiles(dir)
+	if err != nil {
+		return nil, err
 	}
-	path := filepath.Join(dir, FileName)
 	// WAL lets readers proceed during writes; busy_timeout waits out a
 	// concurrent writer instead of failing; foreign keys are off by default in SQLite.
 	// synchronous(FULL): a commit returns only once the WAL is fsynced, so
@@ -153,6 +154,12 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
 	s := &Store{db: db, log: log, now: time.Now}
 	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The WAL and its index exist now; SQLite gives them the database's
+	// mode, but files left by an older binary may be wider.
+	if err := tightenFiles(path); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -37,6 +37,8 @@ type fakeEnrolAPI struct {
 	used     map[string]bool
 	requests map[string]*fakeRequest
 	order    []string
+	nonces   []string          // challenges issued
+	officers map[string]string // officer session token → side
 	demoHits int
 	// issued records every credential this API signed or accepted.
 	issued []trust.Credential
@@ -57,6 +59,7 @@ type fakeRequest struct {
 	body     *trust.RequestBody
 	created  time.Time
 	cred     *trust.Credential
+	rejected bool
 }
 
 func newFakeEnrolAPI(t *testing.T, mux *http.ServeMux) *fakeEnrolAPI {
@@ -64,6 +67,7 @@ func newFakeEnrolAPI(t *testing.T, mux *http.ServeMux) *fakeEnrolAPI {
 		t: t, line: "east-west", call: "summit",
 		east: newAuthority(t, "east"), west: newAuthority(t, "west"),
 		tokens: map[string]demoGrant{}, used: map[string]bool{}, requests: map[string]*fakeRequest{},
+		officers: map[string]string{},
 	}
 	f.pins = []trust.Pin{f.east.Pin(), f.west.Pin()}
 	mux.HandleFunc("POST /api/enrol", f.demo)
@@ -71,7 +75,72 @@ func newFakeEnrolAPI(t *testing.T, mux *http.ServeMux) *fakeEnrolAPI {
 	mux.HandleFunc("GET /api/requests", f.pending)
 	mux.HandleFunc("GET /api/requests/{id}", f.status)
 	mux.HandleFunc("POST /api/requests/{id}/credential", f.approve)
+	mux.HandleFunc("POST /api/requests/{id}/reject", f.reject)
+	mux.HandleFunc("POST /api/session/challenge", f.challenge)
+	mux.HandleFunc("POST /api/session/officer", f.officer)
 	return f
+}
+
+// challenge issues a nonce for the officer's sign-in.
+func (f *fakeEnrolAPI) challenge(w http.ResponseWriter, r *http.Request) {
+	n := make([]byte, trust.NonceSize)
+	_, _ = rand.Read(n)
+	f.mu.Lock()
+	f.nonces = append(f.nonces, trust.B64(n))
+	f.mu.Unlock()
+	writeJSONResponse(w, http.StatusOK, map[string]any{"nonce": trust.B64(n), "expires": time.Now().Add(time.Minute).Unix()})
+}
+
+// officer signs a side's officer in, checking the proof with internal/trust
+// against the side's authority, as the real server does.
+func (f *fakeEnrolAPI) officer(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Line, Side, Nonce, Proof string }
+	if !decodeStrict(w, r, &in) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	issued := slices.Contains(f.nonces, in.Nonce)
+	f.nonces = slices.DeleteFunc(f.nonces, func(n string) bool { return n == in.Nonce })
+	nonce, _ := trust.DecodeB64(in.Nonce)
+	proof, _ := trust.DecodeB64(in.Proof)
+	a := map[string]*trust.Authority{"east": f.east, "west": f.west}[in.Side]
+	if !issued || a == nil || in.Line != f.line || trust.VerifyOfficerProof(a.Public, nonce, in.Line, in.Side, proof) != nil {
+		apiError(w, http.StatusUnauthorized, "not the side's officer")
+		return
+	}
+	tok := trust.B64(proof[:16])
+	f.officers[tok] = in.Side
+	writeJSONResponse(w, http.StatusOK, map[string]any{"token": tok, "expires": time.Now().Add(time.Hour).Unix(), "line": in.Line, "side": in.Side})
+}
+
+// officerSide is the side of the officer session a request carries ("":
+// none).
+func (f *fakeEnrolAPI) officerSide(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return f.officers[tok]
+}
+
+// reject marks a pending request of the officer's side rejected.
+func (f *fakeEnrolAPI) reject(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	side := f.officerSide(r)
+	p := f.requests[r.PathValue("id")]
+	switch {
+	case side == "":
+		apiError(w, http.StatusUnauthorized, "authentication required")
+	case p == nil || p.body.Side != side:
+		apiError(w, http.StatusNotFound, "unknown request")
+	case p.cred != nil || p.rejected:
+		apiError(w, http.StatusConflict, "the request is not pending")
+	default:
+		p.rejected = true
+		writeJSONResponse(w, http.StatusOK, map[string]any{"state": "rejected"})
+	}
 }
 
 func pinsJSON(ps []trust.Pin) []map[string]string {
@@ -198,18 +267,19 @@ func (f *fakeEnrolAPI) add(line string, req trust.Request, body *trust.RequestBo
 	return id
 }
 
+// pending lists the requests of the officer's side (the officer only).
 func (f *fakeEnrolAPI) pending(w http.ResponseWriter, r *http.Request) {
 	line, side := r.URL.Query().Get("line"), r.URL.Query().Get("side")
-	if line == "" || side == "" {
-		apiError(w, http.StatusBadRequest, "line and side are required")
-		return
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if off := f.officerSide(r); off == "" || off != side {
+		apiError(w, http.StatusUnauthorized, "authentication required: the side's officer only")
+		return
+	}
 	out := []map[string]any{}
 	for _, id := range f.order {
 		p := f.requests[id]
-		if p.line == line && p.body.Side == side && p.cred == nil {
+		if p.line == line && p.body.Side == side && p.cred == nil && !p.rejected {
 			out = append(out, map[string]any{"id": p.id, "request": p.req, "created": p.created.Unix()})
 		}
 	}
@@ -223,6 +293,8 @@ func (f *fakeEnrolAPI) status(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == nil:
 		apiError(w, http.StatusNotFound, "unknown request")
+	case p.rejected:
+		writeJSONResponse(w, http.StatusOK, map[string]any{"state": "rejected", "line": p.line})
 	case p.cred == nil:
 		writeJSONResponse(w, http.StatusOK, map[string]any{"state": "pending", "line": p.line})
 	default:
@@ -520,6 +592,18 @@ func TestE2EEEnrolOfficer(t *testing.T) {
 	f.mu.Unlock()
 	if cred == nil || otherCred != nil {
 		t.Fatalf("approved: alice %v, the other device %v", cred != nil, otherCred != nil)
+	}
+	// The other device's request is rejected.
+	off.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`.request[data-id=%q] .request-reject`, otherID))))
+	servertest.Eventually(t, "the rejection to be sent", func() (bool, string) {
+		n := eval[string](off, `document.getElementById('officer-page').dataset.rejected ?? ''`)
+		return n == "1", n + " " + eval[string](off, `document.querySelector('.request-msg:not([hidden])')?.textContent ?? ''`)
+	})
+	f.mu.Lock()
+	rejected, otherCred := f.requests[otherID].rejected, f.requests[otherID].cred
+	f.mu.Unlock()
+	if !rejected || otherCred != nil {
+		t.Fatalf("the other device: rejected %v, credential %v", rejected, otherCred != nil)
 	}
 	who, err := trust.VerifyCredential(*cred, f.pins, time.Now())
 	if err != nil {

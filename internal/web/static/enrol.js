@@ -54,15 +54,20 @@ const POLL_MS = 1500;
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
+ * @param {string} [token] an officer session's bearer token
  * @returns {Promise<any>}
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, token) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
   /** @type {Response} */
   let res;
   try {
     res = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
       credentials: 'same-origin',
@@ -262,6 +267,7 @@ class EnrolPage {
           await this.#finish(id, ans, line);
           return;
         }
+        if (ans.state === 'rejected') throw new Error('Your officer rejected this request. Ask them why; a new request starts over.');
         if (ans.state !== 'pending') throw new Error(`Unexpected request state ${String(ans.state).slice(0, 32)}.`);
         this.pollTimer = window.setTimeout(() => void tick(), POLL_MS);
       } catch (err) {

@@ -1,17 +1,20 @@
 // @ts-check
 // The security officer's page, /officer: open the side's authority file,
-// see the devices waiting for enrolment on a line, approve them.
+// see the devices waiting for enrolment on a line, approve or reject them.
 //
 // The authority file is read by this page (File API) and its key is used
 // here to sign; neither the file nor the key is ever sent anywhere. The
-// server receives only the signed credential (PROTOCOL.md, "Credential").
+// server receives only signatures: the credential (PROTOCOL.md,
+// "Credential"), and the officer's sign-in (docs/API.md, "Officer
+// sessions") without which it lists no request.
 // The officer approves a device after comparing its device id with the one
 // the requester reads from their own screen: the server could otherwise
 // slip its own keys into a request that carries the right name.
 
 import { byId, el } from './dom.js';
-import { decode as fromB64u } from './e2ee/b64u.js';
-import { deviceId, fingerprint, loadAuthorityFile, signCredential } from './e2ee/trust.js';
+import { decode as fromB64u, decodeLen } from './e2ee/b64u.js';
+import { officerProof } from './e2ee/session-proof.js';
+import { NONCE_SIZE, deviceId, fingerprint, loadAuthorityFile, signCredential } from './e2ee/trust.js';
 import { LINE, api, kv, roleLabel } from './enrol.js';
 
 /** How often the list of pending requests is fetched again. */
@@ -30,6 +33,9 @@ export async function showOfficer() {
  */
 
 class OfficerPage {
+  /** @type {string} the officer session's bearer token, in memory only */
+  #token = '';
+
   constructor() {
     this.root = byId('officer-page');
     this.form = /** @type {HTMLFormElement} */ (byId('officer-load'));
@@ -50,6 +56,8 @@ class OfficerPage {
     this.approved = new Set();
     /** @type {Set<string>} requests being signed or sent now */
     this.busy = new Set();
+    /** How many requests were rejected from this page. */
+    this.rejected = 0;
     this.refreshing = false;
   }
 
@@ -100,6 +108,34 @@ class OfficerPage {
     this.error.hidden = false;
   }
 
+  /** Signs in as the side's officer: a fresh challenge signed with the authority key. */
+  async #signIn() {
+    this.#token = '';
+    const ch = await api('POST', '/api/session/challenge');
+    const nonce = decodeLen(String(ch.nonce), NONCE_SIZE);
+    const side = this.authority.side;
+    const proof = await officerProof(this.authority.privateKey, nonce, this.lineName, side);
+    const s = await api('POST', '/api/session/officer', { line: this.lineName, side, nonce: ch.nonce, proof });
+    if (typeof s.token !== 'string' || !s.token) throw new Error("The server's sign-in answer has no token.");
+    this.#token = s.token;
+  }
+
+  /**
+   * A request in the officer session; signs in first, and again once if the
+   * server forgot the session (restart, expiry: 401).
+   * @param {string} method @param {string} path @param {unknown} [body]
+   */
+  async #authed(method, path, body) {
+    if (!this.#token) await this.#signIn();
+    try {
+      return await api(method, path, body, this.#token);
+    } catch (err) {
+      if (/** @type {{status?: number}} */ (err).status !== 401) throw err;
+      await this.#signIn();
+      return api(method, path, body, this.#token);
+    }
+  }
+
   /** Fetches the pending requests of the line for our side and shows them. */
   async refresh() {
     if (!this.authority || this.refreshing) return;
@@ -107,7 +143,7 @@ class OfficerPage {
     window.clearTimeout(this.timer);
     try {
       const q = new URLSearchParams({ line: this.lineName, side: this.authority.side });
-      const ans = await api('GET', `/api/requests?${q}`);
+      const ans = await this.#authed('GET', `/api/requests?${q}`);
       const reqs = Array.isArray(ans.requests) ? ans.requests : [];
       const rows = await Promise.all(reqs.map((/** @type {Pending} */ r) => this.#row(r)));
       this.list.replaceChildren(...rows);
@@ -170,44 +206,77 @@ class OfficerPage {
       msg.textContent = `This request is for side ${String(body.side)}, not ${this.authority.side}.`;
       msg.hidden = false;
     }
-    approve.addEventListener('click', () => void this.#approve(p, approve, msg));
-    row.append(who, dl, msg, approve);
+    const reject = /** @type {HTMLButtonElement} */ (el('button', 'btn request-reject', 'Reject'));
+    reject.type = 'button';
+    if (this.approved.has(p.id)) reject.disabled = true;
+    approve.addEventListener('click', () => void this.#approve(p, approve, msg, reject));
+    reject.addEventListener('click', () => void this.#reject(p, reject, msg, approve));
+    const actions = el('div', 'request-actions');
+    actions.append(approve, reject);
+    row.append(who, dl, msg, actions);
     return row;
+  }
+
+  /**
+   * Rejects a request: its device learns so, and it leaves the list.
+   * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg @param {HTMLButtonElement} approve
+   */
+  async #reject(p, button, msg, approve) {
+    await this.#decide(p, [button, approve], msg, async () => {
+      await this.#authed('POST', `/api/requests/${encodeURIComponent(p.id)}/reject`);
+      this.rejected += 1;
+      this.root.dataset.rejected = String(this.rejected);
+      button.textContent = 'Rejected';
+      return 'Rejected: this device will not be enrolled.';
+    });
   }
 
   /**
    * Signs the request into a credential valid for the chosen number of days
    * and hands it to the server.
-   * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg
+   * @param {Pending} p @param {HTMLButtonElement} button @param {HTMLElement} msg @param {HTMLButtonElement} reject
    */
-  async #approve(p, button, msg) {
-    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
+  async #approve(p, button, msg, reject) {
     const days = Number(this.days.value);
     if (!Number.isInteger(days) || days < 1 || days > 3650) {
-      msg.textContent = 'Validity is 1 to 3650 days.';
-      msg.className = 'request-msg form-error';
-      msg.hidden = false;
+      say(msg, 'Validity is 1 to 3650 days.', false);
       return;
     }
-    this.busy.add(p.id);
-    button.disabled = true;
-    try {
+    await this.#decide(p, [button, reject], msg, async () => {
       const issued = Math.floor(Date.now() / 1000);
       const credential = await signCredential(this.authority, p.request, issued, issued + days * DAY);
       await api('POST', `/api/requests/${encodeURIComponent(p.id)}/credential`, { credential });
       this.approved.add(p.id);
       this.root.dataset.approved = String(this.approved.size);
       button.textContent = 'Approved';
-      msg.textContent = `Approved for ${days} day${days === 1 ? '' : 's'}.`;
-      msg.className = 'request-msg ok';
-      msg.hidden = false;
+      return `Approved for ${days} day${days === 1 ? '' : 's'}.`;
+    });
+  }
+
+  /**
+   * Runs one decision on a request once at a time, with its buttons off
+   * meanwhile (and on again if it fails), and says the outcome.
+   * @param {Pending} p @param {HTMLButtonElement[]} buttons @param {HTMLElement} msg
+   * @param {() => Promise<string>} act resolves with what to say
+   */
+  async #decide(p, buttons, msg, act) {
+    if (this.busy.has(p.id) || this.approved.has(p.id)) return;
+    this.busy.add(p.id);
+    for (const b of buttons) b.disabled = true;
+    try {
+      say(msg, await act(), true);
     } catch (err) {
-      button.disabled = false;
-      msg.textContent = err instanceof Error ? err.message : String(err);
-      msg.className = 'request-msg form-error';
-      msg.hidden = false;
+      for (const b of buttons) b.disabled = false;
+      say(msg, err instanceof Error ? err.message : String(err), false);
     } finally {
       this.busy.delete(p.id);
     }
   }
+}
+
+/** Shows text under a request, as a success or an error. @param {HTMLElement} msg @param {string} text @param {boolean} ok */
+function say(msg, text, ok) {
+  msg.textContent = text;
+  msg.className = ok ? 'request-msg ok' : 'request-msg form-error';
+  msg.hidden = false;
 }

@@ -36,3 +36,26 @@ export async function sessionProof(sigPrivate, nonce, line) {
   const sig = await crypto.subtle.sign({ name: 'Ed25519' }, sigPrivate, sessionMessage(nonce, line));
   return b64u.encode(new Uint8Array(sig));
 }
+
+const LABEL_OFFICER = 'hotline-officer-session-v1\0';
+
+/**
+ * The officer's sign-in (docs/API.md, "Officer sessions"), the twin of Go's
+ * internal/trust/officer.go:
+ *
+ *   proof = Ed25519(authority key, "hotline-officer-session-v1\0" || nonce || str16(line) || str16(side))
+ *
+ * Only the side's officer, who holds its authority key, may list and
+ * reject that side's enrolment requests.
+ * @param {CryptoKey} authorityPrivate Ed25519 private key of the side's authority
+ * @param {Uint8Array} nonce the server's 32-byte challenge
+ * @param {string} line
+ * @param {string} side
+ * @returns {Promise<string>} the proof, b64u
+ */
+export async function officerProof(authorityPrivate, nonce, line, side) {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_SIZE) throw new Error('nonce must be 32 bytes');
+  const msg = concat(new TextEncoder().encode(LABEL_OFFICER), nonce, str16(line), str16(side));
+  const sig = await crypto.subtle.sign({ name: 'Ed25519' }, authorityPrivate, msg);
+  return b64u.encode(new Uint8Array(sig));
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"hotline/internal/server"
+)
+
+// serverLimitFlags registers the bounds of serve and demo on fs (README,
+// "Limits"); check validates them after parsing.
+func serverLimitFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error) {
+	l := &cfg.Limits
+	fs.DurationVar(&l.JoinTimeout, "join-timeout", server.DefaultJoinTimeout, "close a WebSocket that has not joined this long after it opened (status 1008)")
+	fs.IntVar(&l.MaxConns, "max-conns", server.DefaultMaxConns, "open TCP connections allowed in total (-1: no bound)")
+	fs.IntVar(&l.MaxConnsPerAddress, "max-conns-per-address", server.DefaultMaxConnsPerAddress,
+		"open TCP connections allowed from one source address, IPv6 /64 (-1: no bound; raise it behind a proxy, where every connection comes from the proxy)")
+	fs.DurationVar(&l.PendingTTL, "pending-ttl", server.DefaultPendingTTL, "delete an enrolment request no officer answered within this time")
+	fs.Func("host", "a DNS `name` this server answers to in the Host header (repeat or comma-separate; default localhost and the certificate's names; IP addresses are always answered to)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				cfg.Hosts = append(cfg.Hosts, h)
+			}
+		}
+		return nil
+	})
+	return func() error {
+		switch {
+		case l.JoinTimeout <= 0:
+			return fmt.Errorf("--join-timeout %v must be positive", l.JoinTimeout)
+		case l.MaxConns == 0 || l.MaxConns < -1:
+			return fmt.Errorf("--max-conns %d: give a positive number, or -1 for no bound", l.MaxConns)
+		case l.MaxConnsPerAddress == 0 || l.MaxConnsPerAddress < -1:
+			return fmt.Errorf("--max-conns-per-address %d: give a positive number, or -1 for no bound", l.MaxConnsPerAddress)
+		case l.PendingTTL <= 0:
+			return fmt.Errorf("--pending-ttl %v must be positive", l.PendingTTL)
+		}
+		return nil
+	}
+}
