@@ -129,6 +129,10 @@ func TestEventually(t *testing.T) {
 // TestNoLeak: goroutines that end in time pass; one that does not fails,
 // with the stacks.
 func TestNoLeak(t *testing.T) {
+	// NumGoroutine counts the whole process: goroutines of earlier tests
+	// (a server winding down) that end during this one would hide a stuck
+	// one. Wait until the count has settled, and make the stuck ones many.
+	settled(t)
 	synctest.Test(t, func(t *testing.T) {
 		r := &recorder{TB: t}
 		r.run(func(tb testing.TB) {
@@ -142,7 +146,9 @@ func TestNoLeak(t *testing.T) {
 		stuck := make(chan struct{})
 		r.run(func(tb testing.TB) {
 			before := runtime.NumGoroutine()
-			go func() { <-stuck }()
+			for range 200 {
+				go func() { <-stuck }()
+			}
 			servertest.NoLeak(tb, before)
 		})
 		close(stuck)
@@ -150,4 +156,20 @@ func TestNoLeak(t *testing.T) {
 			t.Fatalf("a stuck goroutine: %q", r.failed)
 		}
 	})
+}
+
+// settled waits until the process's goroutine count stays the same over
+// five polls 50 ms apart (or 10 s pass).
+func settled(t *testing.T) {
+	t.Helper()
+	last, same := -1, 0
+	for deadline := time.Now().Add(10 * time.Second); same < 5 && time.Now().Before(deadline); {
+		runtime.GC()
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
