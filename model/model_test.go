@@ -73,19 +73,19 @@ func spinTool(t *testing.T) {
 	}
 }
 
-// check generates the verifier for the model with these -D definitions,
+// check generates the verifier for the model (a .pml file here) with these -D definitions,
 // compiles it for an exhaustive safety search (-DSAFETY, -DCOLLAPSE:
-// lossless compression; never -DBITSTATE) and runs it. It returns pan's
+// lossless compression; never -DBITSTATE), breadth first if bfs, and runs it. It returns pan's
 // report and the directory holding the trail, if any.
-func check(t *testing.T, defines ...string) (result, string) {
+func check(t *testing.T, model string, bfs bool, defines ...string) (result, string) {
 	t.Helper()
 	spinTool(t)
-	src, err := os.ReadFile("hotline.pml")
+	src, err := os.ReadFile(model)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "hotline.pml"), src, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model), src, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -104,8 +104,12 @@ func check(t *testing.T, defines ...string) (result, string) {
 	for _, d := range defines {
 		spinArgs = append(spinArgs, "-D"+d)
 	}
-	run("spin", append(append(spinArgs, "-a"), "hotline.pml")...)
-	run("gcc", "-O2", "-w", "-DSAFETY", "-DCOLLAPSE", "-o", "pan", "pan.c")
+	run("spin", append(append(spinArgs, "-a"), model)...)
+	gcc := []string{"-O2", "-w", "-DSAFETY", "-DCOLLAPSE", "-o", "pan", "pan.c"}
+	if bfs {
+		gcc = append(gcc, "-DBFS") // breadth first: the shortest counterexample
+	}
+	run("gcc", gcc...)
 	res, err := parse(run("./pan", "-m100000"))
 	if err != nil {
 		t.Fatal(err)
@@ -115,13 +119,13 @@ func check(t *testing.T, defines ...string) (result, string) {
 
 // trail replays the counterexample pan left in dir and keeps the model's
 // own MSC: lines (who was handed which roster, who sealed what).
-func trail(t *testing.T, dir string, defines ...string) []string {
+func trail(t *testing.T, dir, model string, defines ...string) []string {
 	t.Helper()
 	var args []string
 	for _, d := range defines {
 		args = append(args, "-D"+d)
 	}
-	cmd := exec.Command("spin", append(append(args, "-t"), "hotline.pml")...)
+	cmd := exec.Command("spin", append(append(args, "-t"), model)...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -144,10 +148,24 @@ func trail(t *testing.T, dir string, defines ...string) []string {
 // key of its current epoch) or P3 (equal codes only for equal members and
 // keys).
 func TestKeyProtocolModel(t *testing.T) {
+	exhaust(t, "hotline.pml", "MAXE="+maxEpoch)
+}
+
+// TestJoinModel: SPIN explores every state of the join model (the gate
+// against a network adversary that replays proofs and presents others'
+// credentials) and finds no violation of J1 (a device is admitted only on a
+// connection it opened itself).
+func TestJoinModel(t *testing.T) {
+	exhaust(t, "join.pml")
+}
+
+// exhaust checks that the model holds: a full search, completed, no error.
+func exhaust(t *testing.T, model string, defines ...string) {
+	t.Helper()
 	start := time.Now()
-	res, _ := check(t, "MAXE="+maxEpoch)
-	t.Logf("MAXE=%s: %d states stored, %d transitions, depth %d, %.1f MB, %v",
-		maxEpoch, res.states, res.transitions, res.depth, res.memoryMB, time.Since(start).Round(time.Second))
+	res, _ := check(t, model, false, defines...)
+	t.Logf("%s %v: %d states stored, %d transitions, depth %d, %.1f MB, %v",
+		model, defines, res.states, res.transitions, res.depth, res.memoryMB, time.Since(start).Round(time.Second))
 	if !res.full {
 		t.Errorf("not a full state space search:\n%s", res.out)
 	}
@@ -166,19 +184,21 @@ func TestKeyProtocolModel(t *testing.T) {
 // counterexample, so that the check above can fail.
 func TestBrokenModelsFail(t *testing.T) {
 	for _, tc := range []struct {
-		variant string
-		want    []string // any of these assertions
+		model, variant string
+		want           []string // any of these assertions
 	}{
 		// a client that sends keys to members without verifying credentials
-		{"BROKEN_UNVERIFIED", []string{"p1_confined"}},
+		{"hotline.pml", "BROKEN_UNVERIFIED", []string{"p1_confined"}},
 		// a client that keeps a departed member and keeps sending to it
-		{"BROKEN_KEEP", []string{"p1_confined", "p2_forward"}},
+		{"hotline.pml", "BROKEN_KEEP", []string{"p1_confined", "p2_forward"}},
 		// a code without key commitments: equal codes, different keys
-		{"BROKEN_CODE", []string{"p3_code"}},
+		{"hotline.pml", "BROKEN_CODE", []string{"p3_code"}},
+		// a gate that takes a proof over another connection's challenge
+		{"join.pml", "BROKEN_NONCE", []string{"j1_own_proof"}},
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
 			defs := []string{"MAXE=" + maxEpoch, tc.variant}
-			res, dir := check(t, defs...)
+			res, dir := check(t, tc.model, true, defs...)
 			if res.errors == 0 {
 				t.Fatalf("no counterexample:\n%s", res.out)
 			}
@@ -189,7 +209,7 @@ func TestBrokenModelsFail(t *testing.T) {
 			if !found {
 				t.Fatalf("violated %q, want one of %v", res.violated, tc.want)
 			}
-			steps := trail(t, dir, defs...)
+			steps := trail(t, dir, tc.model, defs...)
 			if len(steps) == 0 {
 				t.Fatal("the trail replays to nothing")
 			}
