@@ -3,8 +3,11 @@
  *
  * Two sides, three devices each:
  *
- *   side A: 0 principal (honest client)   1 adviser (honest client)  2 operator (enrolled, may not receive media)
- *   side B: 3 principal (honest client)   4 adviser (honest client)  5 a forged entry (no authority signature)
+ *   side A: 0 principal (honest client)   1 adviser                  2 operator (enrolled, may not receive media)
+ *   side B: 3 principal (honest client)   4 adviser                  5 a forged entry (no authority signature)
+ *
+ * Devices 1, 2, 4 and 5 are the adversary's (-DHONEST3 makes 1 an honest
+ * client too): it receives what is sealed to them and sends their keys.
  *
  * The adversary is the server and the network together. At any moment it
  * may hand any honest client any roster (any subset of the six entries, each
