@@ -60,7 +60,7 @@ done
 fuzztime=${HOTLINE_FUZZTIME:-10s}
 targets=
 if [ $# -eq 0 ] && [ "$fuzztime" != off ]; then
-	targets=$(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./(.*)/[^/]*_test\.go:func (Fuzz.*)$#\1 \2#' | sort -u)
+	targets=$(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./(.*)/[^/]*_test\.go:func (Fuzz.*)$#\1 \2#' | sort -u || true)
 fi
 FUZZ_TARGETS=$targets FUZZ_TIME=$fuzztime exec unshare --net -- sh -c '
 	ip link set lo up || exit 1
