@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,6 +361,32 @@ func hostileCases() []hostileCase {
 			s := h.joined(t, demo.East, "East Slow", role.Principal, "slow", []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}})
 			s.awaitErrorRef(protocol.CodeState, protocol.TypeOffer)
 			s.awaitClose(websocket.StatusInternalError)
+		}},
+		{"slow client never finishing its upgrade", func(t *testing.T, h *hostile) {
+			// Headers that never end (slowloris): the server gives up on
+			// them (ReadHeaderTimeout) and closes the connection; a request
+			// that never arrived reached nothing.
+			u, err := url.Parse(h.l.srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: "+u.Host+"\r\nUpgrade: websocket\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(patience))
+			got, err := io.ReadAll(conn)
+			if err != nil {
+				t.Fatalf("the server kept a half-sent request open: %v (read %q)", err, got)
+			}
+			if len(got) > 0 && !bytes.HasPrefix(got, []byte("HTTP/1.1 408")) {
+				t.Fatalf("answer %q, want the connection closed (or 408)", got)
+			}
+			t.Logf("closed by the server after %q", got)
 		}},
 
 		// The HTTP API.
