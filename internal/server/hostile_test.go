@@ -97,6 +97,12 @@ func TestHostileClients(t *testing.T) {
 			}
 		})
 	}
+	// The principals still see each other alone, with the same keys.
+	waitUntil(t, "the principals show the same code", func() (bool, string) {
+		e, eok := h.east.Keys().Code()
+		w, wok := h.west.Keys().Code()
+		return eok && wok && e == w && len(h.east.Keys().Members()) == 1, fmt.Sprintf("east %q (%v), west %q (%v), east's members %d", e, eok, w, wok, len(h.east.Keys().Members()))
+	})
 	// Every hostile session is gone; only the principals remain.
 	waitUntil(t, "only the principals remain", func() (bool, string) {
 		n := srv.Registry().Participants()
