@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hotline/internal/tier"
 )
 
 // The bound of the checked model: epochs 0..maxEpoch per sender. CI checks
@@ -79,6 +81,7 @@ func spinTool(t *testing.T) {
 // report and the directory holding the trail, if any.
 func check(t *testing.T, model string, bfs bool, defines ...string) (result, string) {
 	t.Helper()
+	tier.Model(t)
 	spinTool(t)
 	src, err := os.ReadFile(model)
 	if err != nil {

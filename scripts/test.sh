@@ -13,8 +13,25 @@
 # target (found with grep, so new ones are included) then runs for
 # $HOTLINE_FUZZTIME each (default 10s; "off" skips them), one at a time;
 # a finding fails the run and is kept under the package's testdata/fuzz.
+#
+# Tiers: `scripts/test.sh -short` is the fast inner loop (unit tests; the
+# integration tiers with real servers and Pion peers, and the browser tier,
+# skip with a message saying so). Without -short everything runs. In CI
+# (CI=true) nothing may skip: -short is refused here, and a missing part
+# (Chromium) fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+short=false
+for arg in "$@"; do
+	case "$arg" in
+	-short | -short=true | --short | --short=true) short=true ;;
+	esac
+done
+if [ "$short" = true ] && [ "${CI:-}" = true ]; then
+	echo "test.sh: -short skips the integration and browser tiers; CI runs everything" >&2
+	exit 1
+fi
 
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
@@ -23,14 +40,15 @@ need_root() {
 	fi
 }
 
-# Browser tests drive Debian's Chromium (../shared/BROWSER_TESTS.md).
-if ! command -v chromium >/dev/null 2>&1; then
+# Browser tests drive Debian's Chromium (../shared/BROWSER_TESTS.md); the
+# short tier does not need it.
+if [ "$short" = false ] && ! command -v chromium >/dev/null 2>&1; then
 	need_root "installing chromium"
 	echo "test.sh: installing chromium (about a minute)"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-command -v chromium >/dev/null 2>&1 || { echo "test.sh: chromium is missing and could not be installed" >&2; exit 1; }
+[ "$short" = true ] || command -v chromium >/dev/null 2>&1 || { echo "test.sh: chromium is missing and could not be installed" >&2; exit 1; }
 command -v ip >/dev/null 2>&1 || { need_root "installing iproute2"; apt-get install -y -qq iproute2 >/dev/null; }
 # Multi-site tests (internal/topology) make faults with nftables (no netem here).
 command -v nft >/dev/null 2>&1 || { need_root "installing nftables"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
@@ -44,6 +62,9 @@ done
 go mod download
 go build ./...
 go vet ./...
+# staticcheck is a tool of the module (go.mod's tool directive), so its
+# version is pinned and it runs offline once downloaded. Any finding fails.
+go tool staticcheck ./...
 
 # A loopback-only world for the tests. unshare needs root (or user
 # namespaces); without it the suite refuses to run rather than risk sending

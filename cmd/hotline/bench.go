@@ -28,6 +28,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	cfg := load.Config{}
 	fs.StringVar(&cfg.Server, "server", "", "base `URL` of a running server on loopback (default: start one as a child process)")
+	fs.StringVar(&cfg.Metrics, "metrics", "", "with --server: base `URL` of that server's metrics listener (its --metrics-listen, e.g. http://127.0.0.1:9464)")
 	fs.IntVar(&cfg.Calls, "calls", 1, "calls to run (with --ramp: to start with)")
 	fs.IntVar(&cfg.Participants, "participants", 4, "participants per call, each publishing audio and video and receiving all others (2..16)")
 	fs.DurationVar(&cfg.Duration, "duration", load.DefaultDuration, "measured window (per ramp step), after everyone receives media")
@@ -42,7 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("v", false, "log debugging detail, the endpoints' included")
 	tlsConfig := caFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline bench [--server URL [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
+		fmt.Fprintln(stderr, "usage: hotline bench [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +91,9 @@ func benchFlags(fs *flag.FlagSet, cfg load.Config, dataDir string) error {
 	if (cfg.Server == "") != (dataDir == "") {
 		return errors.New("bench: --server and --data go together (the endpoints enrol with the demo authorities of that server's data folder)")
 	}
+	if (cfg.Server == "") != (cfg.Metrics == "") {
+		return errors.New("bench: --server and --metrics go together (the bench reads the server's figures from its metrics listener)")
+	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !cfg.Ramp {
@@ -135,12 +139,12 @@ func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep loa
 	if err := benchEnrolment(ctx, &cfg, dir); err != nil {
 		return load.Report{}, err
 	}
-	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir})
+	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir})
 	if err != nil {
 		return load.Report{}, err
 	}
-	cfg.Log.Info("server started", "url", proc.URL())
-	cfg.Server = proc.URL()
+	cfg.Log.Info("server started", "url", proc.URL(), "metrics", proc.MetricsURL())
+	cfg.Server, cfg.Metrics = proc.URL(), proc.MetricsURL()
 	rep, err = load.Run(ctx, cfg)
 	if serr := proc.Stop(); serr != nil {
 		err = errors.Join(err, serr)

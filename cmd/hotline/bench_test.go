@@ -1,17 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
 
 // Bad bench flags are refused with a clear error before a server starts or
@@ -44,11 +44,14 @@ func TestBenchBadInput(t *testing.T) {
 		{[]string{"--ramp", "--max-loss", "NaN"}, "loss bound NaN"},
 		{[]string{"--ramp", "--max-p99", "0s"}, "residence p99 bound 0s"},
 		{[]string{"--server", ""}, "--server is empty"},
-		{[]string{"--server", "ftp://127.0.0.1:1", "--data", data}, "scheme must be http or https"},
-		{[]string{"--server", "http://192.0.2.7:8080", "--data", data}, "servers on this machine only"},
-		{[]string{"--server", "http://example.org", "--data", data}, "servers on this machine only"},
+		{[]string{"--server", "ftp://127.0.0.1:1", "--metrics", "http://127.0.0.1:2", "--data", data}, "scheme must be http or https"},
+		{[]string{"--server", "http://192.0.2.7:8080", "--metrics", "http://127.0.0.1:2", "--data", data}, "servers on this machine only"},
+		{[]string{"--server", "http://example.org", "--metrics", "http://127.0.0.1:2", "--data", data}, "servers on this machine only"},
 		{[]string{"--server", "http://127.0.0.1:1"}, "--server and --data go together"},
 		{[]string{"--data", data}, "--server and --data go together"},
+		{[]string{"--server", "http://127.0.0.1:1", "--data", data}, "--server and --metrics go together"},
+		{[]string{"--metrics", "http://127.0.0.1:2"}, "--server and --metrics go together"},
+		{[]string{"--server", "http://127.0.0.1:1", "--metrics", "http://192.0.2.7:9464", "--data", data}, "servers on this machine only"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	}
@@ -81,15 +84,12 @@ func TestBenchBadInput(t *testing.T) {
 // stderr and stdout is the one JSON line. With --e2ee every frame is
 // encrypted end to end and the JSON carries what SFrame costs.
 func TestBenchJSONAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	dir := t.TempDir()
-	srv, _, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{DataDir: dir, MetricsListen: "127.0.0.1:0"}, nil)
 	for _, e2ee := range []bool{false, true} {
 		name := "plain"
-		args := []string{"bench", "--server", srv.URL(), "--data", dir, "--participants", "2", "--duration", "1s", "--json"}
+		args := []string{"bench", "--server", srv.URL(), "--metrics", srv.MetricsURL(), "--data", dir, "--participants", "2", "--duration", "1s", "--json"}
 		if e2ee {
 			name = "e2ee"
 			args = append(args, "--e2ee")

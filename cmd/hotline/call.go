@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,12 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
-	"hotline/internal/booking"
+	"hotline/internal/api"
+	"hotline/internal/apiclient"
 	"hotline/internal/certs"
 	"hotline/internal/protocol"
 	"hotline/internal/schedule"
@@ -41,12 +39,12 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("call %s: %w", cmd.name, err)
 	}
-	api, err := openAPI(ctx, cmd.server, cmd.device, cmd.line, tlsConfig)
+	cl, err := signIn(ctx, cmd.server, cmd.device, cmd.line, tlsConfig)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", cmd.name, err)
 	}
-	if err := cmd.run(ctx, api); err != nil {
-		return fmt.Errorf("call %s: %w", cmd.name, err)
+	if err := cmd.run(ctx, cl); err != nil {
+		return fmt.Errorf("call %s: %w", cmd.name, certs.Explain(err))
 	}
 	return nil
 }
@@ -63,7 +61,8 @@ type callCommand struct {
 	id                         string // the call, for all but request, list and history
 	json, ics                  bool
 	version                    int64
-	body                       []byte // the request body, checked with the server's own parser
+	request                    api.RequestBody    // checked with the server's own parser
+	transition                 api.TransitionBody // likewise (accept)
 	tls                        func() (*tls.Config, error)
 	stdout                     io.Writer
 }
@@ -152,11 +151,8 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		return fmt.Errorf("call %s: %w", c.name, err)
 	}
 	if c.name == "accept" {
-		c.body, err = checkedBody(booking.TransitionBody{Version: c.version, Participants: participants}, func(b []byte) error {
-			_, err := booking.ParseTransition(b)
-			return err
-		})
-		if err != nil {
+		c.transition = api.TransitionBody{Version: c.version, Participants: participants}
+		if _, err := apiclient.CheckTransition(c.transition); err != nil {
 			return fmt.Errorf("call accept: %w", err)
 		}
 		return nil
@@ -168,13 +164,10 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	if err != nil || d%time.Minute != 0 || d < schedule.MinDuration || d > schedule.MaxDuration {
 		return fmt.Errorf("call request: --duration %q: want whole minutes from 1m to 12h, e.g. 45m or 2h", duration)
 	}
-	c.body, err = checkedBody(booking.RequestBody{
+	c.request = api.RequestBody{
 		Line: c.line, Kind: kind, When: when, DurationMinutes: int64(d / time.Minute), Agenda: agenda, Participants: participants,
-	}, func(b []byte) error {
-		_, err := booking.ParseRequest(b)
-		return err
-	})
-	if err != nil {
+	}
+	if _, err := apiclient.CheckRequest(c.request); err != nil {
 		return fmt.Errorf("call request: %w", err)
 	}
 	return nil
@@ -189,185 +182,94 @@ func isTransition(name string) bool {
 	return false
 }
 
-// checkedBody encodes a body and checks it with the server's own parser,
-// so that bad input is refused here with the server's words, before
-// anything is sent.
-func checkedBody(v any, check func([]byte) error) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if err := check(b); err != nil {
-		return nil, fmt.Errorf("refused before sending anything: %w", err)
-	}
-	return b, nil
-}
-
 // participantsOf turns --adviser NAME and --participant NAME=ROLES into
 // the API's participants.
-func participantsOf(advisers, people []string) ([]booking.ParticipantJSON, error) {
-	var out []booking.ParticipantJSON
+func participantsOf(advisers, people []string) ([]api.Participant, error) {
+	var out []api.Participant
 	for _, a := range advisers {
-		out = append(out, booking.ParticipantJSON{Name: a, Roles: []string{"adviser"}})
+		out = append(out, api.Participant{Name: a, Roles: []string{"adviser"}})
 	}
 	for _, p := range people {
 		i := strings.LastIndexByte(p, '=')
 		if i < 0 {
 			return nil, fmt.Errorf("--participant %q: want NAME=ROLE[,ROLE], e.g. \"Anna Petrova=principal\"", p)
 		}
-		out = append(out, booking.ParticipantJSON{Name: p[:i], Roles: strings.Split(p[i+1:], ",")})
+		out = append(out, api.Participant{Name: p[:i], Roles: strings.Split(p[i+1:], ",")})
 	}
 	return out, nil
 }
 
-func (c *callCommand) run(ctx context.Context, api *apiClient) error {
+func (c *callCommand) run(ctx context.Context, cl *apiclient.Client) error {
 	switch c.name {
 	case "list", "history":
-		path := "/api/calls?line=" + url.QueryEscape(c.line)
+		list := cl.Calls
 		if c.name == "history" {
-			path = "/api/history?line=" + url.QueryEscape(c.line)
+			list = cl.History
 		}
-		var l booking.ListJSON
-		raw, err := api.do(ctx, "GET", path, nil, &l)
+		l, err := list(ctx, c.line)
 		if err != nil || c.json {
-			return c.printJSON(raw, err)
+			return c.printJSON(l, err)
 		}
 		printList(c.stdout, c.name, l)
 		return nil
 	case "show":
 		if c.ics {
-			raw, err := api.do(ctx, "GET", "/calls/"+c.id+".ics", nil, nil)
+			raw, err := cl.ICS(ctx, c.id)
 			if err == nil {
 				_, err = c.stdout.Write(raw)
 			}
 			return err
 		}
-		return c.showCall(api.do(ctx, "GET", "/api/calls/"+c.id, nil, new(booking.CallJSON)))
+		return c.showCall(cl.Call(ctx, c.id))
 	case "request":
-		return c.showCall(api.do(ctx, "POST", "/api/calls", c.body, new(booking.CallJSON)))
+		return c.showCall(cl.Request(ctx, c.request))
 	}
-	body := c.body
-	if body == nil && c.version != 0 {
-		body, _ = json.Marshal(booking.TransitionBody{Version: c.version})
-	}
-	return c.showCall(api.do(ctx, "POST", "/api/calls/"+c.id+"/"+c.name, body, new(booking.CallJSON)))
+	body := c.transition
+	body.Version = c.version
+	return c.showCall(cl.Transition(ctx, c.id, c.name, body))
 }
 
-func (c *callCommand) printJSON(raw []byte, err error) error {
+// printJSON prints the API's JSON of v.
+func (c *callCommand) printJSON(v any, err error) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "%s\n", bytes.TrimSpace(raw))
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", raw)
 	return err
 }
 
-func (c *callCommand) showCall(raw []byte, err error) error {
+func (c *callCommand) showCall(call api.Call, err error) error {
 	if err != nil || c.json {
-		return c.printJSON(raw, err)
-	}
-	var call booking.CallJSON
-	if err := json.Unmarshal(raw, &call); err != nil {
-		return err
+		return c.printJSON(call, err)
 	}
 	printCall(c.stdout, call)
 	return nil
 }
 
-// apiClient talks to the calls API with a session token.
-type apiClient struct {
-	base  string
-	http  *http.Client
-	token string
-}
-
-// openAPI checks the server URL, loads the device and opens an API session
-// on line with it (docs/API.md, "Authentication").
-func openAPI(ctx context.Context, server, devicePath, line string, tlsConfig *tls.Config) (*apiClient, error) {
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--server %q: want an http:// or https:// URL with a host", server)
+// signIn loads the device and opens an API session on line with it
+// (docs/API.md, "Authentication").
+func signIn(ctx context.Context, server, devicePath, line string, tlsConfig *tls.Config) (*apiclient.Client, error) {
+	cl, err := apiclient.New(server, certs.HTTPClient(tlsConfig, 30*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("--%w", err)
 	}
 	dev, err := trust.LoadDevice(devicePath)
 	if err != nil {
 		return nil, err
 	}
-	if dev.Credential == nil {
-		return nil, fmt.Errorf("device %s is not enrolled yet (hotline device install)", devicePath)
+	if err := cl.SignIn(ctx, dev, line); err != nil {
+		return nil, fmt.Errorf("device %s: %w", devicePath, certs.Explain(err))
 	}
-	api := &apiClient{base: strings.TrimSuffix(server, "/"), http: certs.HTTPClient(tlsConfig, 30*time.Second)}
-	var ch struct {
-		Nonce string `json:"nonce"`
-	}
-	if _, err := api.do(ctx, "POST", "/api/session/challenge", nil, &ch); err != nil {
-		return nil, fmt.Errorf("session challenge: %w", err)
-	}
-	nonce, err := trust.DecodeB64(ch.Nonce)
-	if err != nil || len(nonce) != trust.NonceSize {
-		return nil, errors.New("session challenge: the server sent a bad nonce")
-	}
-	body, _ := json.Marshal(map[string]any{
-		"line": line, "credential": dev.Credential, "nonce": ch.Nonce, "proof": trust.B64(dev.SessionProof(nonce, line)),
-	})
-	var s struct {
-		Token string `json:"token"`
-	}
-	if _, err := api.do(ctx, "POST", "/api/session", body, &s); err != nil {
-		return nil, fmt.Errorf("session: %w", err)
-	}
-	api.token = s.Token
-	return api, nil
-}
-
-// maxReply bounds what the client reads of an answer.
-const maxReply = 4 << 20
-
-// do sends body (JSON, may be nil) and decodes a 2xx answer into out (if
-// not nil); it returns the raw answer. An error answer becomes an error
-// with the server's message and the status.
-func (a *apiClient) do(ctx context.Context, method, path string, body []byte, out any) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	res, err := a.http.Do(req)
-	if err != nil {
-		return nil, certs.Explain(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, maxReply))
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(raw))
-		}
-		return nil, fmt.Errorf("%s (HTTP %d %s)", e.Error, res.StatusCode, http.StatusText(res.StatusCode))
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return nil, fmt.Errorf("unreadable answer from the server: %w", err)
-		}
-	}
-	return raw, nil
+	return cl, nil
 }
 
 // printList shows the upcoming calls or the history, each time in both
 // sides' zones.
-func printList(w io.Writer, what string, l booking.ListJSON) {
+func printList(w io.Writer, what string, l api.CallList) {
 	fmt.Fprintf(w, "line %s: %s\n", l.Line.Name, sidesText(l.Line))
 	if len(l.Calls) == 0 {
 		if what == "history" {
@@ -405,7 +307,7 @@ func firstOnly(i int, label string) string {
 }
 
 // printCall shows one call, every time in both sides' zones.
-func printCall(w io.Writer, c booking.CallJSON) {
+func printCall(w io.Writer, c api.Call) {
 	fmt.Fprintf(w, "call %s on line %s (%s): %s call, %s\n", c.ID, c.Line.Name, sidesText(c.Line), c.Kind, c.State)
 	if c.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", c.Note)
@@ -433,7 +335,7 @@ func printCall(w io.Writer, c booking.CallJSON) {
 	row(w, "version", fmt.Sprintf("%d (calendar file: hotline call show %s --ics)", c.Version, c.ID))
 }
 
-func printActual(w io.Writer, c booking.CallJSON) {
+func printActual(w io.Writer, c api.Call) {
 	if c.ActualStart != nil {
 		row(w, "went live", c.ActualStart.Text)
 	}
@@ -446,7 +348,7 @@ func printActual(w io.Writer, c booking.CallJSON) {
 }
 
 // sidesText is "east (Europe/Moscow) and west (America/New_York)".
-func sidesText(l booking.LineJSON) string {
+func sidesText(l api.Line) string {
 	var parts []string
 	for _, s := range l.Sides {
 		parts = append(parts, s.Name+" ("+s.Zone+")")

@@ -5,15 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"hotline/internal/booking"
+	"hotline/internal/api"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // callLine is a real server on 127.0.0.1 with the demo line, and device
@@ -26,14 +26,8 @@ type callLine struct {
 
 func startCallLine(t *testing.T) *callLine {
 	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := servertest.Start(t, server.Config{}, nil)
 	l := &callLine{t: t, url: srv.URL(), devices: map[string]string{}}
-	files := t.TempDir()
 	for _, p := range []struct {
 		side, name string
 		role       role.Role
@@ -41,14 +35,7 @@ func startCallLine(t *testing.T) *callLine {
 		{demo.East, "East Operator", role.Operator}, {demo.East, "East Principal", role.Principal},
 		{demo.West, "West Principal", role.Principal}, {demo.West, "West Adviser", role.Adviser},
 	} {
-		dev, err := d.EnrolDevice(p.side, p.name, p.role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.devices[p.name] = filepath.Join(files, strings.ReplaceAll(p.name, " ", "-")+".device")
-		if err := dev.Save(l.devices[p.name]); err != nil {
-			t.Fatal(err)
-		}
+		l.devices[p.name] = srv.DeviceFile(t, p.side, p.name, p.role)
 	}
 	return l
 }
@@ -72,18 +59,18 @@ func (l *callLine) must(who, sub string, args ...string) string {
 	return out
 }
 
-func (l *callLine) callJSON(who, sub string, args ...string) booking.CallJSON {
+func (l *callLine) callJSON(who, sub string, args ...string) api.Call {
 	l.t.Helper()
-	var c booking.CallJSON
+	var c api.Call
 	if err := json.Unmarshal([]byte(l.must(who, sub, append(args, "--json")...)), &c); err != nil {
 		l.t.Fatal(err)
 	}
 	return c
 }
 
-func (l *callLine) upcoming(who string) []booking.CallJSON {
+func (l *callLine) upcoming(who string) []api.Call {
 	l.t.Helper()
-	var ls booking.ListJSON
+	var ls api.CallList
 	if err := json.Unmarshal([]byte(l.must(who, "list", "--json")), &ls); err != nil {
 		l.t.Fatal(err)
 	}
@@ -125,7 +112,7 @@ func TestCallCommands(t *testing.T) {
 	}
 	bothZones(t, "accept", out)
 	out = l.must("East Principal", "show", "--json", c.ID)
-	var shown booking.CallJSON
+	var shown api.Call
 	if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.State != "accepted" || shown.Version != 2 {
 		t.Fatalf("show --json: %+v %v", shown, err)
 	}

@@ -22,7 +22,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "HTTP address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data folder (SQLite database and the demo authorities)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", 8443, "the one UDP media port (0: any free port)")
+	fs.IntVar(&cfg.TCPPort, "tcp-port", server.DefaultTCPPort, "the TCP media port where UDP is blocked: ICE over TCP and TURN (0: any free port)")
+	fs.IntVar(&cfg.TURNPort, "turn-port", 0, "also serve the TURN relay on this port, over UDP and TCP (0: only on --tcp-port)")
 	serverTLSFlags(fs, &cfg)
+	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -33,6 +36,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("demo: --udp-port %d is not a port number", cfg.UDPPort)
 	}
+	if err := checkMediaPorts(cfg); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := checkMetricsListen(cfg.MetricsListen); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -42,7 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "hotline %s demo on %s (data in %s)\n\n", version, srv.URL(), cfg.DataDir)
+	fmt.Fprintf(stdout, "hotline %s demo on %s (%s; data in %s)\n\n", version, srv.URL(), metricsNote(srv), cfg.DataDir)
 	fmt.Fprintln(stdout, "DEMO ONLY: both sides' authority keys are in the data folder and this server signs")
 	fmt.Fprintln(stdout, "enrolments with them. For real talks each side's officer keeps its own authority")
 	fmt.Fprintln(stdout, "(hotline authority init) and signs devices itself.")

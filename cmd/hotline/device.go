@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"hotline/internal/enrol"
+	"hotline/internal/api"
 	"hotline/internal/role"
 	"hotline/internal/trust"
 )
@@ -119,7 +119,7 @@ func deviceInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("device install: %w", err)
 	}
-	var li enrol.LineInfo
+	var li api.LineInfo
 	if err := json.Unmarshal(pinsData, &li); err != nil || len(li.Sides) != 2 {
 		return fmt.Errorf("device install: %s is not the output of hotline line show --json", *pinsPath)
 	}

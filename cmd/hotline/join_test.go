@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -27,11 +28,7 @@ func demoDeviceFile(t *testing.T, d *demo.Demo, side, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), name+".device")
-	if err := dev.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return servertest.SaveDevice(t, dev, name)
 }
 
 func TestJoinFlagErrors(t *testing.T) {
@@ -86,16 +83,13 @@ func TestJoinFlagErrors(t *testing.T) {
 // Two `hotline join --stats` runs in one call: each prints, as its last
 // line, JSON showing the other's audio and video.
 func TestJoinStatsEndToEnd(t *testing.T) {
+	tier.Integration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{}, nil)
 
 	names := []string{"ann", "ben"}
-	devices := []string{demoDeviceFile(t, d, demo.East, "ann"), demoDeviceFile(t, d, demo.West, "ben")}
+	devices := []string{srv.DeviceFile(t, demo.East, "ann"), srv.DeviceFile(t, demo.West, "ben")}
 	outs := make([]bytes.Buffer, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup

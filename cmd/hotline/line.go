@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
-	_ "time/tzdata" // time zones work on machines without zoneinfo
 
 	"hotline/internal/enrol"
 	"hotline/internal/protocol"
+	"hotline/internal/schedule"
 	"hotline/internal/server"
 	"hotline/internal/store"
 	"hotline/internal/trust"
@@ -60,8 +59,8 @@ func lineAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if !ok {
 			return fmt.Errorf("line add: --tz %q is not NAME=ZONE", z)
 		}
-		if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
-			return fmt.Errorf("line add: --tz %s: unknown time zone %q", side, zone)
+		if _, err := schedule.LoadZone(zone); err != nil {
+			return fmt.Errorf("line add: --tz %s: %w", side, err)
 		}
 		tz[side] = zone
 	}

@@ -20,8 +20,8 @@ var version = "0.1.0-dev"
 const usage = `hotline — a secure line for high-stakes talks
 
 usage:
-  hotline demo    [--listen ADDR] [--data DIR] [--tls-cert F --tls-key F]   a complete line with enrolment links (demo only)
-  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http]
+  hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
+  hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
@@ -30,7 +30,7 @@ usage:
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
-  hotline bench   [--server URL [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
+  hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline version
 
 Run "hotline COMMAND --help" for a command's flags.

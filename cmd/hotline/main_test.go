@@ -45,14 +45,20 @@ func TestServeBadInput(t *testing.T) {
 	}{
 		{[]string{"--udp-port", "70000"}, "not a port number"},
 		{[]string{"--udp-port", "x"}, "invalid value"},
-		{[]string{"--max-participants", "1"}, "outside 2..256"},
+		{[]string{"--max-participants", "1"}, "outside 2..20"},
+		{[]string{"--max-participants", "21"}, "outside 2..20"},
 		{[]string{"--listen", "nonsense"}, "listen address"},
 		{[]string{"--listen", "example.org:8080"}, "must be an IP address"},
-		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not an IP address"},
+		{[]string{"--public-ip", "not-an-ip", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0"}, "not an IP address"},
+		{[]string{"--tcp-port", "70000"}, "--tcp-port 70000 is not a port number"},
+		{[]string{"--turn-port", "-1"}, "--turn-port -1 is not a port number"},
+		{[]string{"--turn-port", "8443"}, "already --tcp-port or --udp-port"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--pprof", "0.0.0.0:6060"}, "must be a loopback address"},
 		{[]string{"--pprof", "nonsense"}, "--pprof"},
+		{[]string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
+		{[]string{"--metrics-listen", "example.org:9464"}, "must be an IP address"},
 		// Plain HTTP off loopback is refused before any socket opens.
 		{[]string{"--listen", "10.77.0.1:8080"}, "--tls-cert FILE --tls-key FILE"},
 		{[]string{"--listen", ":8080"}, "--insecure-http"},
@@ -103,12 +109,12 @@ func TestServeStartsAndStops(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--data", dir}, pw, &errOut)
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir}, pw, &errOut)
 		pw.Close()
 	}()
 	// The first line on stdout says the server is up.
 	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil || !strings.Contains(line, "serving on http://127.0.0.1:") {
+	if err != nil || !strings.Contains(line, "serving on http://127.0.0.1:") || !strings.Contains(line, "metrics on 127.0.0.1:") {
 		t.Fatalf("serve printed %q (%v)", line, err)
 	}
 	go io.Copy(io.Discard, pr)

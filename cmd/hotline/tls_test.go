@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"hotline/internal/certs"
 	"hotline/internal/demo"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // childArgs, when set in the environment, makes the test binary act as the
@@ -108,18 +108,11 @@ func TestNativeCommandsOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	caFile := filepath.Join(tlsDir, certs.CAFile)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(),
-		TLSCert: filepath.Join(tlsDir, certs.CertFile), TLSKey: filepath.Join(tlsDir, certs.KeyFile)}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servertest.Start(t, server.Config{TLSCert: filepath.Join(tlsDir, certs.CertFile), TLSKey: filepath.Join(tlsDir, certs.KeyFile)}, nil)
 	if !strings.HasPrefix(srv.URL(), "https://") {
 		t.Fatalf("server URL %s", srv.URL())
 	}
-	ann, ben := demoDeviceFile(t, d, demo.East, "ann"), demoDeviceFile(t, d, demo.West, "ben")
+	ann, ben := srv.DeviceFile(t, demo.East, "ann"), srv.DeviceFile(t, demo.West, "ben")
 	list := []string{"call", "list", "--server", srv.URL(), "--line", demo.Line, "--device", ann}
 
 	if _, _, err := runCmd(append(list, "--ca", caFile)...); err != nil {

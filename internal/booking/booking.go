@@ -7,9 +7,9 @@
 // that lost a race (optimistic locking on the call's version).
 //
 // It knows nothing of HTTP: internal/httpapi decodes requests with
-// ParseRequest and ParseTransition, calls the Service, and maps the four
-// sentinel errors below to statuses. The live call server uses Call, Named,
-// Joinable and System.
+// internal/api's ParseRequest and ParseTransition, calls the Service, shows
+// its answers with Call.API, and maps the four sentinel errors below to
+// statuses. The live call server uses Call, Named, Joinable and System.
 package booking
 
 import (

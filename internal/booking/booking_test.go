@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/store"
@@ -65,15 +66,15 @@ var (
 
 // request is the usual request: a video call at 18:00 Moscow time today,
 // two hours, with the east principal and an adviser named.
-func request() Request {
-	return Request{
+func request() api.Request {
+	return api.Request{
 		Line: "demo", Kind: schedule.Video, When: "at 18:00 Europe/Moscow", Duration: 2 * time.Hour,
 		Agenda: []string{"Opening", "Grain corridor"},
-		Named:  []Person{{"East Principal", []role.Role{role.Principal}}, {"East Adviser", []role.Role{role.Adviser}}},
+		Named:  []api.Person{{Name: "East Principal", Roles: []role.Role{role.Principal}}, {Name: "East Adviser", Roles: []role.Role{role.Adviser}}},
 	}
 }
 
-func (f *fixture) request(by Caller, r Request) Call {
+func (f *fixture) request(by Caller, r api.Request) Call {
 	f.t.Helper()
 	c, _, err := f.svc.Request(context.Background(), by, r)
 	if err != nil {
@@ -82,11 +83,11 @@ func (f *fixture) request(by Caller, r Request) Call {
 	return c
 }
 
-func (f *fixture) do(by Caller, id string, ev schedule.Event, in Transition) (Call, error) {
+func (f *fixture) do(by Caller, id string, ev schedule.Event, in api.Transition) (Call, error) {
 	return f.svc.Transition(context.Background(), by, id, ev, in)
 }
 
-func (f *fixture) must(by Caller, id string, ev schedule.Event, in Transition) Call {
+func (f *fixture) must(by Caller, id string, ev schedule.Event, in api.Transition) Call {
 	f.t.Helper()
 	c, err := f.do(by, id, ev, in)
 	if err != nil {
@@ -116,15 +117,15 @@ func TestFullFlow(t *testing.T) {
 	}
 
 	f.now = t0.Add(time.Hour)
-	named := []Person{{"West Principal", []role.Role{role.Principal}}, {"West Interpreter", []role.Role{role.Interpreter}}}
-	c = f.must(westPrincipal, c.ID, schedule.EventAccept, Transition{Version: 1, Named: named})
+	named := []api.Person{{Name: "West Principal", Roles: []role.Role{role.Principal}}, {Name: "West Interpreter", Roles: []role.Role{role.Interpreter}}}
+	c = f.must(westPrincipal, c.ID, schedule.EventAccept, api.Transition{Version: 1, Named: named})
 	if c.State != schedule.StateAccepted || c.Version != 2 {
 		t.Fatalf("accepted: %+v", c)
 	}
 	f.now = want.Add(-2 * time.Minute)
-	c = f.must(eastPrincipal, c.ID, schedule.EventStart, Transition{})
+	c = f.must(eastPrincipal, c.ID, schedule.EventStart, api.Transition{})
 	f.now = want.Add(2 * time.Hour)
-	c = f.must(westOperator, c.ID, schedule.EventEnd, Transition{Version: 3})
+	c = f.must(westOperator, c.ID, schedule.EventEnd, api.Transition{Version: 3})
 	if c.State != schedule.StateEnded || c.Version != 4 || c.Duration(f.now) != 2*time.Hour+2*time.Minute {
 		t.Fatalf("ended: %+v", c)
 	}
@@ -162,17 +163,17 @@ func TestFullFlow(t *testing.T) {
 func TestDeclineAndCancel(t *testing.T) {
 	f := newFixture(t)
 	a := f.request(westOperator, request())
-	if c := f.must(eastPrincipal, a.ID, schedule.EventDecline, Transition{}); c.State != schedule.StateDeclined {
+	if c := f.must(eastPrincipal, a.ID, schedule.EventDecline, api.Transition{}); c.State != schedule.StateDeclined {
 		t.Fatalf("declined: %+v", c)
 	}
 	b := f.request(westOperator, request())
-	if c := f.must(westPrincipal, b.ID, schedule.EventCancel, Transition{}); c.State != schedule.StateCancelled {
+	if c := f.must(westPrincipal, b.ID, schedule.EventCancel, api.Transition{}); c.State != schedule.StateCancelled {
 		t.Fatalf("request withdrawn: %+v", c)
 	}
 	// An accepted call is called off by either side.
 	c := f.request(westOperator, request())
-	f.must(eastOperator, c.ID, schedule.EventAccept, Transition{})
-	if c := f.must(eastOperator, c.ID, schedule.EventCancel, Transition{}); c.State != schedule.StateCancelled || c.History[2].BySide != "east" {
+	f.must(eastOperator, c.ID, schedule.EventAccept, api.Transition{})
+	if c := f.must(eastOperator, c.ID, schedule.EventCancel, api.Transition{}); c.State != schedule.StateCancelled || c.History[2].BySide != "east" {
 		t.Fatalf("accepted call cancelled: %+v", c)
 	}
 	_, calls, err := f.svc.List(context.Background(), eastAdviser, "demo")
@@ -190,31 +191,31 @@ func TestTransitionRefusals(t *testing.T) {
 	f := newFixture(t)
 	req := f.request(eastOperator, request())  // requested by east
 	acc := f.request(westPrincipal, request()) // accepted
-	f.must(eastOperator, acc.ID, schedule.EventAccept, Transition{Named: []Person{{"East Principal", []role.Role{role.Principal}}}})
+	f.must(eastOperator, acc.ID, schedule.EventAccept, api.Transition{Named: []api.Person{{Name: "East Principal", Roles: []role.Role{role.Principal}}}})
 	cases := []struct {
 		name string
 		by   Caller
 		id   string
 		ev   schedule.Event
-		in   Transition
+		in   api.Transition
 		want error
 	}{
-		{"adviser accepts", westAdviser, req.ID, schedule.EventAccept, Transition{}, ErrForbidden},
-		{"press accepts", westPress, req.ID, schedule.EventAccept, Transition{}, ErrForbidden},
-		{"monitor declines", westMonitor, req.ID, schedule.EventDecline, Transition{}, ErrForbidden},
-		{"own request accepted", eastPrincipal, req.ID, schedule.EventAccept, Transition{}, ErrForbidden},
-		{"own request declined", eastOperator, req.ID, schedule.EventDecline, Transition{}, ErrForbidden},
-		{"other side withdraws the request", westOperator, req.ID, schedule.EventCancel, Transition{}, ErrForbidden},
-		{"start before accept", westOperator, req.ID, schedule.EventStart, Transition{}, ErrConflict},
-		{"end before live", westOperator, acc.ID, schedule.EventEnd, Transition{}, ErrConflict},
-		{"accept twice", westOperator, acc.ID, schedule.EventAccept, Transition{}, ErrConflict},
-		{"stale version", westOperator, req.ID, schedule.EventAccept, Transition{Version: 7}, ErrConflict},
-		{"names on a decline", westOperator, req.ID, schedule.EventDecline, Transition{Named: []Person{{"X", []role.Role{role.Adviser}}}}, ErrInvalid},
-		{"request as a transition", westOperator, req.ID, schedule.EventRequest, Transition{}, ErrInvalid},
-		{"unknown event", westOperator, req.ID, schedule.Event("ring"), Transition{}, ErrInvalid},
-		{"unknown call", westOperator, "c-aaaaaaaaaaaa", schedule.EventAccept, Transition{}, ErrNotFound},
-		{"session of another line", Caller{Line: "other", Side: "west", Name: "W", Roles: []role.Role{role.Operator}}, req.ID, schedule.EventAccept, Transition{}, ErrNotFound},
-		{"side not on the line", caller("north", "N", role.Operator), req.ID, schedule.EventAccept, Transition{}, ErrForbidden},
+		{"adviser accepts", westAdviser, req.ID, schedule.EventAccept, api.Transition{}, ErrForbidden},
+		{"press accepts", westPress, req.ID, schedule.EventAccept, api.Transition{}, ErrForbidden},
+		{"monitor declines", westMonitor, req.ID, schedule.EventDecline, api.Transition{}, ErrForbidden},
+		{"own request accepted", eastPrincipal, req.ID, schedule.EventAccept, api.Transition{}, ErrForbidden},
+		{"own request declined", eastOperator, req.ID, schedule.EventDecline, api.Transition{}, ErrForbidden},
+		{"other side withdraws the request", westOperator, req.ID, schedule.EventCancel, api.Transition{}, ErrForbidden},
+		{"start before accept", westOperator, req.ID, schedule.EventStart, api.Transition{}, ErrConflict},
+		{"end before live", westOperator, acc.ID, schedule.EventEnd, api.Transition{}, ErrConflict},
+		{"accept twice", westOperator, acc.ID, schedule.EventAccept, api.Transition{}, ErrConflict},
+		{"stale version", westOperator, req.ID, schedule.EventAccept, api.Transition{Version: 7}, ErrConflict},
+		{"names on a decline", westOperator, req.ID, schedule.EventDecline, api.Transition{Named: []api.Person{{Name: "X", Roles: []role.Role{role.Adviser}}}}, ErrInvalid},
+		{"request as a transition", westOperator, req.ID, schedule.EventRequest, api.Transition{}, ErrInvalid},
+		{"unknown event", westOperator, req.ID, schedule.Event("ring"), api.Transition{}, ErrInvalid},
+		{"unknown call", westOperator, "c-aaaaaaaaaaaa", schedule.EventAccept, api.Transition{}, ErrNotFound},
+		{"session of another line", Caller{Line: "other", Side: "west", Name: "W", Roles: []role.Role{role.Operator}}, req.ID, schedule.EventAccept, api.Transition{}, ErrNotFound},
+		{"side not on the line", caller("north", "N", role.Operator), req.ID, schedule.EventAccept, api.Transition{}, ErrForbidden},
 	}
 	for _, tc := range cases {
 		var before Call
@@ -233,12 +234,12 @@ func TestTransitionRefusals(t *testing.T) {
 		}
 	}
 	// Too many participants: the accept with them does not happen.
-	_, err := f.do(westOperator, req.ID, schedule.EventAccept, Transition{Named: make([]Person, MaxNamed+1)})
+	_, err := f.do(westOperator, req.ID, schedule.EventAccept, api.Transition{Named: make([]api.Person, api.MaxNamed+1)})
 	if !errors.Is(err, ErrInvalid) || f.load(req.ID).State != schedule.StateRequested {
 		t.Fatalf("too many named: %v", err)
 	}
 	// The refused accepts left the request open for a valid one.
-	c := f.must(westOperator, req.ID, schedule.EventAccept, Transition{Named: []Person{{"West Principal", []role.Role{role.Principal}}}})
+	c := f.must(westOperator, req.ID, schedule.EventAccept, api.Transition{Named: []api.Person{{Name: "West Principal", Roles: []role.Role{role.Principal}}}})
 	if c.State != schedule.StateAccepted || len(c.Named("west")) != 1 {
 		t.Fatalf("accept after refusals: %+v", c)
 	}
@@ -246,25 +247,25 @@ func TestTransitionRefusals(t *testing.T) {
 
 func TestRequestRefusals(t *testing.T) {
 	f := newFixture(t)
-	edit := func(fn func(*Request)) Request { r := request(); fn(&r); return r }
+	edit := func(fn func(*api.Request)) api.Request { r := request(); fn(&r); return r }
 	cases := []struct {
 		name string
 		by   Caller
-		req  Request
+		req  api.Request
 		want error
 	}{
 		{"adviser", eastAdviser, request(), ErrForbidden},
 		{"press", westPress, request(), ErrForbidden},
 		{"monitor", westMonitor, request(), ErrForbidden},
-		{"another line", eastOperator, edit(func(r *Request) { r.Line = "other" }), ErrForbidden},
+		{"another line", eastOperator, edit(func(r *api.Request) { r.Line = "other" }), ErrForbidden},
 		{"side not on the line", caller("north", "N", role.Operator), request(), ErrForbidden},
-		{"unreadable time", eastOperator, edit(func(r *Request) { r.When = "tomorrowish" }), ErrInvalid},
-		{"unknown zone", eastOperator, edit(func(r *Request) { r.When = "at 18:00 Mars/Olympus" }), ErrInvalid},
-		{"past date", eastOperator, edit(func(r *Request) { r.When = "at 2026-11-20 18:00" }), ErrInvalid},
-		{"too far ahead", eastOperator, edit(func(r *Request) { r.When = "at 2030-01-01 18:00" }), ErrInvalid},
-		{"DST gap", westOperator, edit(func(r *Request) { r.When = "at 2027-03-14 02:30 America/New_York" }), ErrInvalid},
-		{"agenda item with a line break", eastOperator, edit(func(r *Request) { r.Agenda = []string{"a\nb"} }), ErrInvalid},
-		{"duration of seconds", eastOperator, edit(func(r *Request) { r.Duration = 90 * time.Second }), ErrInvalid},
+		{"unreadable time", eastOperator, edit(func(r *api.Request) { r.When = "tomorrowish" }), ErrInvalid},
+		{"unknown zone", eastOperator, edit(func(r *api.Request) { r.When = "at 18:00 Mars/Olympus" }), ErrInvalid},
+		{"past date", eastOperator, edit(func(r *api.Request) { r.When = "at 2026-11-20 18:00" }), ErrInvalid},
+		{"too far ahead", eastOperator, edit(func(r *api.Request) { r.When = "at 2030-01-01 18:00" }), ErrInvalid},
+		{"DST gap", westOperator, edit(func(r *api.Request) { r.When = "at 2027-03-14 02:30 America/New_York" }), ErrInvalid},
+		{"agenda item with a line break", eastOperator, edit(func(r *api.Request) { r.Agenda = []string{"a\nb"} }), ErrInvalid},
+		{"duration of seconds", eastOperator, edit(func(r *api.Request) { r.Duration = 90 * time.Second }), ErrInvalid},
 	}
 	for _, tc := range cases {
 		_, _, err := f.svc.Request(context.Background(), tc.by, tc.req)
@@ -310,7 +311,7 @@ func TestAcceptTooLate(t *testing.T) {
 	f := newFixture(t)
 	c := f.request(eastOperator, request())
 	f.now = c.ScheduledEnd()
-	if _, err := f.do(westOperator, c.ID, schedule.EventAccept, Transition{}); !errors.Is(err, ErrConflict) || !errors.Is(err, schedule.ErrExpired) {
+	if _, err := f.do(westOperator, c.ID, schedule.EventAccept, api.Transition{}); !errors.Is(err, ErrConflict) || !errors.Is(err, schedule.ErrExpired) {
 		t.Fatalf("late accept: %v", err)
 	}
 }
@@ -349,7 +350,7 @@ func TestSystem(t *testing.T) {
 	if _, err := f.svc.Joinable(ctx, "demo", c.ID); !errors.Is(err, ErrConflict) {
 		t.Fatalf("a request is joinable: %v", err)
 	}
-	f.must(westOperator, c.ID, schedule.EventAccept, Transition{})
+	f.must(westOperator, c.ID, schedule.EventAccept, api.Transition{})
 	if _, err := f.svc.Joinable(ctx, "demo", c.ID); err != nil {
 		t.Fatalf("accepted call not joinable: %v", err)
 	}
@@ -394,7 +395,7 @@ func TestConcurrentAccept(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.do(westOperator, c.ID, schedule.EventAccept, Transition{})
+			_, errs[i] = f.do(westOperator, c.ID, schedule.EventAccept, api.Transition{})
 		}()
 	}
 	wg.Wait()
@@ -415,14 +416,21 @@ func TestConcurrentAccept(t *testing.T) {
 func TestHistoryAttendance(t *testing.T) {
 	f := newFixture(t)
 	c := f.request(eastOperator, request())
-	f.must(westOperator, c.ID, schedule.EventAccept, Transition{})
-	f.must(westOperator, c.ID, schedule.EventStart, Transition{})
-	f.st.MemberJoined(LiveName("demo", c.ID), "p1", "East Principal")
-	f.st.MemberJoined(LiveName("demo", c.ID), "p2", "West Principal")
-	f.st.MemberJoined("demo/unrelated", "p3", "Someone Else")
-	f.st.MemberLeft(LiveName("demo", c.ID), "p1")
+	f.must(westOperator, c.ID, schedule.EventAccept, api.Transition{})
+	f.must(westOperator, c.ID, schedule.EventStart, api.Transition{})
+	ctx := context.Background()
+	for _, err := range []error{
+		f.st.Joined(ctx, LiveName("demo", c.ID), "p1", "East Principal", t0),
+		f.st.Joined(ctx, LiveName("demo", c.ID), "p2", "West Principal", t0.Add(time.Second)),
+		f.st.Joined(ctx, "demo/unrelated", "p3", "Someone Else", t0),
+		f.st.Left(ctx, "p1", t0.Add(time.Minute)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.now = t0.Add(time.Hour)
-	f.must(eastPrincipal, c.ID, schedule.EventEnd, Transition{})
+	f.must(eastPrincipal, c.ID, schedule.EventEnd, api.Transition{})
 	_, past, err := f.svc.History(context.Background(), westPrincipal, "demo")
 	if err != nil || len(past) != 1 {
 		t.Fatalf("history: %+v, %v", past, err)
@@ -431,7 +439,7 @@ func TestHistoryAttendance(t *testing.T) {
 	if len(att) != 2 || att[0].Name != "East Principal" || att[0].Left.IsZero() || att[1].Name != "West Principal" {
 		t.Fatalf("attendance %+v", att)
 	}
-	j := NewPastJSON(past[0], f.now)
+	j := past[0].API(f.now)
 	if len(j.Sessions) != 2 || j.Sessions[0].Left == nil || j.Sessions[1].Left != nil || *j.ActualSeconds != 3600 {
 		t.Fatalf("history JSON %+v", j)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/schedule"
 )
 
@@ -31,7 +32,7 @@ func TestViewAcrossOneSidedDST(t *testing.T) {
 		r := request()
 		r.When = tc.when
 		c := f.request(tc.by, r)
-		j := NewCallJSON(c, f.now)
+		j := c.API(f.now)
 		st := j.ScheduledStart
 		if st.UTC != tc.utc || len(st.Local) != 2 {
 			t.Fatalf("%s by %s: %+v", tc.when, tc.by.Side, st)
@@ -53,10 +54,10 @@ func TestCallJSON(t *testing.T) {
 	f := newFixture(t)
 	c := f.request(eastOperator, request())
 	f.now = t0.Add(time.Minute)
-	c = f.must(westOperator, c.ID, schedule.EventAccept, Transition{})
+	c = f.must(westOperator, c.ID, schedule.EventAccept, api.Transition{})
 	f.now = t0.Add(2 * time.Minute)
-	c = f.must(westOperator, c.ID, schedule.EventStart, Transition{})
-	j := NewCallJSON(c, t0.Add(10*time.Minute))
+	c = f.must(westOperator, c.ID, schedule.EventStart, api.Transition{})
+	j := c.API(t0.Add(10 * time.Minute))
 	if j.ID != c.ID || j.Line.Name != "demo" || len(j.Line.Sides) != 2 || j.Line.Sides[1].Zone != "America/New_York" ||
 		j.Kind != "video" || j.State != "live" || j.InitiatingSide != "east" || j.DurationMinutes != 120 ||
 		j.ScheduledEnd.UTC != "2026-11-21T17:00:00Z" || j.Version != 3 || j.ICS != "/calls/"+c.ID+".ics" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/store"
@@ -18,7 +19,7 @@ const idAttempts = 3
 // zone unless it names one, the participants are by's side's. It returns
 // the stored call and, when the wall time happened twice (a clock change),
 // a note saying which instant was taken.
-func (s *Service) Request(ctx context.Context, by Caller, req Request) (Call, string, error) {
+func (s *Service) Request(ctx context.Context, by Caller, req api.Request) (Call, string, error) {
 	if err := checkLine(by, req.Line); err != nil {
 		return Call{}, "", err
 	}
@@ -63,7 +64,7 @@ func (s *Service) Request(ctx context.Context, by Caller, req Request) (Call, st
 	return Call{}, "", errors.New("booking: no free call id after several attempts")
 }
 
-func participants(side string, named []Person) []Participant {
+func participants(side string, named []api.Person) []Participant {
 	var out []Participant
 	for _, n := range named {
 		out = append(out, Participant{Side: side, Name: n.Name, Roles: n.Roles})
@@ -74,7 +75,7 @@ func participants(side string, named []Person) []Participant {
 // Transition makes ev (accept, decline, cancel, start or end) on call id
 // for by. A non-zero in.Version must be the call's current version; only an
 // accept may name participants, the accepting side's, none already named.
-func (s *Service) Transition(ctx context.Context, by Caller, id string, ev schedule.Event, in Transition) (Call, error) {
+func (s *Service) Transition(ctx context.Context, by Caller, id string, ev schedule.Event, in api.Transition) (Call, error) {
 	if ev == schedule.EventRequest {
 		return Call{}, classify(ErrInvalid, "a call is requested with POST /api/calls")
 	}
@@ -94,8 +95,8 @@ func (s *Service) Transition(ctx context.Context, by Caller, id string, ev sched
 // apply makes the transition on c and writes it with the participants it
 // names, or nothing.
 func (s *Service) apply(ctx context.Context, c Call, ev schedule.Event, by schedule.Actor, named []Participant) (Call, error) {
-	if len(c.Named(by.Side))+len(named) > MaxNamed {
-		return Call{}, classify(ErrInvalid, "side %s would name %d participants, at most %d", by.Side, len(c.Named(by.Side))+len(named), MaxNamed)
+	if len(c.Named(by.Side))+len(named) > api.MaxNamed {
+		return Call{}, classify(ErrInvalid, "side %s would name %d participants, at most %d", by.Side, len(c.Named(by.Side))+len(named), api.MaxNamed)
 	}
 	for _, p := range named {
 		for _, q := range c.Named(by.Side) {
@@ -126,8 +127,8 @@ const SystemName = "hotline"
 var systemRoles = []role.Role{role.Operator}
 
 // System makes start or end on call id for the live server, not for a
-// person: start when the first participant joins an accepted call, end
-// when the call is hung up. side is the side of the participant whose join
+// person: start when the first participant is in an accepted call, end
+// when the live call closes or is ended. side is the side of the participant whose join
 // or hang-up it follows; the transition names that side and SystemName.
 //
 // It is idempotent, since joins and hang-ups race: start on a live call
@@ -197,15 +198,15 @@ func (s *Service) list(ctx context.Context, by Caller, line string, a role.Actio
 // Past is a call in the history, with who joined it live.
 type Past struct {
 	Call
-	Attendance []store.Session
+	Attendance []store.Attendance
 }
 
-// MaxAttendance bounds the sessions listed per past call.
+// MaxAttendance bounds the attendance rows listed per past call.
 const MaxAttendance = 100
 
 // History returns the line and its ended, declined and cancelled calls, latest
-// scheduled first, each with the sessions of the live call (who took part,
-// from when to when), for a caller allowed to view the history.
+// scheduled first, each with the attendance of the live call (who took
+// part, from when to when), for a caller allowed to view the history.
 func (s *Service) History(ctx context.Context, by Caller, line string) (schedule.Line, []Past, error) {
 	l, cs, err := s.list(ctx, by, line, role.ViewHistory, store.CallQuery{Line: line, States: past, Newest: true, Limit: MaxListed})
 	if err != nil {
@@ -215,7 +216,7 @@ func (s *Service) History(ctx context.Context, by Caller, line string) (schedule
 	for _, c := range cs {
 		p := Past{Call: c}
 		if c.State == schedule.StateEnded {
-			if p.Attendance, err = s.store.History(ctx, LiveName(c.Line.Name, c.ID), MaxAttendance); err != nil {
+			if p.Attendance, err = s.store.Attendance(ctx, LiveName(c.Line.Name, c.ID), MaxAttendance); err != nil {
 				return l, nil, err
 			}
 		}
@@ -225,5 +226,5 @@ func (s *Service) History(ctx context.Context, by Caller, line string) (schedule
 }
 
 // LiveName is the name under which the live server registers and records
-// the call (internal/call's registry key, the sessions table): "<line>/<id>".
+// the call (internal/call's registry key, the attendance table): "<line>/<id>".
 func LiveName(line, id string) string { return line + "/" + id }

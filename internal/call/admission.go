@@ -28,12 +28,16 @@ const (
 	KindPhone = "phone"
 )
 
-// Admission is what the server knows of a member before it joins: the kind
-// of the call it joins, and whether the call names it in advance (an adviser
-// named on the call waits on the bench, not in the lobby).
+// Admission is what the server's gate knows of a member before it joins:
+// the kind of the call it joins, whether the call names it in advance (an
+// adviser named on the call waits on the bench, not in the lobby), and the
+// booked call it joins, if any. The gate writes nothing: the booked call
+// starts when the first member is in (internal/server's lifecycle, from the
+// events).
 type Admission struct {
-	Kind  string // KindVideo or KindPhone; "" is video
-	Named bool
+	Kind    string // KindVideo or KindPhone; "" is video
+	Named   bool
+	Booking string // the booked call's id; "" for an ad hoc call
 }
 
 // Errors of admission actions.
@@ -45,22 +49,26 @@ var (
 // initialState: principals and operators are in at once; an adviser named
 // on the call goes to the bench; everyone else waits in the lobby until
 // someone of their side admits them.
-func initialState(m Member, a Admission) State {
-	rs := m.Roles()
+func initialState(id Identity) State {
+	rs := id.Roles
 	switch {
 	case role.AllowedAny(rs, role.AdmitFromLobby):
 		return StateIn
-	case a.Named && slices.Contains(rs, role.Adviser):
+	case id.Admission.Named && slices.Contains(rs, role.Adviser):
 		return StateBench
 	default:
 		return StateWaiting
 	}
 }
 
-// receives: whether e gets other members' tracks.
-func (e *entry) receives() bool {
-	return e.state == StateIn && role.AllowedAny(e.m.Roles(), role.ReceiveMedia)
-}
+// denied is a refusal by the role matrix as the call's own: its message is
+// role.Check's alone, which already says "not allowed" (wrapping it with
+// ErrForbidden's text said it twice); errors.Is finds ErrForbidden and
+// role.ErrForbidden.
+type denied struct{ err error }
+
+func (d denied) Error() string   { return d.err.Error() }
+func (d denied) Unwrap() []error { return []error{ErrForbidden, d.err} }
 
 // CheckTracks decides whether a member with these roles may publish these
 // tracks in a call of this kind: press and monitors publish nothing,
@@ -74,13 +82,13 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 			return nil, fmt.Errorf("%w: track %q", ErrPhoneCall, t.ID)
 		case t.Kind == protocol.KindVideo:
 			if err := role.Check(roles, role.PublishVideo); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+				return nil, denied{err}
 			}
 		case role.AllowedAny(roles, role.PublishAudio):
 		case role.AllowedAny(roles, role.PublishInterpretation):
 			t.Source = "interpretation"
 		default:
-			return nil, fmt.Errorf("%w: %w", ErrForbidden, role.Check(roles, role.PublishAudio))
+			return nil, denied{role.Check(roles, role.PublishAudio)}
 		}
 		out[i] = t
 	}
@@ -107,19 +115,22 @@ func (c *Call) SendOut(byID, targetID string) error {
 // move is one admission action: by's roles must allow it, the target must
 // be of by's side (and an adviser, for the bench), in state from.
 func (c *Call) move(byID, targetID string, action role.Action, from, to State, adviser bool) error {
+	defer c.reg.ev.flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, target, err := c.actorAndTarget(byID, targetID, action)
 	if err != nil {
 		return err
 	}
-	if adviser && !slices.Contains(target.m.Roles(), role.Adviser) {
-		return fmt.Errorf("%w: %s is not an adviser", ErrForbidden, target.m.Name())
+	if adviser && !slices.Contains(target.id.Roles, role.Adviser) {
+		return fmt.Errorf("%w: %s is not an adviser", ErrForbidden, target.id.Name)
 	}
 	if target.state != from {
-		return fmt.Errorf("%w: %s is %s, not %s", ErrWrongState, target.m.Name(), target.state, from)
+		return fmt.Errorf("%w: %s is %s, not %s", ErrWrongState, target.id.Name, target.state, from)
 	}
-	c.setStateLocked(target, to)
+	target.state = to
+	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to})
+	c.syncLocked(target)
 	c.broadcastRoster()
 	return nil
 }
@@ -131,47 +142,15 @@ func (c *Call) actorAndTarget(byID, targetID string, action role.Action) (by, ta
 	if by == nil {
 		return nil, nil, ErrNotMember
 	}
-	if err := role.Check(by.m.Roles(), action); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+	if err := role.Check(by.id.Roles, action); err != nil {
+		return nil, nil, denied{err}
 	}
 	target = c.find(targetID)
 	if target == nil || target == by {
 		return nil, nil, fmt.Errorf("%w: %q", ErrNoRecipient, targetID)
 	}
-	if target.m.Side() != by.m.Side() {
-		return nil, nil, fmt.Errorf("%w: %s is of the other side", ErrForbidden, target.m.Name())
+	if target.id.Side != by.id.Side {
+		return nil, nil, fmt.Errorf("%w: %s is of the other side", ErrForbidden, target.id.Name)
 	}
 	return by, target, nil
-}
-
-// setStateLocked moves e to state s and fixes who receives what: a member
-// that comes in gets the tracks of everyone in, and they get its tracks; one
-// that goes out loses both.
-func (c *Call) setStateLocked(e *entry, s State) {
-	wasIn := e.state == StateIn
-	wasReceiving := e.receives()
-	e.state = s
-	for _, o := range c.members {
-		if o == e {
-			continue
-		}
-		if o.receives() && wasIn != (s == StateIn) {
-			for _, p := range e.tracks {
-				if s == StateIn {
-					o.m.Subscribe(p)
-				} else {
-					o.m.Unsubscribe(p)
-				}
-			}
-		}
-		if o.state == StateIn && wasReceiving != e.receives() {
-			for _, p := range o.tracks {
-				if e.receives() {
-					e.m.Subscribe(p)
-				} else {
-					e.m.Unsubscribe(p)
-				}
-			}
-		}
-	}
 }

@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"hotline/internal/protocol"
@@ -11,7 +12,7 @@ import (
 
 func states(c *Call) string {
 	var out []string
-	for _, e := range c.Roster() {
+	for _, e := range c.Roster().Participants {
 		out = append(out, e.ID+":"+e.State)
 	}
 	return fmt.Sprint(out)
@@ -23,15 +24,15 @@ func states(c *Call) string {
 // media with the member; each action needs the role, the side and the
 // state it expects, and a refusal changes nothing.
 func TestLobbyAndBench(t *testing.T) {
-	reg := NewRegistry(8, nil)
+	reg := NewRegistry(Config{MaxMembers: 8})
 	p := &member{id: "p", name: "P", side: "east", roles: []role.Role{role.Principal}}
 	op := &member{id: "o", name: "O", side: "east", roles: []role.Role{role.Operator}}
 	adv := &member{id: "a", name: "A", side: "east", roles: []role.Role{role.Adviser}, adm: Admission{Named: true}}
 	guest := &member{id: "g", name: "G", side: "east", roles: []role.Role{role.Adviser}}
 	west := &member{id: "w", name: "W", side: "west", roles: []role.Role{role.Principal}}
-	c, _ := reg.Join("x", p)
+	c, _ := join(reg, "x", p)
 	for _, m := range []*member{op, adv, guest, west} {
-		if _, err := reg.Join("x", m); err != nil {
+		if _, err := join(reg, "x", m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,8 +69,13 @@ func TestLobbyAndBench(t *testing.T) {
 	}
 	before := states(c)
 	for _, r := range refusals {
-		if err := r.do(); !errors.Is(err, r.want) {
+		err := r.do()
+		if !errors.Is(err, r.want) {
 			t.Errorf("%s: %v, want %v", r.name, err, r.want)
+		}
+		// The message says "not allowed" once (PROTOCOL.md's error text).
+		if errors.Is(err, ErrForbidden) && strings.Count(err.Error(), "not allowed") > 1 {
+			t.Errorf("%s: %q", r.name, err)
 		}
 	}
 	if got := states(c); got != before {
@@ -130,6 +136,9 @@ func TestCheckTracks(t *testing.T) {
 		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 			t.Errorf("%v in a %s call publishing %v: %v, want %v", c.roles, c.kind, c.tracks, err, c.want)
 		}
+		if errors.Is(err, ErrForbidden) && (!errors.Is(err, role.ErrForbidden) || strings.Count(err.Error(), "not allowed") != 1) {
+			t.Errorf("%v publishing %v: %q, want role.ErrForbidden and \"not allowed\" once", c.roles, c.tracks, err)
+		}
 	}
 	out, _ := CheckTracks([]role.Role{role.Interpreter}, KindVideo, []protocol.TrackInfo{mic})
 	if out[0].Source != "interpretation" {
@@ -139,9 +148,9 @@ func TestCheckTracks(t *testing.T) {
 
 // TestPhoneCallKind: every member of a call must join it as the same kind.
 func TestPhoneCallKind(t *testing.T) {
-	reg := NewRegistry(8, nil)
-	reg.Join("x", &member{id: "a", name: "A", adm: Admission{Kind: KindPhone}})
-	if _, err := reg.Join("x", &member{id: "b", name: "B", adm: Admission{Kind: KindVideo}}); !errors.Is(err, ErrForbidden) {
+	reg := NewRegistry(Config{MaxMembers: 8})
+	join(reg, "x", &member{id: "a", name: "A", adm: Admission{Kind: KindPhone}})
+	if _, err := join(reg, "x", &member{id: "b", name: "B", adm: Admission{Kind: KindVideo}}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a video member joins a phone call: %v", err)
 	}
 }

@@ -1,7 +1,15 @@
 // Package call holds live calls: who is in each, what each publishes, and who
-// receives what. It decides; it does not move media (internal/sfu does) or
-// speak to clients (internal/peer does). Members are told of changes through
-// the small Member interface, whose methods must not block.
+// receives what. It decides; it does not move media (internal/sfu does),
+// speak to clients (internal/peer does) or store anything (internal/server's
+// lifecycle does, from the events this package emits).
+//
+// Two ways out of a call (docs/ARCHITECTURE.md, "The live call"):
+//   - Member: the sinks of one participant's session (subscribe, unsubscribe,
+//     roster, key, removed, ended). The call invokes them with its lock held,
+//     in the order things happen; they queue and return at once.
+//   - Events (events.go): opened, joined, moved, left, closed, collected
+//     under the call's lock and delivered after it is released, in order,
+//     through a bounded queue per subscriber (Registry.Subscribe).
 package call
 
 import (
@@ -9,6 +17,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"hotline/internal/protocol"
 	"hotline/internal/role"
@@ -26,36 +36,44 @@ var (
 	ErrNotMember       = errors.New("not a member of the call")
 	ErrClosed          = errors.New("server is shutting down")
 	ErrForbidden       = errors.New("not allowed")
+	ErrEnded           = errors.New("the call has ended")
 )
 
-// Member is one participant as the call sees it. The call invokes these
-// methods with its lock held, in the order events happen; implementations
-// queue the event and return at once.
-type Member interface {
-	ID() string
-	Name() string
-	// Device is the id of the member's enrolled device; Credential its
-	// credential as the member presented it (already verified by the
+// Identity is who a member is, fixed when it joins: what the server's gate
+// established from the credential and the booking.
+type Identity struct {
+	ID     string // participant id, unique within the server's lifetime
+	Name   string // from the credential
+	Device string // the enrolled device's id
+	// Credential as the member presented it (already verified by the
 	// server; every client verifies it again).
-	Device() string
-	Credential() protocol.Credential
+	Credential protocol.Credential
 	// Side and Roles come from the credential; the call enforces what the
 	// roles allow (internal/role) and which side one may act on.
-	Side() string
-	Roles() []role.Role
+	Side      string
+	Roles     []role.Role
+	Admission Admission
+}
+
+// Member is where the call tells one participant's session what happens.
+// The call invokes these methods with its lock held, in the order events
+// happen; implementations queue the event and return at once.
+type Member interface {
+	// Subscribe: a track of another member is now routed to this one.
+	Subscribe(pub Publication)
+	// Unsubscribe: that track is no longer routed here (it ended, or a
+	// member moved).
+	Unsubscribe(pub Publication)
+	// RosterChanged: membership, states or published tracks changed.
+	RosterChanged(roster protocol.Roster)
+	// DeliverKey: another member sent this member a key message (From set).
+	DeliverKey(k protocol.Key)
 	// Removed: another member removed this one (byName); the call has
 	// already dropped it, and the member should close its connection.
 	Removed(byName string)
-	// Admission: the kind of call it joins and whether the call names it.
-	Admission() Admission
-	// Subscribe: a track of another member became available.
-	Subscribe(pub Publication)
-	// Unsubscribe: that track ended.
-	Unsubscribe(pub Publication)
-	// RosterChanged: membership or published tracks changed.
-	RosterChanged(roster []protocol.RosterEntry)
-	// DeliverKey: another member sent this member a key message (From set).
-	DeliverKey(k protocol.Key)
+	// Ended: the call was ended for everyone (Registry.End) by by, for why;
+	// the call has already dropped every member.
+	Ended(by, why string)
 }
 
 // Publication is a published track with its publisher.
@@ -66,29 +84,54 @@ type Publication struct {
 	Track         *sfu.Track
 }
 
-// Recorder keeps the history of calls; internal/store implements it. Errors
-// are the recorder's to log: a failing disk must not stop a live call.
-type Recorder interface {
-	MemberJoined(call, memberID, name string)
-	MemberLeft(call, memberID string)
+// Config is a registry's settings; the zero value of each field is its default.
+type Config struct {
+	MaxMembers int // per call; default 16
+	// EmptyGrace is how long a live call stays open with nobody in it
+	// before it closes (and a booked call ends): a network blip that drops
+	// everyone must not end the talks. Default DefaultEmptyGrace.
+	EmptyGrace time.Duration
+	// Capacity bounds each subscriber's queue of undelivered events;
+	// default DefaultCapacity.
+	Capacity int
 }
+
+// DefaultEmptyGrace: long enough for every client to reconnect after a
+// network change or a server restart.
+const DefaultEmptyGrace = 60 * time.Second
+
+// maxEndedNames bounds the names of ended calls the registry refuses to
+// reopen; the booking's state refuses a booked call's id for good.
+const maxEndedNames = 1024
 
 // Registry holds the live calls of one server.
 type Registry struct {
-	maxMembers int
-	rec        Recorder
+	cfg    Config
+	closed atomic.Bool
 
-	mu     sync.Mutex
-	calls  map[string]*Call
-	closed bool
+	mu    sync.Mutex
+	calls map[string]*Call
+	ended map[string]bool
+	order []string // ended, oldest first
+
+	ev events
 }
 
-// NewRegistry makes a registry; maxMembers bounds each call's size.
-func NewRegistry(maxMembers int, rec Recorder) *Registry {
-	if maxMembers <= 0 {
-		maxMembers = 16
+// NewRegistry makes a registry. MaxMembers is never above
+// protocol.MaxParticipants: the roster of a larger call would not fit in one
+// message.
+func NewRegistry(cfg Config) *Registry {
+	if cfg.MaxMembers <= 0 {
+		cfg.MaxMembers = 16
 	}
-	return &Registry{maxMembers: maxMembers, rec: rec, calls: make(map[string]*Call)}
+	cfg.MaxMembers = min(cfg.MaxMembers, protocol.MaxParticipants)
+	if cfg.EmptyGrace <= 0 {
+		cfg.EmptyGrace = DefaultEmptyGrace
+	}
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = DefaultCapacity
+	}
+	return &Registry{cfg: cfg, calls: make(map[string]*Call), ended: make(map[string]bool)}
 }
 
 // Call is one live call.
@@ -97,75 +140,103 @@ type Call struct {
 	reg  *Registry
 
 	mu      sync.Mutex
-	kind    string   // of the first member's admission; every member must agree
-	members []*entry // in join order
-	// over: the last member left, and the call is (or is about to be) out
-	// of the registry; a Join that finds it makes a new call instead.
+	kind    string // of the first member's admission (or Resume's); every member must agree
+	booking string // the booked call's id, from the first member's admission; "" ad hoc
+	segment string // protocol.SegmentPrivate for now
+	members []*entry
+	// over: the call closed (it was ended, or stayed empty past the
+	// grace) and is out of the registry; a Join never finds it.
 	over bool
+	// grace fires when the call has been empty for EmptyGrace; empties
+	// counts the times it became empty, so that a timer of an earlier
+	// emptiness does nothing.
+	grace   *time.Timer
+	empties int
+	// last is the identity of the member who left last (the closed event
+	// names its side).
+	last Identity
 }
 
 type entry struct {
-	m      Member
-	state  State
-	tracks []Publication // in publish order
+	id        Identity
+	sink      Member
+	state     State
+	listening string
+	tracks    []Publication // in publish order
+	got       map[pubKey]bool
 }
 
-// Join adds m to the call named name, creating the call if needed. The new
-// member is sent a Subscribe for every existing track; everyone gets the new roster.
-func (r *Registry) Join(name string, m Member) (*Call, error) {
+// pubKey names a publication within a call.
+type pubKey struct{ publisher, track string }
+
+func keyOf(p Publication) pubKey { return pubKey{p.Publisher, p.Info.ID} }
+
+// Join adds a member to the call named name, opening the call if needed.
+// The new member is sent a Subscribe for every track routed to it;
+// everyone gets the new roster. A call ended with End is not reopened.
+func (r *Registry) Join(name string, id Identity, sink Member) (*Call, error) {
+	c, err := r.join(name, id, sink)
+	r.ev.flush()
+	return c, err
+}
+
+func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
+	// Lock order: registry, then call, then the event buffer.
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := r.calls[name]
+	if r.ended[name] {
+		return nil, fmt.Errorf("%w: %s", ErrEnded, name)
+	}
+	c, opened := r.calls[name], false
 	if c == nil {
-		c = &Call{name: name, reg: r}
-		r.calls[name] = c
+		c, opened = &Call{name: name, reg: r, segment: protocol.SegmentPrivate}, true
 	}
-	// Lock order: registry, then call. (Leave never takes the registry's
-	// lock while it holds the call's.)
 	c.mu.Lock()
-	if c.over {
-		c.mu.Unlock()
-		c = &Call{name: name, reg: r}
-		r.calls[name] = c
-		c.mu.Lock()
-	}
-	r.mu.Unlock()
 	defer c.mu.Unlock()
-	if len(c.members) >= r.maxMembers {
-		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.maxMembers)
+	if len(c.members) >= r.cfg.MaxMembers {
+		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.cfg.MaxMembers)
 	}
 	for _, e := range c.members {
-		if e.m.ID() == m.ID() {
+		if e.id.ID == id.ID {
 			return nil, ErrDuplicateID
 		}
-		if e.m.Device() == m.Device() {
+		if e.id.Device == id.Device {
 			return nil, ErrDuplicateDevice
 		}
 	}
-	a := m.Admission()
-	if a.Kind == "" {
-		a.Kind = KindVideo
+	if id.Admission.Kind == "" {
+		id.Admission.Kind = KindVideo
 	}
-	if len(c.members) == 0 {
-		c.kind = a.Kind
+	if opened {
+		c.kind, c.booking = id.Admission.Kind, id.Admission.Booking
 	}
-	if a.Kind != c.kind {
-		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, a.Kind, c.kind)
+	if id.Admission.Kind != c.kind {
+		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
 	}
-	e := &entry{m: m}
+	if opened {
+		r.calls[name] = c
+		c.emit(Event{Kind: EventOpened})
+	}
+	if c.grace != nil {
+		c.grace.Stop()
+		c.grace = nil
+	}
+	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
-	c.setStateLocked(e, initialState(m, a))
+	e.state = initialState(id)
+	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
+	c.syncLocked(e)
 	c.broadcastRoster()
-	if r.rec != nil {
-		r.rec.MemberJoined(name, m.ID(), m.Name())
-	}
 	return c, nil
 }
 
-// Publish makes a member's track available to every other member.
+// Name is the live call's name, "<line>/<call>".
+func (c *Call) Name() string { return c.name }
+
+// Publish makes a member's track available to every member it routes to.
 func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -178,14 +249,10 @@ func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) e
 			return fmt.Errorf("%w: %q", ErrTrackExists, info.ID)
 		}
 	}
-	pub := Publication{Publisher: memberID, PublisherName: e.m.Name(), Info: info, Track: t}
+	pub := Publication{Publisher: memberID, PublisherName: e.id.Name, Info: info, Track: t}
 	e.tracks = append(e.tracks, pub)
-	if e.state == StateIn {
-		for _, o := range c.members {
-			if o != e && o.receives() {
-				o.m.Subscribe(pub)
-			}
-		}
+	for _, o := range c.members {
+		c.deliver(o, pub, c.routes(o, e, pub))
 	}
 	c.broadcastRoster()
 	return nil
@@ -202,7 +269,7 @@ func (c *Call) Unpublish(memberID, trackID string) error {
 	for i, p := range e.tracks {
 		if p.Info.ID == trackID {
 			e.tracks = append(e.tracks[:i], e.tracks[i+1:]...)
-			c.endLocked(e, p)
+			c.endLocked(p)
 			c.broadcastRoster()
 			return nil
 		}
@@ -223,7 +290,7 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 		return fmt.Errorf("%w: %q", ErrNoRecipient, k.To)
 	}
 	k.To, k.From = "", fromID
-	to.m.DeliverKey(k)
+	to.sink.DeliverKey(k)
 	return nil
 }
 
@@ -232,15 +299,15 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 // acts on the other's people). The target's tracks end, everyone gets the
 // new roster (so the remaining members rekey), and the target is told.
 func (c *Call) Remove(byID, targetID string) error {
+	defer c.reg.ev.flush()
 	c.mu.Lock()
-	defer c.forgetIfOver()
 	defer c.mu.Unlock()
 	by, target, err := c.actorAndTarget(byID, targetID, role.RemoveParticipant)
 	if err != nil {
 		return err
 	}
-	c.leaveLocked(target)
-	target.m.Removed(by.m.Name())
+	c.leaveLocked(target, "removed by "+by.id.Name)
+	target.sink.Removed(by.id.Name)
 	return nil
 }
 
@@ -248,31 +315,13 @@ func (c *Call) Remove(byID, targetID string) error {
 func (c *Call) Leave(memberID string) {
 	c.mu.Lock()
 	if e := c.find(memberID); e != nil {
-		c.leaveLocked(e)
+		c.leaveLocked(e, "left")
 	}
 	c.mu.Unlock()
-	c.forgetIfOver()
+	c.reg.ev.flush()
 }
 
-// forgetIfOver takes an empty call out of the registry. It runs without the
-// call's lock (lock order: registry, then call); over never goes back to
-// false, so reading it late is safe.
-func (c *Call) forgetIfOver() {
-	c.mu.Lock()
-	over := c.over
-	c.mu.Unlock()
-	if !over {
-		return
-	}
-	c.reg.mu.Lock()
-	if c.reg.calls[c.name] == c {
-		delete(c.reg.calls, c.name)
-	}
-	c.reg.mu.Unlock()
-}
-
-func (c *Call) leaveLocked(e *entry) {
-	memberID := e.m.ID()
+func (c *Call) leaveLocked(e *entry, why string) {
 	for i, x := range c.members {
 		if x == e {
 			c.members = append(c.members[:i], c.members[i+1:]...)
@@ -280,60 +329,128 @@ func (c *Call) leaveLocked(e *entry) {
 		}
 	}
 	for _, p := range e.tracks {
-		c.endLocked(e, p)
+		c.endLocked(p)
 	}
 	e.tracks = nil
+	c.emit(Event{Kind: EventLeft, Member: e.id, From: e.state, Why: why})
 	c.broadcastRoster()
-	if c.reg.rec != nil {
-		c.reg.rec.MemberLeft(c.name, memberID)
-	}
-	if len(c.members) == 0 {
-		c.over = true
+	c.last = e.id
+	if len(c.members) == 0 && !c.over && !c.reg.closed.Load() {
+		c.graceLocked()
 	}
 }
 
-func (c *Call) endLocked(owner *entry, p Publication) {
-	p.Track.Close()
-	if owner.state != StateIn {
-		return // nobody receives it
+// graceLocked starts the grace of an empty call: it closes EmptyGrace from
+// now unless someone joins first.
+func (c *Call) graceLocked() {
+	c.empties++
+	n := c.empties
+	c.grace = time.AfterFunc(c.reg.cfg.EmptyGrace, func() { c.reg.expire(c, n) })
+}
+
+// expire closes c if it is still empty since its n-th emptiness.
+func (r *Registry) expire(c *Call, n int) {
+	r.mu.Lock()
+	c.mu.Lock()
+	if c.over || c.empties != n || len(c.members) > 0 || r.closed.Load() {
+		c.mu.Unlock()
+		r.mu.Unlock()
+		return
 	}
-	for _, o := range c.members {
-		if o != owner && o.receives() {
-			o.m.Unsubscribe(p)
+	c.closeLocked(Event{Kind: EventClosed, Member: c.last, Why: WhyEmpty})
+	c.mu.Unlock()
+	r.mu.Unlock()
+	r.ev.flush()
+}
+
+// closeLocked takes the call out of the registry (both locks held).
+func (c *Call) closeLocked(ev Event) {
+	c.over = true
+	if c.grace != nil {
+		c.grace.Stop()
+		c.grace = nil
+	}
+	if c.reg.calls[c.name] == c {
+		delete(c.reg.calls, c.name)
+	}
+	c.emit(ev)
+}
+
+// End ends the live call named name for everyone: each member is told
+// (Member.Ended) and dropped, the call closes at once, and the name is
+// refused from then on (a booked call is not reopened after it ended).
+// by names who ended it, why says why. It reports whether a live call of
+// that name was open.
+func (r *Registry) End(name, by, why string) bool {
+	defer r.ev.flush()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ended[name] {
+		r.ended[name] = true
+		r.order = append(r.order, name)
+		if len(r.order) > maxEndedNames {
+			delete(r.ended, r.order[0])
+			r.order = r.order[1:]
 		}
+	}
+	c := r.calls[name]
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	members := c.members
+	c.members = nil
+	for _, e := range members {
+		for _, p := range e.tracks {
+			p.Track.Close()
+		}
+		e.tracks = nil
+		c.emit(Event{Kind: EventLeft, Member: e.id, From: e.state, Why: WhyEnded})
+		e.sink.Ended(by, why)
+	}
+	c.closeLocked(Event{Kind: EventClosed, Why: WhyEnded, By: by, Reason: why})
+	return true
+}
+
+// endLocked closes a track and unsubscribes everyone who had it.
+func (c *Call) endLocked(p Publication) {
+	p.Track.Close()
+	for _, o := range c.members {
+		c.deliver(o, p, false)
 	}
 }
 
 // Roster returns the current roster.
-func (c *Call) Roster() []protocol.RosterEntry {
+func (c *Call) Roster() protocol.Roster {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rosterLocked()
 }
 
-func (c *Call) rosterLocked() []protocol.RosterEntry {
+func (c *Call) rosterLocked() protocol.Roster {
 	out := make([]protocol.RosterEntry, 0, len(c.members))
 	for _, e := range c.members {
-		re := protocol.RosterEntry{ID: e.m.ID(), Device: e.m.Device(), Name: e.m.Name(), Credential: e.m.Credential(),
-			State: string(e.state), Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
+		re := protocol.RosterEntry{ID: e.id.ID, Device: e.id.Device, Name: e.id.Name, Credential: e.id.Credential,
+			State: string(e.state), Listening: e.listening, Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
 		for _, p := range e.tracks {
 			re.Tracks = append(re.Tracks, p.Info)
 		}
 		out = append(out, re)
 	}
-	return out
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out}
 }
 
 func (c *Call) broadcastRoster() {
 	for _, e := range c.members {
 		// Each member gets its own copy: members queue it and read it later.
-		e.m.RosterChanged(c.rosterLocked())
+		e.sink.RosterChanged(c.rosterLocked())
 	}
 }
 
 func (c *Call) find(id string) *entry {
 	for _, e := range c.members {
-		if e.m.ID() == id {
+		if e.id.ID == id {
 			return e
 		}
 	}
@@ -352,7 +469,7 @@ func (r *Registry) Calls() []string {
 	return out
 }
 
-// CallCount is the number of live calls.
+// CallCount is the number of live calls, empty ones in their grace included.
 func (r *Registry) CallCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -376,10 +493,44 @@ func (r *Registry) Participants() int {
 	return n
 }
 
-// Close refuses new joins from now on (server shutdown). Live sessions are
-// ended by their owners.
+// Close refuses new joins from now on (server shutdown). Signalling sessions are
+// ended by their owners. Nothing closes after this: a server shutdown is
+// not the end of a call (a booked call stays live, to be rejoined when the
+// server is back), so the grace timers stop and no closed event follows.
 func (r *Registry) Close() {
+	r.closed.Store(true)
 	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	for _, c := range r.calls {
+		c.mu.Lock()
+		if c.grace != nil {
+			c.grace.Stop()
+			c.grace = nil
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Resume opens an empty live call named name, as if its last member had
+// just left: for a booked call that was live when the server stopped. Its
+// members may come back (the call goes on); if nobody does within the
+// grace, it closes like any empty call. It reports false if the call is
+// already open, was ended, or the registry is closed.
+func (r *Registry) Resume(name string, a Admission) bool {
+	defer r.ev.flush()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() || r.ended[name] || r.calls[name] != nil {
+		return false
+	}
+	if a.Kind == "" {
+		a.Kind = KindVideo
+	}
+	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.calls[name] = c
+	c.emit(Event{Kind: EventOpened})
+	c.graceLocked()
+	return true
 }

@@ -1,10 +1,12 @@
 package call
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"hotline/internal/protocol"
 	"hotline/internal/role"
@@ -14,6 +16,7 @@ import (
 // member records what the call tells it.
 type member struct {
 	id, name string
+	device   string // "" is "dev-" + id
 	side     string
 	roles    []role.Role
 	adm      Admission
@@ -22,29 +25,31 @@ type member struct {
 	roster   []protocol.RosterEntry
 }
 
-func (m *member) ID() string     { return m.id }
-func (m *member) Name() string   { return m.name }
-func (m *member) Device() string { return "dev-" + m.id }
-func (m *member) Credential() protocol.Credential {
-	return protocol.Credential{Body: "body-" + m.id, Sig: "sig"}
-}
-func (m *member) Side() string { return m.side }
-func (m *member) Roles() []role.Role {
-	if m.roles == nil {
-		return []role.Role{role.Principal} // in at once, sends and receives
+// ident is the member's identity: principal unless roles say otherwise.
+func (m *member) ident() Identity {
+	id := Identity{ID: m.id, Name: m.name, Device: m.device, Side: m.side, Roles: m.roles, Admission: m.adm,
+		Credential: protocol.Credential{Body: "body-" + m.id, Sig: "sig"}}
+	if id.Device == "" {
+		id.Device = "dev-" + m.id
 	}
-	return m.roles
+	if id.Roles == nil {
+		id.Roles = []role.Role{role.Principal} // in at once, sends and receives
+	}
+	return id
 }
-func (m *member) Admission() Admission      { return m.adm }
+
+func join(r *Registry, name string, m *member) (*Call, error) { return r.Join(name, m.ident(), m) }
+
 func (m *member) Removed(by string)         { m.log("removed-by:" + by) }
+func (m *member) Ended(by, why string)      { m.log("ended-by:" + by + ":" + why) }
 func (m *member) DeliverKey(k protocol.Key) { m.log("key:" + k.From + ">" + fmt.Sprint(k.KID)) }
 func (m *member) Subscribe(p Publication) {
 	m.log("+" + p.Track.ID())
 }
 func (m *member) Unsubscribe(p Publication) { m.log("-" + p.Track.ID()) }
-func (m *member) RosterChanged(r []protocol.RosterEntry) {
+func (m *member) RosterChanged(r protocol.Roster) {
 	m.mu.Lock()
-	m.roster = r
+	m.roster = r.Participants
 	m.mu.Unlock()
 }
 func (m *member) log(s string) {
@@ -58,21 +63,35 @@ func (m *member) got() string {
 	return fmt.Sprint(m.events)
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	joined []string
-	left   []string
+// drain returns the events queued at s so far, without waiting: the call
+// delivers them before the action that caused them returns.
+func drain(s *Subscription) []Event {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out []Event
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			return out
+		}
+		out = append(out, ev)
+	}
 }
 
-func (r *recorder) MemberJoined(call, id, name string) {
-	r.mu.Lock()
-	r.joined = append(r.joined, call+"/"+name)
-	r.mu.Unlock()
-}
-func (r *recorder) MemberLeft(call, id string) {
-	r.mu.Lock()
-	r.left = append(r.left, call+"/"+id)
-	r.mu.Unlock()
+// kinds sums events up as "kind:member" (just the kind for opened and closed).
+func kinds(evs []Event) string {
+	var out []string
+	for _, ev := range evs {
+		k := string(ev.Kind)
+		if ev.Member.ID != "" && ev.Kind != EventClosed {
+			k += ":" + ev.Member.ID
+		}
+		if ev.To != "" {
+			k += ">" + string(ev.To)
+		}
+		out = append(out, k)
+	}
+	return fmt.Sprint(out)
 }
 
 func track(id string) *sfu.Track {
@@ -80,10 +99,10 @@ func track(id string) *sfu.Track {
 }
 
 func TestSubscriptionsFollowMembership(t *testing.T) {
-	rec := &recorder{}
-	r := NewRegistry(3, rec)
+	r := NewRegistry(Config{MaxMembers: 3})
+	sub := r.Subscribe()
 	a, b, c := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}, &member{id: "c", name: "C"}
-	ca, err := r.Join("x", a)
+	ca, err := join(r, "x", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +114,7 @@ func TestSubscriptionsFollowMembership(t *testing.T) {
 		t.Fatalf("duplicate publish: %v", err)
 	}
 	// A late joiner is subscribed to what exists.
-	cb, _ := r.Join("x", b)
+	cb, _ := join(r, "x", b)
 	if b.got() != "[+a.cam]" {
 		t.Fatalf("b: %s", b.got())
 	}
@@ -104,14 +123,14 @@ func TestSubscriptionsFollowMembership(t *testing.T) {
 	if a.got() != "[+b.mic]" {
 		t.Fatalf("a is not told of b's track, or of its own: %s", a.got())
 	}
-	r.Join("x", c)
+	join(r, "x", c)
 	if c.got() != "[+a.cam +b.mic]" {
 		t.Fatalf("c: %s", c.got())
 	}
-	if _, err := r.Join("x", &member{id: "d", name: "D"}); !errors.Is(err, ErrFull) {
+	if _, err := join(r, "x", &member{id: "d", name: "D"}); !errors.Is(err, ErrFull) {
 		t.Fatalf("fourth join in a call of 3: %v", err)
 	}
-	if _, err := r.Join("x", &member{id: "a", name: "A2"}); !errors.Is(err, ErrFull) && !errors.Is(err, ErrDuplicateID) {
+	if _, err := join(r, "x", &member{id: "a", name: "A2"}); !errors.Is(err, ErrFull) && !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 	if got := len(c.roster); got != 3 {
@@ -148,23 +167,24 @@ func TestSubscriptionsFollowMembership(t *testing.T) {
 	}
 	cb.Leave("b")
 	cb.Leave("c")
-	if calls := r.Calls(); len(calls) != 0 {
-		t.Fatalf("empty call kept: %v", calls)
+	// Empty, the call stays open for its grace (TestEmptyGrace).
+	if calls := r.Calls(); len(calls) != 1 {
+		t.Fatalf("the empty call is not kept for its grace: %v", calls)
 	}
-	if len(rec.joined) != 3 || len(rec.left) != 3 {
-		t.Fatalf("recorded joins %v leaves %v", rec.joined, rec.left)
+	if got, want := kinds(drain(sub)), "[opened joined:a>in joined:b>in joined:c>in left:a left:b left:c]"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
 	}
 	r.Close()
-	if _, err := r.Join("y", &member{id: "z", name: "Z"}); !errors.Is(err, ErrClosed) {
+	if _, err := join(r, "y", &member{id: "z", name: "Z"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("join after close: %v", err)
 	}
 }
 
 func TestCallsAreSeparate(t *testing.T) {
-	r := NewRegistry(0, nil)
+	r := NewRegistry(Config{})
 	a, b := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}
-	ca, _ := r.Join("one", a)
-	r.Join("two", b)
+	ca, _ := join(r, "one", a)
+	join(r, "two", b)
 	ca.Publish("a", protocol.TrackInfo{ID: "cam", Kind: "video"}, track("a.cam"))
 	if b.got() != "[]" {
 		t.Fatalf("a member of another call was subscribed: %s", b.got())
@@ -177,11 +197,11 @@ func TestCallsAreSeparate(t *testing.T) {
 // TestRelayKey: key messages reach only the named member, marked with the
 // sender; unknown recipients and non-members are refused.
 func TestRelayKey(t *testing.T) {
-	reg := NewRegistry(4, nil)
+	reg := NewRegistry(Config{MaxMembers: 4})
 	a, b, c := &member{id: "a", name: "A"}, &member{id: "b", name: "B"}, &member{id: "c", name: "C"}
-	ca, _ := reg.Join("x", a)
-	reg.Join("x", b)
-	reg.Join("y", c)
+	ca, _ := join(reg, "x", a)
+	join(reg, "x", b)
+	join(reg, "y", c)
 	if err := ca.RelayKey("a", protocol.Key{To: "b", KID: 7}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,34 +226,30 @@ func TestRelayKey(t *testing.T) {
 
 // TestDuplicateDevice: one device cannot be in a call twice.
 func TestDuplicateDevice(t *testing.T) {
-	reg := NewRegistry(4, nil)
-	reg.Join("x", &member{id: "a", name: "A"})
-	dup := &dupDevice{member{id: "b", name: "B"}}
-	if _, err := reg.Join("x", dup); !errors.Is(err, ErrDuplicateDevice) {
+	reg := NewRegistry(Config{MaxMembers: 4})
+	join(reg, "x", &member{id: "a", name: "A"})
+	dup := &member{id: "b", name: "B", device: "dev-a"}
+	if _, err := join(reg, "x", dup); !errors.Is(err, ErrDuplicateDevice) {
 		t.Fatalf("second join of a device: %v", err)
 	}
-	c, _ := reg.Join("x", &member{id: "c", name: "C"})
-	if r := c.Roster(); len(r) != 2 || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
+	c, _ := join(reg, "x", &member{id: "c", name: "C"})
+	if r := c.Roster().Participants; len(r) != 2 || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
 		t.Fatalf("roster %+v", r)
 	}
 }
-
-type dupDevice struct{ member }
-
-func (d *dupDevice) Device() string { return "dev-a" }
 
 // TestRemove: only a role that may remove_participant removes, only people
 // of its own side, and a refusal changes nothing; the removed member's
 // tracks end at everyone, it is told who removed it, and the roster drops it.
 func TestRemove(t *testing.T) {
-	rec := &recorder{}
-	reg := NewRegistry(8, rec)
+	reg := NewRegistry(Config{MaxMembers: 8})
+	sub := reg.Subscribe()
 	boss := &member{id: "p", name: "Principal", side: "east", roles: []role.Role{role.Principal}}
 	adv := &member{id: "a", name: "Adviser", side: "east", roles: []role.Role{role.Adviser}}
 	other := &member{id: "w", name: "West", side: "west", roles: []role.Role{role.Principal}}
-	c, _ := reg.Join("x", boss)
-	reg.Join("x", adv)
-	reg.Join("x", other)
+	c, _ := join(reg, "x", boss)
+	join(reg, "x", adv)
+	join(reg, "x", other)
 	if err := c.Admit("p", "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +272,7 @@ func TestRemove(t *testing.T) {
 			t.Errorf("%s: %v, want %v", r.name, err, r.want)
 		}
 	}
-	if n := len(c.Roster()); n != 3 {
+	if n := len(c.Roster().Participants); n != 3 {
 		t.Fatalf("refusals changed the roster: %d members", n)
 	}
 	if err := c.Remove("p", "a"); err != nil {
@@ -270,35 +286,38 @@ func TestRemove(t *testing.T) {
 			t.Errorf("%s saw %s", m.name, got)
 		}
 	}
-	if r := c.Roster(); len(r) != 2 || r[0].ID != "p" || r[1].ID != "w" {
+	if r := c.Roster().Participants; len(r) != 2 || r[0].ID != "p" || r[1].ID != "w" {
 		t.Fatalf("roster after removal %+v", r)
 	}
-	rec.mu.Lock()
-	left := fmt.Sprint(rec.left)
-	rec.mu.Unlock()
-	if left != "[x/a]" {
-		t.Errorf("recorded departures %s", left)
+	var left []string
+	for _, ev := range drain(sub) {
+		if ev.Kind == EventLeft {
+			left = append(left, ev.Member.ID+": "+ev.Why)
+		}
+	}
+	if fmt.Sprint(left) != "[a: removed by Principal]" {
+		t.Errorf("departures %s", left)
 	}
 	c.Leave("a") // the removed member's session ends later: harmless
-	if n := len(c.Roster()); n != 2 {
+	if n := len(c.Roster().Participants); n != 2 {
 		t.Fatalf("a late Leave changed the roster: %d", n)
 	}
 }
 
-// TestJoinAfterEmpty: a call whose last member left is forgotten; a join
-// racing with that departure lands in a live call, never in the dead one.
+// TestJoinAfterEmpty: a join racing with the close of an empty call (a
+// grace of a nanosecond) lands in a live call, never in the closed one.
 func TestJoinAfterEmpty(t *testing.T) {
-	reg := NewRegistry(8, nil)
+	reg := NewRegistry(Config{MaxMembers: 8, EmptyGrace: time.Nanosecond})
 	for i := range 200 {
 		a := &member{id: fmt.Sprint("a", i), name: "A"}
-		c, err := reg.Join("x", a)
+		c, err := join(reg, "x", a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan *Call)
 		b := &member{id: fmt.Sprint("b", i), name: "B"}
 		go func() {
-			cb, err := reg.Join("x", b)
+			cb, err := join(reg, "x", b)
 			if err != nil {
 				t.Error(err)
 			}
@@ -309,9 +328,23 @@ func TestJoinAfterEmpty(t *testing.T) {
 		if got := reg.Participants(); got != 1 {
 			t.Fatalf("round %d: the registry counts %d participants, want 1 (b)", i, got)
 		}
-		cb.Leave(b.id)
-		if n := reg.CallCount(); n != 0 {
-			t.Fatalf("round %d: %d calls left after everyone left", i, n)
+		if calls := reg.Calls(); len(calls) != 1 {
+			t.Fatalf("round %d: b is in a call the registry does not hold (%v)", i, calls)
 		}
+		cb.Leave(b.id)
+	}
+}
+
+// A registry asked for more members per call than a roster can carry
+// (protocol.MaxParticipants) admits that many and no more.
+func TestRegistryCapsCallSize(t *testing.T) {
+	r := NewRegistry(Config{MaxMembers: 10 * protocol.MaxParticipants})
+	for i := range protocol.MaxParticipants {
+		if _, err := join(r, "x", &member{id: fmt.Sprintf("m%d", i), name: "M", device: fmt.Sprintf("d%d", i)}); err != nil {
+			t.Fatalf("member %d of %d: %v", i+1, protocol.MaxParticipants, err)
+		}
+	}
+	if _, err := join(r, "x", &member{id: "one-more", name: "M", device: "d-more"}); !errors.Is(err, ErrFull) {
+		t.Fatalf("member %d: %v, want ErrFull", protocol.MaxParticipants+1, err)
 	}
 }

@@ -31,6 +31,19 @@ var (
 	ErrClosed = errors.New("client: closed")
 )
 
+// ErrEnded: the call was ended for everyone (docs/PROTOCOL.md, "End of a
+// call"). Err returns it as an *EndedError, which says who ended it and why.
+var ErrEnded = errors.New("the call has ended")
+
+// EndedError is why the session ended when the call was ended for everyone.
+type EndedError struct{ By, Reason string }
+
+func (e *EndedError) Error() string {
+	return fmt.Sprintf("%v: %s, by %s", ErrEnded, e.Reason, e.By)
+}
+
+func (e *EndedError) Unwrap() error { return ErrEnded }
+
 // ServerError is an "error" message from the server that made an operation
 // fail (a refused join, for instance). Use errors.As to read the code.
 type ServerError struct{ Msg protocol.ErrorMsg }
@@ -60,6 +73,11 @@ type Config struct {
 	// exists only so that `hotline bench` can measure what encryption
 	// costs; keys are still exchanged. The browser client has no such mode.
 	PlainFrames bool
+	// Networks restricts the transports ICE may use, for tests of
+	// firewalls (TCP only, say); nil: UDP and TCP over IPv4 and IPv6.
+	Networks []webrtc.NetworkType
+	// RelayOnly makes ICE use the server's TURN relay alone (tests).
+	RelayOnly bool
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
@@ -103,6 +121,7 @@ type Client struct {
 	closed   bool
 	id       string
 	roster   []protocol.RosterEntry
+	endedBy  protocol.Ended  // the "ended" message, if the server sent one
 	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
 	endErr   error                   // why the signalling session ended
@@ -173,12 +192,12 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("call", cfg.Call)
-	api, err := newAPI(loopback, log)
+	api, err := newAPI(loopback, cfg.Networks, log)
 	if err != nil {
 		return nil, err
 	}
-	// No ICE servers: see newAPI.
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	// ICE servers come with the welcome: see useICEServers.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICETransportPolicy: policyOf(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("client: peer connection: %w", err)
 	}

@@ -218,12 +218,12 @@ func TestJoinReference(t *testing.T) {
 	defer c.Close()
 	c.keys.SetSelfID("me") // as the welcome does
 	c.joinStart = time.Now().Add(-time.Second)
-	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
+	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{
 		{ID: "me", Device: me.ID(), Name: "me", Credential: wireCredential(me)},
 		{ID: "old", Device: old.ID(), Name: "old", Credential: wireCredential(old), Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
 	}})
 	// A later roster (someone joined) does not change who was there.
-	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
+	c.dispatch(&protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{
 		{ID: "new", Device: late.ID(), Name: "new", Credential: wireCredential(late), Tracks: []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio}}},
 	}})
 	if fs := c.keys.Forgeries(); len(fs) != 0 {

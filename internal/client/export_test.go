@@ -4,5 +4,4 @@ package client
 var (
 	CheckGoroutines = checkGoroutines
 	TestLogger      = testLogger
-	WaitFor         = waitFor
 )

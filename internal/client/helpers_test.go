@@ -12,6 +12,7 @@ import (
 	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -20,15 +21,7 @@ import (
 func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutine leak: %d before, %d after:\n%s", before, n, buf)
-		}
+		servertest.NoLeak(t, before)
 	})
 }
 
@@ -64,22 +57,6 @@ func (w *testWriter) stop() {
 	w.mu.Lock()
 	w.done = true
 	w.mu.Unlock()
-}
-
-// waitFor polls cond until it returns nil, failing the test after d.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // testLine is the line the unit tests' devices are enrolled on.

@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,22 +10,9 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 )
-
-// startServer starts a server with the demo line provisioned.
-func startServer(t *testing.T, ctx context.Context, log *slog.Logger) (*server.Server, *demo.Demo) {
-	t.Helper()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("server close: %v", err)
-		}
-	})
-	return srv, d
-}
 
 // receivedFrom checks that c gets audio and video from the named publisher,
 // and decrypts them (SFrame, end to end).
@@ -55,19 +41,16 @@ func receivedFrom(c *client.Client, from string, minVideoFrames, minAudioPackets
 }
 
 func TestTwoClientsExchangeMedia(t *testing.T) {
+	tier.Integration(t)
 	client.CheckGoroutines(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log := client.TestLogger(t)
-	srv, d := startServer(t, ctx, log)
+	srv := servertest.Start(t, server.Config{}, log)
 
 	join := func(side, name string) *client.Client {
-		dev, err := d.EnrolDevice(side, name)
-		if err != nil {
-			t.Fatal(err)
-		}
 		c, err := client.Join(ctx, client.Config{
-			Server: srv.URL(), Line: demo.Line, Call: "two", Device: dev, Publish: true,
+			Server: srv.URL(), Line: demo.Line, Call: "two", Device: srv.Device(t, side, name), Publish: true,
 			Logger: log.With("client", name),
 		})
 		if err != nil {
@@ -82,9 +65,9 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 
 	// One second of media is 30 video frames and 50 audio packets.
-	client.WaitFor(t, "Alice receives Bob", 15*time.Second, func() error { return receivedFrom(alice, "Bob", 30, 50) })
-	client.WaitFor(t, "Bob receives Alice", 15*time.Second, func() error { return receivedFrom(bob, "Alice", 30, 50) })
-	client.WaitFor(t, "roster", 5*time.Second, func() error {
+	servertest.Eventually(t, "Alice receives Bob", func() error { return receivedFrom(alice, "Bob", 30, 50) })
+	servertest.Eventually(t, "Bob receives Alice", func() error { return receivedFrom(bob, "Alice", 30, 50) })
+	servertest.Eventually(t, "roster", func() error {
 		if r := alice.Roster(); len(r) != 2 {
 			return fmt.Errorf("Alice's roster has %d entries", len(r))
 		}
@@ -125,7 +108,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 
 	// Both hold both keys: they show the same verification code.
-	client.WaitFor(t, "equal verification codes", 5*time.Second, func() error {
+	servertest.Eventually(t, "equal verification codes", func() error {
 		a, aok := alice.Keys().Code()
 		b, bok := bob.Keys().Code()
 		if !aok || !bok || a != b {
@@ -138,7 +121,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	if err := bob.Leave(ctx); err != nil {
 		t.Errorf("Bob leaves: %v", err)
 	}
-	client.WaitFor(t, "Bob's tracks end at Alice", 10*time.Second, func() error {
+	servertest.Eventually(t, "Bob's tracks end at Alice", func() error {
 		for _, ts := range alice.Stats().Tracks {
 			if ts.From == "Bob" && !ts.Ended {
 				return fmt.Errorf("%s/%s still active", ts.From, ts.Track)

@@ -14,7 +14,9 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"hotline/internal/protocol"
+	"hotline/internal/servertest"
 	"hotline/internal/testmedia"
+	"hotline/internal/tier"
 )
 
 // fakeServer is a bare Pion offerer standing in for the hotline server, to
@@ -37,7 +39,7 @@ type midCount struct {
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
-	api, err := newAPI(true, slog.New(slog.DiscardHandler))
+	api, err := newAPI(true, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +217,7 @@ func (o *outbox) last() any {
 // reaches the right track, a camera published mid-call gets its own mid, and
 // a mid dropped from the receive table ends.
 func TestNegotiationAndMedia(t *testing.T) {
+	tier.Integration(t)
 	checkGoroutines(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -234,7 +237,7 @@ func TestNegotiationAndMedia(t *testing.T) {
 	bobSender := f.addSendonlyVideo(ctx)
 	offer := f.offer()
 	// Candidates that arrive before the offer are held, then applied.
-	waitFor(t, "server candidates", 5*time.Second, func() error {
+	servertest.Eventually(t, "server candidates", func() error {
 		if f.pc.ICEGatheringState() != webrtc.ICEGatheringStateComplete {
 			return fmt.Errorf("gathering")
 		}
@@ -262,7 +265,7 @@ func TestNegotiationAndMedia(t *testing.T) {
 	// carries nothing (checked below once media flows).
 	f.answer(answer)
 
-	waitFor(t, "media both ways", 10*time.Second, func() error {
+	servertest.Eventually(t, "media both ways", func() error {
 		st := c.Stats()
 		if len(st.Tracks) != 1 || st.Tracks[0].Frames < 15 {
 			return fmt.Errorf("client received %+v", st.Tracks)
@@ -291,7 +294,7 @@ func TestNegotiationAndMedia(t *testing.T) {
 	if err := f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: vssrc}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "key frame request", 5*time.Second, func() error {
+	servertest.Eventually(t, "key frame request", func() error {
 		for _, s := range c.Stats().Sent {
 			if s.Track == "cam0" && s.KeyframeRequests > 0 {
 				return nil
@@ -320,7 +323,7 @@ func TestNegotiationAndMedia(t *testing.T) {
 		t.Errorf("mid 4 is %q in the answer, want sendonly", d)
 	}
 	f.answer(answer)
-	waitFor(t, "second camera", 10*time.Second, func() error {
+	servertest.Eventually(t, "second camera", func() error {
 		if v := f.count("4"); v.markers < 15 {
 			return fmt.Errorf("mid 4: %+v", v)
 		}

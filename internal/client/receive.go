@@ -129,6 +129,15 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 			break
 		}
 	}
+	if mid == "" {
+		// Pion's guess for an SSRC that no m-line declares (it makes a
+		// transceiver of its own when no mid header extension says
+		// otherwise): the last packets of a track whose m-line an offer
+		// has just removed. Nothing the server described; drained unread.
+		c.log.Debug("packets on an SSRC no m-line declares", "kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
+		c.goStart(func() { drain(track) })
+		return
+	}
 	c.mu.Lock()
 	r := c.byMid[mid]
 	c.mu.Unlock()
@@ -146,6 +155,17 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	r.delay.clockRate = track.Codec().ClockRate
 	r.mu.Unlock()
 	c.goStart(func() { c.readTrack(track, r) })
+}
+
+// drain reads a track until it ends, so that Pion's buffer for it never
+// fills.
+func drain(track *webrtc.TrackRemote) {
+	buf := make([]byte, receiveMTU)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // readTrack counts the packets of one incoming track until it ends, and

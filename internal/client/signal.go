@@ -117,8 +117,8 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 			c.id = m.ID
 			c.mu.Unlock()
 			c.keys.SetSelfID(m.ID)
-			c.log.Debug("welcomed", "id", m.ID)
-			return nil
+			c.log.Debug("welcomed", "id", m.ID, "ice_servers", len(m.ICEServers))
+			return c.useICEServers(m.ICEServers)
 		case *protocol.ErrorMsg:
 			c.recordError(m)
 			return fmt.Errorf("client: join: %w", &ServerError{Msg: *m})
@@ -140,9 +140,16 @@ func (c *Client) readLoop() {
 			c.mu.Lock()
 			closing := c.closed
 			c.mu.Unlock()
-			if closing || websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+			switch {
+			case closing || websocket.CloseStatus(err) == websocket.StatusNormalClosure:
 				err = nil // we closed, or the server ended the session normally (after leave)
-			} else {
+			case websocket.CloseStatus(err) == websocket.StatusCode(protocol.CloseEnded):
+				c.mu.Lock()
+				e := &EndedError{By: c.endedBy.By, Reason: c.endedBy.Reason}
+				c.mu.Unlock()
+				c.log.Info("the call has ended", "by", e.By, "reason", e.Reason)
+				err = e
+			default:
 				c.log.Info("signalling ended", "err", err)
 			}
 			c.endSession(err)
@@ -159,7 +166,7 @@ func (c *Client) dispatch(msg any) {
 	case *protocol.Welcome:
 		c.log.Warn("second welcome ignored")
 	case *protocol.Roster:
-		c.keys.SetRoster(m.Participants)
+		c.keys.SetRoster(*m)
 		c.mu.Lock()
 		c.roster = m.Participants
 		if c.atJoin == nil {
@@ -183,6 +190,11 @@ func (c *Client) dispatch(msg any) {
 		}
 	case *protocol.ErrorMsg:
 		c.recordError(m)
+	case *protocol.Ended:
+		// The close status (protocol.CloseEnded) follows; readLoop reports it.
+		c.mu.Lock()
+		c.endedBy = *m
+		c.mu.Unlock()
 	case *protocol.Challenge:
 		c.log.Warn("second challenge ignored")
 	default:

@@ -18,6 +18,7 @@ import (
 	"hotline/internal/e2ee"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -131,12 +132,12 @@ func entryOf(id string, join *protocol.Join) protocol.RosterEntry {
 	if err != nil {
 		panic(err) // checked by start already
 	}
-	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, State: protocol.StateIn, Tracks: join.Tracks}
+	return protocol.RosterEntry{ID: id, Device: who.DeviceID, Name: who.Name, Credential: join.Credential, State: protocol.StateIn, Listening: protocol.ListenFloor, Tracks: join.Tracks}
 }
 
 // entryOfDevice is a roster entry for another member's device.
 func entryOfDevice(id string, dev *trust.Device) protocol.RosterEntry {
-	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev), State: protocol.StateIn}
+	return protocol.RosterEntry{ID: id, Device: dev.ID(), Name: "member " + id, Credential: wireCredential(dev), State: protocol.StateIn, Listening: protocol.ListenFloor}
 }
 
 // readAll records messages until the client closes or sends leave.
@@ -183,7 +184,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 		conn.Write(ctx, websocket.MessageText, []byte(`{"type":"roster","participants":[],"extra":1}`))
 		conn.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
 		wsjson.Write(ctx, conn, protocol.ErrorMsg{Type: protocol.TypeError, Code: protocol.CodeState, Message: "test"})
-		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Participants: []protocol.RosterEntry{
+		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{
 			entryOf("0123456789abcdef", join), entryOfDevice("b0b", bob), entryOfDevice("ma11", mallory)}})
 		f.readAll(ctx, conn)
 	}
@@ -201,7 +202,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 	if got := c.Keys().Self().Name; got != "Zoë Ω" {
 		t.Errorf("display name %q, want the credential's", got)
 	}
-	waitFor(t, "roster", 5*time.Second, func() error {
+	servertest.Eventually(t, "roster", func() error {
 		if len(c.Roster()) != 3 {
 			return errors.New("no roster")
 		}
@@ -215,7 +216,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 	if fs := c.Keys().Forgeries(); len(fs) != 1 || fs[0].ID != "ma11" {
 		t.Errorf("forgeries %+v, want Mallory's entry only", fs)
 	}
-	waitFor(t, "a key for Bob", 5*time.Second, func() error {
+	servertest.Eventually(t, "a key for Bob", func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.keys) == 0 {
@@ -291,7 +292,7 @@ func TestJoinTimesOutWithoutWelcome(t *testing.T) {
 	if _, err := Join(ctx, Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}); err == nil {
 		t.Fatal("Join succeeded without a welcome")
 	}
-	waitFor(t, "the join", 5*time.Second, func() error {
+	servertest.Eventually(t, "the join", func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.joins) != 1 {

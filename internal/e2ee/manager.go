@@ -11,12 +11,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
 
 	"hotline/internal/protocol"
-	"hotline/internal/role"
+	"hotline/internal/route"
 	"hotline/internal/sframe"
 	"hotline/internal/trust"
 )
@@ -42,9 +43,10 @@ type Config struct {
 	Now        func() time.Time
 }
 
-// Forgery is a roster entry that failed verification.
+// Forgery is a roster entry that failed verification (CheckRoster).
 type Forgery struct {
 	ID, Name, Reason string
+	Verdict          string // CheckRoster's verdict, e.g. VerdictRepeatedTag
 }
 
 // Stats counts what the manager did.
@@ -62,7 +64,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	selfID    string
-	selfIn    bool // our roster entry says we are in the call (not lobby or bench)
+	selfIn    bool // our roster entry says we are in the call (not lobby or bench) and our roles receive media
 	epoch     uint16
 	key       []byte // current own base key (already sent; maybe not yet used)
 	kid       uint64
@@ -70,6 +72,7 @@ type Manager struct {
 	forgeries []Forgery
 	stats     Stats
 	timers    map[*time.Timer]bool // pending rekey switches and key removals
+	exhausted bool                 // epoch 65535 is over: the sender has stopped
 	closed    bool
 }
 
@@ -141,7 +144,8 @@ func (m *Manager) newKeyLocked(epoch uint16) error {
 // SetRoster applies a roster: verifies every entry, reports forgeries,
 // starts a new epoch if a verified member has gone, and sends the current
 // key to every verified member that lacks it.
-func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
+func (m *Manager) SetRoster(r protocol.Roster) {
+	entries := r.Participants
 	now := m.cfg.Now()
 	m.mu.Lock()
 	if m.closed {
@@ -149,29 +153,43 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 		return
 	}
 	next := make(map[string]*member, len(entries))
-	seen := map[string]string{string(m.self.SigKey): m.selfID} // sig key → first holder
 	var forged []Forgery
 	m.selfIn = false
+	// Our media as the routing rule sees it, were we in the call: whether
+	// we are is selfIn's business (out of the call we send no keys at all).
+	self := route.Member{State: protocol.StateIn, Roles: m.self.Roles, Listening: protocol.ListenFloor}
 	for _, e := range entries {
 		if e.ID == m.selfID {
-			m.selfIn = e.State == protocol.StateIn
+			self.Listening = e.Listening
+		}
+	}
+	for i, c := range CheckRoster(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now) {
+		e := entries[i]
+		if c.Verdict == VerdictSelf {
+			// We are a key member as the others judge it: one their media
+			// (and keys) would go to, by the routing rule — in the call,
+			// with a credential that lets us receive media. Anyone else
+			// (the lobby, the bench, an operator) sends no key: no member
+			// would accept it (docs/PROTOCOL.md, "Keys follow the media").
+			m.selfIn = route.Keyed(r.Segment, route.Member{State: e.State, Roles: m.self.Roles, Listening: e.Listening},
+				route.Member{State: protocol.StateIn, Listening: protocol.ListenFloor})
 			continue
 		}
-		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, m.cfg.Device.Pins, now)
-		if err != nil {
-			forged = append(forged, Forgery{ID: e.ID, Name: e.Name, Reason: err.Error()})
+		if c.Forged() {
+			name := e.Name
+			if c.Who != nil {
+				name = c.Who.Name
+			}
+			forged = append(forged, Forgery{ID: e.ID, Name: name, Reason: c.Reason, Verdict: c.Verdict})
 			continue
 		}
-		if holder, dup := seen[string(who.SigKey)]; dup {
-			forged = append(forged, Forgery{ID: e.ID, Name: who.Name, Reason: fmt.Sprintf("repeats the device of participant %s", holder)})
-			continue
-		}
-		seen[string(who.SigKey)] = e.ID
-		// Keys go only to members in the call whose credential lets them
-		// receive media: not to the lobby or the bench (the server's state),
-		// never to an operator (the authority's roles). Leaving this set
-		// counts as leaving: the others rekey.
-		if e.State != protocol.StateIn || !role.AllowedAny(who.Roles, role.ReceiveMedia) {
+		who := c.Who
+		// Keys follow the media (internal/route, the server's rule too):
+		// only to members our media is routed to, from the roster's state
+		// and segment and the credential's roles — so not to the lobby or
+		// the bench, never to an operator. Leaving this set counts as
+		// leaving: the others rekey.
+		if !route.Keyed(r.Segment, route.Member{State: e.State, Roles: who.Roles, Listening: e.Listening}, self) {
 			continue
 		}
 		old := m.members[e.ID]
@@ -207,8 +225,16 @@ func (m *Manager) SetRoster(entries []protocol.RosterEntry) {
 }
 
 // rekeyLocked starts a new epoch: the new key goes to the current members
-// now (pendingSends), and encrypts frames RekeyDelay later.
+// now (pendingSends), and encrypts frames RekeyDelay later. After epoch
+// 65535 there is none: the sender stops for good (frames are dropped, no
+// key is sent) rather than wrap to a KID it used; the participant must
+// leave and rejoin (docs/PROTOCOL.md, "Key messages").
 func (m *Manager) rekeyLocked() {
+	if m.epoch == math.MaxUint16 {
+		m.exhausted = true
+		m.sender.Stop()
+		return
+	}
 	if err := m.newKeyLocked(m.epoch + 1); err != nil {
 		return // crypto/rand failing: keep the old key rather than none
 	}
@@ -217,7 +243,7 @@ func (m *Manager) rekeyLocked() {
 	}
 	kid, key := m.kid, m.key
 	m.afterLocked(m.cfg.RekeyDelay, func() {
-		if m.kid == kid { // not overtaken by a later rekey
+		if m.kid == kid && !m.exhausted { // not overtaken by a later rekey
 			_ = m.sender.SetKey(kid, key)
 		}
 	})
@@ -239,8 +265,8 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
-	if !m.selfIn {
-		return nil // in the lobby or on the bench, we send nothing
+	if !m.selfIn || m.exhausted {
+		return nil // in the lobby, on the bench, an operator, or out of epochs: we send nothing
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {

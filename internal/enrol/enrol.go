@@ -9,13 +9,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/role"
 	"hotline/internal/store"
 	"hotline/internal/trust"
@@ -52,29 +52,6 @@ func New(st *store.Store, demo []*trust.Authority) *Service {
 	return &Service{store: st, demo: m, now: time.Now}
 }
 
-// PinJSON is an authority pin on the wire.
-type PinJSON struct {
-	Side        string `json:"side"`
-	Key         string `json:"key"` // base64url Ed25519 public key
-	Fingerprint string `json:"fingerprint"`
-}
-
-func pinsJSON(ps []trust.Pin) []PinJSON {
-	out := make([]PinJSON, len(ps))
-	for i, p := range ps {
-		out[i] = PinJSON{Side: p.Side, Key: base64.RawURLEncoding.EncodeToString(p.Key), Fingerprint: trust.Fingerprint(p.Key)}
-	}
-	return out
-}
-
-// Result is what an enrolled device receives.
-type Result struct {
-	Credential trust.Credential `json:"credential"`
-	Pins       []PinJSON        `json:"pins"`
-	Line       string           `json:"line"`
-	Call       string           `json:"call,omitempty"`
-}
-
 func (s *Service) line(ctx context.Context, name string) (store.Line, []trust.Pin, error) {
 	l, err := s.store.Line(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -97,12 +74,12 @@ func Pins(l store.Line) []trust.Pin {
 // Demo redeems a demo token: the request's side, name and roles must be
 // those the token grants; the demo authority of that side signs it. The
 // token works once.
-func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (Result, error) {
+func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (api.Enrolled, error) {
 	body, err := trust.VerifyRequest(req)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return api.Enrolled{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	var res Result
+	var res api.Enrolled
 	err = s.store.UseEnrolToken(ctx, token, func(g store.EnrolToken) error {
 		if body.Side != g.Side || body.Name != g.Name || !sameRoles(body.Roles, g.Roles) {
 			return fmt.Errorf("%w: this link enrols %s (%v) of side %s", ErrInvalid, g.Name, g.Roles, g.Side)
@@ -118,20 +95,20 @@ func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (Re
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		res = Result{Credential: cred, Line: g.Line, Call: g.Call}
+		res = api.Enrolled{Credential: cred, Line: g.Line, Call: g.Call}
 		return nil
 	})
 	if err == nil {
 		var pins []trust.Pin
 		if _, pins, err = s.line(ctx, res.Line); err == nil {
-			res.Pins = pinsJSON(pins)
+			res.Pins = api.NewPins(pins)
 		}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return Result{}, fmt.Errorf("%w: unknown enrolment link", ErrNotFound)
+		return api.Enrolled{}, fmt.Errorf("%w: unknown enrolment link", ErrNotFound)
 	case errors.Is(err, store.ErrUsed), errors.Is(err, store.ErrExpired):
-		return Result{}, fmt.Errorf("%w: %v", ErrGone, err)
+		return api.Enrolled{}, fmt.Errorf("%w: %v", ErrGone, err)
 	}
 	return res, err
 }
@@ -148,46 +125,33 @@ func sameRoles(got []role.Role, want []string) bool {
 	return true
 }
 
-// Submitted answers a submitted request.
-type Submitted struct {
-	ID   string    `json:"id"`
-	Pins []PinJSON `json:"pins"`
-}
-
 // Submit records a request for the officer of the request's side.
-func (s *Service) Submit(ctx context.Context, lineName string, req trust.Request) (Submitted, error) {
+func (s *Service) Submit(ctx context.Context, lineName string, req trust.Request) (api.Submitted, error) {
 	body, err := trust.VerifyRequest(req)
 	if err != nil {
-		return Submitted{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return api.Submitted{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	l, pins, err := s.line(ctx, lineName)
 	if err != nil {
-		return Submitted{}, err
+		return api.Submitted{}, err
 	}
 	if body.Side != l.A.Name && body.Side != l.B.Name {
-		return Submitted{}, fmt.Errorf("%w: line %q has no side %q", ErrInvalid, lineName, body.Side)
+		return api.Submitted{}, fmt.Errorf("%w: line %q has no side %q", ErrInvalid, lineName, body.Side)
 	}
 	raw, _ := json.Marshal(req)
 	id := newID()
 	err = s.store.AddEnrolmentRequest(ctx, store.EnrolmentRequest{ID: id, Line: lineName, Side: body.Side, Request: string(raw)})
 	if errors.Is(err, store.ErrTooMany) {
-		return Submitted{}, fmt.Errorf("%w: %v", ErrTooMany, err)
+		return api.Submitted{}, fmt.Errorf("%w: %v", ErrTooMany, err)
 	}
 	if err != nil {
-		return Submitted{}, err
+		return api.Submitted{}, err
 	}
-	return Submitted{ID: id, Pins: pinsJSON(pins)}, nil
-}
-
-// Pending is a request waiting for an officer.
-type Pending struct {
-	ID      string        `json:"id"`
-	Request trust.Request `json:"request"`
-	Created int64         `json:"created"`
+	return api.Submitted{ID: id, Pins: api.NewPins(pins)}, nil
 }
 
 // PendingFor lists the pending requests of one side of a line.
-func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]Pending, error) {
+func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]api.Pending, error) {
 	if _, _, err := s.line(ctx, lineName); err != nil {
 		return nil, err
 	}
@@ -195,13 +159,13 @@ func (s *Service) PendingFor(ctx context.Context, lineName, side string) ([]Pend
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Pending, 0, len(rs))
+	out := make([]api.Pending, 0, len(rs))
 	for _, r := range rs {
 		var req trust.Request
 		if err := json.Unmarshal([]byte(r.Request), &req); err != nil {
 			return nil, fmt.Errorf("enrol: stored request %s: %w", r.ID, err)
 		}
-		out = append(out, Pending{ID: r.ID, Request: req, Created: r.Created.Unix()})
+		out = append(out, api.Pending{ID: r.ID, Request: req, Created: r.Created.Unix()})
 	}
 	return out, nil
 }
@@ -243,50 +207,36 @@ func (s *Service) Approve(ctx context.Context, id string, cred trust.Credential)
 	return s.store.ApproveRequest(ctx, id, string(raw))
 }
 
-// Status is a request's state as its device polls it.
-type Status struct {
-	State      string            `json:"state"` // "pending" or "approved"
-	Credential *trust.Credential `json:"credential,omitempty"`
-	Pins       []PinJSON         `json:"pins,omitempty"`
-	Line       string            `json:"line"`
-}
-
 // StatusOf reports a request's state.
-func (s *Service) StatusOf(ctx context.Context, id string) (Status, error) {
+func (s *Service) StatusOf(ctx context.Context, id string) (api.RequestStatus, error) {
 	r, err := s.store.EnrolmentRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Status{}, fmt.Errorf("%w: request %q", ErrNotFound, id)
+		return api.RequestStatus{}, fmt.Errorf("%w: request %q", ErrNotFound, id)
 	}
 	if err != nil {
-		return Status{}, err
+		return api.RequestStatus{}, err
 	}
 	if r.Approved.IsZero() {
-		return Status{State: "pending", Line: r.Line}, nil
+		return api.RequestStatus{State: api.StatePending, Line: r.Line}, nil
 	}
 	var cred trust.Credential
 	if err := json.Unmarshal([]byte(r.Credential), &cred); err != nil {
-		return Status{}, fmt.Errorf("enrol: stored credential %s: %w", id, err)
+		return api.RequestStatus{}, fmt.Errorf("enrol: stored credential %s: %w", id, err)
 	}
 	_, pins, err := s.line(ctx, r.Line)
 	if err != nil {
-		return Status{}, err
+		return api.RequestStatus{}, err
 	}
-	return Status{State: "approved", Credential: &cred, Pins: pinsJSON(pins), Line: r.Line}, nil
-}
-
-// LineInfo is a line as the enrolment pages show it.
-type LineInfo struct {
-	Name  string    `json:"name"`
-	Sides []PinJSON `json:"sides"`
+	return api.RequestStatus{State: api.StateApproved, Credential: &cred, Pins: api.NewPins(pins), Line: r.Line}, nil
 }
 
 // Line describes a line.
-func (s *Service) Line(ctx context.Context, name string) (LineInfo, error) {
+func (s *Service) Line(ctx context.Context, name string) (api.LineInfo, error) {
 	_, pins, err := s.line(ctx, name)
 	if err != nil {
-		return LineInfo{}, err
+		return api.LineInfo{}, err
 	}
-	return LineInfo{Name: name, Sides: pinsJSON(pins)}, nil
+	return api.LineInfo{Name: name, Sides: api.NewPins(pins)}, nil
 }
 
 func newID() string {

@@ -1,11 +1,11 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/protocol"
 	"hotline/internal/schedule"
@@ -47,39 +47,34 @@ func lineParam(r *http.Request, s session) string {
 func (a *API) listCalls(past bool) func(http.ResponseWriter, *http.Request, session) {
 	return func(w http.ResponseWriter, r *http.Request, s session) {
 		ctx, line, now := r.Context(), lineParam(r, s), time.Now()
-		out := booking.ListJSON{Calls: []booking.CallJSON{}}
+		out := api.CallList{Calls: []api.Call{}}
 		var l schedule.Line
 		var err error
 		if past {
 			var ps []booking.Past
 			l, ps, err = a.cfg.Booking.History(ctx, s.caller, line)
 			for _, p := range ps {
-				out.Calls = append(out.Calls, booking.NewPastJSON(p, now))
+				out.Calls = append(out.Calls, p.API(now))
 			}
 		} else {
 			var cs []booking.Call
 			l, cs, err = a.cfg.Booking.List(ctx, s.caller, line)
 			for _, c := range cs {
-				out.Calls = append(out.Calls, booking.NewCallJSON(c, now))
+				out.Calls = append(out.Calls, c.API(now))
 			}
 		}
 		if err != nil {
 			a.callError(w, err)
 			return
 		}
-		out.Line = booking.NewLine(l)
+		out.Line = api.NewLine(l)
 		writeJSON(w, http.StatusOK, out)
 	}
 }
 
 func (a *API) requestCall(w http.ResponseWriter, r *http.Request, s session) {
-	var raw json.RawMessage
-	if !readJSON(w, r, &raw) {
-		return
-	}
-	req, err := booking.ParseRequest(raw)
-	if err != nil {
-		a.callError(w, err)
+	req, ok := readBody(w, r, api.ParseRequest)
+	if !ok {
 		return
 	}
 	c, note, err := a.cfg.Booking.Request(r.Context(), s.caller, req)
@@ -87,7 +82,7 @@ func (a *API) requestCall(w http.ResponseWriter, r *http.Request, s session) {
 		a.callError(w, err)
 		return
 	}
-	out := booking.NewCallJSON(c, time.Now())
+	out := c.API(time.Now())
 	out.Note = note
 	w.Header().Set("Location", "/api/calls/"+c.ID)
 	writeJSON(w, http.StatusCreated, out)
@@ -113,7 +108,7 @@ func (a *API) showCall(w http.ResponseWriter, r *http.Request, s session) {
 		a.callError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, booking.NewCallJSON(c, time.Now()))
+	writeJSON(w, http.StatusOK, c.API(time.Now()))
 }
 
 func (a *API) transition(w http.ResponseWriter, r *http.Request, s session) {
@@ -124,21 +119,32 @@ func (a *API) transition(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	// The body is optional: no body at all is an empty one.
-	var raw json.RawMessage
-	if r.ContentLength != 0 && !readJSON(w, r, &raw) {
-		return
-	}
-	in, err := booking.ParseTransition(raw)
-	if err != nil {
-		a.callError(w, err)
-		return
+	var in api.Transition
+	if r.ContentLength != 0 {
+		if in, ok = readBody(w, r, api.ParseTransition); !ok {
+			return
+		}
 	}
 	c, err := a.cfg.Booking.Transition(r.Context(), s.caller, id, ev, in)
 	if err != nil {
 		a.callError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, booking.NewCallJSON(c, time.Now()))
+	if why, ends := liveEnds[ev]; ends && a.cfg.Registry != nil {
+		// Ending (or calling off) the booked call ends its live call
+		// everywhere: every member is told who and why, and is dropped
+		// (docs/PROTOCOL.md, "End of a call"). The booking is written
+		// first, so that the gate refuses a member who tries to come back.
+		a.cfg.Registry.End(booking.LiveName(c.Line.Name, c.ID), s.caller.Name+" ("+s.caller.Side+")", why)
+	}
+	writeJSON(w, http.StatusOK, c.API(time.Now()))
+}
+
+// liveEnds are the transitions that end the live call, with the reason its
+// members are given.
+var liveEnds = map[schedule.Event]string{
+	schedule.EventEnd:    "the call was ended",
+	schedule.EventCancel: "the call was called off",
 }
 
 // callICS serves /calls/{id}.ics. It takes the same bearer token as the

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	ical "github.com/emersion/go-ical"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
@@ -27,7 +29,7 @@ func TestCallFlow(t *testing.T) {
 	westPr := l.login(demo.West, "West Principal", role.Principal)
 
 	res := l.do("POST", "/api/calls", eastOp, callBody())
-	var c booking.CallJSON
+	var c api.Call
 	res.decode(t, http.StatusCreated, &c)
 	if loc := res.header.Get("Location"); loc != "/api/calls/"+c.ID {
 		t.Errorf("Location %q", loc)
@@ -62,9 +64,16 @@ func TestCallFlow(t *testing.T) {
 		t.Fatalf("live: %+v", c)
 	}
 	live := booking.LiveName(demo.Line, c.ID)
-	l.srv.Store().MemberJoined(live, "p-east", "East Principal")
-	l.srv.Store().MemberJoined(live, "p-west", "West Principal")
-	l.srv.Store().MemberLeft(live, "p-east")
+	st, ctx, now := l.srv.Store(), context.Background(), time.Now()
+	for _, err := range []error{
+		st.Joined(ctx, live, "p-east", "East Principal", now),
+		st.Joined(ctx, live, "p-west", "West Principal", now),
+		st.Left(ctx, "p-east", now),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	c = l.act(westOp, c.ID, "end", map[string]any{})
 	if c.State != "ended" || c.ActualEnd == nil || c.Version != 4 || len(c.Transitions) != 4 {
 		t.Fatalf("ended: %+v", c)
@@ -83,7 +92,7 @@ func TestCallFlow(t *testing.T) {
 	if len(l.list(eastOp)) != 0 {
 		t.Error("an ended call is still listed as upcoming")
 	}
-	var hist booking.ListJSON
+	var hist api.CallList
 	l.do("GET", "/api/history?line=demo", eastPr, nil).decode(t, http.StatusOK, &hist)
 	if len(hist.Calls) != 1 || hist.Calls[0].ID != c.ID || hist.Calls[0].InitiatingSide != "east" || hist.Calls[0].ActualSeconds == nil {
 		t.Fatalf("history %+v", hist)
@@ -123,7 +132,7 @@ func TestDeclineAndCancel(t *testing.T) {
 	if c := l.act(westOp, c.ID, "cancel", nil); c.State != "cancelled" || c.Transitions[2].Name != "West Operator" {
 		t.Fatalf("accepted call called off: %+v", c)
 	}
-	var hist booking.ListJSON
+	var hist api.CallList
 	l.do("GET", "/api/history", westOp, nil).decode(t, http.StatusOK, &hist)
 	if len(hist.Calls) != 3 {
 		t.Fatalf("history has %d calls", len(hist.Calls))

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,13 +8,10 @@ import (
 	"mime"
 	"net/http"
 
+	"hotline/internal/api"
 	"hotline/internal/enrol"
 	"hotline/internal/protocol"
-	"hotline/internal/trust"
 )
-
-// maxAPIBody bounds a JSON request body (a request or credential is a few KB).
-const maxAPIBody = 64 << 10
 
 // The enrolment routes (docs/PROTOCOL.md, "Enrolment over HTTP").
 func (a *API) enrolRoutes() {
@@ -31,15 +27,8 @@ func (a *API) enrolRoutes() {
 }
 
 func (a *API) enrolDemo(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Token   string        `json:"token"`
-		Request trust.Request `json:"request"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	if in.Token == "" || len(in.Token) > 128 {
-		writeError(w, http.StatusBadRequest, "token is missing or too long")
+	in, ok := readBody(w, r, api.ParseEnrol)
+	if !ok {
 		return
 	}
 	res, err := a.cfg.Enrol.Demo(r.Context(), in.Token, in.Request)
@@ -47,15 +36,8 @@ func (a *API) enrolDemo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Line    string        `json:"line"`
-		Request trust.Request `json:"request"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	if err := protocol.ValidID("line name", in.Line); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	in, ok := readBody(w, r, api.ParseSubmit)
+	if !ok {
 		return
 	}
 	res, err := a.cfg.Enrol.Submit(r.Context(), in.Line, in.Request)
@@ -74,7 +56,7 @@ func (a *API) pendingRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps, err := a.cfg.Enrol.PendingFor(r.Context(), line, side)
-	a.reply(w, map[string]any{"requests": ps}, err)
+	a.reply(w, api.PendingList{Requests: ps}, err)
 }
 
 func (a *API) requestStatus(w http.ResponseWriter, r *http.Request) {
@@ -93,14 +75,12 @@ func (a *API) approveRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such request")
 		return
 	}
-	var in struct {
-		Credential trust.Credential `json:"credential"`
-	}
-	if !readJSON(w, r, &in) {
+	in, ok := readBody(w, r, api.ParseApprove)
+	if !ok {
 		return
 	}
 	err := a.cfg.Enrol.Approve(r.Context(), id, in.Credential)
-	a.reply(w, map[string]string{"state": "approved"}, err)
+	a.reply(w, api.RequestStatus{State: api.StateApproved}, err)
 }
 
 func (a *API) lineInfo(w http.ResponseWriter, r *http.Request) {
@@ -141,30 +121,27 @@ func (a *API) reply(w http.ResponseWriter, v any, err error) {
 	writeError(w, status, msg)
 }
 
-// readJSON decodes a bounded, strict JSON body. Only application/json is
-// accepted: a cross-site form cannot send it without a CORS preflight, which
-// this server never grants.
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+// readBody reads a bounded JSON body and parses it with one of
+// internal/api's parsers (strict, bounded: 400 for anything they refuse).
+// Only application/json is accepted: a cross-site form cannot send it
+// without a CORS preflight, which this server never grants.
+func readBody[T any](w http.ResponseWriter, r *http.Request, parse func([]byte) (T, error)) (T, bool) {
+	var zero T
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-		return false
+		return zero, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxAPIBody))
-		return false
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", api.MaxBody))
+		return zero, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-		return false
+	v, err := parse(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return zero, false
 	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "trailing data after the JSON object")
-		return false
-	}
-	return true
+	return v, true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -174,6 +151,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers a refusal with api.Error's body.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, api.Error{Message: msg})
 }

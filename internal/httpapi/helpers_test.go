@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
-	"hotline/internal/booking"
+	"hotline/internal/api"
+	"hotline/internal/apiclient"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -20,32 +21,17 @@ import (
 // (east in Moscow, west in New York).
 type testLine struct {
 	t   *testing.T
-	srv *server.Server
-	d   *demo.Demo
+	srv *servertest.Server
 }
 
 func startLine(t *testing.T) *testLine {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return &testLine{t: t, srv: srv, d: d}
+	return &testLine{t: t, srv: servertest.Start(t, server.Config{}, nil)}
 }
 
 func (l *testLine) device(side, name string, r role.Role) *trust.Device {
 	l.t.Helper()
-	dev, err := l.d.EnrolDevice(side, name, r)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return dev
+	return l.srv.Device(l.t, side, name, r)
 }
 
 // login enrols a device and opens an API session with it; it returns the
@@ -55,26 +41,35 @@ func (l *testLine) login(side, name string, r role.Role) string {
 	return l.session(l.device(side, name, r))
 }
 
+// session signs in with dev through the API client and returns the token.
 func (l *testLine) session(dev *trust.Device) string {
 	l.t.Helper()
-	nonce := l.nonce()
-	res := l.do("POST", "/api/session", "", map[string]any{
-		"line": demo.Line, "credential": dev.Credential, "nonce": trust.B64(nonce), "proof": trust.B64(dev.SessionProof(nonce, demo.Line)),
-	})
-	var s struct {
-		Token string `json:"token"`
+	cl := l.client("")
+	if err := cl.SignIn(context.Background(), dev, demo.Line); err != nil {
+		l.t.Fatal(err)
 	}
-	res.decode(l.t, http.StatusOK, &s)
-	return s.Token
+	if s := cl.Session; s.Line != demo.Line || s.Device != dev.ID() || s.Token == "" {
+		l.t.Fatalf("session %+v", s)
+	}
+	return cl.Token()
+}
+
+// client is an API client of the server with token ("": none).
+func (l *testLine) client(token string) *apiclient.Client {
+	l.t.Helper()
+	cl, err := apiclient.New(l.srv.URL(), nil)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return cl.WithToken(token)
 }
 
 func (l *testLine) nonce() []byte {
 	l.t.Helper()
-	var c struct {
-		Nonce   string `json:"nonce"`
-		Expires int64  `json:"expires"`
+	c, err := l.client("").Challenge(context.Background())
+	if err != nil {
+		l.t.Fatal(err)
 	}
-	l.do("POST", "/api/session/challenge", "", nil).decode(l.t, http.StatusOK, &c)
 	n, err := trust.DecodeB64(c.Nonce)
 	if err != nil || len(n) != trust.NonceSize || c.Expires == 0 {
 		l.t.Fatalf("challenge %+v: %v", c, err)
@@ -149,31 +144,41 @@ func (r reply) refused(t *testing.T, what string, status int, want string) {
 	}
 }
 
-func (l *testLine) call(token, id string) booking.CallJSON {
+func (l *testLine) call(token, id string) api.Call {
 	l.t.Helper()
-	var c booking.CallJSON
-	l.do("GET", "/api/calls/"+id, token, nil).decode(l.t, http.StatusOK, &c)
+	c, err := l.client(token).Call(context.Background(), id)
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	return c
 }
 
-func (l *testLine) list(token string) []booking.CallJSON {
+func (l *testLine) list(token string) []api.Call {
 	l.t.Helper()
-	var out booking.ListJSON
-	l.do("GET", "/api/calls", token, nil).decode(l.t, http.StatusOK, &out)
+	out, err := l.client(token).Calls(context.Background(), "")
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	return out.Calls
 }
 
-func (l *testLine) request(token string, body map[string]any) booking.CallJSON {
+// request posts a body as it is (the client's own check is not wanted
+// here: the tests vary bodies the server must judge).
+func (l *testLine) request(token string, body map[string]any) api.Call {
 	l.t.Helper()
-	var c booking.CallJSON
-	l.do("POST", "/api/calls", token, body).decode(l.t, http.StatusCreated, &c)
+	var c api.Call
+	if _, err := l.client(token).Do(context.Background(), "POST", "/api/calls", body, &c); err != nil {
+		l.t.Fatal(err)
+	}
 	return c
 }
 
-func (l *testLine) act(token, id, event string, body any) booking.CallJSON {
+func (l *testLine) act(token, id, event string, body any) api.Call {
 	l.t.Helper()
-	var c booking.CallJSON
-	l.do("POST", "/api/calls/"+id+"/"+event, token, body).decode(l.t, http.StatusOK, &c)
+	var c api.Call
+	if _, err := l.client(token).Do(context.Background(), "POST", "/api/calls/"+id+"/"+event, body, &c); err != nil {
+		l.t.Fatal(err)
+	}
 	return c
 }
 

@@ -33,7 +33,7 @@ type Config struct {
 	Engine   *peer.Engine
 	Registry *call.Registry
 	Log      *slog.Logger
-	Metrics  *metrics.Metrics // served at /metrics and told of media
+	Metrics  *metrics.Metrics // told of media; served on the server's own metrics listener, never here
 	// AnswerTimeout bounds how long a client may take to answer an offer
 	// (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout time.Duration
@@ -46,16 +46,20 @@ type Config struct {
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// ICEServers issues one signalling session's TURN relay entries; host
+	// is the host the client reached the server by (the request's Host),
+	// for the relay's URLs. Optional: without it welcome has none.
+	ICEServers func(host string) ([]protocol.ICEServer, func())
 }
 
-// API holds the routes and the sessions they started.
+// API holds the routes and the signalling sessions they started.
 type API struct {
 	cfg      Config
 	mux      *http.ServeMux
-	ctx      context.Context // cancelled at shutdown: ends every session
+	ctx      context.Context // cancelled at shutdown: ends every signalling session
 	cancel   context.CancelFunc
-	sessions sync.WaitGroup
-	keys     *keyring // API challenges and sessions
+	sessions sync.WaitGroup // signalling sessions (WebSockets) running
+	keys     *keyring       // API challenges and sessions
 }
 
 // New builds the routes.
@@ -67,9 +71,6 @@ func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
-	if cfg.Metrics != nil {
-		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	}
 	a.enrolRoutes()
 	a.callRoutes()
 	a.mux.Handle("/", web.Handler())
@@ -124,6 +125,10 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}
+	if issue := a.cfg.ICEServers; issue != nil {
+		host := r.Host
+		sc.ICEServers = func() ([]protocol.ICEServer, func()) { return issue(host) }
+	}
 	peer.Serve(a.ctx, conn, sc)
 }
 
@@ -161,6 +166,8 @@ func (w *wsConn) Close(reason peer.CloseReason, text string) error {
 		code = websocket.StatusGoingAway
 	case peer.CloseError:
 		code = websocket.StatusInternalError
+	case peer.CloseEnded:
+		code = websocket.StatusCode(protocol.CloseEnded)
 	}
 	if len(text) > 120 { // a close frame's reason must fit in 123 bytes
 		text = text[:120]

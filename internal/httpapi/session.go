@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
-	"hotline/internal/protocol"
 	"hotline/internal/trust"
 )
 
@@ -22,51 +22,22 @@ func (a *API) sessionRoutes() {
 
 func (a *API) sessionChallenge(w http.ResponseWriter, r *http.Request) {
 	nonce, exp := a.keys.challenge()
-	writeJSON(w, http.StatusOK, map[string]any{"nonce": trust.B64(nonce), "expires": exp.Unix()})
+	writeJSON(w, http.StatusOK, api.Challenge{Nonce: trust.B64(nonce), Expires: exp.Unix()})
 }
 
-// sessionJSON answers POST and GET /api/session.
-type sessionJSON struct {
-	Token   string   `json:"token,omitempty"`
-	Expires int64    `json:"expires"`
-	Line    string   `json:"line"`
-	Side    string   `json:"side"`
-	Name    string   `json:"name"`
-	Roles   []string `json:"roles"`
-	Device  string   `json:"device"`
-}
-
-func newSessionJSON(s session) sessionJSON {
+// newSession shows an API session (without its token).
+func newSession(s session) api.Session {
 	c := s.caller
-	roles := make([]string, len(c.Roles))
-	for i, r := range c.Roles {
-		roles[i] = string(r)
-	}
-	return sessionJSON{Expires: s.expires.Unix(), Line: c.Line, Side: c.Side, Name: c.Name, Roles: roles, Device: c.Device}
+	return api.Session{Expires: s.expires.Unix(), Line: c.Line, Side: c.Side, Name: c.Name, Roles: api.Roles(c.Roles), Device: c.Device}
 }
 
 func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Line       string           `json:"line"`
-		Credential trust.Credential `json:"credential"`
-		Nonce      string           `json:"nonce"`
-		Proof      string           `json:"proof"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	if err := protocol.ValidID("line", in.Line); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	nonce, errN := trust.DecodeB64(in.Nonce)
-	proof, errP := trust.DecodeB64(in.Proof)
-	if errN != nil || errP != nil || len(nonce) != trust.NonceSize || len(proof) != trust.SignatureSize {
-		writeError(w, http.StatusBadRequest, "nonce must be 32 and proof 64 bytes, in base64url without padding")
+	in, ok := readBody(w, r, api.ParseSignIn)
+	if !ok {
 		return
 	}
 	// The nonce is spent by this attempt, whatever comes next.
-	if !a.keys.useNonce(nonce) {
+	if !a.keys.useNonce(in.Nonce) {
 		unauthorized(w, "unknown, used or expired nonce: ask POST /api/session/challenge for a fresh one")
 		return
 	}
@@ -84,19 +55,19 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "credential not valid for line "+in.Line+": "+err.Error())
 		return
 	}
-	if err := trust.VerifySessionProof(id.SigKey, nonce, in.Line, proof); err != nil {
+	if err := trust.VerifySessionProof(id.SigKey, in.Nonce, in.Line, in.Proof); err != nil {
 		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
 		return
 	}
 	c := booking.Caller{Line: in.Line, Side: id.Side, Name: id.Name, Device: id.DeviceID, Roles: id.Roles}
 	token, exp := a.keys.open(c, id.Expires)
-	out := newSessionJSON(session{caller: c, expires: exp})
+	out := newSession(session{caller: c, expires: exp})
 	out.Token = token
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) sessionInfo(w http.ResponseWriter, r *http.Request, s session) {
-	writeJSON(w, http.StatusOK, newSessionJSON(s))
+	writeJSON(w, http.StatusOK, newSession(s))
 }
 
 func (a *API) closeSession(w http.ResponseWriter, r *http.Request, s session) {

@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Server == "" {
 		return Report{}, fmt.Errorf("%w: no server URL", ErrConfig)
 	}
+	if cfg.Metrics == "" {
+		return Report{}, fmt.Errorf("%w: no metrics URL (the server's --metrics-listen address)", ErrConfig)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -79,7 +82,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var tag [3]byte
 	_, _ = rand.Read(tag[:])
-	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Server, cfg.TLS), prefix: "bench-" + hex.EncodeToString(tag[:])}
+	// The metrics listener speaks plain HTTP on loopback, whatever the
+	// public listener does.
+	b := &bench{cfg: cfg, log: cfg.Log, scraper: NewScraper(cfg.Metrics, nil), prefix: "bench-" + hex.EncodeToString(tag[:])}
 	defer b.close()
 
 	added := cfg.Calls

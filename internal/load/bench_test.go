@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,22 +14,23 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/load"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
 // A short bench against an in-process server (the test binary cannot
 // re-exec itself as a server) gives sane figures and leaves nothing behind.
 func TestBenchAgainstAServer(t *testing.T) {
+	tier.Integration(t)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only stops a hung test
 	defer cancel()
-	srv, d, err := server.StartDemo(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := servertest.Start(t, server.Config{MetricsListen: "127.0.0.1:0"}, nil)
 	var enrolled []string
 	rep, err := load.Run(ctx, load.Config{
 		Server:       srv.URL(),
+		Metrics:      srv.MetricsURL(),
 		Calls:        1,
 		Participants: 3,
 		Duration:     2 * time.Second,
@@ -38,7 +38,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 		Line:         demo.Line,
 		Enrol: func(name string) (*trust.Device, error) {
 			enrolled = append(enrolled, name) // Run enrols one endpoint after another
-			return d.EnrolDevice(demo.East, name)
+			return srv.Demo.EnrolDevice(demo.East, name)
 		},
 	})
 	if cerr := srv.Close(); cerr != nil {
@@ -116,19 +116,12 @@ func TestBenchAgainstAServer(t *testing.T) {
 	}
 
 	// Every endpoint closed, the server too: back to the goroutines of before.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Fatalf("%d goroutines after the bench, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	servertest.NoLeak(t, before)
 }
 
 func TestBenchRefusesBadConfigs(t *testing.T) {
 	enrol := func(string) (*trust.Device, error) { return nil, errors.New("not reached") }
-	good := load.Config{Server: "http://127.0.0.1:1", Calls: 1, Participants: 2, Duration: time.Second, Line: demo.Line, Enrol: enrol}
+	good := load.Config{Server: "http://127.0.0.1:1", Metrics: "http://127.0.0.1:2", Calls: 1, Participants: 2, Duration: time.Second, Line: demo.Line, Enrol: enrol}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("the good config: %v", err)
 	}
@@ -139,6 +132,8 @@ func TestBenchRefusesBadConfigs(t *testing.T) {
 		"remote server":     func(c *load.Config) { c.Server = "http://192.0.2.1:8080" },
 		"named host":        func(c *load.Config) { c.Server = "http://example.org" },
 		"ws scheme":         func(c *load.Config) { c.Server = "ws://127.0.0.1:1" },
+		"no metrics":        func(c *load.Config) { c.Metrics = "" },
+		"remote metrics":    func(c *load.Config) { c.Metrics = "http://192.0.2.1:9464" },
 		"no calls":          func(c *load.Config) { c.Calls = 0 },
 		"too many calls":    func(c *load.Config) { c.Calls = load.MaxCalls + 1 },
 		"alone":             func(c *load.Config) { c.Participants = 1 },

@@ -44,6 +44,7 @@ var ErrConfig = errors.New("load: invalid configuration")
 // Config is one bench run.
 type Config struct {
 	Server       string        // the server's base URL; must be on loopback
+	Metrics      string        // base URL of its metrics listener (serve --metrics-listen); must be on loopback
 	TLS          *tls.Config   // for an https Server (nil: the system roots)
 	Calls        int           // calls at the start
 	Participants int           // per call, 2..MaxParticipants
@@ -76,12 +77,14 @@ type Config struct {
 	E2EE bool
 }
 
-// Validate checks every bound. An empty Server passes, so that a command
+// Validate checks every bound. An empty Server or Metrics passes, so that a command
 // can check its flags before it starts the server (Run requires one).
 func (c Config) Validate() error {
-	if c.Server != "" {
-		if err := loopbackURL(c.Server); err != nil {
-			return err
+	for _, u := range []string{c.Server, c.Metrics} {
+		if u != "" {
+			if err := loopbackURL(u); err != nil {
+				return err
+			}
 		}
 	}
 	switch {

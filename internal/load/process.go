@@ -30,6 +30,7 @@ var ErrProcess = errors.New("load: server process")
 type Process struct {
 	cmd      *exec.Cmd
 	url      string
+	metrics  string
 	stderr   *tailBuffer
 	exited   chan struct{} // closed once Wait returned
 	waitErr  error
@@ -65,6 +66,7 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 		if p.url = baseURL(l); p.url == "" {
 			err = fmt.Errorf("%w: first line %q names no http(s) URL", ErrProcess, l)
 		}
+		p.metrics = metricsURL(l)
 	case <-p.exited:
 		err = fmt.Errorf("%w: exited before serving (%v): %s", ErrProcess, p.waitErr, p.stderr.String())
 	case <-timer.C:
@@ -80,6 +82,11 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 
 // URL is the server's base URL.
 func (p *Process) URL() string { return p.url }
+
+// MetricsURL is the base URL of the server's metrics listener, read from
+// its first line ("metrics on HOST:PORT", as `hotline serve` prints it), or
+// "" if it names none.
+func (p *Process) MetricsURL() string { return p.metrics }
 
 // Stop sends SIGTERM, waits for the child to exit (SIGKILL after
 // stopTimeout) and reaps it. An exit status other than 0 is an error, with
@@ -115,6 +122,20 @@ func baseURL(line string) string {
 	for _, f := range strings.Fields(line) {
 		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
 			return f
+		}
+	}
+	return ""
+}
+
+// metricsURL reads "metrics on HOST:PORT" in line (trailing punctuation
+// aside) as the base URL of a plain-HTTP metrics listener.
+func metricsURL(line string) string {
+	f := strings.Fields(line)
+	for i := 0; i+2 < len(f); i++ {
+		if f[i] == "metrics" && f[i+1] == "on" {
+			if addr := strings.TrimRight(f[i+2], ",;)"); strings.Contains(addr, ":") {
+				return "http://" + addr
+			}
 		}
 	}
 	return ""

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	case "serve": // like `hotline serve`: a line, then serve until SIGTERM
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM)
-		fmt.Println("fake 0.0 serving on http://127.0.0.1:9 (media on udp 127.0.0.1:9)")
+		fmt.Println("fake 0.0 serving on http://127.0.0.1:9 (media on udp 127.0.0.1:9; metrics on 127.0.0.1:10; data in d)")
 		fmt.Println("more output, ignored")
 		<-sig
 		os.Exit(0)
@@ -51,6 +51,9 @@ func TestProcessStartsAndStops(t *testing.T) {
 	}
 	if p.URL() != "http://127.0.0.1:9" {
 		t.Errorf("url %q", p.URL())
+	}
+	if p.MetricsURL() != "http://127.0.0.1:10" {
+		t.Errorf("metrics url %q", p.MetricsURL())
 	}
 	if err := p.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
@@ -91,6 +94,9 @@ func TestFirstLineAndTail(t *testing.T) {
 	case l := <-w.done: // buffered: handed over by the Write that ended the line
 		if got := baseURL(l); got != "https://[::1]:8443" {
 			t.Errorf("line %q: url %q", l, got)
+		}
+		if got := metricsURL(l); got != "" {
+			t.Errorf("line %q names no metrics, got %q", l, got)
 		}
 	default:
 		t.Fatal("no first line")

@@ -47,7 +47,8 @@ type Scraper struct {
 	client *http.Client
 }
 
-// NewScraper scrapes the server at base (http(s)://host:port), trusting
+// NewScraper scrapes the metrics listener at base (http(s)://host:port; the
+// server's --metrics-listen address, not its public one), trusting
 // tlsConfig's roots for https (nil: the system roots).
 func NewScraper(base string, tlsConfig *tls.Config) *Scraper {
 	return &Scraper{

@@ -1,6 +1,7 @@
 // Package metrics is the server's Prometheus instrumentation: what the media
 // engine forwards and how long packets stay in it, how long joining takes,
-// and how many calls and participants are live. GET /metrics serves it.
+// and how many calls and participants are live. GET /metrics on the
+// server's metrics listener (never the public one) serves it.
 package metrics
 
 import (
@@ -23,6 +24,9 @@ const (
 	NameResidence        = "hotline_sfu_residence_seconds"
 	NameJoin             = "hotline_join_seconds"
 	NameProcessCPU       = "process_cpu_seconds_total" // from the standard process collector
+	NameJoins            = "hotline_joins_total"
+	NameCallsClosed      = "hotline_calls_closed_total" // label why: empty or ended
+	NameEventsMissed     = "hotline_call_events_missed_total"
 )
 
 // ResidenceBuckets resolve the sub-millisecond range finely: the target is
@@ -55,6 +59,9 @@ type Metrics struct {
 	fwdBytes    prometheus.Counter
 	residence   prometheus.Histogram
 	join        prometheus.Histogram
+	joins       prometheus.Counter
+	closed      *prometheus.CounterVec
+	missed      prometheus.Counter
 }
 
 // New registers the collectors; src gives the live gauges.
@@ -75,11 +82,17 @@ func New(src Source) *Metrics {
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Name: NameJoin,
 			Help:    "Time from a participant's join message to the first packet of each remote track written to it.",
 			Buckets: JoinBuckets}),
+		joins: prometheus.NewCounter(prometheus.CounterOpts{Name: NameJoins,
+			Help: "Participants admitted to a live call (lobby and bench included)."}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameCallsClosed,
+			Help: "Live calls closed, by why: empty (nobody in it for the grace) or ended (End call)."}, []string{"why"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{Name: NameEventsMissed,
+			Help: "Live call events the server's lifecycle lost because it fell behind (attendance or bookings may be stale)."}),
 	}
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join,
+		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join, m.joins, m.closed, m.missed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameParticipants, Help: "Participants in live calls."},
 			func() float64 { return float64(src.Participants()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameCalls, Help: "Live calls."},
@@ -106,6 +119,15 @@ func (m *Metrics) Forwarded(bytes int, residence time.Duration) {
 func (m *Metrics) FirstMedia(sinceJoin time.Duration) {
 	m.join.Observe(sinceJoin.Seconds())
 }
+
+// Joined counts a participant joining a live call.
+func (m *Metrics) Joined() { m.joins.Inc() }
+
+// Closed counts a live call closing, by why ("empty", "ended").
+func (m *Metrics) Closed(why string) { m.closed.WithLabelValues(why).Inc() }
+
+// Missed counts live call events the lifecycle lost.
+func (m *Metrics) Missed(n int) { m.missed.Add(float64(n)) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

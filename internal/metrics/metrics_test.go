@@ -20,6 +20,12 @@ func TestExposition(t *testing.T) {
 		m.Forwarded(1200, 30*time.Microsecond)
 	}
 	m.FirstMedia(120 * time.Millisecond)
+	m.Joined()
+	m.Joined()
+	m.Closed("empty")
+	m.Closed("ended")
+	m.Closed("ended")
+	m.Missed(3)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -37,6 +43,10 @@ func TestExposition(t *testing.T) {
 		NameResidence + "_count 4",
 		NameJoin + `_bucket{le="0.15"} 1`,
 		NameProcessCPU,
+		NameJoins + " 2",
+		NameCallsClosed + `{why="empty"} 1`,
+		NameCallsClosed + `{why="ended"} 2`,
+		NameEventsMissed + " 3",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %q", want)

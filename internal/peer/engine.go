@@ -4,6 +4,7 @@
 package peer
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,9 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/codec"
+	"hotline/internal/pionlog"
 )
 
 // EngineConfig says where media flows.
@@ -27,13 +31,18 @@ type EngineConfig struct {
 	UDPPort int
 	// PublicIP, when set, is announced instead of the host address (NAT 1:1).
 	PublicIP string
+	// ICETCP, when set, carries ICE over TCP (RFC 6544): every
+	// PeerConnection offers passive TCP candidates on its port, for clients
+	// whose network drops UDP. The engine closes it.
+	ICETCP net.Listener
 }
 
 // Engine makes PeerConnections that share one UDP socket.
 type Engine struct {
-	api  *webrtc.API
-	conn net.PacketConn
-	mux  ice.UDPMux
+	api    *webrtc.API
+	conn   net.PacketConn
+	mux    ice.UDPMux
+	tcpMux ice.TCPMux // nil without ICE over TCP
 }
 
 // NewEngine opens the media socket and prepares the WebRTC stack.
@@ -56,7 +65,6 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	se.SetICEUDPMux(mux)
 	// mDNS would send multicast off the machine, and hides nothing on a server.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if filter := candidateFilter(ip); filter != nil {
 		se.SetIncludeLoopbackCandidate(ip.IsLoopback())
 		se.SetIPFilter(filter)
@@ -66,7 +74,16 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 			conn.Close()
 			return nil, fmt.Errorf("peer: public IP %q is not an IP address", cfg.PublicIP)
 		}
-		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+		// The host candidates carry the public address instead of the
+		// local one (what the deprecated SetNAT1To1IPs did with this rule).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        []string{cfg.PublicIP},
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("peer: public IP %q: %w", cfg.PublicIP, err)
+		}
 	}
 	// Fail a dead connection in seconds, not the default half minute.
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
@@ -81,8 +98,9 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	// browsers and Pion do by default.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
+	// VP8 and Opus only: the codecs whose SFrame clear bytes are specified.
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := codec.Register(me); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("peer: codecs: %w", err)
 	}
@@ -106,9 +124,20 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 		conn.Close()
 		return nil, fmt.Errorf("peer: twcc: %w", err)
 	}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	var tcpMux ice.TCPMux
+	if cfg.ICETCP != nil {
+		tcpMux = webrtc.NewICETCPMux(pionlog.Factory{Log: log}.NewLogger("ice-tcp"), cfg.ICETCP, 8)
+		se.SetICETCPMux(tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+		// Passive only: the server never dials a TCP address a client
+		// names (RFC 6544 §4.5 lets an endpoint offer passive candidates
+		// alone), or a client could point it anywhere.
+		se.DisableActiveTCP(true)
+	}
+	se.SetNetworkTypes(networks)
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
-	_ = log
-	return &Engine{api: api, conn: conn, mux: mux}, nil
+	return &Engine{api: api, conn: conn, mux: mux, tcpMux: tcpMux}, nil
 }
 
 // candidateFilter says which local addresses become ICE candidates: on a
@@ -138,8 +167,12 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	})
 }
 
-// Close closes the media socket (the mux owns it). Close every
+// Close closes the media sockets (the muxes own them). Close every
 // PeerConnection first.
 func (e *Engine) Close() error {
-	return e.mux.Close()
+	err := e.mux.Close()
+	if e.tcpMux != nil {
+		err = errors.Join(err, e.tcpMux.Close())
+	}
+	return err
 }

@@ -1,8 +1,15 @@
 package peer
 
 import (
+	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
+
+	"hotline/internal/codec"
 )
 
 func TestCandidateFilter(t *testing.T) {
@@ -49,5 +56,61 @@ func TestQueueBound(t *testing.T) {
 	case <-q.notify:
 	default:
 		t.Fatal("no notification")
+	}
+}
+
+// TestPublicIP: with a public address configured, the host candidates
+// carry it instead of the listening address (NAT 1:1). Gathering sends
+// nothing: there is no STUN server.
+func TestPublicIP(t *testing.T) {
+	pc, offer := engineOffer(t, EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1), PublicIP: "192.0.2.7"}, webrtc.RTPCodecTypeAudio)
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	sdp := pc.LocalDescription().SDP
+	if !strings.Contains(sdp, " 192.0.2.7 ") || strings.Contains(sdp, " 127.0.0.1 ") {
+		t.Fatalf("candidates do not carry the public address only:\n%s", sdp)
+	}
+	if _, err := NewEngine(EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1), PublicIP: "not-an-ip"}, nil); err == nil {
+		t.Fatal("a public IP that is not an address was accepted")
+	}
+}
+
+// engineOffer makes an engine as cfg says (closed with the test), one of
+// its PeerConnections with a recvonly transceiver of each kind, as the
+// server offers them, and that connection's offer (not yet applied).
+func engineOffer(t *testing.T, cfg EngineConfig, kinds ...webrtc.RTPCodecType) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+	t.Helper()
+	e, err := NewEngine(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	pc, err := e.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	for _, k := range kinds {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc, offer
+}
+
+// The server's engine offers VP8 (with RTX) and Opus only, the codecs whose
+// SFrame clear bytes are specified (internal/codec): a browser cannot
+// answer with H.264.
+func TestEngineOffersOnlyVP8AndOpus(t *testing.T) {
+	_, offer := engineOffer(t, EngineConfig{ListenIP: net.IPv4(127, 0, 0, 1)}, webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo)
+	if got, want := codec.Listed(offer.SDP), []string{"OPUS", "RTX", "VP8"}; !slices.Equal(got, want) {
+		t.Errorf("the server offers %v, want %v", got, want)
 	}
 }

@@ -70,7 +70,7 @@ func (s *Session) findPub(id string) *publication {
 }
 
 func (s *Session) publish(ts []protocol.TrackInfo) {
-	ts, err := call.CheckTracks(s.roles, s.adm.Kind, ts)
+	ts, err := call.CheckTracks(s.who.Roles, s.who.Admission.Kind, ts)
 	if err != nil {
 		s.sendError(errorCode(err), protocol.TypePublish, "%v", err)
 		return

@@ -38,6 +38,7 @@ const (
 	ClosePolicy                       // it broke the protocol's rules (rate limit)
 	CloseGoingAway                    // the server is shutting down
 	CloseError                        // the session failed
+	CloseEnded                        // the call was ended for everyone (protocol.CloseEnded)
 )
 
 // Rate limit: 20 messages/s on average, bursts of 100 (docs/PROTOCOL.md).
@@ -78,6 +79,10 @@ type SessionConfig struct {
 	// its session is ended (a client that never answers would otherwise
 	// freeze its own negotiation forever). Default DefaultAnswerTimeout.
 	AnswerTimeout time.Duration
+	// ICEServers, when set, issues the TURN relay entries of this session's
+	// welcome; revoke is called when the session ends (its credentials then
+	// stop working).
+	ICEServers func() (servers []protocol.ICEServer, revoke func())
 }
 
 // DefaultAnswerTimeout: a browser answers in milliseconds; 15 s leaves room
@@ -91,7 +96,7 @@ func (s *Session) answerTimeout() time.Duration {
 	return DefaultAnswerTimeout
 }
 
-// Observer is told what sessions forward and how fast media starts.
+// Observer is told what signalling sessions forward and how fast media starts.
 type Observer interface {
 	sfu.Observer
 	// FirstMedia: the first packet of a remote track was written to a
@@ -100,8 +105,9 @@ type Observer interface {
 	FirstMedia(d time.Duration)
 }
 
-// Session is one participant: its signalling, its PeerConnection and its
-// membership in a call. All state below "loop state" belongs to the loop
+// Session is one participant's signalling session: its messages, its
+// PeerConnection and its membership in a live call (it is the call.Member
+// of its participant). All state below "loop state" belongs to the loop
 // goroutine; other goroutines talk to it through the queue.
 type Session struct {
 	cfg  SessionConfig
@@ -110,14 +116,11 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id, name string // fixed at join
-	device   string // fixed at join
-	side     string
-	roles    []role.Role
-	adm      call.Admission
-	cred     protocol.Credential
-	nonce    []byte    // the challenge; used by one join only
-	joinedAt time.Time // when the join message was handled
+	id        string        // the participant id, from the start
+	who       call.Identity // fixed at join
+	nonce     []byte        // the challenge; used by one join only
+	joinedAt  time.Time     // when the join message was handled
+	revokeICE func()        // ends the relay credentials of the welcome
 
 	// loop state
 	call           *call.Call
@@ -142,9 +145,10 @@ type (
 	}
 	evSubscribe struct{ pub call.Publication }
 	evUnsub     struct{ pub call.Publication }
-	evRoster    struct{ roster []protocol.RosterEntry }
+	evRoster    struct{ roster protocol.Roster }
 	evKey       struct{ k protocol.Key }
 	evRemoved   struct{ by string }
+	evEnded     struct{ by, why string }
 	evTrack     struct {
 		remote   *webrtc.TrackRemote
 		receiver *webrtc.RTPReceiver
@@ -183,12 +187,6 @@ func Serve(ctx context.Context, conn Conn, cfg SessionConfig) {
 	s.wg.Wait()
 }
 
-// ID implements call.Member.
-func (s *Session) ID() string { return s.id }
-
-// Name implements call.Member.
-func (s *Session) Name() string { return s.name }
-
 // Subscribe implements call.Member.
 func (s *Session) Subscribe(p call.Publication) { s.q.push(evSubscribe{p}) }
 
@@ -196,28 +194,16 @@ func (s *Session) Subscribe(p call.Publication) { s.q.push(evSubscribe{p}) }
 func (s *Session) Unsubscribe(p call.Publication) { s.q.push(evUnsub{p}) }
 
 // RosterChanged implements call.Member.
-func (s *Session) RosterChanged(r []protocol.RosterEntry) { s.q.push(evRoster{r}) }
-
-// Device implements call.Member.
-func (s *Session) Device() string { return s.device }
-
-// Credential implements call.Member.
-func (s *Session) Credential() protocol.Credential { return s.cred }
+func (s *Session) RosterChanged(r protocol.Roster) { s.q.push(evRoster{r}) }
 
 // DeliverKey implements call.Member.
 func (s *Session) DeliverKey(k protocol.Key) { s.q.push(evKey{k}) }
 
-// Side implements call.Member.
-func (s *Session) Side() string { return s.side }
-
-// Roles implements call.Member.
-func (s *Session) Roles() []role.Role { return s.roles }
-
-// Admission implements call.Member.
-func (s *Session) Admission() call.Admission { return s.adm }
-
 // Removed implements call.Member.
 func (s *Session) Removed(by string) { s.q.push(evRemoved{by}) }
+
+// Ended implements call.Member.
+func (s *Session) Ended(by, why string) { s.q.push(evEnded{by, why}) }
 
 // readLoop reads, rate-limits and decodes client messages. Errors in a
 // message are answered here; only valid messages reach the loop.
@@ -300,7 +286,7 @@ func (s *Session) handle(ev any) *evEnd {
 	case evUnsub:
 		s.unsubscribe(ev.pub)
 	case evRoster:
-		s.send(protocol.Roster{Type: protocol.TypeRoster, Participants: ev.roster})
+		s.send(ev.roster)
 	case evKey:
 		k := ev.k
 		k.Type = protocol.TypeKey
@@ -308,6 +294,11 @@ func (s *Session) handle(ev any) *evEnd {
 	case evRemoved:
 		s.sendError(protocol.CodeRemoved, "", "removed from the call by %s", ev.by)
 		return &evEnd{CloseNormal, "removed by " + ev.by}
+	case evEnded:
+		// PROTOCOL.md, "End of a call": the reason first, then the close
+		// status that tells the client not to rejoin.
+		s.send(protocol.Ended{Type: protocol.TypeEnded, By: ev.by, Reason: ev.why})
+		return &evEnd{CloseEnded, "call ended by " + ev.by}
 	case evTrack:
 		s.trackArrived(ev.remote, ev.receiver)
 	case evCandidate:
@@ -385,12 +376,12 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		s.sendError(protocol.CodeUnauthorized, m.Type, "%v", err)
 		return &evEnd{ClosePolicy, "unauthorized"}
 	}
-	s.device, s.name, s.cred = who.Device, who.Name, m.Credential
-	s.side, s.roles, s.adm = who.Side, who.Roles, who.Call
+	s.who = call.Identity{ID: s.id, Name: who.Name, Device: who.Device, Credential: m.Credential,
+		Side: who.Side, Roles: who.Roles, Admission: who.Call}
 	// What the roles and the call's kind allow is checked before anything
 	// is set up: a monitor declaring a camera, or a camera in a phone call,
 	// is refused outright.
-	tracks, err := call.CheckTracks(s.roles, s.adm.Kind, m.Tracks)
+	tracks, err := call.CheckTracks(s.who.Roles, s.who.Admission.Kind, m.Tracks)
 	if err != nil {
 		s.sendError(errorCode(err), m.Type, "%v", err)
 		return &evEnd{CloseNormal, "join refused: " + err.Error()}
@@ -417,20 +408,27 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	}
 	// Calls are named within their line ("line/call" cannot be ambiguous:
 	// neither name may contain a slash).
-	c, err := s.cfg.Registry.Join(m.Line+"/"+m.Call, s)
+	c, err := s.cfg.Registry.Join(m.Line+"/"+m.Call, s.who, s)
 	if err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseNormal, "join refused: " + err.Error()}
 	}
 	s.call = c
 	s.log = s.log.With("line", m.Line, "call", m.Call)
-	s.log.Info("joined", "name", s.name, "device", s.device, "roles", who.Roles, "tracks", len(m.Tracks))
-	s.send(protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.roles)})
+	s.log.Info("joined", "name", s.who.Name, "device", s.who.Device, "roles", who.Roles, "tracks", len(m.Tracks))
+	welcome := protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.who.Roles)}
+	if s.cfg.ICEServers != nil {
+		welcome.ICEServers, s.revokeICE = s.cfg.ICEServers()
+	}
+	s.send(welcome)
 	return nil
 }
 
 // teardown leaves the call and frees everything; others see our tracks end.
 func (s *Session) teardown(reason CloseReason, why string) {
+	if s.revokeICE != nil {
+		s.revokeICE()
+	}
 	if s.call != nil {
 		s.call.Leave(s.id)
 	}

@@ -28,7 +28,10 @@ func FuzzDecodeServer(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
 		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","may":[],"ice_servers":[{"urls":["turn:10.0.0.1:8443?transport=tcp","turns:a.example:8443?transport=tcp"],"username":"1700000000:ab","credential":"c2VjcmV0"}]}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"tracks":[{"id":"mic","kind":"audio"}]}]}`,
+		`{"type":"roster","segment":"private","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"floor","tracks":[{"id":"mic","kind":"audio"}]}]}`,
+		`{"type":"ended","by":"East Operator (east)","reason":"the call was ended"}`,
 		`{"type":"key","from":"p1","kid":5,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`,
 		`{"type":"offer","sdp":"v=0","send":[{"mid":"0","track":"mic"}],"receive":[{"mid":"1","participant":"p2","name":"B","track":"c","kind":"video"}]}`,
 		`{"type":"error","code":"state","message":"join first"}`,

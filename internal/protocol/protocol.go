@@ -27,6 +27,14 @@ const (
 	MaxNameRunes      = trust.MaxNameRunes // display names
 	MaxIDBytes        = 64                 // call names and track ids
 	MaxTracks         = 8                  // tracks one participant may publish at once
+	// MaxParticipants bounds the members of one call, and so the entries
+	// of a roster, which is sent whole and must fit in MaxMessageBytes. A
+	// roster entry at every field's bound (a credential with a 64-character
+	// name, a 32-byte side and every role; 8 tracks; names escaped at six
+	// bytes a character) is about 4.9 KB (TestMaxRosterFits measures it),
+	// so 20 entries take about 99 KB, three quarters of the limit: the
+	// rest is headroom for fields that later versions add to entries.
+	MaxParticipants = 20
 	// A credential's body is at most 4096 bytes (docs/PROTOCOL.md), so its
 	// base64url form at most 5462 characters.
 	MaxCredentialBody = 5462
@@ -38,7 +46,7 @@ const (
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
 // key, admit, call_in, send_out, remove, leave. Server → client: challenge, welcome, roster, offer,
-// candidate, key, error.
+// candidate, key, error, ended.
 const (
 	TypeChallenge = "challenge"
 	TypeKey       = "key"
@@ -57,6 +65,7 @@ const (
 	TypeRoster  = "roster"
 	TypeOffer   = "offer"
 	TypeError   = "error"
+	TypeEnded   = "ended"
 )
 
 // Roster states of a participant (PROTOCOL.md, "Lobby and roles").
@@ -65,6 +74,18 @@ const (
 	StateWaiting = "waiting" // in the lobby
 	StateBench   = "bench"   // an adviser not in the room
 )
+
+// Segments of a call (PROTOCOL.md, "Routing"): which part of the talks is
+// on. Every call is private for now; the public segment (the opening the
+// press receives) comes with the press.
+const (
+	SegmentPrivate = "private"
+	SegmentPublic  = "public"
+)
+
+// ListenFloor is a member's listening choice when it hears the floor; later
+// a listener may pick a language (a BCP 47 tag) instead.
+const ListenFloor = "floor"
 
 // Track kinds.
 const (
@@ -237,11 +258,34 @@ type Welcome struct {
 	// May lists the actions (internal/role names) this participant's roles
 	// allow, so that a client offers only those; the server enforces them.
 	May []string `json:"may"`
+	// ICEServers are the server's own TURN relay, with credentials for this
+	// session only, for clients whose network drops UDP (docs/PROTOCOL.md,
+	// "Media through firewalls"). Absent: no relay.
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
 }
+
+// ICEServer has the shape of the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"` // turn: or turns: URIs (RFC 7065)
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
+}
+
+// Bounds on welcome's ice_servers.
+const (
+	MaxICEServers   = 4
+	MaxICEURLs      = 8
+	MaxICEURLBytes  = 256
+	MaxICEAuthBytes = 128
+)
 
 // Roster lists the call's participants, sent to everyone on every change.
 type Roster struct {
-	Type         string        `json:"type"`
+	Type string `json:"type"`
+	// Segment is the call's segment (SegmentPrivate, SegmentPublic): with
+	// each entry's state, roles and listening choice it decides who
+	// receives whose media and keys (internal/route).
+	Segment      string        `json:"segment"`
 	Participants []RosterEntry `json:"participants"`
 }
 
@@ -254,9 +298,25 @@ type RosterEntry struct {
 	Credential Credential `json:"credential"`
 	// State: "in" (takes part in the media), "waiting" (in the lobby) or
 	// "bench" (an adviser not in the room); see PROTOCOL.md, "Lobby and roles".
-	State  string      `json:"state"`
-	Tracks []TrackInfo `json:"tracks"`
+	State string `json:"state"`
+	// Listening: what the member listens to, ListenFloor for now.
+	Listening string      `json:"listening"`
+	Tracks    []TrackInfo `json:"tracks"`
 }
+
+// Ended tells every member that the call was ended for everyone (End call
+// on the schedule page, the API or the command line); the server then
+// closes the connection with CloseEnded. By names who ended it, Reason why.
+type Ended struct {
+	Type   string `json:"type"`
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// CloseEnded is the WebSocket close status after an "ended" message
+// (RFC 6455 §7.4.2: 4000–4999 are for applications). A client that sees it
+// does not rejoin on its own: the call is over.
+const CloseEnded = 4001
 
 // ErrorMsg is the wire form of an error.
 type ErrorMsg struct {
@@ -294,7 +354,7 @@ func Decode(data []byte) (any, error) {
 }
 
 // DecodeServer parses one server → client message: *Challenge, *Welcome,
-// *Roster, *SDP (type offer), *Candidate, *Key or *ErrorMsg. Clients use it; it is as strict
+// *Roster, *SDP (type offer), *Candidate, *Key, *ErrorMsg or *Ended. Clients use it; it is as strict
 // as Decode so that a hostile server cannot feed a client unbounded input.
 func DecodeServer(data []byte) (any, error) {
 	msg, err := decode(data, func(typ string) validator {
@@ -313,6 +373,8 @@ func DecodeServer(data []byte) (any, error) {
 			return &Candidate{}
 		case TypeError:
 			return &ErrorMsg{}
+		case TypeEnded:
+			return &Ended{}
 		}
 		return nil
 	})

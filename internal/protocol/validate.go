@@ -7,6 +7,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"hotline/internal/trust"
 )
@@ -278,15 +279,54 @@ func (m *Welcome) validate() error {
 			return err
 		}
 	}
+	if len(m.ICEServers) > MaxICEServers {
+		return errors.New("too many ICE servers")
+	}
+	for _, is := range m.ICEServers {
+		if err := is.validate(); err != nil {
+			return err
+		}
+	}
 	return ValidID("call name", m.Call)
+}
+
+func (is *ICEServer) validate() error {
+	if len(is.URLs) == 0 || len(is.URLs) > MaxICEURLs {
+		return fmt.Errorf("an ICE server needs 1 to %d URLs", MaxICEURLs)
+	}
+	for _, u := range is.URLs {
+		if len(u) > MaxICEURLBytes || !printableASCII(u) {
+			return errors.New("ICE server URL too long or not printable ASCII")
+		}
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") && !strings.HasPrefix(u, "stun:") {
+			return fmt.Errorf("ICE server URL %q: the scheme must be turn, turns or stun", truncate(u, 32))
+		}
+	}
+	if len(is.Username) > MaxICEAuthBytes || len(is.Credential) > MaxICEAuthBytes ||
+		!printableASCII(is.Username) || !printableASCII(is.Credential) {
+		return errors.New("ICE server username or credential too long or not printable ASCII")
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Roster) validate() error {
 	if err := checkType(m.Type, TypeRoster); err != nil {
 		return err
 	}
-	if len(m.Participants) > 1024 {
-		return errors.New("roster too long")
+	if m.Segment != SegmentPrivate && m.Segment != SegmentPublic {
+		return fmt.Errorf("roster segment %q is not private or public", truncate(m.Segment, 32))
+	}
+	if len(m.Participants) > MaxParticipants {
+		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
 	for _, p := range m.Participants {
 		if err := ValidID("participant id", p.ID); err != nil {
@@ -306,9 +346,46 @@ func (m *Roster) validate() error {
 		default:
 			return fmt.Errorf("roster state %q is not in, waiting or bench", p.State)
 		}
+		if err := ValidListening(p.Listening); err != nil {
+			return err
+		}
 		if err := validTracks(p.Tracks, true); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ValidListening checks a listening choice: ListenFloor, or a language tag
+// (BCP 47 shape: a 2–3 letter language, then subtags of 1–8 letters or
+// digits, at most 35 bytes).
+func ValidListening(s string) error {
+	if s == ListenFloor {
+		return nil
+	}
+	bad := fmt.Errorf("listening %q is not %q or a language tag", truncate(s, 40), ListenFloor)
+	if len(s) > 35 {
+		return bad
+	}
+	for i, sub := range strings.Split(s, "-") {
+		if i == 0 && (len(sub) < 2 || len(sub) > 3) || len(sub) < 1 || len(sub) > 8 {
+			return bad
+		}
+		for _, r := range sub {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+				return bad
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Ended) validate() error {
+	if err := checkType(m.Type, TypeEnded); err != nil {
+		return err
+	}
+	if len(m.By) > 256 || len(m.Reason) > 1024 {
+		return errors.New("ended: by or reason too long")
 	}
 	return nil
 }

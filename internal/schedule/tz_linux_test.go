@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,7 +36,7 @@ func TestEmbeddedTZData(t *testing.T) {
 	run := func(mode string, attr *syscall.SysProcAttr) (string, error) {
 		cmd := exec.Command(exe, "-test.run=^TestTZChild$", "-test.v", "-test.count=1")
 		// GOROOT too: LoadLocation's last resort is
-		// $GOROOT/lib/time/zoneinfo.zip (runtime.GOROOT reads the variable).
+		// $GOROOT/lib/time/zoneinfo.zip (the runtime reads the variable).
 		cmd.Env = append(os.Environ(), tzChildEnv+"="+mode, "ZONEINFO="+t.TempDir(), "GOROOT="+t.TempDir())
 		cmd.SysProcAttr = attr
 		out, err := cmd.CombinedOutput()
@@ -99,7 +98,7 @@ func TestTZChild(t *testing.T) {
 		}
 		t.Log("host zoneinfo hidden")
 	}
-	if _, err := os.Stat(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(os.Getenv("GOROOT"), "lib", "time", "zoneinfo.zip")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("GOROOT's zoneinfo.zip still visible: %v", err)
 	}
 	t.Run("when", func(t *testing.T) {

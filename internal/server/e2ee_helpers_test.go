@@ -1,15 +1,15 @@
 package server_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"hotline/internal/client"
-	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
@@ -17,31 +17,24 @@ import (
 // encryption tests.
 type e2eeLine struct {
 	t   *testing.T
-	srv *server.Server
-	d   *demo.Demo
+	srv *servertest.Server
 }
 
 func startE2EELine(t *testing.T) *e2eeLine {
 	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return &e2eeLine{t: t, srv: srv, d: d}
+	return startLineWith(t, server.Config{})
+}
+
+// startLineWith is startE2EELine with settings.
+func startLineWith(t *testing.T, cfg server.Config) *e2eeLine {
+	t.Helper()
+	tier.Integration(t)
+	return &e2eeLine{t: t, srv: servertest.Start(t, cfg, servertest.Logger())}
 }
 
 func (l *e2eeLine) device(side, name string, roles ...role.Role) *trust.Device {
 	l.t.Helper()
-	dev, err := l.d.EnrolDevice(side, name, roles...)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return dev
+	return l.srv.Device(l.t, side, name, roles...)
 }
 
 // join enrols a fresh device and joins the demo line's call with it.
@@ -55,17 +48,6 @@ func (l *e2eeLine) join(call, side, name string, mod func(*client.Config)) *clie
 func (l *e2eeLine) joinAs(call, side, name string, roles []role.Role, mod func(*client.Config)) *client.Client {
 	l.t.Helper()
 	return joinWith(l.t, l.srv, call, name, l.device(side, name, roles...), mod)
-}
-
-// eventually is waitUntil for a condition that explains itself with an error.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	waitUntil(t, what, func() (bool, string) {
-		if err := cond(); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
 }
 
 // frameLog collects frames seen by a tap, safely across goroutines.

@@ -84,7 +84,7 @@ func TestJoinRefusals(t *testing.T) {
 	l := startE2EELine(t)
 	now := time.Now()
 	good := l.device(demo.East, "Alice")
-	expiredDev, expired := signed(t, l.d.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	expiredDev, expired := signed(t, l.srv.Demo.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
 	rogue, _ := trust.NewAuthority(demo.West)
 	foreignDev, foreign := signed(t, rogue, demo.West, now, now.Add(time.Hour))
 	other := l.device(demo.West, "Bob")
@@ -143,7 +143,7 @@ func TestJoinRefusals(t *testing.T) {
 	if n := l.srv.Registry().Participants(); n != 0 {
 		t.Fatalf("%d participants after refusals", n)
 	}
-	h, err := l.srv.Store().History(context.Background(), demo.Line+"/x", 10)
+	h, err := l.srv.Store().Attendance(context.Background(), demo.Line+"/x", 10)
 	if err != nil || len(h) != 0 {
 		t.Fatalf("history after refusals: %v, %v", h, err)
 	}

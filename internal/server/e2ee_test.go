@@ -14,6 +14,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/sframe"
 	"hotline/internal/trust"
 )
@@ -39,10 +40,10 @@ func TestServerBlind(t *testing.T) {
 	b := l.join("blind", demo.West, "Bob", func(c *client.Config) { c.FrameHook = withMarker })
 	mon := l.join("blind", demo.West, "Wall", func(c *client.Config) { c.Publish = false; tap(c) })
 
-	eventually(t, "the monitor decrypts video and audio of both", func() error {
+	servertest.Eventually(t, "the monitor decrypts video and audio of both", func() error {
 		return decryptedFromAll(mon.Stats(), 2, 20)
 	})
-	eventually(t, "Alice and Bob decrypt each other", func() error {
+	servertest.Eventually(t, "Alice and Bob decrypt each other", func() error {
 		if err := decryptedFromAll(a.Stats(), 1, 20); err != nil {
 			return err
 		}
@@ -69,7 +70,7 @@ func TestServerBlind(t *testing.T) {
 		t.Fatal("nothing tapped")
 	}
 	codes := map[string]bool{}
-	eventually(t, "all three show the same verification code", func() error {
+	servertest.Eventually(t, "all three show the same verification code", func() error {
 		clear(codes)
 		for _, c := range []*client.Client{a, b, mon} {
 			code, ok := c.Keys().Code()
@@ -89,7 +90,7 @@ func TestServerBlind(t *testing.T) {
 	var plain frameLog
 	l.join("plain", demo.East, "Carol", func(c *client.Config) { c.FrameHook = withMarker; c.PlainFrames = true })
 	l.join("plain", demo.West, "Dan", func(c *client.Config) { c.Publish = false; c.PlainFrames = true; c.EncryptedTap = plain.add })
-	eventually(t, "the plain tap sees the marker", func() error {
+	servertest.Eventually(t, "the plain tap sees the marker", func() error {
 		for _, f := range plain.snapshot() {
 			if bytes.Contains(f.data, marker) {
 				return nil
@@ -151,11 +152,12 @@ func TestForgedMember(t *testing.T) {
 	copycat := &fakeMember{id: "c0c0c0c0c0c0c0c0", name: "Alice", device: "c0c0c0c0c0c0c0c0",
 		cred: l.credentialOf(a)}
 	for _, m := range []*fakeMember{forged, copycat} {
-		if _, err := l.srv.Registry().Join(demo.Line+"/forged", m); err != nil {
+		id := call.Identity{ID: m.id, Name: m.name, Device: m.device, Credential: m.cred, Roles: []role.Role{role.Principal}}
+		if _, err := l.srv.Registry().Join(demo.Line+"/forged", id, m); err != nil {
 			t.Fatalf("inject %s: %v", m.name, err)
 		}
 	}
-	eventually(t, "both honest clients report both forgeries", func() error {
+	servertest.Eventually(t, "both honest clients report both forgeries", func() error {
 		for _, c := range []*client.Client{a, b} {
 			fs := c.Keys().Forgeries()
 			ids := map[string]bool{}
@@ -171,7 +173,7 @@ func TestForgedMember(t *testing.T) {
 	for _, f := range a.Keys().Forgeries() {
 		t.Logf("Alice reports: %s %q: %s", f.ID, f.Name, f.Reason)
 	}
-	eventually(t, "Alice and Bob decrypt each other", func() error {
+	servertest.Eventually(t, "Alice and Bob decrypt each other", func() error {
 		if err := decryptedFromAll(a.Stats(), 1, 10); err != nil {
 			return err
 		}
@@ -193,7 +195,7 @@ func TestForgedMember(t *testing.T) {
 // roster has arrived).
 func (l *e2eeLine) credentialOf(c *client.Client) protocol.Credential {
 	var cred protocol.Credential
-	eventually(l.t, "own entry in the roster", func() error {
+	servertest.Eventually(l.t, "own entry in the roster", func() error {
 		for _, e := range c.Roster() {
 			if e.ID == c.ID() {
 				cred = e.Credential
@@ -213,18 +215,12 @@ type fakeMember struct {
 	keys             atomic.Int64
 }
 
-func (f *fakeMember) ID() string                           { return f.id }
-func (f *fakeMember) Name() string                         { return f.name }
-func (f *fakeMember) Device() string                       { return f.device }
-func (f *fakeMember) Credential() protocol.Credential      { return f.cred }
-func (f *fakeMember) Subscribe(call.Publication)           {}
-func (f *fakeMember) Unsubscribe(call.Publication)         {}
-func (f *fakeMember) RosterChanged([]protocol.RosterEntry) {}
-func (f *fakeMember) DeliverKey(protocol.Key)              { f.keys.Add(1) }
-func (f *fakeMember) Side() string                         { return "" }
-func (f *fakeMember) Roles() []role.Role                   { return []role.Role{role.Principal} }
-func (f *fakeMember) Admission() call.Admission            { return call.Admission{} }
-func (f *fakeMember) Removed(string)                       {}
+func (f *fakeMember) Subscribe(call.Publication)    {}
+func (f *fakeMember) Unsubscribe(call.Publication)  {}
+func (f *fakeMember) RosterChanged(protocol.Roster) {}
+func (f *fakeMember) DeliverKey(protocol.Key)       { f.keys.Add(1) }
+func (f *fakeMember) Removed(string)                {}
+func (f *fakeMember) Ended(string, string)          {}
 
 // TestLeaverDecryptsNothingNew (THREAT_MODEL.md, "a participant who leaves
 // can decrypt nothing sent after"): Carol takes part, then leaves. A tap
@@ -237,7 +233,7 @@ func TestLeaverDecryptsNothingNew(t *testing.T) {
 	a := l.join("leave", demo.East, "Alice", nil)
 	b := l.join("leave", demo.West, "Bob", func(c *client.Config) { c.Publish = false; c.EncryptedTap = forwarded.add })
 	carol := l.join("leave", demo.East, "Carol", nil)
-	eventually(t, "Carol decrypts Alice", func() error { return decryptedFromAll(carol.Stats(), 1, 10) })
+	servertest.Eventually(t, "Carol decrypts Alice", func() error { return decryptedFromAll(carol.Stats(), 1, 10) })
 	epoch0 := a.Keys().KID()
 
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
@@ -246,7 +242,7 @@ func TestLeaverDecryptsNothingNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	left := time.Now()
-	eventually(t, "Alice moves to a new epoch", func() error {
+	servertest.Eventually(t, "Alice moves to a new epoch", func() error {
 		if a.Keys().KID() == epoch0 {
 			return errors.New("same kid")
 		}
@@ -256,7 +252,7 @@ func TestLeaverDecryptsNothingNew(t *testing.T) {
 	_, e0, _ := trust.SplitKID(epoch0)
 	_, e1, _ := trust.SplitKID(newKID)
 	var fresh []tapped
-	eventually(t, "Bob receives frames of Alice's new epoch", func() error {
+	servertest.Eventually(t, "Bob receives frames of Alice's new epoch", func() error {
 		fresh = fresh[:0]
 		for _, f := range forwarded.snapshot() {
 			if f.at.After(left) && kidOf(t, f) == newKID {
@@ -281,7 +277,7 @@ func TestLeaverDecryptsNothingNew(t *testing.T) {
 	if opened != 0 {
 		t.Fatalf("the departed member decrypted %d frames of the new epoch", opened)
 	}
-	eventually(t, "Bob decrypts Alice's new epoch", func() error { return decryptedFromAll(b.Stats(), 1, 10) })
+	servertest.Eventually(t, "Bob decrypts Alice's new epoch", func() error { return decryptedFromAll(b.Stats(), 1, 10) })
 	recv := b.Keys().Receiver()
 	// Bob's receiver has decrypted these already: each is a replay now.
 	f := fresh[len(fresh)-1]

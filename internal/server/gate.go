@@ -14,7 +14,6 @@ import (
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
-	"hotline/internal/schedule"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -23,9 +22,13 @@ import (
 // line, by the pins the server holds for it, and the proof must be the
 // credential's device signing this session's challenge (docs/PROTOCOL.md,
 // "Join"). A call name that is a booked call's id must name an accepted or
-// live call of the line; the booking gives its kind and whom it names, and
-// the first admitted join starts it. Any other name is an ad hoc video call
-// (docs/PROTOCOL.md, "Lobby and roles"). A refusal stores nothing.
+// live call of the line; the booking gives its kind and whom it names. Any
+// other name is an ad hoc video call (docs/PROTOCOL.md, "Lobby and roles").
+// The gate only checks and returns an admission: it writes nothing, whether
+// it admits or refuses. The booked call starts when its first member is in
+// the live call (lifecycle.go), so a join that the call itself refuses
+// after the gate (full, the same device twice, a camera in a phone call)
+// leaves the booking as it was.
 type gate struct {
 	store   *store.Store
 	booking *booking.Service
@@ -74,14 +77,11 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 	if err != nil {
 		return call.Admission{}, fmt.Errorf("call %s: %w", callName, err)
 	}
-	adm := call.Admission{Kind: string(bc.Kind)}
+	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID}
 	for _, p := range bc.Named(id.Side) {
 		if p.Name == id.Name && slices.Contains(p.Roles, role.Adviser) && slices.Contains(id.Roles, role.Adviser) {
 			adm.Named = true
 		}
-	}
-	if _, err := g.booking.System(ctx, callName, schedule.EventStart, id.Side); err != nil {
-		return call.Admission{}, fmt.Errorf("call %s: start: %w", callName, err)
 	}
 	return adm, nil
 }

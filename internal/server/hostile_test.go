@@ -27,6 +27,7 @@ import (
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -56,16 +57,8 @@ type hostile struct {
 // join).
 func TestHostileClients(t *testing.T) {
 	dir := t.TempDir()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, AnswerTimeout: 8 * time.Second}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	l := &e2eeLine{t: t, srv: srv, d: d}
+	l := startLineWith(t, server.Config{DataDir: dir, AnswerTimeout: 8 * time.Second})
+	srv := l.srv
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.FileName)+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +91,13 @@ func TestHostileClients(t *testing.T) {
 		})
 	}
 	// The principals still see each other alone, with the same keys.
-	waitUntil(t, "the principals show the same code", func() (bool, string) {
+	servertest.Eventually(t, "the principals show the same code", func() (bool, string) {
 		e, eok := h.east.Keys().Code()
 		w, wok := h.west.Keys().Code()
 		return eok && wok && e == w && len(h.east.Keys().Members()) == 1, fmt.Sprintf("east %q (%v), west %q (%v), east's members %d", e, eok, w, wok, len(h.east.Keys().Members()))
 	})
 	// Every hostile session is gone; only the principals remain.
-	waitUntil(t, "only the principals remain", func() (bool, string) {
+	servertest.Eventually(t, "only the principals remain", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 2, fmt.Sprintf("%d participants", n)
 	})
@@ -160,11 +153,11 @@ func hostileCases() []hostileCase {
 			return j
 		}, protocol.CodeUnauthorized, websocket.StatusPolicyViolation)},
 		{"expired credential", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			dev, cred := signed(t, h.l.d.Authority(demo.East), demo.East, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+			dev, cred := signed(t, h.l.srv.Demo.Authority(demo.East), demo.East, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 			return joinMsg(dev, cred, s.nonce, demo.Line, "legit")
 		}, protocol.CodeUnauthorized, websocket.StatusPolicyViolation)},
 		{"credential not yet valid", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			dev, cred := signed(t, h.l.d.Authority(demo.East), demo.East, time.Now().Add(time.Hour), time.Now().Add(48*time.Hour))
+			dev, cred := signed(t, h.l.srv.Demo.Authority(demo.East), demo.East, time.Now().Add(time.Hour), time.Now().Add(48*time.Hour))
 			return joinMsg(dev, cred, s.nonce, demo.Line, "legit")
 		}, protocol.CodeUnauthorized, websocket.StatusPolicyViolation)},
 		{"credential of a foreign authority", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
@@ -594,7 +587,7 @@ func (h *hostile) seen() (east, west uint64) {
 // other's frames than it had: the call is still served.
 func (h *hostile) progress(t *testing.T, east, west uint64) {
 	t.Helper()
-	waitUntil(t, "the legitimate call carries media", func() (bool, string) {
+	servertest.Eventually(t, "the legitimate call carries media", func() (bool, string) {
 		e, w := h.seen()
 		return e >= east+20 && w >= west+20, fmt.Sprintf("east decrypted %d (from %d), west %d (from %d)", e, east, w, west)
 	})

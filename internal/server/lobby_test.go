@@ -7,27 +7,29 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/api"
 	"hotline/internal/booking"
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
+	"hotline/internal/servertest"
 )
 
 // bookCall requests a call from the east principal and has the west
 // principal accept it, as the API does; named are east's people on it.
-func bookCall(t *testing.T, l *e2eeLine, kind schedule.Kind, named ...booking.Person) string {
+func bookCall(t *testing.T, l *e2eeLine, kind schedule.Kind, named ...api.Person) string {
 	t.Helper()
 	ctx := context.Background()
 	svc := booking.New(l.srv.Store())
 	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, east, booking.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
+	c, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Transition(ctx, west, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
+	if _, err := svc.Transition(ctx, west, c.ID, schedule.EventAccept, api.Transition{}); err != nil {
 		t.Fatal(err)
 	}
 	return c.ID
@@ -57,7 +59,7 @@ func decryptedFrom(c *client.Client, id string) (video, audio uint64) {
 // first join.
 func TestLobbyAndAdvisers(t *testing.T) {
 	l := startE2EELine(t)
-	id := bookCall(t, l, schedule.Video, booking.Person{Name: "Named Adviser", Roles: []role.Role{role.Adviser}})
+	id := bookCall(t, l, schedule.Video, api.Person{Name: "Named Adviser", Roles: []role.Role{role.Adviser}})
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 
@@ -66,7 +68,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
 	guest := l.joinAs(id, demo.East, "Guest Adviser", []role.Role{role.Adviser}, nil)
 	named := l.joinAs(id, demo.East, "Named Adviser", []role.Role{role.Adviser}, nil)
-	eventually(t, "the initial states", func() error {
+	servertest.Eventually(t, "the initial states", func() error {
 		for who, want := range map[*client.Client]string{alice: "in", walt: "in", op: "in", guest: "waiting", named: "bench"} {
 			if err := stateOf(alice, who.ID(), want); err != nil {
 				return err
@@ -74,10 +76,8 @@ func TestLobbyAndAdvisers(t *testing.T) {
 		}
 		return nil
 	})
-	if c, err := booking.New(l.srv.Store()).Call(ctx, id); err != nil || c.State != schedule.StateLive {
-		t.Fatalf("the booked call after the first join: %v %v", c.State, err)
-	}
-	eventually(t, "the principals decrypt each other", func() error {
+	bookingIs(t, l, id, schedule.StateLive)
+	servertest.Eventually(t, "the principals decrypt each other", func() error {
 		if v, a := decryptedFrom(walt, alice.ID()); v < 10 || a < 10 {
 			return fmt.Errorf("walt got %d video, %d audio frames from alice", v, a)
 		}
@@ -93,6 +93,12 @@ func TestLobbyAndAdvisers(t *testing.T) {
 			t.Errorf("%s receives %d tracks", c.ID(), n)
 		}
 	}
+	// The operator receives no media: nobody sends it a key, and it sends
+	// none, since no member would accept it (PROTOCOL.md, "Keys follow the
+	// media").
+	if st := op.Keys().Stats(); st.KeysSent != 0 || st.KeysAccepted != 0 {
+		t.Errorf("the operator sent %d keys and accepted %d", st.KeysSent, st.KeysAccepted)
+	}
 	if v, a := decryptedFrom(alice, guest.ID()); v+a != 0 {
 		t.Errorf("alice received %d frames from the guest in the lobby", v+a)
 	}
@@ -101,7 +107,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := walt.Admit(ctx, guest.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the west principal is refused", func() error {
+	servertest.Eventually(t, "the west principal is refused", func() error {
 		if e := lastError(walt); e == nil || e.Code != protocol.CodeForbidden {
 			return fmt.Errorf("last error %+v", e)
 		}
@@ -110,7 +116,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := op.Admit(ctx, guest.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the admitted guest receives and is received", func() error {
+	servertest.Eventually(t, "the admitted guest receives and is received", func() error {
 		if v, _ := decryptedFrom(guest, walt.ID()); v < 5 {
 			return fmt.Errorf("guest got %d video frames from walt", v)
 		}
@@ -124,7 +130,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.CallIn(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the called-in adviser receives and is received", func() error {
+	servertest.Eventually(t, "the called-in adviser receives and is received", func() error {
 		if v, _ := decryptedFrom(named, walt.ID()); v < 5 {
 			return fmt.Errorf("named adviser got %d video frames from walt", v)
 		}
@@ -137,8 +143,8 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.SendOut(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the adviser back on the bench", func() error { return stateOf(walt, named.ID(), protocol.StateBench) })
-	eventually(t, "its tracks end at the adviser", func() error {
+	servertest.Eventually(t, "the adviser back on the bench", func() error { return stateOf(walt, named.ID(), protocol.StateBench) })
+	servertest.Eventually(t, "its tracks end at the adviser", func() error {
 		for _, tr := range named.Stats().Tracks {
 			if !tr.Ended {
 				return fmt.Errorf("track %s from %s still live", tr.Track, tr.From)
@@ -146,14 +152,14 @@ func TestLobbyAndAdvisers(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "alice rekeys", func() error {
+	servertest.Eventually(t, "alice rekeys", func() error {
 		if alice.Keys().KID() == epoch {
 			return errors.New("same key")
 		}
 		return nil
 	})
 	newKID := alice.Keys().KID()
-	eventually(t, "walt holds alice's new key", func() error {
+	servertest.Eventually(t, "walt holds alice's new key", func() error {
 		if !walt.Keys().Receiver().HasKey(newKID) {
 			return fmt.Errorf("not yet: KID %d", newKID)
 		}
@@ -172,7 +178,7 @@ func TestLobbyAndAdvisers(t *testing.T) {
 	if err := alice.CallIn(ctx, named.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "walt decrypts the adviser again", func() error {
+	servertest.Eventually(t, "walt decrypts the adviser again", func() error {
 		if v, _ := decryptedFrom(walt, named.ID()); v < before+5 {
 			return fmt.Errorf("%d video frames, %d before", v, before)
 		}
@@ -191,7 +197,7 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 
 	refused := func(name string, roles []role.Role, mod func(*client.Config)) {
 		t.Helper()
-		cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: id, Device: l.device(demo.East, name, roles...), Publish: true, Logger: testLogger(t)}
+		cfg := client.Config{Server: l.srv.URL(), Line: demo.Line, Call: id, Device: l.device(demo.East, name, roles...), Publish: true, Logger: servertest.Logger()}
 		if mod != nil {
 			mod(&cfg)
 		}
@@ -213,11 +219,11 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	walt := l.joinAs(id, demo.West, "West Principal", []role.Role{role.Principal}, func(c *client.Config) { c.AudioOnly = true })
 	mon := l.joinAs(id, demo.West, "West Monitor", []role.Role{role.Monitor}, func(c *client.Config) { c.Publish = false })
 	// A wall monitor waits in the lobby like anyone else of its side.
-	eventually(t, "the monitor in the lobby", func() error { return stateOf(walt, mon.ID(), protocol.StateWaiting) })
+	servertest.Eventually(t, "the monitor in the lobby", func() error { return stateOf(walt, mon.ID(), protocol.StateWaiting) })
 	if err := walt.Admit(ctx, mon.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "voice both ways, and to the monitor", func() error {
+	servertest.Eventually(t, "voice both ways, and to the monitor", func() error {
 		for _, pair := range [][2]*client.Client{{alice, walt}, {walt, alice}, {mon, alice}} {
 			if _, a := decryptedFrom(pair[0], pair[1].ID()); a < 10 {
 				return fmt.Errorf("%s got %d audio frames from %s: %+v", pair[0].ID(), a, pair[1].ID(), pair[0].Stats().Tracks)
@@ -228,7 +234,7 @@ func TestPhoneCallAndReceiveOnly(t *testing.T) {
 	if err := alice.PublishCamera(ctx, "cam0", "camera"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the camera refused", func() error {
+	servertest.Eventually(t, "the camera refused", func() error {
 		if e := lastError(alice); e == nil || e.Code != protocol.CodeForbidden || e.Ref != protocol.TypePublish {
 			return fmt.Errorf("last error %+v", e)
 		}

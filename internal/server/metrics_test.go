@@ -2,9 +2,13 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -15,12 +19,17 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
-// scrape fetches the server's /metrics over HTTP and parses the text format.
-func scrape(t *testing.T, srv *server.Server) map[string]*dto.MetricFamily {
+// scrape fetches /metrics from the server's metrics listener over HTTP and
+// parses the text format.
+func scrape(t *testing.T, srv *servertest.Server) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(srv.URL() + "/metrics")
+	if srv.MetricsURL() == "" {
+		t.Fatal("the server has no metrics listener")
+	}
+	resp, err := http.Get(srv.MetricsURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,15 +62,15 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string) float64
 
 // What the server says it forwarded agrees with what two endpoints counted.
 func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
-	srv := startServer(t, server.Config{})
+	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0"})
 	defer srv.Close()
 	a := join(t, srv, "m", "alice", nil)
 	b := join(t, srv, "m", "bob", nil)
 	av := []string{protocol.KindAudio, protocol.KindVideo}
 	// Two seconds of media each way, so that the few packets around the
 	// start (see below) are small beside the whole.
-	waitUntil(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
-	waitUntil(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
+	servertest.Eventually(t, "alice receives bob", flowing(a, "alice", []string{"bob"}, av, 60))
+	servertest.Eventually(t, "bob receives alice", flowing(b, "bob", []string{"alice"}, av, 60))
 
 	// The live gauges and join times while both are in the call.
 	fams := scrape(t, srv)
@@ -90,7 +99,7 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "both sessions over", func() (bool, string) {
+	servertest.Eventually(t, "both sessions over", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 0, fmt.Sprintf("%d participants", n)
 	})
@@ -121,7 +130,71 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	}
 	if t.Failed() {
 		for _, c := range []*client.Client{a, b} {
-			t.Log(fmt.Sprintf("%+v", c.Stats().Tracks))
+			t.Logf("%+v", c.Stats().Tracks)
 		}
+	}
+}
+
+// /metrics is served on the metrics listener only: on the public listener
+// it is the web client's 404, so nobody who can reach the line's address
+// learns whether a call is live. Without Config.MetricsListen there is no
+// metrics listener at all.
+func TestMetricsOnlyOnTheirListener(t *testing.T) {
+	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0"})
+	defer srv.Close()
+	if srv.MetricsURL() == srv.URL() || srv.MetricsURL() == "" {
+		t.Fatalf("metrics listener %q beside the public %q", srv.MetricsURL(), srv.URL())
+	}
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(srv.URL() + "/metrics"); code != http.StatusNotFound || strings.Contains(body, metrics.NameCalls) {
+		t.Errorf("public GET /metrics: %d, want 404 without figures (%d bytes)", code, len(body))
+	}
+	if code, body := get(srv.MetricsURL() + "/metrics"); code != http.StatusOK || !strings.Contains(body, metrics.NameCalls) {
+		t.Errorf("metrics listener GET /metrics: %d, want 200 with %s", code, metrics.NameCalls)
+	}
+	for _, path := range []string{"/", "/healthz", "/ws", "/api/session"} {
+		if code, _ := get(srv.MetricsURL() + path); code != http.StatusNotFound {
+			t.Errorf("metrics listener GET %s: %d, want 404 (it serves /metrics only)", path, code)
+		}
+	}
+
+	// A metrics address in use fails the start before the data folder is made.
+	dir := filepath.Join(t.TempDir(), "data")
+	busy := strings.TrimPrefix(srv.MetricsURL(), "http://")
+	if s2, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", MetricsListen: busy, UDPPort: 0, DataDir: dir}, nil); err == nil {
+		s2.Close()
+		t.Errorf("started with the metrics address %s in use", busy)
+	} else if !strings.Contains(err.Error(), "metrics listen") {
+		t.Errorf("metrics address in use: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data folder created despite the failed start: %v", err)
+	}
+
+	// The listener speaks plain HTTP: off loopback only where plain HTTP is
+	// allowed (InsecureHTTP), refused before anything is opened.
+	if s2, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", MetricsListen: "10.77.0.1:9464", DataDir: dir}, nil); !errors.Is(err, server.ErrPlainHTTP) {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Errorf("metrics on a non-loopback address: %v, want ErrPlainHTTP", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data folder created despite the refused metrics address: %v", err)
+	}
+
+	plain := startServer(t, server.Config{})
+	defer plain.Close()
+	if u := plain.MetricsURL(); u != "" {
+		t.Errorf("a server without MetricsListen has a metrics listener at %q", u)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 )
 
 // TestRemoval (PROTOCOL.md, "Removal"; THREAT_MODEL.md, "a removed member
@@ -23,12 +24,12 @@ func TestRemoval(t *testing.T) {
 	walt := l.joinAs("rm", demo.West, "Walt", []role.Role{role.Principal}, nil)
 	ctx0, cancel0 := context.WithTimeout(context.Background(), patience)
 	defer cancel0()
-	eventually(t, "Adam in the lobby", func() error { return stateOf(alice, adam.ID(), protocol.StateWaiting) })
+	servertest.Eventually(t, "Adam in the lobby", func() error { return stateOf(alice, adam.ID(), protocol.StateWaiting) })
 	if err := alice.Admit(ctx0, adam.ID()); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*client.Client{alice, adam, walt} {
-		eventually(t, "everyone decrypts everyone", func() error { return decryptedFromAll(c.Stats(), 2, 5) })
+		servertest.Eventually(t, "everyone decrypts everyone", func() error { return decryptedFromAll(c.Stats(), 2, 5) })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
@@ -48,7 +49,7 @@ func TestRemoval(t *testing.T) {
 		if err := r.by.Remove(ctx, r.target); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, r.name+": refused", func() error {
+		servertest.Eventually(t, r.name+": refused", func() error {
 			errs := r.by.Errors()
 			if len(errs) == before {
 				return fmt.Errorf("no answer yet")
@@ -81,21 +82,21 @@ func TestRemoval(t *testing.T) {
 		t.Fatalf("the adviser was told %+v, want code %q", e, protocol.CodeRemoved)
 	}
 	for _, c := range []*client.Client{alice, walt} {
-		eventually(t, "the roster drops the adviser", func() error {
+		servertest.Eventually(t, "the roster drops the adviser", func() error {
 			if r := c.Roster(); len(r) != 2 {
 				return fmt.Errorf("%d members", len(r))
 			}
 			return nil
 		})
 	}
-	eventually(t, "Alice moves to a new epoch", func() error {
+	servertest.Eventually(t, "Alice moves to a new epoch", func() error {
 		if alice.Keys().KID() == epoch0 {
 			return fmt.Errorf("still KID %d", epoch0)
 		}
 		return nil
 	})
 	newKID := alice.Keys().KID()
-	eventually(t, "Walt decrypts Alice's new epoch", func() error {
+	servertest.Eventually(t, "Walt decrypts Alice's new epoch", func() error {
 		for _, tr := range walt.Stats().Tracks {
 			if tr.Participant == alice.ID() && tr.LastKID == newKID && tr.Decrypted > 0 {
 				return nil

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"hotline/internal/booking"
@@ -20,17 +21,38 @@ import (
 	"hotline/internal/httpapi"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/protocol"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
 
 // Config is a server's settings. The zero value of each field is its default.
 type Config struct {
-	Listen          string // HTTP address; default DefaultListen
-	DataDir         string // default DefaultDataDir
-	UDPPort         int    // the one media port; 0: the system picks
-	PublicIP        string // announced instead of the host address (NAT 1:1)
-	MaxParticipants int    // per call; default 16
+	Listen   string // HTTP address; default DefaultListen
+	DataDir  string // default DefaultDataDir
+	UDPPort  int    // the one media port; 0: the system picks
+	PublicIP string // announced instead of the host address (NAT 1:1)
+	// TCPPort carries media for clients whose network drops UDP: ICE over
+	// TCP, TURN over TCP and (with TURNCertificate) TURN over TLS, told
+	// apart by their first bytes. 0: the system picks.
+	TCPPort int
+	// TURNPort, when not 0, serves TURN on a port of its own as well, over
+	// UDP, TCP and (with TURNCertificate) TLS.
+	TURNPort int
+	// TURNCertificate is the certificate of TURN over TLS; nil: the
+	// HTTPS one (TLSCert, reloaded with it), or without TLS no TURN over
+	// TLS.
+	TURNCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	MaxParticipants int // per call; default 16, at most protocol.MaxParticipants
+	// MetricsListen is the address of the Prometheus listener (/metrics),
+	// apart from the public one: live call and participant counts tell
+	// anyone who can read them whether a line is in use. "": none.
+	MetricsListen string
+	// EmptyCallGrace is how long a live call stays open with nobody in it
+	// before it closes and its booked call ends (0: call.DefaultEmptyGrace,
+	// a minute): everyone dropping at once (a network blip, a server
+	// restart) must not end the talks.
+	EmptyCallGrace time.Duration
 	// AnswerTimeout: how long a client may take to answer an offer before
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
@@ -49,10 +71,16 @@ type Config struct {
 	DemoAuthorities []*trust.Authority
 }
 
+// ErrConfig: a Config value is out of bounds.
+var ErrConfig = errors.New("server: invalid configuration")
+
 // Defaults.
 const (
 	DefaultListen  = "127.0.0.1:8080"
 	DefaultDataDir = "hotline-data"
+	// DefaultTCPPort is hotline serve's --tcp-port: the same number as
+	// the UDP media port, so that a firewall opens "8443, UDP and TCP".
+	DefaultTCPPort = 8443
 )
 
 // ErrPlainHTTP refuses plain HTTP off loopback: browsers give a page served
@@ -83,9 +111,16 @@ type Server struct {
 	http   *http.Server
 	api    *httpapi.API
 	engine *peer.Engine
+	fw     *firewall
 	reg    *call.Registry
 	store  *store.Store
+	life   *lifecycle
 	served chan error
+
+	metrics *metricsServer // nil without Config.MetricsListen
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // prepare applies the defaults and checks what can be checked before
@@ -97,6 +132,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.MaxParticipants < 0 || cfg.MaxParticipants > protocol.MaxParticipants {
+		return nil, nil, fmt.Errorf("%w: %d participants per call, at most %d (a roster must fit in one message)", ErrConfig, cfg.MaxParticipants, protocol.MaxParticipants)
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -111,6 +149,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 		}
 	}
 	if err := checkTransport(*cfg, ip); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
 	if cfg.TLSCert == "" {
@@ -134,43 +175,83 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 
+	if tlsConfig != nil && cfg.TURNCertificate == nil {
+		// TURN over TLS with the HTTPS certificate, reloaded with it.
+		cfg.TURNCertificate = tlsConfig.GetCertificate
+	}
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
-	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP}, log)
+	mln, err := listenMetrics(cfg.MetricsListen)
 	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	fw, err := openFirewallPorts(cfg, ip, log)
+	if err != nil {
+		mln.Close()
+		ln.Close()
+		return nil, err
+	}
+	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP, ICETCP: fw.iceListener()}, log)
+	if err != nil {
+		fw.close()
+		mln.Close()
+		ln.Close()
+		return nil, err
+	}
+	if err := fw.startRelay(engine.UDPAddr().(*net.UDPAddr), log); err != nil {
+		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
 		engine.Close()
+		fw.close()
+		mln.Close()
 		ln.Close()
 		return nil, err
 	}
-	if n, err := st.CloseOpenSessions(ctx); err != nil {
+	if n, err := st.CloseOpenAttendance(ctx); err != nil {
+		st.Close()
+		engine.Close()
+		fw.close()
+		mln.Close()
+		ln.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("closed attendance left open by an unclean stop", "count", n)
+	}
+	reg := call.NewRegistry(call.Config{MaxMembers: cfg.MaxParticipants, EmptyGrace: cfg.EmptyCallGrace})
+	m := metrics.New(reg)
+	book := booking.New(st)
+	life := startLifecycle(reg, st, book, m, log)
+	if err := resumeLive(ctx, st, reg, log); err != nil {
+		reg.Close()
+		life.close()
 		st.Close()
 		engine.Close()
 		ln.Close()
 		return nil, err
-	} else if n > 0 {
-		log.Warn("closed sessions left open by an unclean stop", "count", n)
 	}
-	reg := call.NewRegistry(cfg.MaxParticipants, st)
-	m := metrics.New(reg)
-	book := booking.New(st)
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
 		Gate:    &gate{store: st, booking: book, now: time.Now},
 		Enrol:   enrol.New(st, cfg.DemoAuthorities),
 		Booking: book,
+		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
+			return fw.iceServers(ip, host)
+		},
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, reg: reg, store: st,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -186,7 +267,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
-	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "data", cfg.DataDir)
+	s.metrics = serveMetrics(mln, m, log)
+	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir)
 	return s, nil
 }
 
@@ -194,8 +276,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // https://10.77.1.1:8443.
 func (s *Server) URL() string { return s.scheme + "://" + s.ln.Addr().String() }
 
+// MetricsURL is the base URL of the metrics listener (its /metrics is the
+// Prometheus endpoint), or "" if the server has none.
+func (s *Server) MetricsURL() string { return s.metrics.url() }
+
 // MediaAddr is the media UDP socket's address.
 func (s *Server) MediaAddr() net.Addr { return s.engine.UDPAddr() }
+
+// MediaTCPAddr is the TCP port for clients without UDP: ICE over TCP and
+// TURN over TCP or TLS.
+func (s *Server) MediaTCPAddr() net.Addr { return s.fw.tcp.Addr() }
 
 // Registry exposes the live calls (for tests and metrics).
 func (s *Server) Registry() *call.Registry { return s.reg }
@@ -203,9 +293,16 @@ func (s *Server) Registry() *call.Registry { return s.reg }
 // Store exposes the database (for tests and the history view).
 func (s *Server) Store() *store.Store { return s.store }
 
-// Close ends every call, stops serving and closes the database. It waits
-// for every session and goroutine of the server to end.
+// Close ends every session, stops serving and closes the database. It
+// waits for every session and goroutine of the server to end. A booked call
+// live at that moment stays live (the next start resumes it). Closing
+// twice returns the first result.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.reg.Close()
@@ -216,7 +313,12 @@ func (s *Server) Close() error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
+	errHTTP = errors.Join(errHTTP, s.metrics.shutdown(ctx))
+	errRelay := s.fw.close()
 	errEngine := s.engine.Close()
+	// Every session has left its call: the lifecycle records the last
+	// departures before the database closes.
+	s.life.close()
 	errStore := s.store.Close()
-	return errors.Join(errHTTP, errAPI, errEngine, errStore)
+	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)
 }

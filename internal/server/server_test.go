@@ -3,14 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,54 +14,27 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
 // Generous bounds that only stop a hung test; nothing here measures speed.
 const patience = 30 * time.Second
 
-func testLogger(t *testing.T) *slog.Logger {
-	if os.Getenv("HOTLINE_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// demoLines holds the demo line that startServer provisioned for each
-// server it started (*server.Server → *demo.Demo).
-var demoLines sync.Map
-
 // startServer starts a server whose data folder holds the demo line
-// (demo.Line), so that devices enrolled with demoDevice may join.
-func startServer(t *testing.T, cfg server.Config) *server.Server {
+// (demo.Line), so that devices enrolled with demoDevice may join: the
+// integration tier.
+func startServer(t *testing.T, cfg server.Config) *servertest.Server {
 	t.Helper()
-	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:0"
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	srv, d, err := server.StartDemo(context.Background(), cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	demoLines.Store(srv, d)
-	t.Cleanup(func() { demoLines.Delete(srv) })
-	return srv
+	tier.Integration(t)
+	return servertest.Start(t, cfg, servertest.Logger())
 }
 
-// demoDevice enrols a fresh device named name on srv's demo line.
-func demoDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
+// demoDevice enrols a fresh device named name on srv's demo line (east).
+func demoDevice(t *testing.T, srv *servertest.Server, name string) *trust.Device {
 	t.Helper()
-	d, ok := demoLines.Load(srv)
-	if !ok {
-		t.Fatal("server not started by startServer: no demo line")
-	}
-	dev, err := d.(*demo.Demo).EnrolDevice(demo.East, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dev
+	return srv.Device(t, demo.East, name)
 }
 
 // callKey is how the server names a call of the demo line (in the registry
@@ -73,16 +42,16 @@ func demoDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
 func callKey(call string) string { return demo.Line + "/" + call }
 
 // join enrols a fresh device named name and joins call on the demo line.
-func join(t *testing.T, srv *server.Server, call, name string, mod func(*client.Config)) *client.Client {
+func join(t *testing.T, srv *servertest.Server, call, name string, mod func(*client.Config)) *client.Client {
 	t.Helper()
 	return joinWith(t, srv, call, name, demoDevice(t, srv, name), mod)
 }
 
 // joinWith joins call on the demo line with dev, publishing unless mod says
 // otherwise; the client closes with the test.
-func joinWith(t *testing.T, srv *server.Server, call, name string, dev *trust.Device, mod func(*client.Config)) *client.Client {
+func joinWith(t *testing.T, srv *servertest.Server, call, name string, dev *trust.Device, mod func(*client.Config)) *client.Client {
 	t.Helper()
-	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: dev, Publish: true, Logger: testLogger(t)}
+	cfg := client.Config{Server: srv.URL(), Line: demo.Line, Call: call, Device: dev, Publish: true, Logger: servertest.Logger()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -94,22 +63,6 @@ func joinWith(t *testing.T, srv *server.Server, call, name string, dev *trust.De
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// waitUntil polls cond until it holds, failing with the last explanation.
-func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, why)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // received finds what c receives from the named publisher's track kind/source.
@@ -144,24 +97,6 @@ func flowing(c *client.Client, name string, from []string, kinds []string, minFr
 	}
 }
 
-// checkNoLeak fails if goroutines started during the test are still running.
-func checkNoLeak(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines after shutdown, %d before:\n%s", n, before, buf)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv := startServer(t, server.Config{})
@@ -173,7 +108,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	av := []string{protocol.KindAudio, protocol.KindVideo}
 	for i, c := range clients {
 		others := slices.Delete(slices.Clone(names), i, i+1)
-		waitUntil(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
+		servertest.Eventually(t, names[i]+" receives everyone", flowing(c, names[i], others, av, 20))
 	}
 	// Each mid has one purpose (docs/PROTOCOL.md): never both sent and received on.
 	for i, c := range clients {
@@ -190,7 +125,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	}
 	// Every roster lists all four, with two tracks each.
 	for i, c := range clients {
-		waitUntil(t, names[i]+" roster", func() (bool, string) {
+		servertest.Eventually(t, names[i]+" roster", func() (bool, string) {
 			r := c.Roster()
 			if len(r) != 4 {
 				return false, fmt.Sprintf("roster %+v", r)
@@ -211,7 +146,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		t.Fatalf("leave: %v", err)
 	}
 	for i, c := range clients[:3] {
-		waitUntil(t, names[i]+" sees dave's tracks end", func() (bool, string) {
+		servertest.Eventually(t, names[i]+" sees dave's tracks end", func() (bool, string) {
 			for _, ts := range c.Stats().Tracks {
 				if ts.From == "dave" && !ts.Ended {
 					return false, fmt.Sprintf("%s track from dave not ended", ts.Kind)
@@ -230,7 +165,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		snap[i], _ = received(c, names[(i+1)%3], protocol.KindVideo, "")
 	}
 	for i, c := range clients[:3] {
-		waitUntil(t, names[i]+" still receives after the leave", func() (bool, string) {
+		servertest.Eventually(t, names[i]+" still receives after the leave", func() (bool, string) {
 			ts, _ := received(c, names[(i+1)%3], protocol.KindVideo, "")
 			return ts.Frames > snap[i].Frames+10 && ts.Decrypted > snap[i].Decrypted+10,
 				fmt.Sprintf("frames %d then %d, decrypted %d then %d", snap[i].Frames, ts.Frames, snap[i].Decrypted, ts.Decrypted)
@@ -240,16 +175,20 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 		t.Fatalf("server counts %d participants after a leave, want 3", got)
 	}
 
-	// History is on disk.
-	h, err := srv.Store().History(ctx, callKey("summit"), 10)
-	if err != nil || len(h) != 4 {
-		t.Fatalf("history: %v %+v", err, h)
-	}
-	for _, s := range h {
-		if s.Name == "dave" && s.Left.IsZero() {
-			t.Errorf("dave's departure not recorded")
+	// The attendance is on disk (written by the server's lifecycle, off
+	// the call's lock, soon after the events).
+	servertest.Eventually(t, "the attendance of four, dave gone", func() (bool, string) {
+		h, err := srv.Store().Attendance(ctx, callKey("summit"), 10)
+		if err != nil || len(h) != 4 {
+			return false, fmt.Sprintf("%v %+v", err, h)
 		}
-	}
+		for _, s := range h {
+			if s.Name == "dave" && s.Left.IsZero() {
+				return false, "dave's departure not recorded"
+			}
+		}
+		return true, ""
+	})
 
 	// Shutdown ends everyone's session and leaves no goroutine behind.
 	if err := srv.Close(); err != nil {
@@ -265,7 +204,7 @@ func TestFourEndpointsLeaveAndShutdown(t *testing.T) {
 	for _, c := range clients {
 		c.Close()
 	}
-	checkNoLeak(t, before)
+	servertest.NoLeak(t, before)
 }
 
 func TestAudioOnlyCall(t *testing.T) {
@@ -273,8 +212,8 @@ func TestAudioOnlyCall(t *testing.T) {
 	defer srv.Close()
 	a := join(t, srv, "phone", "alice", func(c *client.Config) { c.AudioOnly = true })
 	b := join(t, srv, "phone", "bob", func(c *client.Config) { c.AudioOnly = true })
-	waitUntil(t, "alice hears bob", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 50))
-	waitUntil(t, "bob hears alice", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 50))
+	servertest.Eventually(t, "alice hears bob", flowing(a, "alice", []string{"bob"}, []string{protocol.KindAudio}, 50))
+	servertest.Eventually(t, "bob hears alice", flowing(b, "bob", []string{"alice"}, []string{protocol.KindAudio}, 50))
 	for _, c := range []*client.Client{a, b} {
 		for _, ts := range c.Stats().Tracks {
 			if ts.Kind == protocol.KindVideo {
@@ -289,7 +228,7 @@ func TestTwoCameras(t *testing.T) {
 	defer srv.Close()
 	p := join(t, srv, "x", "principal", func(c *client.Config) { c.Cameras = 2 })
 	m := join(t, srv, "x", "monitor", func(c *client.Config) { c.Publish = false })
-	waitUntil(t, "monitor receives both cameras and the mic", func() (bool, string) {
+	servertest.Eventually(t, "monitor receives both cameras and the mic", func() (bool, string) {
 		for _, src := range []string{"camera", "camera2"} {
 			ts, ok := received(m, "principal", protocol.KindVideo, src)
 			if !ok || ts.Frames < 20 || ts.Decrypted == 0 {
@@ -305,7 +244,7 @@ func TestTwoCameras(t *testing.T) {
 	if err := p.PublishCamera(ctx, "cam2", "camera3"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "third camera", func() (bool, string) {
+	servertest.Eventually(t, "third camera", func() (bool, string) {
 		ts, ok := received(m, "principal", protocol.KindVideo, "camera3")
 		return ok && ts.Frames > 20 && ts.Decrypted > 0, fmt.Sprintf("%+v", m.Stats().Tracks)
 	})
@@ -319,7 +258,7 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 	defer srv.Close()
 	a := join(t, srv, "x", "alice", nil)
 	b := join(t, srv, "x", "bob", nil)
-	waitUntil(t, "media before", flowing(b, "bob", []string{"alice"}, []string{protocol.KindVideo}, 10))
+	servertest.Eventually(t, "media before", flowing(b, "bob", []string{"alice"}, []string{protocol.KindVideo}, 10))
 
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
@@ -340,7 +279,7 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "an error for each bad message", func() (bool, string) {
+	servertest.Eventually(t, "an error for each bad message", func() (bool, string) {
 		errs := a.Errors()
 		if len(errs) < len(bad) {
 			return false, fmt.Sprintf("%d errors: %+v", len(errs), errs)
@@ -353,7 +292,7 @@ func TestBadMessagesDoNotHurtTheCall(t *testing.T) {
 		return true, ""
 	})
 	before, _ := received(b, "alice", protocol.KindVideo, "")
-	waitUntil(t, "media after", func() (bool, string) {
+	servertest.Eventually(t, "media after", func() (bool, string) {
 		now, _ := received(b, "alice", protocol.KindVideo, "")
 		return now.Frames > before.Frames+20 && now.Decrypted > before.Decrypted+20,
 			fmt.Sprintf("%d → %d frames, %d → %d decrypted", before.Frames, now.Frames, before.Decrypted, now.Decrypted)
@@ -374,17 +313,19 @@ func TestCallFullRefusal(t *testing.T) {
 	join(t, srv, "x", "b", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	_, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "x", Device: demoDevice(t, srv, "c"), Publish: true, Logger: testLogger(t)})
+	_, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "x", Device: demoDevice(t, srv, "c"), Publish: true, Logger: servertest.Logger()})
 	if err == nil || !strings.Contains(err.Error(), protocol.CodeRefused) {
 		t.Fatalf("third join in a 2-person call: %v", err)
 	}
 	if got := srv.Registry().Participants(); got != 2 {
 		t.Fatalf("%d participants after a refused join", got)
 	}
-	h, _ := srv.Store().History(ctx, callKey("x"), 10)
-	if len(h) != 2 {
-		t.Fatalf("a refused join was recorded: %+v", h)
-	}
+	// The two members' rows are written soon after their joins; a refused
+	// join makes no event, so no third row ever follows.
+	servertest.Eventually(t, "two attendance rows", func() (bool, string) {
+		h, _ := srv.Store().Attendance(ctx, callKey("x"), 10)
+		return len(h) == 2, fmt.Sprintf("%+v", h)
+	})
 }
 
 func TestHealthz(t *testing.T) {
@@ -414,12 +355,12 @@ func TestChurn(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		name := fmt.Sprintf("adviser%d", i)
 		v := join(t, srv, "long", name, nil)
-		waitUntil(t, "principal receives "+name, flowing(a, "principal", []string{name}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
-		waitUntil(t, name+" receives principal", flowing(v, name, []string{"principal"}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		servertest.Eventually(t, "principal receives "+name, flowing(a, "principal", []string{name}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
+		servertest.Eventually(t, name+" receives principal", flowing(v, name, []string{"principal"}, []string{protocol.KindAudio, protocol.KindVideo}, 5))
 		if err := v.Leave(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, name+"'s tracks end", func() (bool, string) {
+		servertest.Eventually(t, name+"'s tracks end", func() (bool, string) {
 			for _, ts := range a.Stats().Tracks {
 				if !ts.Ended {
 					return false, "still receiving from " + ts.From

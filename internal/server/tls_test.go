@@ -18,6 +18,7 @@ import (
 	"hotline/internal/certs"
 	"hotline/internal/client"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 )
 
 // tlsPair makes a `hotline cert init` pair for the loopback address in a
@@ -31,7 +32,7 @@ func tlsPair(t *testing.T) string {
 	return dir
 }
 
-func startTLSServer(t *testing.T) (*server.Server, string) {
+func startTLSServer(t *testing.T) (*servertest.Server, string) {
 	t.Helper()
 	dir := tlsPair(t)
 	srv := startServer(t, server.Config{TLSCert: filepath.Join(dir, certs.CertFile), TLSKey: filepath.Join(dir, certs.KeyFile)})
@@ -79,7 +80,7 @@ func TestSecurityHeadersOverTLSAndNot(t *testing.T) {
 	hc := certs.HTTPClient(tlsConfig, patience)
 	defer hc.CloseIdleConnections()
 	for _, c := range []struct {
-		srv     *server.Server
+		srv     *servertest.Server
 		overTLS bool
 	}{{tlsSrv, true}, {plainSrv, false}} {
 		for _, r := range []struct {
@@ -124,7 +125,7 @@ func TestNativeEndpointsOverTLS(t *testing.T) {
 	trusting := func(c *client.Config) { c.TLS = tlsConfig }
 	a := join(t, srv, "tls", "ann", trusting)
 	b := join(t, srv, "tls", "ben", trusting)
-	waitUntil(t, "media both ways over a TLS-signalled call", func() (bool, string) {
+	servertest.Eventually(t, "media both ways over a TLS-signalled call", func() (bool, string) {
 		if ok, why := flowing(a, "ann", []string{"ben"}, []string{"audio", "video"}, 5)(); !ok {
 			return false, why
 		}
@@ -133,7 +134,7 @@ func TestNativeEndpointsOverTLS(t *testing.T) {
 
 	// Without the CA (the system roots only): a certificate error that
 	// says what to do, and no session.
-	cfg := client.Config{Server: srv.URL(), Line: "demo", Call: "tls", Device: demoDevice(t, srv, "cat"), Publish: true, Logger: testLogger(t)}
+	cfg := client.Config{Server: srv.URL(), Line: "demo", Call: "tls", Device: demoDevice(t, srv, "cat"), Publish: true, Logger: servertest.Logger()}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	c, err := client.Join(ctx, cfg)
@@ -210,7 +211,7 @@ func TestPlainHTTPOnTLSPort(t *testing.T) {
 func TestPlainHTTPOffLoopbackRefused(t *testing.T) {
 	for _, listen := range []string{"10.77.0.1:8080", "0.0.0.0:8080", ":8080", "[::]:8080", "192.0.2.1:0"} {
 		dataDir := filepath.Join(t.TempDir(), "data")
-		_, err := server.Start(context.Background(), server.Config{Listen: listen, DataDir: dataDir, UDPPort: 0}, testLogger(t))
+		_, err := server.Start(context.Background(), server.Config{Listen: listen, DataDir: dataDir, UDPPort: 0}, servertest.Logger())
 		if !errors.Is(err, server.ErrPlainHTTP) {
 			t.Errorf("%s: %v, want ErrPlainHTTP", listen, err)
 			continue
@@ -250,7 +251,7 @@ func TestTLSBadPairRefused(t *testing.T) {
 	a, b := tlsPair(t), tlsPair(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	_, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dataDir,
-		TLSCert: filepath.Join(a, certs.CertFile), TLSKey: filepath.Join(b, certs.KeyFile)}, testLogger(t))
+		TLSCert: filepath.Join(a, certs.CertFile), TLSKey: filepath.Join(b, certs.KeyFile)}, servertest.Logger())
 	if !errors.Is(err, certs.ErrPair) {
 		t.Fatalf("mismatched pair: %v, want certs.ErrPair", err)
 	}
@@ -303,7 +304,7 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "renewed certificate served", func() (bool, string) {
+	servertest.Eventually(t, "renewed certificate served", func() (bool, string) {
 		return served().Equal(renewed), "still the old certificate"
 	})
 }

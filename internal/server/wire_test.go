@@ -14,12 +14,13 @@ import (
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
 // rawConn speaks to /ws without the client library, to send what a correct
 // client never would.
-func rawConn(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context) {
+func rawConn(t *testing.T, srv *servertest.Server) (*websocket.Conn, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	t.Cleanup(cancel)
@@ -34,7 +35,7 @@ func rawConn(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context
 
 // rawSession is rawConn once the server's first message, the challenge, is
 // read; it returns the challenge's nonce.
-func rawSession(t *testing.T, srv *server.Server) (*websocket.Conn, context.Context, []byte) {
+func rawSession(t *testing.T, srv *servertest.Server) (*websocket.Conn, context.Context, []byte) {
 	t.Helper()
 	c, ctx := rawConn(t, srv)
 	ch, ok := readMsg(t, ctx, c).(*protocol.Challenge)
@@ -139,7 +140,7 @@ func TestUnansweredOffer(t *testing.T) {
 		}
 	}
 	expectClosed(t, ctx, c, websocket.StatusInternalError)
-	waitUntil(t, "the silent participant removed", func() (bool, string) {
+	servertest.Eventually(t, "the silent participant removed", func() (bool, string) {
 		n := srv.Registry().Participants()
 		return n == 0, fmt.Sprintf("%d participants", n)
 	})
@@ -217,20 +218,20 @@ func TestWireRefusals(t *testing.T) {
 			t.Fatal("no rate_limited error before the close")
 		}
 	})
-	if n := srv.Registry().Participants(); n != 0 {
-		// Only "late" joined, and its connection is closed by the subtest cleanup.
-		deadline := time.Now().Add(patience)
-		for srv.Registry().Participants() != 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+	// Only "late" joined, and its connection is closed by the subtest cleanup.
+	servertest.Eventually(t, "no participant left behind", func() error {
 		if n := srv.Registry().Participants(); n != 0 {
-			t.Fatalf("%d participants left behind", n)
+			return fmt.Errorf("%d participants", n)
 		}
-	}
-	h, err := srv.Store().History(context.Background(), callKey("w"), 10)
-	if err != nil || len(h) != 1 || h[0].Name != "late" {
-		t.Fatalf("only the valid join is recorded: %v %+v", err, h)
-	}
+		return nil
+	})
+	servertest.Eventually(t, "only the valid join recorded", func() error {
+		h, err := srv.Store().Attendance(context.Background(), callKey("w"), 10)
+		if err != nil || len(h) != 1 || h[0].Name != "late" {
+			return fmt.Errorf("%v %+v", err, h)
+		}
+		return nil
+	})
 }
 
 // A page on another origin cannot open the signalling socket (cross-site

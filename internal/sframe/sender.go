@@ -60,6 +60,16 @@ func (s *Sender) KID() uint64 {
 	return s.key.kid
 }
 
+// Stop drops the current key for good: Encrypt refuses every frame
+// (ErrNoKey) until SetKey gives a key with a KID never used. A sender whose
+// epochs are exhausted stops rather than wrap to a KID it used (RFC 9605
+// §4.4.3: a nonce never repeats under one key).
+func (s *Sender) Stop() {
+	s.mu.Lock()
+	s.key = nil
+	s.mu.Unlock()
+}
+
 // HasKey reports whether SetKey has succeeded.
 func (s *Sender) HasKey() bool {
 	s.mu.Lock()

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -18,7 +20,20 @@ import (
 var vp8 = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}
 
 // chanSource feeds marshalled RTP packets to a Track.
-type chanSource struct{ ch chan []byte }
+type chanSource struct {
+	ch   chan []byte
+	once sync.Once
+}
+
+// newChanSource makes a source that ends (EOF) at the latest when the test
+// does, so that a failed test leaves no goroutine blocked in its bubble.
+func newChanSource(t *testing.T, size int) *chanSource {
+	s := &chanSource{ch: make(chan []byte, size)}
+	t.Cleanup(s.end)
+	return s
+}
+
+func (s *chanSource) end() { s.once.Do(func() { close(s.ch) }) }
 
 func (s *chanSource) Read(b []byte) (int, interceptor.Attributes, error) {
 	p, ok := <-s.ch
@@ -76,19 +91,12 @@ func packet(t testing.TB, seq uint16, payload []byte) []byte {
 	return b
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+// The track's goroutines run in a synctest bubble: synctest.Wait returns
+// when every one of them is blocked, so no polling is needed.
+func TestForwardToSubscribers(t *testing.T) { synctest.Test(t, testForwardToSubscribers) }
 
-func TestForwardToSubscribers(t *testing.T) {
-	src := &chanSource{ch: make(chan []byte)}
+func testForwardToSubscribers(t *testing.T) {
+	src := newChanSource(t, 0)
 	var kf atomic.Int32
 	tr := NewTrack(TrackConfig{ID: "p1.cam0", StreamID: "p1", Codec: vp8, Source: src, RequestKeyframe: func() { kf.Add(1) }})
 	done := make(chan error)
@@ -112,19 +120,25 @@ func TestForwardToSubscribers(t *testing.T) {
 		t.Fatalf("%d subscribers", tr.Subscribers())
 	}
 	// Binding asked for a key frame (merged: one now, one deferred at most).
-	waitFor(t, "keyframe request", func() bool { return kf.Load() >= 1 })
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests at once after three binds, want 1", n)
+	}
 
 	payload := []byte("opaque-ciphertext-\x00\xff")
 	for seq := uint16(65534); seq != 3; seq++ { // crosses the wrap
 		src.ch <- packet(t, seq, payload)
 	}
 	// Unbind one subscriber: it receives nothing more.
-	waitFor(t, "5 packets", func() bool { return len(recs[2].got()) == 5 })
+	synctest.Wait()
+	if n := len(recs[2].got()); n != 5 {
+		t.Fatalf("subscriber 2 got %d packets, want 5", n)
+	}
 	if err := downs[2].Unbind(&bindCtx{id: "c"}); err != nil {
 		t.Fatal(err)
 	}
 	src.ch <- packet(t, 3, payload)
-	close(src.ch)
+	src.end()
 	if err := <-done; !errors.Is(err, io.EOF) {
 		t.Fatalf("Run returned %v, want EOF", err)
 	}
@@ -166,19 +180,10 @@ func TestCodecMismatch(t *testing.T) {
 	}
 }
 
-// rtcpFeed is a subscriber's RTCP stream.
-type rtcpFeed struct{ ch chan []byte }
+func TestNACKAndPLI(t *testing.T) { synctest.Test(t, testNACKAndPLI) }
 
-func (f *rtcpFeed) Read(b []byte) (int, interceptor.Attributes, error) {
-	p, ok := <-f.ch
-	if !ok {
-		return 0, nil, io.EOF
-	}
-	return copy(b, p), nil, nil
-}
-
-func TestNACKAndPLI(t *testing.T) {
-	src := &chanSource{ch: make(chan []byte)}
+func testNACKAndPLI(t *testing.T) {
+	src := newChanSource(t, 0)
 	var kf atomic.Int32
 	tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: src, RequestKeyframe: func() { kf.Add(1) }, KeyframeInterval: 50 * time.Millisecond})
 	go tr.Run()
@@ -190,16 +195,22 @@ func TestNACKAndPLI(t *testing.T) {
 	for seq := uint16(10); seq < 20; seq++ {
 		src.ch <- packet(t, seq, []byte{byte(seq)})
 	}
-	close(src.ch)
-	waitFor(t, "10 packets", func() bool { return len(rec.got()) == 10 })
+	src.end()
+	synctest.Wait()
+	if n := len(rec.got()); n != 10 {
+		t.Fatalf("%d packets forwarded, want 10", n)
+	}
 
-	feed := &rtcpFeed{ch: make(chan []byte, 4)}
+	feed := newChanSource(t, 4) // the subscriber's RTCP
 	served := make(chan struct{})
 	go func() { d.ServeRTCP(feed); close(served) }()
 	nack, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{12, 14, 500})}})
 	feed.ch <- nack
 	feed.ch <- []byte{0xff, 0x00} // garbage RTCP is ignored
-	waitFor(t, "retransmissions", func() bool { return len(rec.got()) == 12 })
+	synctest.Wait()
+	if n := len(rec.got()); n != 12 {
+		t.Fatalf("%d packets after the NACK, want 12", n)
+	}
 	re := rec.got()[10:]
 	if re[0].SequenceNumber != 12 || re[1].SequenceNumber != 14 || re[0].Payload[0] != 12 || re[0].SSRC != 7 {
 		t.Fatalf("retransmitted %v %v", re[0].Header, re[1].Header)
@@ -208,23 +219,97 @@ func TestNACKAndPLI(t *testing.T) {
 		t.Fatalf("%d retransmissions counted, want 2 (seq 500 is not cached)", n)
 	}
 
-	// A burst of PLIs becomes at most two keyframe requests: one at once, one
+	// A burst of PLIs becomes two keyframe requests: one at once, one
 	// merged at the end of the interval.
-	waitFor(t, "bind keyframe", func() bool { return kf.Load() == 1 })
-	time.Sleep(60 * time.Millisecond)
-	before := kf.Load()
-	for i := 0; i < 10; i++ {
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests after bind, want 1", n)
+	}
+	time.Sleep(60 * time.Millisecond) // the bubble's clock: past the interval
+	for range 10 {
 		pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 7}})
 		feed.ch <- pli
 	}
-	waitFor(t, "merged keyframe", func() bool { return kf.Load() == before+2 })
-	time.Sleep(120 * time.Millisecond)
-	if got := kf.Load(); got != before+2 {
-		t.Fatalf("10 PLIs gave %d keyframe requests, want 2", got-before)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("10 PLIs gave %d keyframe requests at once, want 1", n-1)
 	}
-	close(feed.ch)
+	time.Sleep(50 * time.Millisecond)
+	synctest.Wait()
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("10 PLIs gave %d keyframe requests after the interval, want 2", n-1)
+	}
+	time.Sleep(time.Second)
+	synctest.Wait()
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("10 PLIs gave %d keyframe requests in all, want 2", n-1)
+	}
+	feed.end()
 	<-served
 	tr.Close()
+}
+
+// TestKeyframeMerging pins the rule of Track.RequestKeyframe on the bubble's
+// fake clock: at most one request per KeyframeInterval (default 500 ms),
+// a request inside the interval merged into one at its end, none after Close.
+func TestKeyframeMerging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration // when the publisher was asked, since t0
+		tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: &chanSource{}, RequestKeyframe: func() {
+			mu.Lock()
+			at = append(at, time.Since(t0))
+			mu.Unlock()
+		}})
+		check := func(step string, want ...time.Duration) {
+			t.Helper()
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(at, want) {
+				t.Fatalf("%s: requests at %v, want %v", step, at, want)
+			}
+		}
+		ms := time.Millisecond
+
+		tr.RequestKeyframe()
+		check("first request", 0)
+		for range 5 {
+			tr.RequestKeyframe()
+		}
+		check("five more at once: merged, deferred", 0)
+		time.Sleep(499 * ms)
+		check("1 ms before the interval ends", 0)
+		tr.RequestKeyframe()
+		time.Sleep(ms)
+		check("interval over", 0, 500*ms)
+
+		// A request 100 ms after the merged one waits for its interval.
+		time.Sleep(100 * ms)
+		tr.RequestKeyframe()
+		check("inside the next interval", 0, 500*ms)
+		time.Sleep(400 * ms)
+		check("next interval over", 0, 500*ms, 1000*ms)
+
+		// After a quiet interval a request goes out at once.
+		time.Sleep(700 * ms)
+		tr.RequestKeyframe()
+		check("after a quiet interval", 0, 500*ms, 1000*ms, 1700*ms)
+
+		// Closing cancels a merged request.
+		tr.RequestKeyframe()
+		tr.Close()
+		time.Sleep(time.Second)
+		check("closed", 0, 500*ms, 1000*ms, 1700*ms)
+		tr.RequestKeyframe()
+		check("after close", 0, 500*ms, 1000*ms, 1700*ms)
+
+		// Audio has no key frames: nothing is asked.
+		opus := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000}, PayloadType: 111}
+		audio := NewTrack(TrackConfig{ID: "a", Codec: opus, Source: &chanSource{}, RequestKeyframe: func() { t.Error("keyframe request for audio") }})
+		audio.RequestKeyframe()
+		synctest.Wait()
+	})
 }
 
 func BenchmarkForward(b *testing.B) {

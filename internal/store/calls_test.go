@@ -65,8 +65,8 @@ func accept(at time.Time) CallUpdate {
 func TestCallRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s, dir := withLineIn(t)
-	if v, _ := s.SchemaVersion(ctx); v != 3 {
-		t.Fatalf("schema version %d, want 3", v)
+	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
+		t.Fatalf("schema version %d, want %d", v, len(migrations))
 	}
 	in := requested("c-aaaaaaaaaaaa", time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
 	if err := s.AddCall(ctx, in); err != nil {

@@ -22,7 +22,8 @@ const FileName = "hotline.db"
 // migrations are applied in order, each once; never edit a published one,
 // append a new one.
 var migrations = []string{
-	// 1: call history — who joined which call, and when they left.
+	// 1: attendance — who joined which live call, and when they left (the
+	// attendance table since migration 4).
 	`CREATE TABLE sessions (
 		id          INTEGER PRIMARY KEY,
 		call        TEXT NOT NULL,
@@ -109,6 +110,15 @@ var migrations = []string{
 		at         INTEGER NOT NULL,         -- unix milliseconds
 		PRIMARY KEY (call, seq)
 	);`,
+
+	// 4: vocabulary (docs/ARCHITECTURE.md, "Names"): "session" is the
+	// signalling session and the API session; the rows of who was in which
+	// live call, from when to when, are its attendance.
+	`ALTER TABLE sessions RENAME TO attendance;
+	DROP INDEX sessions_call;
+	DROP INDEX sessions_participant;
+	CREATE INDEX attendance_call ON attendance(call, joined_at);
+	CREATE UNIQUE INDEX attendance_participant ON attendance(participant);`,
 }
 
 // Store is an open database.
@@ -188,62 +198,3 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
-
-// Session is one participant's stay in a call.
-type Session struct {
-	Call, Participant, Name string
-	Joined                  time.Time
-	Left                    time.Time // zero while in the call
-}
-
-// MemberJoined records a join (call.Recorder). Errors are logged: a failing
-// disk must not stop a live call.
-func (s *Store) MemberJoined(callName, id, name string) {
-	_, err := s.db.Exec(`INSERT INTO sessions(call, participant, name, joined_at) VALUES(?, ?, ?, ?)`,
-		callName, id, name, s.now().UnixMilli())
-	if err != nil {
-		s.log.Error("store: record join", "call", callName, "err", err)
-	}
-}
-
-// MemberLeft records a departure (call.Recorder).
-func (s *Store) MemberLeft(callName, id string) {
-	_, err := s.db.Exec(`UPDATE sessions SET left_at = ? WHERE participant = ? AND left_at IS NULL`, s.now().UnixMilli(), id)
-	if err != nil {
-		s.log.Error("store: record leave", "call", callName, "err", err)
-	}
-}
-
-// History lists the sessions of a call, oldest first, at most limit.
-func (s *Store) History(ctx context.Context, callName string, limit int) ([]Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT call, participant, name, joined_at, left_at FROM sessions WHERE call = ? ORDER BY joined_at, id LIMIT ?`, callName, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: history: %w", err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		var x Session
-		var joined int64
-		var left sql.NullInt64
-		if err := rows.Scan(&x.Call, &x.Participant, &x.Name, &joined, &left); err != nil {
-			return nil, fmt.Errorf("store: history: %w", err)
-		}
-		x.Joined = time.UnixMilli(joined)
-		if left.Valid {
-			x.Left = time.UnixMilli(left.Int64)
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
-// CloseOpenSessions marks sessions left open by a crash as ended now; called
-// at start-up, when no call can be live.
-func (s *Store) CloseOpenSessions(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET left_at = ? WHERE left_at IS NULL`, s.now().UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("store: close open sessions: %w", err)
-	}
-	return res.RowsAffected()
-}

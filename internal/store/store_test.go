@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestMigrateAndHistory(t *testing.T) {
@@ -16,14 +17,22 @@ func TestMigrateAndHistory(t *testing.T) {
 	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
 		t.Fatalf("schema version %d, want %d", v, len(migrations))
 	}
-	s.MemberJoined("x", "p1", "Alice")
-	s.MemberJoined("x", "p2", "Bob")
-	s.MemberLeft("x", "p1")
-	h, err := s.History(ctx, "x", 10)
+	at := time.UnixMilli(1_700_000_000_000)
+	for _, err := range []error{
+		s.Joined(ctx, "x", "p1", "Alice", at),
+		s.Joined(ctx, "x", "p2", "Bob", at.Add(time.Second)),
+		s.Left(ctx, "p1", at.Add(time.Minute)),
+		s.Left(ctx, "nobody", at),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := s.Attendance(ctx, "x", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 2 || h[0].Name != "Alice" || h[0].Left.IsZero() || !h[1].Left.IsZero() {
+	if len(h) != 2 || h[0].Name != "Alice" || !h[0].Joined.Equal(at) || !h[0].Left.Equal(at.Add(time.Minute)) || !h[1].Left.IsZero() {
 		t.Fatalf("history %+v", h)
 	}
 	s.Close()
@@ -35,11 +44,11 @@ func TestMigrateAndHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n, err := s.CloseOpenSessions(ctx)
+	n, err := s.CloseOpenAttendance(ctx)
 	if err != nil || n != 1 {
-		t.Fatalf("closed %d open sessions (%v), want 1", n, err)
+		t.Fatalf("closed %d open stays (%v), want 1", n, err)
 	}
-	h, _ = s.History(ctx, "x", 10)
+	h, _ = s.Attendance(ctx, "x", 10)
 	if len(h) != 2 || h[1].Left.IsZero() {
 		t.Fatalf("history after reopen %+v", h)
 	}
@@ -57,5 +66,38 @@ func TestNewerSchemaRefused(t *testing.T) {
 	s.Close()
 	if _, err := Open(dir, nil); !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("opening a newer schema: %v, want ErrNewerSchema", err)
+	}
+}
+
+// TestAttendanceMigration: a database of schema 3 keeps its call history
+// when the sessions table becomes the attendance table.
+func TestAttendanceMigration(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to schema 3, with one stay recorded the old way.
+	for _, q := range []string{
+		`DROP TABLE attendance`, migrations[0],
+		`DELETE FROM schema_migrations WHERE version > 3`,
+		`INSERT INTO sessions(call, participant, name, joined_at, left_at) VALUES('demo/x', 'p1', 'Alice', 1000, 2000)`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s, err = Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, err := s.Attendance(context.Background(), "demo/x", 10)
+	if err != nil || len(h) != 1 || h[0].Name != "Alice" || h[0].Left.UnixMilli() != 2000 {
+		t.Fatalf("attendance after the migration: %+v %v", h, err)
+	}
+	if err := s.Joined(context.Background(), "demo/x", "p1", "Alice again", time.Now()); err == nil {
+		t.Fatal("the unique participant index did not survive the migration")
 	}
 }

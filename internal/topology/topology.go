@@ -29,6 +29,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"hotline/internal/tier"
 )
 
 // linkPrefix names the test-side end of every link this package makes.
@@ -61,9 +63,11 @@ type Site struct {
 
 // New checks that the test may build sites here and returns an empty
 // topology. It fails the test when not root, when ip or nft is missing, or
-// when the current namespace is not isolated.
+// when the current namespace is not isolated. Sites are the integration
+// tier: `go test -short` skips the test here (internal/tier).
 func New(t testing.TB) *Topology {
 	t.Helper()
+	tier.Integration(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("topology: needs root (scripts/test.sh runs the suite as root in its own namespace)")
 	}

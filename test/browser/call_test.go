@@ -8,6 +8,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/servertest"
 )
 
 // Screenshots for people to look at (not compared by the tests).
@@ -66,7 +67,7 @@ func TestBrowserAndNativeEndpoint(t *testing.T) {
 
 	// From the native side: the browser's camera and microphone arrive.
 	var video, audio uint64
-	waitFor(t, "the native endpoint to receive the browser's video and audio", func() (bool, string) {
+	servertest.Eventually(t, "the native endpoint to receive the browser's video and audio", func() (bool, string) {
 		video, audio = 0, 0
 		st := native.Stats()
 		for _, tr := range st.Tracks {
@@ -83,7 +84,7 @@ func TestBrowserAndNativeEndpoint(t *testing.T) {
 		return video > 0 && audio > 0, fmt.Sprintf("%+v", st.Tracks)
 	})
 	first := video
-	waitFor(t, "the native endpoint's frame count from the browser to grow", func() (bool, string) {
+	servertest.Eventually(t, "the native endpoint's frame count from the browser to grow", func() (bool, string) {
 		video = 0
 		for _, tr := range native.Stats().Tracks {
 			if tr.From == "web" && tr.Kind == "video" && !tr.Ended {
@@ -105,11 +106,11 @@ func TestStartPage(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t, "start", 1920, 1080)
 	b.open(srv.URL() + "/call/line-1")
-	waitFor(t, "the camera preview to play", func() (bool, string) {
+	servertest.Eventually(t, "the camera preview to play", func() (bool, string) {
 		ok := eval[bool](b, `(() => { const v = document.getElementById('preview'); return v.readyState >= 2 && v.videoWidth > 0; })()`)
 		return ok, "preview not playing"
 	})
-	waitFor(t, "the camera list", func() (bool, string) {
+	servertest.Eventually(t, "the camera list", func() (bool, string) {
 		n := eval[int](b, `document.querySelectorAll('#camera option').length`)
 		return n > 0, fmt.Sprintf("%d cameras listed", n)
 	})

@@ -8,6 +8,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/servertest"
 )
 
 // Advisers called in and sent out one after another: the browser that stays
@@ -32,7 +33,7 @@ func TestBrowserThroughChurn(t *testing.T) {
 			t.Fatalf("%s leaves: %v", name, err)
 		}
 		c.Close()
-		waitFor(t, name+"'s tile to go", func() (bool, string) {
+		servertest.Eventually(t, name+"'s tile to go", func() (bool, string) {
 			if tiles := p.videosFrom(name); len(tiles) != 0 {
 				return false, fmt.Sprintf("%d tiles from %s", len(tiles), name)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 )
 
 // e2eeView is what the tests read of window.hotline.state().e2ee.
@@ -22,6 +23,7 @@ type e2eeView struct {
 		KID      *int64 `json:"kid"`
 	} `json:"members"`
 	Forgeries []any `json:"forgeries"`
+	KeysSent  int   `json:"keysSent"`
 }
 
 func (b *browser) e2ee() e2eeView {
@@ -102,17 +104,17 @@ func TestE2EEBrowsersCall(t *testing.T) {
 	east.click(sel)
 	east.click(sel) // "Remove", then "Confirm"
 
-	waitFor(t, "the adviser to be told it was removed", func() (bool, string) {
+	servertest.Eventually(t, "the adviser to be told it was removed", func() (bool, string) {
 		title := eval[string](adv, `document.getElementById('overlay').hidden ? '' : document.getElementById('overlay-title').textContent`)
 		return strings.Contains(title, "removed"), title
 	})
 	for _, b := range []*browser{east, west} {
-		waitFor(t, b.name+": the roster drops the adviser", func() (bool, string) {
+		servertest.Eventually(t, b.name+": the roster drops the adviser", func() (bool, string) {
 			r := b.state().Roster
 			return len(r) == 2, fmt.Sprint(r)
 		})
 	}
-	waitFor(t, "the east principal's new epoch", func() (bool, string) {
+	servertest.Eventually(t, "the east principal's new epoch", func() (bool, string) {
 		e := east.e2ee()
 		return e.Epoch > epoch, fmt.Sprint("epoch ", e.Epoch)
 	})
@@ -124,7 +126,7 @@ func TestE2EEBrowsersCall(t *testing.T) {
 	// The principals decode each other under the new epoch.
 	east.waitVideoGrowing("West Principal")
 	west.waitVideoGrowing("East Principal")
-	waitFor(t, "west to hold east's new key", func() (bool, string) {
+	servertest.Eventually(t, "west to hold east's new key", func() (bool, string) {
 		for _, m := range west.e2ee().Members {
 			if m.ID == east.state().ID && m.KID != nil && *m.KID == newKID {
 				return true, ""
@@ -153,7 +155,7 @@ func TestE2EEBrowsersCall(t *testing.T) {
 func sameCode(t *testing.T, bs []*browser, n int) string {
 	t.Helper()
 	var code string
-	waitFor(t, "the same verification code everywhere", func() (bool, string) {
+	servertest.Eventually(t, "the same verification code everywhere", func() (bool, string) {
 		codes := make([]string, len(bs))
 		for i, b := range bs {
 			e := b.e2ee()
@@ -184,12 +186,12 @@ func sameCode(t *testing.T, bs []*browser, n int) string {
 func (b *browser) actThroughPage(other *browser, action string) {
 	b.t.Helper()
 	var id string
-	waitFor(b.t, other.name+" to join", func() (bool, string) {
+	servertest.Eventually(b.t, other.name+" to join", func() (bool, string) {
 		id = other.state().ID
 		return id != "", "no id yet"
 	})
 	sel := fmt.Sprintf(`#roster li[data-id=%q] button[data-action=%q]`, id, action)
-	waitFor(b.t, fmt.Sprintf("%s's panel to offer %s for %s", b.name, action, other.name), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s's panel to offer %s for %s", b.name, action, other.name), func() (bool, string) {
 		n := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
 		return n == 1, eval[string](b, `document.getElementById('roster').innerText`)
 	})

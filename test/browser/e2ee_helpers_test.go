@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"hotline/internal/tier"
 	"hotline/internal/web"
 )
 
@@ -44,6 +45,7 @@ func (u *uploads) count() int {
 // recorded in the returned uploads.
 func e2eeSite(t *testing.T) (url string, api *http.ServeMux, seen *uploads) {
 	t.Helper()
+	tier.Browser(t)
 	static := web.Handler() // the client exactly as the binary embeds it
 	mux := http.NewServeMux()
 	mux.Handle("/static/", static)

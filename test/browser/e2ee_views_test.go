@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -279,7 +280,7 @@ func text(b *browser, id string) string {
 // once on "error" unless that is what is wanted).
 func waitState(b *browser, section, want string) {
 	b.t.Helper()
-	waitFor(b.t, fmt.Sprintf("%s: #%s to be %s", b.name, section, want), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s: #%s to be %s", b.name, section, want), func() (bool, string) {
 		s := eval[string](b, fmt.Sprintf(`document.getElementById(%q).dataset.state ?? ""`, section))
 		if s == "error" && want != "error" {
 			b.t.Fatalf("%s: #%s shows an error: %s", b.name, section, text(b, "enrol-error")+text(b, "officer-error"))
@@ -483,7 +484,7 @@ func TestE2EEEnrolOfficer(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("officer-line"), f.line),
 		chromedp.Click(chromedp.ID("officer-open")),
 	)
-	waitFor(t, "the wrong passphrase to be refused", func() (bool, string) {
+	servertest.Eventually(t, "the wrong passphrase to be refused", func() (bool, string) {
 		msg := text(off, "officer-error")
 		return strings.Contains(msg, "could not be opened"), msg
 	})
@@ -495,7 +496,7 @@ func TestE2EEEnrolOfficer(t *testing.T) {
 	if fp := text(off, "officer-fp"); fp != f.east.Fingerprint() {
 		t.Errorf("officer sees fingerprint %q, want %q", fp, f.east.Fingerprint())
 	}
-	waitFor(t, "both requests listed", func() (bool, string) {
+	servertest.Eventually(t, "both requests listed", func() (bool, string) {
 		n := eval[string](off, `document.getElementById('officer-page').dataset.requests ?? ''`)
 		return n == "2", n
 	})
@@ -510,7 +511,7 @@ func TestE2EEEnrolOfficer(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("officer-days"), "7"),
 		chromedp.Click(chromedp.CSS(row+" .request-approve")),
 	)
-	waitFor(t, "the approval to be sent", func() (bool, string) {
+	servertest.Eventually(t, "the approval to be sent", func() (bool, string) {
 		n := eval[string](off, `document.getElementById('officer-page').dataset.approved ?? ''`)
 		return n == "1", n + " " + eval[string](off, `document.querySelector('.request-msg:not([hidden])')?.textContent ?? ''`)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 )
 
 // The controls a person uses in a call, through the real page: joining
@@ -26,12 +27,12 @@ func TestCallControls(t *testing.T) {
 
 	// b uses the start page: name, audio only, Join.
 	b.open(srv.URL() + "/call/y")
-	waitFor(t, "b's start page to list its devices", func() (bool, string) {
+	servertest.Eventually(t, "b's start page to list its devices", func() (bool, string) {
 		n := eval[int](b, `document.querySelectorAll('#camera option').length`)
 		return n > 0, fmt.Sprintf("%d cameras", n)
 	})
 	b.do(chromedp.SendKeys(chromedp.ID("name"), "b"), chromedp.Click(chromedp.ID("audio-only")), chromedp.Click(chromedp.ID("join")))
-	waitFor(t, "b to join", func() (bool, string) {
+	servertest.Eventually(t, "b to join", func() (bool, string) {
 		s := b.state()
 		return s.Joined, fmt.Sprintf("%+v", s)
 	})
@@ -40,7 +41,7 @@ func TestCallControls(t *testing.T) {
 	}
 
 	// a shows b as a name tile with sound, and b sees a.
-	waitFor(t, "a to show b as a voice tile", func() (bool, string) {
+	servertest.Eventually(t, "a to show b as a voice tile", func() (bool, string) {
 		s := a.state()
 		for _, tile := range s.Tiles {
 			if tile.Name == "b" && tile.Kind == "voice" {
@@ -65,7 +66,7 @@ func TestCallControls(t *testing.T) {
 		s.dispatchEvent(new Event('change'));
 		return other.value;
 	})()`)
-	waitFor(t, "a to send from its other camera", func() (bool, string) {
+	servertest.Eventually(t, "a to send from its other camera", func() (bool, string) {
 		s := a.state()
 		return s.Local.CameraDevice == next, fmt.Sprintf("device %q, want %q", s.Local.CameraDevice, next)
 	})
@@ -77,13 +78,13 @@ func TestCallControls(t *testing.T) {
 	// Camera off releases the device and b's tile falls back to the name;
 	// camera on brings the picture back.
 	a.do(chromedp.Click(chromedp.ID("btn-cam")))
-	waitFor(t, "b to show a's camera as paused", func() (bool, string) {
+	servertest.Eventually(t, "b to show a's camera as paused", func() (bool, string) {
 		tiles := b.videosFrom("a")
 		return len(tiles) == 1 && !tiles[0].HasVideo && !a.state().Local.Camera, fmt.Sprintf("%+v", tiles)
 	})
 	a.do(chromedp.Click(chromedp.ID("btn-cam")))
 	b.waitVideoGrowingBy("a", 40)
-	waitFor(t, "b to show a's picture again", func() (bool, string) {
+	servertest.Eventually(t, "b to show a's picture again", func() (bool, string) {
 		tiles := b.videosFrom("a")
 		return len(tiles) == 1 && tiles[0].HasVideo, fmt.Sprintf("%+v", tiles)
 	})
@@ -91,7 +92,7 @@ func TestCallControls(t *testing.T) {
 	// a adds a second camera: b gets two tiles from a, labelled by source,
 	// both alive.
 	a.do(chromedp.Click(chromedp.ID("btn-cam2")))
-	waitFor(t, "b to decode both of a's cameras", func() (bool, string) {
+	servertest.Eventually(t, "b to decode both of a's cameras", func() (bool, string) {
 		tiles := b.videosFrom("a")
 		if len(tiles) != 2 {
 			return false, fmt.Sprintf("%d tiles", len(tiles))
@@ -115,14 +116,14 @@ func TestCallControls(t *testing.T) {
 
 	// Removing the second camera ends that tile at b.
 	a.do(chromedp.Click(chromedp.ID("btn-cam2")))
-	waitFor(t, "b to drop a's second camera", func() (bool, string) {
+	servertest.Eventually(t, "b to drop a's second camera", func() (bool, string) {
 		tiles := b.videosFrom("a")
 		return len(tiles) == 1, fmt.Sprintf("%+v", tiles)
 	})
 
 	// Leaving shows the end screen at a and removes a at b.
 	a.do(chromedp.Click(chromedp.ID("btn-leave")))
-	waitFor(t, "b to see a leave", func() (bool, string) {
+	servertest.Eventually(t, "b to see a leave", func() (bool, string) {
 		s := b.state()
 		return len(s.Roster) == 1 && len(b.videosFrom("a")) == 0, fmt.Sprintf("%+v", s.Roster)
 	})
@@ -140,7 +141,7 @@ func TestLobbyNeedsEnrolment(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t, "stranger", 1280, 720)
 	b.do(chromedp.Navigate(srv.URL() + "/call/z"))
-	waitFor(t, "the start page to decide", func() (bool, string) {
+	servertest.Eventually(t, "the start page to decide", func() (bool, string) {
 		st := eval[string](b, `document.getElementById('lobby')?.dataset.enrolled ?? ''`)
 		return st != "", st
 	})
@@ -156,7 +157,7 @@ func TestLobbyNeedsEnrolment(t *testing.T) {
 
 	b.enrolAs(srv.URL(), demo.West, "West Adviser", role.Adviser)
 	b.open(srv.URL() + "/call/z")
-	waitFor(t, "the start page to know the enrolled browser", func() (bool, string) {
+	servertest.Eventually(t, "the start page to know the enrolled browser", func() (bool, string) {
 		st := eval[string](b, `document.getElementById('lobby').dataset.enrolled ?? ''`)
 		return st == "true", st
 	})

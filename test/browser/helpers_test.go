@@ -11,69 +11,51 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
 
 const chromium = "/usr/bin/chromium"
 
-// Generous bounds that only keep a broken run from hanging; nothing asserts
-// on how long things take.
-const (
-	waitTimeout = 90 * time.Second
-	pollEvery   = 250 * time.Millisecond
-)
+// waitTimeout is a generous bound that only keeps a broken run from
+// hanging (servertest.Eventually's); nothing asserts on how long things take.
+const waitTimeout = servertest.Patience
 
 // startServer runs a hotline server on loopback for the test's lifetime,
 // with the demo line provisioned as `hotline demo` does: browsers enrol
 // through its links (see browser.enrol), native endpoints with enrolDevice.
-func startServer(t *testing.T) *server.Server {
+func startServer(t *testing.T) *servertest.Server {
 	t.Helper()
-	srv, d, err := server.StartDemo(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, testLogger(t))
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	demos.Store(srv.URL(), &demoServer{srv: srv, d: d})
-	t.Cleanup(func() {
-		demos.Delete(srv.URL())
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
+	tier.Browser(t)
+	srv := servertest.Start(t, server.Config{}, testLogger(t))
+	demos.Store(srv.URL(), srv)
+	t.Cleanup(func() { demos.Delete(srv.URL()) })
 	return srv
 }
 
-type demoServer struct {
-	srv *server.Server
-	d   *demo.Demo
-}
-
-// demos maps a test server's base URL to it and its demo line.
+// demos maps a test server's base URL to it.
 var demos sync.Map
 
-func demoOf(t *testing.T, base string) *demoServer {
+func demoOf(t *testing.T, base string) *servertest.Server {
 	t.Helper()
 	v, ok := demos.Load(base)
 	if !ok {
 		t.Fatalf("no test server at %s", base)
 	}
-	return v.(*demoServer)
+	return v.(*servertest.Server)
 }
 
 // enrolDevice enrols a native endpoint's device on the test server's line.
-func enrolDevice(t *testing.T, srv *server.Server, name string) *trust.Device {
+func enrolDevice(t *testing.T, srv *servertest.Server, name string) *trust.Device {
 	t.Helper()
-	dev, err := demoOf(t, srv.URL()).d.EnrolDevice(demo.West, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dev
+	return srv.Device(t, demo.West, name)
 }
 
 // enrol opens a fresh demo enrolment link for name in this browser, as a
@@ -87,8 +69,7 @@ func (b *browser) enrol(base, name string) {
 // enrolAs is enrol with a link for this side and these roles.
 func (b *browser) enrolAs(base, side, name string, roles ...role.Role) {
 	b.t.Helper()
-	ds := demoOf(b.t, base)
-	l, err := demo.AddLink(context.Background(), ds.srv.Store(), side, name, roles)
+	l, err := demo.AddLink(context.Background(), demoOf(b.t, base).Store(), side, name, roles)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -158,6 +139,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 // Extra options (a certificate to accept, for one) follow the usual flags.
 func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
+	tier.Browser(t)
 	var fakeDevices any = true
 	if cameras > 1 {
 		// The fake capture factory's own option string (Chromium's
@@ -339,25 +321,6 @@ func (s pageState) audioFrom(name string) int64 {
 	return n
 }
 
-// waitFor polls cond until it holds, failing the test (with cond's last
-// description of what it saw) if it does not within waitTimeout.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var last string
-	for {
-		var ok bool
-		ok, last = cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
-		}
-		time.Sleep(pollEvery)
-	}
-}
-
 // waitVideoGrowing waits until b decodes video from `from`, then until a
 // later reading shows more frames: the picture is alive, not one frame.
 func (b *browser) waitVideoGrowing(from string) (first, second int64) {
@@ -370,13 +333,13 @@ func (b *browser) waitVideoGrowing(from string) (first, second int64) {
 // already in flight.
 func (b *browser) waitVideoGrowingBy(from string, n int64) (first, second int64) {
 	b.t.Helper()
-	waitFor(b.t, fmt.Sprintf("%s to decode video from %s", b.name, from), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s to decode video from %s", b.name, from), func() (bool, string) {
 		s := b.state()
 		f, labelled, ok := s.videoFrom(from)
 		first = f
 		return ok && labelled && f > 0, fmt.Sprintf("%+v", s)
 	})
-	waitFor(b.t, fmt.Sprintf("%s's frame count from %s to grow from %d by %d", b.name, from, first, n), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s's frame count from %s to grow from %d by %d", b.name, from, first, n), func() (bool, string) {
 		s := b.state()
 		f, _, _ := s.videoFrom(from)
 		second = f
@@ -389,7 +352,7 @@ func (b *browser) waitVideoGrowingBy(from string, n int64) (first, second int64)
 func (b *browser) waitAudio(from string) int64 {
 	b.t.Helper()
 	var n int64
-	waitFor(b.t, fmt.Sprintf("%s to receive audio from %s", b.name, from), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s to receive audio from %s", b.name, from), func() (bool, string) {
 		s := b.state()
 		n = s.audioFrom(from)
 		return n > 0, fmt.Sprintf("%+v", s.Audio)

@@ -18,6 +18,7 @@ import (
 
 	"hotline/internal/certs"
 	"hotline/internal/demo"
+	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
 
@@ -126,6 +127,7 @@ func (l *lockedBuffer) String() string {
 // browsers in the test's namespace enrol with the links it printed and call
 // each other over https://, each decoding the other's media.
 func TestBrowsersOverHTTPSAcrossSites(t *testing.T) {
+	tier.Browser(t)
 	tp := topology.New(t)
 	site := tp.AddSite("tls")
 	dir := t.TempDir()

@@ -1,15 +1,13 @@
 package browser
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
+	"hotline/internal/servertest"
 )
 
 // holdOf is what b's stage says instead of tiles ("" when it shows tiles).
@@ -47,11 +45,11 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 		b.open(base + "/call/lobby?autojoin=1")
 	}
 	east.waitVideoGrowing("West Principal")
-	waitFor(t, "the adviser's page to say it waits", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's page to say it waits", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "waiting", h
 	})
-	waitFor(t, "the operator's page to show the operator view", func() (bool, string) {
+	servertest.Eventually(t, "the operator's page to show the operator view", func() (bool, string) {
 		h := op.holdOf()
 		return h == "in", h
 	})
@@ -70,7 +68,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	for _, b := range []*browser{east, west} {
 		b.waitVideoGrowing("East Adviser")
 	}
-	waitFor(t, "the adviser's stage to show the call", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's stage to show the call", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "", h
 	})
@@ -78,7 +76,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 
 	east.actThroughPage(adv, "send_out")
 	for _, b := range []*browser{east, west} {
-		waitFor(t, b.name+" to stop showing the adviser", func() (bool, string) {
+		servertest.Eventually(t, b.name+" to stop showing the adviser", func() (bool, string) {
 			for _, tile := range b.state().Tiles {
 				if tile.Name == "East Adviser" {
 					return false, fmt.Sprintf("%+v", tile)
@@ -87,7 +85,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 			return true, ""
 		})
 	}
-	waitFor(t, "the adviser's page to say it is on the bench", func() (bool, string) {
+	servertest.Eventually(t, "the adviser's page to say it is on the bench", func() (bool, string) {
 		h := adv.holdOf()
 		return h == "bench", h
 	})
@@ -98,6 +96,11 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 	}
 	if s := op.state(); len(s.Tiles) != 0 {
 		t.Errorf("the operator shows %d tiles: operators receive no media", len(s.Tiles))
+	}
+	// Nor does it send keys, which no member would accept (PROTOCOL.md,
+	// "Keys follow the media").
+	if n := op.e2ee().KeysSent; n != 0 {
+		t.Errorf("the operator's page sent %d keys", n)
 	}
 	for _, b := range []*browser{op, east, west, adv} {
 		b.checkClean()
@@ -110,17 +113,7 @@ func TestOperatorAdmitsAndPrincipalCallsIn(t *testing.T) {
 func TestPhoneCallScreen(t *testing.T) {
 	srv := startServer(t)
 	base := srv.URL()
-	ctx := context.Background()
-	svc := booking.New(srv.Store())
-	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
-	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, eastC, booking.Request{Line: demo.Line, Kind: schedule.Phone, When: "now", Duration: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Transition(ctx, westC, c.ID, schedule.EventAccept, booking.Transition{}); err != nil {
-		t.Fatal(err)
-	}
+	c := bookCall(t, srv.Server, schedule.Phone)
 	east := newBrowser(t, "east", 1280, 720)
 	west := newBrowser(t, "west", 1280, 720)
 	east.enrolAs(base, demo.East, "East Principal", role.Principal)
@@ -132,7 +125,7 @@ func TestPhoneCallScreen(t *testing.T) {
 		other string
 	}{{east, "West Principal"}, {west, "East Principal"}} {
 		p.b.waitAudio(p.other)
-		waitFor(t, p.b.name+"'s call screen to name "+p.other, func() (bool, string) {
+		servertest.Eventually(t, p.b.name+"'s call screen to name "+p.other, func() (bool, string) {
 			names := eval[string](p.b, `document.getElementById('phone').hidden ? '' : document.getElementById('phone-names').textContent`)
 			return names == p.other, names
 		})
@@ -148,7 +141,7 @@ func TestPhoneCallScreen(t *testing.T) {
 		if vis := eval[string](p.b, `getComputedStyle(document.getElementById('tiles')).visibility`); vis != "hidden" {
 			t.Errorf("%s shows tiles in a phone call (%s)", p.b.name, vis)
 		}
-		waitFor(t, p.b.name+"'s call screen to count the duration", func() (bool, string) {
+		servertest.Eventually(t, p.b.name+"'s call screen to count the duration", func() (bool, string) {
 			d := eval[string](p.b, `document.getElementById('phone-duration').textContent`)
 			return d != "" && d != "00:00", d
 		})

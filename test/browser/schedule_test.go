@@ -16,6 +16,7 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/role"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -79,7 +80,7 @@ func schedCardState(b *browser, id string) string {
 // waitSchedCard waits until a call's card shows state.
 func waitSchedCard(b *browser, id, state string) {
 	b.t.Helper()
-	waitFor(b.t, fmt.Sprintf("%s: call %s shown %s", b.name, id, state), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s: call %s shown %s", b.name, id, state), func() (bool, string) {
 		s := schedCardState(b, id)
 		return s == state, s + " " + text(b, "sched-error")
 	})
@@ -129,7 +130,7 @@ func requestThroughForm(b *browser, kind, when, minutes, agenda, advisers string
 func openSchedule(b *browser, base, state string) {
 	b.t.Helper()
 	b.open(base + "/schedule")
-	waitFor(b.t, fmt.Sprintf("%s: the schedule page to be %s", b.name, state), func() (bool, string) {
+	servertest.Eventually(b.t, fmt.Sprintf("%s: the schedule page to be %s", b.name, state), func() (bool, string) {
 		s := eval[string](b, `document.getElementById('schedule-page').dataset.state ?? ""`)
 		return s == state, s + " " + text(b, "sched-message")
 	})
@@ -184,7 +185,7 @@ func TestSchedule(t *testing.T) {
 
 	// A time the server cannot read: its reason next to the form, no call.
 	requestThroughForm(east, "video", "at 25:00", "120", "Opening", "")
-	waitFor(t, "the refusal of a bad time", func() (bool, string) {
+	servertest.Eventually(t, "the refusal of a bad time", func() (bool, string) {
 		msg := text(east, "sched-request-error")
 		return schedVisible(east, "sched-request-error") && strings.Contains(msg, "HTTP 400"), msg
 	})
@@ -198,7 +199,7 @@ func TestSchedule(t *testing.T) {
 	// The real request.
 	before := tomorrowAt(time.Now(), msk)
 	requestThroughForm(east, "video", "at 18:00 tomorrow Europe/Moscow", "120", "Opening\nGrain corridor\n", "East Adviser")
-	waitFor(t, "east's request to be listed", func() (bool, string) {
+	servertest.Eventually(t, "east's request to be listed", func() (bool, string) {
 		n := eval[string](east, `document.getElementById('schedule-page').dataset.calls ?? ""`)
 		return n == "1" && schedVisible(east, "sched-request-ok"), n + " " + text(east, "sched-request-error")
 	})
@@ -286,7 +287,7 @@ func TestSchedule(t *testing.T) {
 	eval[bool](east, `(() => { const make = URL.createObjectURL; window.icsSeen = '';
 		URL.createObjectURL = (b) => { b.text().then((s) => { window.icsSeen = s; }); return make.call(URL, b); }; return true; })()`)
 	east.do(chromedp.Click(schedCard(id) + ` [data-action="ics"]`))
-	waitFor(t, "the .ics file", func() (bool, string) {
+	servertest.Eventually(t, "the .ics file", func() (bool, string) {
 		s := eval[string](east, `window.icsSeen`)
 		return strings.Contains(s, "END:VCALENDAR"), s + schedCardText(east, id, ".sched-call-error")
 	})
@@ -303,13 +304,13 @@ func TestSchedule(t *testing.T) {
 	// to both operators' history.
 	requestThroughForm(east, "phone", "in 3h", "30", "", "")
 	var id2 string
-	waitFor(t, "the phone call to be listed", func() (bool, string) {
+	servertest.Eventually(t, "the phone call to be listed", func() (bool, string) {
 		id2 = eval[string](east, `document.querySelector('#sched-calls [data-kind="phone"]')?.dataset.callId ?? ""`)
 		return id2 != "", text(east, "sched-request-error")
 	})
 	east.do(chromedp.Click(schedCard(id2)+` [data-action="cancel"]`), chromedp.Click(schedCard(id2)+` [data-action="cancel"]`))
 	for _, b := range []*browser{east, west} {
-		waitFor(t, b.name+": the withdrawn call in the history", func() (bool, string) {
+		servertest.Eventually(t, b.name+": the withdrawn call in the history", func() (bool, string) {
 			s := eval[string](b, fmt.Sprintf(`document.querySelector('#sched-history [data-call-id=%q]')?.dataset.state ?? ""`, id2))
 			return s == "cancelled" && schedCardState(b, id2) == "", s
 		})

@@ -4,10 +4,11 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, setIcon, toast } from './dom.js';
+import { byId, el, fillDevices, sentence, setIcon, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { Session } from './protocol.js';
 import { loadIdentity } from './e2ee/identity.js';
+import { FramePipe, framesPath } from './e2ee/frames.js';
 import { E2EESession } from './e2ee/session.js';
 import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
@@ -28,46 +29,18 @@ export class Call {
   constructor(opts) {
     this.opts = opts;
     // Every frame goes through one worker per call: encrypted before it
-    // leaves, decrypted (or dropped) as it arrives. Encoded streams, not
-    // RTCRtpScriptTransform: Chromium ignores a transform set on a
-    // transceiver that a remote offer created once a replaceTrack has
-    // completed, and would send those frames in clear. A connection made
-    // with encodedInsertableStreams sends nothing that is not piped through
-    // the worker (e2ee/worker.js).
+    // leaves, decrypted (or dropped) as it arrives, by Chromium's encoded
+    // streams or else the standard RTCRtpScriptTransform (e2ee/frames.js).
     /** @type {Worker} */
     this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
     const worker = this.worker;
-    /** @param {any} end an RTCRtpSender or RTCRtpReceiver @param {object} options */
-    const pipe = (end, options) => {
-      const { readable, writable } = end.createEncodedStreams();
-      worker.postMessage({ type: 'streams', options, readable, writable }, [readable, writable]);
-    };
-    /** receivers already piped, by the stream name the worker knows them by @type {WeakMap<RTCRtpReceiver, string>} */
-    const piped = new WeakMap();
-    let streams = 0;
     this.statsAsked = 0;
     // A message the worker refused is a bug of ours: show it.
     worker.addEventListener('message', (ev) => {
       if (ev.data?.type === 'error') this.#error(`media worker: ${ev.data.message}`, 'e2ee');
     });
-    this.session = new Session({
-      frames: {
-        attachSender: (sender, kind) => pipe(sender, { direction: 'send', kind }),
-        // The publisher's sender tag comes with each roster ('sender-tags').
-        // A receiver's streams can be taken once; an m-line reused for
-        // another publisher is re-pointed instead.
-        attachReceiver: (receiver, entry) => {
-          const known = piped.get(receiver);
-          if (known) {
-            worker.postMessage({ type: 'publisher', stream: known, participant: entry.participant });
-            return;
-          }
-          const stream = `r${++streams}`;
-          piped.set(receiver, stream);
-          pipe(receiver, { direction: 'recv', kind: entry.kind, participant: entry.participant, stream });
-        },
-      },
-    });
+    this.frames = new FramePipe(worker, framesPath(), (message) => this.#error(message, 'e2ee'));
+    this.session = new Session({ frames: this.frames });
     this.joined = false;
     this.startedAt = 0;
     /** @type {{code: string, message: string}[]} every error shown, for tests */
@@ -96,6 +69,8 @@ export class Call {
     this.line = '';
     /** why the server removed us, once it has @type {string} */
     this.removed = '';
+    /** who ended the call for everyone, and why, once the server says so @type {{by: string, reason: string}|null} */
+    this.endedBy = null;
     /** our roster state as last shown ('' before the first roster) */
     this.place = '';
     /** a booked phone call: voice only, the call screen instead of tiles */
@@ -117,6 +92,13 @@ export class Call {
     this.#renderSelf();
     this.#renderControls();
 
+    // No way to encrypt media end to end in this browser: no call at all.
+    if (!this.frames.path) {
+      const why = 'This browser cannot encrypt media end to end (it has neither RTCRtpScriptTransform nor createEncodedStreams). Use a current Chromium, Chrome or Edge, or a Firefox or Safari with RTCRtpScriptTransform.';
+      this.#error(why, 'unsupported');
+      this.#ended(false, why);
+      return;
+    }
     // This browser's enrolled identity: its credential gives its name, its
     // pins decide whom it trusts (docs/PROTOCOL.md, "Credential").
     const identity = await loadIdentity().catch(() => null);
@@ -143,8 +125,8 @@ export class Call {
       });
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
-    s.onroster = (roster) => {
-      this.e2ee?.setRoster(roster);
+    s.onroster = (roster, segment) => {
+      this.e2ee?.setRoster(roster, segment);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);
@@ -160,6 +142,7 @@ export class Call {
       if (e.code === 'removed') this.removed = e.message;
       this.#error(`${e.code}: ${e.message}`, e.code);
     };
+    s.onended = (e) => { this.endedBy = e; };
     s.onstatechange = (st) => this.#linkFromPC(st);
     s.onclose = (ev) => this.#ended(ev.left);
 
@@ -261,6 +244,7 @@ export class Call {
       name: this.opts.name,
       connection: s.pc.connectionState,
       offers: s.offers,
+      frames: this.frames.path, // 'streams', 'script', or null: the browser cannot encrypt
       roster: s.roster.map((p) => p.name),
       participants: s.roster,
       ...this.grid.state(),
@@ -565,24 +549,31 @@ export class Call {
     this.over = true;
     window.clearInterval(this.timer);
     this.e2ee?.close();
+    this.frames.close();
     this.worker.terminate();
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
     this.selfview.replaceChildren();
     const removed = this.removed;
-    this.#link('closed', left ? 'Left the call' : removed ? 'Removed' : 'Disconnected');
+    const ended = this.endedBy;
+    this.#link('closed', left ? 'Left the call' : ended ? 'Call ended' : removed ? 'Removed' : 'Disconnected');
     this.controls.hidden = true;
     const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
     byId('overlay-title').textContent = left ? 'You left the call'
-      : removed ? 'You were removed from the call'
-        : refused ? 'Could not join the call' : 'The connection to the line was lost';
+      : ended ? 'The call has ended'
+        : removed ? 'You were removed from the call'
+          : refused ? 'Could not join the call' : 'The connection to the line was lost';
     byId('overlay-text').textContent = left ? `Call ${this.opts.call}.`
-      : removed ? `${removed.charAt(0).toUpperCase()}${removed.slice(1)}.`
-        : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+      : ended ? `${sentence(ended.reason || 'the call was ended')}, by ${ended.by || 'the other side'}.`
+        : removed ? `${sentence(removed)}.`
+          : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
+    byId('overlay').dataset.reason = left ? 'left' : ended ? 'ended' : removed ? 'removed' : refused ? 'refused' : 'lost';
     byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
+    // An ended call cannot be joined again: no Rejoin.
+    byId('rejoin').hidden = !!ended;
     byId('overlay').hidden = false;
     // A wall monitor has nobody to press Rejoin: it retries on its own
-    // (not after a removal: that was someone's decision).
-    if (this.opts.kiosk && !left && !removed) setTimeout(() => location.reload(), 5000);
+    // (not after a removal or the end of the call: those were someone's decision).
+    if (this.opts.kiosk && !left && !removed && !ended) setTimeout(() => location.reload(), 5000);
   }
 }

@@ -79,3 +79,8 @@ export function fillDevices(select, devices, current, fallback) {
   });
   select.disabled = select.disabled || devices.length === 0;
 }
+
+/** A text with its first letter capitalised. @param {string} s */
+export function sentence(s) {
+  return `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
+}

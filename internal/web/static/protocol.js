@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, state?: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, name: string, state?: string, listening?: string, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
  * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
@@ -32,7 +32,10 @@ export const PROTOCOL_VERSION = 2;
 /**
  * End-to-end encryption hooks: attach a transform to each sender and
  * receiver as the session creates them (before any frame flows).
- * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void}} FrameHooks
+ * insertable (default true): the connection is made with encodedInsertableStreams.
+ * setTrack, if given, puts a track on a sender instead of replaceTrack.
+ * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void,
+ *   insertable?: boolean, setTrack?: (sender: RTCRtpSender, track: MediaStreamTrack|null) => Promise<void>}} FrameHooks
  */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
@@ -81,15 +84,17 @@ export class Session {
     /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
     this.may = [];
 
-    // No STUN or TURN: the server sends its own host candidates, and
-    // nothing about this call should touch a third party.
+    // No STUN, and no TURN but the server's own relay, which the welcome
+    // brings (iceServers of welcome): the server sends its own host
+    // candidates, and nothing about this call touches a third party.
     // With frame hooks, every sender's and receiver's encoded frames go
     // through them (encodedInsertableStreams): such a connection sends no
     // frame of a sender whose streams are not piped, so nothing can leave in
     // clear by mistake.
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
     const config = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    if (this.frames) config.encodedInsertableStreams = true;
+    if (this.frames && this.frames.insertable !== false) config.encodedInsertableStreams = true;
+    this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
     this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
@@ -102,8 +107,18 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[]) => void)|null} */
+    /** @type {((roster: Participant[], segment: string) => void)|null} */
     this.onroster = null;
+    /** the call's segment, from the last roster ('private' or 'public') */
+    this.segment = 'private';
+    /**
+     * Who ended the call for everyone and why, once the server says so
+     * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
+     * @type {{by: string, reason: string}|null}
+     */
+    this.ended = null;
+    /** @type {((ended: {by: string, reason: string}) => void)|null} */
+    this.onended = null;
     /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
     this.onwelcome = null;
     /** @type {((msg: {from: string, kid: number, sealed: string, sig: string}) => void)|null} */
@@ -164,6 +179,7 @@ export class Session {
           welcomed = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
+          this.#useRelay(msg.ice_servers);
           this.onwelcome?.(msg.id);
           resolve(msg.id);
           return;
@@ -175,6 +191,26 @@ export class Session {
         this.#closed(ev.code, ev.reason);
       };
     });
+  }
+
+  /**
+   * Takes the server's TURN relay from the welcome (PROTOCOL.md, "Media
+   * through firewalls"), before the first offer, so that ICE gathers with
+   * it: where UDP is blocked, media goes over TCP through it.
+   * @param {unknown} servers
+   */
+  #useRelay(servers) {
+    if (!Array.isArray(servers) || servers.length === 0) return;
+    const str = (/** @type {unknown} */ v) => typeof v === 'string';
+    /** @type {RTCIceServer[]} */
+    const iceServers = servers.filter((s) => s && Array.isArray(s.urls) && s.urls.every(
+      (/** @type {unknown} */ u) => str(u) && /^turns?:/.test(/** @type {string} */ (u))) && str(s.username) && str(s.credential))
+      .map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+    try {
+      this.pc.setConfiguration({ ...this.config, iceServers });
+    } catch (err) {
+      this.#report({ code: 'client', message: `the server's relay is unusable: ${err}` });
+    }
   }
 
   /**
@@ -203,7 +239,7 @@ export class Session {
       this.sendMids.delete(id);
       this.#send({ type: 'unpublish', track: id });
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(null);
+      if (tr) await this.#setTrack(tr.sender, null);
     });
   }
 
@@ -222,8 +258,13 @@ export class Session {
       local.track = track;
       const mid = this.sendMids.get(id);
       const tr = mid === undefined ? undefined : this.#transceiver(mid);
-      if (tr) await tr.sender.replaceTrack(track);
+      if (tr) await this.#setTrack(tr.sender, track);
     });
+  }
+
+  /** @param {RTCRtpSender} sender @param {MediaStreamTrack|null} track */
+  #setTrack(sender, track) {
+    return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
   /** Leaves politely and closes everything. Local media are the caller's. */
@@ -259,7 +300,12 @@ export class Session {
     switch (msg.type) {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
-        this.onroster?.(this.roster);
+        this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
+        this.onroster?.(this.roster, this.segment);
+        break;
+      case 'ended':
+        this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };
+        this.onended?.(this.ended);
         break;
       case 'offer':
         this.#enqueue(() => this.#handleOffer(msg));
@@ -317,23 +363,33 @@ export class Session {
     // because an m-line may be reused for another purpose after it went
     // inactive.
     this.sendMids = new Map();
+    /** @param {RTCRtpTransceiver} tr */
+    const localOf = (tr) => {
+      if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') return undefined;
+      const trackId = send.get(tr.mid);
+      return trackId === undefined ? undefined : this.local.get(trackId);
+    };
+    // Every new sender's frames are hooked before the first frame, and
+    // before any track of this offer is attached: a browser may ignore an
+    // RTCRtpScriptTransform set after a replaceTrack (frames.js).
+    for (const tr of pc.getTransceivers()) {
+      const local = localOf(tr);
+      if (local && this.frames && !this.framed.has(tr.sender)) {
+        this.frames.attachSender(tr.sender, local.kind);
+        this.framed.add(tr.sender);
+      }
+    }
     for (const tr of pc.getTransceivers()) {
       if (!tr.mid || tr.currentDirection === 'stopped' || tr.direction === 'stopped') continue;
-      const trackId = send.get(tr.mid);
-      const local = trackId === undefined ? undefined : this.local.get(trackId);
+      const local = localOf(tr);
       const recv = receive.has(tr.mid);
       if (local) {
         tr.direction = recv ? 'sendrecv' : 'sendonly';
-        if (this.frames && !this.framed.has(tr.sender)) {
-          // Before the first frame: nothing may leave unencrypted.
-          this.frames.attachSender(tr.sender, local.kind);
-          this.framed.add(tr.sender);
-        }
-        if (tr.sender.track !== local.track) await tr.sender.replaceTrack(local.track);
+        if (tr.sender.track !== local.track) await this.#setTrack(tr.sender, local.track);
         tr.sender.setStreams(local.stream);
         this.sendMids.set(local.id, tr.mid);
       } else {
-        if (tr.sender.track) await tr.sender.replaceTrack(null);
+        if (tr.sender.track) await this.#setTrack(tr.sender, null);
         tr.direction = recv ? 'recvonly' : 'inactive';
       }
     }

@@ -234,7 +234,23 @@ async function sessionScenario(creds, pins) {
     c.ok(key && dev, `A's worker holds the current key of ${m.id}`);
     if (key && dev) final.members.push({ sigKey: b64u(devices[dev].k.sigPub), kid: m.kid, baseKey: b64u(key.baseKey) });
   }
-  for (const x of [A, B, C2]) x.s.close();
+  // ---- 6. no epoch follows 65535: A stops sending for good ----
+  // (PROTOCOL.md, "Key messages"): as if A had rekeyed 65535 times, C
+  // leaves again; A does not wrap to epoch 0, tells its worker to stop and
+  // sends no key, while B rekeys as usual.
+  A.s.key = { ...A.s.key, epoch: 65535 };
+  const mark6 = relay.log.length;
+  const wMark6 = A.worker.log.length;
+  relay.online.delete('c2');
+  C2.s.close();
+  await Promise.all([A, B].map((x) => x.s.setRoster(R2)));
+  await settle([A, B]);
+  c.eq(A.worker.log.slice(wMark6).filter((m) => m.type === 'sender-key' || m.type === 'sender-stop').map((m) => m.type), ['sender-stop'], 'A\'s worker is told to stop, and gets no new sender key');
+  c.eq(relay.log.slice(mark6).filter((m) => m.from === 'a1').length, 0, 'A sends no key after its last epoch');
+  c.eq(relay.log.slice(mark6).filter((m) => m.from === 'b1').map((m) => m.to), ['a1'], 'B rekeys as usual');
+  c.ok(A.s.state().errors.some((e) => /65536 epochs/.test(e)), 'A reports that its epochs are exhausted');
+
+  for (const x of [A, B]) x.s.close();
   return {
     checked: c.checked,
     failures: c.failures,

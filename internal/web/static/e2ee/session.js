@@ -7,7 +7,7 @@
 // arrived and gives it a send function and the media worker (worker.js).
 //
 //   const s = new E2EESession({identity, line, call, selfId, send, worker});
-//   session.onroster = (p) => s.setRoster(p);        // the roster's participants
+//   session.onroster = (p, seg) => s.setRoster(p, seg); // the roster and the call's segment
 //   on 'key' message: s.handleKey(msg);              // {type, from, kid, sealed, sig}
 //   s.onChange(() => show(s.state()));
 //
@@ -15,17 +15,18 @@
 // key message is never looked at against a roster older than the one that
 // arrived before it.
 
-import { MEDIA_ROLES } from '../roles.js';
+import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
-import { kidFor, senderTag, verifyCredential } from './trust.js';
+import { checkRoster, hex, MEMBER, SELF } from './roster.js';
+import { kidFor, senderTag } from './trust.js';
 
 /** @typedef {{body: string, sig: string}} Signed */
 /** @typedef {{side: string, key: string}} Pin */
 /**
  * A roster entry as the server sends it (PROTOCOL.md, "Roster"). Nothing in
  * it but the credential is trusted.
- * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, tracks?: unknown[]}} RosterEntry
+ * @typedef {{id: string, device?: string, name?: string, credential?: Signed, state?: string, listening?: string, tracks?: unknown[]}} RosterEntry
  */
 /** @typedef {{type?: string, from: string, kid: number, sealed: string, sig: string}} KeyMessage */
 /**
@@ -49,7 +50,7 @@ import { kidFor, senderTag, verifyCredential } from './trust.js';
  * @property {EpochKey|null} newest its newest key
  * @property {number|null} expectNewerThan after a departure: the epoch it must move past before its key counts as current
  */
-/** @typedef {{id: string, name: string, reason: string}} Forgery */
+/** @typedef {{id: string, name: string, reason: string, verdict: string}} Forgery (verdict: roster.js) */
 /**
  * A roster entry as this client sees it: verified ones carry what their
  * credential says, and the server's state.
@@ -112,8 +113,10 @@ export class E2EESession {
     this.ownTag = null;
     /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
     this.selfInfo = null;
-    /** our roster entry says we are in the call (not the lobby or bench) */
+    /** our roster entry says we are in the call (not the lobby or bench) and our roles receive media */
     this.selfIn = false;
+    /** epoch 65535 is over: our sender has stopped for good */
+    this.exhausted = false;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -129,10 +132,11 @@ export class E2EESession {
    * A new roster: verify every entry, drop departed members' keys, rekey if
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
+   * @param {string} [segment] the call's segment (the roster's), 'private' by default
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants) {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : []));
+  setRoster(participants, segment = 'private') {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
   }
 
   /**
@@ -252,23 +256,20 @@ export class E2EESession {
 
   // ---- roster ----
 
-  /** @param {RosterEntry[]} participants */
-  async #setRoster(participants) {
+  /** @param {RosterEntry[]} participants @param {string} segment */
+  async #setRoster(participants, segment) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
-    const now = this.now();
-    const checked = await Promise.all(participants.map((p) => this.#check(p, now)));
-
-    // PROTOCOL.md "Roster": an invalid credential, or a sig_key that repeats
-    // an earlier entry's, is a forgery. Our own key is taken before the
-    // roster is read, so an entry elsewhere that carries it is the copy. A
-    // repeated sender tag is refused as well: KIDs name their sender by it,
-    // and two members with one tag could pass frames off as each other's.
-    /** @type {Map<string, string>} sig_key hex → participant id */
-    const byKey = new Map([[this.ownHex, this.selfId]]);
-    /** @type {Map<number, string>} */
-    const byTag = new Map([[this.ownTag, this.selfId]]);
-    /** @type {Set<string>} */
-    const ids = new Set();
+    // PROTOCOL.md "Roster": the verdict on every entry (roster.js).
+    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now());
+    // Our media as the routing rule sees it, were we in the call (whether
+    // we are is selfIn's business: out of the call we send no keys at all).
+    const selfAt = participants.findIndex((p) => p?.id === this.selfId);
+    const selfWho = selfAt >= 0 && checked[selfAt].verdict === SELF ? checked[selfAt].who : null;
+    const self = {
+      state: 'in',
+      roles: selfWho ? selfWho.roles : [],
+      listening: listeningOf(participants[selfAt]),
+    };
     /** @type {Map<string, Member>} */
     const verified = new Map();
     /** @type {Forgery[]} */
@@ -279,38 +280,30 @@ export class E2EESession {
     /** @type {{side: string, roles: string[], deviceId: string}|null} */
     let selfInfo = null;
     participants.forEach((p, i) => {
-      const c = checked[i];
+      const { verdict, reason, who } = checked[i];
       const id = typeof p?.id === 'string' ? p.id : '';
-      const claimed = typeof p?.name === 'string' ? p.name : '';
-      /** @param {string} reason */
-      const forged = (reason) => {
-        forgeries.push({ id, name: c.ok ? c.member.name : claimed, reason });
-        entries.push({ id, name: c.ok ? c.member.name : claimed, verified: false });
-      };
-      if (!id || ids.has(id)) return forged(id ? 'repeated participant id' : 'no participant id');
-      ids.add(id);
-      if (!c.ok) return forged(c.reason);
-      const m = c.member;
-      const state = typeof p?.state === 'string' ? p.state : '';
-      const known = { id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state };
-      if (id === this.selfId) {
-        if (m.keyHex !== this.ownHex) return forged("not this device's credential");
-        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
-        selfIn = state === 'in';
-        entries.push(known);
+      if (verdict !== SELF && verdict !== MEMBER) {
+        const name = who ? who.name : typeof p?.name === 'string' ? p.name : '';
+        forgeries.push({ id, name, reason, verdict });
+        entries.push({ id, name, verified: false });
         return;
       }
-      const dupKey = byKey.get(m.keyHex);
-      if (dupKey !== undefined) return forged(dupKey === this.selfId ? "repeats this device's key" : `repeats the device key of ${dupKey}`);
-      const dupTag = byTag.get(m.tag);
-      if (dupTag !== undefined) return forged(`repeats the sender tag of ${dupTag}`);
-      byKey.set(m.keyHex, id);
-      byTag.set(m.tag, id);
-      entries.push(known);
-      // Keys go only to members in the call (not the lobby or the bench:
-      // the server's state) whose credential lets them receive media (never
-      // an operator). Leaving this set counts as leaving: we rekey.
-      if (state !== 'in' || !m.roles.some((r) => MEDIA_ROLES.has(r))) return;
+      const m = /** @type {import('./roster.js').Verified} */ (who);
+      const state = typeof p?.state === 'string' ? p.state : '';
+      entries.push({ id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state });
+      if (verdict === SELF) {
+        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
+        // As the others judge us (below): one their media and keys would
+        // go to by the routing rule (in the call and allowed to receive
+        // media). The lobby, the bench and an operator send no key.
+        selfIn = keyed(segment, { state, roles: m.roles, listening: listeningOf(p) }, { state: 'in', roles: [], listening: LISTEN_FLOOR });
+        return;
+      }
+      // Keys follow the media (route.js, the server's rule too): only to
+      // members our media is routed to, by the roster's state and segment
+      // and the credential's roles — not the lobby or the bench, never an
+      // operator. Leaving this set counts as leaving: we rekey.
+      if (!keyed(segment, { state, roles: m.roles, listening: listeningOf(p) }, self)) return;
       // A member we already know keeps its keys (the same object: timers
       // hold on to it); the same id with another device key is someone else.
       const old = this.members.get(id);
@@ -318,7 +311,7 @@ export class E2EESession {
         Object.assign(old, { name: m.name, side: m.side, roles: m.roles });
         verified.set(id, old);
       } else {
-        verified.set(id, m);
+        verified.set(id, { ...m, id, keys: new Map(), newest: null, expectNewerThan: null });
       }
     });
 
@@ -372,43 +365,6 @@ export class E2EESession {
     await this.#refreshCode();
   }
 
-  /**
-   * Verifies one roster entry's credential against our pins.
-   * @param {RosterEntry} p
-   * @param {number} now
-   * @returns {Promise<{ok: true, member: Member} | {ok: false, reason: string}>}
-   */
-  async #check(p, now) {
-    const cred = p?.credential;
-    if (!cred || typeof cred.body !== 'string' || typeof cred.sig !== 'string') return { ok: false, reason: 'no credential' };
-    /** @type {any} */
-    let v;
-    try {
-      v = await verifyCredential({ body: cred.body, sig: cred.sig }, this.identity.pins, now);
-    } catch (err) {
-      return { ok: false, reason: `credential: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    if (!v?.ok) return { ok: false, reason: String(v?.reason ?? 'invalid credential') };
-    const sigKey = bytes(v.sigKey);
-    return {
-      ok: true,
-      member: {
-        id: String(p.id),
-        name: String(v.name),
-        side: String(v.side),
-        roles: Array.isArray(v.roles) ? v.roles.map(String) : [],
-        deviceId: String(v.deviceId),
-        sigKey,
-        kemKey: bytes(v.kemKey),
-        keyHex: hex(sigKey),
-        tag: await senderTag(sigKey),
-        keys: new Map(),
-        newest: null,
-        expectNewerThan: null,
-      },
-    };
-  }
-
   // ---- our keys ----
 
   /**
@@ -418,7 +374,13 @@ export class E2EESession {
    * @param {number} at ms since the Unix epoch
    */
   async #newKey(epoch, at) {
-    if (epoch >= EPOCHS) throw new Error('this session has used all 65536 epochs; leave and rejoin');
+    if (epoch >= EPOCHS) {
+      // No epoch follows 65535, and none wraps to a KID already used: stop
+      // sending for good (PROTOCOL.md, "Key messages").
+      this.exhausted = true;
+      this.worker.postMessage({ type: 'sender-stop' });
+      throw new Error('this session has used all 65536 epochs; leave and rejoin');
+    }
     const kid = await kidFor(this.identity.sigPub, epoch);
     const baseKey = crypto.getRandomValues(new Uint8Array(16));
     this.key = { kid, epoch, baseKey };
@@ -428,7 +390,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key || !this.selfIn) return; // in the lobby or on the bench, we send nothing
+    if (!key || !this.selfIn || this.exhausted) return; // in the lobby, on the bench, an operator, or out of epochs: we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {
@@ -540,14 +502,14 @@ function compareBytes(a, b) {
   return a.length - b.length;
 }
 
-/** @param {Uint8Array} b */
-function hex(b) {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
 /** @param {unknown} v @returns {Uint8Array} */
 function bytes(v) {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   throw new Error('expected bytes');
+}
+
+/** A roster entry's listening choice, the floor when it names none. @param {any} p */
+function listeningOf(p) {
+  return typeof p?.listening === 'string' && p.listening ? p.listening : LISTEN_FLOOR;
 }

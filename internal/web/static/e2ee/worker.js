@@ -33,6 +33,8 @@
 //                                            `at` (ms since epoch) or at once
 //   {type: 'receiver-key', kid, baseKey}     accept frames under this key
 //   {type: 'remove-key', kid}                stop accepting them
+//   {type: 'sender-stop'}                    send nothing more, for good (the
+//                                            epochs are exhausted)
 //   {type: 'sender-tags', tags: {participant: tag}}
 //                                            the verified members' sender tags
 //                                            (session.js sends them with each
@@ -47,7 +49,9 @@
 //                                            now carries this participant's
 //                                            track (a reused m-line)
 //   {type: 'stats', id?}                     → {type: 'stats', id?, sent, dropped,
-//                                               decrypted, failed, senderKid, receiverKids}
+//                                               decrypted, failed, seen, senderKid, receiverKids}
+//                                            (seen: frames that reached each
+//                                            named stream, from either form)
 // and the worker posts {type: 'error', message} when a message is refused.
 
 import { SFrameReceiver, SFrameSender, clearBytes, parseHeader } from './sframe.js';
@@ -97,6 +101,8 @@ const stats = {
   decrypted: {},
   /** frames dropped on the receive side, by reason */
   failed: { auth: 0, replay: 0, unknown_kid: 0, malformed: 0, wrong_sender: 0 },
+  /** @type {Record<string, number>} frames that reached each named stream's transform, whatever became of them */
+  seen: {},
 };
 
 // Key messages are applied strictly in order: importing a key is
@@ -130,6 +136,12 @@ async function handle(msg) {
       }
       return;
     }
+    case 'sender-stop':
+      // No key follows epoch 65535 (PROTOCOL.md, "Key messages"): frames
+      // are dropped from now on, never sent under an old key.
+      sender = null;
+      next = null;
+      return;
     case 'receiver-key': {
       const kid = checkKid(msg.kid);
       await receiver.addKey(kid, checkKey(msg.baseKey));
@@ -154,13 +166,7 @@ async function handle(msg) {
     }
     case 'streams': {
       if (!(msg.readable instanceof ReadableStream) || !(msg.writable instanceof WritableStream)) throw new Error('streams: a readable and a writable are needed');
-      /** @type {TransformOptions} */
-      const o = { ...(msg.options ?? {}) };
-      if (typeof msg.options?.stream === 'string') {
-        if (streams.has(msg.options.stream)) throw new Error(`stream ${msg.options.stream} is already piped`);
-        streams.set(msg.options.stream, o);
-      }
-      attach(msg.readable, msg.writable, o);
+      attach(msg.readable, msg.writable, named(msg.options));
       return;
     }
     case 'publisher': {
@@ -206,12 +212,36 @@ function currentSender() {
   return sender;
 }
 
-// Chromium fires rtctransform on the worker's global scope for each
+// The browser fires rtctransform on the worker's global scope for each
 // RTCRtpScriptTransform the page attaches to a sender or receiver.
 /** @param {any} event */
 function onTransform(event) {
   const t = event.transformer;
-  attach(t.readable, t.writable, t.options ?? {});
+  let o;
+  try {
+    o = named(t.options);
+  } catch (err) {
+    self.postMessage({ type: 'error', message: `rtctransform: ${err instanceof Error ? err.message : String(err)}` });
+    return; // nothing piped: the frames go nowhere
+  }
+  attach(t.readable, t.writable, o);
+}
+
+/**
+ * A transform's options, copied; one with a `stream` name is remembered
+ * under it (for 'publisher', and counted in stats.seen).
+ * @param {any} options
+ * @returns {TransformOptions}
+ */
+function named(options) {
+  /** @type {TransformOptions} */
+  const o = { ...(options ?? {}) };
+  if (typeof o.stream === 'string') {
+    if (streams.has(o.stream)) throw new Error(`stream ${o.stream} is already piped`);
+    streams.set(o.stream, o);
+    stats.seen[o.stream] = 0;
+  }
+  return o;
 }
 /** @type {any} */ (self).onrtctransform = onTransform;
 
@@ -223,7 +253,13 @@ function onTransform(event) {
  */
 function attach(readable, writable, o) {
   const kind = o.kind === 'audio' ? 'audio' : 'video';
-  const transform = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const inner = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const name = o.stream;
+  /** @type {(frame: any, out: TransformStreamDefaultController) => Promise<void>} */
+  const transform = name === undefined ? inner : (frame, out) => {
+    stats.seen[name]++;
+    return inner(frame, out);
+  };
   readable
     .pipeThrough(new TransformStream({ transform }))
     .pipeTo(writable)

@@ -1,8 +1,9 @@
-package booking
+package api
 
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,8 +78,8 @@ func checkNamed(t *testing.T, named []Person) {
 	}
 }
 
-func namedJSON(n Person) ParticipantJSON {
-	p := ParticipantJSON{Name: n.Name}
+func namedJSON(n Person) Participant {
+	p := Participant{Name: n.Name}
 	for _, r := range n.Roles {
 		p.Roles = append(p.Roles, string(r))
 	}
@@ -92,4 +93,39 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// FuzzParseBodies: the sign-in and enrolment parsers refuse any bytes with
+// ErrInvalid or give values within their bounds.
+func FuzzParseBodies(f *testing.F) {
+	f.Add([]byte(`{"line":"demo","credential":{"body":"e30","sig":"AA"},"nonce":"` + strings.Repeat("A", 43) + `","proof":"` + strings.Repeat("A", 86) + `"}`))
+	f.Add([]byte(`{"token":"t","request":{"body":"e30","sig":"AA"}}`))
+	f.Add([]byte(`{"line":"demo","request":{"body":"e30","sig":"AA"}}`))
+	f.Add([]byte(`{"credential":{"body":"e30","sig":"AA"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if s, err := ParseSignIn(data); err == nil {
+			if protocol.ValidID("line", s.Line) != nil || len(s.Nonce) != trust.NonceSize || len(s.Proof) != trust.SignatureSize {
+				t.Fatalf("sign-in out of bounds: %+v", s)
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("sign-in: error without ErrInvalid: %v", err)
+		}
+		if e, err := ParseEnrol(data); err == nil {
+			if e.Token == "" || len(e.Token) > MaxToken {
+				t.Fatalf("enrol out of bounds: %+v", e)
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("enrol: error without ErrInvalid: %v", err)
+		}
+		if s, err := ParseSubmit(data); err == nil {
+			if protocol.ValidID("line", s.Line) != nil {
+				t.Fatalf("submit out of bounds: %+v", s)
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("submit: error without ErrInvalid: %v", err)
+		}
+		if _, err := ParseApprove(data); err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("approve: error without ErrInvalid: %v", err)
+		}
+	})
 }

@@ -1,4 +1,7 @@
-package client
+// Package pionlog routes Pion's logs into a log/slog.Logger, so that a
+// process or a test has one log stream with one level knob instead of
+// Pion's own environment variables.
+package pionlog
 
 import (
 	"context"
@@ -10,16 +13,16 @@ import (
 
 // levelTrace is below slog's Debug: Pion's trace output is per packet.
 // Pion's Info (every state change of every layer) is Debug here: a user of
-// `hotline join` wants to hear about the call, not about ICE internals.
+// `hotline join` or `hotline serve` wants to hear about the call, not about ICE internals.
 const levelTrace = slog.LevelDebug - 4
 
-// pionLoggerFactory routes Pion's logs into the client's slog.Logger, so that
-// a `hotline join` process or a test has one log stream with one level knob
-// instead of Pion's own environment variables.
-type pionLoggerFactory struct{ log *slog.Logger }
+// Factory is a Pion logging.LoggerFactory writing to Log, each scope
+// tagged with a "pion" attribute.
+type Factory struct{ Log *slog.Logger }
 
-func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{log: f.log.With("pion", scope)}
+// NewLogger implements logging.LoggerFactory.
+func (f Factory) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{log: f.Log.With("pion", scope)}
 }
 
 type pionLogger struct{ log *slog.Logger }
