@@ -53,8 +53,9 @@
 #define PICK_HONEST(c) if :: c = 0 :: c = 3 fi
 #endif
 
-/* What an honest client believes a roster entry is (trust.VerifyCredential
-   against its pins; role.AllowedAny(roles, ReceiveMedia)). */
+/* What an honest client believes a roster entry is: whether it verifies
+   (e2ee.CheckRoster: trust.VerifyCredential against its pins) and whether
+   its keys go there (route.Keyed: in, and roles that receive media). */
 #ifdef BROKEN_UNVERIFIED
 #define VERIFIES(d) (1)
 #else
@@ -154,7 +155,8 @@ inline setRoster(c, in) {
 		:: else -> skip
 		fi;
 		/* EXTENSION POINT (press cut, issue 11): "go private" will be a
-		   departure of the press devices from every client's members,
+		   departure of the press devices from every client's members (the
+		   routing rule, route.Routes, reading the roster's segment),
 		   handled exactly as 'left' above. */
 		sendPending(c)
 	fi
