@@ -30,7 +30,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		audioOnly   = fs.Bool("audio-only", false, "publish the microphone only")
 		cameras     = fs.Int("cameras", 1, "number of video tracks to publish (0: audio only)")
 		receiveOnly = fs.Bool("receive-only", false, "publish nothing, only receive")
-		runFor      = fs.Duration("for", 0, "leave after this `duration` (default: until interrupted)")
+		runFor      = fs.Duration("for", 0, "stay this `duration`, rejoining whenever the connection is lost, then leave (default: until interrupted)")
 		stats       = fs.Bool("stats", false, "print the received tracks' statistics as JSON on the last line of stdout")
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
 		tlsConfig   = caFlag(fs)
@@ -70,11 +70,11 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger = log
 
-	c, err := client.Join(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("join: %w", err)
-	}
-	log.Info("joined", "line", cfg.Line, "call", cfg.Call, "id", c.ID())
+	// The endpoint stays in the call for the whole run: it joins, and joins
+	// again whenever the signalling session is lost (the server restarted,
+	// the network dropped), until the run is over or the server refuses it
+	// for good (docs/PROTOCOL.md, "Reconnecting").
+	a := client.Attend(ctx, cfg, client.Backoff{})
 
 	var timeout <-chan time.Time
 	if *runFor > 0 {
@@ -86,28 +86,31 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	select {
 	case <-timeout:
 	case <-ctx.Done(): // interrupted: a normal way to stop
-	case <-c.Done():
-		sessionErr = c.Err()
+	case <-a.Done():
+		sessionErr = a.Err()
 		if sessionErr == nil {
 			sessionErr = errors.New("the server ended the session")
 		}
 	}
 
 	// Take the figures before leaving: closing ends every track.
-	snapshot := c.Stats()
-	if code, ok := c.Keys().Code(); ok {
-		log.Info("verification code", "code", code)
+	snapshot := a.Stats()
+	if c := a.Client(); c != nil {
+		if code, ok := c.Keys().Code(); ok {
+			log.Info("verification code", "code", code)
+		}
+		for _, f := range c.Keys().Forgeries() {
+			log.Warn("FORGED roster entry: it was sent no keys", "id", f.ID, "name", f.Name, "reason", f.Reason)
+		}
 	}
-	for _, f := range c.Keys().Forgeries() {
-		log.Warn("FORGED roster entry: it was sent no keys", "id", f.ID, "name", f.Name, "reason", f.Reason)
-	}
+	log.Info("sessions", "joined", a.Joins())
 	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
 	defer cancel()
 	if sessionErr == nil {
-		if err := c.Leave(leaveCtx); err != nil {
+		if err := a.Leave(leaveCtx); err != nil {
 			log.Warn("leave", "err", err)
 		}
-	} else if err := c.Close(); err != nil {
+	} else if err := a.Close(); err != nil {
 		log.Warn("close", "err", err)
 	}
 	for _, t := range snapshot.Tracks {

@@ -27,17 +27,20 @@ import (
 
 // Errors returned by Registry and Call; internal/peer maps them to protocol codes.
 var (
-	ErrFull            = errors.New("call is full")
-	ErrDuplicateID     = errors.New("participant already in the call")
-	ErrDuplicateDevice = errors.New("this device is already in the call")
-	ErrNoRecipient     = errors.New("no such participant in the call")
-	ErrTrackExists     = errors.New("track id already published")
-	ErrUnknownTrack    = errors.New("no such track")
-	ErrNotMember       = errors.New("not a member of the call")
-	ErrClosed          = errors.New("server is shutting down")
-	ErrForbidden       = errors.New("not allowed")
-	ErrEnded           = errors.New("the call has ended")
+	ErrFull         = errors.New("call is full")
+	ErrDuplicateID  = errors.New("participant already in the call")
+	ErrNoRecipient  = errors.New("no such participant in the call")
+	ErrTrackExists  = errors.New("track id already published")
+	ErrUnknownTrack = errors.New("no such track")
+	ErrNotMember    = errors.New("not a member of the call")
+	ErrClosed       = errors.New("server is shutting down")
+	ErrForbidden    = errors.New("not allowed")
+	ErrEnded        = errors.New("the call has ended")
 )
+
+// ReplacedBy is who "removed" a member whose device joined the call again
+// on a new connection (see Registry.Join).
+const ReplacedBy = "a newer connection of the same device"
 
 // Identity is who a member is, fixed when it joins: what the server's gate
 // established from the credential and the booking.
@@ -196,16 +199,24 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.members) >= r.cfg.MaxMembers {
-		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.cfg.MaxMembers)
-	}
 	for _, e := range c.members {
 		if e.id.ID == id.ID {
 			return nil, ErrDuplicateID
 		}
+	}
+	// A device joining a call it is still in replaces its earlier session:
+	// that one's connection was lost and the server has not noticed yet
+	// (docs/PROTOCOL.md, "Reconnecting"). Only the device can ask, since
+	// the join proved possession of its key over a fresh challenge.
+	for _, e := range c.members {
 		if e.id.Device == id.Device {
-			return nil, ErrDuplicateDevice
+			c.leaveLocked(e, "replaced by "+ReplacedBy)
+			e.sink.Removed(ReplacedBy)
+			break
 		}
+	}
+	if len(c.members) >= r.cfg.MaxMembers {
+		return nil, fmt.Errorf("%w: %d participants", ErrFull, r.cfg.MaxMembers)
 	}
 	if id.Admission.Kind == "" {
 		id.Admission.Kind = KindVideo

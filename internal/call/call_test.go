@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,16 +225,22 @@ func TestRelayKey(t *testing.T) {
 	}
 }
 
-// TestDuplicateDevice: one device cannot be in a call twice.
+// TestDuplicateDevice: one device is never in a call twice: its second
+// join replaces its first session (a reconnection the server had not
+// noticed), which is told so, even when it was alone in the call.
 func TestDuplicateDevice(t *testing.T) {
 	reg := NewRegistry(Config{MaxMembers: 4})
-	join(reg, "x", &member{id: "a", name: "A"})
+	old := &member{id: "a", name: "A"}
+	join(reg, "x", old)
 	dup := &member{id: "b", name: "B", device: "dev-a"}
-	if _, err := join(reg, "x", dup); !errors.Is(err, ErrDuplicateDevice) {
+	if _, err := join(reg, "x", dup); err != nil {
 		t.Fatalf("second join of a device: %v", err)
 	}
+	if got := old.got(); !strings.Contains(got, "removed-by:"+ReplacedBy) {
+		t.Errorf("the replaced session was told %s", got)
+	}
 	c, _ := join(reg, "x", &member{id: "c", name: "C"})
-	if r := c.Roster().Participants; len(r) != 2 || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
+	if r := c.Roster().Participants; len(r) != 2 || r[0].ID != "b" || r[1].Device != "dev-c" || r[1].Credential.Body != "body-c" {
 		t.Fatalf("roster %+v", r)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 
 	"hotline/internal/e2ee"
@@ -81,6 +82,14 @@ type Config struct {
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
+	// FirstEpoch is the epoch of the endpoint's first SFrame key; Attendee
+	// sets it past the epochs of the endpoint's earlier sessions.
+	FirstEpoch uint16
+
+	// net, for tests: a virtual network (pion/transport vnet) for the
+	// media instead of the host's.
+	net transport.Net
+
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
 	DecryptedTap func(participant, kind string, frame []byte)
@@ -100,13 +109,16 @@ type Client struct {
 	keys      *e2ee.Manager
 	log       *slog.Logger
 	api       *webrtc.API
+	net       *liveNet // the host's interfaces, read again before each offer
 	pc        *webrtc.PeerConnection
 	joinStart time.Time // when Join began; set before any goroutine starts
 
 	// out sends one message to the server; the WebSocket writer in
 	// production, a recorder in unit tests.
-	out func(ctx context.Context, msg any) error
-	ws  *websocket.Conn
+	out   func(ctx context.Context, msg any) error
+	wsMu  sync.Mutex      // guards ws, which a resumption replaces
+	ws    *websocket.Conn // the signalling socket
+	wsURL string
 
 	ctx    context.Context // the client's lifetime; cancelled by Close
 	cancel context.CancelFunc
@@ -114,7 +126,9 @@ type Client struct {
 	done   chan struct{}  // closed by endSession when the signalling session ends
 	ended  sync.Once
 
-	connected atomic.Bool // the PeerConnection is connected: start sending media
+	held      atomic.Bool  // a socket is being joined: hold back other messages
+	connected atomic.Bool  // the PeerConnection is connected: start sending media
+	pcState   atomic.Int32 // the PeerConnection's latest webrtc.PeerConnectionState
 	closeOnce sync.Once
 
 	mu       sync.Mutex
@@ -129,6 +143,13 @@ type Client struct {
 	remote   []*remoteTrack          // every received track, in order of appearance
 	byMid    map[string]*remoteTrack // the active received tracks
 	attached map[string]*localTrack  // mid → local track sent on it
+	// ICE restarts asked for (ice.go)
+	lastRestart time.Time
+	restarts    int
+	firstAsk    time.Time // the first restart request not yet answered by an offer
+	lastOffer   time.Time
+	resumes     int
+	probed      bool // the socket was pinged in this outage of the media path
 
 	// Owned by the signalling read loop (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
@@ -192,7 +213,16 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("call", cfg.Call)
-	api, err := newAPI(loopback, cfg.Networks, log)
+	var nw transport.Net = cfg.net
+	var live *liveNet
+	if nw == nil {
+		l, err := newLiveNet()
+		if err != nil {
+			return nil, err
+		}
+		nw, live = l, l
+	}
+	api, err := newAPI(loopback, cfg.Networks, nw, log)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +236,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 		cfg:      cfg,
 		log:      log,
 		api:      api,
+		net:      live,
 		pc:       pc,
 		ctx:      ctx,
 		cancel:   cancel,
@@ -216,10 +247,7 @@ func newClient(cfg Config, loopback bool) (*Client, error) {
 	}
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnTrack(c.onTrack)
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		c.log.Debug("peer connection", "state", s.String())
-		c.connected.Store(s == webrtc.PeerConnectionStateConnected)
-	})
+	pc.OnConnectionStateChange(c.onConnectionState)
 	for _, ti := range cfg.tracksToPublish() {
 		if err := c.addLocal(ti); err != nil {
 			c.Close()
@@ -243,40 +271,21 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.joinStart = start
-	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey})
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, FirstEpoch: cfg.FirstEpoch})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	c.keys = keys
 	c.log = c.log.With("name", keys.Self().Name)
-	if err := c.dial(ctx, wsURL); err != nil {
-		c.Close()
-		return nil, err
-	}
-	nonce, err := c.awaitChallenge(ctx)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	join := protocol.Join{
-		Type:       protocol.TypeJoin,
-		Version:    protocol.Version,
-		Line:       cfg.Line,
-		Call:       cfg.Call,
-		Credential: protocol.Credential{Body: cfg.Device.Credential.Body, Sig: cfg.Device.Credential.Sig},
-		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, cfg.Line, cfg.Call)),
-		Tracks:     c.localInfos(),
-	}
-	if err := c.out(ctx, join); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("client: send join: %w", err)
-	}
-	if err := c.awaitWelcome(ctx); err != nil {
+	c.wsURL = wsURL
+	c.out = c.writeWS
+	if err := c.handshake(ctx, ""); err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.goStart(c.readLoop)
+	c.goStart(c.watchICE)
 	return c, nil
 }
 
@@ -414,10 +423,10 @@ func (c *Client) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
-		if c.ws != nil {
+		if ws := c.socket(); ws != nil {
 			// The close handshake first, while the read loop still reads:
 			// it receives the server's close frame and returns.
-			if werr := c.ws.Close(websocket.StatusNormalClosure, "bye"); werr != nil && !isClosedErr(werr) {
+			if werr := ws.Close(websocket.StatusNormalClosure, "bye"); werr != nil && !isClosedErr(werr) {
 				c.log.Debug("websocket close", "err", werr)
 			}
 		}

@@ -17,6 +17,7 @@ const maxPendingCandidates = 64
 // note which received tracks started or ended, put each local track on the
 // transceiver the send table names, answer.
 func (c *Client) handleOffer(m *protocol.SDP) error {
+	c.offerArrived()
 	answer, err := c.answerOffer(m)
 	if err != nil {
 		return err
@@ -30,6 +31,13 @@ func (c *Client) handleOffer(m *protocol.SDP) error {
 // answerOffer does the work of handleOffer and returns the answer's SDP.
 func (c *Client) answerOffer(m *protocol.SDP) (string, error) {
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
+	// An offer may restart ICE after the host's addresses changed: gather
+	// on the addresses it has now.
+	if c.net != nil {
+		if err := c.net.refresh(); err != nil {
+			c.log.Warn("network interfaces", "err", err)
+		}
+	}
 	if err := c.pc.SetRemoteDescription(offer); err != nil {
 		return "", fmt.Errorf("client: apply offer: %w", err)
 	}
@@ -84,13 +92,37 @@ func (c *Client) attach(s protocol.SendMid) error {
 	if tr.Sender() != nil {
 		return fmt.Errorf("mid already has a sender")
 	}
-	sender, err := c.api.NewRTPSender(lt.track, c.pc.SCTP().Transport())
-	if err != nil {
-		return fmt.Errorf("new sender: %w", err)
+	// The sender must come from the PeerConnection (AddTrack), not from the
+	// API: only the PeerConnection's own copy of the API carries the
+	// interceptors (the NACK responder, sender reports, transport-wide
+	// sequence numbers); a sender made by api.NewRTPSender writes past
+	// them, and a NACK would never be answered. AddTrack puts it on the
+	// first transceiver of the kind that may send and has no sender (tr is
+	// one, so it never makes a new transceiver). A server that lists every
+	// published track in every send table (PROTOCOL.md) leaves no other
+	// such transceiver before tr; if one is there all the same, it keeps a
+	// stopped sender and AddTrack is asked again.
+	var skipped []*webrtc.RTPSender
+	var sender *webrtc.RTPSender
+	for sender == nil {
+		added, err := c.pc.AddTrack(lt.track)
+		if err != nil {
+			return fmt.Errorf("add track: %w", err)
+		}
+		switch {
+		case tr.Sender() == added:
+			sender = added
+		case len(skipped) == protocol.MaxTracks:
+			_ = c.pc.RemoveTrack(added)
+			return fmt.Errorf("no sender lands on mid %q", s.Mid)
+		default:
+			skipped = append(skipped, added)
+		}
 	}
-	if err := tr.SetSender(sender, lt.track); err != nil {
-		_ = sender.Stop()
-		return fmt.Errorf("set sender: %w", err)
+	for _, x := range skipped {
+		if err := c.pc.RemoveTrack(x); err != nil {
+			c.log.Warn("stop a misplaced sender", "err", err)
+		}
 	}
 	c.mu.Lock()
 	c.attached[s.Mid] = lt

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ type fakeServer struct {
 	pc *webrtc.PeerConnection
 	wg sync.WaitGroup
 
+	sent atomic.Int64 // video frames written by addSendonlyVideo
+
 	mu         sync.Mutex
 	received   map[string]*midCount // mid → what arrived from the client
 	candidates []webrtc.ICECandidateInit
@@ -39,10 +42,15 @@ type midCount struct {
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
-	api, err := newAPI(true, nil, slog.New(slog.DiscardHandler))
+	api, err := newAPI(true, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFakeServerWith(t, api)
+}
+
+// newFakeServerWith is newFakeServer on a given Pion API (a virtual network).
+func newFakeServerWith(t *testing.T, api *webrtc.API) *fakeServer {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +132,9 @@ func (f *fakeServer) addSendonlyVideo(ctx context.Context) *webrtc.RTPSender {
 				return
 			case <-tick.C:
 				data, d := loop.Next()
-				_ = track.WriteSample(media.Sample{Data: data, Duration: d})
+				if track.WriteSample(media.Sample{Data: data, Duration: d}) == nil {
+					f.sent.Add(1)
+				}
 			}
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 
 	"hotline/internal/codec"
@@ -50,6 +51,10 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// srtpReplayWindow: packets behind the newest that SRTP still accepts
+// once each; the server uses the same (internal/peer).
+const srtpReplayWindow = 1024
+
 // newAPI builds the Pion API of one endpoint. The network policy is fixed:
 //   - mDNS is always off: hotline's server never resolves .local names, and
 //     multicast queries would leave the machine;
@@ -62,9 +67,17 @@ func isLoopbackHost(host string) bool {
 //   - when the server is on loopback, only loopback candidates, and Pion must
 //     be told to include them (it skips loopback by default). This also keeps
 //     tests from sending anything to the machine's other addresses.
-func newAPI(loopback bool, networks []webrtc.NetworkType, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(loopback bool, networks []webrtc.NetworkType, nw transport.Net, log *slog.Logger) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionlog.Factory{Log: log}
+	if nw != nil {
+		se.SetNet(nw) // interfaces read again before each offer (livenet.go)
+	}
+	// A retransmission answering a NACK may come a second after the packets
+	// sent after its original (two lossy hops, several rounds): SRTP's
+	// replay window (RFC 3711 §3.3.2, 64 packets by default, half a second
+	// of video) would refuse it as too old.
+	se.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if networks == nil {
 		networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6}

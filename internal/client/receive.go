@@ -27,6 +27,10 @@ type remoteTrack struct {
 	asm        assembler
 	frames     frameCounts
 	decBuf     []byte
+	ssrc       uint32    // of the incoming stream, for keyframe requests
+	lastPLI    time.Time // when we last asked for a key frame
+	keyMissed  uint64    // frames.unknownKey when we last asked on a new key
+	lostFrames uint64    // video frames given up as incomplete
 }
 
 func newRemoteTrack(info protocol.ReceiveMid, since time.Time) *remoteTrack {
@@ -62,6 +66,7 @@ func (r *remoteTrack) snapshot() TrackStats {
 		UnknownKey:    r.frames.unknownKey,
 		WrongSender:   r.frames.wrongSender,
 		LastKID:       r.frames.lastKID,
+		FramesLost:    r.lostFrames,
 	}
 	if !r.since.IsZero() && !r.firstFrame.IsZero() {
 		ts.JoinToFirstFrame = max(r.firstFrame.Sub(r.since), 0)
@@ -153,6 +158,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	r.mu.Lock()
 	r.counter.clockRate = track.Codec().ClockRate
 	r.delay.clockRate = track.Codec().ClockRate
+	r.ssrc = uint32(track.SSRC())
 	r.mu.Unlock()
 	c.goStart(func() { c.readTrack(track, r) })
 }
@@ -195,9 +201,17 @@ func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 			r.firstFrame = arrival
 		}
 		r.delay.observe(h.Timestamp, arrival)
-		if frame := r.asm.push(&h, buf[hlen:hlen+payload]); frame != nil {
+		frame, lost := r.asm.push(&h, buf[hlen:hlen+payload])
+		if frame != nil {
 			c.openFrame(r, frame)
 		}
+		r.lostFrames += uint64(lost)
+		pli := lost > 0 && c.mayAskKeyframe(r, arrival)
 		r.mu.Unlock()
+		if pli {
+			// A frame NACKs could not bring back: what follows it does not
+			// decode until the next key frame, so ask for one now.
+			c.askKeyframe(r)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/coder/websocket"
@@ -23,8 +24,51 @@ func (c *Client) dial(ctx context.Context, wsURL string) error {
 		return fmt.Errorf("client: connect to %s: %w", wsURL, certs.Explain(err))
 	}
 	conn.SetReadLimit(protocol.MaxMessageBytes)
+	c.wsMu.Lock()
 	c.ws = conn
-	c.out = c.writeWS
+	c.wsMu.Unlock()
+	return nil
+}
+
+// socket returns the current signalling socket (nil before dial).
+func (c *Client) socket() *websocket.Conn {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	return c.ws
+}
+
+// handshake opens a socket and joins on it: challenge, join (with resume,
+// the participant id of the session to carry on), welcome.
+func (c *Client) handshake(ctx context.Context, resume string) error {
+	// Nothing but the join may go out before the welcome: the server
+	// answers anything else with "join first", which would read as a
+	// refusal here.
+	c.held.Store(true)
+	if err := c.dial(ctx, c.wsURL); err != nil {
+		return err
+	}
+	nonce, err := c.awaitChallenge(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := c.cfg
+	join := protocol.Join{
+		Type:       protocol.TypeJoin,
+		Version:    protocol.Version,
+		Line:       cfg.Line,
+		Call:       cfg.Call,
+		Credential: protocol.Credential{Body: cfg.Device.Credential.Body, Sig: cfg.Device.Credential.Sig},
+		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, cfg.Line, cfg.Call)),
+		Tracks:     c.localInfos(),
+		Resume:     resume,
+	}
+	if err := c.writeJSON(ctx, join); err != nil {
+		return fmt.Errorf("client: send join: %w", err)
+	}
+	if err := c.awaitWelcome(ctx, resume); err != nil {
+		return err
+	}
+	c.held.Store(false)
 	return nil
 }
 
@@ -32,6 +76,16 @@ func (c *Client) dial(ctx context.Context, wsURL string) error {
 // concurrent writers, so the read loop, Pion's candidate callback and the
 // caller may all send.
 func (c *Client) writeWS(ctx context.Context, msg any) error {
+	if c.held.Load() {
+		return errHeld
+	}
+	return c.writeJSON(ctx, msg)
+}
+
+// errHeld: a message other than the join, while a socket is being joined.
+var errHeld = errors.New("client: the signalling socket is being (re)joined")
+
+func (c *Client) writeJSON(ctx context.Context, msg any) error {
 	data, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("client: encode: %w", err)
@@ -43,12 +97,13 @@ func (c *Client) writeWS(ctx context.Context, msg any) error {
 }
 
 func (c *Client) writeRaw(ctx context.Context, data []byte) error {
-	if c.ws == nil {
+	ws := c.socket()
+	if ws == nil {
 		return ErrClosed
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+	if err := ws.Write(ctx, websocket.MessageText, data); err != nil {
 		return fmt.Errorf("client: send: %w", err)
 	}
 	return nil
@@ -64,7 +119,7 @@ func (c *Client) SendRaw(ctx context.Context, data []byte) error {
 // logged and skipped (nil, nil): a strict decoder protects the client, and
 // one bad message should not end a call.
 func (c *Client) readMessage(ctx context.Context) (any, error) {
-	typ, data, err := c.ws.Read(ctx)
+	typ, data, err := c.socket().Read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +159,9 @@ func (c *Client) awaitChallenge(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// awaitWelcome reads until the server welcomes the client or refuses it.
-func (c *Client) awaitWelcome(ctx context.Context) error {
+// awaitWelcome reads until the server welcomes the client or refuses it. A
+// resumption must be welcomed as one, with the same id.
+func (c *Client) awaitWelcome(ctx context.Context, resume string) error {
 	for {
 		msg, err := c.readMessage(ctx)
 		if err != nil {
@@ -113,6 +169,9 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 		}
 		switch m := msg.(type) {
 		case *protocol.Welcome:
+			if resume != "" && (!m.Resumed || m.ID != resume) {
+				return fmt.Errorf("client: asked to resume %s, welcomed as %s (resumed %v)", resume, m.ID, m.Resumed)
+			}
 			c.mu.Lock()
 			c.id = m.ID
 			c.mu.Unlock()
@@ -136,6 +195,13 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 func (c *Client) readLoop() {
 	for {
 		msg, err := c.readMessage(c.ctx)
+		if err != nil && c.resumable(err) {
+			if rerr := c.resume(); rerr == nil {
+				continue
+			} else {
+				c.log.Info("could not resume the session", "err", rerr)
+			}
+		}
 		if err != nil {
 			c.mu.Lock()
 			closing := c.closed
@@ -187,6 +253,8 @@ func (c *Client) dispatch(msg any) {
 	case *protocol.Key:
 		if err := c.keys.HandleKey(m); err != nil {
 			c.log.Warn("key message rejected", "from", m.From, "kid", m.KID, "err", err)
+		} else {
+			c.keyArrived(m.From)
 		}
 	case *protocol.ErrorMsg:
 		c.recordError(m)

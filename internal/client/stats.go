@@ -35,6 +35,10 @@ type TrackStats struct {
 	UnknownKey    uint64 // frames under a KID this endpoint holds no key for
 	WrongSender   uint64 // frames whose key belongs to another member than the publisher
 	LastKID       uint64 // the SFrame KID of the latest decrypted frame (sender tag and epoch)
+	// FramesLost counts video frames given up as incomplete: a packet
+	// missing even after NACKs, or newer frames crowding it out. Each made
+	// the endpoint ask for a key frame (at most one request per 500 ms).
+	FramesLost uint64
 
 	// JoinToFirstFrame is how long the first complete frame took (video:
 	// the first packet with the marker bit; audio: the first packet),

@@ -41,6 +41,11 @@ type Config struct {
 	RekeyDelay time.Duration // 0: DefaultRekeyDelay
 	KeepOld    time.Duration // 0: DefaultKeepOld
 	Now        func() time.Time
+	// FirstEpoch is the epoch of this sender's first key. An endpoint that
+	// rejoins the call (a new session after a lost one) starts past the
+	// epochs of its earlier sessions, so that it never goes back to a KID
+	// it has used (docs/PROTOCOL.md, "Frame encryption").
+	FirstEpoch uint16
 }
 
 // Forgery is a roster entry that failed verification (CheckRoster).
@@ -86,7 +91,8 @@ type member struct {
 	has     bool
 }
 
-// New makes a manager with this sender's first key (epoch 0), in use at once.
+// New makes a manager with this sender's first key (epoch cfg.FirstEpoch,
+// normally 0), in use at once.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Device == nil || cfg.Device.Credential == nil {
 		return nil, errors.New("e2ee: the device has no credential")
@@ -106,7 +112,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{},
 		members: map[string]*member{}, timers: map[*time.Timer]bool{}}
-	if err := m.newKeyLocked(0); err != nil {
+	if err := m.newKeyLocked(cfg.FirstEpoch); err != nil {
 		return nil, err
 	}
 	if err := m.sender.SetKey(m.kid, m.key); err != nil {
@@ -222,6 +228,17 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 	out := m.pendingSendsLocked()
 	m.mu.Unlock()
 	m.send(out)
+}
+
+// ResendOnNextRoster makes the next roster send our current key to every
+// member again. A client that resumed its session over a new socket calls
+// it: key messages it sent on the dead socket may never have arrived.
+func (m *Manager) ResendOnNextRoster() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mem := range m.members {
+		mem.sent = false
+	}
 }
 
 // rekeyLocked starts a new epoch: the new key goes to the current members

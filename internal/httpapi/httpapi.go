@@ -60,6 +60,8 @@ type API struct {
 	cancel   context.CancelFunc
 	sessions sync.WaitGroup // signalling sessions (WebSockets) running
 	keys     *keyring       // API challenges and sessions
+	// directory: the joined signalling sessions, for "resume"
+	directory *peer.Directory
 }
 
 // New builds the routes.
@@ -68,7 +70,7 @@ func New(cfg Config) *API {
 		cfg.Log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring()}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel, keys: newKeyring(), directory: peer.NewDirectory()}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /ws", a.ws)
 	a.enrolRoutes()
@@ -121,7 +123,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout}
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log, AnswerTimeout: a.cfg.AnswerTimeout, Directory: a.directory}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

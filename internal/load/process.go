@@ -116,6 +116,15 @@ func (p *Process) Stop() error {
 	return p.stopErr
 }
 
+// Kill ends the child with SIGKILL, as a crash would (no shutdown, no
+// goodbye to its clients), and reaps it. Stop afterwards does nothing.
+func (p *Process) Kill() {
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	})
+}
+
 // baseURL finds the first http(s) URL among the whitespace-separated
 // tokens of line.
 func baseURL(line string) string {

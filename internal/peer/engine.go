@@ -85,6 +85,10 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 			return nil, fmt.Errorf("peer: public IP %q: %w", cfg.PublicIP, err)
 		}
 	}
+	// A retransmission answering one of our NACKs can arrive a second after
+	// the packets that overtook it; SRTP's default replay window (RFC 3711
+	// §3.3.2: 64 packets, half a second of video) would refuse it as too old.
+	se.SetSRTPReplayProtectionWindow(1024)
 	// Fail a dead connection in seconds, not the default half minute.
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	// SRTP protection is the crypto cost of forwarding: one protect per

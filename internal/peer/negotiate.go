@@ -21,7 +21,16 @@ func (s *Session) maybeOffer() {
 	if len(s.pc.GetTransceivers()) == 0 {
 		return
 	}
-	offer, err := s.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if s.iceRestart {
+		// RFC 8839 §4.4.1.1.1: new ufrag and password; both agents gather
+		// again and check the new pairs, while the DTLS association, the
+		// SRTP keys and every transceiver stay.
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		s.iceRestart = false
+		s.log.Info("ICE restart requested by the client")
+	}
+	offer, err := s.pc.CreateOffer(opts)
 	if err == nil {
 		err = s.pc.SetLocalDescription(offer)
 	}
@@ -76,7 +85,11 @@ func (s *Session) remoteCandidate(c protocol.ICEInit) {
 		return // end of candidates
 	}
 	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
-	if s.pc.RemoteDescription() == nil {
+	// Held until the answer while an offer is outstanding: a client gathers
+	// as it applies its answer and may trickle before sending it, and after
+	// an ICE restart those candidates belong to credentials that only the
+	// answer brings.
+	if s.pc.RemoteDescription() == nil || s.offerPending {
 		if len(s.candidates) >= maxCandidates {
 			s.sendError(protocol.CodeRefused, protocol.TypeCandidate, "more than %d candidates before the answer", maxCandidates)
 			return

@@ -79,6 +79,9 @@ type SessionConfig struct {
 	// its session is ended (a client that never answers would otherwise
 	// freeze its own negotiation forever). Default DefaultAnswerTimeout.
 	AnswerTimeout time.Duration
+	// Directory, when set, lets a client resume its session over a new
+	// socket (docs/PROTOCOL.md, "Resuming"); without it "resume" is refused.
+	Directory *Directory
 	// ICEServers, when set, issues the TURN relay entries of this session's
 	// welcome; revoke is called when the session ends (its credentials then
 	// stop working).
@@ -116,11 +119,14 @@ type Session struct {
 	q    *queue
 	wg   sync.WaitGroup
 
-	id        string        // the participant id, from the start
-	who       call.Identity // fixed at join
-	nonce     []byte        // the challenge; used by one join only
-	joinedAt  time.Time     // when the join message was handled
-	revokeICE func()        // ends the relay credentials of the welcome
+	id         string               // the participant id, from the start
+	who        call.Identity        // fixed at join
+	nonce      []byte               // the challenge; used by one join only
+	joinedAt   time.Time            // when the join message was handled
+	revokeICE  func()               // ends the relay credentials of the welcome
+	line       string               // fixed at join
+	callName   string               // fixed at join
+	iceServers []protocol.ICEServer // of the welcome
 
 	// loop state
 	call           *call.Call
@@ -130,7 +136,11 @@ type Session struct {
 	offerPending   bool
 	answerDeadline <-chan time.Time // set while an offer is outstanding
 	needOffer      bool
+	iceRestart     bool // the next offer restarts ICE (the client asked: restart_ice)
 	candidates     []webrtc.ICECandidateInit
+	// forward: this socket resumed another session (resume.go); its
+	// messages go there, and this session does nothing else.
+	forward *Session
 }
 
 // Events queued to the loop.
@@ -142,6 +152,7 @@ type (
 	evEnd struct {
 		reason CloseReason
 		why    string
+		conn   Conn // set by a reader: its socket ended (ignored once replaced)
 	}
 	evSubscribe struct{ pub call.Publication }
 	evUnsub     struct{ pub call.Publication }
@@ -180,7 +191,7 @@ func Serve(ctx context.Context, conn Conn, cfg SessionConfig) {
 	// cancelled drops the connection at once, and the client would then never
 	// see the close status that teardown sends (going away, policy, ...).
 	rctx, stopReader := context.WithCancel(context.Background())
-	s.wg.Go(func() { s.readLoop(rctx) })
+	s.wg.Go(func() { s.readLoop(rctx, conn) })
 	reason, why := s.loop(ctx)
 	s.teardown(reason, why) // closes the transport, which ends the reader
 	stopReader()
@@ -207,20 +218,20 @@ func (s *Session) Ended(by, why string) { s.q.push(evEnded{by, why}) }
 
 // readLoop reads, rate-limits and decodes client messages. Errors in a
 // message are answered here; only valid messages reach the loop.
-func (s *Session) readLoop(ctx context.Context) {
+func (s *Session) readLoop(ctx context.Context, conn Conn) {
 	lim := rate.NewLimiter(rateLimit, rateBurst)
 	refusals := 0
 	for {
-		data, err := s.conn.Read(ctx)
+		data, err := conn.Read(ctx)
 		if err != nil {
-			s.q.push(evEnd{CloseError, "transport: " + err.Error()})
+			s.q.push(evEnd{CloseError, "transport: " + err.Error(), conn})
 			return
 		}
 		if !lim.Allow() {
 			refusals++
-			s.sendError(protocol.CodeRateLimited, "", "more than %d messages per second", rateLimit)
+			s.replyError(conn, protocol.CodeRateLimited, "", "more than %d messages per second", rateLimit)
 			if refusals >= maxRefusals {
-				s.q.push(evEnd{ClosePolicy, "rate limit exceeded"})
+				s.q.push(evEnd{ClosePolicy, "rate limit exceeded", conn})
 				return
 			}
 			continue
@@ -229,10 +240,10 @@ func (s *Session) readLoop(ctx context.Context) {
 		if err != nil {
 			var pe *protocol.Error
 			if errors.As(err, &pe) {
-				s.sendError(pe.Code, refOf(data), "%s", pe.Message)
+				s.replyError(conn, pe.Code, refOf(data), "%s", pe.Message)
 				if pe.Code == protocol.CodeVersion {
 					// PROTOCOL.md: a version error closes the connection (1008).
-					s.q.push(evEnd{ClosePolicy, "unsupported version"})
+					s.q.push(evEnd{ClosePolicy, "unsupported version", conn})
 					return
 				}
 			}
@@ -267,6 +278,12 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 		}
 		for _, ev := range evs {
 			if end, ok := ev.(evEnd); ok {
+				if end.conn != nil && end.conn != s.conn {
+					continue // the reader of a socket that a resumption replaced
+				}
+				if s.forward != nil && end.conn != nil {
+					s.forward.q.push(end) // the resumed session's socket ended
+				}
 				return end.reason, end.why
 			}
 			if end := s.handle(ev); end != nil {
@@ -293,12 +310,12 @@ func (s *Session) handle(ev any) *evEnd {
 		s.send(k)
 	case evRemoved:
 		s.sendError(protocol.CodeRemoved, "", "removed from the call by %s", ev.by)
-		return &evEnd{CloseNormal, "removed by " + ev.by}
+		return &evEnd{CloseNormal, "removed by " + ev.by, nil}
 	case evEnded:
 		// PROTOCOL.md, "End of a call": the reason first, then the close
 		// status that tells the client not to rejoin.
 		s.send(protocol.Ended{Type: protocol.TypeEnded, By: ev.by, Reason: ev.why})
-		return &evEnd{CloseEnded, "call ended by " + ev.by}
+		return &evEnd{CloseEnded, "call ended by " + ev.by, nil}
 	case evTrack:
 		s.trackArrived(ev.remote, ev.receiver)
 	case evCandidate:
@@ -307,13 +324,19 @@ func (s *Session) handle(ev any) *evEnd {
 			Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}})
 	case evConnState:
 		if ev.state == webrtc.PeerConnectionStateFailed || ev.state == webrtc.PeerConnectionStateClosed {
-			return &evEnd{CloseError, "connection " + ev.state.String()}
+			return &evEnd{CloseError, "connection " + ev.state.String(), nil}
 		}
+	case evResume:
+		s.resumed(ev)
 	}
 	return nil
 }
 
 func (s *Session) handleMessage(msg any, typ string) *evEnd {
+	if s.forward != nil {
+		s.forward.q.push(evMessage{msg, typ})
+		return nil
+	}
 	if _, isJoin := msg.(*protocol.Join); !isJoin && s.call == nil {
 		s.sendError(protocol.CodeState, typ, "join first")
 		return nil
@@ -341,8 +364,12 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		if err := act(s.id, m.Participant); err != nil {
 			s.sendError(errorCode(err), typ, "%v", err)
 		}
+	case *protocol.RestartICE:
+		// The next offer (now, or after the answer to the outstanding one)
+		// restarts ICE; requests in between are merged into it.
+		s.iceRestart, s.needOffer = true, true
 	case *protocol.Leave:
-		return &evEnd{CloseNormal, "left"}
+		return &evEnd{CloseNormal, "left", nil}
 	}
 	return nil
 }
@@ -354,19 +381,19 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	}
 	if m.Version != protocol.Version {
 		s.sendError(protocol.CodeVersion, m.Type, "protocol version %d is not supported; this server speaks %d", m.Version, protocol.Version)
-		return &evEnd{ClosePolicy, "unsupported version"}
+		return &evEnd{ClosePolicy, "unsupported version", nil}
 	}
 	// Authentication comes before anything else: a refused client gets no
 	// roster, no offer and no media, and nothing about it is stored.
 	if s.nonce == nil {
 		s.sendError(protocol.CodeUnauthorized, m.Type, "the challenge was already used")
-		return &evEnd{ClosePolicy, "challenge reused"}
+		return &evEnd{ClosePolicy, "challenge reused", nil}
 	}
 	nonce := s.nonce
 	s.nonce = nil // one join per challenge
 	if s.cfg.Gate == nil {
 		s.sendError(protocol.CodeUnauthorized, m.Type, "this server admits nobody (no gatekeeper configured)")
-		return &evEnd{ClosePolicy, "no gatekeeper"}
+		return &evEnd{ClosePolicy, "no gatekeeper", nil}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	who, err := s.cfg.Gate.Admit(ctx, nonce, m)
@@ -374,7 +401,10 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	if err != nil {
 		s.log.Info("join refused", "line", m.Line, "call", m.Call, "err", err)
 		s.sendError(protocol.CodeUnauthorized, m.Type, "%v", err)
-		return &evEnd{ClosePolicy, "unauthorized"}
+		return &evEnd{ClosePolicy, "unauthorized", nil}
+	}
+	if m.Resume != "" {
+		return s.resume(m, who)
 	}
 	s.who = call.Identity{ID: s.id, Name: who.Name, Device: who.Device, Credential: m.Credential,
 		Side: who.Side, Roles: who.Roles, Admission: who.Call}
@@ -384,13 +414,13 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	tracks, err := call.CheckTracks(s.who.Roles, s.who.Admission.Kind, m.Tracks)
 	if err != nil {
 		s.sendError(errorCode(err), m.Type, "%v", err)
-		return &evEnd{CloseNormal, "join refused: " + err.Error()}
+		return &evEnd{CloseNormal, "join refused: " + err.Error(), nil}
 	}
 	m.Tracks = tracks
 	pc, err := s.cfg.Engine.NewPeerConnection()
 	if err != nil {
 		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
-		return &evEnd{CloseError, err.Error()}
+		return &evEnd{CloseError, err.Error(), nil}
 	}
 	s.pc = pc
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -404,22 +434,27 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	s.joinedAt = time.Now()
 	if err := s.addPublications(m.Tracks); err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
-		return &evEnd{CloseError, err.Error()}
+		return &evEnd{CloseError, err.Error(), nil}
 	}
 	// Calls are named within their line ("line/call" cannot be ambiguous:
 	// neither name may contain a slash).
 	c, err := s.cfg.Registry.Join(m.Line+"/"+m.Call, s.who, s)
 	if err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
-		return &evEnd{CloseNormal, "join refused: " + err.Error()}
+		return &evEnd{CloseNormal, "join refused: " + err.Error(), nil}
 	}
 	s.call = c
+	s.line, s.callName = m.Line, m.Call
+	if s.cfg.Directory != nil {
+		s.cfg.Directory.add(s)
+	}
 	s.log = s.log.With("line", m.Line, "call", m.Call)
 	s.log.Info("joined", "name", s.who.Name, "device", s.who.Device, "roles", who.Roles, "tracks", len(m.Tracks))
 	welcome := protocol.Welcome{Type: protocol.TypeWelcome, Version: protocol.Version, ID: s.id, Line: m.Line, Call: m.Call, May: role.May(s.who.Roles)}
 	if s.cfg.ICEServers != nil {
 		welcome.ICEServers, s.revokeICE = s.cfg.ICEServers()
 	}
+	s.iceServers = welcome.ICEServers // sent again if the session resumes
 	s.send(welcome)
 	return nil
 }
@@ -430,6 +465,9 @@ func (s *Session) teardown(reason CloseReason, why string) {
 		s.revokeICE()
 	}
 	if s.call != nil {
+		if s.cfg.Directory != nil {
+			s.cfg.Directory.remove(s)
+		}
 		s.call.Leave(s.id)
 	}
 	for _, sub := range s.subs {
@@ -451,7 +489,9 @@ func (s *Session) teardown(reason CloseReason, why string) {
 	}
 }
 
-func (s *Session) send(v any) {
+func (s *Session) send(v any) { s.sendOn(s.conn, v) }
+
+func (s *Session) sendOn(conn Conn, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		s.log.Error("marshal", "err", err)
@@ -459,13 +499,19 @@ func (s *Session) send(v any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	if err := s.conn.Write(ctx, data); err != nil {
+	if err := conn.Write(ctx, data); err != nil {
 		s.log.Debug("write", "err", err)
 	}
 }
 
 func (s *Session) sendError(code, ref, format string, args ...any) {
 	s.send(protocol.ErrorMsg{Type: protocol.TypeError, Code: code, Message: fmt.Sprintf(format, args...), Ref: ref})
+}
+
+// replyError sends an error on one socket, from its reader (which must not
+// read s.conn: the loop replaces it when a session resumes).
+func (s *Session) replyError(conn Conn, code, ref, format string, args ...any) {
+	s.sendOn(conn, protocol.ErrorMsg{Type: protocol.TypeError, Code: code, Message: fmt.Sprintf(format, args...), Ref: ref})
 }
 
 // observer returns the configured observer as an sfu.Observer, or a nil

@@ -14,6 +14,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
 	"hotline/internal/call"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
@@ -538,23 +541,25 @@ func joined(t *testing.T, ctx context.Context, cfg peer.SessionConfig, cred stri
 	return s, w
 }
 
-// TestSessionTwoMembers: the same device twice is refused after the gate
-// (refused, normal close) and leaves the first untouched; a key message
-// is relayed to its recipient with the sender's id; a server shutting down
+// TestSessionTwoMembers: the same device joining again replaces its first
+// session (a reconnection the server had not noticed): the first is told it
+// was removed by a newer connection of the same device and closed
+// normally, and the call still has one participant; a key message is
+// relayed to its recipient with the sender's id; a server shutting down
 // closes with going-away.
 func TestSessionTwoMembers(t *testing.T) {
 	reg := call.NewRegistry(call.Config{MaxMembers: 8})
 	ctx, shutdown := context.WithCancel(t.Context())
 	cfg := peer.SessionConfig{Engine: engine(t), Registry: reg, Gate: newGate()}
-	p, pw := joined(t, ctx, cfg, credPrincipal)
+	first, _ := joined(t, ctx, cfg, credPrincipal)
 
-	twin := serve(t, ctx, cfg)
-	twin.challenge(t)
-	twin.send(t, join(credTwin))
-	twin.expectError(t, protocol.CodeRefused, protocol.TypeJoin)
-	twin.expectClosed(t, peer.CloseNormal)
+	p, pw := joined(t, ctx, cfg, credTwin)
+	if e := first.expectError(t, protocol.CodeRemoved, ""); !strings.Contains(e.Message, call.ReplacedBy) {
+		t.Fatalf("the replaced session was told %q", e.Message)
+	}
+	first.expectClosed(t, peer.CloseNormal)
 	if n := reg.Participants(); n != 1 {
-		t.Fatalf("%d participants after the twin was refused", n)
+		t.Fatalf("%d participants after the twin replaced the first session", n)
 	}
 
 	a, aw := joined(t, ctx, cfg, credAdviser)
@@ -574,4 +579,67 @@ func TestSessionTwoMembers(t *testing.T) {
 	shutdown()
 	p.expectClosed(t, peer.CloseGoingAway)
 	a.expectClosed(t, peer.CloseGoingAway)
+}
+
+// TestSessionRestartICE: restart_ice makes the server's next offer restart
+// ICE (new credentials), nothing else about the session changing; asked
+// while an offer is outstanding, the restart waits for the answer.
+func TestSessionRestartICE(t *testing.T) {
+	s := serve(t, t.Context(), peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate()})
+	s.challenge(t)
+	s.send(t, join(credPrincipal, mic))
+	s.expect(t, protocol.TypeWelcome)
+	var se webrtc.SettingEngine // loopback only, like every test
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	answerer, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { answerer.Close() })
+	nextOffer := func() protocol.SDP {
+		t.Helper()
+		for {
+			m, _ := s.next(t)
+			if m.typ == protocol.TypeOffer {
+				var o protocol.SDP
+				m.decode(t, &o)
+				return o
+			}
+		}
+	}
+	answer := func(o protocol.SDP) {
+		t.Helper()
+		if err := answerer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := answerer.CreateAnswer(nil)
+		if err == nil {
+			err = answerer.SetLocalDescription(a)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.send(t, protocol.SDP{Type: protocol.TypeAnswer, SDP: a.SDP})
+	}
+	ufrag := func(sdp string) string {
+		for _, l := range strings.Split(sdp, "\r\n") {
+			if v, ok := strings.CutPrefix(l, "a=ice-ufrag:"); ok {
+				return v
+			}
+		}
+		t.Fatalf("no ice-ufrag in %q", sdp)
+		return ""
+	}
+	first := nextOffer()
+	s.send(t, protocol.RestartICE{Type: protocol.TypeRestartICE}) // an offer is outstanding
+	answer(first)
+	second := nextOffer()
+	if ufrag(second.SDP) == ufrag(first.SDP) {
+		t.Fatalf("the offer after restart_ice kept the ICE credentials %q", ufrag(first.SDP))
+	}
+	if len(second.Send) != 1 || second.Send[0] != first.Send[0] {
+		t.Fatalf("send table %+v after the restart, was %+v", second.Send, first.Send)
+	}
 }

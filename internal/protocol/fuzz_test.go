@@ -16,7 +16,7 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"unpublish","track":"cam1"}`,
 		`{"type":"answer","sdp":"v=0"}`,
 		`{"type":"candidate","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`,
-		`{"type":"leave"}`, `{"type":"remove","participant":"a"}`, `{}`, `[]`, `null`, `{"type":"join","tracks":[{}]}`,
+		`{"type":"leave"}`, `{"type":"restart_ice"}`, `{"type":"remove","participant":"a"}`, `{}`, `[]`, `null`, `{"type":"join","tracks":[{}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -45,21 +45,22 @@ const (
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// key, admit, call_in, send_out, remove, leave. Server → client: challenge, welcome, roster, offer,
+// key, admit, call_in, send_out, remove, restart_ice, leave. Server → client: challenge, welcome, roster, offer,
 // candidate, key, error, ended.
 const (
-	TypeChallenge = "challenge"
-	TypeKey       = "key"
-	TypeJoin      = "join"
-	TypePublish   = "publish"
-	TypeUnpublish = "unpublish"
-	TypeAnswer    = "answer"
-	TypeCandidate = "candidate"
-	TypeLeave     = "leave"
-	TypeRemove    = "remove"
-	TypeAdmit     = "admit"
-	TypeCallIn    = "call_in"
-	TypeSendOut   = "send_out"
+	TypeChallenge  = "challenge"
+	TypeKey        = "key"
+	TypeJoin       = "join"
+	TypePublish    = "publish"
+	TypeUnpublish  = "unpublish"
+	TypeAnswer     = "answer"
+	TypeCandidate  = "candidate"
+	TypeLeave      = "leave"
+	TypeRemove     = "remove"
+	TypeAdmit      = "admit"
+	TypeCallIn     = "call_in"
+	TypeSendOut    = "send_out"
+	TypeRestartICE = "restart_ice"
 
 	TypeWelcome = "welcome"
 	TypeRoster  = "roster"
@@ -168,6 +169,10 @@ type Join struct {
 	Credential Credential  `json:"credential"`
 	Proof      string      `json:"proof"`  // Ed25519 signature over the challenge, line and call
 	Tracks     []TrackInfo `json:"tracks"` // may be empty: receive-only
+	// Resume names this device's session (its participant id) to carry on
+	// over this new socket, after the previous one was lost: same id,
+	// PeerConnection, keys and membership (docs/PROTOCOL.md, "Resuming").
+	Resume string `json:"resume,omitempty"`
 }
 
 // Key carries one sealed SFrame base key from its sender to one member.
@@ -239,6 +244,15 @@ type Leave struct {
 	Type string `json:"type"`
 }
 
+// RestartICE asks the server for an offer that restarts ICE (new
+// credentials, fresh candidates on both ends), because the client's network
+// changed or its connection went "disconnected" or "failed". The server
+// always offers (docs/PROTOCOL.md, "Who offers"), so a client cannot restart
+// ICE by itself; the session, its keys and its membership stay as they are.
+type RestartICE struct {
+	Type string `json:"type"`
+}
+
 // ParticipantAction is an action on another participant of one's own side
 // (docs/PROTOCOL.md, "Lobby and roles"): admit from the lobby, call an
 // adviser in, send an adviser out to the bench, or remove from the call.
@@ -258,6 +272,9 @@ type Welcome struct {
 	// May lists the actions (internal/role names) this participant's roles
 	// allow, so that a client offers only those; the server enforces them.
 	May []string `json:"may"`
+	// Resumed: this welcome answers a join with "resume"; the session
+	// carries on (an offer restarting ICE follows).
+	Resumed bool `json:"resumed,omitempty"`
 	// ICEServers are the server's own TURN relay, with credentials for this
 	// session only, for clients whose network drops UDP (docs/PROTOCOL.md,
 	// "Media through firewalls"). Absent: no relay.
@@ -327,7 +344,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction, *RestartICE or *Leave, already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -346,6 +363,8 @@ func Decode(data []byte) (any, error) {
 			return &Key{}
 		case TypeLeave:
 			return &Leave{}
+		case TypeRestartICE:
+			return &RestartICE{}
 		case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
 			return &ParticipantAction{}
 		}

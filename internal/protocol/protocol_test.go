@@ -27,6 +27,7 @@ func TestDecodeValid(t *testing.T) {
 		{join("x", `,"tracks":[{"id":"mic","kind":"audio","source":"mic"},{"id":"cam0","kind":"video","source":"camera"}]`), &Join{}},
 		{join("x", `,"tracks":[]`), &Join{}},
 		{join("x", ``), &Join{}},
+		{join("x", `,"tracks":[],"resume":"0123456789abcdef"`), &Join{}},
 		{`{"type":"key","to":"0123456789abcdef","kid":281474976710655,"sealed":"` + tSealed + `","sig":"` + tSig + `"}`, &Key{}},
 		{`{"type":"publish","tracks":[{"id":"cam1","kind":"video","source":"camera2"}]}`, &Publish{}},
 		{`{"type":"unpublish","track":"cam1"}`, &Unpublish{}},
@@ -34,6 +35,7 @@ func TestDecodeValid(t *testing.T) {
 		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}`, &Candidate{}},
 		{`{"type":"candidate","candidate":{"candidate":""}}`, &Candidate{}},
 		{`{"type":"leave"}`, &Leave{}},
+		{`{"type":"restart_ice"}`, &RestartICE{}},
 		{`{"type":"remove","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"admit","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"call_in","participant":"0123456789abcdef"}`, &ParticipantAction{}},
@@ -65,6 +67,8 @@ func typeName(v any) string {
 		return "Candidate"
 	case *Leave:
 		return "Leave"
+	case *RestartICE:
+		return "RestartICE"
 	case *Key:
 		return "Key"
 	case *ParticipantAction:
@@ -84,6 +88,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{"server type from client", `{"type":"offer","sdp":"v=0"}`, CodeBadMessage},
 		{"no type", `{}`, CodeBadMessage},
 		{"unknown field", `{"type":"leave","extra":1}`, CodeBadMessage},
+		{"restart_ice with a field", `{"type":"restart_ice","sdp":"v=0"}`, CodeBadMessage},
+		{"resume of a bad id", join("x", `,"tracks":[],"resume":"not an id"`), CodeBadMessage},
 		{"trailing data", `{"type":"leave"}{"type":"leave"}`, CodeBadMessage},
 		{"wrong json type", `{"type":"join","version":"2","call":"x"}`, CodeBadMessage},
 		{"no version", `{"type":"join","line":"demo","call":"x","credential":` + tCred + `,"proof":"` + tProof + `"}`, CodeBadMessage},

@@ -101,6 +101,11 @@ func (m *Join) validate() error {
 	if err := validB64u("proof", m.Proof, SigB64Len, SigB64Len); err != nil {
 		return err
 	}
+	if m.Resume != "" {
+		if err := ValidID("resume", m.Resume); err != nil {
+			return err
+		}
+	}
 	return validTracks(m.Tracks, true)
 }
 
@@ -251,6 +256,8 @@ func (m *Candidate) validate() error {
 }
 
 func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
+
+func (m *RestartICE) validate() error { return checkType(m.Type, TypeRestartICE) }
 
 func (m *ParticipantAction) validate() error {
 	switch m.Type {

@@ -39,7 +39,6 @@ import (
 type hostile struct {
 	l          *e2eeLine
 	east, west *client.Client
-	eastDev    *trust.Device // the east principal's device (as a thief would have it)
 	db         *sql.DB
 	dir        string // the data folder
 	// own: participants a case joined legitimately before misbehaving; their
@@ -65,8 +64,7 @@ func TestHostileClients(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	h := &hostile{l: l, db: db, dir: dir, tokens: map[string]string{}}
-	h.eastDev = l.device(demo.East, "East Principal")
-	h.east = joinWith(t, srv, "legit", "East Principal", h.eastDev, nil)
+	h.east = l.join("legit", demo.East, "East Principal", nil)
 	h.west = l.join("legit", demo.West, "West Principal", nil)
 	h.progress(t, 0, 0)
 	for who, r := range map[string]role.Role{"east operator": role.Operator, "east adviser": role.Adviser, "west operator": role.Operator} {
@@ -198,8 +196,16 @@ func hostileCases() []hostileCase {
 			j.Version = 1
 			return j
 		}, protocol.CodeVersion, websocket.StatusPolicyViolation)},
-		{"device already in the call", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			return join(h.eastDev, s.nonce, "legit") // a stolen copy of the east principal's device
+		{"resume of another device's session", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
+			// an enrolled device tries to take over the east principal's session
+			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+			j.Resume = h.east.ID()
+			return j
+		}, protocol.CodeRefused, websocket.StatusNormalClosure)},
+		{"resume of an unknown session", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
+			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+			j.Resume = "0123456789abcdef"
+			return j
 		}, protocol.CodeRefused, websocket.StatusNormalClosure)},
 		{"monitor announcing a camera", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
 			j := join(h.l.device(demo.East, "Wall", role.Monitor), s.nonce, "legit")

@@ -200,10 +200,10 @@ func checkJoinRefusals(t *testing.T, doc string) {
 			}
 			return try(east("Early"), c.ID, nil, nil, nil)
 		},
-		"already in the call": func() outcome {
-			dev := east("Twice")
-			joined(t, srv, dev, "join2", nil)
-			return try(dev, "join2", nil, nil, nil)
+		"resume a session": func() outcome {
+			return try(east("Taker"), "join2", nil, func(m string) string {
+				return strings.Replace(m, `"type":"join"`, `"type":"join","resume":"0123456789abcdef"`, 1)
+			}, nil)
 		},
 		"call full": func() outcome {
 			joined(t, srv, east("First"), "join3", nil)

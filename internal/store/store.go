@@ -139,7 +139,13 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	// WAL lets readers proceed during writes; busy_timeout waits out a
 	// concurrent writer instead of failing; foreign keys are off by default in SQLite.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	// synchronous(FULL): a commit returns only once the WAL is fsynced, so
+	// a committed transaction survives a crash of the machine, not only of
+	// the process (with NORMAL, a kill -9 loses nothing but a power cut may
+	// roll back the last commits: https://www.sqlite.org/pragma.html#pragma_synchronous).
+	// Commits are few (bookings, enrolments, attendance), so the fsync each
+	// costs is cheap insurance for an accepted booking or an approved device.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -4,11 +4,11 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, sentence, setIcon, toast } from './dom.js';
+import { byId, el, fillDevices, sentence, toast } from './dom.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
-import { Session } from './protocol.js';
+import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
+import { renderControls, renderPlace, renderSelf } from './controls.js';
 import { loadIdentity } from './e2ee/identity.js';
-import { FramePipe, framesPath } from './e2ee/frames.js';
 import { E2EESession } from './e2ee/session.js';
 import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
@@ -16,6 +16,7 @@ import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
+/** @typedef {import('./protocol.js').Session} Session */
 
 /** Track ids and sources we publish; others see the sources (PROTOCOL.md). */
 const MIC = { id: 'mic', source: 'mic' };
@@ -28,19 +29,8 @@ export class Call {
    */
   constructor(opts) {
     this.opts = opts;
-    // Every frame goes through one worker per call: encrypted before it
-    // leaves, decrypted (or dropped) as it arrives, by Chromium's encoded
-    // streams or else the standard RTCRtpScriptTransform (e2ee/frames.js).
-    /** @type {Worker} */
-    this.worker = new Worker('/static/e2ee/worker.js', { type: 'module' });
-    const worker = this.worker;
     this.statsAsked = 0;
-    // A message the worker refused is a bug of ours: show it.
-    worker.addEventListener('message', (ev) => {
-      if (ev.data?.type === 'error') this.#error(`media worker: ${ev.data.message}`, 'e2ee');
-    });
-    this.frames = new FramePipe(worker, framesPath(), (message) => this.#error(message, 'e2ee'));
-    this.session = new Session({ frames: this.frames });
+    this.#openConnection();
     this.joined = false;
     this.startedAt = 0;
     /** @type {{code: string, message: string}[]} every error shown, for tests */
@@ -59,7 +49,6 @@ export class Call {
     this.selfview = byId('selfview');
     this.controls = byId('controls');
     this.grid = new TileGrid(byId('tiles'), byId('audio-sink'), (blocked) => this.#soundBlocked(blocked));
-    this.sampler = new QualitySampler(this.session.pc);
     this.timer = 0;
     this.sampling = false; // a getStats is in flight
     this.soundToastShown = false;
@@ -77,6 +66,23 @@ export class Call {
     this.phone = false;
     /** forged participants already warned about @type {Set<string>} */
     this.warned = new Set();
+    /** the signalling session was lost and we are joining again */
+    this.reconnecting = false;
+    /** sessions joined so far (1 + rejoins) */
+    this.sessions = 0;
+    /** the epoch our next session's keys start at (past every earlier one's) */
+    this.nextEpoch = 0;
+    /** what join needs, kept for rejoining @type {{identity: any, line: string}|null} */
+    this.auth = null;
+  }
+
+  /** A fresh worker, frame pipe and Session for the next join (connection.js). */
+  #openConnection() {
+    const { worker, frames, session } = openConnection((message) => this.#error(message, 'e2ee'));
+    this.worker = worker;
+    this.frames = frames;
+    this.session = session;
+    this.sampler = new QualitySampler(session.pc);
   }
 
   async start() {
@@ -115,16 +121,56 @@ export class Call {
     this.opts.name = me.name;
     this.line = line;
 
+    // Send only what the credential's roles may send (roles.js mirrors the
+    // server's matrix): a monitor or an operator sends nothing.
+    if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
+    if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
+    // A booked phone call is voice only end to end: no camera, and a call
+    // screen instead of tiles. (A call name that is not booked is an ad hoc
+    // video call; a role that cannot see the schedule learns nothing here,
+    // and the server refuses a camera in a phone call anyway.)
+    // (The line's upcoming calls, not the call itself: an ad hoc call name
+    // is not an error.)
+    if (anyIn(SCHEDULE_ROLES, me.roles)) {
+      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
+      const upcoming = await api.listCalls().catch(() => null);
+      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
+      if (booked?.kind === 'phone') this.#phoneMode();
+    }
+    this.auth = { identity, line };
+    try {
+      await this.#join();
+    } catch (err) {
+      const e = /** @type {Error & {code?: string}} */ (err);
+      this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
+      this.#ended(false, e.message);
+      return;
+    }
+    this.startedAt = Date.now();
+    this.timer = window.setInterval(() => void this.#tick(), 1000);
+    this.#renderControls();
+    await this.#refreshDevices();
+  }
+
+  /**
+   * Joins on this.session with our current tracks, wiring its events to the
+   * UI; rejects if the server refuses or the socket closes first.
+   */
+  async #join() {
+    const { identity, line } = /** @type {{identity: any, line: string}} */ (this.auth);
+    const { call } = this.opts;
     const s = this.session;
     const worker = this.worker;
+    const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker });
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
       });
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
+    s.onresume = () => this.e2ee?.resendKeys();
     s.onroster = (roster, segment) => {
       this.e2ee?.setRoster(roster, segment);
       // The stage shows the people in the call, and only to someone in it
@@ -144,42 +190,70 @@ export class Call {
     };
     s.onended = (e) => { this.endedBy = e; };
     s.onstatechange = (st) => this.#linkFromPC(st);
-    s.onclose = (ev) => this.#ended(ev.left);
+    s.onclose = (ev) => this.#lost(s, ev);
+    const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam, this.cam2].filter(Boolean));
+    await s.join(call, tracks, {
+      line,
+      credential: identity.credential,
+      prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
+    });
+    this.joined = true;
+    this.sessions++;
+  }
 
-    // Send only what the credential's roles may send (roles.js mirrors the
-    // server's matrix): a monitor or an operator sends nothing.
-    if (!anyIn(AUDIO_ROLES, me.roles)) this.#dropLocal('mic');
-    if (!anyIn(VIDEO_ROLES, me.roles)) this.#dropLocal('cam');
-    // A booked phone call is voice only end to end: no camera, and a call
-    // screen instead of tiles. (A call name that is not booked is an ad hoc
-    // video call; a role that cannot see the schedule learns nothing here,
-    // and the server refuses a camera in a phone call anyway.)
-    // (The line's upcoming calls, not the call itself: an ad hoc call name
-    // is not an error.)
-    if (anyIn(SCHEDULE_ROLES, me.roles)) {
-      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
-      const upcoming = await api.listCalls().catch(() => null);
-      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
-      if (booked?.kind === 'phone') this.#phoneMode();
-    }
-    const tracks = /** @type {LocalTrack[]} */ ([this.mic, this.cam].filter(Boolean));
-    try {
-      await s.join(call, tracks, {
-        line,
-        credential: identity.credential,
-        prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
-      });
-    } catch (err) {
-      const e = /** @type {Error & {code?: string}} */ (err);
-      this.#error(`Could not join: ${e.message}`, e.code ?? 'closed');
-      this.#ended(false, e.message);
+  /**
+   * The session closed. On purpose (we left, were removed, the server
+   * closed it normally) or before we were ever in: the end screen. Otherwise the connection was lost: join
+   * again (PROTOCOL.md, "Reconnecting").
+   * @param {Session} s @param {{code: number, reason: string, left: boolean}} ev
+   */
+  #lost(s, ev) {
+    if (s !== this.session || this.reconnecting) return;
+    // 1000: the server ended the session on purpose; 4001: the call was
+    // ended for everyone (PROTOCOL.md, "Rejoining", "End of a call").
+    if (ev.left || ev.code === 1000 || ev.code === 4001 || this.endedBy || this.removed || !this.joined || this.over) {
+      this.#ended(ev.left);
       return;
     }
-    this.joined = true;
-    this.startedAt = Date.now();
-    this.timer = window.setInterval(() => void this.#tick(), 1000);
-    this.#renderControls();
-    await this.#refreshDevices();
+    void this.#reconnect();
+  }
+
+  /**
+   * Joins again with a new worker, Session and keys, pausing between
+   * attempts (connection.js, backoffMs), until one succeeds or the server
+   * refuses us for good. Our camera and microphone stay open meanwhile.
+   */
+  async #reconnect() {
+    this.reconnecting = true;
+    this.#link('reconnecting', 'Reconnecting…');
+    toast('The connection to the line was lost. Reconnecting…');
+    for (let attempt = 0; !this.over; attempt++) {
+      this.nextEpoch = Math.max(this.nextEpoch, (this.e2ee?.state().epoch ?? -1) + 1);
+      this.e2ee?.close();
+      this.e2ee = null;
+      this.frames.close();
+      this.worker.terminate();
+      this.grid.clear();
+      await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+      if (this.over) return;
+      this.#openConnection();
+      try {
+        await this.#join();
+      } catch (err) {
+        const e = /** @type {Error & {code?: string}} */ (err);
+        if (e.code && FINAL_CODES.has(e.code)) {
+          this.reconnecting = false;
+          this.#error(`Could not rejoin: ${e.message}`, e.code);
+          this.#ended(false, e.message);
+          return;
+        }
+        continue;
+      }
+      this.reconnecting = false;
+      this.#linkFromPC(this.session.pc.connectionState);
+      toast('Back in the call.');
+      return;
+    }
   }
 
   /** Voice only: no camera, and the call screen (names, duration, mute, hang up). */
@@ -255,6 +329,11 @@ export class Call {
         cameraDevice: deviceOf(this.cam?.track),
       },
       errors: this.errors,
+      reconnecting: this.reconnecting,
+      sessions: this.sessions,
+      iceRestarts: s.ice.restarts,
+      resumes: s.resumes,
+      resuming: s.resuming,
       phone: this.phone,
       e2ee: this.e2ee?.state() ?? null,
     };
@@ -294,25 +373,7 @@ export class Call {
    */
   #renderPlace() {
     const s = this.session;
-    const state = s.roster.find((p) => p.id === s.id)?.state ?? '';
-    const hold = byId('hold');
-    const texts = {
-      waiting: ['Waiting to be admitted', "An operator or the principal of your side will let you in. Nothing is sent or received until then."],
-      bench: ['On the bench', 'Your principal will call you in. Nothing is sent or received until then.'],
-    };
-    let text = /** @type {Record<string, string[]>} */ (texts)[state];
-    if (!text && state === 'in' && !s.may.includes('receive_media')) {
-      text = ['Operator view', "You see the call's participants and its lobby; operators receive no media."];
-    }
-    hold.hidden = !text;
-    hold.dataset.state = state;
-    if (text) {
-      byId('hold-title').textContent = text[0];
-      byId('hold-text').textContent = text[1];
-    }
-    if (this.place && this.place !== 'in' && state === 'in') toast(this.place === 'bench' ? 'You have been called in.' : 'You have been admitted.');
-    if (this.place === 'in' && state === 'bench') toast('You have been sent out to the bench.');
-    this.place = state;
+    this.place = renderPlace(s.roster.find((p) => p.id === s.id)?.state ?? '', s.may.includes('receive_media'), this.place);
   }
 
   /** Shows the verification code and any forged roster entry. */
@@ -433,52 +494,11 @@ export class Call {
   }
 
   #renderControls() {
-    const micOn = !!this.mic?.track?.enabled;
-    const mic = byId('btn-mic');
-    mic.disabled = !this.mic;
-    mic.setAttribute('aria-pressed', String(micOn));
-    mic.classList.toggle('off', !micOn);
-    mic.title = micOn ? 'Mute microphone' : 'Unmute microphone';
-    mic.querySelector('.btn-label').textContent = micOn ? 'Mute' : 'Unmute';
-    setIcon(mic, micOn ? 'mic' : 'mic-off');
-
-    const camOn = !!this.cam?.track;
-    const cam = byId('btn-cam');
-    cam.disabled = this.busy;
-    cam.setAttribute('aria-pressed', String(camOn));
-    cam.classList.toggle('off', !camOn);
-    cam.title = camOn ? 'Turn camera off' : 'Turn camera on';
-    cam.querySelector('.btn-label').textContent = camOn ? 'Camera off' : 'Camera on';
-    setIcon(cam, camOn ? 'cam' : 'cam-off');
-
-    const cam2 = byId('btn-cam2');
-    cam2.disabled = this.busy || (!this.cam2 && !this.joined);
-    cam2.setAttribute('aria-pressed', String(!!this.cam2));
-    cam2.classList.toggle('active', !!this.cam2);
-    cam2.title = this.cam2 ? 'Remove the second camera' : 'Add a second camera';
-    cam2.querySelector('.btn-label').textContent = this.cam2 ? 'Remove camera 2' : 'Add camera';
-    byId('call-camera').disabled = this.busy;
+    renderControls(this);
   }
 
   #renderSelf() {
-    const views = [];
-    for (const t of [this.cam, this.cam2]) {
-      if (!t?.track) continue;
-      const box = el('div', 'self-tile');
-      const v = /** @type {HTMLVideoElement} */ (el('video'));
-      v.autoplay = true;
-      v.playsInline = true;
-      v.muted = true;
-      v.srcObject = new MediaStream([t.track]);
-      box.append(v, el('span', 'self-label', t === this.cam2 ? 'You · camera 2' : 'You'));
-      views.push(box);
-    }
-    if (views.length === 0) {
-      const box = el('div', 'self-tile voice');
-      box.append(el('span', 'self-label', this.cam ? 'You · camera off' : 'You · voice only'));
-      views.push(box);
-    }
-    this.selfview.replaceChildren(...views);
+    renderSelf(this);
   }
 
   async #refreshDevices() {
@@ -514,7 +534,7 @@ export class Call {
 
   /** @param {RTCPeerConnectionState} st */
   #linkFromPC(st) {
-    const text = { new: 'Connecting…', connecting: 'Connecting…', connected: 'Connected', disconnected: 'Reconnecting…', failed: 'Connection failed', closed: 'Closed' };
+    const text = { new: 'Connecting…', connecting: 'Connecting…', connected: 'Connected', disconnected: 'Reconnecting…', failed: 'Reconnecting…', closed: 'Closed' };
     this.#link(st, text[st] ?? st);
   }
 

@@ -7,6 +7,9 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
+import { IceWatch } from './icewatch.js';
+import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
+
 export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
@@ -24,19 +27,8 @@ export const PROTOCOL_VERSION = 2;
  * A track we publish. `track` is null while it is paused (camera off).
  * @typedef {{id: string, kind: Kind, source: string, track: MediaStreamTrack|null, stream: MediaStream}} LocalTrack
  */
-/**
- * How this device authenticates its join (PROTOCOL.md, "Join"): the line,
- * its credential, and a function that signs the server's challenge.
- * @typedef {{line: string, credential: {body: string, sig: string}, prove: (nonce: Uint8Array) => Promise<string>}} JoinAuth
- */
-/**
- * End-to-end encryption hooks: attach a transform to each sender and
- * receiver as the session creates them (before any frame flows).
- * insertable (default true): the connection is made with encodedInsertableStreams.
- * setTrack, if given, puts a track on a sender instead of replaceTrack.
- * @typedef {{attachSender: (sender: RTCRtpSender, kind: Kind) => void, attachReceiver: (receiver: RTCRtpReceiver, entry: ReceiveEntry) => void,
- *   insertable?: boolean, setTrack?: (sender: RTCRtpSender, track: MediaStreamTrack|null) => Promise<void>}} FrameHooks
- */
+/** @typedef {import('./wire.js').JoinAuth} JoinAuth */
+/** @typedef {import('./wire.js').FrameHooks} FrameHooks */
 /**
  * An error from the server (its codes are in PROTOCOL.md) or from this
  * library (code "client" or "closed").
@@ -48,6 +40,9 @@ export function defaultURL() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/ws`;
 }
+
+/** How long a lost socket is replaced by new ones before the session is given up (PROTOCOL.md, "Resuming"). */
+const RESUME_WINDOW_MS = 8000;
 
 /** A call name as the server accepts it (PROTOCOL.md, identifiers). */
 export const CALL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -83,6 +78,13 @@ export class Session {
     this.closed = false;
     /** The actions our roles allow (welcome.may), for the UI to offer. @type {string[]} */
     this.may = [];
+    /** @type {JoinAuth|null} kept to prove again when resuming */
+    this.auth = null;
+    /** the socket is welcomed: messages may go out */
+    this.ready = false;
+    this.resuming = false;
+    /** sessions carried on over a new socket */
+    this.resumes = 0;
 
     // No STUN, and no TURN but the server's own relay, which the welcome
     // brings (iceServers of welcome): the server sends its own host
@@ -97,7 +99,17 @@ export class Session {
     this.config = config;
     this.pc = new RTCPeerConnection(config);
     this.pc.onicecandidate = (ev) => this.#sendCandidate(ev.candidate);
-    this.pc.onconnectionstatechange = () => this.onstatechange?.(this.pc.connectionState);
+    // ICE restart requests (icewatch.js); an unanswered one gives the socket up.
+    this.ice = new IceWatch(this.pc, () => this.#send({ type: 'restart_ice' }), () => {
+      const ws = this.ws;
+      this.ws = null; // its close event is ignored from now on
+      ws?.close();
+      this.#socketClosed(4000, 'signalling lost');
+    });
+    this.pc.onconnectionstatechange = () => {
+      if (!this.closed) this.ice.changed();
+      this.onstatechange?.(this.pc.connectionState);
+    };
 
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -121,6 +133,8 @@ export class Session {
     this.onended = null;
     /** Called with our id as the welcome arrives, before any later message. @type {((id: string) => void)|null} */
     this.onwelcome = null;
+    /** Called when the session resumed over a new socket, before the roster that follows. @type {(() => void)|null} */
+    this.onresume = null;
     /** @type {((msg: {from: string, kid: number, sealed: string, sig: string}) => void)|null} */
     this.onkey = null;
     /** @type {((t: RemoteTrack) => void)|null} */
@@ -148,12 +162,31 @@ export class Session {
     for (const t of tracks) this.local.set(t.id, t);
     this.call = call;
     this.line = auth.line;
+    this.auth = auth;
+    return this.#open('').catch((err) => {
+      this.#closed(1006, err.message);
+      throw err;
+    });
+  }
+
+  /**
+   * Opens a socket and joins on it: challenge, join (with `resume`, the
+   * participant id of the session to carry on), welcome. Resolves with our
+   * id on welcome; rejects if the server refuses or the socket closes first.
+   * @param {string} resume
+   * @returns {Promise<string>}
+   */
+  #open(resume) {
+    const auth = /** @type {JoinAuth} */ (this.auth);
+    const call = this.call;
+    this.ready = false; // nothing but the join goes out before the welcome
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       let welcomed = false;
       let challenged = false;
       ws.onmessage = (ev) => {
+        if (ws !== this.ws) return;
         const msg = parse(ev.data);
         if (!msg) {
           this.#report({ code: 'client', message: 'unreadable message from the server' });
@@ -167,7 +200,12 @@ export class Session {
           }
           challenged = true;
           auth.prove(fromB64u(msg.nonce)).then(
-            (proof) => this.#send({ type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: tracks.map(info) }),
+            (proof) => {
+              /** @type {Record<string, unknown>} */
+              const join = { type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: [...this.local.values()].map(info) };
+              if (resume) join.resume = resume;
+              if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(join));
+            },
             (err) => { reject(err); ws.close(); });
           return;
         }
@@ -176,21 +214,76 @@ export class Session {
           return;
         }
         if (msg.type === 'welcome') {
+          if (resume && (msg.resumed !== true || msg.id !== resume)) {
+            reject(Object.assign(new Error('the server did not resume the session'), { code: 'refused' }));
+            ws.close();
+            return;
+          }
           welcomed = true;
+          this.ready = true;
           this.id = msg.id;
           this.may = Array.isArray(msg.may) ? msg.may.filter((a) => typeof a === 'string') : [];
-          this.#useRelay(msg.ice_servers);
-          this.onwelcome?.(msg.id);
+          if (resume) {
+            this.onresume?.(); // the relay of the first welcome stays in use
+          } else {
+            this.#useRelay(msg.ice_servers);
+            this.onwelcome?.(msg.id);
+          }
           resolve(msg.id);
           return;
         }
         this.#dispatch(msg);
       };
       ws.onclose = (ev) => {
-        if (!welcomed) reject(Object.assign(new Error(ev.reason || 'the server closed the connection'), { code: 'closed' }));
-        this.#closed(ev.code, ev.reason);
+        if (ws !== this.ws) return; // a socket that a resumption replaced
+        this.ready = false;
+        if (!welcomed) {
+          reject(Object.assign(new Error(ev.reason || 'the server closed the connection'), { code: 'closed' }));
+          return;
+        }
+        this.#socketClosed(ev.code, ev.reason);
       };
     });
+  }
+
+  /**
+   * The socket of a joined session closed. Without a close frame (1006: a
+   * reset, a dead path) the server may still hold the session: resume it
+   * over a new socket (PROTOCOL.md, "Resuming"). A close frame means the
+   * server ended it.
+   * @param {number} code @param {string} reason
+   */
+  #socketClosed(code, reason) {
+    if (this.closed) return;
+    if (code === 1006 || code === 4000) void this.#resume();
+    else this.#closed(code, reason);
+  }
+
+  /**
+   * Carries the session on over new sockets for a few seconds: same id,
+   * same RTCPeerConnection, same keys. The server then sends the roster and
+   * an offer that restarts ICE. If it cannot (the server restarted, the
+   * session is gone), the session closes and the caller joins afresh.
+   */
+  async #resume() {
+    if (this.resuming || this.closed) return;
+    this.resuming = true;
+    const deadline = Date.now() + RESUME_WINDOW_MS;
+    for (let n = 0; !this.closed && Date.now() < deadline; n++) {
+      try {
+        await this.#open(this.id);
+        this.resuming = false;
+        this.resumes++;
+        this.ice.offered();
+        return;
+      } catch (err) {
+        const code = /** @type {{code?: string}} */ (err).code;
+        if (code && code !== 'closed') break; // refused: nothing to resume
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** n, 1000)));
+    }
+    this.resuming = false;
+    this.#closed(1006, 'signalling lost');
   }
 
   /**
@@ -200,12 +293,8 @@ export class Session {
    * @param {unknown} servers
    */
   #useRelay(servers) {
-    if (!Array.isArray(servers) || servers.length === 0) return;
-    const str = (/** @type {unknown} */ v) => typeof v === 'string';
-    /** @type {RTCIceServer[]} */
-    const iceServers = servers.filter((s) => s && Array.isArray(s.urls) && s.urls.every(
-      (/** @type {unknown} */ u) => str(u) && /^turns?:/.test(/** @type {string} */ (u))) && str(s.username) && str(s.credential))
-      .map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+    const iceServers = relayServers(servers);
+    if (iceServers.length === 0) return;
     try {
       this.pc.setConfiguration({ ...this.config, iceServers });
     } catch (err) {
@@ -348,6 +437,7 @@ export class Session {
    */
   async #handleOffer(msg) {
     if (this.closed) return;
+    this.ice.offered(); // any offer answers an ICE restart request
     const pc = this.pc;
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
 
@@ -471,7 +561,7 @@ export class Session {
 
   /** @param {object} msg */
   #send(msg) {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
   // ---- helpers ----
@@ -495,38 +585,9 @@ export class Session {
     this.pendingPublishes = [];
     for (const rt of this.remote.values()) this.ontrackended?.(rt);
     this.remote.clear();
+    this.ice.stop();
     this.pc.close();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     this.onclose?.({ code, reason, left });
   }
-}
-
-/** @param {LocalTrack} t @returns {TrackInfo} */
-function info(t) {
-  return { id: t.id, kind: t.kind, source: t.source };
-}
-
-/**
- * Decodes base64url without padding.
- * @param {string} s
- */
-function fromB64u(s) {
-  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(b, (c) => c.charCodeAt(0));
-}
-
-/** @param {unknown} data */
-function parse(data) {
-  if (typeof data !== 'string') return null; // the protocol has text frames only
-  try {
-    const msg = JSON.parse(data);
-    return msg && typeof msg === 'object' && typeof msg.type === 'string' ? msg : null;
-  } catch {
-    return null;
-  }
-}
-
-/** @param {unknown} err */
-function errorText(err) {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -76,8 +76,9 @@ export class E2EESession {
    * @param {() => number} [o.now] Unix seconds, for credential validity
    * @param {number} [o.rekeyDelayMs] how long after sending a new key we start encrypting with it
    * @param {number} [o.keepOldMs] how long a sender's previous key stays usable after a newer one arrives
+   * @param {number} [o.firstEpoch] the epoch of our first key: past those of our earlier sessions when we rejoin, so that a KID is never used twice
    */
-  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000 }) {
+  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, firstEpoch = 0 }) {
     this.identity = identity;
     this.line = line;
     this.call = call;
@@ -87,6 +88,7 @@ export class E2EESession {
     this.now = now;
     this.rekeyDelayMs = rekeyDelayMs;
     this.keepOldMs = keepOldMs;
+    this.firstEpoch = Number.isInteger(firstEpoch) && firstEpoch >= 0 && firstEpoch < EPOCHS ? firstEpoch : 0;
 
     /** @type {Map<string, Member>} verified members other than us, by participant id */
     this.members = new Map();
@@ -170,6 +172,15 @@ export class E2EESession {
    */
   senderTagOf(id) {
     return this.members.get(id)?.tag ?? null;
+  }
+
+  /**
+   * Sends our current key to every member again with the next roster: after
+   * the session resumed over a new socket, a key message sent on the old
+   * one may never have arrived (PROTOCOL.md, "Resuming").
+   */
+  resendKeys() {
+    this.sentTo.clear();
   }
 
   /** Stops timers; later input is ignored. */
@@ -341,7 +352,7 @@ export class E2EESession {
     for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);
 
     if (!this.key) {
-      await this.#newKey(0, 0);
+      await this.#newKey(this.firstEpoch, 0);
     } else if (departed > 0) {
       await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
       // Everyone who stayed starts a new epoch too: until their new key
