@@ -120,6 +120,15 @@ func hostileCases() []hostileCase {
 			}
 		}
 	}
+	// Mallory's valid join of the call (an enrolled east principal), then edited
+	altered := func(edit func(h *hostile, j *protocol.Join)) func(t *testing.T, h *hostile, s *wsSession) any {
+		return func(t *testing.T, h *hostile, s *wsSession) any {
+			dev := h.l.device(demo.East, "Mallory", role.Principal)
+			j := joinMsg(dev, *dev.Credential, s.nonce, demo.Line, "legit")
+			edit(h, &j)
+			return j
+		}
+	}
 	// an action refused once a device with role r has joined the call
 	refusedAction := func(side, name string, r role.Role, code string, msg func(h *hostile, s *joinedSession) any) func(*testing.T, *hostile) {
 		return func(t *testing.T, h *hostile) {
@@ -132,11 +141,9 @@ func hostileCases() []hostileCase {
 		return joinMsg(dev, *dev.Credential, n, demo.Line, call)
 	}
 	return []hostileCase{
-		{"join without credential", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+		{"join without credential", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			j.Credential = protocol.Credential{}
-			return j
-		}, protocol.CodeBadMessage, 0)},
+		}), protocol.CodeBadMessage, 0)},
 		{"forged credential signature", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
 			dev := h.l.device(demo.East, "Mallory", role.Adviser)
 			j := join(dev, s.nonce, "legit")
@@ -191,39 +198,29 @@ func hostileCases() []hostileCase {
 			dev := h.l.device(demo.East, "Mallory", role.Principal)
 			return joinMsg(dev, *dev.Credential, s.nonce, "nowhere", "legit")
 		}, protocol.CodeUnauthorized, websocket.StatusPolicyViolation)},
-		{"old protocol version", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+		{"old protocol version", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			j.Version = 1
-			return j
-		}, protocol.CodeVersion, websocket.StatusPolicyViolation)},
-		{"resume of another device's session", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
+		}), protocol.CodeVersion, websocket.StatusPolicyViolation)},
+		{"resume of another device's session", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			// an enrolled device tries to take over the east principal's session
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
 			j.Resume = h.east.ID()
-			return j
-		}, protocol.CodeRefused, websocket.StatusNormalClosure)},
-		{"resume of an unknown session", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+		}), protocol.CodeRefused, websocket.StatusNormalClosure)},
+		{"resume of an unknown session", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			j.Resume = "0123456789abcdef"
-			return j
-		}, protocol.CodeRefused, websocket.StatusNormalClosure)},
+		}), protocol.CodeRefused, websocket.StatusNormalClosure)},
 		{"monitor announcing a camera", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
 			j := join(h.l.device(demo.East, "Wall", role.Monitor), s.nonce, "legit")
 			j.Tracks = []protocol.TrackInfo{{ID: "cam", Kind: protocol.KindVideo, Source: "camera"}}
 			return j
 		}, protocol.CodeForbidden, websocket.StatusNormalClosure)},
-		{"nine tracks", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+		{"nine tracks", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			for i := range 9 {
 				j.Tracks = append(j.Tracks, protocol.TrackInfo{ID: fmt.Sprintf("m%d", i), Kind: protocol.KindAudio})
 			}
-			return j
-		}, protocol.CodeBadMessage, 0)},
-		{"duplicate track ids", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
-			j := join(h.l.device(demo.East, "Mallory", role.Principal), s.nonce, "legit")
+		}), protocol.CodeBadMessage, 0)},
+		{"duplicate track ids", refusedJoin(altered(func(h *hostile, j *protocol.Join) {
 			j.Tracks = []protocol.TrackInfo{{ID: "m", Kind: protocol.KindAudio}, {ID: "m", Kind: protocol.KindAudio}}
-			return j
-		}, protocol.CodeBadMessage, 0)},
+		}), protocol.CodeBadMessage, 0)},
 		{"publish before join", refusedJoin(func(t *testing.T, h *hostile, s *wsSession) any {
 			return protocol.Publish{Type: protocol.TypePublish, Tracks: []protocol.TrackInfo{{ID: "m", Kind: protocol.KindAudio}}}
 		}, protocol.CodeState, 0)},
