@@ -9,6 +9,11 @@
 # Extra arguments go to `go test`, e.g. scripts/test.sh -run TestTwoCameras -v;
 # arguments naming packages (./internal/server/, hotline/...) replace ./...
 #
+# Without arguments (the whole suite, as .ci/run calls it), every fuzz
+# target (found with grep, so new ones are included) then runs for
+# $HOTLINE_FUZZTIME each (default 10s; "off" skips them), one at a time;
+# a finding fails the run and is kept under the package's testdata/fuzz.
+#
 # Tiers: `scripts/test.sh -short` is the fast inner loop (unit tests; the
 # integration tiers with real servers and Pion peers, and the browser tier,
 # skip with a message saying so). Without -short everything runs. In CI
@@ -47,6 +52,12 @@ fi
 command -v ip >/dev/null 2>&1 || { need_root "installing iproute2"; apt-get install -y -qq iproute2 >/dev/null; }
 # Multi-site tests (internal/topology) make faults with nftables (no netem here).
 command -v nft >/dev/null 2>&1 || { need_root "installing nftables"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
+# The key protocol's model (model/, docs/MODEL.md) is checked with SPIN,
+# which compiles its verifier with gcc.
+for tool in spin gcc; do
+	command -v "$tool" >/dev/null 2>&1 || { need_root "installing $tool"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null; }
+	command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is missing and could not be installed" >&2; exit 1; }
+done
 
 go mod download
 go build ./...
@@ -66,4 +77,19 @@ pkgs=./...
 for a in "$@"; do
 	case "$a" in ./*|hotline/*|hotline) pkgs= ;; esac
 done
-exec unshare --net -- sh -c 'ip link set lo up && GOPROXY=off GOFLAGS=-mod=readonly go test -race -count=1 -timeout 12m "$@"' sh "$@" $pkgs
+# Fuzz targets, as "package-dir FuzzName" lines; only for the whole suite.
+fuzztime=${HOTLINE_FUZZTIME:-10s}
+targets=
+if [ $# -eq 0 ] && [ "$fuzztime" != off ]; then
+	targets=$(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./(.*)/[^/]*_test\.go:func (Fuzz.*)$#\1 \2#' | sort -u || true)
+fi
+FUZZ_TARGETS=$targets FUZZ_TIME=$fuzztime exec unshare --net -- sh -c '
+	ip link set lo up || exit 1
+	export GOPROXY=off GOFLAGS=-mod=readonly
+	go test -race -count=1 -timeout 12m "$@" || exit 1
+	[ -z "$FUZZ_TARGETS" ] && exit 0
+	echo "$FUZZ_TARGETS" | while read -r dir name; do
+		echo "fuzz: $name ($dir) for $FUZZ_TIME"
+		go test -run "^\$" -fuzz "^$name\$" -fuzztime "$FUZZ_TIME" "./$dir" || { echo "fuzz: $name found a failure (kept under $dir/testdata/fuzz/$name)" >&2; exit 1; }
+	done
+' sh "$@" $pkgs

@@ -10,7 +10,6 @@ import (
 
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
-	"hotline/internal/role"
 	"hotline/internal/trust"
 )
 
@@ -85,21 +84,9 @@ func TestJoinRefusals(t *testing.T) {
 	l := startE2EELine(t)
 	now := time.Now()
 	good := l.device(demo.East, "Alice")
-	sign := func(a *trust.Authority, side string, issued, expires time.Time) (*trust.Device, trust.Credential) {
-		dev, _ := trust.NewDevice()
-		req, err := dev.Request(side, "Mallory", []role.Role{role.Adviser}, issued)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cred, err := a.Sign(req, issued, expires)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dev, cred
-	}
-	expiredDev, expired := sign(l.srv.Demo.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	expiredDev, expired := signed(t, l.srv.Demo.Authority(demo.East), demo.East, now.Add(-48*time.Hour), now.Add(-time.Hour))
 	rogue, _ := trust.NewAuthority(demo.West)
-	foreignDev, foreign := sign(rogue, demo.West, now, now.Add(time.Hour))
+	foreignDev, foreign := signed(t, rogue, demo.West, now, now.Add(time.Hour))
 	other := l.device(demo.West, "Bob")
 
 	// A proof made on another connection: its challenge is not this one's.

@@ -2,8 +2,9 @@
 // "Tests"). The unit tier always runs. `go test -short` is the fast inner
 // loop: it skips the integration tier (a real server with Pion peers
 // exchanging media over loopback, or the network namespaces of
-// internal/topology) and the browser tier (headless Chromium
-// against the real page), each test with a message saying so. Without
+// internal/topology), the model tier (SPIN model checks, package model)
+// and the browser tier (headless Chromium against the real page), each
+// test with a message saying so. Without
 // -short every tier runs; scripts/test.sh and CI run without it.
 //
 // In CI (CI=true) nothing may be skipped: a test of either tier run with
@@ -21,6 +22,13 @@ import (
 func Integration(t testing.TB) {
 	t.Helper()
 	skipShort(t, "integration", "real servers with Pion peers, network namespaces")
+}
+
+// Model marks t as a model check: SPIN exploring a model's whole state
+// space (package model), a minute of CPU. Call it first.
+func Model(t testing.TB) {
+	t.Helper()
+	skipShort(t, "model", "SPIN model checks")
 }
 
 // Browser marks t as a browser test: headless Chromium against the real
