@@ -193,64 +193,53 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	// Sockets first: a port in use or a bad address must fail before the
 	// data folder is created or touched.
+	// undo closes what is open so far, newest first, on a failed start.
+	var undo []func()
+	fail := func(err error) (*Server, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return nil, err
+	}
 	raw, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
 	ln := limit.NewListener(raw, limit.ListenerConfig{
 		MaxConns: lim.MaxConns, MaxPerAddress: lim.MaxConnsPerAddress, Log: log})
+	undo = append(undo, func() { ln.Close() })
 	mln, err := listenMetrics(cfg.MetricsListen)
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, func() { mln.Close() })
 	fw, err := openFirewallPorts(cfg, ip, log)
 	if err != nil {
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, func() { fw.close() })
 	engine, err := peer.NewEngine(peer.EngineConfig{ListenIP: ip, UDPPort: cfg.UDPPort, PublicIP: cfg.PublicIP, ICETCP: fw.iceListener()}, log)
 	if err != nil {
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, func() { engine.Close() })
 	if err := fw.startRelay(engine.UDPAddr().(*net.UDPAddr), log); err != nil {
-		engine.Close()
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
 	// The server holds its data folder: a second server, or a restore,
 	// on the same folder is refused while it runs.
 	unlock, err := store.Lock(cfg.DataDir)
 	if err != nil {
-		engine.Close()
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, unlock)
 	st, err := store.Open(cfg.DataDir, log)
 	if err != nil {
-		unlock()
-		engine.Close()
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, func() { st.Close() })
 	if n, err := st.CloseOpenAttendance(ctx); err != nil {
-		st.Close()
-		unlock()
-		engine.Close()
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	} else if n > 0 {
 		log.Warn("closed attendance left open by an unclean stop", "count", n)
 	}
@@ -263,13 +252,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := resumeLive(ctx, st, reg, log); err != nil {
 		reg.Close()
 		life.close()
-		st.Close()
-		unlock()
-		engine.Close()
-		fw.close()
-		mln.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
