@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"hotline/internal/call"
 	"hotline/internal/server"
 )
 
@@ -16,6 +17,7 @@ func serverLimitFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error)
 	fs.IntVar(&l.MaxConns, "max-conns", server.DefaultMaxConns, "open TCP connections allowed in total (-1: no bound)")
 	fs.IntVar(&l.MaxConnsPerAddress, "max-conns-per-address", server.DefaultMaxConnsPerAddress,
 		"open TCP connections allowed from one source address, IPv6 /64 (-1: no bound; raise it behind a proxy, where every connection comes from the proxy)")
+	fs.DurationVar(&cfg.EmptyCallGrace, "empty-call-grace", call.DefaultEmptyGrace, "keep a live call open this long after its last member left, so that everyone dropping at once (a network blip, a restart) does not end the talks; then it closes and its booked call ends")
 	fs.DurationVar(&l.PendingTTL, "pending-ttl", server.DefaultPendingTTL, "delete an enrolment request no officer answered within this time")
 	fs.Func("host", "a DNS `name` this server answers to in the Host header (repeat or comma-separate; default localhost and the certificate's names; IP addresses are always answered to)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
@@ -33,6 +35,8 @@ func serverLimitFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error)
 			return fmt.Errorf("--max-conns %d: give a positive number, or -1 for no bound", l.MaxConns)
 		case l.MaxConnsPerAddress == 0 || l.MaxConnsPerAddress < -1:
 			return fmt.Errorf("--max-conns-per-address %d: give a positive number, or -1 for no bound", l.MaxConnsPerAddress)
+		case cfg.EmptyCallGrace <= 0:
+			return fmt.Errorf("--empty-call-grace %v must be positive", cfg.EmptyCallGrace)
 		case l.PendingTTL <= 0:
 			return fmt.Errorf("--pending-ttl %v must be positive", l.PendingTTL)
 		}

@@ -68,6 +68,7 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--max-conns", "0"}, "-1 for no bound"},
 		{[]string{"--max-conns-per-address", "-5"}, "-1 for no bound"},
 		{[]string{"--join-timeout", "0s"}, "must be positive"},
+		{[]string{"--empty-call-grace", "0s"}, "--empty-call-grace 0s must be positive"},
 		{[]string{"--pending-ttl", "-1h"}, "must be positive"},
 		{[]string{"--host", "evil.example/x", "--listen", "127.0.0.1:0", "--udp-port", "0"}, "not a host name"},
 	}
