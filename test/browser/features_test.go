@@ -72,7 +72,8 @@ func TestCallControls(t *testing.T) {
 	})
 	b.waitVideoGrowingBy("a", 40) // two seconds of the fake camera's 20 fps
 	if after := a.state(); after.Offers != before.Offers {
-		t.Errorf("switching cameras renegotiated: %d offers before, %d after", before.Offers, after.Offers)
+		t.Errorf("switching cameras renegotiated: %d offers before, %d after (ICE restarts asked for: %d before, %d after)",
+			before.Offers, after.Offers, before.ICERestarts, after.ICERestarts)
 	}
 
 	// Camera off releases the device and b's tile falls back to the name;

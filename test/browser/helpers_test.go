@@ -234,7 +234,9 @@ type pageState struct {
 	Name       string `json:"name"`
 	Connection string `json:"connection"`
 	Offers     int    `json:"offers"`
-	Local      struct {
+	// ICERestarts: restarts the page asked for (icewatch.js); each brings an offer.
+	ICERestarts int `json:"iceRestarts"`
+	Local       struct {
 		Mic          bool   `json:"mic"`
 		Camera       bool   `json:"camera"`
 		Camera2      bool   `json:"camera2"`

@@ -318,6 +318,7 @@ export class Call {
       name: this.opts.name,
       connection: s.pc.connectionState,
       offers: s.offers,
+      iceRestarts: s.ice.restarts,
       frames: this.frames.path, // 'streams', 'script', or null: the browser cannot encrypt
       roster: s.roster.map((p) => p.name),
       participants: s.roster,

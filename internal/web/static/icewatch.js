@@ -9,6 +9,12 @@
 // signalling socket died too (its TCP connection does not survive an
 // address change): then the socket is given up, to be resumed on a new one.
 
+/**
+ * How long "disconnected" may last before a restart is asked for: Chromium
+ * reports it after a few missed consent checks and often recovers by itself
+ * (a busy machine, a burst of loss); "failed" is acted on at once.
+ */
+const DISCONNECTED_MS = 2000;
 /** How often an ICE restart is asked for again while the connection stays down. */
 const RETRY_MS = 4000;
 /** An ICE restart request that brings no offer within this long means the signalling socket is dead too. */
@@ -30,14 +36,18 @@ export class IceWatch {
     /** when the first request not yet answered by an offer went out (0: none) */
     this.firstAsk = 0;
     this.timer = 0;
+    /** when the connection went down (0: it is up) */
+    this.downSince = 0;
   }
 
   /** The connection state changed. */
   changed() {
     if (!this.#down()) {
+      this.downSince = 0;
       this.stop();
       return;
     }
+    this.downSince ||= Date.now();
     this.#tick();
     if (!this.timer) this.timer = setInterval(() => this.#tick(), 1000);
   }
@@ -58,6 +68,7 @@ export class IceWatch {
 
   #tick() {
     if (!this.#down()) return;
+    if (this.pc.connectionState === 'disconnected' && Date.now() - this.downSince < DISCONNECTED_MS) return;
     if (this.firstAsk && Date.now() - this.firstAsk > ANSWER_MS) {
       this.firstAsk = 0;
       this.socketDead();
