@@ -31,7 +31,8 @@ type ListenerConfig struct {
 	MaxConns      int // open connections in total
 	MaxPerAddress int // open connections from one source address (IPv6: one /64)
 	Log           *slog.Logger
-	Observer      Observer // optional
+	Observer      Observer      // optional
+	WarnInterval  time.Duration // at most one warning per kind this often; 0: a second
 }
 
 // Listener wraps a net.Listener: a connection over a bound is closed as
@@ -53,7 +54,10 @@ func NewListener(ln net.Listener, cfg ListenerConfig) *Listener {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Listener{Listener: ln, cfg: cfg, warn: NewWarner(cfg.Log, time.Second), per: make(map[netip.Prefix]int)}
+	if cfg.WarnInterval <= 0 {
+		cfg.WarnInterval = time.Second
+	}
+	return &Listener{Listener: ln, cfg: cfg, warn: NewWarner(cfg.Log, cfg.WarnInterval), per: make(map[netip.Prefix]int)}
 }
 
 // Accept returns the next connection within the bounds.
@@ -79,12 +83,14 @@ func (l *Listener) Accept() (net.Conn, error) {
 		pause = 0
 		key := addressKey(c.RemoteAddr())
 		if reason := l.take(key); reason != "" {
-			c.Close()
+			// Counted and logged before the close, so that whoever sees
+			// the close also sees the count.
 			if l.cfg.Observer != nil {
 				l.cfg.Observer.ConnRefused(reason)
 			}
 			l.warn.Warn("refused:"+reason, "connection refused: over the limit", "reason", reason, "from", key.String(),
 				"max_conns", l.cfg.MaxConns, "max_per_address", l.cfg.MaxPerAddress)
+			c.Close()
 			continue
 		}
 		return &conn{Conn: c, release: func() { l.give(key) }}, nil

@@ -12,6 +12,7 @@ import (
 type Warner struct {
 	log      *slog.Logger
 	interval time.Duration
+	now      func() time.Time // time.Now; tests set it
 
 	mu   sync.Mutex
 	last map[string]time.Time
@@ -20,14 +21,14 @@ type Warner struct {
 
 // NewWarner logs to log at most once per interval per kind.
 func NewWarner(log *slog.Logger, interval time.Duration) *Warner {
-	return &Warner{log: log, interval: interval, last: make(map[string]time.Time), left: make(map[string]int)}
+	return &Warner{log: log, interval: interval, now: time.Now, last: make(map[string]time.Time), left: make(map[string]int)}
 }
 
 // Warn logs msg with args at warn level unless a warning of this kind was
 // logged less than an interval ago.
 func (w *Warner) Warn(kind, msg string, args ...any) {
-	now := time.Now()
 	w.mu.Lock()
+	now := w.now()
 	if now.Sub(w.last[kind]) < w.interval {
 		w.left[kind]++
 		w.mu.Unlock()
