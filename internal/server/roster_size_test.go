@@ -82,6 +82,11 @@ func TestLargestCall(t *testing.T) {
 	}
 	servertest.Eventually(t, "everyone verifies everyone", func() (bool, string) {
 		for i, c := range clients {
+			select {
+			case <-c.Done():
+				t.Fatalf("endpoint %d's session ended: %v", i, c.Err())
+			default:
+			}
 			if r := len(c.Roster()); r != n {
 				return false, fmt.Sprintf("endpoint %d holds a roster of %d", i, r)
 			}
