@@ -50,6 +50,9 @@ type Config struct {
 	// JoinTimeout closes a WebSocket that has not joined this long after
 	// it opened (0: peer.DefaultJoinTimeout).
 	JoinTimeout time.Duration
+	// WriteTimeout bounds one message's write to a session's client
+	// (0: peer.DefaultWriteTimeout).
+	WriteTimeout time.Duration
 	// Hosts are the names the server answers to (checkHost); empty: any.
 	Hosts []string
 	// EnrolLimit bounds the requests for an officer per source address
@@ -135,7 +138,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
 	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log,
-		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory}
+		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, WriteTimeout: a.cfg.WriteTimeout, Directory: a.directory}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

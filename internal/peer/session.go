@@ -46,9 +46,12 @@ const (
 	rateLimit     = 20
 	rateBurst     = 100
 	maxRefusals   = 10
-	writeTimeout  = 5 * time.Second
 	maxCandidates = 64 // held before the answer arrives
 )
+
+// DefaultWriteTimeout bounds one message's write to a client: one that
+// stops reading has its session ended rather than stall it.
+const DefaultWriteTimeout = 5 * time.Second
 
 // Gatekeeper decides who may join: it checks a join's credential against
 // the line's authorities and its proof of possession over the session's
@@ -87,6 +90,9 @@ type SessionConfig struct {
 	// with 1008: an idle socket must not hold a session for ever.
 	// Default DefaultJoinTimeout.
 	JoinTimeout time.Duration
+	// WriteTimeout bounds the write of one message to the client; past it
+	// the transport is closed. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// ICEServers, when set, issues the TURN relay entries of this session's
 	// welcome; revoke is called when the session ends (its credentials then
 	// stop working).
@@ -281,8 +287,11 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 	joinTimer := time.NewTimer(joinTimeout)
 	defer joinTimer.Stop()
 	for {
+		// A session that joined, or a socket that resumed another session
+		// (it carries that session's signalling from then on), is past the
+		// join: only a socket that has done neither is timed out.
 		joinDeadline := joinTimer.C
-		if s.call != nil {
+		if s.call != nil || s.forward != nil {
 			joinDeadline = nil
 		}
 		select {
@@ -528,7 +537,11 @@ func (s *Session) sendOn(conn Conn, v any) {
 		s.log.Error("marshal", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	wt := s.cfg.WriteTimeout
+	if wt <= 0 {
+		wt = DefaultWriteTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wt)
 	defer cancel()
 	if err := conn.Write(ctx, data); err != nil {
 		s.log.Debug("write", "err", err)

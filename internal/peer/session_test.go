@@ -177,6 +177,26 @@ func (c *fakeConn) expectError(t *testing.T, code, ref string) protocol.ErrorMsg
 	return e
 }
 
+// nextError skips messages up to the next error, which must have code and
+// ref; the transport closing first fails the test.
+func (c *fakeConn) nextError(t *testing.T, code, ref string) {
+	t.Helper()
+	for {
+		m, ok := c.next(t)
+		if !ok {
+			t.Fatalf("closed (reason %d, %q) before an error %s/%s", c.reason, c.text, code, ref)
+		}
+		if m.typ == protocol.TypeError {
+			var e protocol.ErrorMsg
+			m.decode(t, &e)
+			if e.Code != code || e.Ref != ref {
+				t.Fatalf("error %+v, want %s/%s", e, code, ref)
+			}
+			return
+		}
+	}
+}
+
 // expectClosed reads what is left (candidates and rosters only: others may
 // come and go meanwhile) and checks why the server closed the transport.
 func (c *fakeConn) expectClosed(t *testing.T, reason peer.CloseReason) {
@@ -515,17 +535,7 @@ func TestSessionAnswerTimeout(t *testing.T) {
 	s.challenge(t)
 	s.send(t, join(credPrincipal, mic))
 	s.expect(t, protocol.TypeWelcome)
-	for {
-		m, _ := s.next(t)
-		if m.typ == protocol.TypeError {
-			var e protocol.ErrorMsg
-			m.decode(t, &e)
-			if e.Code != protocol.CodeState || e.Ref != protocol.TypeOffer {
-				t.Fatalf("error %+v, want state/offer", e)
-			}
-			break
-		}
-	}
+	s.nextError(t, protocol.CodeState, protocol.TypeOffer)
 	s.expectClosed(t, peer.CloseError)
 }
 
@@ -725,4 +735,32 @@ func TestSessionOfferBeforeKey(t *testing.T) {
 	if want := []string{protocol.TypeWelcome, protocol.TypeRoster, protocol.TypeOffer, protocol.TypeKey}; !slices.Equal(got, want) {
 		t.Fatalf("the joiner got %v, want %v", got, want)
 	}
+}
+
+// TestSessionResumedSocketOutlivesJoinTimeout: a socket that resumed a
+// session carries it on past the join timeout (the socket never joined by
+// itself: the join it sent named the session to resume). It was closed at
+// the timeout with 1008, and the page then rejoined: TestBrowserResumesSession
+// failed that way whenever it ran longer than 10 s after its resumption.
+func TestSessionResumedSocketOutlivesJoinTimeout(t *testing.T) {
+	const joinTimeout = 300 * time.Millisecond
+	cfg := peer.SessionConfig{Engine: engine(t), Registry: call.NewRegistry(call.Config{MaxMembers: 8}), Gate: newGate(),
+		Directory: peer.NewDirectory(), JoinTimeout: joinTimeout}
+	first, w := joined(t, t.Context(), cfg, credPrincipal)
+	second := serve(t, t.Context(), cfg)
+	second.challenge(t)
+	j := join(credPrincipal)
+	j.Resume = w.ID
+	second.send(t, j)
+	var again protocol.Welcome
+	second.expect(t, protocol.TypeWelcome).decode(t, &again)
+	if !again.Resumed || again.ID != w.ID {
+		t.Fatalf("welcome %+v, want the session %s resumed", again, w.ID)
+	}
+	first.expectClosed(t, peer.CloseNormal) // the old socket, replaced
+	// Well past the join timeout, the resumed socket still carries the
+	// session: a second join is refused as such, not the socket closed.
+	time.Sleep(3 * joinTimeout)
+	second.send(t, join(credPrincipal))
+	second.nextError(t, protocol.CodeState, protocol.TypeJoin)
 }

@@ -19,6 +19,9 @@ type Limits struct {
 	// JoinTimeout closes a WebSocket that has not completed a join this
 	// long after it opened (close status 1008).
 	JoinTimeout time.Duration
+	// WriteTimeout bounds the write of one signalling message to a client:
+	// a client that stops reading has its session ended.
+	WriteTimeout time.Duration
 	// MaxConns bounds the open TCP connections (HTTP, WebSockets) in total;
 	// MaxConnsPerAddress those from one source address (IPv6: one /64).
 	// Over either, a new connection is closed as soon as it is accepted.
@@ -43,7 +46,8 @@ const (
 
 // Defaults of Limits (README, "Limits").
 const (
-	DefaultJoinTimeout        = peer.DefaultJoinTimeout // 10 s
+	DefaultJoinTimeout        = peer.DefaultJoinTimeout  // 10 s
+	DefaultWriteTimeout       = peer.DefaultWriteTimeout // 5 s
 	DefaultMaxConns           = 1024
 	DefaultMaxConnsPerAddress = 64
 	DefaultReadTimeout        = 15 * time.Second
@@ -70,6 +74,7 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.JoinTimeout, DefaultJoinTimeout)
+	def(&l.WriteTimeout, DefaultWriteTimeout)
 	def(&l.ReadTimeout, DefaultReadTimeout)
 	def(&l.IdleTimeout, DefaultIdleTimeout)
 	def(&l.EnrolEvery, DefaultEnrolEvery)

@@ -263,7 +263,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},
-		JoinTimeout: lim.JoinTimeout, Hosts: cfg.Hosts,
+		JoinTimeout: lim.JoinTimeout, WriteTimeout: lim.WriteTimeout, Hosts: cfg.Hosts,
 		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 	})
 	s := &Server{
