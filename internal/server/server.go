@@ -58,6 +58,11 @@ type Config struct {
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
 	AllowedOrigins []string
+	// LocalOrigins lists, per line, the origins of local client pages
+	// (`hotline open` on a participant's machine, e.g.
+	// http://127.0.0.1:8790) that may use the API and signalling for that
+	// line only (httpapi.LocalOrigins).
+	LocalOrigins httpapi.LocalOrigins
 	// TLSCert and TLSKey are PEM files (the leaf first, then any
 	// intermediates; the key alone): the server then speaks HTTPS only, and
 	// reads the files again when they change (internal/certs). Empty: plain
@@ -162,6 +167,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
+	if err := cfg.LocalOrigins.Check(); err != nil {
+		return nil, nil, fmt.Errorf("%w: local origins: %w", ErrConfig, err)
+	}
 	if cfg.Hosts, err = hostNames(*cfg); err != nil {
 		return nil, nil, err
 	}
@@ -256,7 +264,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
-		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
+		AllowedOrigins: cfg.AllowedOrigins, LocalOrigins: cfg.LocalOrigins, AnswerTimeout: cfg.AnswerTimeout,
 		Gate:    &gate{store: st, booking: book, now: time.Now},
 		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
 		Booking: book,

@@ -7,6 +7,7 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
+import { signallingURL } from './endpoint.js';
 import { IceWatch } from './icewatch.js';
 import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 
@@ -35,10 +36,9 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {{code: string, message: string, ref?: string}} ProtocolError
  */
 
-/** @returns {string} the same-origin WebSocket URL of the signalling endpoint. */
+/** @returns {string} the signalling endpoint's WebSocket URL (endpoint.js: same origin, or the remote server in local client mode). */
 export function defaultURL() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
+  return signallingURL();
 }
 
 /** How long a lost socket is replaced by new ones before the session is given up (PROTOCOL.md, "Resuming"). */
