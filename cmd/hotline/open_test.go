@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/internal/tier"
+)
+
+// TestOpenServesTheClient: `hotline open` serves the embedded client on a
+// loopback address, prints where, and names the line server in the page.
+func TestOpenServesTheClient(t *testing.T) {
+	tier.Integration(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"open", "--server", "https://line.example:8443", "--listen", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	var base string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && base == "" {
+		if rest, ok := strings.CutPrefix(sc.Text(), "open "); ok {
+			base = strings.TrimSuffix(strings.Fields(rest)[0], "/")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("open printed no local address (%q)", base)
+	}
+	res, err := (&http.Client{Timeout: time.Minute}).Get(base + "/enrol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `content="https://line.example:8443"`) {
+		t.Fatalf("GET /enrol: %d\n%.500s", res.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("open after interrupt: %v", err)
+	}
+}
+
+func TestOpenBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"open"},
+		{"open", "--server", "http://10.0.0.1:8080"},
+		{"open", "--server", "https://x/path"},
+		{"open", "--server", "https://x", "--listen", "0.0.0.0:0"},
+		{"open", "--server", "https://x", "--listen", "10.1.2.3:8790"},
+		{"open", "--server", "https://x", "extra"},
+	} {
+		if _, _, err := runCmd(args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, _, err := runCmd("serve", "--local-origin", "demo=http://10.0.0.1:80"); err == nil || !strings.Contains(err.Error(), "local client origin") {
+		t.Errorf("serve --local-origin with a non-loopback origin: %v", err)
+	}
+}
