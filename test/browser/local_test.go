@@ -159,4 +159,21 @@ func TestLocalClientMode(t *testing.T) {
 	}
 	east.checkClean()
 	west.checkClean()
+
+	// The officer's page: served by the server it never asks for the
+	// authority file and says where approval went; from the binary it does.
+	officer := func(b *browser, base string) (state string, file bool) {
+		b.open(base + "/officer")
+		servertest.Eventually(t, "the officer page starts", func() (bool, string) {
+			state = eval[string](b, `document.getElementById('officer-page').dataset.state ?? ''`)
+			return state != "", state
+		})
+		return state, eval[bool](b, `document.getElementById('officer-file') !== null`)
+	}
+	if state, file := officer(west, remote); state != "moved" || file {
+		t.Errorf("the server's /officer: state %q, file input %v; want moved, none", state, file)
+	}
+	if state, file := officer(east, mine); state != "locked" || !file {
+		t.Errorf("the binary's /officer: state %q, file input %v; want locked, a file input", state, file)
+	}
 }
