@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"time"
 
 	"hotline/internal/api"
 	"hotline/internal/apiclient"
@@ -39,27 +38,13 @@ func runOfficer(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("officer: %w", err)
 	}
 	line, server := fl.Lookup("line").Value.String(), fl.Lookup("server").Value.String()
-	srv := &http.Server{
-		Handler: approval.New(approval.Config{
-			Queue: &officerQueue{cl: cl, open: open}, Authority: a, Line: line, Server: server, MaxValid: maxValid,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "officer of side %s on line %s (authority %s), signed in at %s\n", a.Side, line, a.Fingerprint(), server)
 	fmt.Fprintf(stdout, "open http://%s/ in your browser to approve devices\n", ln.Addr())
-	select {
-	case <-ctx.Done():
-	case err := <-done:
+	h := approval.New(approval.Config{Queue: &officerQueue{cl: cl, open: open}, Authority: a, Line: line, Server: server, MaxValid: maxValid})
+	if err := serveLoopback(ctx, ln, h); err != nil {
 		return fmt.Errorf("officer: %w", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return nil
 }
 
 // officerQueue is the officer's queue on the server; an officer session

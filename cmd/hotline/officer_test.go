@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -12,13 +11,10 @@ import (
 	"time"
 
 	"hotline/internal/api"
-	"hotline/internal/apiclient"
 	"hotline/internal/demo"
-	"hotline/internal/role"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
 	"hotline/internal/tier"
-	"hotline/internal/trust"
 )
 
 // TestOfficerPage (THREAT_MODEL.md, "Local client mode"): `hotline
@@ -32,42 +28,12 @@ func TestOfficerPage(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	srv := servertest.Start(t, server.Config{DataDir: dir}, nil)
-	anon, err := apiclient.New(srv.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	submit := func(name string) string {
-		dev, _ := trust.NewDevice()
-		req, err := dev.Request(demo.East, name, []role.Role{role.Adviser}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sub api.Submitted
-		if _, err := anon.Do(ctx, "POST", "/api/requests", api.SubmitBody{Line: demo.Line, Request: req}, &sub); err != nil {
-			t.Fatal(err)
-		}
-		return sub.ID
-	}
+	anon := anonClient(t, srv)
+	submit := func(name string) string { return submitRequest(t, anon, name) }
 	yes, no := submit("East Yes"), submit("East No")
 
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"officer", "--server", srv.URL(), "--line", demo.Line,
-			"--key", filepath.Join(dir, "demo", "authority-east.json"), "--listen", "127.0.0.1:0"}, pw, io.Discard)
-		pw.Close()
-	}()
-	var base string
-	sc := bufio.NewScanner(pr)
-	for base == "" && sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "open "); ok {
-			base = strings.TrimSuffix(strings.Fields(rest)[0], "/")
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if !strings.HasPrefix(base, "http://127.0.0.1:") {
-		t.Fatalf("officer printed no local address (%q)", base)
-	}
+	base, done := startPrinting(t, ctx, "officer", "--server", srv.URL(), "--line", demo.Line,
+		"--key", filepath.Join(dir, "demo", "authority-east.json"), "--listen", "127.0.0.1:0")
 	hc := &http.Client{Timeout: time.Minute}
 	get := func() string {
 		res, err := hc.Get(base + "/")

@@ -45,8 +45,21 @@ func runOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
+	local := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "hotline client from this binary, for the line server %s\n", server)
+	fmt.Fprintf(stdout, "open %s/ in your browser (enrol: %s/enrol, schedule: %s/schedule)\n", local, local, local)
+	fmt.Fprintf(stdout, "the server's operator lists this origin for your line: --local-origin LINE=%s\n", local)
+	if err := serveLoopback(ctx, ln, web.Local(server)); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	return nil
+}
+
+// serveLoopback serves h on ln until ctx ends, with the bounds of any
+// HTTP server of ours.
+func serveLoopback(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
-		Handler:           web.Local(server),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -54,14 +67,10 @@ func runOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	local := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "hotline client from this binary, for the line server %s\n", server)
-	fmt.Fprintf(stdout, "open %s/ in your browser (enrol: %s/enrol, schedule: %s/schedule)\n", local, local, local)
-	fmt.Fprintf(stdout, "the server's operator lists this origin for your line: --local-origin LINE=%s\n", local)
 	select {
 	case <-ctx.Done():
 	case err := <-done:
-		return fmt.Errorf("open: %w", err)
+		return err
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

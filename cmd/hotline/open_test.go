@@ -17,23 +17,7 @@ import (
 func TestOpenServesTheClient(t *testing.T) {
 	tier.Integration(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"open", "--server", "https://line.example:8443", "--listen", "127.0.0.1:0"}, pw, io.Discard)
-		pw.Close()
-	}()
-	var base string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() && base == "" {
-		if rest, ok := strings.CutPrefix(sc.Text(), "open "); ok {
-			base = strings.TrimSuffix(strings.Fields(rest)[0], "/")
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if !strings.HasPrefix(base, "http://127.0.0.1:") {
-		t.Fatalf("open printed no local address (%q)", base)
-	}
+	base, done := startPrinting(t, ctx, "open", "--server", "https://line.example:8443", "--listen", "127.0.0.1:0")
 	res, err := (&http.Client{Timeout: time.Minute}).Get(base + "/enrol")
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +31,30 @@ func TestOpenServesTheClient(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("open after interrupt: %v", err)
 	}
+}
+
+// startPrinting runs a hotline command that serves until ctx ends and
+// prints "open URL …"; it returns that URL and the command's result.
+func startPrinting(t *testing.T, ctx context.Context, args ...string) (string, <-chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, pw, io.Discard)
+		pw.Close()
+	}()
+	var base string
+	sc := bufio.NewScanner(pr)
+	for base == "" && sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "open "); ok {
+			base = strings.TrimSuffix(strings.Fields(rest)[0], "/")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("%s printed no local address (%q)", args[0], base)
+	}
+	return base, done
 }
 
 func TestOpenBadInput(t *testing.T) {
