@@ -112,6 +112,8 @@ func TestLocalClientMode(t *testing.T) {
 	if s := src(west); s.Source != "server" || !strings.Contains(s.Text, "served by "+host) {
 		t.Errorf("server's page says %+v", s)
 	}
+	east.screenshot(filepath.Join(shotDir(t), "local-call.png"))
+	west.screenshot(filepath.Join(shotDir(t), "served-call.png"))
 	// The keys of the local page's device are kept under its own origin.
 	if got := eval[string](east, `location.origin`); got != mine {
 		t.Errorf("the call page's origin is %s, want %s", got, mine)
@@ -173,6 +175,7 @@ func TestLocalClientMode(t *testing.T) {
 	if state, file := officer(west, remote); state != "moved" || file {
 		t.Errorf("the server's /officer: state %q, file input %v; want moved, none", state, file)
 	}
+	west.screenshot(filepath.Join(shotDir(t), "served-officer.png"))
 	if state, file := officer(east, mine); state != "locked" || !file {
 		t.Errorf("the binary's /officer: state %q, file input %v; want locked, a file input", state, file)
 	}
