@@ -48,9 +48,11 @@ func loopbackListener(t *testing.T) net.Listener {
 // (signalling over WSS, the API across origins, media straight to the
 // SFU); it enrols there and calls a second Chromium that uses the page
 // served by the server. Both decrypt each other's video, show the same
-// verification code, and each page says where its code came from. A page
-// of the same client at an unlisted loopback origin gets neither the API
-// nor the signalling socket.
+// verification code, and each page says where its code came from. The
+// local page's schedule requests a call that the server's page lists. A
+// page of the same client at an unlisted loopback origin gets neither the
+// API nor the signalling socket. The server's /officer never offers to open
+// an authority file; the binary's does.
 func TestLocalClientMode(t *testing.T) {
 	tier.Browser(t)
 	dir := t.TempDir()
@@ -161,6 +163,20 @@ func TestLocalClientMode(t *testing.T) {
 	}
 	east.checkClean()
 	west.checkClean()
+
+	// The schedule works from the binary's page too: it signs in across
+	// origins and requests a call, which the server's page then shows.
+	openSchedule(east, mine, "ready")
+	requestThroughForm(east, "video", "in 2h", "30", "Opening statements", "")
+	servertest.Eventually(t, "the request made on the local page is listed there", func() (bool, string) {
+		n := eval[string](east, `document.getElementById('schedule-page').dataset.calls ?? ""`)
+		return n == "1", n + " " + text(east, "sched-request-error")
+	})
+	openSchedule(west, remote, "ready")
+	servertest.Eventually(t, "the server's page lists the call requested from the local page", func() (bool, string) {
+		n := eval[string](west, `document.getElementById('schedule-page').dataset.calls ?? ""`)
+		return n == "1", n
+	})
 
 	// The officer's page: served by the server it never asks for the
 	// authority file and says where approval went; from the binary it does.
