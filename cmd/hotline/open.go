@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"hotline/internal/certs"
 	"hotline/internal/web"
 )
 
@@ -28,6 +29,7 @@ func runOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	serverURL := fs.String("server", "", "the line server, https://HOST[:PORT] (required)")
 	listen := fs.String("listen", DefaultOpenListen, "loopback `address` to serve the client on (its origin must be listed on the server with --local-origin)")
+	tlsConfig := caFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +43,10 @@ func runOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("open: --server: %w", err)
 	}
+	tc, err := tlsConfig()
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
 	ln, err := listenLoopback(*listen)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
@@ -48,7 +54,7 @@ func runOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	local := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "hotline client from this binary, for the line server %s\n", server)
 	fmt.Fprintf(stdout, "open %s/ in your browser (enrol: %s/enrol, schedule: %s/schedule)\n", local, local, local)
-	fmt.Fprintf(stdout, "the server's operator lists this origin for your line: --local-origin LINE=%s\n", local)
+	fmt.Fprintln(stdout, originAccepted(ctx, certs.HTTPClient(tc, 15*time.Second), server.String(), local))
 	if err := serveLoopback(ctx, ln, web.Local(server)); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
@@ -75,6 +81,28 @@ func serveLoopback(ctx context.Context, ln net.Listener, h http.Handler) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// originAccepted asks the server, as the browser will (a CORS preflight
+// of the sign-in), whether it accepts the page's origin, and says what to
+// do if not. It only informs: the server decides at every request.
+func originAccepted(ctx context.Context, hc *http.Client, server, origin string) string {
+	hint := "the server's operator must list this origin for your line: hotline serve … --local-origin LINE=" + origin
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, server+"/api/session", nil)
+	if err != nil {
+		return "warning: " + err.Error()
+	}
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	res, err := hc.Do(req)
+	if err != nil {
+		return fmt.Sprintf("warning: the line server did not answer (%v); %s", certs.Explain(err), hint)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusNoContent && res.Header.Get("Access-Control-Allow-Origin") == origin {
+		return "the line server accepts this origin (for the lines that list it)"
+	}
+	return fmt.Sprintf("warning: the line server refuses this origin (HTTP %d); %s", res.StatusCode, hint)
 }
 
 // listenLoopback listens on addr, which must be a loopback IP address: a

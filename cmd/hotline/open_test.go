@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/demo"
+	"hotline/internal/httpapi"
+	"hotline/internal/server"
+	"hotline/internal/servertest"
 	"hotline/internal/tier"
 )
 
@@ -17,19 +21,27 @@ import (
 func TestOpenServesTheClient(t *testing.T) {
 	tier.Integration(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startPrinting(t, ctx, "open", "--server", "https://line.example:8443", "--listen", "127.0.0.1:0")
+	const listed = "http://127.0.0.1:8790"
+	srv := servertest.Start(t, server.Config{LocalOrigins: httpapi.LocalOrigins{demo.Line: {listed}}}, nil)
+	base, done := startPrinting(t, ctx, "open", "--server", srv.URL(), "--listen", "127.0.0.1:0")
 	res, err := (&http.Client{Timeout: time.Minute}).Get(base + "/enrol")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `content="https://line.example:8443"`) {
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `content="`+srv.URL()+`"`) {
 		t.Fatalf("GET /enrol: %d\n%.500s", res.StatusCode, body)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("open after interrupt: %v", err)
+	}
+	// What open says of its origin, asked as the browser will ask.
+	for origin, want := range map[string]string{listed: "accepts this origin", base: "refuses this origin (HTTP 403)"} {
+		if got := originAccepted(context.Background(), http.DefaultClient, srv.URL(), origin); !strings.Contains(got, want) {
+			t.Errorf("origin %s: %q, want %q", origin, got, want)
+		}
 	}
 }
 
