@@ -234,6 +234,28 @@ async function sessionScenario(creds, pins) {
     c.ok(key && dev, `A's worker holds the current key of ${m.id}`);
     if (key && dev) final.members.push({ sigKey: b64u(devices[dev].k.sigPub), kid: m.kid, baseKey: b64u(key.baseKey) });
   }
+  // ---- 5b. a rekey that cannot make a key fails closed ----
+  // (issue 10, item 4): C leaves as A's random source fails. A tells its
+  // worker to stop (the old key is one C holds) and sends no key; the next
+  // roster, with the source back, makes a fresh key (epoch 2) and sends it.
+  const mark5b = relay.log.length;
+  const wMark5b = A.worker.log.length;
+  const realRandom = crypto.getRandomValues;
+  crypto.getRandomValues = () => { throw new Error('no entropy'); };
+  try {
+    await A.s.setRoster(R2);
+  } finally {
+    crypto.getRandomValues = realRandom;
+  }
+  c.eq(A.worker.log.slice(wMark5b).filter((m) => m.type === 'sender-key' || m.type === 'sender-stop').map((m) => m.type), ['sender-stop'], 'a failed rekey stops A\'s sender at once');
+  c.eq(relay.log.slice(mark5b).filter((m) => m.from === 'a1').length, 0, 'A sends no key while it has no fresh one');
+  c.ok(A.s.state().errors.some((e) => /no entropy/.test(e)), 'A reports the failed rekey');
+  await A.s.setRoster(R3);
+  await settle([A, B, C2]);
+  const a2 = await kid('A', 2);
+  c.eq(A.worker.log.slice(wMark5b).filter((m) => m.type === 'sender-key').map((m) => m.kid), [a2], 'the next roster puts a fresh key (epoch 2) in place');
+  c.eq(relay.log.slice(mark5b).filter((m) => m.from === 'a1').map((m) => [m.to, m.kid]).sort(), [['b1', a2], ['c2', a2]], 'A sends the fresh key to the members');
+
   // ---- 6. no epoch follows 65535: A stops sending for good ----
   // (PROTOCOL.md, "Key messages"): as if A had rekeyed 65535 times, C
   // leaves again; A does not wrap to epoch 0, tells its worker to stop and

@@ -119,6 +119,8 @@ export class E2EESession {
     this.selfIn = false;
     /** epoch 65535 is over: our sender has stopped for good */
     this.exhausted = false;
+    /** a rekey failed: our sender has stopped until a fresh key is in place */
+    this.stalled = false;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -353,8 +355,19 @@ export class E2EESession {
 
     if (!this.key) {
       await this.#newKey(this.firstEpoch, 0);
-    } else if (departed > 0) {
-      await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
+    } else if (departed > 0 || this.stalled) {
+      try {
+        await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
+      } catch (err) {
+        // Fail closed: no fresh key, so nothing more goes out under the
+        // one a departed member holds; the next roster tries again.
+        if (!this.exhausted) {
+          this.stalled = true;
+          this.worker.postMessage({ type: 'sender-stop' });
+        }
+        throw err;
+      }
+      this.stalled = false;
       // Everyone who stayed starts a new epoch too: until their new key
       // arrives, the one we hold is not their current key.
       for (const m of this.members.values()) {
@@ -401,7 +414,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key || !this.selfIn || this.exhausted) return; // in the lobby, on the bench, an operator, or out of epochs: we send nothing
+    if (!key || !this.selfIn || this.exhausted || this.stalled) return; // in the lobby, on the bench, an operator, out of epochs or without a fresh key: we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {
