@@ -120,6 +120,11 @@ type Registry struct {
 	ended map[string]bool
 	order []string // ended, oldest first
 
+	// revMu guards revoked (a leaf lock: rosters read it with a call's
+	// lock held).
+	revMu   sync.Mutex
+	revoked map[string]*lineRevocations // by line (revocation.go)
+
 	ev events
 }
 
@@ -198,6 +203,9 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	}
 	if r.ended[name] {
 		return nil, fmt.Errorf("%w: %s", ErrEnded, name)
+	}
+	if r.revokedDevice(lineOf(name), id.Device) {
+		return nil, ErrRevoked // not even to replace its own session (below)
 	}
 	c, opened := r.calls[name], false
 	if c == nil {
@@ -474,7 +482,8 @@ func (c *Call) rosterLocked() protocol.Roster {
 		}
 		out = append(out, re)
 	}
-	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out}
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out,
+		Revocations: c.reg.revocationLists(lineOf(c.name))}
 }
 
 func (c *Call) broadcastRoster() {

@@ -65,6 +65,10 @@ type Stats struct {
 	// KeyFailures counts rekeys that failed (no fresh key could be made
 	// or installed): each stopped the sender until a later one succeeded.
 	KeyFailures int
+	// RevocationsRefused counts revocation lists in rosters that did not
+	// verify or were older than the one held (docs/PROTOCOL.md,
+	// "Revocation"); the held list stays in force.
+	RevocationsRefused int
 }
 
 // Manager is one participant's key state. Safe for concurrent use.
@@ -84,6 +88,7 @@ type Manager struct {
 	forgeries []Forgery
 	stats     Stats
 	timers    map[*time.Timer]bool // pending rekey switches and key removals
+	revs      trust.Revocations    // the newest verified revocation list of each side; never goes back
 	exhausted bool                 // epoch 65535 is over: the sender has stopped
 	stalled   bool                 // a rekey failed: the sender has stopped until a fresh key is in place
 	closed    bool
@@ -180,7 +185,16 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 			self.Listening = e.Listening
 		}
 	}
-	for i, c := range CheckRoster(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now) {
+	// Revocation lists: each verified against our pins and the line; one
+	// older than the side's list we hold is refused, and the held one stays
+	// in force even in a roster that leaves it out (a server cannot take a
+	// revocation back).
+	for _, rl := range r.Revocations {
+		if _, err := m.revs.Add(trust.Revocation{Body: rl.Body, Sig: rl.Sig}, m.cfg.Device.Pins, m.cfg.Line); err != nil {
+			m.stats.RevocationsRefused++
+		}
+	}
+	for i, c := range CheckRosterRevoked(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now, m.revs.Revoked) {
 		e := entries[i]
 		if c.Verdict == VerdictSelf {
 			// We are a key member as the others judge it: one their media
@@ -448,6 +462,14 @@ func (m *Manager) Members() map[string]*trust.Identity {
 		out[id] = mem.who
 	}
 	return out
+}
+
+// Revoked reports whether a verified revocation list this manager holds
+// names device.
+func (m *Manager) Revoked(device string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.revs.Revoked(device)
 }
 
 // Stats reports counters.

@@ -61,6 +61,10 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
 		return
 	}
+	if a.revoked(in.Line, id.DeviceID) {
+		unauthorized(w, "credential not valid for line "+in.Line+": the device was revoked by its side's authority")
+		return
+	}
 	// A credential whose roles may do nothing the API offers (press,
 	// monitor) gets no session: it would only hold memory.
 	if !mayUseAPI(id.Roles) {
@@ -128,6 +132,12 @@ func (a *API) withSession(officer bool, h func(http.ResponseWriter, *http.Reques
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or expired session token: open a new session")
+			return
+		}
+		// A device revoked since it signed in loses its session at once.
+		if !s.officer && a.revoked(s.caller.Line, s.caller.Device) {
+			a.keys.close(token)
+			unauthorized(w, "the device was revoked by its side's authority: its session is closed")
 			return
 		}
 		if s.officer != officer {

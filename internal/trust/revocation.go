@@ -223,6 +223,16 @@ func (rs *Revocations) Add(r Revocation, pins []Pin, line string) (added bool, e
 	if err != nil {
 		return false, err
 	}
+	if added, err = rs.Newer(l); added {
+		rs.Put(l)
+	}
+	return added, err
+}
+
+// Newer applies the serial rule to a verified list without keeping it:
+// true if its serial is above its side's held one (or none is held),
+// false for an exact repeat of the held list, ErrOldSerial otherwise.
+func (rs *Revocations) Newer(l *RevocationList) (bool, error) {
 	old := rs.bySide[l.Side]
 	if old != nil && l.Serial <= old.Serial {
 		if l.Serial == old.Serial && slices.Equal(l.Devices, old.Devices) {
@@ -230,11 +240,25 @@ func (rs *Revocations) Add(r Revocation, pins []Pin, line string) (added bool, e
 		}
 		return false, fmt.Errorf("%w: serial %d, held %d", ErrOldSerial, l.Serial, old.Serial)
 	}
+	return true, nil
+}
+
+// Put keeps a verified list as its side's current one (after Newer).
+func (rs *Revocations) Put(l *RevocationList) {
 	if rs.bySide == nil {
 		rs.bySide = map[string]*RevocationList{}
 	}
 	rs.bySide[l.Side] = l
-	return true, nil
+}
+
+// Devices lists every device the held lists name, sorted.
+func (rs *Revocations) Devices() []string {
+	var out []string
+	for _, l := range rs.bySide {
+		out = append(out, l.Devices...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Revoked reports whether any side's list names device.
