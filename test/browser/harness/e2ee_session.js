@@ -34,7 +34,7 @@ export async function run(arg) {
     }
     return { checked: 0, failures: [], data: { requests } };
   }
-  if (arg.phase === 'session') return sessionScenario(arg.credentials, arg.pins);
+  if (arg.phase === 'session') return sessionScenario(arg.credentials, arg.pins, arg.revocations);
   throw new Error(`unknown phase ${arg.phase}`);
 }
 
@@ -42,7 +42,7 @@ function fakeWorker() {
   return { log: [], postMessage(m) { this.log.push(m); } };
 }
 
-async function sessionScenario(creds, pins) {
+async function sessionScenario(creds, pins, revocations) {
   const c = checker();
   const relay = { log: [], delivered: [], online: new Map(), inflight: 0 };
   const ident = (key) => {
@@ -271,6 +271,22 @@ async function sessionScenario(creds, pins) {
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'a1').length, 0, 'A sends no key after its last epoch');
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'b1').map((m) => m.to), ['a1'], 'B rekeys as usual');
   c.ok(A.s.state().errors.some((e) => /65536 epochs/.test(e)), 'A reports that its epochs are exhausted');
+
+  // ---- 7. a revoked member is a forgery (PROTOCOL.md, "Revocation") ----
+  // East's signed list names C's device: C, back in B's roster, is a
+  // forgery (verdict revoked) and gets no key; the list stays in force in
+  // a roster without it, and an older list is refused.
+  const mark7 = relay.log.length;
+  await B.s.setRoster(R3, 'private', [revocations.revokeC]);
+  const c2 = () => B.s.state().forgeries.find((f) => f.id === 'c2');
+  c.eq(c2()?.verdict, 'revoked', 'the revoked device is a forgery');
+  c.eq(B.s.state().revoked.length, 1, 'B holds east\'s list, of one device');
+  await B.s.setRoster(R3);
+  await B.s.setRoster(R3, 'private', [revocations.older]);
+  c.eq(c2()?.verdict, 'revoked', 'the list stays in force without it and against an older one');
+  c.eq(B.s.state().revocationsRefused, 1, 'the older list is refused');
+  await settle([B]);
+  c.eq(relay.log.slice(mark7).filter((m) => m.to === 'c2').length, 0, 'no key goes to the revoked device');
 
   for (const x of [A, B]) x.s.close();
   return {

@@ -18,6 +18,7 @@
 import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
+import { Revocations } from './revocation.js';
 import { checkRoster, hex, MEMBER, SELF } from './roster.js';
 import { kidFor, senderTag } from './trust.js';
 
@@ -121,6 +122,10 @@ export class E2EESession {
     this.exhausted = false;
     /** a rekey failed: our sender has stopped until a fresh key is in place */
     this.stalled = false;
+    /** the newest verified revocation list of each side (PROTOCOL.md, "Revocation"); never goes back */
+    this.revocations = new Revocations();
+    /** revocation lists refused: not verified against our pins, or older than the one held */
+    this.revocationsRefused = 0;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -137,10 +142,11 @@ export class E2EESession {
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
    * @param {string} [segment] the call's segment (the roster's), 'private' by default
+   * @param {{body: string, sig: string}[]} [revocations] the roster's signed revocation lists
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants, segment = 'private') {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
+  setRoster(participants, segment = 'private', revocations = []) {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment), Array.isArray(revocations) ? revocations : []));
   }
 
   /**
@@ -228,6 +234,9 @@ export class E2EESession {
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],
+      /** revocation lists refused, and the devices the held lists name */
+      revocationsRefused: this.revocationsRefused,
+      revoked: [...this.revocations.bySide.values()].flatMap((l) => l.devices),
     };
   }
 
@@ -269,11 +278,19 @@ export class E2EESession {
 
   // ---- roster ----
 
-  /** @param {RosterEntry[]} participants @param {string} segment */
-  async #setRoster(participants, segment) {
+  /** @param {RosterEntry[]} participants @param {string} segment @param {{body: string, sig: string}[]} revocations */
+  async #setRoster(participants, segment, revocations) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
+    // PROTOCOL.md "Revocation": each list verified against our pins; an
+    // older one is refused and the held one stays in force, even in a
+    // roster that leaves it out.
+    for (const r of revocations) {
+      const res = await this.revocations.add(r, this.identity.pins, this.line);
+      if (res !== 'added' && res !== 'repeat') this.revocationsRefused++;
+    }
     // PROTOCOL.md "Roster": the verdict on every entry (roster.js).
-    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now());
+    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now(),
+      (d) => this.revocations.revoked(d));
     // Our media as the routing rule sees it, were we in the call (whether
     // we are is selfIn's business: out of the call we send no keys at all).
     const selfAt = participants.findIndex((p) => p?.id === this.selfId);

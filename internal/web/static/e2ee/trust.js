@@ -191,7 +191,7 @@ async function sign(priv, message) {
 }
 
 /** Ed25519 verification that answers false, never throws, for a bad key. */
-async function verify(pub, message, sig) {
+export async function verify(pub, message, sig) {
   try {
     return await subtle.verify(ED25519, await verifyingKey(pub), sig, message);
   } catch {
@@ -238,7 +238,7 @@ function canonical(obj) {
   return JSON.stringify(obj).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-class Malformed extends Error {}
+export class Malformed extends Error {}
 
 const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -251,7 +251,7 @@ const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * @param {Uint8Array} bytes
  * @param {Array<[string, "int"|"string"|"strings"]>} fields
  */
-function decodeBody(bytes, fields) {
+export function decodeBody(bytes, fields) {
   if (bytes.length === 0 || bytes.length > MAX_BODY_SIZE) throw new Malformed("body size");
   let o;
   try {
@@ -276,11 +276,11 @@ function decodeBody(bytes, fields) {
 const REQUEST_FIELDS = [["v", "int"], ["side", "string"], ["name", "string"], ["roles", "strings"], ["sig_key", "string"], ["kem_key", "string"], ["created", "int"]];
 const CREDENTIAL_FIELDS = [["v", "int"], ["authority", "string"], ["side", "string"], ["name", "string"], ["roles", "strings"], ["sig_key", "string"], ["kem_key", "string"], ["issued", "int"], ["expires", "int"]];
 
-function checkTime(t) {
+export function checkTime(t) {
   if (!Number.isSafeInteger(t) || t < 0 || t > MAX_TIME) throw new Malformed("time out of range");
 }
 
-function b64Field(s, n) {
+export function b64Field(s, n) {
   try {
     return b64u.decodeLen(s, n);
   } catch {
@@ -297,7 +297,7 @@ function parseCommon(o) {
 }
 
 /** The envelope {body, sig}: body bytes (1..4096) and a 64-byte signature. */
-function openEnvelope(s) {
+export function openEnvelope(s) {
   if (s === null || typeof s !== "object" || typeof s.body !== "string" || typeof s.sig !== "string") throw new Malformed("not {body, sig}");
   if (s.body.length > Math.ceil((MAX_BODY_SIZE * 4) / 3)) throw new Malformed("body too long");
   let body;
