@@ -369,6 +369,8 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		{"repeated role", signRaw(east, credLabel, body(0, "east", "Alice", []string{"press", "press"}, 0, vecT, vecT+day)), vecT},
 		{"name with a trailing space", signRaw(east, credLabel, body(0, "east", "Alice ", []string{"principal"}, 0, vecT, vecT+day)), vecT},
 		{"expires before issued", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT+day, vecT)), vecT},
+		{"lifetime exactly 400 days", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT, vecT+400*day)), vecT},
+		{"lifetime 400 days and a second", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT, vecT+400*day+1)), vecT},
 		{"kem_key one byte short", signRaw(east, credLabel, shortKEM), vecT},
 		{"version 2", signRaw(east, credLabel, bytes.Replace(aliceCredBody, []byte(`"v":1`), []byte(`"v":2`), 1)), vecT},
 		{"a request is not a credential", trust.Signed(aliceReq), vecT},

@@ -18,6 +18,7 @@ import { senderTag, verifyCredential } from './trust.js';
  * @property {Uint8Array} kemKey
  * @property {string} keyHex sig_key in hex: the member's identity across rosters
  * @property {number} tag sender tag: the upper 32 bits of its KIDs
+ * @property {number} expires when the credential expires, Unix seconds
  */
 /**
  * The verdict on one entry: 'self' or 'member', else the forgery's kind.
@@ -59,6 +60,7 @@ export async function checkCredential(p, pins, now) {
       kemKey: bytes(v.kemKey),
       keyHex: hex(sigKey),
       tag: await senderTag(sigKey),
+      expires: Number(v.expires),
     },
   };
 }

@@ -114,7 +114,7 @@ export class E2EESession {
     this.ownHex = hex(identity.sigPub);
     /** @type {number|null} our sender tag, known after the first roster */
     this.ownTag = null;
-    /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
+    /** @type {{side: string, roles: string[], deviceId: string, expires: number}|null} what our own roster entry's credential says */
     this.selfInfo = null;
     /** our roster entry says we are in the call (not the lobby or bench) and our roles receive media */
     this.selfIn = false;
@@ -236,6 +236,8 @@ export class E2EESession {
       errors: [...this.errors],
       /** revocation lists refused, and the devices the held lists name */
       revocationsRefused: this.revocationsRefused,
+      /** when our own credential expires (Unix seconds), null before our entry was verified */
+      selfExpires: this.selfInfo?.expires ?? null,
       revoked: [...this.revocations.bySide.values()].flatMap((l) => l.devices),
     };
   }
@@ -307,7 +309,7 @@ export class E2EESession {
     /** @type {Entry[]} */
     const entries = [];
     let selfIn = false;
-    /** @type {{side: string, roles: string[], deviceId: string}|null} */
+    /** @type {{side: string, roles: string[], deviceId: string, expires: number}|null} */
     let selfInfo = null;
     participants.forEach((p, i) => {
       const { verdict, reason, who } = checked[i];
@@ -322,7 +324,7 @@ export class E2EESession {
       const state = typeof p?.state === 'string' ? p.state : '';
       entries.push({ id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state });
       if (verdict === SELF) {
-        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
+        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId, expires: m.expires };
         // As the others judge us (below): one their media and keys would
         // go to by the routing rule (in the call and allowed to receive
         // media). The lobby, the bench and an operator send no key.

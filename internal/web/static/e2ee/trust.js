@@ -30,6 +30,8 @@ export const MAX_BODY_SIZE = 4096;
 export const MAX_TIME = Number.MAX_SAFE_INTEGER;
 /** A credential may be issued up to 5 minutes in the future (clock skew). */
 export const CLOCK_SKEW_SECONDS = 300;
+/** A credential is valid for at most 400 days (expires − issued, seconds). */
+export const MAX_LIFETIME = 400 * 24 * 3600;
 export const MAX_KID = 2 ** 48 - 1;
 export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor"];
 
@@ -372,6 +374,7 @@ export async function verifyCredential(cred, pins, nowSeconds) {
     checkTime(o.issued);
     checkTime(o.expires);
     if (o.expires <= o.issued) throw new Malformed("expires is not after issued");
+    if (o.expires - o.issued > MAX_LIFETIME) throw new Malformed("valid for more than 400 days");
   } catch (e) {
     if (e instanceof Malformed) return { ok: false, reason: "malformed", detail: e.message };
     throw e;
