@@ -334,7 +334,7 @@ func (m *Manager) pendingSendsLocked() []protocol.Key {
 		if mem.sent && mem.sentKID == m.kid {
 			continue
 		}
-		sealed, sig, err := SealKey(m.cfg.Device.SigPrivate(), m.self.SigKey, mem.who, m.kid, m.cfg.Line, m.cfg.Call, m.key)
+		sealed, sig, err := SealKey(m.cfg.Device.SigPrivate(), m.self.SigKey, mem.who, m.kid, m.cfg.Line, m.cfg.Call, m.selfID, mem.id, m.key)
 		if err != nil {
 			continue
 		}
@@ -398,7 +398,7 @@ func (m *Manager) handleKeyLocked(k *protocol.Key) error {
 	if err != nil {
 		return err
 	}
-	key, err := OpenKey(m.cfg.Device, mem.who, k.KID, m.cfg.Line, m.cfg.Call, sealed, sig)
+	key, err := OpenKey(m.cfg.Device, mem.who, k.KID, m.cfg.Line, m.cfg.Call, k.From, m.selfID, sealed, sig)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ async function sessionScenario(creds, pins, revocations) {
   await A.s.handleKey({ ...b0toA, from: 'd1' });
   const dM = devices.M;
   const mKid = await kid('M', 0);
-  const mSeal = await sealKey({ senderSigPrivate: dM.k.sigKeyPair.privateKey, senderSigPub: dM.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: mKid, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(7) });
+  const mSeal = await sealKey({ senderSigPrivate: dM.k.sigKeyPair.privateKey, senderSigPub: dM.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: mKid, line: LINE, call: CALL, senderId: 'f1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(7) });
   await A.s.handleKey({ type: 'key', from: 'f1', kid: mKid, ...mSeal });
   c.eq(rej().forgery, 2, 'key messages from forged entries are refused');
   await A.s.handleKey({ ...b0toA, from: 'zz' });
@@ -150,7 +150,7 @@ async function sessionScenario(creds, pins, revocations) {
   // A properly sealed epoch-1 key from B, then altered: signature or HPKE must fail.
   const dB = devices.B;
   const b1 = await kid('B', 1);
-  const good = await sealKey({ senderSigPrivate: dB.k.sigKeyPair.privateKey, senderSigPub: dB.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: b1, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(9) });
+  const good = await sealKey({ senderSigPrivate: dB.k.sigKeyPair.privateKey, senderSigPub: dB.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: b1, line: LINE, call: CALL, senderId: 'b1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(9) });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1, sealed: good.sealed, sig: flip(good.sig) });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1, sealed: flip(good.sealed), sig: good.sig });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1 + 1, sealed: good.sealed, sig: good.sig });
@@ -204,7 +204,7 @@ async function sessionScenario(creds, pins, revocations) {
   c.eq(rej().replay, before.replay + 1, 'B\'s epoch-1 key message, replayed, is refused');
   const dC = devices.C;
   const c1k = await kid('C', 1);
-  const cSeal = await sealKey({ senderSigPrivate: dC.k.sigKeyPair.privateKey, senderSigPub: dC.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: c1k, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(3) });
+  const cSeal = await sealKey({ senderSigPrivate: dC.k.sigKeyPair.privateKey, senderSigPub: dC.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: c1k, line: LINE, call: CALL, senderId: 'c1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(3) });
   await A.s.handleKey({ type: 'key', from: 'c1', kid: c1k, ...cSeal });
   c.eq(rej().not_member, before.not_member + 1, 'a key from the removed member is refused');
   c.eq(A.s.state().code, code3, 'the code did not move');

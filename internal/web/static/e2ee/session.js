@@ -445,6 +445,8 @@ export class E2EESession {
           kid: key.kid,
           line: this.line,
           call: this.call,
+          senderId: this.selfId ?? '',
+          recipientId: m.id,
           baseKey: key.baseKey,
         });
         this.send({ type: 'key', to: m.id, kid: key.kid, sealed, sig });
@@ -484,6 +486,8 @@ export class E2EESession {
         kid,
         line: this.line,
         call: this.call,
+        senderId: msg.from,
+        recipientId: this.selfId ?? '',
         sealed: msg.sealed,
         sig: msg.sig,
       }));
