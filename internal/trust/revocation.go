@@ -20,9 +20,12 @@ import (
 // labelRevocation starts the signed bytes of a revocation list.
 const labelRevocation = "hotline-revocation-v1\x00"
 
-// MaxRevoked bounds the devices of one list: 16 hex digits each, so that
-// the body stays under MaxBodySize with room for the other fields.
-const MaxRevoked = 200
+// MaxRevoked bounds the devices of one list. Every roster carries both
+// sides' lists, and a roster of the largest call must still fit one
+// message with headroom (internal/protocol's TestMaxRosterFits); a list
+// names only devices whose credentials have not expired yet (at most 400
+// days), so 64 is ample.
+const MaxRevoked = 64
 
 // Revocation is a revocation list as signed by an authority: the same
 // {body, sig} envelope as a credential.

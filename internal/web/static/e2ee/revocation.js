@@ -12,7 +12,7 @@ import { b64Field, checkTime, decodeBody, equalBytes, Malformed, openEnvelope, S
 
 const LABEL_REVOCATION = 'hotline-revocation-v1\0';
 /** At most this many devices in one list. */
-export const MAX_REVOKED = 200;
+export const MAX_REVOKED = 64;
 const FIELDS = /** @type {Array<[string, "int"|"string"|"strings"]>} */ ([
   ['v', 'int'], ['authority', 'string'], ['side', 'string'], ['line', 'string'], ['serial', 'int'], ['issued', 'int'], ['devices', 'strings'],
 ]);
