@@ -86,6 +86,7 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	a.segmentRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }
