@@ -54,6 +54,9 @@ type Result struct {
 	Files      []File
 	Open, Cut  *protocol.Marker // the markers that opened and closed the segment (Cut nil: stopped before it)
 	Start, End time.Time        // when the recorder saw them
+	// Roster: everyone in the call at some moment of the segment, as the
+	// roster entries last showed them.
+	Roster []protocol.RosterEntry
 }
 
 // ErrNoSegment: the recording stopped before any public segment began.
@@ -72,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	rec := &recorder{out: cfg.Out, live: cfg.Live, files: map[fileKey]*webmFile{}, meta: map[fileKey]File{},
-		clocks: map[string]*mediaClock{}, video: map[string]bool{}}
+		clocks: map[string]*mediaClock{}, video: map[string]bool{}, early: map[string][]early{}}
 	cc := cfg.Client
 	cc.Publish, cc.Frames = false, rec.frame
 	if cc.Logger == nil {
@@ -134,6 +137,8 @@ type recorder struct {
 	video    map[string]bool        // participants that publish a camera (roster)
 	names    map[string]bool        // file names taken
 	failures int
+	seen     []protocol.RosterEntry // who was in the call during the segment
+	early    map[string][]early     // sound waiting for its camera's file, by participant
 }
 
 func (r *recorder) isOpen() bool {
@@ -159,6 +164,14 @@ func (r *recorder) setRoster(entries []protocol.RosterEntry) {
 			v = v || t.Kind == protocol.KindVideo
 		}
 		r.video[e.ID] = v
+		if r.started && !r.closed {
+			i := slices.IndexFunc(r.seen, func(x protocol.RosterEntry) bool { return x.ID == e.ID })
+			if i < 0 {
+				r.seen = append(r.seen, e)
+			} else {
+				r.seen[i] = e
+			}
+		}
 	}
 }
 
@@ -190,6 +203,15 @@ func (r *recorder) frame(f client.Frame) {
 		if !r.video[tr.Participant] && r.files[fileKey{tr.Participant, ""}] == nil {
 			r.create(fileKey{tr.Participant, ""}, tr, "audio", 0, 0)
 		}
+		if r.video[tr.Participant] && !r.hasFile(tr.Participant) {
+			// The camera's file starts at its first key frame; the sound
+			// before it waits for that file (bounded), so that the file
+			// begins when the participant's media does.
+			if len(r.early[tr.Participant]) < maxEarly {
+				r.early[tr.Participant] = append(r.early[tr.Participant], early{at, append([]byte(nil), f.Data...)})
+			}
+			return
+		}
 		for k, file := range r.files {
 			if k.participant == tr.Participant {
 				wrote = r.write(k, file, trackAudio, true, at, f.Data) || wrote
@@ -215,6 +237,37 @@ func (r *recorder) create(k fileKey, tr protocol.ReceiveMid, source string, w, h
 	}
 	r.files[k] = file
 	r.meta[k] = File{Path: name + ".webm", Participant: tr.Participant, Name: tr.Name, Source: source}
+	// The file spans the segment from its opening: 20 ms of Opus silence
+	// at that moment stands for the media before the keys came.
+	r.write(k, file, trackAudio, true, r.start, opusSilence)
+	for _, e := range r.early[tr.Participant] {
+		r.write(k, file, trackAudio, true, e.at, e.data)
+	}
+	delete(r.early, tr.Participant)
+}
+
+// early is a frame of sound that came before its camera's first key frame.
+type early struct {
+	at   time.Time
+	data []byte
+}
+
+// opusSilence is one 20 ms Opus frame of silence (RFC 6716: TOC 0xf8, a
+// CELT fullband 20 ms mono frame, whose payload 0xff 0xfe decodes to
+// silence), as WebRTC's own DTX sends.
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
+
+// maxEarly bounds the sound kept for a camera's first key frame: 10 s of
+// Opus at 20 ms a frame.
+const maxEarly = 500
+
+func (r *recorder) hasFile(participant string) bool {
+	for k := range r.files {
+		if k.participant == participant {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *recorder) write(k fileKey, file *webmFile, track int, key bool, at time.Time, data []byte) bool {
@@ -229,7 +282,7 @@ func (r *recorder) write(k fileKey, file *webmFile, track int, key bool, at time
 func (r *recorder) finish(cut *protocol.Marker, now time.Time) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res := Result{Open: r.openM, Cut: cut, Start: r.start, End: now}
+	res := Result{Open: r.openM, Cut: cut, Start: r.start, End: now, Roster: r.seen}
 	if !r.started {
 		return res, ErrNoSegment
 	}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"hotline/internal/apiclient"
 	"hotline/internal/client"
 	"hotline/internal/demo"
+	"hotline/internal/footage"
 	"hotline/internal/protocol"
 	"hotline/internal/record"
 	"hotline/internal/role"
@@ -111,6 +114,7 @@ func (l *line) segment(t *testing.T, call, seg string) protocol.Marker {
 
 // recorder runs record.Run for the press in the background.
 type recorder struct {
+	dev    *trust.Device
 	done   chan struct{}
 	res    record.Result
 	err    error
@@ -118,12 +122,12 @@ type recorder struct {
 }
 
 func startRecorder(t *testing.T, l *line, call, out string, live func(client.Frame)) *recorder {
-	r := &recorder{done: make(chan struct{}), joined: make(chan *client.Client, 1)}
+	r := &recorder{done: make(chan struct{}), joined: make(chan *client.Client, 1), dev: l.srv.Device(t, demo.East, "Press pool", role.Press)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	t.Cleanup(cancel)
 	cfg := record.Config{Out: out, Log: servertest.Logger(), Live: live,
 		Client: client.Config{Server: l.srv.URL(), Line: demo.Line, Call: call,
-			Device: l.srv.Device(t, demo.East, "Press pool", role.Press), Logger: servertest.Logger()},
+			Device: r.dev, Logger: servertest.Logger()},
 		Joined: func(c *client.Client) { r.joined <- c }}
 	go func() {
 		defer close(r.done)
@@ -230,6 +234,14 @@ func TestRecorderWritesTheSegment(t *testing.T) {
 		d := time.Duration(secs * float64(time.Second))
 		t.Logf("%s (%s): %v, %d frames, ffprobe %v; the segment %v; last frame %v before the cut",
 			f.Path, f.Name, codecs, f.Frames, d.Round(time.Millisecond), segment, time.UnixMilli(cut.At).Sub(f.Last).Round(time.Millisecond))
+		// Playable: ffprobe decodes every frame without a complaint.
+		cmd := exec.Command("ffprobe", "-v", "error", "-show_entries", "frame=media_type", "-of", "csv", filepath.Join(out, f.Path))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		decoded, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 || strings.Count(string(decoded), "video") < 100 {
+			t.Errorf("%s: decoding: %v, %d video frames, %s", f.Path, err, strings.Count(string(decoded), "video"), stderr.String())
+		}
 		if codecs["video"] != "vp8" || codecs["audio"] != "opus" {
 			t.Errorf("%s: codecs %v, want vp8 and opus", f.Path, codecs)
 		}
@@ -255,5 +267,50 @@ func TestRecorderWritesTheSegment(t *testing.T) {
 	t.Logf("after the cut: %d frames fed to the recorder's receiver, %d decrypted", len(after), opened)
 	if len(after) < 100 || opened != 0 {
 		t.Fatalf("%d of %d frames after the cut decrypted by the press", opened, len(after))
+	}
+	checkFootage(t, out, call, rec)
+}
+
+// checkFootage (THREAT_MODEL.md, "the footage handed over is what the
+// press device recorded"): the signed manifest verifies against the line's
+// pins; one changed byte in a file or in the manifest fails.
+func checkFootage(t *testing.T, out, call string, rec *recorder) {
+	m, err := footage.Write(out, demo.Line, call, rec.dev, rec.res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := rec.dev.Pins
+	if _, err := footage.Verify(out, pins); err != nil {
+		t.Fatal("the manifest as written:", err)
+	}
+	if len(m.Roster) < 2 || m.Cut == nil || len(m.Files) != 2 {
+		t.Errorf("manifest: %d roster entries, cut %v, %d files", len(m.Roster), m.Cut, len(m.Files))
+	}
+	flip := func(path string, at func(n int) int) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := at(len(data))
+		data[i] ^= 0x01
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = footage.Verify(out, pins)
+		if !errors.Is(err, footage.ErrMismatch) {
+			t.Errorf("%s with byte %d changed: %v, want a mismatch", filepath.Base(path), i, err)
+		}
+		data[i] ^= 0x01
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip(filepath.Join(out, m.Files[0].Path), func(n int) int { return n / 2 })
+	flip(filepath.Join(out, footage.ManifestFile), func(n int) int { return n - 10 })
+	if _, err := footage.Verify(out, pins); err != nil {
+		t.Fatal("restored:", err)
+	}
+	if _, err := footage.Verify(out, nil); err == nil {
+		t.Error("verified without the line's pins")
 	}
 }

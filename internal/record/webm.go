@@ -71,8 +71,8 @@ func newWebM(path string, width, height int, start time.Time) (*webmFile, error)
 	return w, nil
 }
 
-// write adds one frame at time at (timestamps never go back within a
-// track: a frame that would is written at the last one's time).
+// write adds one frame at time at (timestamps increase within a track: a
+// frame that would not is written a millisecond after the last one).
 func (w *webmFile) write(track int, keyframe bool, at time.Time, data []byte) error {
 	bw := w.audio
 	if track == trackVideo {
@@ -81,7 +81,7 @@ func (w *webmFile) write(track int, keyframe bool, at time.Time, data []byte) er
 	if bw == nil {
 		return nil
 	}
-	ts := max(at.Sub(w.start).Milliseconds(), w.last[track], 0)
+	ts := max(at.Sub(w.start).Milliseconds(), w.last[track]+1, 0)
 	w.last[track] = ts
 	// The muxer keeps the bytes until its goroutine writes them: a copy,
 	// since the caller's buffer is reused for the next frame.

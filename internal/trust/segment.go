@@ -59,3 +59,24 @@ func VerifySegment(pub ed25519.PublicKey, s Segment, sig []byte) error {
 	}
 	return nil
 }
+
+// labelFootage separates the signature of a recording's manifest (the
+// press recorder's, docs/PROTOCOL.md, "Footage") from every other.
+const labelFootage = "hotline-footage-v1\x00"
+
+// SignFootage signs a footage manifest's bytes with a device's key.
+func SignFootage(priv ed25519.PrivateKey, manifest []byte) []byte {
+	return ed25519.Sign(priv, append([]byte(labelFootage), manifest...))
+}
+
+// VerifyFootage checks a footage manifest's signature against the
+// recorder's sig_key.
+func VerifyFootage(pub ed25519.PublicKey, manifest, sig []byte) error {
+	if len(pub) != ed25519.PublicKeySize || len(sig) != SignatureSize {
+		return fmt.Errorf("%w: key or signature size", ErrMalformed)
+	}
+	if !ed25519.Verify(pub, append([]byte(labelFootage), manifest...), sig) {
+		return fmt.Errorf("footage manifest: %w", ErrBadSignature)
+	}
+	return nil
+}
