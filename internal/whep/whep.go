@@ -341,5 +341,3 @@ func newID() string {
 
 // Close ends the feed and every session.
 func (f *Feed) Close() { f.End() }
-
-
