@@ -171,8 +171,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster, segment) => {
-      this.e2ee?.setRoster(roster, segment);
+    s.onroster = (roster, segment, marker) => {
+      this.e2ee?.setRoster(roster, segment, marker);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);

@@ -19,6 +19,7 @@ import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
 import { checkRoster, hex, MEMBER, SELF } from './roster.js';
+import { checkSegment, privateState } from './marker.js';
 import { kidFor, senderTag } from './trust.js';
 
 /** @typedef {{body: string, sig: string}} Signed */
@@ -120,6 +121,10 @@ export class E2EESession {
     /** epoch 65535 is over: our sender has stopped for good */
     this.exhausted = false;
 
+    /** the segment as this client believes it (the last marker it verified) */
+    this.segment = privateState();
+    /** why the last roster's segment was refused ('' if it was not) */
+    this.segmentError = '';
     /** @type {Set<() => void>} */
     this.listeners = new Set();
     /** @type {Set<ReturnType<typeof setTimeout>>} */
@@ -135,10 +140,18 @@ export class E2EESession {
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
    * @param {string} [segment] the call's segment (the roster's), 'private' by default
+   * @param {import('./marker.js').Marker|null} [marker] the roster's segment marker
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants, segment = 'private') {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
+  setRoster(participants, segment = 'private', marker = null) {
+    return this.#enqueue(async () => {
+      // The segment decides whether the press gets keys: taken from the
+      // marker, failing closed (PROTOCOL.md, "Segments"; marker.js).
+      const c = await checkSegment(String(segment), marker, this.line, this.call, this.identity.pins, this.now(), this.segment);
+      this.segment = c.state;
+      this.segmentError = c.error;
+      await this.#setRoster(Array.isArray(participants) ? participants : [], c.state.segment);
+    });
   }
 
   /**
@@ -223,6 +236,10 @@ export class E2EESession {
       /** our current epoch and KID (-1 and null before the first roster) */
       epoch: this.key?.epoch ?? -1,
       kid: this.key?.kid ?? null,
+      /** the call's segment as verified: 'public' or 'private', who signed it, and a refusal */
+      segment: this.segment.segment,
+      segmentBy: this.segment.by,
+      segmentError: this.segmentError,
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],
