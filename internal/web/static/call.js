@@ -14,6 +14,7 @@ import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
+import { SegmentUI } from './segment.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -383,12 +384,11 @@ export class Call {
     if (!st) return;
     let box = document.getElementById('e2ee-code');
     if (!box) {
-      box = el('span', 'meta e2ee-code');
-      box.id = 'e2ee-code';
-      box.title = 'Verification code: read it aloud; both sides must see the same';
+      box = Object.assign(el('span', 'meta e2ee-code'), { id: 'e2ee-code', title: 'Verification code: read it aloud; both sides must see the same' });
       byId('call-info').append(box);
     }
     box.textContent = st.code ? `code ${st.code}` : 'code …';
+    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st);
     for (const f of st.forgeries) {
       if (this.warned.has(f.id)) continue;
       this.warned.add(f.id);
