@@ -251,16 +251,9 @@ func (f *Feed) post(w http.ResponseWriter, r *http.Request) {
 // SDP with at least one audio or video m-line; the feed's tracks fill the
 // offered m-lines of their kind, in order.
 func (f *Feed) answer(offer string, tracks []*source) (string, *webrtc.PeerConnection, error) {
-	var parsed sdp.SessionDescription
-	if err := parsed.UnmarshalString(offer); err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
-	}
-	want := map[string]int{}
-	for _, m := range parsed.MediaDescriptions {
-		want[m.MediaName.Media]++
-	}
-	if want["audio"]+want["video"] == 0 {
-		return "", nil, fmt.Errorf("%w: no audio or video m-line", ErrBadOffer)
+	want, err := OfferKinds(offer)
+	if err != nil {
+		return "", nil, err
 	}
 	pc, err := f.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -298,6 +291,26 @@ func (f *Feed) answer(offer string, tracks []*source) (string, *webrtc.PeerConne
 		return fail(errors.New("ICE gathering did not complete"))
 	}
 	return pc.LocalDescription().SDP, pc, nil
+}
+
+// OfferKinds checks that offer parses as SDP with at least one audio or
+// video m-line and counts them by kind.
+func OfferKinds(offer string) (map[string]int, error) {
+	if len(offer) > MaxOfferBytes {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrBadOffer, MaxOfferBytes)
+	}
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(offer); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	want := map[string]int{}
+	for _, m := range parsed.MediaDescriptions {
+		want[m.MediaName.Media]++
+	}
+	if want["audio"]+want["video"] == 0 {
+		return nil, fmt.Errorf("%w: no audio or video m-line", ErrBadOffer)
+	}
+	return want, nil
 }
 
 func drainRTCP(s *webrtc.RTPSender) {
