@@ -30,7 +30,7 @@ usage:
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
-                  --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
+                  --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m] [--public-opening 10m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
   hotline record  --server URL --line L --call C --device PRESS.device --out DIR [--for D] [--live ADDR] [--ca FILE]   the press recorder
   hotline footage verify DIR --pins F   check a recording's signed manifest against the line's pins (F: hotline line show --json)

@@ -120,6 +120,9 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
+	// 6: a call may be booked with a public opening for the press
+	// (docs/PROTOCOL.md, "Segments"), its length in minutes; 0: none.
+	`ALTER TABLE calls ADD COLUMN public_opening_minutes INTEGER NOT NULL DEFAULT 0 CHECK (public_opening_minutes >= 0);`,
 }
 
 // Store is an open database.
