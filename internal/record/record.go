@@ -21,6 +21,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 )
 
 // Config is what a recording needs.
@@ -59,8 +60,13 @@ type Result struct {
 	Roster []protocol.RosterEntry
 }
 
-// ErrNoSegment: the recording stopped before any public segment began.
-var ErrNoSegment = errors.New("record: no public segment")
+// Errors of Run.
+var (
+	// ErrNoSegment: the recording stopped before any public segment began.
+	ErrNoSegment = errors.New("record: no public segment")
+	// ErrNotPress: the device is not enrolled with the press role alone.
+	ErrNotPress = errors.New("record: the recorder must be a press device (a role that receives the public segment only)")
+)
 
 // poll is how often the recorder looks at the segment it believes.
 const poll = 10 * time.Millisecond
@@ -70,6 +76,15 @@ const poll = 10 * time.Millisecond
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	// The recorder is the press: a device that may receive media outside
+	// the public segment would record the private talks too.
+	if d := cfg.Client.Device; d == nil {
+		return Result{}, ErrNotPress
+	} else if who, err := d.Identity(time.Now()); err != nil {
+		return Result{}, fmt.Errorf("record: %w", err)
+	} else if !role.AllowedAny(who.Roles, role.ReceivePublicSegment) || role.AllowedAny(who.Roles, role.ReceiveMedia) {
+		return Result{}, fmt.Errorf("%w: the device has roles %v", ErrNotPress, who.Roles)
 	}
 	if err := os.MkdirAll(cfg.Out, 0o700); err != nil {
 		return Result{}, err

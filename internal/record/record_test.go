@@ -314,3 +314,18 @@ func checkFootage(t *testing.T, out, call string, rec *recorder) {
 		t.Error("verified without the line's pins")
 	}
 }
+
+// TestRecorderIsPressOnly: a device that receives media outside the
+// public segment (a principal) cannot be the recorder: it would record
+// the private talks.
+func TestRecorderIsPressOnly(t *testing.T) {
+	tier.Integration(t)
+	srv := servertest.Start(t, server.Config{}, servertest.Logger())
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	_, err := record.Run(ctx, record.Config{Out: t.TempDir(),
+		Client: client.Config{Server: srv.URL(), Line: demo.Line, Call: "x", Device: srv.Device(t, demo.East, "East Principal", role.Principal)}})
+	if !errors.Is(err, record.ErrNotPress) {
+		t.Fatalf("a principal's device as the recorder: %v", err)
+	}
+}
