@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	rec := &recorder{out: cfg.Out, live: cfg.Live, files: map[fileKey]*webmFile{}, meta: map[fileKey]File{},
-		clocks: map[string]*mediaClock{}, video: map[string]bool{}, early: map[string][]early{}}
+		clocks: map[string]*mediaClock{}, video: map[string]bool{}, early: map[string][]early{}, noKey: map[fileKey]bool{}}
 	cc := cfg.Client
 	cc.Publish, cc.Frames = false, rec.frame
 	if cc.Logger == nil {
@@ -129,6 +129,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				cfg.Log.Info("private: the cut", "by", st.By.Name, "seq", st.Seq)
 				return rec.finish(st.Marker, now)
 			}
+			if rec.waitingForKey() {
+				// A camera whose file has not begun: its next key frame
+				// begins it, so ask for one rather than wait for the
+				// publisher's own (a browser sends few).
+				c.RequestKeyframes()
+			}
 		}
 	}
 }
@@ -154,12 +160,21 @@ type recorder struct {
 	failures int
 	seen     []protocol.RosterEntry // who was in the call during the segment
 	early    map[string][]early     // sound waiting for its camera's file, by participant
+	noKey    map[fileKey]bool       // cameras seen in the segment without a file yet
 }
 
 func (r *recorder) isOpen() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.started && !r.closed
+}
+
+// waitingForKey: the segment is open and some camera seen during it has
+// no file yet.
+func (r *recorder) waitingForKey() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started && !r.closed && len(r.noKey) > 0
 }
 
 func (r *recorder) open(now time.Time, m *protocol.Marker) {
@@ -210,6 +225,11 @@ func (r *recorder) frame(f client.Frame) {
 		key, w, h := vp8Key(f.Data)
 		if r.files[k] == nil && key {
 			r.create(k, tr, tr.Source, w, h)
+		}
+		if r.files[k] == nil {
+			r.noKey[k] = true
+		} else {
+			delete(r.noKey, k)
 		}
 		if file := r.files[k]; file != nil {
 			wrote = r.write(k, file, trackVideo, key, at, f.Data)
