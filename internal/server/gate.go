@@ -12,6 +12,7 @@ import (
 	"hotline/internal/call"
 	"hotline/internal/enrol"
 	"hotline/internal/peer"
+	"hotline/internal/probe"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/store"
@@ -60,6 +61,9 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
+	if err := checkTestCall(j.Call, id.Roles); err != nil {
+		return peer.Admitted{}, err
+	}
 	adm, err := g.admission(ctx, j.Line, j.Call, id)
 	if err != nil {
 		return peer.Admitted{}, err
@@ -70,6 +74,9 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 // admission looks the call up in the booking: its kind, and whether it names
 // this person (same side, same name, an adviser role on both) in advance.
 func (g *gate) admission(ctx context.Context, line, callName string, id *trust.Identity) (call.Admission, error) {
+	if probe.IsTestCall(callName) {
+		return call.Admission{Kind: call.KindVideo, Test: true}, nil
+	}
 	bc, err := g.booking.Joinable(ctx, line, callName)
 	if errors.Is(err, booking.ErrNotFound) {
 		return call.Admission{Kind: call.KindVideo}, nil // ad hoc
@@ -84,4 +91,22 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 		}
 	}
 	return adm, nil
+}
+
+// errTestCall: a probe outside a test call, or anyone else in one.
+var errTestCall = errors.New("test calls are for probes only")
+
+// checkTestCall is the rule of the probe role (docs/PROTOCOL.md, "Readiness
+// probes"): a device holding it joins test calls only, and a test call
+// admits probe devices only, so a probe's credential opens no real call and
+// a test call carries no real person's media.
+func checkTestCall(callName string, roles []role.Role) error {
+	isProbe := slices.Contains(roles, role.Probe)
+	switch test := probe.IsTestCall(callName); {
+	case isProbe && !test:
+		return fmt.Errorf("%w: a probe device joins test calls (%s…) only", errTestCall, probe.CallPrefix)
+	case test && !isProbe:
+		return fmt.Errorf("%w: %q is a test call", errTestCall, callName)
+	}
+	return nil
 }

@@ -31,7 +31,7 @@ export const MAX_TIME = Number.MAX_SAFE_INTEGER;
 /** A credential may be issued up to 5 minutes in the future (clock skew). */
 export const CLOCK_SKEW_SECONDS = 300;
 export const MAX_KID = 2 ** 48 - 1;
-export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor"];
+export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor", "probe"];
 
 // PBKDF2 bounds of authority files: what is written, and the most a file
 // may ask for (so that a crafted file cannot stall the page).
