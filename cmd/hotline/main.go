@@ -22,7 +22,8 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
-                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]   (demo takes these too)
+                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]
+                  [--webhook URL]... [--probe-retention D]   (demo takes these too)
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]

@@ -69,3 +69,6 @@ func (o probeMetrics) ProbeState(line string, s probe.State) { o.p.State(line, s
 // line, so it stays off the public listener.
 func (s *Server) readinessPages(mux *http.ServeMux) {
 }
+
+// Readiness is the readiness probes' service (the page, tests).
+func (s *Server) Readiness() *readiness.Service { return s.ready.svc }
