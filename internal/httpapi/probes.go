@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 
+	"hotline/internal/api"
+	"hotline/internal/booking"
 	"hotline/internal/probe"
 	"hotline/internal/readiness"
 	"hotline/internal/trust"
@@ -48,4 +51,18 @@ func (a *API) probeResult(w http.ResponseWriter, r *http.Request) {
 		a.cfg.Log.Error("probe result", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
+}
+
+// goNoGo is an upcoming call's badge (nil without readiness, or on an
+// error, which is logged: the schedule is shown without it).
+func (a *API) goNoGo(ctx context.Context, c booking.Call) *api.Readiness {
+	if a.cfg.Readiness == nil {
+		return nil
+	}
+	r, err := a.cfg.Readiness.GoNoGo(ctx, c.Line.Name, c.ScheduledStart)
+	if err != nil {
+		a.cfg.Log.Warn("go/no-go", "call", c.ID, "err", err)
+		return nil
+	}
+	return &r
 }

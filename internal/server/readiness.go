@@ -68,6 +68,7 @@ func (o probeMetrics) ProbeState(line string, s probe.State) { o.p.State(line, s
 // listener's routes: like the metrics, it tells whoever reads it about the
 // line, so it stays off the public listener.
 func (s *Server) readinessPages(mux *http.ServeMux) {
+	mux.Handle("GET /readiness", s.ready.svc.Page())
 }
 
 // Readiness is the readiness probes' service (the page, tests).
