@@ -61,7 +61,7 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
-	if err := checkTestCall(j.Call, id.Roles); err != nil {
+	if err := checkTestCall(j.Call, id.Roles, len(j.Tracks)); err != nil {
 		return peer.Admitted{}, err
 	}
 	adm, err := g.admission(ctx, j.Line, j.Call, id)
@@ -94,19 +94,22 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 }
 
 // errTestCall: a probe outside a test call, or anyone else in one.
-var errTestCall = errors.New("test calls are for probes only")
+var errTestCall = errors.New("test calls are for probes only (and receive-only monitors and interpreters)")
 
 // checkTestCall is the rule of the probe role (docs/PROTOCOL.md, "Readiness
 // probes"): a device holding it joins test calls only, and a test call
 // admits probe devices only, so a probe's credential opens no real call and
-// a test call carries no real person's media.
-func checkTestCall(callName string, roles []role.Role) error {
+// a test call carries no real person's media. An interpreter's booth or the
+// wall monitor may join a test call receive-only (no tracks), to be probed
+// too: it sees the probes' media and sends none.
+func checkTestCall(callName string, roles []role.Role, tracks int) error {
 	isProbe := slices.Contains(roles, role.Probe)
+	watcher := slices.Contains(roles, role.Monitor) || slices.Contains(roles, role.Interpreter)
 	switch test := probe.IsTestCall(callName); {
 	case isProbe && !test:
 		return fmt.Errorf("%w: a probe device joins test calls (%s…) only", errTestCall, probe.CallPrefix)
-	case test && !isProbe:
-		return fmt.Errorf("%w: %q is a test call", errTestCall, callName)
+	case test && !isProbe && !(watcher && tracks == 0):
+		return fmt.Errorf("%w: %q is a test call (a monitor or an interpreter may join it receive-only)", errTestCall, callName)
 	}
 	return nil
 }

@@ -47,12 +47,48 @@ func TestProbeGate(t *testing.T) {
 		{"c-7kq2mrx4tp3a", []role.Role{role.Probe}},
 		{"probe-20261206t020000", []role.Role{role.Principal}},
 		{"probe-20261206t020000", []role.Role{role.Operator}},
+		{"probe-20261206t020000", []role.Role{role.Interpreter}}, // sending audio: not receive-only
 	} {
 		_, err := l.joinErr(tc.call, demo.East, "someone", tc.roles)
 		var se *client.ServerError
 		if !errors.As(err, &se) || se.Msg.Code != protocol.CodeUnauthorized || !strings.Contains(se.Msg.Message, "test calls") {
 			t.Errorf("%v joining %s: %v, want unauthorized (test calls)", tc.roles, tc.call, err)
 		}
+	}
+}
+
+// TestProbeWatched: the wall monitor joins a test call receive-only and
+// decrypts both probes' media; the probes pass with matching codes.
+func TestProbeWatched(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a test call through real Pion endpoints")
+	}
+	srv := servertest.Start(t, server.Config{}, nil)
+	const run = "probe-watched-1"
+	mon, err := client.Join(t.Context(), client.Config{Server: srv.URL(), Line: demo.Line, Call: run,
+		Device: srv.Device(t, demo.West, "West Monitor", role.Monitor), Publish: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close()
+	var wg sync.WaitGroup
+	for side, name := range map[string]string{demo.East: "East Probe", demo.West: "West Probe"} {
+		dev := srv.Device(t, side, name, role.Probe)
+		wg.Go(func() {
+			o, err := prober.Run(t.Context(), prober.Config{Server: srv.URL(), Line: demo.Line, Device: dev, Run: run,
+				Window: 2 * time.Second, PeerWait: 10 * time.Second})
+			if err != nil || !o.Result.OK || !o.CodeMatch {
+				t.Errorf("%s probe with the monitor watching: %+v, %v", side, o, err)
+			}
+		})
+	}
+	wg.Wait()
+	from := map[string]uint64{}
+	for _, tr := range mon.Stats().Tracks {
+		from[tr.From] += tr.Decrypted
+	}
+	if from["East Probe"] == 0 || from["West Probe"] == 0 {
+		t.Errorf("the monitor decrypted %v", from)
 	}
 }
 
