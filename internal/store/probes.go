@@ -65,7 +65,7 @@ func (s *Store) ProbeRun(ctx context.Context, line, run string) ([]ProbeResult, 
 }
 
 func (s *Store) probeResults(ctx context.Context, where string, args ...any) ([]ProbeResult, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, line, run, side, device, started, received, ok, report FROM probe_results `+where, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, line, run, side, device, started, received, ok, report FROM probe_results `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: probe results: %w", err)
 	}
