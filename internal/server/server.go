@@ -22,6 +22,7 @@ import (
 	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/probe"
 	"hotline/internal/protocol"
 	"hotline/internal/store"
 	"hotline/internal/trust"
@@ -84,6 +85,9 @@ type Config struct {
 	// ProbeRetention: readiness probe results started longer ago are
 	// deleted (0: readiness.DefaultRetention).
 	ProbeRetention time.Duration
+	// ProbeThresholds are where a probe's figure makes the line degraded
+	// (zero: probe.DefaultThresholds).
+	ProbeThresholds probe.Thresholds
 	// DropMedia is a test fault (nil in production): while it returns
 	// true for a side, the media of that side's publishers is dropped as
 	// it arrives (peer.SessionConfig.DropMedia).
