@@ -20,6 +20,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/revocation"
 	"hotline/internal/web"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// Revocation holds the lines' revocation lists: it serves their route
+	// and refuses revoked devices' API sign-ins and sessions (optional).
+	Revocation *revocation.Service
 	// JoinTimeout closes a WebSocket that has not joined this long after
 	// it opened (0: peer.DefaultJoinTimeout).
 	JoinTimeout time.Duration
@@ -89,6 +93,9 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	if cfg.Revocation != nil {
+		a.revocationRoutes()
+	}
 	a.mux.Handle("/", web.Handler())
 	return a
 }

@@ -64,6 +64,10 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
 		return
 	}
+	if a.revoked(in.Line, id.DeviceID) {
+		unauthorized(w, "credential not valid for line "+in.Line+": the device was revoked by its side's authority")
+		return
+	}
 	// A credential whose roles may do nothing the API offers (press,
 	// monitor) gets no session: it would only hold memory.
 	if !mayUseAPI(id.Roles) {
@@ -135,6 +139,12 @@ func (a *API) withSession(officer bool, h func(http.ResponseWriter, *http.Reques
 		}
 		if s.origin != crossOriginOf(r) {
 			writeError(w, http.StatusForbidden, "this session was opened from another origin")
+			return
+		}
+		// A device revoked since it signed in loses its session at once.
+		if !s.officer && a.revoked(s.caller.Line, s.caller.Device) {
+			a.keys.close(token)
+			unauthorized(w, "the device was revoked by its side's authority: its session is closed")
 			return
 		}
 		if s.officer != officer {

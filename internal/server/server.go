@@ -23,6 +23,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/revocation"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -262,12 +263,23 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		life.close()
 		return fail(err)
 	}
+	revs, err := revocation.New(ctx, st, func(line string, lists []protocol.Credential, devices []string) {
+		if n := reg.Revoke(line, lists, devices); n > 0 {
+			log.Warn("revoked devices taken out of live calls", "line", line, "members", n)
+		}
+	})
+	if err != nil {
+		reg.Close()
+		life.close()
+		return fail(err)
+	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, LocalOrigins: cfg.LocalOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:    &gate{store: st, booking: book, now: time.Now},
-		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
-		Booking: book,
+		Gate:       &gate{store: st, booking: book, revoked: revs.Revoked, now: time.Now},
+		Revocation: revs,
+		Enrol:      enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
+		Booking:    book,
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},

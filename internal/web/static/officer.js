@@ -255,8 +255,8 @@ class OfficerPage {
    */
   async #approve(p, button, msg, reject) {
     const days = Number(this.days.value);
-    if (!Number.isInteger(days) || days < 1 || days > 3650) {
-      say(msg, 'Validity is 1 to 3650 days.', false);
+    if (!Number.isInteger(days) || days < 1 || days > 400) {
+      say(msg, 'Validity is 1 to 400 days.', false);
       return;
     }
     await this.#decide(p, [button, reject], msg, async () => {

@@ -119,7 +119,7 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[], segment: string) => void)|null} */
+    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[]) => void)|null} */
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
@@ -390,7 +390,7 @@ export class Session {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
-        this.onroster?.(this.roster, this.segment);
+        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : []);
         break;
       case 'ended':
         this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };
