@@ -389,7 +389,10 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 	case *protocol.Candidate:
 		s.remoteCandidate(m.Candidate)
 	case *protocol.Key:
-		if err := s.call.RelayKey(s.id, *m); err != nil {
+		// A key message not between key members is dropped without a
+		// word: it may have crossed a move of either end (PROTOCOL.md,
+		// "Keys follow the media").
+		if err := s.call.RelayKey(s.id, *m); err != nil && !errors.Is(err, call.ErrNotKeyed) {
 			s.sendError(protocol.CodeRefused, typ, "%v", err)
 		}
 	case *protocol.ParticipantAction:

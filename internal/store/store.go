@@ -120,7 +120,19 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
-	// 6: readiness probes' results (issue 14), one per side of a test call,
+	// 6: each side's current signed revocation list per line
+	// (docs/PROTOCOL.md, "Revocation"): the bytes as signed, and the
+	// serial, which only goes up.
+	`CREATE TABLE revocations (
+		line      TEXT NOT NULL REFERENCES lines(name),
+		side      TEXT NOT NULL REFERENCES sides(name),
+		serial    INTEGER NOT NULL,
+		body      TEXT NOT NULL,
+		sig       TEXT NOT NULL,
+		stored_at INTEGER NOT NULL,           -- unix seconds
+		PRIMARY KEY (line, side)
+	);`,
+	// 7: readiness probes' results (issue 14), one per side of a test call,
 	// each the probe's signed report as it came (internal/probe): the
 	// columns beside it are copies for queries, the report is the record.
 	`CREATE TABLE probe_results (
