@@ -23,8 +23,7 @@ usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
                   [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]
-                  [--local-origin LINE=http://127.0.0.1:PORT]...
-                  [--webhook URL]... [--probe-retention D]   (demo takes these too)
+                  [--local-origin LINE=http://127.0.0.1:PORT]... [--webhook URL]... [--probe-retention D]   (demo takes these too)
   hotline open    --server URL [--listen 127.0.0.1:8790] [--ca FILE]   the web client from this binary for a remote line server (local client mode)
   hotline officer --server URL --line L --key FILE [--passphrase-file F] [--ca FILE] [--listen 127.0.0.1:8791]   the side's approval page, from this binary
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI

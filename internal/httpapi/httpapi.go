@@ -99,10 +99,10 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
-	a.probeRoutes()
 	if cfg.Revocation != nil {
 		a.revocationRoutes()
 	}
+	a.probeRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }
