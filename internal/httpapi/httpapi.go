@@ -20,6 +20,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/readiness"
 	"hotline/internal/revocation"
 	"hotline/internal/web"
 )
@@ -69,6 +70,11 @@ type Config struct {
 	// is the host the client reached the server by (the request's Host),
 	// for the relay's URLs. Optional: without it welcome has none.
 	ICEServers func(host string) ([]protocol.ICEServer, func())
+	// Readiness takes the probes' results (optional: without it, no
+	// /api/probe routes).
+	Readiness *readiness.Service
+	// DropMedia is peer.SessionConfig's test fault (nil in production).
+	DropMedia func(side string) bool
 }
 
 // API holds the routes and the signalling sessions they started.
@@ -96,9 +102,11 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	a.segmentRoutes()
 	if cfg.Revocation != nil {
 		a.revocationRoutes()
 	}
+	a.probeRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }
@@ -153,7 +161,8 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
 	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Log: a.cfg.Log,
-		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, WriteTimeout: a.cfg.WriteTimeout, Directory: a.directory}
+		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, WriteTimeout: a.cfg.WriteTimeout,
+		Directory: a.directory, DropMedia: a.cfg.DropMedia}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

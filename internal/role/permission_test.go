@@ -14,33 +14,33 @@ import (
 // "-" denies. The test refuses a grid that misses or repeats an action or a
 // role, so every role × every action is written out here.
 const expected = `
-action                  principal adviser interpreter operator press_officer press monitor
-publish_audio           +         +       -           -        +             -     -
-publish_video           +         +       -           -        +             -     -
-publish_interpretation  -         -       +           -        -             -     -
-receive_media           +         +       +           -        +             -     +
-receive_public_segment  +         +       +           -        +             +     +
-join_call               +         +       +           +        +             +     +
-see_call_state          +         +       +           +        +             -     -
-see_health              -         -       -           +        -             -     -
-view_schedule           +         +       +           +        +             -     -
-view_history            +         -       -           +        +             -     -
-admit_from_lobby        +         -       -           +        -             -     -
-call_in_adviser         +         -       -           +        -             -     -
-send_out_adviser        +         -       -           +        -             -     -
-remove_participant      +         -       -           +        -             -     -
-request_call            +         -       -           +        -             -     -
-accept_call             +         -       -           +        -             -     -
-decline_call            +         -       -           +        -             -     -
-cancel_call             +         -       -           +        -             -     -
-start_call              +         -       -           +        -             -     -
-end_call                +         -       -           +        -             -     -
-edit_agenda             +         -       -           +        -             -     -
-start_public_segment    -         -       -           -        +             -     -
-end_public_segment      -         -       -           -        +             -     -
-publish_readout         -         -       -           -        +             -     -
-manage_line             -         -       -           +        -             -     -
-run_readiness_test      -         -       -           +        -             -     -
+action                  principal adviser interpreter operator press_officer press monitor probe
+publish_audio           +         +       -           -        +             -     -     +
+publish_video           +         +       -           -        +             -     -     +
+publish_interpretation  -         -       +           -        -             -     -     -
+receive_media           +         +       +           -        +             -     +     +
+receive_public_segment  +         +       +           -        +             +     +     -
+join_call               +         +       +           +        +             +     +     +
+see_call_state          +         +       +           +        +             -     -     -
+see_health              -         -       -           +        -             -     -     -
+view_schedule           +         +       +           +        +             -     -     -
+view_history            +         -       -           +        +             -     -     -
+admit_from_lobby        +         -       -           +        -             -     -     -
+call_in_adviser         +         -       -           +        -             -     -     -
+send_out_adviser        +         -       -           +        -             -     -     -
+remove_participant      +         -       -           +        -             -     -     -
+request_call            +         -       -           +        -             -     -     -
+accept_call             +         -       -           +        -             -     -     -
+decline_call            +         -       -           +        -             -     -     -
+cancel_call             +         -       -           +        -             -     -     -
+start_call              +         -       -           +        -             -     -     -
+end_call                +         -       -           +        -             -     -     -
+edit_agenda             +         -       -           +        -             -     -     -
+start_public_segment    +         -       -           +        +             -     -     -
+end_public_segment      +         -       -           +        +             -     -     -
+publish_readout         -         -       -           -        +             -     -     -
+manage_line             -         -       -           +        -             -     -     -
+run_readiness_test      -         -       -           +        -             -     -     -
 `
 
 type cell struct {
@@ -158,8 +158,12 @@ func TestProductRules(t *testing.T) {
 		t.Error("interpreter: speaks into an interpretation channel only")
 	}
 	for _, r := range All {
-		if Allowed(r, StartPublicSegment) != (r == PressOfficer) || Allowed(r, PublishReadout) != (r == PressOfficer) {
-			t.Errorf("%s: only the press officer runs the public segment and the readout", r)
+		runs := r == PressOfficer || r == Principal || r == Operator
+		if Allowed(r, StartPublicSegment) != runs || Allowed(r, EndPublicSegment) != runs {
+			t.Errorf("%s: the press officer, principal and operator run the public segment, nobody else", r)
+		}
+		if Allowed(r, PublishReadout) != (r == PressOfficer) {
+			t.Errorf("%s: only the press officer publishes the readout", r)
 		}
 	}
 }

@@ -132,6 +132,25 @@ var migrations = []string{
 		stored_at INTEGER NOT NULL,           -- unix seconds
 		PRIMARY KEY (line, side)
 	);`,
+	// 7: readiness probes' results (issue 14), one per side of a test call,
+	// each the probe's signed report as it came (internal/probe): the
+	// columns beside it are copies for queries, the report is the record.
+	`CREATE TABLE probe_results (
+		id       INTEGER PRIMARY KEY,
+		line     TEXT NOT NULL REFERENCES lines(name),
+		run      TEXT NOT NULL,
+		side     TEXT NOT NULL,
+		device   TEXT NOT NULL,
+		started  INTEGER NOT NULL,     -- unix milliseconds: the probe's join began
+		received INTEGER NOT NULL,     -- unix milliseconds: the server stored it
+		ok       INTEGER NOT NULL CHECK (ok IN (0, 1)),
+		report   TEXT NOT NULL,
+		UNIQUE (line, run, side)
+	);
+	CREATE INDEX probe_results_line ON probe_results(line, started);`,
+	// 8: a call may be booked with a public opening for the press
+	// (docs/PROTOCOL.md, "Segments"), its length in minutes; 0: none.
+	`ALTER TABLE calls ADD COLUMN public_opening_minutes INTEGER NOT NULL DEFAULT 0 CHECK (public_opening_minutes >= 0);`,
 }
 
 // Store is an open database.
