@@ -32,6 +32,8 @@ usage:
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
+  hotline audit   export | sign [--out HEAD] --server URL --line L --device F [--ca FILE] | verify --file EXPORT --pins F [--head HEAD]...
+                  the line's hash-chained call record: export it (JSON), sign its head (operators), verify it offline
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
   hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runJoin(ctx, args[1:], stdout, stderr)
 	case "call":
 		return runCall(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "backup":

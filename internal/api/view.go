@@ -116,3 +116,8 @@ type CallList struct {
 	Line  Line   `json:"line"`
 	Calls []Call `json:"calls"`
 }
+
+// RecordAppended answers a statement appended to the call record: its entry's seq.
+type RecordAppended struct {
+	Seq uint64 `json:"seq"`
+}

@@ -118,7 +118,7 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 	defer c.reg.ev.flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, target, err := c.actorAndTarget(byID, targetID, action)
+	by, target, err := c.actorAndTarget(byID, targetID, action)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 		return fmt.Errorf("%w: %s is %s, not %s", ErrWrongState, target.id.Name, target.state, from)
 	}
 	target.state = to
-	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to})
+	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to, By: by.id.Name})
 	c.syncLocked(target)
 	c.broadcastRoster()
 	return nil

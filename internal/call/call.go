@@ -167,6 +167,9 @@ type entry struct {
 	listening string
 	tracks    []Publication // in publish order
 	got       map[pubKey]bool
+	// kid is the KID of the last key message it sent (keyed: it sent one).
+	kid   uint64
+	keyed bool
 }
 
 // pubKey names a publication within a call.
@@ -291,6 +294,7 @@ func (c *Call) Unpublish(memberID, trackID string) error {
 // RelayKey hands a key message from one member to another. The call does
 // not look inside: the key is sealed to the recipient.
 func (c *Call) RelayKey(fromID string, k protocol.Key) error {
+	defer c.reg.ev.flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.find(fromID) == nil {
@@ -302,6 +306,12 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 	}
 	k.To, k.From = "", fromID
 	to.sink.DeliverKey(k)
+	if from := c.find(fromID); !from.keyed || from.kid != k.KID {
+		// A sender's first key message of a KID: it keys a new epoch (the
+		// call record notes it; the key itself stays sealed).
+		from.keyed, from.kid = true, k.KID
+		c.emit(Event{Kind: EventKey, Member: from.id, KID: k.KID})
+	}
 	return nil
 }
 
@@ -544,4 +554,21 @@ func (r *Registry) Resume(name string, a Admission) bool {
 	c.emit(Event{Kind: EventOpened})
 	c.graceLocked()
 	return true
+}
+
+// Member returns the identity of participant id in the live call name, if
+// it is in it now (the server checks a witness statement's signer with it).
+func (r *Registry) Member(name, id string) (Identity, bool) {
+	r.mu.Lock()
+	c := r.calls[name]
+	r.mu.Unlock()
+	if c == nil {
+		return Identity{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.find(id); e != nil {
+		return e.id, true
+	}
+	return Identity{}, false
 }

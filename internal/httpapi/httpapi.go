@@ -47,6 +47,8 @@ type Config struct {
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// Record keeps the lines' call records (optional; with Booking).
+	Record RecordBook
 	// JoinTimeout closes a WebSocket that has not joined this long after
 	// it opened (0: peer.DefaultJoinTimeout).
 	JoinTimeout time.Duration
@@ -86,6 +88,7 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	a.recordRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }

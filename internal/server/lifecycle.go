@@ -76,6 +76,7 @@ func (l *lifecycle) handle(ev call.Event) {
 		l.log.Error("lifecycle fell behind: live call events lost", "missed", ev.Missed)
 		l.metrics.Missed(ev.Missed)
 	}
+	l.record(ctx, ev)
 	log := l.log.With("call", ev.Call)
 	switch ev.Kind {
 	case call.EventJoined:

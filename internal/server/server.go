@@ -259,7 +259,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
 		Gate:    &gate{store: st, booking: book, now: time.Now},
 		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
-		Booking: book,
+		Booking: book, Record: st,
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},

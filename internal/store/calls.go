@@ -176,7 +176,7 @@ func addTransition(ctx context.Context, tx *sql.Tx, id string, seq int, t CallTr
 	if err != nil {
 		return fmt.Errorf("store: call %q: transition: %w", id, err)
 	}
-	return nil
+	return recordTransition(ctx, tx, id, t)
 }
 
 func commit(tx *sql.Tx, id string) error {

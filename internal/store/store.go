@@ -120,6 +120,16 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
+	// 6: the call record (record.go): each line's hash-chained entries,
+	// each stored as its canonical encoding with its hash. Rows are only
+	// ever inserted.
+	`CREATE TABLE record_entries (
+		line  TEXT NOT NULL,
+		seq   INTEGER NOT NULL,              -- 1, 2, … within the line
+		entry TEXT NOT NULL,                 -- canonical JSON (internal/record)
+		hash  BLOB NOT NULL,                 -- SHA-256("hotline-record-v1\0" || entry)
+		PRIMARY KEY (line, seq)
+	);`,
 }
 
 // Store is an open database.

@@ -1,0 +1,36 @@
+package apiclient
+
+import (
+	"context"
+	"net/url"
+
+	"hotline/internal/api"
+	"hotline/internal/record"
+)
+
+// Record fetches the line's call record (docs/API.md, "Call record"),
+// decoded with record.ParseExport; nothing in it is verified yet.
+func (c *Client) Record(ctx context.Context, line string) (record.Export, []byte, error) {
+	raw, err := c.do(ctx, "GET", "/api/lines/"+url.PathEscape(line)+"/record", nil, nil, record.MaxExport)
+	if err != nil {
+		return record.Export{}, nil, err
+	}
+	x, err := record.ParseExport(raw)
+	return x, raw, err
+}
+
+// PostHead hands the server a signed head to append to the record.
+func (c *Client) PostHead(ctx context.Context, line string, s record.Signed) (uint64, error) {
+	return c.postStatement(ctx, line, "heads", s)
+}
+
+// PostWitness hands the server a witness statement to append to the record.
+func (c *Client) PostWitness(ctx context.Context, line string, s record.Signed) (uint64, error) {
+	return c.postStatement(ctx, line, "witness", s)
+}
+
+func (c *Client) postStatement(ctx context.Context, line, what string, s record.Signed) (uint64, error) {
+	var out api.RecordAppended
+	_, err := c.Do(ctx, "POST", "/api/lines/"+url.PathEscape(line)+"/record/"+what, s, &out)
+	return out.Seq, err
+}

@@ -1,0 +1,256 @@
+package server_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/internal/api"
+	"hotline/internal/apiclient"
+	"hotline/internal/client"
+	"hotline/internal/demo"
+	"hotline/internal/protocol"
+	"hotline/internal/record"
+	"hotline/internal/role"
+	"hotline/internal/server"
+	"hotline/internal/servertest"
+	"hotline/internal/store"
+	"hotline/internal/trust"
+)
+
+// recordLine is a demo line whose call record a test scripts and tampers with.
+type recordLine struct {
+	*e2eeLine
+	db   string // the SQLite file
+	pins []trust.Pin
+}
+
+func startRecordLine(t *testing.T) *recordLine {
+	dir := t.TempDir()
+	l := startLineWith(t, server.Config{DataDir: dir})
+	return &recordLine{e2eeLine: l, db: filepath.Join(dir, store.FileName)}
+}
+
+// api signs dev in to the calls API.
+func (l *recordLine) api(dev *trust.Device) *apiclient.Client {
+	l.t.Helper()
+	cl, err := apiclient.New(l.srv.URL(), nil)
+	if err == nil {
+		err = cl.SignIn(context.Background(), dev, demo.Line)
+	}
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.pins = dev.Pins
+	return cl
+}
+
+// verify exports the record through the API and verifies it.
+func (l *recordLine) verify(cl *apiclient.Client, kept ...record.Signed) (record.Report, []record.Entry, error) {
+	l.t.Helper()
+	x, _, err := cl.Record(context.Background(), demo.Line)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	var es []record.Entry
+	for _, s := range x.Entries {
+		e, _ := record.Parse([]byte(s))
+		es = append(es, e)
+	}
+	rep, err := record.Verify(x, l.pins, kept)
+	return rep, es, err
+}
+
+func kinds(es []record.Entry) []record.Kind {
+	var out []record.Kind
+	for _, e := range es {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// isSubsequence: want appears in got in order (other entries between).
+func isSubsequence(got, want []record.Kind) bool {
+	i := 0
+	for _, k := range got {
+		if i < len(want) && k == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// TestCallRecord (issue 15): a scripted call — booked calls requested,
+// declined, accepted and ended through the API; native endpoints joining,
+// admitted from the lobby, an adviser called in and sent out, a guest
+// removed, keys relayed, a witness statement, someone leaving — leaves
+// every event in the line's record, in order, and the export verifies
+// against the pins; forged witness statements are refused; an operator's
+// signed head is appended and checked.
+func TestCallRecord(t *testing.T) {
+	l := startRecordLine(t)
+	ctx := context.Background()
+	east := l.api(l.device(demo.East, "East Operator", role.Operator))
+	west := l.api(l.device(demo.West, "West Operator", role.Operator))
+	ask := func(named ...api.Participant) string {
+		c, err := east.Request(ctx, api.RequestBody{Line: demo.Line, Kind: "video", When: "now", DurationMinutes: 30, Participants: named})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	declined := ask()
+	if _, err := west.Transition(ctx, declined, "decline", api.TransitionBody{}); err != nil {
+		t.Fatal(err)
+	}
+	id := ask(api.Participant{Name: "East Adviser", Roles: []string{string(role.Adviser)}})
+	if _, err := west.Transition(ctx, id, "accept", api.TransitionBody{}); err != nil {
+		t.Fatal(err)
+	}
+
+	pe, err := l.tryJoin(id, l.device(demo.East, "East Principal", role.Principal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := l.tryJoin(id, l.device(demo.West, "West Principal", role.Principal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adviser, err := l.tryJoin(id, l.device(demo.East, "East Adviser", role.Adviser), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest, err := l.tryJoin(id, l.device(demo.East, "Guest", role.Adviser), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, do func() error, who *client.Client, state string) {
+		t.Helper()
+		servertest.Eventually(t, what, func() error {
+			if err := stateOf(pe, who.ID(), state); err == nil {
+				return nil
+			}
+			return do()
+		})
+		servertest.Eventually(t, what+" seen", func() error { return stateOf(pe, who.ID(), state) })
+	}
+	step("adviser called in", func() error { return pe.CallIn(ctx, adviser.ID()) }, adviser, protocol.StateIn)
+	step("adviser sent out", func() error { return pe.SendOut(ctx, adviser.ID()) }, adviser, protocol.StateBench)
+	step("guest admitted", func() error { return pe.Admit(ctx, guest.ID()) }, guest, protocol.StateIn)
+	servertest.Eventually(t, "guest removed", func() error { return pe.Remove(ctx, guest.ID()) })
+
+	// A witness statement once the code is there; forged ones refused.
+	servertest.Eventually(t, "a code", func() error {
+		if _, ok := pe.Keys().Code(); !ok {
+			return errors.New("pending")
+		}
+		return nil
+	})
+	st, err := pe.Witness("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := east.PostWitness(ctx, demo.Line, st); err != nil {
+		t.Fatal(err)
+	}
+	wb, _, _ := record.OpenWitness(st, l.pins)
+	forged := wb
+	forged.KID = trust.KID(pw.Keys().Self().SigKey, 0)
+	otherDevice, err := record.Sign(l.srv.Device(t, demo.West, "West Principal"), record.LabelWitness, &forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badSig := st
+	sig, _ := trust.DecodeB64(st.Sig)
+	sig[3] ^= 1
+	badSig.Sig = trust.B64(sig)
+	for what, s := range map[string]record.Signed{"another device's": otherDevice, "a bad signature's": badSig} {
+		if _, err := east.PostWitness(ctx, demo.Line, s); apiclient.Status(err) != 403 {
+			t.Fatalf("%s statement: %v, want 403", what, err)
+		}
+	}
+
+	pw.Close()
+	servertest.Eventually(t, "west gone", func() error {
+		if stateOf(pe, pw.ID(), protocol.StateIn) == nil {
+			return errors.New("still there")
+		}
+		return nil
+	})
+	if _, err := east.Transition(ctx, id, "end", api.TransitionBody{}); err != nil {
+		t.Fatal(err)
+	}
+	var es []record.Entry
+	servertest.Eventually(t, "the call closed in the record", func() error {
+		var err error
+		if _, es, err = l.verify(east); err != nil {
+			return err
+		}
+		if !slices.Contains(kinds(es), record.Closed) {
+			return fmt.Errorf("no closed entry: %v", kinds(es))
+		}
+		return nil
+	})
+	want := []record.Kind{record.Requested, record.Declined, record.Requested, record.Accepted,
+		record.Opened, record.Joined, record.Started, record.Joined, record.Joined, record.Joined,
+		record.CalledIn, record.SentOut, record.Admitted, record.Removed, record.Witness,
+		record.Left, record.Ended, record.Closed}
+	if !isSubsequence(kinds(es), want) {
+		t.Fatalf("record %v\nwant in order %v", kinds(es), want)
+	}
+	witnesses, keyed := 0, false
+	for _, e := range es {
+		switch {
+		case e.Kind == record.Witness:
+			witnesses++
+		case e.Kind == record.Key && e.Participant == pe.ID() && e.KID != nil && *e.KID == wb.KID:
+			keyed = true
+		case e.Kind == record.Removed && (e.Name != "Guest" || e.By != "East Principal"):
+			t.Fatalf("removed entry %+v", e)
+		case e.Kind == record.Declined && e.Call != declined:
+			t.Fatalf("declined entry %+v", e)
+		}
+	}
+	if witnesses != 1 || !keyed {
+		t.Fatalf("%d witness entries (want 1), the witness's key epoch recorded: %v", witnesses, keyed)
+	}
+
+	// An operator signs the head: appended, and it verifies.
+	rep, _, err := l.verify(east)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := signHead(t, l.srv.Device(t, demo.East, "East Operator", role.Operator), rep)
+	if _, err := east.PostHead(ctx, demo.Line, head); err != nil {
+		t.Fatal(err)
+	}
+	rep2, _, err := l.verify(west, head)
+	if err != nil || len(rep2.Heads) != 2 || rep2.Entries != rep.Entries+1 {
+		t.Fatalf("after the head: %+v, %v", rep2, err)
+	}
+	// A principal's head (not an operator) is refused.
+	if _, err := east.PostHead(ctx, demo.Line, signHead(t, l.srv.Device(t, demo.East, "Someone", role.Principal), rep)); apiclient.Status(err) != 403 {
+		t.Fatalf("a principal's head: %v, want 403", err)
+	}
+	_ = time.Second
+}
+
+// signHead signs the head of rep with dev.
+func signHead(t *testing.T, dev *trust.Device, rep record.Report) record.Signed {
+	t.Helper()
+	h := record.HeadBody{V: record.Version, Line: rep.Line, Seq: uint64(rep.Entries), Hash: trust.B64(rep.Hash), Signed: time.Now().Unix()}
+	s, err := record.Sign(dev, record.LabelHead, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var _ = strings.Contains
+var _ = sql.ErrNoRows
