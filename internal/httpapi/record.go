@@ -133,4 +133,3 @@ func (a *API) appendStatement(w http.ResponseWriter, r *http.Request, e record.E
 	}
 	writeJSON(w, http.StatusCreated, api.RecordAppended{Seq: e.Seq})
 }
-

@@ -59,7 +59,9 @@ type Break struct {
 	Why string
 }
 
-func (b *Break) Error() string { return fmt.Sprintf("record: chain breaks at seq %d: %s", b.Seq, b.Why) }
+func (b *Break) Error() string {
+	return fmt.Sprintf("record: chain breaks at seq %d: %s", b.Seq, b.Why)
+}
 
 // Mismatch is a signed head that the record no longer matches: the server
 // changed (or dropped) entries the head vouched for.

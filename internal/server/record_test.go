@@ -238,7 +238,108 @@ func TestCallRecord(t *testing.T) {
 	if _, err := east.PostHead(ctx, demo.Line, signHead(t, l.srv.Device(t, demo.East, "Someone", role.Principal), rep)); apiclient.Status(err) != 403 {
 		t.Fatalf("a principal's head: %v, want 403", err)
 	}
-	_ = time.Second
+	l.tamper(east, head)
+}
+
+type row struct {
+	seq   int64
+	entry string
+	hash  []byte
+}
+
+// tamper edits, deletes and reorders one row of the record in the SQLite
+// file (the server running), and rewrites a whole tail of it consistently:
+// each time the export fails verification at that row, or the signed
+// head no longer matches.
+func (l *recordLine) tamper(cl *apiclient.Client, kept record.Signed) {
+	t := l.t
+	db, err := sql.Open("sqlite", "file:"+l.db+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows []row
+	rs, err := db.Query(`SELECT seq, entry, hash FROM record_entries WHERE line = ? ORDER BY seq`, demo.Line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(&r.seq, &r.entry, &r.hash); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	if err := rs.Err(); err != nil || len(rows) < 10 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restore := func() {
+		exec(`DELETE FROM record_entries WHERE line = ?`, demo.Line)
+		for _, r := range rows {
+			exec(`INSERT INTO record_entries(line, seq, entry, hash) VALUES(?, ?, ?, ?)`, demo.Line, r.seq, r.entry, r.hash)
+		}
+	}
+	// k: the sent_out entry, in the middle.
+	k := int64(0)
+	for _, r := range rows {
+		if strings.Contains(r.entry, `"kind":"sent_out"`) {
+			k = r.seq
+		}
+	}
+	breaksAt := func(what string, seq int64) {
+		t.Helper()
+		_, _, err := l.verify(cl)
+		var b *record.Break
+		if !errors.As(err, &b) || b.Seq != uint64(seq) {
+			t.Fatalf("%s row %d: verify says %v", what, seq, err)
+		}
+		restore()
+		if _, _, err := l.verify(cl); err != nil {
+			t.Fatalf("restored: %v", err)
+		}
+	}
+	exec(`UPDATE record_entries SET entry = replace(entry, '"name":"East Adviser"', '"name":"East Advisor"') WHERE line = ? AND seq = ?`, demo.Line, k)
+	breaksAt("edited", k)
+	exec(`DELETE FROM record_entries WHERE line = ? AND seq = ?`, demo.Line, k)
+	breaksAt("deleted", k)
+	exec(`UPDATE record_entries SET seq = -1 WHERE line = ? AND seq = ?`, demo.Line, k)
+	exec(`UPDATE record_entries SET seq = ? WHERE line = ? AND seq = ?`, k, demo.Line, k+1)
+	exec(`UPDATE record_entries SET seq = ? WHERE line = ? AND seq = -1`, k+1, demo.Line)
+	breaksAt("reordered", k)
+
+	// A careful rewrite: the entry edited, and every later entry linked
+	// again with fresh hashes. The chain holds; the signed heads do not.
+	prev := rows[k-2].hash
+	for _, r := range rows[k-1:] {
+		e, err := record.Parse([]byte(r.entry))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Seq == uint64(k) {
+			e.Name = "East Advisor"
+		}
+		e, enc, hash, err := record.Link(e, e.Seq-1, prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(`UPDATE record_entries SET entry = ?, hash = ? WHERE line = ? AND seq = ?`, string(enc), hash, demo.Line, e.Seq)
+		prev = hash
+	}
+	_, _, err = l.verify(cl, kept)
+	var m *record.Mismatch
+	if !errors.Is(err, record.ErrMismatch) || !errors.As(err, &m) || m.Seq != uint64(len(rows)-1) {
+		t.Fatalf("rewritten: verify says %v", err)
+	}
+	if n := strings.Count(err.Error(), "no longer matches"); n != 2 {
+		t.Fatalf("rewritten: %d heads reported (want the one in the record and the kept one): %v", n, err)
+	}
+	restore()
 }
 
 // signHead signs the head of rep with dev.
@@ -251,6 +352,3 @@ func signHead(t *testing.T, dev *trust.Device, rep record.Report) record.Signed 
 	}
 	return s
 }
-
-var _ = strings.Contains
-var _ = sql.ErrNoRows
