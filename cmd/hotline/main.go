@@ -34,6 +34,8 @@ usage:
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
   hotline audit   export | sign [--out HEAD] --server URL --line L --device F [--ca FILE] | verify --file EXPORT --pins F [--head HEAD]...
                   the line's hash-chained call record: export it (JSON), sign its head (operators), verify it offline
+  hotline readout publish --server URL --line L --device F --call C --file R.md [--corrects ID] | verify --server URL --line L --pins F
+                  a side's signed readout of a call (press officer or operator); verify checks every readout of the line
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
   hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCall(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "readout":
+		return runReadout(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "backup":

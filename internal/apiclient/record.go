@@ -34,3 +34,17 @@ func (c *Client) postStatement(ctx context.Context, line, what string, s record.
 	_, err := c.Do(ctx, "POST", "/api/lines/"+url.PathEscape(line)+"/record/"+what, s, &out)
 	return out.Seq, err
 }
+
+// PublishReadout publishes a signed readout (docs/API.md, "Readouts").
+func (c *Client) PublishReadout(ctx context.Context, line string, s record.Signed) (api.ReadoutPublished, error) {
+	var out api.ReadoutPublished
+	_, err := c.Do(ctx, "POST", "/api/lines/"+url.PathEscape(line)+"/readouts", s, &out)
+	return out, err
+}
+
+// Readouts lists the line's readouts (no session needed).
+func (c *Client) Readouts(ctx context.Context, line string) (api.ReadoutList, error) {
+	var out api.ReadoutList
+	_, err := c.Do(ctx, "GET", "/api/lines/"+url.PathEscape(line)+"/readouts", nil, &out)
+	return out, err
+}

@@ -140,6 +140,11 @@ func New(st *store.Store) *Service { return &Service{store: st, now: time.Now} }
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // line loads a line with its sides' zones.
+// Line returns a line with its sides' zones (ErrNotFound).
+func (s *Service) Line(ctx context.Context, name string) (schedule.Line, error) {
+	return s.line(ctx, name)
+}
+
 func (s *Service) line(ctx context.Context, name string) (schedule.Line, error) {
 	sl, err := s.store.Line(ctx, name)
 	if err != nil {

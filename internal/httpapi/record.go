@@ -10,6 +10,7 @@ import (
 	"hotline/internal/booking"
 	"hotline/internal/protocol"
 	"hotline/internal/record"
+	"hotline/internal/store"
 	"hotline/internal/trust"
 )
 
@@ -18,6 +19,9 @@ type RecordBook interface {
 	Record(ctx context.Context, line string, limit int) ([]string, error)
 	RecordHead(ctx context.Context, line string) (uint64, []byte, error)
 	AppendRecord(ctx context.Context, e record.Entry) (record.Entry, error)
+	AddReadout(ctx context.Context, r store.Readout, device string) (store.Readout, error)
+	Readouts(ctx context.Context, line string, limit int) ([]store.Readout, error)
+	Readout(ctx context.Context, id string) (store.Readout, error)
 }
 
 // statementSkew bounds how far a witness statement's time may be from the
@@ -34,6 +38,7 @@ func (a *API) recordRoutes() {
 	a.mux.HandleFunc("GET /api/lines/{line}/record", a.authed(a.exportRecord))
 	a.mux.HandleFunc("POST /api/lines/{line}/record/heads", a.postHead)
 	a.mux.HandleFunc("POST /api/lines/{line}/record/witness", a.postWitness)
+	a.readoutRoutes()
 }
 
 func (a *API) exportRecord(w http.ResponseWriter, r *http.Request, s session) {

@@ -58,6 +58,10 @@ const (
 	Witness Kind = "witness"
 	// Head: Statement is an operator's signed head (HeadBody).
 	Head Kind = "head"
+	// Readout: a side published the readout Ref (ReadoutID) of Call;
+	// Name, Side, Device: who signed it. The readout itself is kept and
+	// served beside the record, signed.
+	Readout Kind = "readout"
 )
 
 // knownKinds: a verifier refuses an entry of another kind (a newer server
@@ -65,7 +69,7 @@ const (
 var knownKinds = map[Kind]bool{
 	Requested: true, Accepted: true, Declined: true, Cancelled: true, Started: true, Ended: true,
 	Opened: true, Joined: true, Admitted: true, CalledIn: true, SentOut: true, Moved: true,
-	Left: true, Removed: true, Closed: true, Key: true, Witness: true, Head: true,
+	Left: true, Removed: true, Closed: true, Key: true, Witness: true, Head: true, Readout: true,
 }
 
 // Entry is one entry of a line's record, its fields in the order of its
@@ -89,6 +93,7 @@ type Entry struct {
 	By          string  `json:"by,omitempty"`
 	Reason      string  `json:"reason,omitempty"`
 	KID         *uint64 `json:"kid,omitempty"`
+	Ref         string  `json:"ref,omitempty"`
 	Statement   *Signed `json:"statement,omitempty"`
 }
 

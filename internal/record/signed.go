@@ -31,8 +31,8 @@ const (
 	LabelReadout = "hotline-readout-v1\x00"
 )
 
-// MaxStatementBody bounds a signed body.
-const MaxStatementBody = 8 << 10
+// MaxStatementBody bounds a signed body (a readout's text and its fields).
+const MaxStatementBody = MaxReadoutText + 4<<10
 
 // Errors of a statement that does not verify.
 var (
@@ -117,7 +117,7 @@ func sum(parts ...[]byte) []byte {
 
 // maxSignedJSON bounds a signed statement's JSON form: its credential, a
 // body of MaxStatementBody in b64u, a signature and the keys.
-const maxSignedJSON = 32 << 10
+const maxSignedJSON = 48 << 10
 
 // ParseSigned decodes a signed statement's JSON form strictly (unknown
 // fields, trailing data and oversize refused). It verifies nothing.

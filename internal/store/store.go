@@ -121,15 +121,27 @@ var migrations = []string{
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
 	// 6: the call record (record.go): each line's hash-chained entries,
-	// each stored as its canonical encoding with its hash. Rows are only
-	// ever inserted.
+	// each stored as its canonical encoding with its hash; and the sides'
+	// signed readouts (readouts.go). Rows are only ever inserted.
 	`CREATE TABLE record_entries (
 		line  TEXT NOT NULL,
 		seq   INTEGER NOT NULL,              -- 1, 2, … within the line
 		entry TEXT NOT NULL,                 -- canonical JSON (internal/record)
 		hash  BLOB NOT NULL,                 -- SHA-256("hotline-record-v1\0" || entry)
 		PRIMARY KEY (line, seq)
-	);`,
+	);
+	CREATE TABLE readouts (
+		id        TEXT PRIMARY KEY,          -- record.ReadoutID
+		line      TEXT NOT NULL REFERENCES lines(name),
+		call      TEXT NOT NULL REFERENCES calls(id),
+		side      TEXT NOT NULL,
+		name      TEXT NOT NULL,             -- the signer's
+		published INTEGER NOT NULL,          -- unix seconds, as signed
+		corrects  TEXT REFERENCES readouts(id),
+		signed    TEXT NOT NULL,             -- JSON of the signed readout, as received
+		seq       INTEGER NOT NULL           -- its entry in the line's record
+	);
+	CREATE INDEX readouts_line ON readouts(line, seq);`,
 }
 
 // Store is an open database.
