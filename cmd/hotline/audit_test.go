@@ -44,19 +44,7 @@ func TestAuditCommands(t *testing.T) {
 	if err := os.WriteFile(export, []byte(exported), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := trust.LoadDevice(l.devices["East Operator"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	li := api.LineInfo{Name: demo.Line}
-	for _, p := range dev.Pins {
-		li.Sides = append(li.Sides, api.Pin{Side: p.Side, Key: trust.B64(p.Key), Fingerprint: trust.Fingerprint(p.Key)})
-	}
-	pins := filepath.Join(dir, "pins.json")
-	data, _ := json.Marshal(li)
-	if err := os.WriteFile(pins, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pins := pinsFile(t, l.devices["East Operator"])
 	out, err := audit("verify", "--file", export, "--pins", pins, "--head", head)
 	code := signed[strings.Index(signed, "code ")+5:][:24]
 	if err != nil || !strings.Contains(out, "the chain verifies") || !strings.Contains(out, "signed by East Operator (east) for entry 2, matches (code "+code) {
@@ -68,11 +56,63 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatalf("%d entries, %v", len(x.Entries), err)
 	}
 	x.Entries[0] = strings.Replace(x.Entries[0], `"name":"East Operator"`, `"name":"East Principal"`, 1)
-	data, _ = json.Marshal(x)
+	data, _ := json.Marshal(x)
 	if err := os.WriteFile(export, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := audit("verify", "--file", export, "--pins", pins); err == nil || !strings.Contains(err.Error(), "chain breaks at seq 1") {
 		t.Fatalf("an edited export: %v\n%s", err, out)
+	}
+}
+
+// pinsFile writes the pins of the device in file dev as `hotline line show
+// --json` prints them.
+func pinsFile(t *testing.T, devPath string) string {
+	t.Helper()
+	dev, err := trust.LoadDevice(devPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := api.LineInfo{Name: demo.Line}
+	for _, p := range dev.Pins {
+		li.Sides = append(li.Sides, api.Pin{Side: p.Side, Key: trust.B64(p.Key), Fingerprint: trust.Fingerprint(p.Key)})
+	}
+	pins := filepath.Join(t.TempDir(), "pins.json")
+	data, _ := json.Marshal(li)
+	if err := os.WriteFile(pins, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pins
+}
+
+// TestReadoutCommands (issue 15): `hotline readout publish` signs and
+// publishes a Markdown file as the side's readout; `readout verify` checks
+// every readout of the line against the pins; a principal may not publish.
+func TestReadoutCommands(t *testing.T) {
+	l := startCallLine(t)
+	c := l.callJSON("East Operator", "request", "--when", "now")
+	l.must("West Principal", "accept", c.ID)
+	file := filepath.Join(t.TempDir(), "readout.md")
+	if err := os.WriteFile(file, []byte("# Readout\n\nFrank and *useful*.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"readout"}, args...), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	srv := func(who string) []string {
+		return []string{"--server", l.url, "--line", demo.Line, "--device", l.devices[who], "--call", c.ID, "--file", file}
+	}
+	out, err := cmd(append([]string{"publish"}, srv("East Operator")...)...)
+	if err != nil || !strings.Contains(out, "published readout") {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	if out, err := cmd(append([]string{"publish"}, srv("East Principal")...)...); err == nil || !strings.Contains(err.Error(), "press officer or operator") {
+		t.Fatalf("a principal publishing: %v\n%s", err, out)
+	}
+	out, err = cmd("verify", "--server", l.url, "--line", demo.Line, "--pins", pinsFile(t, l.devices["West Principal"]))
+	if err != nil || !strings.Contains(out, "1 readouts verify") || !strings.Contains(out, "signed by East Operator (east)") {
+		t.Fatalf("verify: %v\n%s", err, out)
 	}
 }
