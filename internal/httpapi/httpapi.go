@@ -73,6 +73,9 @@ type API struct {
 	keys     *keyring       // API challenges and sessions
 	// directory: the joined signalling sessions, for "resume"
 	directory *peer.Directory
+	// statements bounds the signed statements (witness, heads, readouts)
+	// each device adds to the call record (record.go)
+	statements *limit.Rate
 }
 
 // New builds the routes.

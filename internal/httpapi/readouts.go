@@ -57,6 +57,9 @@ func (a *API) publishReadout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if a.tooMany(w, id.DeviceID) {
+		return
+	}
 	rid, _ := record.ReadoutID(st) // the body decoded in OpenReadout
 	signed, _ := json.Marshal(st)
 	out, err := a.cfg.Record.AddReadout(ctx, store.Readout{ID: rid, Line: line, Call: rb.Call, Side: rb.Side, Name: id.Name,

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"hotline/internal/api"
 	"hotline/internal/booking"
+	"hotline/internal/limit"
 	"hotline/internal/protocol"
 	"hotline/internal/record"
 	"hotline/internal/store"
@@ -24,6 +26,14 @@ type RecordBook interface {
 	Readout(ctx context.Context, id string) (store.Readout, error)
 }
 
+// A device adds at most statementBurst statements to the record at once,
+// then one per statementEvery: a member cannot flood the record.
+const (
+	statementEvery = 2 * time.Second
+	statementBurst = 10
+	statementKeys  = 4096
+)
+
 // statementSkew bounds how far a witness statement's time may be from the
 // server's clock.
 const statementSkew = 5 * time.Minute
@@ -35,6 +45,7 @@ func (a *API) recordRoutes() {
 	if a.cfg.Record == nil || a.cfg.Booking == nil {
 		return
 	}
+	a.statements = limit.NewRate(statementEvery, statementBurst, statementKeys)
 	a.mux.HandleFunc("GET /api/lines/{line}/record", a.authed(a.exportRecord))
 	a.mux.HandleFunc("POST /api/lines/{line}/record/heads", a.postHead)
 	a.mux.HandleFunc("POST /api/lines/{line}/record/witness", a.postWitness)
@@ -129,7 +140,20 @@ func (a *API) postWitness(w http.ResponseWriter, r *http.Request) {
 		Device: id.DeviceID, Name: id.Name, Side: id.Side, Statement: &st})
 }
 
+// tooMany answers 429 when device has added too many statements lately.
+func (a *API) tooMany(w http.ResponseWriter, device string) bool {
+	if a.statements.Allow(device) {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(statementEvery/time.Second)))
+	writeError(w, http.StatusTooManyRequests, "too many statements from this device: wait")
+	return true
+}
+
 func (a *API) appendStatement(w http.ResponseWriter, r *http.Request, e record.Entry) {
+	if a.tooMany(w, e.Device) {
+		return
+	}
 	e.At = time.Now().UnixMilli()
 	e, err := a.cfg.Record.AppendRecord(r.Context(), e)
 	if err != nil {
