@@ -29,16 +29,8 @@ const (
 // shape only; Verify checks the chain.
 func ParseExport(data []byte) (Export, error) {
 	var x Export
-	if len(data) > MaxExport {
-		return x, fmt.Errorf("%w: export of %d bytes, at most %d", ErrMalformed, len(data), MaxExport)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&x); err != nil {
-		return x, fmt.Errorf("%w: export: %v", ErrMalformed, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return x, fmt.Errorf("%w: data after the export", ErrMalformed)
+	if err := decodeStrict("export", data, MaxExport, &x); err != nil {
+		return x, err
 	}
 	switch {
 	case x.Record != 1:
@@ -196,4 +188,21 @@ func checkHead(s Signed, pins []trust.Pin, line string, hashes [][]byte) (HeadCh
 		return HeadCheck{}, m, nil
 	}
 	return HeadCheck{Seq: h.Seq, Signer: signer, Code: Code(line, h.Seq, hashes[h.Seq-1])}, nil, nil
+}
+
+// decodeStrict decodes one JSON object of at most max bytes into v:
+// unknown fields and trailing data refused.
+func decodeStrict(what string, data []byte, max int, v any) error {
+	if len(data) > max {
+		return fmt.Errorf("%w: %s of %d bytes, at most %d", ErrMalformed, what, len(data), max)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the %s", ErrMalformed, what)
+	}
+	return nil
 }

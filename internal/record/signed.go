@@ -1,14 +1,11 @@
 package record
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"hotline/internal/trust"
@@ -123,16 +120,8 @@ const maxSignedJSON = 48 << 10
 // fields, trailing data and oversize refused). It verifies nothing.
 func ParseSigned(data []byte) (Signed, error) {
 	var s Signed
-	if len(data) > maxSignedJSON {
-		return s, fmt.Errorf("%w: statement of %d bytes, at most %d", ErrMalformed, len(data), maxSignedJSON)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return s, fmt.Errorf("%w: data after the statement", ErrMalformed)
+	if err := decodeStrict("statement", data, maxSignedJSON, &s); err != nil {
+		return s, err
 	}
 	if s.Body == "" || s.Sig == "" || s.Credential.Body == "" || s.Credential.Sig == "" {
 		return s, fmt.Errorf("%w: statement without body, signature or credential", ErrMalformed)
