@@ -329,7 +329,12 @@ func (s *Session) handle(ev any) *evEnd {
 	case evUnsub:
 		s.unsubscribe(ev.pub)
 	case evRoster:
+		// The call sends the roster after the subscriptions it describes:
+		// their offer follows at once (docs/PROTOCOL.md, "After join"), before
+		// anything queued behind it, such as a key from a member who saw the
+		// same roster and answered faster than this loop got here.
 		s.send(ev.roster)
+		s.maybeOffer()
 	case evKey:
 		k := ev.k
 		k.Type = protocol.TypeKey

@@ -146,10 +146,19 @@ var migrations = []string{
 
 // Store is an open database.
 type Store struct {
-	db  *sql.DB
-	log *slog.Logger
-	now func() time.Time
+	db *sql.DB // the one writer; also reads that precede a write
+	// read serves the reads that write nothing (a join's look-ups of its
+	// line and call, the schedule's pages): under WAL they see every
+	// committed transaction and wait neither for a write nor for its
+	// fsync. A join that queued behind twenty attendance commits on the
+	// writer ran past the gate's deadline on a loaded machine.
+	read *sql.DB
+	log  *slog.Logger
+	now  func() time.Time
 }
+
+// readers bounds the read connections.
+const readers = 4
 
 // Open opens (creating if needed) the database in dir and migrates it.
 func Open(dir string, log *slog.Logger) (*Store, error) {
@@ -185,6 +194,14 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// The readers refuse to write (query_only), whatever a caller asks.
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(readers)
+	s.read = read
 	return s, nil
 }
 
@@ -232,4 +249,4 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.read.Close(), s.db.Close()) }
