@@ -19,7 +19,6 @@ import (
 // RecordBook is where a line's call record is kept (internal/store).
 type RecordBook interface {
 	Record(ctx context.Context, line string, limit int) ([]string, error)
-	RecordHead(ctx context.Context, line string) (uint64, []byte, error)
 	AppendRecord(ctx context.Context, e record.Entry) (record.Entry, error)
 	AddReadout(ctx context.Context, r store.Readout, device string) (store.Readout, error)
 	Readouts(ctx context.Context, line string, limit int) ([]store.Readout, error)

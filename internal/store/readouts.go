@@ -66,7 +66,7 @@ func scanReadout(sc interface{ Scan(...any) error }) (Readout, error) {
 
 // Readouts lists line's readouts in the order they were published, at most limit.
 func (s *Store) Readouts(ctx context.Context, line string, limit int) ([]Readout, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+readoutColumns+` FROM readouts WHERE line = ? ORDER BY seq LIMIT ?`, line, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+readoutColumns+` FROM readouts WHERE line = ? ORDER BY seq LIMIT ?`, line, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: readouts of %s: %w", line, err)
 	}
@@ -84,7 +84,7 @@ func (s *Store) Readouts(ctx context.Context, line string, limit int) ([]Readout
 
 // Readout returns one readout (ErrNotFound).
 func (s *Store) Readout(ctx context.Context, id string) (Readout, error) {
-	r, err := scanReadout(s.db.QueryRowContext(ctx, `SELECT `+readoutColumns+` FROM readouts WHERE id = ?`, id))
+	r, err := scanReadout(s.read.QueryRowContext(ctx, `SELECT `+readoutColumns+` FROM readouts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("store: readout %s: %w", id, ErrNotFound)
 	}

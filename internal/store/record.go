@@ -50,7 +50,7 @@ func appendRecord(ctx context.Context, tx *sql.Tx, e record.Entry) (record.Entry
 // Record returns the encodings of line's entries, in order of seq, at most
 // limit.
 func (s *Store) Record(ctx context.Context, line string, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT entry FROM record_entries WHERE line = ? ORDER BY seq LIMIT ?`, line, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT entry FROM record_entries WHERE line = ? ORDER BY seq LIMIT ?`, line, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: record of %s: %w", line, err)
 	}
@@ -71,7 +71,7 @@ func (s *Store) Record(ctx context.Context, line string, limit int) ([]string, e
 func (s *Store) RecordHead(ctx context.Context, line string) (uint64, []byte, error) {
 	var seq uint64
 	var hash []byte
-	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM record_entries WHERE line = ? ORDER BY seq DESC LIMIT 1`, line).Scan(&seq, &hash)
+	err := s.read.QueryRowContext(ctx, `SELECT seq, hash FROM record_entries WHERE line = ? ORDER BY seq DESC LIMIT 1`, line).Scan(&seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, nil
 	}
