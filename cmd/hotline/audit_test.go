@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/internal/api"
+	"hotline/internal/apiclient"
+	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/record"
+	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
 
@@ -115,4 +121,52 @@ func TestReadoutCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 readouts verify") || !strings.Contains(out, "signed by East Operator (east)") {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
+}
+
+// TestJoinWitness (issue 15): `hotline join --witness` signs a witness
+// statement into the call record once its verification code is there; the
+// record, with the statement, verifies.
+func TestJoinWitness(t *testing.T) {
+	l := startCallLine(t)
+	c := l.callJSON("East Operator", "request", "--when", "now")
+	l.must("West Principal", "accept", c.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	joined := make(chan error, 1)
+	go func() {
+		joined <- run(ctx, []string{"join", "--server", l.url, "--line", demo.Line, "--call", c.ID,
+			"--device", l.devices["East Principal"], "--audio-only", "--witness"}, io.Discard, io.Discard)
+	}()
+	dev, err := trust.LoadDevice(l.devices["West Principal"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	west, err := client.Join(ctx, client.Config{Server: l.url, Line: demo.Line, Call: c.ID, Device: dev, Publish: true, AudioOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer west.Close()
+	cl, err := apiclient.New(l.url, nil)
+	if err == nil {
+		err = cl.SignIn(ctx, dev, demo.Line)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	servertest.Eventually(t, "a witness statement of the east principal", func() error {
+		x, _, err := cl.Record(ctx, demo.Line)
+		if err != nil {
+			return err
+		}
+		rep, err := record.Verify(x, dev.Pins, nil)
+		if err != nil {
+			return err
+		}
+		if rep.Counts[record.Witness] == 0 {
+			return fmt.Errorf("no witness entry yet: %v", rep.Counts)
+		}
+		return nil
+	})
+	cancel()
+	<-joined
 }

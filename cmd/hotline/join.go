@@ -33,6 +33,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		runFor      = fs.Duration("for", 0, "stay this `duration`, rejoining whenever the connection is lost, then leave (default: until interrupted)")
 		stats       = fs.Bool("stats", false, "print the received tracks' statistics as JSON on the last line of stdout")
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
+		witness     = fs.Bool("witness", false, "sign a witness statement (roster, own key commitment, code) into the line's call record whenever the verification code changes")
 		tlsConfig   = caFlag(fs)
 	)
 	fs.Usage = func() {
@@ -75,6 +76,10 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the network dropped), until the run is over or the server refuses it
 	// for good (docs/PROTOCOL.md, "Reconnecting").
 	a := client.Attend(ctx, cfg, client.Backoff{})
+	if *witness {
+		stop := witnessCodes(ctx, a, *server, *line, cfg.TLS, log)
+		defer stop()
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() { defer close(watched); reportDecrypting(watchCtx, a, log) }()
