@@ -101,3 +101,59 @@ func TestCallRecordPage(t *testing.T) {
 	}
 	east.checkConsole()
 }
+
+// TestWitnessVectorsJS (issue 15): the browser's witness statements are
+// byte for byte Go's (testdata/witness.json, TestWitnessVectors in
+// internal/record).
+func TestWitnessVectorsJS(t *testing.T) {
+	b, _ := jsHarness(t)
+	if r := runJSModule(t, b, "/harness/witness_vectors.js", nil); r.Checked < 2 {
+		t.Errorf("JS checked %d vectors", r.Checked)
+	}
+	b.checkConsole()
+}
+
+// TestBrowserWitness (issue 15): two browsers in a call each sign a witness
+// statement once their codes agree; the server appends both (they verify
+// against the pins, each by the participant that signed it) and the record
+// verifies.
+func TestBrowserWitness(t *testing.T) {
+	srv := startServer(t)
+	base := srv.URL()
+	east := newBrowser(t, "east", 1280, 720)
+	west := newBrowser(t, "west", 1280, 720)
+	east.enrolAs(base, demo.East, "East Principal", role.Principal)
+	west.enrolAs(base, demo.West, "West Principal", role.Principal)
+	all := []*browser{east, west}
+	for _, b := range all {
+		b.open(base + "/call/witness?name=x&autojoin=1")
+	}
+	code := sameCode(t, all, 2)
+	pins := srv.Device(t, demo.East, "Auditor", role.Operator).Pins
+	servertest.Eventually(t, "both browsers' witness statements in the record", func() (bool, string) {
+		entries, err := srv.Store().Record(context.Background(), demo.Line, record.MaxEntries)
+		if err != nil {
+			return false, err.Error()
+		}
+		x := record.Export{Record: 1, Line: demo.Line, Entries: entries}
+		if _, err := record.Verify(x, pins, nil); err != nil {
+			return false, err.Error()
+		}
+		signed := map[string]bool{}
+		for _, s := range entries {
+			e, _ := record.Parse([]byte(s))
+			if e.Kind != record.Witness {
+				continue
+			}
+			w, _, err := record.OpenWitness(*e.Statement, pins)
+			if err == nil && w.Participant == e.Participant && w.Code == code {
+				signed[w.Participant] = true
+			}
+		}
+		return signed[east.state().ID] && signed[west.state().ID], fmt.Sprintf("witnessed %v; page says %q", signed,
+			eval[string](east, `JSON.stringify(window.hotline.state().e2ee?.witnessError ?? "")`))
+	})
+	for _, b := range all {
+		b.checkConsole()
+	}
+}

@@ -9,7 +9,7 @@ import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
 import { renderControls, renderPlace, renderSelf } from './controls.js';
 import { loadIdentity } from './e2ee/identity.js';
-import { E2EESession } from './e2ee/session.js';
+import { WitnessedSession as E2EESession } from './witness.js'; // an E2EESession that signs witness statements
 import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
