@@ -22,7 +22,10 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
-                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]   (demo takes these too)
+                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]
+                  [--local-origin LINE=http://127.0.0.1:PORT]... [--webhook URL]... [--probe-retention D]   (demo takes these too)
+  hotline open    --server URL [--listen 127.0.0.1:8790] [--ca FILE]   the web client from this binary for a remote line server (local client mode)
+  hotline officer --server URL --line L --key FILE [--passphrase-file F] [--ca FILE] [--listen 127.0.0.1:8791]   the side's approval page, from this binary
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
@@ -32,6 +35,7 @@ usage:
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
+  hotline probe   --server URL --line L --device FILE [--every 15m] [--peer-side S] [--once [--json]] [--ca FILE]   readiness test calls (a probe device)
   hotline audit   export | sign [--out HEAD] --server URL --line L --device F [--ca FILE] | verify --file EXPORT --pins F [--head HEAD]...
                   the line's hash-chained call record: export it (JSON), sign its head (operators), verify it offline
   hotline readout publish --server URL --line L --device F --call C --file R.md [--corrects ID] | verify --server URL --line L --pins F
@@ -66,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "open":
+		return runOpen(ctx, args[1:], stdout, stderr)
+	case "officer":
+		return runOfficer(ctx, args[1:], stdout, stderr)
 	case "cert":
 		return runCert(args[1:], stdout, stderr)
 	case "line":
@@ -78,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runJoin(ctx, args[1:], stdout, stderr)
 	case "call":
 		return runCall(ctx, args[1:], stdout, stderr)
+	case "probe":
+		return runProbe(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "readout":

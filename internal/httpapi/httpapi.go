@@ -20,6 +20,8 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/readiness"
+	"hotline/internal/revocation"
 	"hotline/internal/web"
 )
 
@@ -41,12 +43,18 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
 	// the request's own host (same-origin is always accepted).
 	AllowedOrigins []string
+	// LocalOrigins lists, per line, the origins of local client pages
+	// (`hotline open`) that may use /api/ and /ws for that line (origins.go).
+	LocalOrigins LocalOrigins
 	// Gate admits joins (required: without it nobody can join).
 	Gate peer.Gatekeeper
 	// Enrol serves the enrolment routes under /api/ (optional).
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// Revocation holds the lines' revocation lists: it serves their route
+	// and refuses revoked devices' API sign-ins and sessions (optional).
+	Revocation *revocation.Service
 	// Record keeps the lines' call records (optional; with Booking).
 	Record RecordBook
 	// JoinTimeout closes a WebSocket that has not joined this long after
@@ -61,6 +69,11 @@ type Config struct {
 	// is the host the client reached the server by (the request's Host),
 	// for the relay's URLs. Optional: without it welcome has none.
 	ICEServers func(host string) ([]protocol.ICEServer, func())
+	// Readiness takes the probes' results (optional: without it, no
+	// /api/probe routes).
+	Readiness *readiness.Service
+	// DropMedia is peer.SessionConfig's test fault (nil in production).
+	DropMedia func(side string) bool
 }
 
 // API holds the routes and the signalling sessions they started.
@@ -91,6 +104,10 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	if cfg.Revocation != nil {
+		a.revocationRoutes()
+	}
+	a.probeRoutes()
 	a.recordRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
@@ -98,7 +115,7 @@ func New(cfg Config) *API {
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SecurityHeaders(checkHost(a.cfg.Hosts, a.mux)).ServeHTTP(w, r)
+	web.SecurityHeaders(checkHost(a.cfg.Hosts, a.crossOrigin(a.mux))).ServeHTTP(w, r)
 }
 
 // Shutdown ends every session and waits for them (bounded by ctx).
@@ -124,11 +141,16 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Same-origin only (plus configured origins): a page elsewhere must
-		// not drive a user's browser into a call.
-		OriginPatterns: a.cfg.AllowedOrigins,
-	})
+	// Same-origin only (plus configured origins): a page elsewhere must
+	// not drive a user's browser into a call. A listed local client page
+	// (origins.go) passes here and meets originGate at its join.
+	opts := &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins}
+	gate := a.cfg.Gate
+	if origin := crossOriginOf(r); origin != "" {
+		opts.InsecureSkipVerify = true
+		gate = originGate{Gatekeeper: gate, origins: a.cfg.LocalOrigins, origin: origin}
+	}
+	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		a.cfg.Log.Debug("websocket accept", "err", err)
 		return // Accept has written the HTTP error
@@ -140,8 +162,8 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log,
-		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory}
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Log: a.cfg.Log,
+		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory, DropMedia: a.cfg.DropMedia}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

@@ -72,6 +72,9 @@ func (a *API) readStatement(w http.ResponseWriter, r *http.Request) (string, rec
 		writeError(w, http.StatusNotFound, "no such line")
 		return "", record.Signed{}, nil, false
 	}
+	if a.refuseOrigin(w, r, line) {
+		return "", record.Signed{}, nil, false
+	}
 	st, ok := readBody(w, r, record.ParseSigned)
 	if !ok {
 		return "", st, nil, false

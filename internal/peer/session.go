@@ -91,6 +91,11 @@ type SessionConfig struct {
 	// welcome; revoke is called when the session ends (its credentials then
 	// stop working).
 	ICEServers func() (servers []protocol.ICEServer, revoke func())
+	// DropMedia, a test fault (nil in production): while it returns true
+	// for a publisher's side, the packets read from that publisher are
+	// dropped before the SFU sees them, as a broken path would lose them
+	// (readiness probes' tests turn a line down with it).
+	DropMedia func(side string) bool
 }
 
 // DefaultJoinTimeout: a client joins as soon as it has the challenge;
@@ -384,7 +389,10 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 	case *protocol.Candidate:
 		s.remoteCandidate(m.Candidate)
 	case *protocol.Key:
-		if err := s.call.RelayKey(s.id, *m); err != nil {
+		// A key message not between key members is dropped without a
+		// word: it may have crossed a move of either end (PROTOCOL.md,
+		// "Keys follow the media").
+		if err := s.call.RelayKey(s.id, *m); err != nil && !errors.Is(err, call.ErrNotKeyed) {
 			s.sendError(protocol.CodeRefused, typ, "%v", err)
 		}
 	case *protocol.ParticipantAction:

@@ -120,7 +120,35 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
-	// 6: the call record (record.go): each line's hash-chained entries,
+	// 6: each side's current signed revocation list per line
+	// (docs/PROTOCOL.md, "Revocation"): the bytes as signed, and the
+	// serial, which only goes up.
+	`CREATE TABLE revocations (
+		line      TEXT NOT NULL REFERENCES lines(name),
+		side      TEXT NOT NULL REFERENCES sides(name),
+		serial    INTEGER NOT NULL,
+		body      TEXT NOT NULL,
+		sig       TEXT NOT NULL,
+		stored_at INTEGER NOT NULL,           -- unix seconds
+		PRIMARY KEY (line, side)
+	);`,
+	// 7: readiness probes' results (issue 14), one per side of a test call,
+	// each the probe's signed report as it came (internal/probe): the
+	// columns beside it are copies for queries, the report is the record.
+	`CREATE TABLE probe_results (
+		id       INTEGER PRIMARY KEY,
+		line     TEXT NOT NULL REFERENCES lines(name),
+		run      TEXT NOT NULL,
+		side     TEXT NOT NULL,
+		device   TEXT NOT NULL,
+		started  INTEGER NOT NULL,     -- unix milliseconds: the probe's join began
+		received INTEGER NOT NULL,     -- unix milliseconds: the server stored it
+		ok       INTEGER NOT NULL CHECK (ok IN (0, 1)),
+		report   TEXT NOT NULL,
+		UNIQUE (line, run, side)
+	);
+	CREATE INDEX probe_results_line ON probe_results(line, started);`,
+	// 8: the call record (record.go): each line's hash-chained entries,
 	// each stored as its canonical encoding with its hash; and the sides'
 	// signed readouts (readouts.go). Rows are only ever inserted.
 	`CREATE TABLE record_entries (

@@ -81,7 +81,9 @@ func TestAttendanceMigration(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE attendance`, migrations[0],
 		`ALTER TABLE enrolment_requests DROP COLUMN rejected_at`, // migration 5
-		`DROP TABLE record_entries`, `DROP TABLE readouts`,       // migration 6
+		`DROP TABLE revocations`,                                 // migration 6
+		`DROP TABLE probe_results`,                               // migration 7
+		`DROP TABLE record_entries`, `DROP TABLE readouts`,       // migration 8
 		`DELETE FROM schema_migrations WHERE version > 3`,
 		`INSERT INTO sessions(call, participant, name, joined_at, left_at) VALUES('demo/x', 'p1', 'Alice', 1000, 2000)`,
 	} {

@@ -8,6 +8,7 @@
 
 import { E2EESession } from './e2ee/session.js';
 import { signWitness, witnessBody } from './e2ee/witness.js';
+import { serverURL } from './endpoint.js';
 
 export class WitnessedSession extends E2EESession {
   /** @param {ConstructorParameters<typeof E2EESession>[0]} opts */
@@ -38,7 +39,7 @@ export class WitnessedSession extends E2EESession {
       const body = await witnessBody({ line: this.line, call: this.call, participant: this.selfId, kid: key.kid, baseKey: key.baseKey,
         sigKeys, code, segment: '', at: Math.floor(Date.now() / 1000) });
       const st = await signWitness(body, this.identity.sigPrivate, credential);
-      const res = await fetch(`/api/lines/${encodeURIComponent(this.line)}/record/witness`, {
+      const res = await fetch(serverURL(`/api/lines/${encodeURIComponent(this.line)}/record/witness`), {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(st), cache: 'no-store', credentials: 'omit',
       });
       if (res.ok) {
