@@ -331,7 +331,7 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 	}
 	k.To, k.From = "", fromID
 	to.sink.DeliverKey(k)
-	if from := c.find(fromID); !from.keyed || from.kid != k.KID {
+	if !from.keyed || from.kid != k.KID {
 		// A sender's first key message of a KID: it keys a new epoch (the
 		// call record notes it; the key itself stays sealed).
 		from.keyed, from.kid = true, k.KID
@@ -588,21 +588,4 @@ func (r *Registry) Resume(name string, a Admission) bool {
 	c.emit(Event{Kind: EventOpened})
 	c.graceLocked()
 	return true
-}
-
-// Member returns the identity of participant id in the live call name, if
-// it is in it now (the server checks a witness statement's signer with it).
-func (r *Registry) Member(name, id string) (Identity, bool) {
-	r.mu.Lock()
-	c := r.calls[name]
-	r.mu.Unlock()
-	if c == nil {
-		return Identity{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.find(id); e != nil {
-		return e.id, true
-	}
-	return Identity{}, false
 }

@@ -144,6 +144,16 @@ func TestCallRecord(t *testing.T) {
 	step("adviser sent out", func() error { return pe.SendOut(ctx, adviser.ID()) }, adviser, protocol.StateBench)
 	step("guest admitted", func() error { return pe.Admit(ctx, guest.ID()) }, guest, protocol.StateIn)
 	servertest.Eventually(t, "guest removed", func() error { return pe.Remove(ctx, guest.ID()) })
+	// The live call's events reach the record through the lifecycle, off
+	// the call: wait for the removal there before anything is appended
+	// through the API, so that the order below is the script's.
+	servertest.Eventually(t, "the removal in the record", func() error {
+		_, es, err := l.verify(east)
+		if err == nil && !slices.Contains(kinds(es), record.Removed) {
+			err = errors.New("not yet")
+		}
+		return err
+	})
 
 	// A witness statement once the code is there; forged ones refused.
 	servertest.Eventually(t, "a code", func() error {
