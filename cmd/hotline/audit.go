@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/certs"
-	"hotline/internal/record"
 	"hotline/internal/trust"
 )
 
@@ -52,16 +52,16 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 }
 
 // fetch signs in and fetches the line's record.
-func (sf *serverFlags) fetch(ctx context.Context, cmd string) (record.Export, []byte, error) {
+func (sf *serverFlags) fetch(ctx context.Context, cmd string) (audit.Export, []byte, error) {
 	if *sf.server == "" || *sf.line == "" || *sf.device == "" {
-		return record.Export{}, nil, fmt.Errorf("%s: --server, --line and --device are required", cmd)
+		return audit.Export{}, nil, fmt.Errorf("%s: --server, --line and --device are required", cmd)
 	}
 	tlsConfig, err := sf.tls()
 	if err != nil {
-		return record.Export{}, nil, fmt.Errorf("%s: %w", cmd, err)
+		return audit.Export{}, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	if sf.client, err = signIn(ctx, *sf.server, *sf.device, *sf.line, tlsConfig); err != nil {
-		return record.Export{}, nil, fmt.Errorf("%s: %w", cmd, err)
+		return audit.Export{}, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	x, raw, err := sf.client.Record(ctx, *sf.line)
 	if err != nil {
@@ -102,15 +102,15 @@ func auditSign(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("audit sign: %w", err)
 	}
 	// Sign only what verifies against the device's own pins.
-	rep, err := record.Verify(x, dev.Pins, nil)
+	rep, err := audit.Verify(x, dev.Pins, nil)
 	if err != nil {
 		return fmt.Errorf("audit sign: the record does not verify, not signing: %w", err)
 	}
 	if rep.Entries == 0 {
 		return errors.New("audit sign: the record is empty")
 	}
-	h := record.HeadBody{V: record.Version, Line: x.Line, Seq: uint64(rep.Entries), Hash: trust.B64(rep.Hash), Signed: time.Now().Unix()}
-	signed, err := record.Sign(dev, record.LabelHead, &h)
+	h := audit.HeadBody{V: audit.Version, Line: x.Line, Seq: uint64(rep.Entries), Hash: trust.B64(rep.Hash), Signed: time.Now().Unix()}
+	signed, err := audit.Sign(dev, audit.LabelHead, &h)
 	if err != nil {
 		return fmt.Errorf("audit sign: %w", err)
 	}
@@ -144,20 +144,20 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
-	data, err := readLimited(*file, record.MaxExport)
+	data, err := readLimited(*file, audit.MaxExport)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
-	x, err := record.ParseExport(data)
+	x, err := audit.ParseExport(data)
 	if err != nil {
 		return fmt.Errorf("audit verify: %s: %w", *file, err)
 	}
-	var kept []record.Signed
+	var kept []audit.Signed
 	for _, h := range heads {
 		data, err := readSmall(h)
 		if err == nil {
-			var s record.Signed
-			if s, err = record.ParseSigned(data); err == nil {
+			var s audit.Signed
+			if s, err = audit.ParseSigned(data); err == nil {
 				kept = append(kept, s)
 			}
 		}
@@ -165,7 +165,7 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("audit verify: --head %s: %w", h, err)
 		}
 	}
-	rep, err := record.Verify(x, pins, kept)
+	rep, err := audit.Verify(x, pins, kept)
 	printReport(stdout, rep)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
@@ -174,7 +174,7 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printReport(w io.Writer, rep record.Report) {
+func printReport(w io.Writer, rep audit.Report) {
 	fmt.Fprintf(w, "line %s: %d entries\n", rep.Line, rep.Entries)
 	if rep.Entries > 0 {
 		fmt.Fprintf(w, "  head: entry %d, hash %s\n  code %s\n", rep.Entries, trust.B64(rep.Hash), rep.Code)
@@ -185,7 +185,7 @@ func printReport(w io.Writer, rep record.Report) {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		fmt.Fprintf(w, "  %-10s %d\n", k, rep.Counts[record.Kind(k)])
+		fmt.Fprintf(w, "  %-10s %d\n", k, rep.Counts[audit.Kind(k)])
 	}
 	for _, h := range rep.Heads {
 		where := "kept head"

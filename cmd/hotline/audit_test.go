@@ -14,9 +14,9 @@ import (
 
 	"hotline/internal/api"
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/client"
 	"hotline/internal/demo"
-	"hotline/internal/record"
 	"hotline/internal/servertest"
 	"hotline/internal/trust"
 )
@@ -31,18 +31,18 @@ func TestAuditCommands(t *testing.T) {
 	c := l.callJSON("East Operator", "request", "--when", "now")
 	l.must("West Principal", "accept", c.ID)
 	dir := t.TempDir()
-	audit := func(args ...string) (string, error) {
+	auditCmd := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), append([]string{"audit"}, args...), &out, &errOut)
 		return out.String() + errOut.String(), err
 	}
 	srv := []string{"--server", l.url, "--line", demo.Line, "--device", l.devices["East Operator"]}
 	head := filepath.Join(dir, "head.json")
-	signed, err := audit(append([]string{"sign", "--out", head}, srv...)...)
+	signed, err := auditCmd(append([]string{"sign", "--out", head}, srv...)...)
 	if err != nil || !strings.Contains(signed, "signed the head of line demo: entry 2") {
 		t.Fatalf("audit sign: %v\n%s", err, signed)
 	}
-	exported, err := audit(append([]string{"export"}, srv...)...)
+	exported, err := auditCmd(append([]string{"export"}, srv...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +51,13 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	pins := pinsFile(t, l.devices["East Operator"])
-	out, err := audit("verify", "--file", export, "--pins", pins, "--head", head)
+	out, err := auditCmd("verify", "--file", export, "--pins", pins, "--head", head)
 	code := signed[strings.Index(signed, "code ")+5:][:24]
 	if err != nil || !strings.Contains(out, "the chain verifies") || !strings.Contains(out, "signed by East Operator (east) for entry 2, matches (code "+code) {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 
-	x, err := record.ParseExport([]byte(exported))
+	x, err := audit.ParseExport([]byte(exported))
 	if err != nil || len(x.Entries) != 3 {
 		t.Fatalf("%d entries, %v", len(x.Entries), err)
 	}
@@ -66,7 +66,7 @@ func TestAuditCommands(t *testing.T) {
 	if err := os.WriteFile(export, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := audit("verify", "--file", export, "--pins", pins); err == nil || !strings.Contains(err.Error(), "chain breaks at seq 1") {
+	if out, err := auditCmd("verify", "--file", export, "--pins", pins); err == nil || !strings.Contains(err.Error(), "chain breaks at seq 1") {
 		t.Fatalf("an edited export: %v\n%s", err, out)
 	}
 }
@@ -158,11 +158,11 @@ func TestJoinWitness(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		rep, err := record.Verify(x, dev.Pins, nil)
+		rep, err := audit.Verify(x, dev.Pins, nil)
 		if err != nil {
 			return err
 		}
-		if rep.Counts[record.Witness] == 0 {
+		if rep.Counts[audit.Witness] == 0 {
 			return fmt.Errorf("no witness entry yet: %v", rep.Counts)
 		}
 		return nil

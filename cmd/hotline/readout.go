@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/certs"
-	"hotline/internal/record"
 	"hotline/internal/trust"
 )
 
@@ -42,7 +42,7 @@ func readoutPublish(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *sf.server == "" || *sf.line == "" || *sf.device == "" || *callID == "" || *file == "" {
 		return errors.New("readout publish: --server, --line, --device, --call and --file are required")
 	}
-	text, err := readLimited(*file, record.MaxReadoutText)
+	text, err := readLimited(*file, audit.MaxReadoutText)
 	if err != nil {
 		return fmt.Errorf("readout publish: %w", err)
 	}
@@ -54,14 +54,14 @@ func readoutPublish(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("readout publish: %w", err)
 	}
-	body := record.ReadoutBody{V: record.Version, Line: *sf.line, Call: *callID, Side: id.Side, Text: string(text),
+	body := audit.ReadoutBody{V: audit.Version, Line: *sf.line, Call: *callID, Side: id.Side, Text: string(text),
 		Corrects: *corrects, Published: time.Now().Unix()}
-	signed, err := record.Sign(dev, record.LabelReadout, &body)
+	signed, err := audit.Sign(dev, audit.LabelReadout, &body)
 	if err != nil {
 		return fmt.Errorf("readout publish: %w", err)
 	}
 	// Check it as the server and every reader will, before sending it.
-	if _, _, err := record.OpenReadout(signed, dev.Pins); err != nil {
+	if _, _, err := audit.OpenReadout(signed, dev.Pins); err != nil {
 		return fmt.Errorf("readout publish: %w", err)
 	}
 	cl, err := sf.anonymous()
@@ -115,11 +115,11 @@ func readoutVerify(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, x := range list.Readouts {
 		err := checkReadout(x.Signed, x.ID, x.Text, *line)
 		if err == nil {
-			var s record.Signed
-			s, _ = record.ParseSigned(x.Signed)
-			var rb record.ReadoutBody
+			var s audit.Signed
+			s, _ = audit.ParseSigned(x.Signed)
+			var rb audit.ReadoutBody
 			var id *trust.Identity
-			if rb, id, err = record.OpenReadout(s, pins); err == nil {
+			if rb, id, err = audit.OpenReadout(s, pins); err == nil {
 				fmt.Fprintf(stdout, "ok    %s  %s readout of call %s, signed by %s (%s)\n", x.ID, rb.Side, rb.Call, id.Name, id.Side)
 				continue
 			}
@@ -137,15 +137,15 @@ func readoutVerify(ctx context.Context, args []string, stdout, stderr io.Writer)
 // checkReadout: the server's fields agree with the signed readout (its id,
 // text and line).
 func checkReadout(raw []byte, id, text, line string) error {
-	s, err := record.ParseSigned(raw)
+	s, err := audit.ParseSigned(raw)
 	if err != nil {
 		return err
 	}
-	rid, err := record.ReadoutID(s)
+	rid, err := audit.ReadoutID(s)
 	if err != nil {
 		return err
 	}
-	rb, err := record.PeekReadout(s)
+	rb, err := audit.PeekReadout(s)
 	switch {
 	case err != nil:
 		return err

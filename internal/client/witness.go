@@ -3,7 +3,7 @@ package client
 import (
 	"time"
 
-	"hotline/internal/record"
+	"hotline/internal/audit"
 	"hotline/internal/trust"
 )
 
@@ -13,12 +13,12 @@ import (
 // code (empty while pending) and the segment it is in. The caller hands it
 // to the server (apiclient.PostWitness), which appends it to the line's
 // call record.
-func (c *Client) Witness(segment string) (record.Signed, error) {
+func (c *Client) Witness(segment string) (audit.Signed, error) {
 	kid, commitment, keys, code := c.keys.Witness()
-	body := record.WitnessBody{
-		V: record.Version, Line: c.cfg.Line, Call: c.cfg.Call, Participant: c.ID(),
-		KID: kid, Commitment: trust.B64(commitment), Roster: trust.B64(record.RosterFingerprint(keys)),
+	body := audit.WitnessBody{
+		V: audit.Version, Line: c.cfg.Line, Call: c.cfg.Call, Participant: c.ID(),
+		KID: kid, Commitment: trust.B64(commitment), Roster: trust.B64(audit.RosterFingerprint(keys)),
 		Code: code, Segment: segment, At: time.Now().Unix(),
 	}
-	return record.Sign(c.cfg.Device, record.LabelWitness, &body)
+	return audit.Sign(c.cfg.Device, audit.LabelWitness, &body)
 }

@@ -63,7 +63,7 @@ func VerificationCode(line, call string, members []CodeMember) string {
 
 // KeyCommitment is SHA-256("hotline-key-commitment-v1\0" || u64(kid) ||
 // base_key): what the verification code and a witness statement
-// (internal/record) say of a sender key, never the key.
+// (internal/audit) say of a sender key, never the key.
 func KeyCommitment(kid uint64, baseKey []byte) []byte {
 	c := sha256.New()
 	c.Write([]byte(labelCommitment))

@@ -446,7 +446,7 @@ func (m *Manager) Code() (code string, ok bool) {
 	return VerificationCode(m.cfg.Line, m.cfg.Call, ms), true
 }
 
-// Witness is what this member states it sees (internal/record's witness
+// Witness is what this member states it sees (internal/audit's witness
 // statement): its own KID and key commitment, the sig_keys of the verified
 // members, its own first, and the code ("" while pending).
 func (m *Manager) Witness() (kid uint64, commitment []byte, sigKeys [][]byte, code string) {

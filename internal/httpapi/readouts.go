@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"hotline/internal/api"
+	"hotline/internal/audit"
 	"hotline/internal/markdown"
 	"hotline/internal/protocol"
-	"hotline/internal/record"
 	"hotline/internal/store"
 )
 
@@ -36,7 +36,7 @@ func (a *API) publishReadout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rb, id, err := record.OpenReadout(st, pins)
+	rb, id, err := audit.OpenReadout(st, pins)
 	if err != nil {
 		writeError(w, http.StatusForbidden, "readout refused: "+err.Error())
 		return
@@ -60,7 +60,7 @@ func (a *API) publishReadout(w http.ResponseWriter, r *http.Request) {
 	if a.tooMany(w, id.DeviceID) {
 		return
 	}
-	rid, _ := record.ReadoutID(st) // the body decoded in OpenReadout
+	rid, _ := audit.ReadoutID(st) // the body decoded in OpenReadout
 	signed, _ := json.Marshal(st)
 	out, err := a.cfg.Record.AddReadout(ctx, store.Readout{ID: rid, Line: line, Call: rb.Call, Side: rb.Side, Name: id.Name,
 		Published: time.Unix(rb.Published, 0).UTC(), Corrects: rb.Corrects, Signed: string(signed)}, id.DeviceID)
@@ -94,10 +94,10 @@ func (a *API) readouts(w http.ResponseWriter, r *http.Request) (string, []api.Re
 	}
 	out := []api.Readout{}
 	for _, x := range rs {
-		st, err := record.ParseSigned([]byte(x.Signed))
-		var body record.ReadoutBody
+		st, err := audit.ParseSigned([]byte(x.Signed))
+		var body audit.ReadoutBody
 		if err == nil {
-			body, err = record.PeekReadout(st)
+			body, err = audit.PeekReadout(st)
 		}
 		if err != nil { // stored only after verification: a changed row
 			a.cfg.Log.Error("readout unreadable", "id", x.ID, "err", err)

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"hotline/internal/api"
+	"hotline/internal/audit"
 	"hotline/internal/booking"
 	"hotline/internal/limit"
 	"hotline/internal/protocol"
-	"hotline/internal/record"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -19,7 +19,7 @@ import (
 // RecordBook is where a line's call record is kept (internal/store).
 type RecordBook interface {
 	Record(ctx context.Context, line string, limit int) ([]string, error)
-	AppendRecord(ctx context.Context, e record.Entry) (record.Entry, error)
+	AppendRecord(ctx context.Context, e audit.Entry) (audit.Entry, error)
 	AddReadout(ctx context.Context, r store.Readout, device string) (store.Readout, error)
 	Readouts(ctx context.Context, line string, limit int) ([]store.Readout, error)
 	Readout(ctx context.Context, id string) (store.Readout, error)
@@ -57,25 +57,25 @@ func (a *API) exportRecord(w http.ResponseWriter, r *http.Request, s session) {
 		writeError(w, http.StatusForbidden, "your API session is for line "+s.caller.Line)
 		return
 	}
-	entries, err := a.cfg.Record.Record(r.Context(), line, record.MaxEntries)
+	entries, err := a.cfg.Record.Record(r.Context(), line, audit.MaxEntries)
 	if err != nil {
 		a.callError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, record.Export{Record: 1, Line: line, Entries: entries})
+	writeJSON(w, http.StatusOK, audit.Export{Record: 1, Line: line, Entries: entries})
 }
 
 // readStatement reads a signed statement's body and the line's pins.
-func (a *API) readStatement(w http.ResponseWriter, r *http.Request) (string, record.Signed, []trust.Pin, bool) {
+func (a *API) readStatement(w http.ResponseWriter, r *http.Request) (string, audit.Signed, []trust.Pin, bool) {
 	line := r.PathValue("line")
 	if protocol.ValidID("line", line) != nil {
 		writeError(w, http.StatusNotFound, "no such line")
-		return "", record.Signed{}, nil, false
+		return "", audit.Signed{}, nil, false
 	}
 	if a.refuseOrigin(w, r, line) {
-		return "", record.Signed{}, nil, false
+		return "", audit.Signed{}, nil, false
 	}
-	st, ok := readBody(w, r, record.ParseSigned)
+	st, ok := readBody(w, r, audit.ParseSigned)
 	if !ok {
 		return "", st, nil, false
 	}
@@ -93,7 +93,7 @@ func (a *API) postHead(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, id, err := record.OpenHead(st, pins)
+	h, id, err := audit.OpenHead(st, pins)
 	if err != nil {
 		writeError(w, http.StatusForbidden, "signed head refused: "+err.Error())
 		return
@@ -105,16 +105,16 @@ func (a *API) postHead(w http.ResponseWriter, r *http.Request) {
 	// The head must be of an entry the record holds, with its hash: a
 	// head that does not match is not appended (the signer's own copy
 	// shows the mismatch).
-	entries, err := a.cfg.Record.Record(r.Context(), line, int(min(h.Seq, record.MaxEntries)))
+	entries, err := a.cfg.Record.Record(r.Context(), line, int(min(h.Seq, audit.MaxEntries)))
 	if err != nil {
 		a.callError(w, err)
 		return
 	}
-	if uint64(len(entries)) < h.Seq || trust.B64(record.Hash([]byte(entries[h.Seq-1]))) != h.Hash {
+	if uint64(len(entries)) < h.Seq || trust.B64(audit.Hash([]byte(entries[h.Seq-1]))) != h.Hash {
 		writeError(w, http.StatusConflict, fmt.Sprintf("the record's entry %d is not the one signed", h.Seq))
 		return
 	}
-	a.appendStatement(w, r, record.Entry{Line: line, Kind: record.Head, Call: "", Device: id.DeviceID, Name: id.Name, Side: id.Side, Statement: &st})
+	a.appendStatement(w, r, audit.Entry{Line: line, Kind: audit.Head, Call: "", Device: id.DeviceID, Name: id.Name, Side: id.Side, Statement: &st})
 }
 
 // postWitness appends a member's witness statement: signed by the device
@@ -124,7 +124,7 @@ func (a *API) postWitness(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	wb, id, err := record.OpenWitness(st, pins)
+	wb, id, err := audit.OpenWitness(st, pins)
 	if err != nil {
 		writeError(w, http.StatusForbidden, "witness statement refused: "+err.Error())
 		return
@@ -138,7 +138,7 @@ func (a *API) postWitness(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "witness statement refused: its signer is not participant "+wb.Participant+" of call "+wb.Call)
 		return
 	}
-	a.appendStatement(w, r, record.Entry{Line: line, Kind: record.Witness, Call: wb.Call, Participant: wb.Participant,
+	a.appendStatement(w, r, audit.Entry{Line: line, Kind: audit.Witness, Call: wb.Call, Participant: wb.Participant,
 		Device: id.DeviceID, Name: id.Name, Side: id.Side, Statement: &st})
 }
 
@@ -152,7 +152,7 @@ func (a *API) tooMany(w http.ResponseWriter, device string) bool {
 	return true
 }
 
-func (a *API) appendStatement(w http.ResponseWriter, r *http.Request, e record.Entry) {
+func (a *API) appendStatement(w http.ResponseWriter, r *http.Request, e audit.Entry) {
 	if a.tooMany(w, e.Device) {
 		return
 	}

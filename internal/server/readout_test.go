@@ -12,9 +12,9 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/demo"
 	"hotline/internal/markdown"
-	"hotline/internal/record"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/trust"
@@ -22,10 +22,10 @@ import (
 
 // readout signs a readout of call by dev, of side (the device's own unless
 // told otherwise).
-func readout(t *testing.T, dev *trust.Device, side, call, text, corrects string) record.Signed {
+func readout(t *testing.T, dev *trust.Device, side, call, text, corrects string) audit.Signed {
 	t.Helper()
-	b := record.ReadoutBody{V: record.Version, Line: demo.Line, Call: call, Side: side, Text: text, Corrects: corrects, Published: time.Now().Unix()}
-	s, err := record.Sign(dev, record.LabelReadout, &b)
+	b := audit.ReadoutBody{V: audit.Version, Line: demo.Line, Call: call, Side: side, Text: text, Corrects: corrects, Published: time.Now().Unix()}
+	s, err := audit.Sign(dev, audit.LabelReadout, &b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestReadouts(t *testing.T) {
 	body, _ := trust.DecodeB64(tampered.Body)
 	tampered.Body = trust.B64([]byte(strings.Replace(string(body), "We agreed.", "We agreed to everything.", 1)))
 	for what, c := range map[string]struct {
-		s    record.Signed
+		s    audit.Signed
 		code int
 	}{
 		"the other side's device":             {readout(t, westOp, demo.East, id, "East capitulated.", ""), 403},
@@ -99,17 +99,17 @@ func TestReadouts(t *testing.T) {
 		t.Fatalf("listed %+v, %v", list, err)
 	}
 	for _, x := range list.Readouts {
-		s, err := record.ParseSigned(x.Signed)
+		s, err := audit.ParseSigned(x.Signed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rb, _, err := record.OpenReadout(s, l.pins); err != nil || rb.Text != x.Text || rb.Side != x.Side {
+		if rb, _, err := audit.OpenReadout(s, l.pins); err != nil || rb.Text != x.Text || rb.Side != x.Side {
 			t.Fatalf("readout %s does not verify: %v", x.ID, err)
 		}
 		changed := s
 		changed.Body = trust.B64([]byte(strings.Replace(string(mustB64(t, s.Body)), "talks", "tanks", 1)))
 		if changed.Body != s.Body {
-			if _, _, err := record.OpenReadout(changed, l.pins); !errors.Is(err, record.ErrBadSignature) {
+			if _, _, err := audit.OpenReadout(changed, l.pins); !errors.Is(err, audit.ErrBadSignature) {
 				t.Fatalf("a changed readout: %v", err)
 			}
 		}
@@ -151,11 +151,11 @@ func TestReadouts(t *testing.T) {
 
 	// The record notes the three readouts and verifies.
 	rep, es, err := l.verify(l.api(l.device(demo.East, "East Operator", role.Operator)))
-	if err != nil || rep.Counts[record.Readout] != 3 {
+	if err != nil || rep.Counts[audit.Readout] != 3 {
 		t.Fatalf("record %v: %+v", err, rep.Counts)
 	}
 	for _, e := range es {
-		if e.Kind == record.Readout && e.Ref == first.ID && (e.Name != "East Press" || e.Call != id) {
+		if e.Kind == audit.Readout && e.Ref == first.ID && (e.Name != "East Press" || e.Call != id) {
 			t.Fatalf("readout entry %+v", e)
 		}
 	}

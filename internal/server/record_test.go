@@ -13,10 +13,10 @@ import (
 
 	"hotline/internal/api"
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
-	"hotline/internal/record"
 	"hotline/internal/role"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
@@ -52,23 +52,23 @@ func (l *recordLine) api(dev *trust.Device) *apiclient.Client {
 }
 
 // verify exports the record through the API and verifies it.
-func (l *recordLine) verify(cl *apiclient.Client, kept ...record.Signed) (record.Report, []record.Entry, error) {
+func (l *recordLine) verify(cl *apiclient.Client, kept ...audit.Signed) (audit.Report, []audit.Entry, error) {
 	l.t.Helper()
 	x, _, err := cl.Record(context.Background(), demo.Line)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	var es []record.Entry
+	var es []audit.Entry
 	for _, s := range x.Entries {
-		e, _ := record.Parse([]byte(s))
+		e, _ := audit.Parse([]byte(s))
 		es = append(es, e)
 	}
-	rep, err := record.Verify(x, l.pins, kept)
+	rep, err := audit.Verify(x, l.pins, kept)
 	return rep, es, err
 }
 
-func kinds(es []record.Entry) []record.Kind {
-	var out []record.Kind
+func kinds(es []audit.Entry) []audit.Kind {
+	var out []audit.Kind
 	for _, e := range es {
 		out = append(out, e.Kind)
 	}
@@ -76,7 +76,7 @@ func kinds(es []record.Entry) []record.Kind {
 }
 
 // isSubsequence: want appears in got in order (other entries between).
-func isSubsequence(got, want []record.Kind) bool {
+func isSubsequence(got, want []audit.Kind) bool {
 	i := 0
 	for _, k := range got {
 		if i < len(want) && k == want[i] {
@@ -149,7 +149,7 @@ func TestCallRecord(t *testing.T) {
 	// through the API, so that the order below is the script's.
 	servertest.Eventually(t, "the removal in the record", func() error {
 		_, es, err := l.verify(east)
-		if err == nil && !slices.Contains(kinds(es), record.Removed) {
+		if err == nil && !slices.Contains(kinds(es), audit.Removed) {
 			err = errors.New("not yet")
 		}
 		return err
@@ -169,10 +169,10 @@ func TestCallRecord(t *testing.T) {
 	if _, err := east.PostWitness(ctx, demo.Line, st); err != nil {
 		t.Fatal(err)
 	}
-	wb, _, _ := record.OpenWitness(st, l.pins)
+	wb, _, _ := audit.OpenWitness(st, l.pins)
 	forged := wb
 	forged.KID = trust.KID(pw.Keys().Self().SigKey, 0)
-	otherDevice, err := record.Sign(l.srv.Device(t, demo.West, "West Principal"), record.LabelWitness, &forged)
+	otherDevice, err := audit.Sign(l.srv.Device(t, demo.West, "West Principal"), audit.LabelWitness, &forged)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestCallRecord(t *testing.T) {
 	sig, _ := trust.DecodeB64(st.Sig)
 	sig[3] ^= 1
 	badSig.Sig = trust.B64(sig)
-	for what, s := range map[string]record.Signed{"another device's": otherDevice, "a bad signature's": badSig} {
+	for what, s := range map[string]audit.Signed{"another device's": otherDevice, "a bad signature's": badSig} {
 		if _, err := east.PostWitness(ctx, demo.Line, s); apiclient.Status(err) != 403 {
 			t.Fatalf("%s statement: %v, want 403", what, err)
 		}
@@ -196,34 +196,34 @@ func TestCallRecord(t *testing.T) {
 	if _, err := east.Transition(ctx, id, "end", api.TransitionBody{}); err != nil {
 		t.Fatal(err)
 	}
-	var es []record.Entry
+	var es []audit.Entry
 	servertest.Eventually(t, "the call closed in the record", func() error {
 		var err error
 		if _, es, err = l.verify(east); err != nil {
 			return err
 		}
-		if !slices.Contains(kinds(es), record.Closed) {
+		if !slices.Contains(kinds(es), audit.Closed) {
 			return fmt.Errorf("no closed entry: %v", kinds(es))
 		}
 		return nil
 	})
-	want := []record.Kind{record.Requested, record.Declined, record.Requested, record.Accepted,
-		record.Opened, record.Joined, record.Started, record.Joined, record.Joined, record.Joined,
-		record.CalledIn, record.SentOut, record.Admitted, record.Removed, record.Witness,
-		record.Left, record.Ended, record.Closed}
+	want := []audit.Kind{audit.Requested, audit.Declined, audit.Requested, audit.Accepted,
+		audit.Opened, audit.Joined, audit.Started, audit.Joined, audit.Joined, audit.Joined,
+		audit.CalledIn, audit.SentOut, audit.Admitted, audit.Removed, audit.Witness,
+		audit.Left, audit.Ended, audit.Closed}
 	if !isSubsequence(kinds(es), want) {
 		t.Fatalf("record %v\nwant in order %v", kinds(es), want)
 	}
 	witnesses, keyed := 0, false
 	for _, e := range es {
 		switch {
-		case e.Kind == record.Witness:
+		case e.Kind == audit.Witness:
 			witnesses++
-		case e.Kind == record.Key && e.Participant == pe.ID() && e.KID != nil && *e.KID == wb.KID:
+		case e.Kind == audit.Key && e.Participant == pe.ID() && e.KID != nil && *e.KID == wb.KID:
 			keyed = true
-		case e.Kind == record.Removed && (e.Name != "Guest" || e.By != "East Principal"):
+		case e.Kind == audit.Removed && (e.Name != "Guest" || e.By != "East Principal"):
 			t.Fatalf("removed entry %+v", e)
-		case e.Kind == record.Declined && e.Call != declined:
+		case e.Kind == audit.Declined && e.Call != declined:
 			t.Fatalf("declined entry %+v", e)
 		}
 	}
@@ -274,7 +274,7 @@ type row struct {
 // file (the server running), and rewrites a whole tail of it consistently:
 // each time the export fails verification at that row, or the signed
 // head no longer matches.
-func (l *recordLine) tamper(cl *apiclient.Client, kept record.Signed) {
+func (l *recordLine) tamper(cl *apiclient.Client, kept audit.Signed) {
 	t := l.t
 	db, err := sql.Open("sqlite", "file:"+l.db+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -318,7 +318,7 @@ func (l *recordLine) tamper(cl *apiclient.Client, kept record.Signed) {
 	breaksAt := func(what string, seq int64) {
 		t.Helper()
 		_, _, err := l.verify(cl)
-		var b *record.Break
+		var b *audit.Break
 		if !errors.As(err, &b) || b.Seq != uint64(seq) {
 			t.Fatalf("%s row %d: verify says %v", what, seq, err)
 		}
@@ -340,28 +340,28 @@ func (l *recordLine) tamper(cl *apiclient.Client, kept record.Signed) {
 	// again with fresh hashes. The chain holds; the signed heads do not.
 	prev := rows[k-2].hash
 	for _, r := range rows[k-1:] {
-		e, err := record.Parse([]byte(r.entry))
+		e, err := audit.Parse([]byte(r.entry))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if e.Seq == uint64(k) {
 			e.Name = "East Advisor"
 		}
-		e, enc, hash, err := record.Link(e, e.Seq-1, prev)
+		e, enc, hash, err := audit.Link(e, e.Seq-1, prev)
 		if err != nil {
 			t.Fatal(err)
 		}
 		exec(`UPDATE record_entries SET entry = ?, hash = ? WHERE line = ? AND seq = ?`, string(enc), hash, demo.Line, e.Seq)
 		prev = hash
 	}
-	hb, _, err := record.OpenHead(kept, l.pins)
+	hb, _, err := audit.OpenHead(kept, l.pins)
 	if err != nil {
 		t.Fatal(err)
 	}
 	signedSeq := hb.Seq
 	_, _, err = l.verify(cl, kept)
-	var m *record.Mismatch
-	if !errors.Is(err, record.ErrMismatch) || !errors.As(err, &m) || m.Seq != signedSeq {
+	var m *audit.Mismatch
+	if !errors.Is(err, audit.ErrMismatch) || !errors.As(err, &m) || m.Seq != signedSeq {
 		t.Fatalf("rewritten: verify says %v", err)
 	}
 	if strings.Count(err.Error(), "no longer matches") < 2 || !strings.Contains(err.Error(), "the head in entry") || !strings.Contains(err.Error(), "a kept head") {
@@ -371,10 +371,10 @@ func (l *recordLine) tamper(cl *apiclient.Client, kept record.Signed) {
 }
 
 // signHead signs the head of rep with dev.
-func signHead(t *testing.T, dev *trust.Device, rep record.Report) record.Signed {
+func signHead(t *testing.T, dev *trust.Device, rep audit.Report) audit.Signed {
 	t.Helper()
-	h := record.HeadBody{V: record.Version, Line: rep.Line, Seq: uint64(rep.Entries), Hash: trust.B64(rep.Hash), Signed: time.Now().Unix()}
-	s, err := record.Sign(dev, record.LabelHead, &h)
+	h := audit.HeadBody{V: audit.Version, Line: rep.Line, Seq: uint64(rep.Entries), Hash: trust.B64(rep.Hash), Signed: time.Now().Unix()}
+	s, err := audit.Sign(dev, audit.LabelHead, &h)
 	if err != nil {
 		t.Fatal(err)
 	}

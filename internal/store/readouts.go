@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"hotline/internal/record"
+	"hotline/internal/audit"
 )
 
 // Readout is a side's signed readout of a booked call, as stored (migration
@@ -29,7 +29,7 @@ func (s *Store) AddReadout(ctx context.Context, r Readout, device string) (Reado
 		return r, fmt.Errorf("store: readout: %w", err)
 	}
 	defer tx.Rollback()
-	e, err := appendRecord(ctx, tx, record.Entry{Line: r.Line, At: s.now().UnixMilli(), Kind: record.Readout, Call: r.Call,
+	e, err := appendRecord(ctx, tx, audit.Entry{Line: r.Line, At: s.now().UnixMilli(), Kind: audit.Readout, Call: r.Call,
 		Device: device, Name: r.Name, Side: r.Side, Ref: r.ID})
 	if err != nil {
 		return r, err

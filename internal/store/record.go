@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"hotline/internal/record"
+	"hotline/internal/audit"
 )
 
 // AppendRecord appends e to its line's record (migration 6): it takes the
 // next seq and the last entry's hash in the same transaction as the insert,
 // so entries chain in the order they are written. It returns e as stored.
-func (s *Store) AppendRecord(ctx context.Context, e record.Entry) (record.Entry, error) {
+func (s *Store) AppendRecord(ctx context.Context, e audit.Entry) (audit.Entry, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return e, fmt.Errorf("store: record of %s: %w", e.Line, err)
@@ -29,14 +29,14 @@ func (s *Store) AppendRecord(ctx context.Context, e record.Entry) (record.Entry,
 }
 
 // appendRecord appends e within tx.
-func appendRecord(ctx context.Context, tx *sql.Tx, e record.Entry) (record.Entry, error) {
+func appendRecord(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.Entry, error) {
 	var seq uint64
 	var prev []byte
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM record_entries WHERE line = ? ORDER BY seq DESC LIMIT 1`, e.Line).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return e, fmt.Errorf("store: record of %s: %w", e.Line, err)
 	}
-	e, enc, hash, err := record.Link(e, seq, prev)
+	e, enc, hash, err := audit.Link(e, seq, prev)
 	if err != nil {
 		return e, fmt.Errorf("store: record of %s: %w", e.Line, err)
 	}
@@ -82,9 +82,9 @@ func (s *Store) RecordHead(ctx context.Context, line string) (uint64, []byte, er
 }
 
 // transitionKinds: the record entry of each booked call event.
-var transitionKinds = map[string]record.Kind{
-	"request": record.Requested, "accept": record.Accepted, "decline": record.Declined,
-	"cancel": record.Cancelled, "start": record.Started, "end": record.Ended,
+var transitionKinds = map[string]audit.Kind{
+	"request": audit.Requested, "accept": audit.Accepted, "decline": audit.Declined,
+	"cancel": audit.Cancelled, "start": audit.Started, "end": audit.Ended,
 }
 
 // recordTransition appends a booked call's transition to its line's
@@ -102,7 +102,7 @@ func recordTransition(ctx context.Context, tx *sql.Tx, id string, t CallTransiti
 	if at.IsZero() {
 		at = time.Now()
 	}
-	_, err := appendRecord(ctx, tx, record.Entry{Line: line, At: at.UnixMilli(), Kind: kind, Call: id,
+	_, err := appendRecord(ctx, tx, audit.Entry{Line: line, At: at.UnixMilli(), Kind: kind, Call: id,
 		Side: t.BySide, Name: t.ByName, From: t.From, To: t.To})
 	return err
 }

@@ -154,12 +154,12 @@ var migrations = []string{
 	`CREATE TABLE record_entries (
 		line  TEXT NOT NULL,
 		seq   INTEGER NOT NULL,              -- 1, 2, … within the line
-		entry TEXT NOT NULL,                 -- canonical JSON (internal/record)
+		entry TEXT NOT NULL,                 -- canonical JSON (internal/audit)
 		hash  BLOB NOT NULL,                 -- SHA-256("hotline-record-v1\0" || entry)
 		PRIMARY KEY (line, seq)
 	);
 	CREATE TABLE readouts (
-		id        TEXT PRIMARY KEY,          -- record.ReadoutID
+		id        TEXT PRIMARY KEY,          -- audit.ReadoutID
 		line      TEXT NOT NULL REFERENCES lines(name),
 		call      TEXT NOT NULL REFERENCES calls(id),
 		side      TEXT NOT NULL,

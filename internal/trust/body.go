@@ -112,7 +112,7 @@ func decodeBody(body []byte, v any) error {
 // DecodeCanonical decodes data into v (a pointer to a struct whose fields
 // are in the order the spec gives) strictly, and requires data to be
 // canonical, as decodeBody explains. The caller bounds data's size. Other
-// signed and hashed bodies use it too (internal/record).
+// signed and hashed bodies use it too (internal/audit).
 func DecodeCanonical(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return fmt.Errorf("%w: body is not UTF-8", ErrMalformed)

@@ -10,10 +10,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"hotline/internal/apiclient"
+	"hotline/internal/audit"
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/markdown"
-	"hotline/internal/record"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/servertest"
@@ -49,8 +49,8 @@ func TestCallRecordPage(t *testing.T) {
 		{demo.West, "West Operator", role.Operator, markdown.Hostile},
 	} {
 		dev := srv.Device(t, r.side, r.name, r.role)
-		b := record.ReadoutBody{V: record.Version, Line: demo.Line, Call: c.ID, Side: r.side, Text: r.text, Published: time.Now().Unix()}
-		s, err := record.Sign(dev, record.LabelReadout, &b)
+		b := audit.ReadoutBody{V: audit.Version, Line: demo.Line, Call: c.ID, Side: r.side, Text: r.text, Published: time.Now().Unix()}
+		s, err := audit.Sign(dev, audit.LabelReadout, &b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestCallRecordPage(t *testing.T) {
 
 // TestWitnessVectorsJS (issue 15): the browser's witness statements are
 // byte for byte Go's (testdata/witness.json, TestWitnessVectors in
-// internal/record).
+// internal/audit).
 func TestWitnessVectorsJS(t *testing.T) {
 	b, _ := jsHarness(t)
 	if r := runJSModule(t, b, "/harness/witness_vectors.js", nil); r.Checked < 2 {
@@ -131,21 +131,21 @@ func TestBrowserWitness(t *testing.T) {
 	code := sameCode(t, all, 2)
 	pins := srv.Device(t, demo.East, "Auditor", role.Operator).Pins
 	servertest.Eventually(t, "both browsers' witness statements in the record", func() (bool, string) {
-		entries, err := srv.Store().Record(context.Background(), demo.Line, record.MaxEntries)
+		entries, err := srv.Store().Record(context.Background(), demo.Line, audit.MaxEntries)
 		if err != nil {
 			return false, err.Error()
 		}
-		x := record.Export{Record: 1, Line: demo.Line, Entries: entries}
-		if _, err := record.Verify(x, pins, nil); err != nil {
+		x := audit.Export{Record: 1, Line: demo.Line, Entries: entries}
+		if _, err := audit.Verify(x, pins, nil); err != nil {
 			return false, err.Error()
 		}
 		signed := map[string]bool{}
 		for _, s := range entries {
-			e, _ := record.Parse([]byte(s))
-			if e.Kind != record.Witness {
+			e, _ := audit.Parse([]byte(s))
+			if e.Kind != audit.Witness {
 				continue
 			}
-			w, _, err := record.OpenWitness(*e.Statement, pins)
+			w, _, err := audit.OpenWitness(*e.Statement, pins)
 			if err == nil && w.Participant == e.Participant && w.Code == code {
 				signed[w.Participant] = true
 			}

@@ -1,7 +1,7 @@
 // Browser side of TestWitnessVectorsJS (test/browser/record_test.go): the
 // embedded client's e2ee/witness.js gives, for each case of
 // testdata/witness.json, the same roster fingerprint, body bytes and (Ed25519
-// being deterministic) signature as Go's internal/record.
+// being deterministic) signature as Go's internal/audit.
 
 import * as b64u from "/static/e2ee/b64u.js";
 import * as T from "/static/e2ee/trust.js";

@@ -3,7 +3,7 @@
 // states it saw — its own KID and key commitment, the fingerprint of the
 // members it verified, the code it shows, the segment it is in — signed
 // with the device key, for the line's call record. The twin of Go's
-// internal/record (WitnessBody, RosterFingerprint); testdata/witness.json
+// internal/audit (WitnessBody, RosterFingerprint); testdata/witness.json
 // pins both. No DOM, no network.
 
 import * as b64u from "./b64u.js";

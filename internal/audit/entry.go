@@ -1,4 +1,4 @@
-// Package record is a line's call record (docs/PROTOCOL.md, "Call
+// Package audit is a line's call record (docs/PROTOCOL.md, "Call
 // record"): an append-only log of what happened on the line — booked calls
 // requested, accepted, started, ended; members joining, admitted, called
 // in, sent out, removed, leaving; sender key epochs; statements the
@@ -11,7 +11,7 @@
 // the server (which appends, internal/store) and `hotline audit verify`
 // (which checks an export against the line's pins, trusting nothing the
 // server says). It knows nothing of HTTP, SQL or live calls.
-package record
+package audit
 
 import (
 	"bytes"

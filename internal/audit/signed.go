@@ -1,4 +1,4 @@
-package record
+package audit
 
 import (
 	"crypto/ed25519"

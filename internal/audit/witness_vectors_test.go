@@ -1,4 +1,4 @@
-package record_test
+package audit_test
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"hotline/internal/audit"
 	"hotline/internal/e2ee"
-	"hotline/internal/record"
 	"hotline/internal/trust"
 )
 
@@ -46,15 +46,15 @@ func (v *witnessVector) compute(t *testing.T) (roster, body, sig []byte) {
 	for _, k := range v.SigKeys {
 		keys = append(keys, dec(k))
 	}
-	roster = record.RosterFingerprint(keys)
-	w := record.WitnessBody{V: record.Version, Line: v.Line, Call: v.Call, Participant: v.Participant, KID: v.KID,
+	roster = audit.RosterFingerprint(keys)
+	w := audit.WitnessBody{V: audit.Version, Line: v.Line, Call: v.Call, Participant: v.Participant, KID: v.KID,
 		Commitment: trust.B64(e2ee.KeyCommitment(v.KID, dec(v.BaseKey))), Roster: trust.B64(roster), Code: v.Code, Segment: v.Segment, At: v.At}
 	body, err := trust.Canonical(&w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	priv := ed25519.NewKeyFromSeed(dec(v.SigSeed))
-	sig = ed25519.Sign(priv, append([]byte(record.LabelWitness), body...))
+	sig = ed25519.Sign(priv, append([]byte(audit.LabelWitness), body...))
 	return roster, body, sig
 }
 
@@ -85,7 +85,7 @@ func TestWitnessVectors(t *testing.T) {
 			t.Errorf("%s: roster %s body %s sig %s differ from the file", v.Label, trust.B64(roster), body, trust.B64(sig))
 		}
 		// The body is one a verifier accepts.
-		var w record.WitnessBody
+		var w audit.WitnessBody
 		if err := trust.DecodeCanonical(body, &w); err != nil || !bytes.Equal(mustCanon(t, &w), body) {
 			t.Errorf("%s: body does not decode canonically: %v", v.Label, err)
 		}

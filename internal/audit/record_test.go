@@ -1,4 +1,4 @@
-package record_test
+package audit_test
 
 import (
 	"encoding/json"
@@ -7,18 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"hotline/internal/record"
+	"hotline/internal/audit"
 	"hotline/internal/role"
 	"hotline/internal/trust"
 )
 
 // chain builds an export of n entries of line "demo".
-func chain(t testing.TB, n int) record.Export {
-	x := record.Export{Record: 1, Line: "demo"}
+func chain(t testing.TB, n int) audit.Export {
+	x := audit.Export{Record: 1, Line: "demo"}
 	var seq uint64
 	var prev []byte
 	for i := range n {
-		e, enc, h, err := record.Link(record.Entry{Line: "demo", At: int64(1795000000000 + i), Kind: record.Joined, Call: "c-1", Name: "Zoë <b>&", To: "in"}, seq, prev)
+		e, enc, h, err := audit.Link(audit.Entry{Line: "demo", At: int64(1795000000000 + i), Kind: audit.Joined, Call: "c-1", Name: "Zoë <b>&", To: "in"}, seq, prev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestEntryEncoding(t *testing.T) {
 		`{"v":1,"line":"demo","seq":1,"prev":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","at":1795000000000, "kind":"joined"}`,
 		`{"v":1,"line":"demo","seq":1,"prev":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","at":1795000000000,"kind":"witness"}`,
 	} {
-		if _, err := record.Parse([]byte(bad)); !errors.Is(err, record.ErrMalformed) {
+		if _, err := audit.Parse([]byte(bad)); !errors.Is(err, audit.ErrMalformed) {
 			t.Errorf("%s: %v, want malformed", bad, err)
 		}
 	}
@@ -52,19 +52,19 @@ func TestEntryEncoding(t *testing.T) {
 // TestVerifyFindsTheRow: an edited, deleted or swapped entry breaks the
 // chain at its row.
 func TestVerifyFindsTheRow(t *testing.T) {
-	if _, err := record.Verify(chain(t, 6), nil, nil); err != nil {
+	if _, err := audit.Verify(chain(t, 6), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]func(x *record.Export){
-		"edited":  func(x *record.Export) { x.Entries[2] = x.Entries[2][:len(x.Entries[2])-2] + `x"}` },
-		"deleted": func(x *record.Export) { x.Entries = append(x.Entries[:2:2], x.Entries[3:]...) },
-		"swapped": func(x *record.Export) { x.Entries[2], x.Entries[3] = x.Entries[3], x.Entries[2] },
+	cases := map[string]func(x *audit.Export){
+		"edited":  func(x *audit.Export) { x.Entries[2] = x.Entries[2][:len(x.Entries[2])-2] + `x"}` },
+		"deleted": func(x *audit.Export) { x.Entries = append(x.Entries[:2:2], x.Entries[3:]...) },
+		"swapped": func(x *audit.Export) { x.Entries[2], x.Entries[3] = x.Entries[3], x.Entries[2] },
 	}
 	for what, change := range cases {
 		x := chain(t, 6)
 		change(&x)
-		var b *record.Break
-		if _, err := record.Verify(x, nil, nil); !errors.As(err, &b) || b.Seq != 3 {
+		var b *audit.Break
+		if _, err := audit.Verify(x, nil, nil); !errors.As(err, &b) || b.Seq != 3 {
 			t.Errorf("%s: %v, want a break at 3", what, err)
 		}
 	}
@@ -88,24 +88,24 @@ func TestSignedHead(t *testing.T) {
 	}
 	dev.Credential, dev.Pins = &cred, []trust.Pin{auth.Pin()}
 	x := chain(t, 3)
-	rep, err := record.Verify(x, dev.Pins, nil)
+	rep, err := audit.Verify(x, dev.Pins, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := record.HeadBody{V: 1, Line: "demo", Seq: 3, Hash: trust.B64(rep.Hash), Signed: now.Unix()}
-	s, err := record.Sign(dev, record.LabelHead, &h)
+	h := audit.HeadBody{V: 1, Line: "demo", Seq: 3, Hash: trust.B64(rep.Hash), Signed: now.Unix()}
+	s, err := audit.Sign(dev, audit.LabelHead, &h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := record.Verify(x, dev.Pins, []record.Signed{s}); err != nil || len(rep.Heads) != 1 || rep.Heads[0].Code != rep.Code {
+	if rep, err := audit.Verify(x, dev.Pins, []audit.Signed{s}); err != nil || len(rep.Heads) != 1 || rep.Heads[0].Code != rep.Code {
 		t.Fatalf("%+v %v", rep, err)
 	}
-	if _, err := record.Verify(chain(t, 2), dev.Pins, []record.Signed{s}); !errors.Is(err, record.ErrMismatch) {
+	if _, err := audit.Verify(chain(t, 2), dev.Pins, []audit.Signed{s}); !errors.Is(err, audit.ErrMismatch) {
 		t.Fatalf("a shorter record: %v", err)
 	}
 	bad := s
 	bad.Body = trust.B64([]byte(`{"v":1,"line":"demo","seq":2,"hash":"` + h.Hash + `","signed":` + strconv.FormatInt(now.Unix(), 10) + `}`))
-	if _, _, err := record.OpenHead(bad, dev.Pins); !errors.Is(err, record.ErrBadSignature) {
+	if _, _, err := audit.OpenHead(bad, dev.Pins); !errors.Is(err, audit.ErrBadSignature) {
 		t.Fatalf("a changed body: %v", err)
 	}
 }
@@ -115,23 +115,23 @@ func FuzzParseExport(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"hotline_record":1,"line":"x","entries":["{}"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		x, err := record.ParseExport(data)
+		x, err := audit.ParseExport(data)
 		if err != nil {
 			return
 		}
-		_, _ = record.Verify(x, nil, nil)
+		_, _ = audit.Verify(x, nil, nil)
 	})
 }
 
 func FuzzParseEntry(f *testing.F) {
 	f.Add([]byte(chain(f, 1).Entries[0]))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := record.Parse(data)
+		e, err := audit.Parse(data)
 		if err != nil {
 			return
 		}
 		// What parses re-encodes to the same bytes (canonical).
-		b, err := record.Encode(e)
+		b, err := audit.Encode(e)
 		if err != nil || string(b) != string(data) {
 			t.Fatalf("re-encoding %q gives %q, %v", data, b, err)
 		}
@@ -141,11 +141,11 @@ func FuzzParseEntry(f *testing.F) {
 func FuzzParseSigned(f *testing.F) {
 	f.Add([]byte(`{"credential":{"body":"e30","sig":"AA"},"body":"e30","sig":"AA"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := record.ParseSigned(data)
+		s, err := audit.ParseSigned(data)
 		if err != nil {
 			return
 		}
-		_, _, _ = record.OpenHead(s, nil)
-		_, _, _ = record.OpenWitness(s, nil)
+		_, _, _ = audit.OpenHead(s, nil)
+		_, _, _ = audit.OpenWitness(s, nil)
 	})
 }

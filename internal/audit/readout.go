@@ -1,4 +1,4 @@
-package record
+package audit
 
 import (
 	"encoding/hex"
