@@ -137,8 +137,7 @@ func deviceInstall(args []string, stdout, stderr io.Writer) error {
 // readSmall reads a file of at most 64 KiB.
 func readSmall(path string) ([]byte, error) { return readLimited(path, 64<<10) }
 
-// readPins reads the line's pins from the file `hotline line show --json`
-// printed.
+// readPins reads a line's pins from the output of hotline line show --json.
 func readPins(path string) ([]trust.Pin, error) {
 	data, err := readSmall(path)
 	if err != nil {

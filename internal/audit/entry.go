@@ -62,6 +62,10 @@ const (
 	// Name, Side, Device: who signed it. The readout itself is kept and
 	// served beside the record, signed.
 	Readout Kind = "readout"
+	// Segment: the live call's press segment changed To (public, private),
+	// by a signed marker (internal/marker); the marker itself is checked
+	// by every client, the entry notes when the server saw it.
+	Segment Kind = "segment"
 )
 
 // knownKinds: a verifier refuses an entry of another kind (a newer server
@@ -69,7 +73,7 @@ const (
 var knownKinds = map[Kind]bool{
 	Requested: true, Accepted: true, Declined: true, Cancelled: true, Started: true, Ended: true,
 	Opened: true, Joined: true, Admitted: true, CalledIn: true, SentOut: true, Moved: true,
-	Left: true, Removed: true, Closed: true, Key: true, Witness: true, Head: true, Readout: true,
+	Left: true, Removed: true, Closed: true, Key: true, Witness: true, Head: true, Readout: true, Segment: true,
 }
 
 // Entry is one entry of a line's record, its fields in the order of its

@@ -151,9 +151,11 @@ type Call struct {
 	reg  *Registry
 
 	mu      sync.Mutex
-	kind    string // of the first member's admission (or Resume's); every member must agree
-	booking string // the booked call's id, from the first member's admission; "" ad hoc
-	segment string // protocol.SegmentPrivate for now
+	kind    string           // of the first member's admission (or Resume's); every member must agree
+	booking string           // the booked call's id, from the first member's admission; "" ad hoc
+	segment string           // protocol.SegmentPrivate or SegmentPublic (segment.go)
+	seq     uint32           // the last marker's Seq; 0 before the first
+	marker  *protocol.Marker // the last marker, carried by every roster
 	members []*entry
 	// over: the call closed (it was ended, or stayed empty past the
 	// grace) and is out of the registry; a Join never finds it.
@@ -255,6 +257,9 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
 	e.state = initialState(id)
+	if pressOnly(id.Roles) {
+		e.state = c.pressState()
+	}
 	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
 	c.syncLocked(e)
 	c.broadcastRoster()
@@ -492,7 +497,7 @@ func (c *Call) rosterLocked() protocol.Roster {
 		}
 		out = append(out, re)
 	}
-	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out,
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out, Marker: c.marker,
 		Revocations: c.reg.revocationLists(lineOf(c.name))}
 }
 

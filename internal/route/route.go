@@ -7,10 +7,11 @@
 // credential) and listening choice — and testdata/routing.json holds cases
 // that both copies check.
 //
-// Today the rule is the one of issue "Lobby and roles": both ends are in the
-// call and the receiver's roles allow receive_media. It takes the segment
-// and the listening choice already, so that the public segment (press) and
-// interpretation (a listener's language) extend it here and only here.
+// The rule: both ends are in the call and the receiver's roles allow
+// receive_media, or the call is in its public segment and the receiver's
+// roles allow receive_public_segment (the press: the floor only). It takes
+// the listening choice already, so that interpretation (a listener's
+// language) extends it here and only here.
 package route
 
 import (
@@ -49,11 +50,17 @@ func Routes(segment string, m Member, pub Publication) bool {
 	if m.State != protocol.StateIn || pub.Publisher.State != protocol.StateIn {
 		return false
 	}
-	// The private segment (and, until the press segment exists, the public
-	// one) reaches the roles that receive media: never an operator, the
-	// press or a role that does not receive. Every listening choice hears
-	// every publication for now (the floor, interpretation included).
-	return role.AllowedAny(m.Roles, role.ReceiveMedia)
+	// The private segment reaches the roles that receive media: never an
+	// operator, the press or a role that does not receive. Every listening
+	// choice hears every publication for now (the floor, interpretation
+	// included).
+	if role.AllowedAny(m.Roles, role.ReceiveMedia) {
+		return true
+	}
+	// The public segment also reaches the roles that receive it (the
+	// press): the floor only, never an interpretation channel.
+	return segment == protocol.SegmentPublic && pub.Source != SourceInterpretation &&
+		role.AllowedAny(m.Roles, role.ReceivePublicSegment)
 }
 
 // Keyed reports whether from's keys go to m: whether any publication from
@@ -67,4 +74,7 @@ func Keyed(segment string, m, from Member) bool {
 
 // sources are the kinds of publication Keyed considers: the floor (any
 // source label but interpretation) and an interpretation channel.
-var sources = []string{"", "interpretation"}
+var sources = []string{"", SourceInterpretation}
+
+// SourceInterpretation is the source label of an interpreter's channel.
+const SourceInterpretation = "interpretation"

@@ -55,6 +55,8 @@ func recordEntry(ev call.Event) (audit.Entry, bool) {
 		}
 	case call.EventClosed:
 		e.Kind, e.Reason, e.By = audit.Closed, ev.Why, ev.By
+	case call.EventSegment:
+		e.Kind, e.To = audit.Segment, ev.Segment
 	case call.EventKey:
 		withMember(audit.Key)
 		kid := ev.KID

@@ -119,10 +119,12 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[]) => void)|null} */
+    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[], marker: any) => void)|null} */
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
+    /** the segment marker of the last roster (PROTOCOL.md, "Segments"), unverified: e2ee checks it */
+    this.marker = null;
     /**
      * Who ended the call for everyone and why, once the server says so
      * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
@@ -390,7 +392,8 @@ export class Session {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
-        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : []);
+        this.marker = msg.marker && typeof msg.marker === 'object' ? msg.marker : null;
+        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : [], this.marker);
         break;
       case 'ended':
         this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };

@@ -23,11 +23,11 @@ export const LISTEN_FLOOR = 'floor';
 export function routes(segment, m, pub) {
   // Only members in the call take part in the media, at both ends.
   if (m.state !== 'in' || pub.publisher.state !== 'in') return false;
-  // The private segment (and the public one, until the press segment
-  // exists) reaches the roles that receive media; every listening choice
-  // hears every publication for now.
-  void segment;
-  return m.roles.some((r) => MEDIA_ROLES.has(r));
+  // The private segment reaches the roles that receive media; every
+  // listening choice hears every publication for now.
+  if (m.roles.some((r) => MEDIA_ROLES.has(r))) return true;
+  // The public segment also reaches the press: the floor only.
+  return segment === 'public' && pub.source !== 'interpretation' && m.roles.includes('press');
 }
 
 /** The kinds of publication keyed() considers: the floor and an interpretation channel. */
