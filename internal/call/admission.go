@@ -47,7 +47,8 @@ var (
 )
 
 // initialState: principals and operators are in at once; an adviser named
-// on the call goes to the bench; everyone else waits in the lobby until
+// on the call goes to the bench, an interpreter named on it to the call (its
+// booth); everyone else waits in the lobby until
 // someone of their side admits them.
 func initialState(id Identity) State {
 	rs := id.Roles
@@ -56,6 +57,8 @@ func initialState(id Identity) State {
 		return StateIn
 	case id.Admission.Named && slices.Contains(rs, role.Adviser):
 		return StateBench
+	case id.Admission.Named && slices.Contains(rs, role.Interpreter):
+		return StateIn // an interpreter named on the call goes straight to the booth
 	default:
 		return StateWaiting
 	}
@@ -78,6 +81,16 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 	out := make([]protocol.TrackInfo, len(tracks))
 	for i, t := range tracks {
 		switch {
+		case t.Source == protocol.SourceInterpretation || t.Language != "":
+			// Only an interpreter speaks into a channel, and only audio;
+			// which channel is the call's business (Call.Interpret).
+			if err := role.Check(roles, role.PublishInterpretation); err != nil {
+				return nil, denied{err}
+			}
+			if t.Kind != protocol.KindAudio {
+				return nil, fmt.Errorf("%w: track %q: a channel carries audio only", ErrForbidden, t.ID)
+			}
+			t.Source = protocol.SourceInterpretation
 		case t.Kind == protocol.KindVideo && kind == KindPhone:
 			return nil, fmt.Errorf("%w: track %q", ErrPhoneCall, t.ID)
 		case t.Kind == protocol.KindVideo:
@@ -86,7 +99,7 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 			}
 		case role.AllowedAny(roles, role.PublishAudio):
 		case role.AllowedAny(roles, role.PublishInterpretation):
-			t.Source = "interpretation"
+			t.Source = protocol.SourceInterpretation
 		default:
 			return nil, denied{role.Check(roles, role.PublishAudio)}
 		}

@@ -143,9 +143,10 @@ type Call struct {
 	reg  *Registry
 
 	mu      sync.Mutex
-	kind    string // of the first member's admission (or Resume's); every member must agree
-	booking string // the booked call's id, from the first member's admission; "" ad hoc
-	segment string // protocol.SegmentPrivate for now
+	kind    string         // of the first member's admission (or Resume's); every member must agree
+	booking string         // the booked call's id, from the first member's admission; "" ad hoc
+	segment string         // protocol.SegmentPrivate for now
+	interp  interpretation // languages and mode (interpret.go)
 	members []*entry
 	// over: the call closed (it was ended, or stayed empty past the
 	// grace) and is out of the registry; a Join never finds it.
@@ -165,6 +166,7 @@ type entry struct {
 	sink      Member
 	state     State
 	listening string
+	booth     booth         // an interpreter's seat (interpret.go)
 	tracks    []Publication // in publish order
 	got       map[pubKey]bool
 }
@@ -260,6 +262,10 @@ func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) e
 			return fmt.Errorf("%w: %q", ErrTrackExists, info.ID)
 		}
 	}
+	info, err := c.channelLocked(e, info)
+	if err != nil {
+		return err
+	}
 	pub := Publication{Publisher: memberID, PublisherName: e.id.Name, Info: info, Track: t}
 	e.tracks = append(e.tracks, pub)
 	for _, o := range c.members {
@@ -343,6 +349,7 @@ func (c *Call) leaveLocked(e *entry, why string) {
 		c.endLocked(p)
 	}
 	e.tracks = nil
+	c.leaveBoothLocked(e)
 	c.emit(Event{Kind: EventLeft, Member: e.id, From: e.state, Why: why})
 	c.broadcastRoster()
 	c.last = e.id
@@ -443,13 +450,15 @@ func (c *Call) rosterLocked() protocol.Roster {
 	out := make([]protocol.RosterEntry, 0, len(c.members))
 	for _, e := range c.members {
 		re := protocol.RosterEntry{ID: e.id.ID, Device: e.id.Device, Name: e.id.Name, Credential: e.id.Credential,
-			State: string(e.state), Listening: e.listening, Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
+			State: string(e.state), Listening: e.listening, Tracks: make([]protocol.TrackInfo, 0, len(e.tracks)),
+			Interprets: e.booth.interprets, Live: e.booth.live, HandOver: e.booth.handOver}
 		for _, p := range e.tracks {
 			re.Tracks = append(re.Tracks, p.Info)
 		}
 		out = append(out, re)
 	}
-	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out}
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out,
+		Languages: c.interp.languages, Mode: c.interp.mode}
 }
 
 func (c *Call) broadcastRoster() {
