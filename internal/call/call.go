@@ -56,6 +56,10 @@ type Identity struct {
 	Side      string
 	Roles     []role.Role
 	Admission Admission
+	// Interprets is the booth an interpreter asks for as it joins (the
+	// language its tracks name; "": none). A language the call lacks, or a
+	// full booth, refuses the join: nothing of it is recorded.
+	Interprets string
 }
 
 // Member is where the call tells one participant's session what happens.
@@ -229,6 +233,11 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
 	}
+	if id.Interprets != "" {
+		if err := c.mayInterpretLocked(id, "", id.Interprets); err != nil {
+			return nil, err
+		}
+	}
 	if opened {
 		r.calls[name] = c
 		c.emit(Event{Kind: EventOpened})
@@ -240,6 +249,9 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
 	e.state = initialState(id)
+	if id.Interprets != "" {
+		c.seatLocked(e, id.Interprets)
+	}
 	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
 	c.syncLocked(e)
 	c.broadcastRoster()

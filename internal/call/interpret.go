@@ -88,23 +88,40 @@ func (c *Call) Interpret(id, lang string) error {
 }
 
 func (c *Call) interpretLocked(e *entry, lang string) error {
-	if err := role.Check(e.id.Roles, role.PublishInterpretation); err != nil {
+	if e.booth.interprets == lang {
+		return nil
+	}
+	if err := c.mayInterpretLocked(e.id, e.booth.interprets, lang); err != nil {
+		return err
+	}
+	c.seatLocked(e, lang)
+	c.syncLocked(e)
+	c.broadcastRoster()
+	return nil
+}
+
+// mayInterpretLocked checks that one with identity id, now in the booth of
+// current ("": none), may take the booth of lang.
+func (c *Call) mayInterpretLocked(id Identity, current, lang string) error {
+	if err := role.Check(id.Roles, role.PublishInterpretation); err != nil {
 		return denied{err}
 	}
 	if err := c.knownLocked(lang); err != nil {
 		return err
 	}
-	switch e.booth.interprets {
-	case lang:
-		return nil
-	case "":
-	default:
-		return fmt.Errorf("%w: %s already interprets into %q", ErrForbidden, e.id.Name, e.booth.interprets)
+	if current != "" {
+		return fmt.Errorf("%w: %s already interprets into %q", ErrForbidden, id.Name, current)
 	}
-	seated, live := c.boothLocked(lang)
-	if len(seated) >= protocol.MaxBoothSize {
+	if seated, _ := c.boothLocked(lang); len(seated) >= protocol.MaxBoothSize {
 		return fmt.Errorf("%w: %q has %d interpreters", ErrBoothFull, lang, len(seated))
 	}
+	return nil
+}
+
+// seatLocked puts e in lang's booth (live if nobody there is) and its
+// channel tracks into that channel; the caller syncs and broadcasts.
+func (c *Call) seatLocked(e *entry, lang string) {
+	_, live := c.boothLocked(lang)
 	e.booth = booth{interprets: lang, live: live == nil}
 	if e.listening == lang {
 		e.listening = protocol.ListenFloor // one does not relay one's own channel
@@ -114,31 +131,40 @@ func (c *Call) interpretLocked(e *entry, lang string) error {
 			e.tracks[i].Info.Language = lang
 		}
 	}
-	c.syncLocked(e)
-	c.broadcastRoster()
-	return nil
 }
 
-// CheckChannels is what the session asks before it sets up tracks: an
-// interpretation track that names a language seats its interpreter in that
-// booth (or must name the booth it sits in); a language the call lacks is
-// refused, naming it.
+// ChannelOf is the booth that tracks ask for: the language their
+// interpretation tracks name ("" if none does); two languages are refused.
+func ChannelOf(tracks []protocol.TrackInfo) (string, error) {
+	lang := ""
+	for _, t := range tracks {
+		switch {
+		case t.Language == "" || t.Language == lang:
+		case lang == "":
+			lang = t.Language
+		default:
+			return "", fmt.Errorf("%w: tracks into %q and %q: an interpreter speaks into one channel", ErrForbidden, lang, t.Language)
+		}
+	}
+	return lang, nil
+}
+
+// CheckChannels is what the session asks before it sets up tracks it
+// publishes during the call: an interpretation track that names a language
+// seats its interpreter in that booth, or must name the booth it sits in; a
+// language the call lacks is refused, naming it.
 func (c *Call) CheckChannels(id string, tracks []protocol.TrackInfo) error {
+	lang, err := ChannelOf(tracks)
+	if err != nil || lang == "" {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.find(id)
 	if e == nil {
 		return ErrNotMember
 	}
-	for _, t := range tracks {
-		if t.Language == "" {
-			continue
-		}
-		if err := c.interpretLocked(e, t.Language); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.interpretLocked(e, lang)
 }
 
 // channelLocked checks a publication against e's booth: an interpretation
