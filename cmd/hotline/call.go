@@ -78,6 +78,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	var (
 		kind, when, duration     string
 		agenda, advisers, people stringList
+		languages                stringList
 	)
 	transition := isTransition(c.name)
 	takesID := transition || c.name == "show"
@@ -87,6 +88,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		fs.StringVar(&when, "when", "", `when, e.g. "now", "in 2h", "at 18:00 Europe/Moscow", "at 23:30 tomorrow" (required; without a zone, your side's)`)
 		fs.StringVar(&duration, "duration", "1h", "expected `duration` in whole minutes, e.g. 45m or 2h")
 		fs.Var(&agenda, "agenda", "an agenda `item` (repeatable)")
+		fs.Var(&languages, "language", "an interpretation `language` of the call, a BCP 47 tag such as ru or en (repeatable)")
 	}
 	if named {
 		fs.Var(&advisers, "adviser", "`name` of an adviser of your side on the call (repeatable)")
@@ -166,6 +168,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	}
 	c.request = api.RequestBody{
 		Line: c.line, Kind: kind, When: when, DurationMinutes: int64(d / time.Minute), Agenda: agenda, Participants: participants,
+		Languages: languages,
 	}
 	if _, err := apiclient.CheckRequest(c.request); err != nil {
 		return fmt.Errorf("call request: %w", err)

@@ -34,6 +34,9 @@ type RequestBody struct {
 	DurationMinutes int64         `json:"duration_minutes"`
 	Agenda          []string      `json:"agenda"`
 	Participants    []Participant `json:"participants"`
+	// Languages: the call's interpretation languages (BCP 47 tags, at
+	// most protocol.MaxLanguages); absent or empty: none.
+	Languages []string `json:"languages,omitempty"`
 }
 
 // TransitionBody is the body of POST /api/calls/{id}/{event}, all fields
@@ -48,12 +51,13 @@ type TransitionBody struct {
 // Request is a parsed RequestBody. When is read only once the caller's
 // zone is known (internal/booking).
 type Request struct {
-	Line     string
-	Kind     schedule.Kind
-	When     string
-	Duration time.Duration
-	Agenda   []string
-	Named    []Person
+	Line      string
+	Kind      schedule.Kind
+	When      string
+	Duration  time.Duration
+	Agenda    []string
+	Named     []Person
+	Languages []string
 }
 
 // Person is a participant as named in a body: the side is the caller's.
@@ -99,7 +103,11 @@ func ParseRequest(data []byte) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute, Agenda: b.Agenda, Named: named}, nil
+	if err := protocol.ValidLanguages(b.Languages); err != nil {
+		return Request{}, invalid("languages: %v", err)
+	}
+	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute, Agenda: b.Agenda, Named: named,
+		Languages: b.Languages}, nil
 }
 
 // ParseTransition decodes and checks a transition body; an empty body is

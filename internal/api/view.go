@@ -94,6 +94,7 @@ type Call struct {
 	ScheduledEnd    Time                     `json:"scheduled_end"`
 	DurationMinutes int64                    `json:"duration_minutes"`
 	Agenda          []string                 `json:"agenda"`
+	Languages       []string                 `json:"languages"`    // interpretation languages; [] for none
 	Participants    map[string][]Participant `json:"participants"` // by side; both sides present
 	ActualStart     *Time                    `json:"actual_start,omitempty"`
 	ActualEnd       *Time                    `json:"actual_end,omitempty"`

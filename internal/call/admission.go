@@ -38,6 +38,9 @@ type Admission struct {
 	Kind    string // KindVideo or KindPhone; "" is video
 	Named   bool
 	Booking string // the booked call's id; "" for an ad hoc call
+	// Languages: the booked call's interpretation languages; the live call
+	// opens with them (simultaneous mode).
+	Languages []string
 }
 
 // Errors of admission actions.

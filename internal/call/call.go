@@ -229,6 +229,7 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	}
 	if opened {
 		c.kind, c.booking = id.Admission.Kind, id.Admission.Booking
+		c.interp = opening(id.Admission)
 	}
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
@@ -558,7 +559,7 @@ func (r *Registry) Resume(name string, a Admission) bool {
 	if a.Kind == "" {
 		a.Kind = KindVideo
 	}
-	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking}
+	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking, interp: opening(a)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r.calls[name] = c

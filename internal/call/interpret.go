@@ -304,3 +304,12 @@ func (c *Call) Interpretation() (languages []string, mode string) {
 	defer c.mu.Unlock()
 	return slices.Clone(c.interp.languages), c.interp.mode
 }
+
+// opening is the interpretation a call opens with: a booked call's
+// languages, in simultaneous mode.
+func opening(a Admission) interpretation {
+	if len(a.Languages) == 0 {
+		return interpretation{}
+	}
+	return interpretation{languages: slices.Clone(a.Languages), mode: protocol.ModeSimultaneous}
+}

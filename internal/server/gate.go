@@ -78,7 +78,7 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 	if err != nil {
 		return call.Admission{}, fmt.Errorf("call %s: %w", callName, err)
 	}
-	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID}
+	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID, Languages: bc.Languages}
 	for _, p := range bc.Named(id.Side) {
 		for _, r := range []role.Role{role.Adviser, role.Interpreter} {
 			if p.Name == id.Name && slices.Contains(p.Roles, r) && slices.Contains(id.Roles, r) {

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/internal/api"
+	"hotline/internal/booking"
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/protocol"
@@ -57,25 +59,37 @@ func receivesOnly(c *client.Client, all map[string]*client.Client, want ...strin
 	return nil
 }
 
-// TestInterpretationEndToEnd (issue "Interpretation"): in a booked call
-// whose operator sets the languages en and ru, interpreters named on the
+// TestInterpretationEndToEnd (issue "Interpretation"): in a call booked
+// with the languages en and ru, interpreters named on the
 // call go straight to their booths and publish their channels; a listener
 // of en receives the floor and the en channel, not the ru one; a listener
 // of ru the reverse; a listener of the floor neither channel; interpreters
-// the floor; everything decrypted. Then relay and consecutive mode, and the
+// the floor; everything decrypted. Then relay, consecutive mode (the
+// operator switches it), and the
 // refusals (an unknown language, a principal into a channel).
 func TestInterpretationEndToEnd(t *testing.T) {
 	l := startE2EELine(t)
 	interp := []role.Role{role.Interpreter}
-	id := bookCall(t, l, schedule.Video,
-		api.Person{Name: "En Interpreter", Roles: interp}, api.Person{Name: "Ru Interpreter", Roles: interp})
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-
-	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
-	if err := op.SetInterpretation(ctx, []string{"en", "ru"}, protocol.ModeSimultaneous); err != nil {
+	svc := booking.New(l.srv.Store())
+	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
+	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
+	bc, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour,
+		Named: []api.Person{{Name: "En Interpreter", Roles: interp}, {Name: "Ru Interpreter", Roles: interp}}, Languages: []string{"en", "ru"}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if got := bc.API(time.Now()).Languages; !slices.Equal(got, []string{"en", "ru"}) {
+		t.Fatalf("the booked call's languages: %v", got)
+	}
+	if _, err := svc.Transition(ctx, west, bc.ID, schedule.EventAccept, api.Transition{}); err != nil {
+		t.Fatal(err)
+	}
+	id := bc.ID
+
+	// The live call opens with the booked languages.
+	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
 	servertest.Eventually(t, "the call's languages", func() error {
 		if langs, mode := op.Interpretation(); !slices.Equal(langs, []string{"en", "ru"}) || mode != protocol.ModeSimultaneous {
 			return fmt.Errorf("languages %v, mode %q", langs, mode)

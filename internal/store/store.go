@@ -120,6 +120,8 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
+	// 6: a call's interpretation languages (a JSON array of BCP 47 tags).
+	`ALTER TABLE calls ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';`,
 }
 
 // Store is an open database.
