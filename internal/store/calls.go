@@ -274,6 +274,9 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 			rows.Close()
 			return nil, fmt.Errorf("store: call %q: languages: %w", c.ID, err)
 		}
+		if len(c.Languages) == 0 {
+			c.Languages = nil // as written: none
+		}
 		c.ScheduledStart = time.UnixMilli(start).UTC()
 		c.Duration = time.Duration(minutes) * time.Minute
 		c.ActualStart, c.ActualEnd = fromMS(actualStart), fromMS(actualEnd)
