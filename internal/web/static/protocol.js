@@ -13,11 +13,11 @@ import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
-/** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, state?: string, listening?: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, kind: Kind, source: string, language?: string}} TrackInfo */
+/** @typedef {{id: string, name: string, state?: string, listening?: string, interprets?: string, live?: boolean, hand_over?: boolean, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
- * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
+ * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string, language?: string}} ReceiveEntry
  */
 /**
  * A remote track as handed to the UI: the table entry plus the media.
@@ -123,6 +123,8 @@ export class Session {
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
+    /** @type {string[]} the call's interpretation languages and mode, from the last roster */ this.languages = [];
+    this.mode = '';
     /**
      * Who ended the call for everyone and why, once the server says so
      * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
@@ -377,6 +379,9 @@ export class Session {
     this.#send({ type: action, participant });
   }
 
+  /** An interpretation message (PROTOCOL.md, "Interpretation"), built by interpretation.js. @param {object} msg */
+  interpretation(msg) { this.#send(msg); }
+
   leave() {
     this.#send({ type: 'leave' });
     this.#closed(1000, 'left');
@@ -390,6 +395,8 @@ export class Session {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
+        this.languages = Array.isArray(msg.languages) ? msg.languages.map(String) : [];
+        this.mode = typeof msg.mode === 'string' ? msg.mode : '';
         this.onroster?.(this.roster, this.segment);
         break;
       case 'ended':
