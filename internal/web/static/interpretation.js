@@ -167,6 +167,11 @@ export class Interpretation {
     const u = this.ui;
     const langs = this.languages;
     u.box.hidden = langs.length === 0 || this.me?.state !== 'in';
+    // An operator or principal sets the call's languages and mode (edit_agenda).
+    const setter = !!this.s?.may.includes('edit_agenda') && this.me?.state === 'in';
+    u.setup.hidden = !setter;
+    if (setter && document.activeElement !== u.langs) u.langs.value = langs.join(' ');
+    if (setter) u.mode.value = this.mode;
     const own = this.me?.interprets ?? '';
     const options = [LISTEN_FLOOR, ...langs.filter((l) => l !== own)];
     if (u.picker.dataset.options !== options.join(',')) {
@@ -236,13 +241,24 @@ function buildUI(bar, ip) {
       <button type="button" class="btn" id="interp-hand"></button>
       <meter id="interp-meter" min="0" max="1" value="0" title="What you hear"></meter>
     </div>`;
-  bar.append(box);
+  const setup = document.createElement('div');
+  setup.className = 'interp';
+  setup.id = 'interp-setup';
+  setup.innerHTML = `<input id="interp-languages" size="10" placeholder="Languages: ru en" aria-label="Interpretation languages">
+    <select id="interp-mode" aria-label="Interpretation mode">
+      <option value="simultaneous">Simultaneous</option><option value="consecutive">Consecutive</option></select>
+    <button type="button" class="btn" id="interp-set">Set</button>`;
+  bar.append(box, setup);
   /** @param {string} id */
-  const q = (id) => /** @type {any} */ (box.querySelector('#' + id));
+  const q = (id) => /** @type {any} */ (box.querySelector('#' + id) ?? setup.querySelector('#' + id));
   const u = {
     box, picker: q('listen-language'), label: q('interp-label'), duck: q('interp-duck-box'), console: q('interp-console'),
     booth: q('interp-booth'), status: q('interp-status'), hand: q('interp-hand'), meter: q('interp-meter'),
+    setup, langs: q('interp-languages'), mode: q('interp-mode'),
   };
+  q('interp-set').addEventListener('click', () => ip.s?.interpretation({
+    type: 'interpretation', mode: u.mode.value, languages: u.langs.value.split(/[\s,]+/).filter(Boolean),
+  }));
   q('interp-duck').value = String(ip.duckDb);
   u.picker.addEventListener('change', () => ip.listen(u.picker.value));
   q('interp-duck').addEventListener('input', (/** @type {Event} */ ev) => ip.setDuck(Number(/** @type {HTMLInputElement} */ (ev.target).value)));
