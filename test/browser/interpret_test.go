@@ -181,3 +181,73 @@ func TestInterpretationDucking(t *testing.T) {
 		b.checkConsole()
 	}
 }
+
+// TestInterpreterConsoleHandOver (issue "Interpretation"): two
+// interpreters in one booth take turns through their consoles: the live
+// one presses Hand over, the other sees "Take over from …" and presses it;
+// the microphone passes, never both live, and the listener of the channel
+// now receives the second interpreter.
+func TestInterpreterConsoleHandOver(t *testing.T) {
+	srv := startServer(t)
+	base := srv.URL()
+	id := bookInterpreted(t, base, []string{"en"}, "East Interpreter", "East Interpreter 2")
+	i1 := toneBrowser(t, "interpreter1", 1200)
+	i2 := toneBrowser(t, "interpreter2", 900)
+	lis := toneBrowser(t, "listener", 440)
+	i1.enrolAs(base, demo.East, "East Interpreter", role.Interpreter)
+	i2.enrolAs(base, demo.East, "East Interpreter 2", role.Interpreter)
+	lis.enrolAs(base, demo.West, "West Principal", role.Principal)
+	for _, b := range []*browser{i1, i2, lis} {
+		b.open(base + "/call/" + id + "?autojoin=1")
+		servertest.Eventually(t, b.name+"'s interpretation controls", func() (bool, string) {
+			s := b.interp()
+			return s.Active && eval[bool](b, `document.querySelector('#listen-language') !== null`), fmt.Sprintf("%+v", s)
+		})
+	}
+	i1.pick("#interp-booth", "en")
+	servertest.Eventually(t, "the first interpreter live", func() (bool, string) {
+		s := i1.interp()
+		return s.Live, fmt.Sprintf("%+v", s)
+	})
+	i2.pick("#interp-booth", "en")
+	lis.pick("#listen-language", "en")
+	hears := func(name string) func() (bool, string) {
+		return func() (bool, string) {
+			s := lis.interp()
+			var chans []string
+			for _, g := range s.Gains {
+				if g.Source == "interpretation" {
+					chans = append(chans, g.Name)
+				}
+			}
+			return len(chans) == 1 && chans[0] == name, fmt.Sprint(chans)
+		}
+	}
+	servertest.Eventually(t, "the listener hears the first interpreter", hears("East Interpreter"))
+	if s := i2.interp(); s.Live || s.Interprets != "en" {
+		t.Fatalf("the second interpreter: %+v", s)
+	}
+	button := func(b *browser) string {
+		return eval[string](b, `(() => { const h = document.querySelector('#interp-hand'); return h.hidden ? '' : h.textContent; })()`)
+	}
+	if got := button(i1); got != "Hand over" {
+		t.Fatalf("the live interpreter's button: %q", got)
+	}
+	i1.do(chromedp.Click(chromedp.ID("interp-hand")))
+	servertest.Eventually(t, "the partner sees the request", func() (bool, string) {
+		got := button(i2)
+		return got == "Take over from East Interpreter", got
+	})
+	if !i1.interp().Live {
+		t.Fatal("the first interpreter stopped being live before the partner took over")
+	}
+	i2.do(chromedp.Click(chromedp.ID("interp-hand")))
+	servertest.Eventually(t, "the microphone passed", func() (bool, string) {
+		a, b := i1.interp(), i2.interp()
+		return !a.Live && b.Live && !a.HandOver, fmt.Sprintf("first %+v, second %+v", a, b)
+	})
+	servertest.Eventually(t, "the listener hears the second interpreter", hears("East Interpreter 2"))
+	for _, b := range []*browser{i1, i2, lis} {
+		b.checkConsole()
+	}
+}
