@@ -26,10 +26,13 @@ const authorityUsage = `usage:
   hotline authority requests --server URL --line L --key FILE [--passphrase-file F] [--ca F]
   hotline authority approve  --server URL --line L --key FILE --id ID [--valid 720h] [--passphrase-file F] [--ca F]
   hotline authority reject   --server URL --line L --key FILE --id ID [--passphrase-file F] [--ca F]
+  hotline authority revoke   --line L --key FILE --serial N --devices ID,ID [--server URL] [--out F] [--passphrase-file F] [--ca F]
 
 requests, approve and reject sign in to the server as the side's officer
 with the authority key (which never leaves this machine) and work on the
-side's queue of enrolment requests.
+side's queue of enrolment requests. revoke signs the side's revocation list
+(every revoked device, a serial above the last list's) and, with --server,
+delivers it: the devices are refused at once and leave live calls.
 
 The passphrase comes from --passphrase-file (its trailing newline is not part
 of it) or from the HOTLINE_PASSPHRASE environment variable.
@@ -51,7 +54,7 @@ const (
 func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, authorityUsage)
-		return errors.New("authority: no subcommand (init, show, sign, requests, approve or reject)")
+		return errors.New("authority: no subcommand (init, show, sign, requests, approve, reject or revoke)")
 	}
 	switch args[0] {
 	case "init":
@@ -66,6 +69,8 @@ func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return authorityDecide(ctx, true, args[1:], stdout, stderr)
 	case "reject":
 		return authorityDecide(ctx, false, args[1:], stdout, stderr)
+	case "revoke":
+		return authorityRevoke(ctx, args[1:], stdout, stderr)
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, authorityUsage)
 		return nil

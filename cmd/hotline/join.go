@@ -84,6 +84,9 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the network dropped), until the run is over or the server refuses it
 	// for good (docs/PROTOCOL.md, "Reconnecting").
 	a := client.Attend(ctx, cfg, client.Backoff{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); reportDecrypting(watchCtx, a, log) }()
 
 	var timeout <-chan time.Time
 	if *runFor > 0 {
@@ -102,6 +105,8 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 
+	stopWatch()
+	<-watched
 	// Take the figures before leaving: closing ends every track.
 	snapshot := a.Stats()
 	if c := a.Client(); c != nil {
@@ -181,6 +186,28 @@ type statsTrack struct {
 	Decrypted   uint64  `json:"decrypted"`
 	JitterMs    float64 `json:"jitter_ms"`
 	Ended       bool    `json:"ended"`
+}
+
+// reportDecrypting logs, once per member and kind of track, when media
+// from that member first decrypts: the sign that the call works end to end
+// (the tests wait for it).
+func reportDecrypting(ctx context.Context, a *client.Attendee, log *slog.Logger) {
+	seen := make(map[[2]string]bool)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, t := range a.Stats().Tracks {
+			if k := [2]string{t.From, t.Kind}; t.Decrypted > 0 && !seen[k] {
+				seen[k] = true
+				log.Info("decrypting", "from", t.From, "kind", t.Kind)
+			}
+		}
+	}
 }
 
 // statsLine is the --stats line: {"tracks":[...]}.

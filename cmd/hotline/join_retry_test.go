@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
@@ -16,8 +12,8 @@ import (
 	"hotline/internal/tier"
 )
 
-// TestJoinWaitsForTheServer: `hotline join --for` started before its
-// server keeps trying, joins once the server is up, and receives the other
+// TestJoinWaitsForTheServer: `hotline join` started before its server
+// keeps trying, joins once the server is up, and receives the other
 // endpoint's media: its stats line shows frames decrypted from it.
 func TestJoinWaitsForTheServer(t *testing.T) {
 	tier.Integration(t)
@@ -33,30 +29,19 @@ func TestJoinWaitsForTheServer(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there until the server starts below
 
-	devices := []string{demoDeviceFile(t, d, demo.East, "early"), demoDeviceFile(t, d, demo.West, "late")}
-	outs := make([]bytes.Buffer, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	join := func(i int, runFor string) {
-		var stderr bytes.Buffer
-		errs[i] = runJoin(context.Background(), []string{"--server", "http://" + addr, "--line", demo.Line, "--call", "wait", "--device", devices[i], "--for", runFor, "--stats"}, &outs[i], &stderr)
-		if errs[i] != nil {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
+	args := func(device string) []string {
+		return []string{"--server", "http://" + addr, "--line", demo.Line, "--call", "wait", "--device", device, "--stats"}
 	}
-	wg.Go(func() { join(0, "8s") })
-	time.Sleep(1500 * time.Millisecond) // the first endpoint knocks at a closed door meanwhile
+	early := startJoin(t, nil, args(demoDeviceFile(t, d, demo.East, "early"))...)
+	servertest.Eventually(t, "the first endpoint to knock at the closed door", func() (bool, string) {
+		return strings.Contains(early.stderr.String(), "join failed; trying again"), early.stderr.String()
+	})
 	servertest.Start(t, server.Config{Listen: addr, DataDir: dir}, nil)
-	wg.Go(func() { join(1, "5s") })
-	wg.Wait()
-	if errs[0] != nil || errs[1] != nil {
-		t.Fatalf("join: %v; %v", errs[0], errs[1])
-	}
-	lines := strings.Split(strings.TrimSpace(outs[0].String()), "\n")
-	var s statsLine
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
-		t.Fatalf("stats line %q: %v", lines[len(lines)-1], err)
-	}
+	late := startJoin(t, nil, args(demoDeviceFile(t, d, demo.West, "late"))...)
+	early.waitDecrypting(t, "early", "late", "video")
+	late.waitDecrypting(t, "late", "early", "video")
+	s := early.stats(t, "early")
+	late.stats(t, "late")
 	var decrypted uint64
 	for _, tr := range s.Tracks {
 		if tr.From == "late" && tr.Kind == "video" {
@@ -64,6 +49,6 @@ func TestJoinWaitsForTheServer(t *testing.T) {
 		}
 	}
 	if decrypted == 0 {
-		t.Errorf("the endpoint started before its server decrypted nothing from the other: %s", lines[len(lines)-1])
+		t.Errorf("the endpoint started before its server decrypted nothing from the other: %+v", s)
 	}
 }

@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"hotline/internal/demo"
 	"hotline/internal/server"
@@ -80,38 +77,24 @@ func TestJoinFlagErrors(t *testing.T) {
 	}
 }
 
-// Two `hotline join --stats` runs in one call: each prints, as its last
-// line, JSON showing the other's audio and video.
+// Two `hotline join --stats` runs in one call: once each has logged the
+// other's audio and video decrypting, each is stopped (Ctrl-C) and prints,
+// as its last line, JSON showing the other's audio and video.
 func TestJoinStatsEndToEnd(t *testing.T) {
 	tier.Integration(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	srv := servertest.Start(t, server.Config{}, nil)
 
 	names := []string{"ann", "ben"}
 	devices := []string{srv.DeviceFile(t, demo.East, "ann"), srv.DeviceFile(t, demo.West, "ben")}
-	outs := make([]bytes.Buffer, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() {
-			var stderr bytes.Buffer
-			errs[i] = runJoin(ctx, []string{"--server", srv.URL(), "--line", demo.Line, "--call", "cli", "--device", devices[i], "--for", "3s", "--stats"}, &outs[i], &stderr)
-			if errs[i] != nil {
-				t.Logf("%s stderr:\n%s", name, stderr.String())
-			}
-		})
+	runs := make([]*joinRun, len(names))
+	for i := range names {
+		runs[i] = startJoin(t, nil, "--server", srv.URL(), "--line", demo.Line, "--call", "cli", "--device", devices[i], "--stats")
 	}
-	wg.Wait()
 	for i, name := range names {
-		if errs[i] != nil {
-			t.Fatalf("%s: %v", name, errs[i])
-		}
-		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
-		var s statsLine
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
-			t.Fatalf("%s: last line %q: %v", name, lines[len(lines)-1], err)
-		}
+		runs[i].waitDecrypting(t, name, names[1-i], "audio", "video")
+	}
+	for i, name := range names {
+		s := runs[i].stats(t, name)
 		other := names[1-i]
 		kinds := map[string]bool{}
 		for _, tr := range s.Tracks {
@@ -121,7 +104,7 @@ func TestJoinStatsEndToEnd(t *testing.T) {
 			}
 		}
 		if !kinds["audio"] || !kinds["video"] {
-			t.Errorf("%s did not receive audio and video from %s: %s", name, other, lines[len(lines)-1])
+			t.Errorf("%s did not receive audio and video from %s: %+v", name, other, s)
 		}
 	}
 }

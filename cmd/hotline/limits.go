@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"hotline/internal/call"
+	"hotline/internal/httpapi"
 	"hotline/internal/server"
 )
 
@@ -25,6 +26,21 @@ func serverLimitFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error)
 				cfg.Hosts = append(cfg.Hosts, h)
 			}
 		}
+		return nil
+	})
+	fs.Func("local-origin", "`LINE=ORIGIN`: a local client page (hotline open on a participant's machine, e.g. east-west=http://127.0.0.1:8790) may use this line (repeat for more)", func(v string) error {
+		line, origin, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("%q is not LINE=ORIGIN", v)
+		}
+		o, err := httpapi.ParseLocalOrigin(origin)
+		if err != nil {
+			return err
+		}
+		if cfg.LocalOrigins == nil {
+			cfg.LocalOrigins = httpapi.LocalOrigins{}
+		}
+		cfg.LocalOrigins[line] = append(cfg.LocalOrigins[line], o)
 		return nil
 	})
 	return func() error {

@@ -22,7 +22,10 @@ const usage = `hotline — a secure line for high-stakes talks
 usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
-                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]   (demo takes these too)
+                  [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]
+                  [--local-origin LINE=http://127.0.0.1:PORT]...   (demo takes these too)
+  hotline open    --server URL [--listen 127.0.0.1:8790] [--ca FILE]   the web client from this binary for a remote line server (local client mode)
+  hotline officer --server URL --line L --key FILE [--passphrase-file F] [--ca FILE] [--listen 127.0.0.1:8791]   the side's approval page, from this binary
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
   hotline line    add --name L --side NAME=PUBKEY --side NAME=PUBKEY [--data DIR] | show --name L [--json] [--data DIR]
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
@@ -62,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "open":
+		return runOpen(ctx, args[1:], stdout, stderr)
+	case "officer":
+		return runOfficer(ctx, args[1:], stdout, stderr)
 	case "cert":
 		return runCert(args[1:], stdout, stderr)
 	case "line":

@@ -26,22 +26,8 @@ func TestAuthorityQueue(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	srv := servertest.Start(t, server.Config{DataDir: dir}, nil)
-	anon, err := apiclient.New(srv.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	submit := func(name string) string {
-		dev, _ := trust.NewDevice()
-		req, err := dev.Request(demo.East, name, []role.Role{role.Adviser}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sub api.Submitted
-		if _, err := anon.Do(ctx, "POST", "/api/requests", api.SubmitBody{Line: demo.Line, Request: req}, &sub); err != nil {
-			t.Fatal(err)
-		}
-		return sub.ID
-	}
+	anon := anonClient(t, srv)
+	submit := func(name string) string { return submitRequest(t, anon, name) }
 	yes, no := submit("East Yes"), submit("East No")
 	east := filepath.Join(dir, "demo", "authority-east.json")
 	west := filepath.Join(dir, "demo", "authority-west.json")
@@ -75,4 +61,30 @@ func TestAuthorityQueue(t *testing.T) {
 	if _, _, err := runCmd("authority", "reject", "--key", east, "--id", no); err == nil || !strings.Contains(err.Error(), "--server") {
 		t.Errorf("reject without --server: %v", err)
 	}
+}
+
+// anonClient is an API client without a session, for srv.
+func anonClient(t *testing.T, srv *servertest.Server) *apiclient.Client {
+	t.Helper()
+	c, err := apiclient.New(srv.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// submitRequest asks the demo line's east officer to enrol a fresh device
+// as an adviser named name, and returns the request's id.
+func submitRequest(t *testing.T, anon *apiclient.Client, name string) string {
+	t.Helper()
+	dev, _ := trust.NewDevice()
+	req, err := dev.Request(demo.East, name, []role.Role{role.Adviser}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub api.Submitted
+	if _, err := anon.Do(context.Background(), "POST", "/api/requests", api.SubmitBody{Line: demo.Line, Request: req}, &sub); err != nil {
+		t.Fatal(err)
+	}
+	return sub.ID
 }

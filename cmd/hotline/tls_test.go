@@ -11,9 +11,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +36,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "bad", childArgs, err)
 			os.Exit(3)
 		}
-		if err := run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
+		// Interrupted, a command stops as it would in a terminal (main).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		err := run(ctx, args, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "hotline:", err)
 			os.Exit(2)
 		}
@@ -134,29 +138,19 @@ func TestNativeCommandsOverTLS(t *testing.T) {
 	// Two joins, one trusting through --ca, the other through
 	// SSL_CERT_FILE in its own process: each decrypts the other's media.
 	joinArgs := func(dev string) []string {
-		return []string{"join", "--server", srv.URL(), "--line", demo.Line, "--call", "tls", "--device", dev, "--for", "4s", "--stats"}
+		return []string{"--server", srv.URL(), "--line", demo.Line, "--call", "tls", "--device", dev, "--stats"}
 	}
-	var wg sync.WaitGroup
-	var annOut, annErr, benOut, benErr string
-	var annRun, benRun error
-	wg.Go(func() { annOut, annErr, annRun = runCmd(append(joinArgs(ann), "--ca", caFile)...) })
-	wg.Go(func() { benOut, benErr, benRun = runChild(t, []string{"SSL_CERT_FILE=" + caFile}, joinArgs(ben)...) })
-	wg.Wait()
-	if annRun != nil || benRun != nil {
-		t.Fatalf("joins: ann %v\n%s\nben %v\n%s", annRun, annErr, benRun, benErr)
-	}
-	checkReceived(t, "ann", "ben", annOut)
-	checkReceived(t, "ben", "ann", benOut)
+	annRun := startJoin(t, nil, append(joinArgs(ann), "--ca", caFile)...)
+	benRun := startJoin(t, []string{"SSL_CERT_FILE=" + caFile}, joinArgs(ben)...)
+	annRun.waitDecrypting(t, "ann", "ben", "audio", "video")
+	benRun.waitDecrypting(t, "ben", "ann", "audio", "video")
+	checkReceived(t, "ann", "ben", annRun.stats(t, "ann"))
+	checkReceived(t, "ben", "ann", benRun.stats(t, "ben"))
 }
 
 // checkReceived: the --stats line shows decrypted audio and video from other.
-func checkReceived(t *testing.T, name, other, out string) {
+func checkReceived(t *testing.T, name, other string, s statsLine) {
 	t.Helper()
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var s statsLine
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
-		t.Fatalf("%s: last line %q: %v", name, lines[len(lines)-1], err)
-	}
 	kinds := map[string]bool{}
 	for _, tr := range s.Tracks {
 		if tr.From == other && tr.Frames > 0 && tr.Decrypted > 0 {
@@ -164,7 +158,7 @@ func checkReceived(t *testing.T, name, other, out string) {
 		}
 	}
 	if !kinds["audio"] || !kinds["video"] {
-		t.Errorf("%s did not decrypt audio and video from %s: %s", name, other, lines[len(lines)-1])
+		t.Errorf("%s did not decrypt audio and video from %s: %+v", name, other, s)
 	}
 }
 

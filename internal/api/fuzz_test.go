@@ -102,6 +102,7 @@ func FuzzParseBodies(f *testing.F) {
 	f.Add([]byte(`{"token":"t","request":{"body":"e30","sig":"AA"}}`))
 	f.Add([]byte(`{"line":"demo","request":{"body":"e30","sig":"AA"}}`))
 	f.Add([]byte(`{"credential":{"body":"e30","sig":"AA"}}`))
+	f.Add([]byte(`{"revocation":{"body":"e30","sig":"AA"}}`))
 	f.Add([]byte(`{"line":"demo","side":"east","nonce":"` + strings.Repeat("A", 43) + `","proof":"` + strings.Repeat("A", 86) + `"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if s, err := ParseSignIn(data); err == nil {
@@ -127,6 +128,13 @@ func FuzzParseBodies(f *testing.F) {
 		}
 		if _, err := ParseApprove(data); err != nil && !errors.Is(err, ErrInvalid) {
 			t.Fatalf("approve: error without ErrInvalid: %v", err)
+		}
+		if r, err := ParseRevocation(data); err == nil {
+			if r.Revocation.Body == "" || r.Revocation.Sig == "" {
+				t.Fatalf("revocation without body or sig: %+v", r)
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("revocation: error without ErrInvalid: %v", err)
 		}
 		if o, err := ParseOfficerSignIn(data); err == nil {
 			if protocol.ValidID("line", o.Line) != nil || trust.ValidSide(o.Side) != nil || len(o.Nonce) != trust.NonceSize || len(o.Proof) != trust.SignatureSize {

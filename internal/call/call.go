@@ -33,9 +33,12 @@ var (
 	ErrTrackExists  = errors.New("track id already published")
 	ErrUnknownTrack = errors.New("no such track")
 	ErrNotMember    = errors.New("not a member of the call")
-	ErrClosed       = errors.New("server is shutting down")
-	ErrForbidden    = errors.New("not allowed")
-	ErrEnded        = errors.New("the call has ended")
+	// ErrNotKeyed: a key message whose sender is not a key member, or
+	// whose recipient does not receive the sender's media (RelayKey).
+	ErrNotKeyed  = errors.New("key message not between key members")
+	ErrClosed    = errors.New("server is shutting down")
+	ErrForbidden = errors.New("not allowed")
+	ErrEnded     = errors.New("the call has ended")
 )
 
 // ReplacedBy is who "removed" a member whose device joined the call again
@@ -121,6 +124,11 @@ type Registry struct {
 	ended map[string]bool
 	order []string // ended, oldest first
 
+	// revMu guards revoked (a leaf lock: rosters read it with a call's
+	// lock held).
+	revMu   sync.Mutex
+	revoked map[string]*lineRevocations // by line (revocation.go)
+
 	ev events
 }
 
@@ -160,6 +168,9 @@ type Call struct {
 	// emptiness does nothing.
 	grace   *time.Timer
 	empties int
+	// droppedKeys counts key messages RelayKey refused (not between key
+	// members).
+	droppedKeys int
 	// last is the identity of the member who left last (the closed event
 	// names its side).
 	last Identity
@@ -198,6 +209,9 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	}
 	if r.ended[name] {
 		return nil, fmt.Errorf("%w: %s", ErrEnded, name)
+	}
+	if r.revokedDevice(lineOf(name), id.Device) {
+		return nil, ErrRevoked // not even to replace its own session (below)
 	}
 	c, opened := r.calls[name], false
 	if c == nil {
@@ -308,20 +322,39 @@ func (c *Call) Unpublish(memberID, trackID string) error {
 }
 
 // RelayKey hands a key message from one member to another. The call does
-// not look inside: the key is sealed to the recipient.
+// not look inside: the key is sealed to the recipient. Keys follow the
+// media (docs/PROTOCOL.md, "Keys follow the media"): a key message goes
+// only from a key member to a member that key member's media is routed
+// to, by the routing rule and the server's own view of both. Any other is
+// dropped (ErrNotKeyed), so that a member in the lobby or on the bench
+// cannot push keys at the call; a message that crossed a move of either
+// end is dropped the same way, and the sender's next roster sorts it out.
 func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.find(fromID) == nil {
+	from := c.find(fromID)
+	if from == nil {
 		return ErrNotMember
 	}
 	to := c.find(k.To)
 	if to == nil || k.To == fromID {
 		return fmt.Errorf("%w: %q", ErrNoRecipient, k.To)
 	}
+	if !c.keyedLocked(to, from) {
+		c.droppedKeys++
+		return ErrNotKeyed
+	}
 	k.To, k.From = "", fromID
 	to.sink.DeliverKey(k)
 	return nil
+}
+
+// DroppedKeys counts the key messages RelayKey dropped as not between key
+// members.
+func (c *Call) DroppedKeys() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.droppedKeys
 }
 
 // Remove takes target out of the call at by's request: by's roles must
@@ -471,7 +504,8 @@ func (c *Call) rosterLocked() protocol.Roster {
 		out = append(out, re)
 	}
 	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out,
-		Languages: c.interp.languages, Mode: c.interp.mode}
+		Languages: c.interp.languages, Mode: c.interp.mode,
+		Revocations: c.reg.revocationLists(lineOf(c.name))}
 }
 
 func (c *Call) broadcastRoster() {

@@ -355,3 +355,55 @@ func TestRegistryCapsCallSize(t *testing.T) {
 		t.Fatalf("member %d: %v, want ErrFull", protocol.MaxParticipants+1, err)
 	}
 }
+
+// TestRelayKeyOnlyBetweenKeyMembers (issue 10, item 4): the server relays
+// a key message only from a key member to a member its media goes to, by
+// its own view of both. A member in the lobby or on the bench, or an
+// operator, cannot push a key at the call, nor be sent one; once admitted,
+// keys flow.
+func TestRelayKeyOnlyBetweenKeyMembers(t *testing.T) {
+	reg := NewRegistry(Config{MaxMembers: 8})
+	p := &member{id: "p", name: "P", side: "east", roles: []role.Role{role.Principal}}
+	w := &member{id: "w", name: "W", side: "west", roles: []role.Role{role.Principal}}
+	op := &member{id: "o", name: "O", side: "east", roles: []role.Role{role.Operator}}
+	adv := &member{id: "a", name: "A", side: "east", roles: []role.Role{role.Adviser}, adm: Admission{Named: true}}
+	guest := &member{id: "g", name: "G", side: "east", roles: []role.Role{role.Adviser}}
+	c, _ := join(reg, "x", p)
+	for _, m := range []*member{w, op, adv, guest} {
+		if _, err := join(reg, "x", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := []struct{ from, to string }{
+		{"g", "p"}, {"g", "w"}, // the lobby sends
+		{"a", "p"},             // the bench sends
+		{"o", "p"},             // an operator sends
+		{"p", "g"}, {"p", "a"}, // to the lobby, to the bench
+		{"p", "o"}, // to an operator
+	}
+	for _, r := range refused {
+		if err := c.RelayKey(r.from, protocol.Key{To: r.to, KID: 9}); !errors.Is(err, ErrNotKeyed) {
+			t.Errorf("%s → %s: %v, want ErrNotKeyed", r.from, r.to, err)
+		}
+	}
+	for _, m := range []*member{p, w, op, adv, guest} {
+		if got := m.got(); got != "[]" {
+			t.Errorf("%s got %s", m.name, got)
+		}
+	}
+	if n := c.DroppedKeys(); n != len(refused) {
+		t.Errorf("dropped %d, want %d", n, len(refused))
+	}
+	if err := c.RelayKey("p", protocol.Key{To: "w", KID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Admit("p", "g"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RelayKey("g", protocol.Key{To: "w", KID: 2}); err != nil {
+		t.Fatalf("an admitted member's key: %v", err)
+	}
+	if got := w.got(); got != "[key:p>1 key:g>2]" {
+		t.Fatalf("w got %s", got)
+	}
+}

@@ -1,6 +1,9 @@
 package call
 
-import "hotline/internal/route"
+import (
+	"hotline/internal/protocol"
+	"hotline/internal/route"
+)
 
 // Routing: the per-pair rule of internal/route decides both what the call
 // forwards (who is sent Subscribe for which publication) and, on every
@@ -49,4 +52,12 @@ func (c *Call) syncLocked(e *entry) {
 			c.deliver(e, p, c.routes(e, o, p))
 		}
 	}
+}
+
+// keyedLocked reports whether from's key messages may go to m: from is a
+// key member (a member in the call whose roles receive media, as each
+// client judges its own entry) and from's media is routed to m.
+func (c *Call) keyedLocked(m, from *entry) bool {
+	in := route.Member{State: protocol.StateIn, Listening: protocol.ListenFloor}
+	return route.Keyed(c.segment, from.view(), in) && route.Keyed(c.segment, m.view(), from.view())
 }

@@ -232,7 +232,7 @@ func TestJoinWelcomeRosterLeave(t *testing.T) {
 	}
 	sealed, _ := trust.DecodeB64(keys[0].Sealed)
 	sig, _ := trust.DecodeB64(keys[0].Sig)
-	if base, err := e2ee.OpenKey(bob, c.Keys().Self(), keys[0].KID, testLine, "room-1", sealed, sig); err != nil || len(base) != e2ee.BaseKeySize {
+	if base, err := e2ee.OpenKey(bob, c.Keys().Self(), keys[0].KID, testLine, "room-1", "0123456789abcdef", "b0b", sealed, sig); err != nil || len(base) != e2ee.BaseKeySize {
 		t.Errorf("Bob cannot open the key sent to him: %v", err)
 	}
 	join := f.joins[0]

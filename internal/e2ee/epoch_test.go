@@ -1,6 +1,8 @@
 package e2ee_test
 
 import (
+	"crypto/rand"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -52,5 +54,96 @@ func TestLastEpoch(t *testing.T) {
 	m.SetRoster(protocol.Roster{Segment: protocol.SegmentPrivate, Participants: []protocol.RosterEntry{entry("a", a), entry("b", b)}}) // b is back
 	if len(sent) != 1 {
 		t.Fatalf("keys sent after the last epoch: %+v", sent[1:])
+	}
+}
+
+// failingRand is a key source that fails while fail is set.
+type failingRand struct {
+	mu   sync.Mutex
+	fail bool
+}
+
+func (r *failingRand) Read(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return 0, errors.New("no entropy")
+	}
+	return rand.Read(b)
+}
+
+func (r *failingRand) set(fail bool) { r.mu.Lock(); r.fail = fail; r.mu.Unlock() }
+
+// TestRekeyFailsClosed (issue 10, item 4): when a departure's rekey cannot
+// make a fresh key, the sender stops at once — it never goes on encrypting
+// under the key the departed member holds — and sends no key message; the
+// next roster's rekey that succeeds puts a fresh key in place and sending
+// resumes under it, never under the old one.
+func TestRekeyFailsClosed(t *testing.T) {
+	a, _ := kmParty(t, 10)
+	b, _ := kmParty(t, 20)
+	c, _ := kmParty(t, 30)
+	var mu sync.Mutex
+	var sent []protocol.Key
+	src := &failingRand{}
+	m, err := e2ee.New(e2ee.Config{Device: a, Line: "demo", Call: "x", Now: func() time.Time { return kmT0 },
+		RekeyDelay: time.Millisecond, Rand: src,
+		Send: func(k protocol.Key) { mu.Lock(); sent = append(sent, k); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.SetSelfID("a")
+	entry := func(id string, d *trust.Device) protocol.RosterEntry {
+		return protocol.RosterEntry{ID: id, Device: d.ID(), Name: "member", State: protocol.StateIn, Listening: protocol.ListenFloor,
+			Credential: protocol.Credential{Body: d.Credential.Body, Sig: d.Credential.Sig}}
+	}
+	roster := func(es ...protocol.RosterEntry) protocol.Roster {
+		return protocol.Roster{Segment: protocol.SegmentPrivate, Participants: es}
+	}
+	m.SetRoster(roster(entry("a", a), entry("b", b), entry("c", c)))
+	old := m.KID()
+	if _, err := m.Sender().Encrypt(nil, 0, []byte("frame")); err != nil {
+		t.Fatal(err)
+	}
+	src.set(true)
+	m.SetRoster(roster(entry("a", a), entry("b", b))) // c leaves; no fresh key can be made
+	if m.Sender().HasKey() {
+		t.Fatal("after a failed rekey the sender still encrypts (under a key the departed member holds)")
+	}
+	if _, err := m.Sender().Encrypt(nil, 0, []byte("frame")); err == nil {
+		t.Fatal("a frame was encrypted after a failed rekey")
+	}
+	if st := m.Stats(); st.KeyFailures != 1 || m.KID() != old {
+		t.Fatalf("stats %+v, KID %d (was %d)", st, m.KID(), old)
+	}
+	n := len(sent)
+	m.SetRoster(roster(entry("a", a), entry("b", b))) // still failing: still stopped, nothing sent
+	if m.Sender().HasKey() || len(sent) != n {
+		t.Fatalf("sender has key %v, sent %d (was %d)", m.Sender().HasKey(), len(sent), n)
+	}
+	src.set(false)
+	m.SetRoster(roster(entry("a", a), entry("b", b))) // the next roster: a fresh key
+	if m.KID() == old {
+		t.Fatal("no fresh key after the source recovered")
+	}
+	mu.Lock()
+	last := sent[len(sent)-1]
+	mu.Unlock()
+	if last.To != "b" || last.KID != m.KID() {
+		t.Fatalf("the fresh key was not sent to b: %+v", last)
+	}
+	eventually(t, func() bool { return m.Sender().HasKey() })
+	if kid := m.Sender().KID(); kid != m.KID() || kid == old {
+		t.Fatalf("the sender uses KID %d; fresh %d, old %d", kid, m.KID(), old)
+	}
+}
+
+// eventually polls cond until it holds (no time limit of its own:
+// the test's deadline is the bound).
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
 	}
 }

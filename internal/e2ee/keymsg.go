@@ -16,7 +16,7 @@ import (
 // can read none of it.
 const (
 	labelSFrameKey = "hotline-sframe-key-v1\x00" // HPKE info
-	labelKeyMsg    = "hotline-key-v1\x00"        // signature
+	labelKeyMsg    = "hotline-key-v2\x00"        // signature (v2: with both participant ids)
 
 	// BaseKeySize is an SFrame base key's size: Nk of AES_128_GCM_SHA256_128
 	// (RFC 9605 §4.4.2).
@@ -64,20 +64,33 @@ func keyInfo(from, to []byte, kid uint64, line, call string) ([]byte, error) {
 	return trust.AppendStr16(b, call)
 }
 
-// keySigned is what the sender signs: "hotline-key-v1\0" || recipient
-// sig_key || u64(kid) || sealed.
-func keySigned(to []byte, kid uint64, sealed []byte) []byte {
-	b := make([]byte, 0, len(labelKeyMsg)+len(to)+8+len(sealed))
+// keySigned is what the sender signs: "hotline-key-v2\0" || recipient
+// sig_key || u64(kid) || str16(sender id) || str16(recipient id) || sealed.
+// The participant ids (one stay in the call each, docs/PROTOCOL.md
+// "Epochs") bind the message to the two sessions it was made between: a
+// server that replays an old key message after its sender rejoined (a new
+// id) replays one whose signature no longer verifies.
+func keySigned(to []byte, kid uint64, fromID, toID string, sealed []byte) ([]byte, error) {
+	b := make([]byte, 0, len(labelKeyMsg)+len(to)+8+4+len(fromID)+len(toID)+len(sealed))
 	b = append(b, labelKeyMsg...)
 	b = append(b, to...)
 	b = binary.BigEndian.AppendUint64(b, kid)
-	return append(b, sealed...)
+	b, err := trust.AppendStr16(b, fromID)
+	if err == nil {
+		b, err = trust.AppendStr16(b, toID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append(b, sealed...), nil
 }
 
 // SealKey seals the sender's base key for kid to one verified member and
 // signs the result. from must be the private half of fromSigKey, and kid
 // must carry fromSigKey's sender tag: a sender only ever sends its own keys.
-func SealKey(from ed25519.PrivateKey, fromSigKey ed25519.PublicKey, to *trust.Identity, kid uint64, line, call string, baseKey []byte) (sealed, sig []byte, err error) {
+// fromID and toID are the participant ids of sender and recipient in the
+// call (the sender's from welcome, the recipient's from the roster).
+func SealKey(from ed25519.PrivateKey, fromSigKey ed25519.PublicKey, to *trust.Identity, kid uint64, line, call, fromID, toID string, baseKey []byte) (sealed, sig []byte, err error) {
 	if len(baseKey) != BaseKeySize {
 		return nil, nil, fmt.Errorf("%w: base key is %d bytes, want %d", ErrKeyMalformed, len(baseKey), BaseKeySize)
 	}
@@ -106,16 +119,22 @@ func SealKey(from ed25519.PrivateKey, fromSigKey ed25519.PublicKey, to *trust.Id
 	if len(sealed) != SealedSize {
 		return nil, nil, fmt.Errorf("e2ee: sealed key is %d bytes, want %d", len(sealed), SealedSize)
 	}
-	return sealed, ed25519.Sign(from, keySigned(to.SigKey, kid, sealed)), nil
+	signed, err := keySigned(to.SigKey, kid, fromID, toID, sealed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrKeyMalformed, err)
+	}
+	return sealed, ed25519.Sign(from, signed), nil
 }
 
 // OpenKey checks and opens a key message that from (a verified member)
 // sent to me, and returns the 16-byte base key. The checks run cheapest
 // first and in the spec's order: KID range and sizes (ErrKeyMalformed), the
 // KID's sender tag (ErrKeyWrongSender), the signature (ErrKeySignature),
-// then HPKE (ErrKeyOpen). Whether kid's epoch is newer than the sender's
+// then HPKE (ErrKeyOpen). fromID and toID are the participant ids the
+// message travelled between (the relayed "from", and this participant's).
+// Whether kid's epoch is newer than the sender's
 // key already held is the caller's check (Manager).
-func OpenKey(me *trust.Device, from *trust.Identity, kid uint64, line, call string, sealed, sig []byte) ([]byte, error) {
+func OpenKey(me *trust.Device, from *trust.Identity, kid uint64, line, call, fromID, toID string, sealed, sig []byte) ([]byte, error) {
 	tag, _, ok := trust.SplitKID(kid)
 	if !ok {
 		return nil, fmt.Errorf("%w: kid %d above 2^48", ErrKeyMalformed, kid)
@@ -130,7 +149,11 @@ func OpenKey(me *trust.Device, from *trust.Identity, kid uint64, line, call stri
 		return nil, fmt.Errorf("%w: kid %d, sender %s", ErrKeyWrongSender, kid, from.DeviceID)
 	}
 	mine := me.SigPublic()
-	if !ed25519.Verify(from.SigKey, keySigned(mine, kid, sealed), sig) {
+	signed, err := keySigned(mine, kid, fromID, toID, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyMalformed, err)
+	}
+	if !ed25519.Verify(from.SigKey, signed, sig) {
 		return nil, ErrKeySignature
 	}
 	info, err := keyInfo(from.SigKey, mine, kid, line, call)

@@ -50,14 +50,14 @@ func TestKeyMsgRoundTrip(t *testing.T) {
 	a, aID := kmParty(t, 10)
 	b, bID := kmParty(t, 20)
 	kid := trust.KID(aID.SigKey, 3)
-	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey)
+	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(sealed) != 1152 || len(sig) != 64 {
 		t.Fatalf("sealed %d bytes, sig %d", len(sealed), len(sig))
 	}
-	key, err := e2ee.OpenKey(b, aID, kid, "demo", "x", sealed, sig)
+	key, err := e2ee.OpenKey(b, aID, kid, "demo", "x", "a", "b", sealed, sig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestKeyMsgRoundTrip(t *testing.T) {
 		t.Fatalf("opened %x", key)
 	}
 	// Sealing is randomised (a fresh X-Wing encapsulation each time).
-	again, _, _ := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey)
+	again, _, _ := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if bytes.Equal(again, sealed) {
 		t.Fatal("two seals of the same key are equal")
 	}
@@ -77,7 +77,7 @@ func TestKeyMsgSpecBytes(t *testing.T) {
 	a, aID := kmParty(t, 10)
 	b, bID := kmParty(t, 20)
 	kid := trust.KID(aID.SigKey, 7)
-	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "call-1", kmBaseKey)
+	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "call-1", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +91,10 @@ func TestKeyMsgSpecBytes(t *testing.T) {
 	if err != nil || !bytes.Equal(pt, kmBaseKey) {
 		t.Fatalf("hpke.Open with the spec's info: %x %v", pt, err)
 	}
-	signed := []byte("hotline-key-v1\x00")
+	signed := []byte("hotline-key-v2\x00")
 	signed = append(signed, bID.SigKey...)
 	signed = binary.BigEndian.AppendUint64(signed, kid)
+	signed = append(signed, 0, 1, 'a', 0, 1, 'b') // str16(sender id), str16(recipient id)
 	signed = append(signed, sealed...)
 	if !ed25519.Verify(aID.SigKey, signed, sig) {
 		t.Fatal("signature is not over the spec's bytes")
@@ -105,7 +106,7 @@ func TestKeyMsgRefused(t *testing.T) {
 	b, bID := kmParty(t, 20)
 	c, cID := kmParty(t, 30)
 	kid := trust.KID(aID.SigKey, 3)
-	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey)
+	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +118,10 @@ func TestKeyMsgRefused(t *testing.T) {
 	// resign signs altered sealed bytes as the real sender would, so that
 	// only HPKE can notice.
 	resign := func(s []byte, to *trust.Identity, kid uint64) []byte {
-		m := []byte("hotline-key-v1\x00")
+		m := []byte("hotline-key-v2\x00")
 		m = append(m, to.SigKey...)
 		m = binary.BigEndian.AppendUint64(m, kid)
+		m = append(m, 0, 1, 'a', 0, 1, 'b')
 		return ed25519.Sign(a.SigPrivate(), append(m, s...))
 	}
 	tamperedEnc, tamperedCT := flip(sealed, 5), flip(sealed, 1140)
@@ -146,26 +148,34 @@ func TestKeyMsgRefused(t *testing.T) {
 		{"short sig", b, aID, kid, "demo", "x", sealed, sig[:63], e2ee.ErrKeyMalformed},
 		{"kid above 2^48", b, aID, kid | 1<<48, "demo", "x", sealed, sig, e2ee.ErrKeyMalformed},
 	}
+	// A replay after a rejoin: the same bytes relayed as from the sender's
+	// next stay in the call (another participant id), or to the
+	// recipient's; the signature binds both ids.
+	for name, ids := range map[string][2]string{"from the sender's next stay": {"a2", "b"}, "to the recipient's next stay": {"a", "b2"}} {
+		if _, err := e2ee.OpenKey(b, aID, kid, "demo", "x", ids[0], ids[1], sealed, sig); !errors.Is(err, e2ee.ErrKeySignature) {
+			t.Errorf("%s: %v, want %v", name, err, e2ee.ErrKeySignature)
+		}
+	}
 	for _, tc := range cases {
-		key, err := e2ee.OpenKey(tc.me, tc.from, tc.kid, tc.line, tc.call, tc.sealed, tc.sig)
+		key, err := e2ee.OpenKey(tc.me, tc.from, tc.kid, tc.line, tc.call, "a", "b", tc.sealed, tc.sig)
 		if !errors.Is(err, tc.want) || key != nil {
 			t.Errorf("%s: %x %v, want %v", tc.name, key, err, tc.want)
 		}
 	}
 
 	// SealKey refuses what no honest sender does.
-	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey[:15]); !errors.Is(err, e2ee.ErrKeyMalformed) {
+	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey[:15]); !errors.Is(err, e2ee.ErrKeyMalformed) {
 		t.Errorf("short base key: %v", err)
 	}
-	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, trust.KID(bID.SigKey, 0), "demo", "x", kmBaseKey); !errors.Is(err, e2ee.ErrKeyWrongSender) {
+	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, trust.KID(bID.SigKey, 0), "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyWrongSender) {
 		t.Errorf("another sender's kid: %v", err)
 	}
-	if _, _, err := e2ee.SealKey(c.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey); !errors.Is(err, e2ee.ErrKeyMalformed) {
+	if _, _, err := e2ee.SealKey(c.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyMalformed) {
 		t.Errorf("mismatched private key: %v", err)
 	}
 	bad := *bID
 	bad.KEMKey = bytes.Repeat([]byte{0xff}, trust.KEMKeySize) // not a valid ML-KEM key
-	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, &bad, kid, "demo", "x", kmBaseKey); !errors.Is(err, e2ee.ErrKeyMalformed) {
+	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, &bad, kid, "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyMalformed) {
 		t.Errorf("invalid kem_key: %v", err)
 	}
 }
@@ -187,11 +197,11 @@ func BenchmarkKeyDelivery10(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for i := range devs {
-			sealed, sig, err := e2ee.SealKey(sender.SigPrivate(), sID.SigKey, ids[i], kid, "demo", "x", kmBaseKey)
+			sealed, sig, err := e2ee.SealKey(sender.SigPrivate(), sID.SigKey, ids[i], kid, "demo", "x", "a", "b", kmBaseKey)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := e2ee.OpenKey(devs[i], sID, kid, "demo", "x", sealed, sig); err != nil {
+			if _, err := e2ee.OpenKey(devs[i], sID, kid, "demo", "x", "a", "b", sealed, sig); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -210,14 +220,14 @@ func FuzzOpenKey(f *testing.F) {
 	a, aID := kmParty(f, 10)
 	b, bID := kmParty(f, 20)
 	kid := trust.KID(aID.SigKey, 3)
-	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", kmBaseKey)
+	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(kid, sealed, sig, "demo", "x")
 	f.Add(kid+1, sealed[:100], sig[:10], "", "")
 	f.Fuzz(func(t *testing.T, k uint64, s, g []byte, line, call string) {
-		key, err := e2ee.OpenKey(b, aID, k, line, call, s, g)
+		key, err := e2ee.OpenKey(b, aID, k, line, call, "a", "b", s, g)
 		if err != nil {
 			for _, want := range []error{e2ee.ErrKeyMalformed, e2ee.ErrKeyWrongSender, e2ee.ErrKeySignature, e2ee.ErrKeyOpen} {
 				if errors.Is(err, want) {

@@ -131,6 +131,8 @@ type tvKeyMsg struct {
 	KID     uint64    `json:"kid"`
 	Line    string    `json:"line"`
 	Call    string    `json:"call"`
+	FromID  string    `json:"from_id"` // participant ids the message travels between
+	ToID    string    `json:"to_id"`
 	Sealed  string    `json:"sealed"`
 	Sig     string    `json:"sig"`
 	Expect  tvOutcome `json:"expect"`
@@ -369,6 +371,8 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		{"repeated role", signRaw(east, credLabel, body(0, "east", "Alice", []string{"press", "press"}, 0, vecT, vecT+day)), vecT},
 		{"name with a trailing space", signRaw(east, credLabel, body(0, "east", "Alice ", []string{"principal"}, 0, vecT, vecT+day)), vecT},
 		{"expires before issued", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT+day, vecT)), vecT},
+		{"lifetime exactly 400 days", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT, vecT+400*day)), vecT},
+		{"lifetime 400 days and a second", signRaw(east, credLabel, body(0, "east", "Alice", []string{"principal"}, 0, vecT, vecT+400*day+1)), vecT},
 		{"kem_key one byte short", signRaw(east, credLabel, shortKEM), vecT},
 		{"version 2", signRaw(east, credLabel, bytes.Replace(aliceCredBody, []byte(`"v":1`), []byte(`"v":2`), 1)), vecT},
 		{"a request is not a credential", trust.Signed(aliceReq), vecT},
@@ -418,19 +422,22 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		}
 	}
 
-	// Key messages, sealed now (randomised).
+	// Key messages, sealed now (randomised), between these participant ids.
+	pid := []string{"p-alice", "p-bob", "p-carol"}
 	base1, base2, base3 := vecSeed("base key 1")[:16], vecSeed("base key 2")[:16], vecSeed("base key 3")[:16]
 	seal := func(from, to int, epoch uint16, line, call string, key []byte) (uint64, []byte, []byte) {
 		kid := trust.KID(w.ids[from].SigKey, epoch)
-		sealed, sig, err := e2ee.SealKey(w.devices[from].SigPrivate(), w.ids[from].SigKey, w.ids[to], kid, line, call, key)
+		sealed, sig, err := e2ee.SealKey(w.devices[from].SigPrivate(), w.ids[from].SigKey, w.ids[to], kid, line, call, pid[from], pid[to], key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return kid, sealed, sig
 	}
 	resign := func(from, to int, kid uint64, sealed []byte) []byte {
-		m := append([]byte("hotline-key-v1\x00"), w.ids[to].SigKey...)
+		m := append([]byte("hotline-key-v2\x00"), w.ids[to].SigKey...)
 		m = append(m, byte(kid>>56), byte(kid>>48), byte(kid>>40), byte(kid>>32), byte(kid>>24), byte(kid>>16), byte(kid>>8), byte(kid))
+		m, _ = trust.AppendStr16(m, pid[from])
+		m, _ = trust.AppendStr16(m, pid[to])
 		return ed25519.Sign(w.devices[from].SigPrivate(), append(m, sealed...))
 	}
 	k1, s1, g1 := seal(0, 1, 0, "demo", "x", base1)
@@ -457,6 +464,16 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		{Label: "for bob, re-signed for carol", From: 0, To: 2, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(resign(0, 2, k1, s1))},
 		{Label: "opened for another call", From: 0, To: 1, KID: k1, Line: "demo", Call: "y", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
 		{Label: "sealed one byte short", From: 0, To: 1, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1[:1151]), Sig: trust.B64(g1)},
+		{Label: "replayed after alice rejoined (another sender id)", From: 0, To: 1, FromID: "p-alice-2", KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
+		{Label: "replayed to bob's next stay (another recipient id)", From: 0, To: 1, ToID: "p-bob-2", KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
+	}
+	for i := range kms {
+		if kms[i].FromID == "" {
+			kms[i].FromID = pid[kms[i].From]
+		}
+		if kms[i].ToID == "" {
+			kms[i].ToID = pid[kms[i].To]
+		}
 	}
 	fillKeyExpectations(t, w, kms)
 	f.KeyMessages = kms
@@ -511,19 +528,21 @@ func jsonString(s string) string {
 // outcome; the labels say what each should be, and this checks it.
 func fillKeyExpectations(t *testing.T, w *vecWorld, kms []tvKeyMsg) {
 	want := map[string]string{
-		"flipped signature bit":              "bad_signature",
-		"another epoch than signed":          "bad_signature",
-		"kid with carol's tag, from alice":   "wrong_sender",
-		"alice's message claimed as carol's": "wrong_sender",
-		"tampered ciphertext, re-signed":     "open_failed",
-		"tampered enc, re-signed":            "open_failed",
-		"for bob, re-signed for carol":       "open_failed",
-		"opened for another call":            "open_failed",
-		"sealed one byte short":              "malformed",
+		"flipped signature bit":                              "bad_signature",
+		"replayed after alice rejoined (another sender id)":  "bad_signature",
+		"replayed to bob's next stay (another recipient id)": "bad_signature",
+		"another epoch than signed":                          "bad_signature",
+		"kid with carol's tag, from alice":                   "wrong_sender",
+		"alice's message claimed as carol's":                 "wrong_sender",
+		"tampered ciphertext, re-signed":                     "open_failed",
+		"tampered enc, re-signed":                            "open_failed",
+		"for bob, re-signed for carol":                       "open_failed",
+		"opened for another call":                            "open_failed",
+		"sealed one byte short":                              "malformed",
 	}
 	for i := range kms {
 		k := &kms[i]
-		key, err := e2ee.OpenKey(w.devices[k.To], w.ids[k.From], k.KID, k.Line, k.Call, decoded(k.Sealed), decoded(k.Sig))
+		key, err := e2ee.OpenKey(w.devices[k.To], w.ids[k.From], k.KID, k.Line, k.Call, k.FromID, k.ToID, decoded(k.Sealed), decoded(k.Sig))
 		k.Expect, k.BaseKey = tvOutcome{OK: err == nil}, ""
 		if err != nil {
 			k.Expect.Reason = keyReason(err)

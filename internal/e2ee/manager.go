@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"sync"
@@ -46,6 +47,9 @@ type Config struct {
 	// epochs of its earlier sessions, so that it never goes back to a KID
 	// it has used (docs/PROTOCOL.md, "Frame encryption").
 	FirstEpoch uint16
+	// Rand is where base keys come from; nil: crypto/rand. Tests make it
+	// fail to check that the sender then stops (fail closed).
+	Rand io.Reader
 }
 
 // Forgery is a roster entry that failed verification (CheckRoster).
@@ -58,6 +62,13 @@ type Forgery struct {
 type Stats struct {
 	KeysSent, KeysAccepted, KeysRejected int
 	Epoch                                uint16
+	// KeyFailures counts rekeys that failed (no fresh key could be made
+	// or installed): each stopped the sender until a later one succeeded.
+	KeyFailures int
+	// RevocationsRefused counts revocation lists in rosters that did not
+	// verify or were older than the one held (docs/PROTOCOL.md,
+	// "Revocation"); the held list stays in force.
+	RevocationsRefused int
 }
 
 // Manager is one participant's key state. Safe for concurrent use.
@@ -77,7 +88,9 @@ type Manager struct {
 	forgeries []Forgery
 	stats     Stats
 	timers    map[*time.Timer]bool // pending rekey switches and key removals
+	revs      trust.Revocations    // the newest verified revocation list of each side; never goes back
 	exhausted bool                 // epoch 65535 is over: the sender has stopped
+	stalled   bool                 // a rekey failed: the sender has stopped until a fresh key is in place
 	closed    bool
 }
 
@@ -105,6 +118,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.KeepOld <= 0 {
 		cfg.KeepOld = DefaultKeepOld
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
 	}
 	self, err := trust.VerifyCredential(*cfg.Device.Credential, cfg.Device.Pins, cfg.Now())
 	if err != nil {
@@ -139,8 +155,8 @@ func (m *Manager) SetSelfID(id string) {
 
 func (m *Manager) newKeyLocked(epoch uint16) error {
 	key := make([]byte, 16)
-	if _, err := rand.Read(key); err != nil {
-		return err
+	if _, err := io.ReadFull(m.cfg.Rand, key); err != nil {
+		return fmt.Errorf("e2ee: a new base key: %w", err)
 	}
 	m.epoch, m.key, m.kid = epoch, key, trust.KID(m.self.SigKey, epoch)
 	m.stats.Epoch = epoch
@@ -169,7 +185,16 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 			self.Listening = e.Listening
 		}
 	}
-	for i, c := range CheckRoster(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now) {
+	// Revocation lists: each verified against our pins and the line; one
+	// older than the side's list we hold is refused, and the held one stays
+	// in force even in a roster that leaves it out (a server cannot take a
+	// revocation back).
+	for _, rl := range r.Revocations {
+		if _, err := m.revs.Add(trust.Revocation{Body: rl.Body, Sig: rl.Sig}, m.cfg.Device.Pins, m.cfg.Line); err != nil {
+			m.stats.RevocationsRefused++
+		}
+	}
+	for i, c := range CheckRosterRevoked(entries, m.selfID, m.self.SigKey, m.cfg.Device.Pins, now, m.revs.Revoked) {
 		e := entries[i]
 		if c.Verdict == VerdictSelf {
 			// We are a key member as the others judge it: one their media
@@ -222,7 +247,7 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 			mem.sent = false
 		}
 	}
-	if left {
+	if left || m.stalled {
 		m.rekeyLocked()
 	}
 	out := m.pendingSendsLocked()
@@ -246,6 +271,10 @@ func (m *Manager) ResendOnNextRoster() {
 // 65535 there is none: the sender stops for good (frames are dropped, no
 // key is sent) rather than wrap to a KID it used; the participant must
 // leave and rejoin (docs/PROTOCOL.md, "Key messages").
+//
+// It fails closed: when no fresh key can be made (crypto/rand failing) or
+// installed, the sender stops at once — the old key is one a departed
+// member holds — and sends nothing until a later roster's rekey succeeds.
 func (m *Manager) rekeyLocked() {
 	if m.epoch == math.MaxUint16 {
 		m.exhausted = true
@@ -253,17 +282,32 @@ func (m *Manager) rekeyLocked() {
 		return
 	}
 	if err := m.newKeyLocked(m.epoch + 1); err != nil {
-		return // crypto/rand failing: keep the old key rather than none
+		m.failLocked()
+		return
 	}
+	m.stalled = false
 	for _, mem := range m.members {
 		mem.sent = false
 	}
 	kid, key := m.kid, m.key
 	m.afterLocked(m.cfg.RekeyDelay, func() {
-		if m.kid == kid && !m.exhausted { // not overtaken by a later rekey
-			_ = m.sender.SetKey(kid, key)
+		// Not overtaken by a later rekey, nor stopped by a failed one (a
+		// member who left since holds this key).
+		if m.kid == kid && !m.exhausted && !m.stalled {
+			if err := m.sender.SetKey(kid, key); err != nil {
+				m.failLocked()
+			}
 		}
 	})
+}
+
+// failLocked stops the sender after a failed rekey: no frame goes out
+// under a key a departed member holds, and no key message either, until
+// a fresh key is in place (the next roster tries again).
+func (m *Manager) failLocked() {
+	m.stalled = true
+	m.stats.KeyFailures++
+	m.sender.Stop()
 }
 
 // afterLocked runs f with the lock held after d, unless the manager is
@@ -282,15 +326,15 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
-	if !m.selfIn || m.exhausted {
-		return nil // in the lobby, on the bench, an operator, or out of epochs: we send nothing
+	if !m.selfIn || m.exhausted || m.stalled {
+		return nil // in the lobby, on the bench, an operator, out of epochs or without a fresh key: we send nothing
 	}
 	var out []protocol.Key
 	for _, mem := range m.members {
 		if mem.sent && mem.sentKID == m.kid {
 			continue
 		}
-		sealed, sig, err := SealKey(m.cfg.Device.SigPrivate(), m.self.SigKey, mem.who, m.kid, m.cfg.Line, m.cfg.Call, m.key)
+		sealed, sig, err := SealKey(m.cfg.Device.SigPrivate(), m.self.SigKey, mem.who, m.kid, m.cfg.Line, m.cfg.Call, m.selfID, mem.id, m.key)
 		if err != nil {
 			continue
 		}
@@ -354,7 +398,7 @@ func (m *Manager) handleKeyLocked(k *protocol.Key) error {
 	if err != nil {
 		return err
 	}
-	key, err := OpenKey(m.cfg.Device, mem.who, k.KID, m.cfg.Line, m.cfg.Call, sealed, sig)
+	key, err := OpenKey(m.cfg.Device, mem.who, k.KID, m.cfg.Line, m.cfg.Call, k.From, m.selfID, sealed, sig)
 	if err != nil {
 		return err
 	}
@@ -418,6 +462,14 @@ func (m *Manager) Members() map[string]*trust.Identity {
 		out[id] = mem.who
 	}
 	return out
+}
+
+// Revoked reports whether a verified revocation list this manager holds
+// names device.
+func (m *Manager) Revoked(device string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.revs.Revoked(device)
 }
 
 // Stats reports counters.

@@ -19,6 +19,7 @@ const (
 	VerdictNoID        = "no_id"        // no participant id
 	VerdictRepeatedID  = "repeated_id"  // the id of an earlier entry
 	VerdictCredential  = "credential"   // the credential is not valid against the pins
+	VerdictRevoked     = "revoked"      // the device is on its side's revocation list
 	VerdictNotSelf     = "not_self"     // this participant's id with another device's credential
 	VerdictRepeatedKey = "repeated_key" // the sig_key of this device or of an earlier verified entry
 	VerdictRepeatedTag = "repeated_tag" // the sender tag of this device or of an earlier verified entry
@@ -43,6 +44,16 @@ func (c Checked) Forged() bool { return c.Verdict != VerdictSelf && c.Verdict !=
 // (trust.KID), and a member who ground a key whose tag collides with
 // another's could pass its frames and keys off as the other's.
 func CheckRoster(entries []protocol.RosterEntry, selfID string, selfKey ed25519.PublicKey, pins []trust.Pin, now time.Time) []Checked {
+	return CheckRosterRevoked(entries, selfID, selfKey, pins, now, nil)
+}
+
+// CheckRosterRevoked is CheckRoster with the verified revocation lists
+// (docs/PROTOCOL.md, "Revocation"): revoked reports whether a device id is
+// on one (nil: none is). An entry whose valid credential names a revoked
+// device is a forgery (VerdictRevoked), checked right after the
+// credential, so that even this participant's own entry can be one: a
+// revoked device sends no key.
+func CheckRosterRevoked(entries []protocol.RosterEntry, selfID string, selfKey ed25519.PublicKey, pins []trust.Pin, now time.Time, revoked func(device string) bool) []Checked {
 	out := make([]Checked, len(entries))
 	ids := make(map[string]bool, len(entries))
 	byKey := map[string]string{string(selfKey): selfID} // sig_key → participant id
@@ -63,6 +74,10 @@ func CheckRoster(entries []protocol.RosterEntry, selfID string, selfKey ed25519.
 		who, err := trust.VerifyCredential(trust.Credential{Body: e.Credential.Body, Sig: e.Credential.Sig}, pins, now)
 		if err != nil {
 			forged(VerdictCredential, nil, "credential: %v", err)
+			continue
+		}
+		if revoked != nil && revoked(who.DeviceID) {
+			forged(VerdictRevoked, who, "device %s was revoked by its side's authority", who.DeviceID)
 			continue
 		}
 		if e.ID == selfID {

@@ -110,7 +110,7 @@ func (s *Service) Demo(ctx context.Context, token string, req trust.Request) (ap
 			return fmt.Errorf("%w %q", ErrNoDemo, g.Side)
 		}
 		// No store access in here: the token's transaction holds the
-		// store's one connection.
+		// store's one writer connection.
 		now := s.now()
 		cred, err := a.Sign(req, now, now.Add(DefaultValidity))
 		if err != nil {

@@ -26,7 +26,8 @@ const (
 // session is an open API session: who opened it, when, and until when.
 type session struct {
 	caller  booking.Caller
-	officer bool // a side's officer (enrolment routes only), not a device
+	officer bool   // a side's officer (enrolment routes only), not a device
+	origin  string // the local client origin it was opened from ("": same-origin or native)
 	opened  time.Time
 	expires time.Time
 }

@@ -42,6 +42,9 @@ func (a *API) openOfficerSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if a.refuseOrigin(w, r, in.Line) {
+		return
+	}
 	if !a.keys.useNonce(in.Nonce) {
 		unauthorized(w, "unknown, used or expired nonce: ask POST /api/session/challenge for a fresh one")
 		return
@@ -54,7 +57,7 @@ func (a *API) openOfficerSession(w http.ResponseWriter, r *http.Request) {
 		a.reply(w, nil, err)
 		return
 	}
-	token, exp := a.keys.open(session{caller: booking.Caller{Line: in.Line, Side: in.Side, Name: "officer of " + in.Side}, officer: true})
+	token, exp := a.keys.open(session{caller: booking.Caller{Line: in.Line, Side: in.Side, Name: "officer of " + in.Side}, officer: true, origin: crossOriginOf(r)})
 	writeJSON(w, http.StatusOK, api.OfficerSession{Token: token, Expires: exp.Unix(), Line: in.Line, Side: in.Side})
 }
 
@@ -79,7 +82,7 @@ func (a *API) submitRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, ok := readBody(w, r, api.ParseSubmit)
-	if !ok {
+	if !ok || a.refuseOrigin(w, r, in.Line) {
 		return
 	}
 	res, err := a.cfg.Enrol.Submit(r.Context(), in.Line, in.Request)
@@ -141,6 +144,9 @@ func (a *API) lineInfo(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if protocol.ValidID("line name", name) != nil {
 		writeError(w, http.StatusNotFound, "no such line")
+		return
+	}
+	if a.refuseOrigin(w, r, name) {
 		return
 	}
 	li, err := a.cfg.Enrol.Line(r.Context(), name)

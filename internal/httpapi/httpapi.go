@@ -20,6 +20,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/revocation"
 	"hotline/internal/web"
 )
 
@@ -41,12 +42,18 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns accepted on /ws besides
 	// the request's own host (same-origin is always accepted).
 	AllowedOrigins []string
+	// LocalOrigins lists, per line, the origins of local client pages
+	// (`hotline open`) that may use /api/ and /ws for that line (origins.go).
+	LocalOrigins LocalOrigins
 	// Gate admits joins (required: without it nobody can join).
 	Gate peer.Gatekeeper
 	// Enrol serves the enrolment routes under /api/ (optional).
 	Enrol *enrol.Service
 	// Booking serves the API sessions and the calls API (optional).
 	Booking *booking.Service
+	// Revocation holds the lines' revocation lists: it serves their route
+	// and refuses revoked devices' API sign-ins and sessions (optional).
+	Revocation *revocation.Service
 	// JoinTimeout closes a WebSocket that has not joined this long after
 	// it opened (0: peer.DefaultJoinTimeout).
 	JoinTimeout time.Duration
@@ -86,13 +93,16 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	if cfg.Revocation != nil {
+		a.revocationRoutes()
+	}
 	a.mux.Handle("/", web.Handler())
 	return a
 }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SecurityHeaders(checkHost(a.cfg.Hosts, a.mux)).ServeHTTP(w, r)
+	web.SecurityHeaders(checkHost(a.cfg.Hosts, a.crossOrigin(a.mux))).ServeHTTP(w, r)
 }
 
 // Shutdown ends every session and waits for them (bounded by ctx).
@@ -118,11 +128,16 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Same-origin only (plus configured origins): a page elsewhere must
-		// not drive a user's browser into a call.
-		OriginPatterns: a.cfg.AllowedOrigins,
-	})
+	// Same-origin only (plus configured origins): a page elsewhere must
+	// not drive a user's browser into a call. A listed local client page
+	// (origins.go) passes here and meets originGate at its join.
+	opts := &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins}
+	gate := a.cfg.Gate
+	if origin := crossOriginOf(r); origin != "" {
+		opts.InsecureSkipVerify = true
+		gate = originGate{Gatekeeper: gate, origins: a.cfg.LocalOrigins, origin: origin}
+	}
+	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		a.cfg.Log.Debug("websocket accept", "err", err)
 		return // Accept has written the HTTP error
@@ -134,7 +149,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: a.cfg.Gate, Log: a.cfg.Log,
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Log: a.cfg.Log,
 		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics

@@ -43,6 +43,9 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "unknown, used or expired nonce: ask POST /api/session/challenge for a fresh one")
 		return
 	}
+	if a.refuseOrigin(w, r, in.Line) {
+		return
+	}
 	pins, err := a.cfg.Booking.Pins(r.Context(), in.Line)
 	if errors.Is(err, booking.ErrNotFound) {
 		unauthorized(w, "unknown line "+in.Line)
@@ -61,6 +64,10 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
 		return
 	}
+	if a.revoked(in.Line, id.DeviceID) {
+		unauthorized(w, "credential not valid for line "+in.Line+": the device was revoked by its side's authority")
+		return
+	}
 	// A credential whose roles may do nothing the API offers (press,
 	// monitor) gets no session: it would only hold memory.
 	if !mayUseAPI(id.Roles) {
@@ -68,7 +75,7 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := booking.Caller{Line: in.Line, Side: id.Side, Name: id.Name, Device: id.DeviceID, Roles: id.Roles}
-	token, exp := a.keys.open(session{caller: c, expires: id.Expires})
+	token, exp := a.keys.open(session{caller: c, expires: id.Expires, origin: crossOriginOf(r)})
 	out := newSession(session{caller: c, expires: exp})
 	out.Token = token
 	writeJSON(w, http.StatusOK, out)
@@ -128,6 +135,16 @@ func (a *API) withSession(officer bool, h func(http.ResponseWriter, *http.Reques
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or expired session token: open a new session")
+			return
+		}
+		if s.origin != crossOriginOf(r) {
+			writeError(w, http.StatusForbidden, "this session was opened from another origin")
+			return
+		}
+		// A device revoked since it signed in loses its session at once.
+		if !s.officer && a.revoked(s.caller.Line, s.caller.Device) {
+			a.keys.close(token)
+			unauthorized(w, "the device was revoked by its side's authority: its session is closed")
 			return
 		}
 		if s.officer != officer {

@@ -329,7 +329,12 @@ func (s *Session) handle(ev any) *evEnd {
 	case evUnsub:
 		s.unsubscribe(ev.pub)
 	case evRoster:
+		// The call sends the roster after the subscriptions it describes:
+		// their offer follows at once (docs/PROTOCOL.md, "After join"), before
+		// anything queued behind it, such as a key from a member who saw the
+		// same roster and answered faster than this loop got here.
 		s.send(ev.roster)
+		s.maybeOffer()
 	case evKey:
 		k := ev.k
 		k.Type = protocol.TypeKey
@@ -379,7 +384,10 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 	case *protocol.Candidate:
 		s.remoteCandidate(m.Candidate)
 	case *protocol.Key:
-		if err := s.call.RelayKey(s.id, *m); err != nil {
+		// A key message not between key members is dropped without a
+		// word: it may have crossed a move of either end (PROTOCOL.md,
+		// "Keys follow the media").
+		if err := s.call.RelayKey(s.id, *m); err != nil && !errors.Is(err, call.ErrNotKeyed) {
 			s.sendError(protocol.CodeRefused, typ, "%v", err)
 		}
 	case *protocol.ParticipantAction:

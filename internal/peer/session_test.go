@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
+	"hotline/internal/sfu"
 )
 
 // Session tests at the level of the wire: messages go in and come out of a
@@ -39,6 +41,9 @@ type fakeConn struct {
 	reason peer.CloseReason
 	text   string
 	done   chan struct{}
+	// hold, if set, is called (without the lock) before each message is
+	// written: a test can stall the session's loop on a chosen message.
+	hold func(data []byte)
 }
 
 func newFakeConn() *fakeConn {
@@ -65,6 +70,9 @@ func (c *fakeConn) Read(ctx context.Context) ([]byte, error) {
 }
 
 func (c *fakeConn) Write(ctx context.Context, data []byte) error {
+	if c.hold != nil {
+		c.hold(data)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -254,7 +262,12 @@ type session struct {
 }
 
 func serve(t *testing.T, ctx context.Context, cfg peer.SessionConfig) *session {
-	s := &session{fakeConn: newFakeConn(), done: make(chan struct{})}
+	return serveOn(t, ctx, cfg, newFakeConn())
+}
+
+// serveOn is serve on a transport the test prepared.
+func serveOn(t *testing.T, ctx context.Context, cfg peer.SessionConfig, conn *fakeConn) *session {
+	s := &session{fakeConn: conn, done: make(chan struct{})}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -641,5 +654,75 @@ func TestSessionRestartICE(t *testing.T) {
 	}
 	if len(second.Send) != 1 || second.Send[0] != first.Send[0] {
 		t.Fatalf("send table %+v after the restart, was %+v", second.Send, first.Send)
+	}
+}
+
+// keyMember is a call member outside any session: it records the rosters
+// it is sent, so that a test can act as a member that answers one.
+type keyMember struct{ rosters chan protocol.Roster }
+
+func (m *keyMember) Subscribe(call.Publication)      {}
+func (m *keyMember) Unsubscribe(call.Publication)    {}
+func (m *keyMember) RosterChanged(r protocol.Roster) { m.rosters <- r }
+func (m *keyMember) DeliverKey(protocol.Key)         {}
+func (m *keyMember) Removed(string)                  {}
+func (m *keyMember) Ended(string, string)            {}
+
+// TestSessionOfferBeforeKey: a receive-only member that joins a call where
+// someone publishes gets welcome, roster, offer (docs/PROTOCOL.md, "After
+// join"), even when another member, seeing the same roster, sends it a key
+// before its session's loop has sent the roster: the offer goes with the
+// roster, the key after. The joiner's loop is stalled on its welcome until
+// the key has been relayed, the order a loaded machine once produced in
+// TestProtocolDocument.
+func TestSessionOfferBeforeKey(t *testing.T) {
+	reg := call.NewRegistry(call.Config{MaxMembers: 8})
+	speaker := &keyMember{rosters: make(chan protocol.Roster, 16)}
+	c, err := reg.Join("demo/c1", call.Identity{ID: "spk", Name: "Speaker", Device: "dev-s", Side: "west", Roles: []role.Role{role.Principal}}, speaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-speaker.rosters
+	opus := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}
+	tr := sfu.NewTrack(sfu.TrackConfig{ID: "spk.mic", StreamID: "spk", Codec: opus})
+	defer tr.Close()
+	if err := c.Publish("spk", mic, tr); err != nil {
+		t.Fatal(err)
+	}
+	<-speaker.rosters
+
+	release := make(chan struct{})
+	conn := newFakeConn()
+	conn.hold = func(data []byte) {
+		if strings.Contains(string(data), `"type":"welcome"`) {
+			<-release
+		}
+	}
+	s := serveOn(t, t.Context(), peer.SessionConfig{Engine: engine(t), Registry: reg, Gate: newGate()}, conn)
+	s.challenge(t)
+	s.send(t, join(credPrincipal))
+	var r protocol.Roster
+	select {
+	case r = <-speaker.rosters:
+	case <-time.After(patience):
+		t.Fatal("the speaker never saw the joiner")
+	}
+	if len(r.Participants) != 2 {
+		t.Fatalf("roster %+v", r.Participants)
+	}
+	key := protocol.Key{To: r.Participants[1].ID, KID: 1, Sealed: strings.Repeat("k", protocol.SealedB64Len), Sig: strings.Repeat("s", protocol.SigB64Len)}
+	if err := c.RelayKey("spk", key); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	var got []string
+	for len(got) < 4 {
+		m, _ := s.next(t)
+		if m.typ != protocol.TypeCandidate {
+			got = append(got, m.typ)
+		}
+	}
+	if want := []string{protocol.TypeWelcome, protocol.TypeRoster, protocol.TypeOffer, protocol.TypeKey}; !slices.Equal(got, want) {
+		t.Fatalf("the joiner got %v, want %v", got, want)
 	}
 }

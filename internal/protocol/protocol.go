@@ -35,6 +35,9 @@ const (
 	// so 20 entries take about 99 KB, three quarters of the limit: the
 	// rest is headroom for fields that later versions add to entries.
 	MaxParticipants = 20
+	// MaxRevocationLists bounds a roster's revocation lists: one per side
+	// of the line.
+	MaxRevocationLists = 2
 	// A credential's body is at most 4096 bytes (docs/PROTOCOL.md), so its
 	// base64url form at most 5462 characters.
 	MaxCredentialBody = 5462
@@ -312,6 +315,11 @@ type Roster struct {
 	// absent when the call has no languages.
 	Languages []string `json:"languages,omitempty"`
 	Mode      string   `json:"mode,omitempty"`
+	// Revocations are the sides' current signed revocation lists
+	// (docs/PROTOCOL.md, "Revocation"), at most one per side; clients
+	// verify them against their pins and treat a listed member as a
+	// forgery.
+	Revocations []Credential `json:"revocations,omitempty"`
 }
 
 // RosterEntry is one participant as others see it. Clients verify

@@ -37,7 +37,7 @@ func maximalEntry(t *testing.T, i int) RosterEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := a.Sign(req, now, now.Add(100*365*24*time.Hour))
+	c, err := a.Sign(req, now, now.Add(trust.MaxLifetime*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,25 @@ func maximalEntry(t *testing.T, i int) RosterEntry {
 // TestMaxRosterFits: a roster of MaxParticipants maximal entries fits in
 // one message with rosterHeadroom to spare, decodes on the client's side,
 // and one more entry is refused.
+// maximalRevocation is a revocation list with every field at its bound: a
+// 32-byte side, a 64-byte line, the largest serial and MaxRevoked devices.
+func maximalRevocation(t *testing.T, fill string) Credential {
+	t.Helper()
+	a, err := trust.NewAuthority(strings.Repeat(fill, trust.MaxSideBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices := make([]string, trust.MaxRevoked)
+	for i := range devices {
+		devices[i] = fmt.Sprintf("%016x", i)
+	}
+	r, err := a.Revoke(strings.Repeat("l", MaxIDBytes), trust.MaxTime, time.Unix(1<<40, 0), devices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Credential{Body: r.Body, Sig: r.Sig}
+}
+
 func TestMaxRosterFits(t *testing.T) {
 	var entries []RosterEntry
 	for i := range MaxParticipants + 1 {
@@ -65,7 +84,9 @@ func TestMaxRosterFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := json.Marshal(Roster{Type: TypeRoster, Segment: SegmentPrivate, Participants: entries[:MaxParticipants]})
+	// Both sides' revocation lists at their bound ride along.
+	full, err := json.Marshal(Roster{Type: TypeRoster, Segment: SegmentPrivate, Participants: entries[:MaxParticipants],
+		Revocations: []Credential{maximalRevocation(t, "a"), maximalRevocation(t, "b")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -338,6 +338,16 @@ func (m *Roster) validate() error {
 	if len(m.Participants) > MaxParticipants {
 		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
+	// One revocation list per side of the line (docs/PROTOCOL.md,
+	// "Revocation"); the same envelope and bounds as a credential.
+	if len(m.Revocations) > MaxRevocationLists {
+		return fmt.Errorf("roster of %d revocation lists, at most %d allowed", len(m.Revocations), MaxRevocationLists)
+	}
+	for _, r := range m.Revocations {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("revocation list: %w", err)
+		}
+	}
 	for _, p := range m.Participants {
 		if err := ValidID("participant id", p.ID); err != nil {
 			return err

@@ -32,6 +32,7 @@ import (
 type gate struct {
 	store   *store.Store
 	booking *booking.Service
+	revoked func(line, device string) bool // nil: none
 	now     func() time.Time
 }
 
@@ -39,6 +40,7 @@ type gate struct {
 var (
 	errUnknownLine = errors.New("unknown line")
 	errBadProof    = errors.New("the proof of possession does not verify")
+	errRevoked     = errors.New("the device was revoked by its side's authority")
 )
 
 func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.Admitted, error) {
@@ -59,6 +61,12 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	}
 	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
+	}
+	// docs/PROTOCOL.md, "Revocation": a revoked device joins nothing, not
+	// even to replace or resume its own session (the call refuses it too,
+	// should a list arrive between here and the join).
+	if g.revoked != nil && g.revoked(j.Line, id.DeviceID) {
+		return peer.Admitted{}, fmt.Errorf("credential: %w", errRevoked)
 	}
 	adm, err := g.admission(ctx, j.Line, j.Call, id)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/revocation"
 	"hotline/internal/store"
 	"hotline/internal/trust"
 )
@@ -58,6 +59,11 @@ type Config struct {
 	// its session ends (0: peer.DefaultAnswerTimeout).
 	AnswerTimeout  time.Duration
 	AllowedOrigins []string
+	// LocalOrigins lists, per line, the origins of local client pages
+	// (`hotline open` on a participant's machine, e.g.
+	// http://127.0.0.1:8790) that may use the API and signalling for that
+	// line only (httpapi.LocalOrigins).
+	LocalOrigins httpapi.LocalOrigins
 	// TLSCert and TLSKey are PEM files (the leaf first, then any
 	// intermediates; the key alone): the server then speaks HTTPS only, and
 	// reads the files again when they change (internal/certs). Empty: plain
@@ -162,6 +168,9 @@ func prepare(cfg *Config, log *slog.Logger) (net.IP, *tls.Config, error) {
 	if err := checkMetricsListen(*cfg); err != nil {
 		return nil, nil, err
 	}
+	if err := cfg.LocalOrigins.Check(); err != nil {
+		return nil, nil, fmt.Errorf("%w: local origins: %w", ErrConfig, err)
+	}
 	if cfg.Hosts, err = hostNames(*cfg); err != nil {
 		return nil, nil, err
 	}
@@ -254,12 +263,23 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		life.close()
 		return fail(err)
 	}
+	revs, err := revocation.New(ctx, st, func(line string, lists []protocol.Credential, devices []string) {
+		if n := reg.Revoke(line, lists, devices); n > 0 {
+			log.Warn("revoked devices taken out of live calls", "line", line, "members", n)
+		}
+	})
+	if err != nil {
+		reg.Close()
+		life.close()
+		return fail(err)
+	}
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
-		AllowedOrigins: cfg.AllowedOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:    &gate{store: st, booking: book, now: time.Now},
-		Enrol:   enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
-		Booking: book,
+		AllowedOrigins: cfg.AllowedOrigins, LocalOrigins: cfg.LocalOrigins, AnswerTimeout: cfg.AnswerTimeout,
+		Gate:       &gate{store: st, booking: book, revoked: revs.Revoked, now: time.Now},
+		Revocation: revs,
+		Enrol:      enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
+		Booking:    book,
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},

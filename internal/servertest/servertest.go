@@ -6,6 +6,7 @@
 package servertest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,4 +164,25 @@ func Eventually[C Condition](t testing.TB, what string, cond C) {
 		time.Sleep(every)
 		every = min(2*every, 250*time.Millisecond)
 	}
+}
+
+// Buffer is a bytes.Buffer that one goroutine writes (a logger, a child
+// process's copier) while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

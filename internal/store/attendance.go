@@ -40,7 +40,7 @@ func (s *Store) Left(ctx context.Context, id string, at time.Time) error {
 
 // Attendance lists who was in the live call callName, oldest first, at most limit.
 func (s *Store) Attendance(ctx context.Context, callName string, limit int) ([]Attendance, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT call, participant, name, joined_at, left_at FROM attendance WHERE call = ? ORDER BY joined_at, id LIMIT ?`, callName, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT call, participant, name, joined_at, left_at FROM attendance WHERE call = ? ORDER BY joined_at, id LIMIT ?`, callName, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: attendance: %w", err)
 	}

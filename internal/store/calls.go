@@ -242,10 +242,10 @@ func (s *Store) Calls(ctx context.Context, q CallQuery) ([]Call, error) {
 // calls reads calls with their participants and transitions in one read
 // transaction, so that a concurrent update cannot show a call's new state
 // with its old history. It reads the calls rows and closes them before
-// reading each call's details: the store has one connection, and an open
-// result set holds it.
+// reading each call's details: a transaction has one connection, and an
+// open result set holds it.
 func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.read.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: calls: %w", err)
 	}

@@ -82,7 +82,7 @@ func (s *Store) AddLine(ctx context.Context, name, sideA, sideB string) error {
 // Line returns a line with both sides.
 func (s *Store) Line(ctx context.Context, name string) (Line, error) {
 	l := Line{Name: name}
-	err := s.db.QueryRowContext(ctx, `
+	err := s.read.QueryRowContext(ctx, `
 		SELECT a.name, a.authority_key, a.time_zone, b.name, b.authority_key, b.time_zone
 		FROM lines l JOIN sides a ON a.name = l.side_a JOIN sides b ON b.name = l.side_b
 		WHERE l.name = ?`, name).Scan(&l.A.Name, &l.A.AuthorityKey, &l.A.TimeZone, &l.B.Name, &l.B.AuthorityKey, &l.B.TimeZone)
@@ -97,7 +97,7 @@ func (s *Store) Line(ctx context.Context, name string) (Line, error) {
 
 // Lines lists every line, by name.
 func (s *Store) Lines(ctx context.Context) ([]Line, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM lines ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM lines ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: lines: %w", err)
 	}
@@ -278,7 +278,7 @@ func (s *Store) ApproveRequest(ctx context.Context, id, credential string) error
 }
 
 func (s *Store) queryRequests(ctx context.Context, where string, args ...any) ([]EnrolmentRequest, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, line, side, request, created_at, credential, approved_at, rejected_at FROM enrolment_requests `+where, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, line, side, request, created_at, credential, approved_at, rejected_at FROM enrolment_requests `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: enrolment requests: %w", err)
 	}

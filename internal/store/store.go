@@ -120,16 +120,37 @@ var migrations = []string{
 	// 5: an officer may reject an enrolment request (it then stays, marked,
 	// until it expires, so that the requester learns of it).
 	`ALTER TABLE enrolment_requests ADD COLUMN rejected_at INTEGER;`,
-	// 6: a call's interpretation languages (a JSON array of BCP 47 tags).
+	// 6: each side's current signed revocation list per line
+	// (docs/PROTOCOL.md, "Revocation"): the bytes as signed, and the
+	// serial, which only goes up.
+	`CREATE TABLE revocations (
+		line      TEXT NOT NULL REFERENCES lines(name),
+		side      TEXT NOT NULL REFERENCES sides(name),
+		serial    INTEGER NOT NULL,
+		body      TEXT NOT NULL,
+		sig       TEXT NOT NULL,
+		stored_at INTEGER NOT NULL,           -- unix seconds
+		PRIMARY KEY (line, side)
+	);`,
+	// 7: a call's interpretation languages (a JSON array of BCP 47 tags).
 	`ALTER TABLE calls ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';`,
 }
 
 // Store is an open database.
 type Store struct {
-	db  *sql.DB
-	log *slog.Logger
-	now func() time.Time
+	db *sql.DB // the one writer; also reads that precede a write
+	// read serves the reads that write nothing (a join's look-ups of its
+	// line and call, the schedule's pages): under WAL they see every
+	// committed transaction and wait neither for a write nor for its
+	// fsync. A join that queued behind twenty attendance commits on the
+	// writer ran past the gate's deadline on a loaded machine.
+	read *sql.DB
+	log  *slog.Logger
+	now  func() time.Time
 }
+
+// readers bounds the read connections.
+const readers = 4
 
 // Open opens (creating if needed) the database in dir and migrates it.
 func Open(dir string, log *slog.Logger) (*Store, error) {
@@ -165,6 +186,14 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// The readers refuse to write (query_only), whatever a caller asks.
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(readers)
+	s.read = read
 	return s, nil
 }
 
@@ -212,4 +241,4 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.read.Close(), s.db.Close()) }

@@ -81,7 +81,8 @@ func TestAttendanceMigration(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE attendance`, migrations[0],
 		`ALTER TABLE enrolment_requests DROP COLUMN rejected_at`, // migration 5
-		`ALTER TABLE calls DROP COLUMN languages`,                // migration 6
+		`DROP TABLE revocations`,                                 // migration 6
+		`ALTER TABLE calls DROP COLUMN languages`,                // migration 7
 		`DELETE FROM schema_migrations WHERE version > 3`,
 		`INSERT INTO sessions(call, participant, name, joined_at, left_at) VALUES('demo/x', 'p1', 'Alice', 1000, 2000)`,
 	} {

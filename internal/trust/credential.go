@@ -25,6 +25,12 @@ var (
 	ErrExpired = errors.New("expired")
 )
 
+// MaxLifetime bounds a credential's lifetime, expires − issued, in
+// seconds: 400 days. A lost device stays trusted until its credential
+// expires or its side revokes it (docs/PROTOCOL.md, "Revocation"); a
+// credential valid for longer is malformed, whoever signed it.
+const MaxLifetime = 400 * 24 * 3600
+
 // ClockSkew is how far in the future a credential's issue time may be
 // (docs/PROTOCOL.md: issued ≤ now + 5 min), for clocks that disagree a
 // little.
@@ -91,6 +97,9 @@ func (w *credentialWire) parse() (*Identity, error) {
 	}
 	if w.Expires <= w.Issued {
 		return nil, fmt.Errorf("%w: expires is not after issued", ErrMalformed)
+	}
+	if w.Expires-w.Issued > MaxLifetime {
+		return nil, fmt.Errorf("%w: valid for more than %d days", ErrMalformed, MaxLifetime/86400)
 	}
 	return &Identity{
 		Side: w.Side, Name: w.Name, Roles: roles,

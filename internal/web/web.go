@@ -44,9 +44,13 @@ const hsts = "max-age=63072000"
 // SecurityHeaders sets the headers every hotline response carries, whatever
 // route produced it. Wrap the whole mux with it, not just the web client.
 func SecurityHeaders(h http.Handler) http.Handler {
+	return securityHeaders(contentSecurityPolicy, h)
+}
+
+func securityHeaders(csp string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
@@ -89,6 +93,11 @@ type handler struct {
 
 // Handler returns the web client's handler, wrapped in SecurityHeaders.
 func Handler() http.Handler {
+	return SecurityHeaders(newHandler())
+}
+
+// newHandler reads the embedded assets.
+func newHandler() *handler {
 	static, err := fs.Sub(embedded, "static")
 	if err != nil {
 		panic(err) // the embed pattern guarantees the directory
@@ -117,7 +126,7 @@ func Handler() http.Handler {
 	if h.index == nil {
 		panic("web: static/index.html is missing")
 	}
-	return SecurityHeaders(h)
+	return h
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package browser
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,7 +47,18 @@ func (u *uploads) count() int {
 func e2eeSite(t *testing.T) (url string, api *http.ServeMux, seen *uploads) {
 	t.Helper()
 	tier.Browser(t)
-	static := web.Handler() // the client exactly as the binary embeds it
+	// The client exactly as the binary embeds it, served as `hotline open`
+	// serves it (local client mode), naming this same origin as its line
+	// server: the officer page opens an authority file only there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := web.ServerOrigin("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := web.Local(self)
 	mux := http.NewServeMux()
 	mux.Handle("/static/", static)
 	// The index page under the enrolment paths, whatever the real handler
@@ -58,13 +70,13 @@ func e2eeSite(t *testing.T) (url string, api *http.ServeMux, seen *uploads) {
 	})
 	mux.Handle("GET /enrol", index)
 	mux.Handle("GET /officer", index)
-	mux.Handle("GET /{$}", static)
+	mux.Handle("GET /{$}", index)
 	mux.Handle("GET /call/", static)
 	mux.Handle("/harness/", http.StripPrefix("/harness/", http.FileServer(http.Dir("harness"))))
 	api = http.NewServeMux()
 	mux.Handle("/api/", api)
 	seen = &uploads{}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 			if err != nil {
@@ -78,6 +90,9 @@ func e2eeSite(t *testing.T) (url string, api *http.ServeMux, seen *uploads) {
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return ts.URL, api, seen
 }

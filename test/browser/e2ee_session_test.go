@@ -80,10 +80,25 @@ func TestE2EESession(t *testing.T) {
 	sign("M", foreign, now, now.Add(24*time.Hour)) // a valid signature, by nobody pinned
 	sign("E", east, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 
+	// East's revocation list naming the monitor's device (PROTOCOL.md,
+	// "Revocation"), and an older one that must not undo it.
+	rb, err := trust.VerifyRequest(made.Requests["C"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokeC, err := east.Revoke("east-west", 2, now, []string{rb.DeviceID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	older, err := east.Revoke("east-west", 1, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r = runJSModule(t, b, "/harness/e2ee_session.js", map[string]any{
 		"phase":       "session",
 		"credentials": creds,
 		"pins":        []jsPin{pinOf(east), pinOf(west)},
+		"revocations": map[string]trust.Revocation{"revokeC": revokeC, "older": older},
 	})
 	var out struct {
 		Code1, Code3, Code5 string

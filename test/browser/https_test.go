@@ -2,7 +2,6 @@ package browser
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"io"
@@ -10,7 +9,6 @@ import (
 	neturl "net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"hotline/internal/certs"
 	"hotline/internal/demo"
+	"hotline/internal/servertest"
 	"hotline/internal/tier"
 	"hotline/internal/topology"
 )
@@ -58,7 +57,7 @@ func startDemoInSite(t *testing.T, site *topology.Site, certFile, keyFile string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr servertest.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start hotline demo in site %s: %v", site.Name, err)
@@ -101,25 +100,6 @@ func startDemoInSite(t *testing.T, site *topology.Site, certFile, keyFile string
 		t.Fatalf("demo serves at %s, want %s…", s.base, want)
 	}
 	return s
-}
-
-// lockedBuffer is a bytes.Buffer written by a child process's copier and
-// read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Two sites: the server (`hotline demo` with a `cert init` certificate for

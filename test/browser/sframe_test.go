@@ -102,3 +102,15 @@ func sframeUnhex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// TestSFrameKeysNotExtractable (THREAT_MODEL.md, "Local client mode" and
+// "Server-served pages"): the browser's SFrame keys are derived straight
+// into non-extractable AES-GCM CryptoKeys, in the page and in a module
+// Worker, so even a script injected into either cannot export them in any
+// format; the same keys still encrypt a shared vector byte for byte.
+func TestSFrameKeysNotExtractable(t *testing.T) {
+	b, _ := jsHarness(t)
+	if r := runJSModule(t, b, "/harness/sframe_keys.js", map[string]any{}); r.Checked != 2 {
+		t.Errorf("checked %d places, want 2 (page and worker)", r.Checked)
+	}
+}

@@ -248,7 +248,7 @@ func TestKeyMsgInteropJS(t *testing.T) {
 	}
 	s, _ := trust.DecodeB64(sealed.Sealed)
 	sig, _ := trust.DecodeB64(sealed.Sig)
-	key, err := e2ee.OpenKey(d, me, sealed.KID, "demo", "talks", s, sig)
+	key, err := e2ee.OpenKey(d, me, sealed.KID, "demo", "talks", "browser", "go", s, sig)
 	if err != nil {
 		t.Fatalf("Go cannot open the browser's key message: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestKeyMsgInteropJS(t *testing.T) {
 
 	rand.Read(base)
 	kid := trust.KID(dID.SigKey, 5)
-	s, sig, err = e2ee.SealKey(d.SigPrivate(), dID.SigKey, me, kid, "demo", "talks", base)
+	s, sig, err = e2ee.SealKey(d.SigPrivate(), dID.SigKey, me, kid, "demo", "talks", "go", "browser", base)
 	if err != nil {
 		t.Fatal(err)
 	}

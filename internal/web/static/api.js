@@ -8,6 +8,7 @@
 // in again once and repeats the request.
 
 import * as b64u from './e2ee/b64u.js';
+import { serverURL } from './endpoint.js';
 import { NONCE_SIZE } from './e2ee/trust.js';
 import { sessionProof } from './e2ee/session-proof.js';
 
@@ -47,7 +48,7 @@ async function exchange(method, path, { body, token, asBlob } = {}) {
   /** @type {Response} */
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+    res = await fetch(serverURL(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
   } catch {
     throw new ApiError(0, 'Could not reach the server. Check the network; the page keeps trying.');
   }

@@ -12,6 +12,7 @@
 
 import { Call } from './call.js';
 import { byId, toast } from './dom.js';
+import { showCodeSource } from './endpoint.js';
 import { Lobby } from './lobby.js';
 import { openBoth } from './media.js';
 import { CALL_NAME } from './protocol.js';
@@ -42,6 +43,7 @@ Object.defineProperty(window, 'hotline', {
 });
 
 function main() {
+  showCodeSource();
   if (location.pathname === '/enrol' || location.pathname === '/officer' || location.pathname === '/schedule') {
     void openPage(location.pathname);
     return;

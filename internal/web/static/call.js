@@ -4,7 +4,7 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, el, fillDevices, toast } from './dom.js';
+import { byId, fillDevices, toast } from './dom.js';
 import { showEnded } from './ending.js';
 import { Interpretation } from './interpretation.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
@@ -16,6 +16,7 @@ import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
+import { renderVerification } from './verification.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -174,8 +175,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster, segment) => {
-      this.e2ee?.setRoster(roster, segment);
+    s.onroster = (roster, segment, revocations) => {
+      this.e2ee?.setRoster(roster, segment, revocations);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);
@@ -382,18 +383,11 @@ export class Call {
     this.place = renderPlace(s.roster.find((p) => p.id === s.id)?.state ?? '', s.may.includes('receive_media'), this.place);
   }
 
-  /** Shows the verification code and any forged roster entry. */
+  /** Shows the verification code, the credential's expiry and any forged roster entry. */
   #renderE2EE() {
     const st = this.e2ee?.state();
     if (!st) return;
-    let box = document.getElementById('e2ee-code');
-    if (!box) {
-      box = el('span', 'meta e2ee-code');
-      box.id = 'e2ee-code';
-      box.title = 'Verification code: read it aloud; both sides must see the same';
-      byId('call-info').append(box);
-    }
-    box.textContent = st.code ? `code ${st.code}` : 'code …';
+    renderVerification(st);
     for (const f of st.forgeries) {
       if (this.warned.has(f.id)) continue;
       this.warned.add(f.id);

@@ -16,6 +16,7 @@
 // officers read to each other (PROTOCOL.md, "Keys").
 
 import { byId, el } from './dom.js';
+import { serverURL } from './endpoint.js';
 import { decode as fromB64u } from './e2ee/b64u.js';
 import { createIdentity, loadIdentity, saveEnrolment, savePendingRequest } from './e2ee/identity.js';
 import { ROLES as TRUST_ROLES, deviceId, fingerprint, makeRequest, validDisplayName, validSide, verifyCredential } from './e2ee/trust.js';
@@ -65,7 +66,7 @@ export async function api(method, path, body, token) {
   /** @type {Response} */
   let res;
   try {
-    res = await fetch(path, {
+    res = await fetch(serverURL(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

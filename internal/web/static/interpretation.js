@@ -46,8 +46,8 @@ export class Interpretation {
     this.grid = grid;
     this.tracks.clear();
     const { onroster, ontrack, ontrackended } = s;
-    s.onroster = (roster, segment) => {
-      onroster?.(roster, segment);
+    s.onroster = (roster, ...rest) => {
+      onroster?.(roster, ...rest);
       this.roster = roster;
       this.me = roster.find((p) => p.id === s.id);
       this.#apply();

@@ -2,6 +2,12 @@
 // The security officer's page, /officer: open the side's authority file,
 // see the devices waiting for enrolment on a line, approve or reject them.
 //
+// Only where this page's code came from the officer's own binary (local
+// client mode, endpoint.js): a page the line server served must never hold
+// the authority key, since a changed server could serve a script that
+// sends it home (THREAT_MODEL.md). There the page only says where approval
+// went: `hotline officer`, or this page under `hotline open`.
+//
 // The authority file is read by this page (File API) and its key is used
 // here to sign; neither the file nor the key is ever sent anywhere. The
 // server receives only signatures: the credential (PROTOCOL.md,
@@ -12,6 +18,7 @@
 // slip its own keys into a request that carries the right name.
 
 import { byId, el } from './dom.js';
+import { isLocal } from './endpoint.js';
 import { decode as fromB64u, decodeLen } from './e2ee/b64u.js';
 import { officerProof } from './e2ee/session-proof.js';
 import { NONCE_SIZE, deviceId, fingerprint, loadAuthorityFile, signCredential } from './e2ee/trust.js';
@@ -23,6 +30,16 @@ const DAY = 86400;
 
 /** Entry point from app.js. */
 export async function showOfficer() {
+  if (!isLocal()) {
+    const root = byId('officer-page');
+    root.hidden = false;
+    root.dataset.state = 'moved';
+    byId('officer-load').remove(); // no file input in a page the server sent
+    byId('officer-lede').hidden = true;
+    byId('officer-moved').hidden = false;
+    document.title = 'Officer · hotline';
+    return null;
+  }
   const page = new OfficerPage();
   page.start();
   return page;
@@ -238,8 +255,8 @@ class OfficerPage {
    */
   async #approve(p, button, msg, reject) {
     const days = Number(this.days.value);
-    if (!Number.isInteger(days) || days < 1 || days > 3650) {
-      say(msg, 'Validity is 1 to 3650 days.', false);
+    if (!Number.isInteger(days) || days < 1 || days > 400) {
+      say(msg, 'Validity is 1 to 400 days.', false);
       return;
     }
     await this.#decide(p, [button, reject], msg, async () => {

@@ -7,6 +7,7 @@
 // `send` names the mid on which we send each of our tracks, `receive` names
 // what arrives on each mid. Everything below follows from those tables.
 
+import { signallingURL } from './endpoint.js';
 import { IceWatch } from './icewatch.js';
 import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 
@@ -35,10 +36,9 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {{code: string, message: string, ref?: string}} ProtocolError
  */
 
-/** @returns {string} the same-origin WebSocket URL of the signalling endpoint. */
+/** @returns {string} the signalling endpoint's WebSocket URL (endpoint.js: same origin, or the remote server in local client mode). */
 export function defaultURL() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
+  return signallingURL();
 }
 
 /** How long a lost socket is replaced by new ones before the session is given up (PROTOCOL.md, "Resuming"). */
@@ -119,7 +119,7 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[], segment: string) => void)|null} */
+    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[]) => void)|null} */
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
@@ -397,7 +397,7 @@ export class Session {
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
         this.languages = Array.isArray(msg.languages) ? msg.languages.map(String) : [];
         this.mode = typeof msg.mode === 'string' ? msg.mode : '';
-        this.onroster?.(this.roster, this.segment);
+        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : []);
         break;
       case 'ended':
         this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };

@@ -34,7 +34,7 @@ export async function run(arg) {
     }
     return { checked: 0, failures: [], data: { requests } };
   }
-  if (arg.phase === 'session') return sessionScenario(arg.credentials, arg.pins);
+  if (arg.phase === 'session') return sessionScenario(arg.credentials, arg.pins, arg.revocations);
   throw new Error(`unknown phase ${arg.phase}`);
 }
 
@@ -42,7 +42,7 @@ function fakeWorker() {
   return { log: [], postMessage(m) { this.log.push(m); } };
 }
 
-async function sessionScenario(creds, pins) {
+async function sessionScenario(creds, pins, revocations) {
   const c = checker();
   const relay = { log: [], delivered: [], online: new Map(), inflight: 0 };
   const ident = (key) => {
@@ -142,7 +142,7 @@ async function sessionScenario(creds, pins) {
   await A.s.handleKey({ ...b0toA, from: 'd1' });
   const dM = devices.M;
   const mKid = await kid('M', 0);
-  const mSeal = await sealKey({ senderSigPrivate: dM.k.sigKeyPair.privateKey, senderSigPub: dM.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: mKid, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(7) });
+  const mSeal = await sealKey({ senderSigPrivate: dM.k.sigKeyPair.privateKey, senderSigPub: dM.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: mKid, line: LINE, call: CALL, senderId: 'f1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(7) });
   await A.s.handleKey({ type: 'key', from: 'f1', kid: mKid, ...mSeal });
   c.eq(rej().forgery, 2, 'key messages from forged entries are refused');
   await A.s.handleKey({ ...b0toA, from: 'zz' });
@@ -150,7 +150,7 @@ async function sessionScenario(creds, pins) {
   // A properly sealed epoch-1 key from B, then altered: signature or HPKE must fail.
   const dB = devices.B;
   const b1 = await kid('B', 1);
-  const good = await sealKey({ senderSigPrivate: dB.k.sigKeyPair.privateKey, senderSigPub: dB.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: b1, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(9) });
+  const good = await sealKey({ senderSigPrivate: dB.k.sigKeyPair.privateKey, senderSigPub: dB.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: b1, line: LINE, call: CALL, senderId: 'b1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(9) });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1, sealed: good.sealed, sig: flip(good.sig) });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1, sealed: flip(good.sealed), sig: good.sig });
   await A.s.handleKey({ type: 'key', from: 'b1', kid: b1 + 1, sealed: good.sealed, sig: good.sig });
@@ -204,7 +204,7 @@ async function sessionScenario(creds, pins) {
   c.eq(rej().replay, before.replay + 1, 'B\'s epoch-1 key message, replayed, is refused');
   const dC = devices.C;
   const c1k = await kid('C', 1);
-  const cSeal = await sealKey({ senderSigPrivate: dC.k.sigKeyPair.privateKey, senderSigPub: dC.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: c1k, line: LINE, call: CALL, baseKey: new Uint8Array(16).fill(3) });
+  const cSeal = await sealKey({ senderSigPrivate: dC.k.sigKeyPair.privateKey, senderSigPub: dC.k.sigPub, recipientSigPub: devices.A.k.sigPub, recipientKemPub: devices.A.k.kemPub, kid: c1k, line: LINE, call: CALL, senderId: 'c1', recipientId: 'a1', baseKey: new Uint8Array(16).fill(3) });
   await A.s.handleKey({ type: 'key', from: 'c1', kid: c1k, ...cSeal });
   c.eq(rej().not_member, before.not_member + 1, 'a key from the removed member is refused');
   c.eq(A.s.state().code, code3, 'the code did not move');
@@ -234,6 +234,28 @@ async function sessionScenario(creds, pins) {
     c.ok(key && dev, `A's worker holds the current key of ${m.id}`);
     if (key && dev) final.members.push({ sigKey: b64u(devices[dev].k.sigPub), kid: m.kid, baseKey: b64u(key.baseKey) });
   }
+  // ---- 5b. a rekey that cannot make a key fails closed ----
+  // (issue 10, item 4): C leaves as A's random source fails. A tells its
+  // worker to stop (the old key is one C holds) and sends no key; the next
+  // roster, with the source back, makes a fresh key (epoch 2) and sends it.
+  const mark5b = relay.log.length;
+  const wMark5b = A.worker.log.length;
+  const realRandom = crypto.getRandomValues;
+  crypto.getRandomValues = () => { throw new Error('no entropy'); };
+  try {
+    await A.s.setRoster(R2);
+  } finally {
+    crypto.getRandomValues = realRandom;
+  }
+  c.eq(A.worker.log.slice(wMark5b).filter((m) => m.type === 'sender-key' || m.type === 'sender-stop').map((m) => m.type), ['sender-stop'], 'a failed rekey stops A\'s sender at once');
+  c.eq(relay.log.slice(mark5b).filter((m) => m.from === 'a1').length, 0, 'A sends no key while it has no fresh one');
+  c.ok(A.s.state().errors.some((e) => /no entropy/.test(e)), 'A reports the failed rekey');
+  await A.s.setRoster(R3);
+  await settle([A, B, C2]);
+  const a2 = await kid('A', 2);
+  c.eq(A.worker.log.slice(wMark5b).filter((m) => m.type === 'sender-key').map((m) => m.kid), [a2], 'the next roster puts a fresh key (epoch 2) in place');
+  c.eq(relay.log.slice(mark5b).filter((m) => m.from === 'a1').map((m) => [m.to, m.kid]).sort(), [['b1', a2], ['c2', a2]], 'A sends the fresh key to the members');
+
   // ---- 6. no epoch follows 65535: A stops sending for good ----
   // (PROTOCOL.md, "Key messages"): as if A had rekeyed 65535 times, C
   // leaves again; A does not wrap to epoch 0, tells its worker to stop and
@@ -249,6 +271,22 @@ async function sessionScenario(creds, pins) {
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'a1').length, 0, 'A sends no key after its last epoch');
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'b1').map((m) => m.to), ['a1'], 'B rekeys as usual');
   c.ok(A.s.state().errors.some((e) => /65536 epochs/.test(e)), 'A reports that its epochs are exhausted');
+
+  // ---- 7. a revoked member is a forgery (PROTOCOL.md, "Revocation") ----
+  // East's signed list names C's device: C, back in B's roster, is a
+  // forgery (verdict revoked) and gets no key; the list stays in force in
+  // a roster without it, and an older list is refused.
+  const mark7 = relay.log.length;
+  await B.s.setRoster(R3, 'private', [revocations.revokeC]);
+  const c2 = () => B.s.state().forgeries.find((f) => f.id === 'c2');
+  c.eq(c2()?.verdict, 'revoked', 'the revoked device is a forgery');
+  c.eq(B.s.state().revoked.length, 1, 'B holds east\'s list, of one device');
+  await B.s.setRoster(R3);
+  await B.s.setRoster(R3, 'private', [revocations.older]);
+  c.eq(c2()?.verdict, 'revoked', 'the list stays in force without it and against an older one');
+  c.eq(B.s.state().revocationsRefused, 1, 'the older list is refused');
+  await settle([B]);
+  c.eq(relay.log.slice(mark7).filter((m) => m.to === 'c2').length, 0, 'no key goes to the revoked device');
 
   for (const x of [A, B]) x.s.close();
   return {

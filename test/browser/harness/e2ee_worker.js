@@ -77,7 +77,17 @@ export async function run(arg) {
   links.ok.ws.postMessage({ type: 'sender-key', kid: kidOf(TAG, 0), baseKey: key0 });
   await stats(links.ok.ws);
   c.ok(errors.length === errBefore + 1 && /already used/.test(errors.at(-1)), `a reused sender KID is refused (${errors.at(-1)})`);
-  c.eq((await stats(links.ok.ws)).senderKid, kidOf(TAG, 1), 'the sender keeps its current key');
+  // Fail closed (issue 10, item 4): the refusal stops the sender at once,
+  // rather than leave it on a key a departed member may hold; the next good
+  // key starts it again, and the receiver decodes under that one.
+  c.eq((await stats(links.ok.ws)).senderKid, null, 'a refused sender key stops the sender');
+  const stoppedAt = (await stats(links.ok.ws)).dropped.video;
+  await waitUntil(async () => (await stats(links.ok.ws)).dropped.video > stoppedAt, 'the stopped sender to drop frames');
+  links.ok.wr.postMessage({ type: 'receiver-key', kid: kidOf(TAG, 2), baseKey: key0 });
+  links.ok.ws.postMessage({ type: 'sender-key', kid: kidOf(TAG, 2), baseKey: key0 });
+  c.eq((await stats(links.ok.ws)).senderKid, kidOf(TAG, 2), 'a fresh key starts the sender again');
+  const d2 = await decoded(links.ok.rx);
+  await waitUntil(async () => (await decoded(links.ok.rx)) >= d2 + 5, 'video to decode under the fresh key');
 
   // nokey: frames flow, all dropped as unknown KID, nothing decodes.
   await waitUntil(async () => (await stats(links.nokey.wr)).failed.unknown_kid >= enough, 'the keyless receiver to drop frames');

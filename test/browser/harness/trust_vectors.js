@@ -121,7 +121,7 @@ async function trustVectors(c, v) {
       try {
         const key = await openKey({
           recipientKemSeed: b64u.decode(to.kem_seed), recipientSigPub: b64u.decode(to.sig_key), senderSigPub: b64u.decode(from.sig_key),
-          kid: k.kid, line: k.line, call: k.call, sealed: k.sealed, sig: k.sig,
+          kid: k.kid, line: k.line, call: k.call, senderId: k.from_id, recipientId: k.to_id, sealed: k.sealed, sig: k.sig,
         });
         got = b64u.encode(key) === k.base_key ? "ok" : `opened to ${b64u.encode(key)}`;
       } catch (e) {
@@ -245,7 +245,7 @@ const steps = {
     const m = await sealKey({
       senderSigPrivate: me.sigKeyPair.privateKey, senderSigPub: me.sigPub,
       recipientSigPub: b64u.decode(arg.recipientSigPub), recipientKemPub: b64u.decode(arg.recipientKemPub),
-      kid, line: arg.line, call: arg.call, baseKey: b64u.decode(arg.baseKey),
+      kid, line: arg.line, call: arg.call, senderId: "browser", recipientId: "go", baseKey: b64u.decode(arg.baseKey),
     });
     return { checked: 1, failures: [], data: { kid, ...m } };
   },
@@ -254,12 +254,12 @@ const steps = {
   async open(arg) {
     const key = await openKey({
       recipientKemSeed: me.kemSeed, recipientSigPub: me.sigPub, senderSigPub: b64u.decode(arg.senderSigPub),
-      kid: arg.kid, line: arg.line, call: arg.call, sealed: arg.sealed, sig: arg.sig,
+      kid: arg.kid, line: arg.line, call: arg.call, senderId: "go", recipientId: "browser", sealed: arg.sealed, sig: arg.sig,
     });
     let refused = "";
     try {
       await openKey({ recipientKemSeed: me.kemSeed, recipientSigPub: me.sigPub, senderSigPub: b64u.decode(arg.senderSigPub),
-        kid: arg.kid, line: arg.line, call: arg.call + "-other", sealed: arg.sealed, sig: arg.sig });
+        kid: arg.kid, line: arg.line, call: arg.call + "-other", senderId: "go", recipientId: "browser", sealed: arg.sealed, sig: arg.sig });
     } catch (e) {
       refused = e.reason;
     }

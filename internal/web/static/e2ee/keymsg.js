@@ -12,7 +12,7 @@ const subtle = globalThis.crypto.subtle;
 const utf8 = new TextEncoder();
 
 const LABEL_SFRAME_KEY = utf8.encode("hotline-sframe-key-v1\0"); // HPKE info
-const LABEL_KEY_MSG = utf8.encode("hotline-key-v1\0"); // signature
+const LABEL_KEY_MSG = utf8.encode("hotline-key-v2\0"); // signature (v2: with both participant ids)
 
 export const BASE_KEY_SIZE = 16;
 const ENC_SIZE = 1120; // X-Wing ciphertext (draft-connolly-cfrg-xwing-kem §5.1)
@@ -33,9 +33,12 @@ function keyInfo(from, to, kid, line, call) {
   return concat(LABEL_SFRAME_KEY, from, to, u64(kid), str16(line), str16(call));
 }
 
-// signed = label || recipient sig_key || u64(kid) || sealed
-function keySigned(to, kid, sealed) {
-  return concat(LABEL_KEY_MSG, to, u64(kid), sealed);
+// signed = label || recipient sig_key || u64(kid) || str16(sender id) || str16(recipient id) || sealed:
+// the participant ids bind the message to the two stays in the call it was
+// made between, so a key message replayed after a rejoin (a new id) fails.
+function keySigned(to, kid, fromId, toId, sealed) {
+  if (typeof fromId !== "string" || typeof toId !== "string") throw new KeyMessageError("malformed", "participant ids");
+  return concat(LABEL_KEY_MSG, to, u64(kid), str16(fromId), str16(toId), sealed);
 }
 
 function bytesOf(v, what) {
@@ -53,11 +56,14 @@ function bytesOf(v, what) {
 /**
  * Seals the sender's base key for kid to one verified member and signs it.
  * kid must carry the sender's own tag: a sender only sends its own keys.
+ * senderId and recipientId are the two participant ids (ours from welcome,
+ * theirs from the roster).
  * @param {{senderSigPrivate: CryptoKey, senderSigPub: Uint8Array, recipientSigPub: Uint8Array,
- *          recipientKemPub: Uint8Array, kid: number, line: string, call: string, baseKey: Uint8Array}} p
+ *          recipientKemPub: Uint8Array, kid: number, line: string, call: string,
+ *          senderId: string, recipientId: string, baseKey: Uint8Array}} p
  * @returns {Promise<{sealed: string, sig: string}>} both b64u
  */
-export async function sealKey({ senderSigPrivate, senderSigPub, recipientSigPub, recipientKemPub, kid, line, call, baseKey }) {
+export async function sealKey({ senderSigPrivate, senderSigPub, recipientSigPub, recipientKemPub, kid, line, call, senderId, recipientId, baseKey }) {
   if (!(baseKey instanceof Uint8Array) || baseKey.length !== BASE_KEY_SIZE) throw new Error("base key must be 16 bytes");
   if (senderSigPub?.length !== SIG_KEY_SIZE || recipientSigPub?.length !== SIG_KEY_SIZE) throw new Error("signing keys must be 32 bytes");
   if (recipientKemPub?.length !== KEM_KEY_SIZE) throw new Error("kem key must be 1216 bytes");
@@ -68,7 +74,7 @@ export async function sealKey({ senderSigPrivate, senderSigPub, recipientSigPub,
   const ct = new Uint8Array(await sender.seal(baseKey)); // empty aad
   const sealed = concat(new Uint8Array(sender.enc), ct);
   if (sealed.length !== SEALED_SIZE) throw new Error(`sealed key is ${sealed.length} bytes`);
-  const sig = new Uint8Array(await subtle.sign({ name: "Ed25519" }, senderSigPrivate, keySigned(recipientSigPub, kid, sealed)));
+  const sig = new Uint8Array(await subtle.sign({ name: "Ed25519" }, senderSigPrivate, keySigned(recipientSigPub, kid, senderId, recipientId, sealed)));
   return { sealed: b64u.encode(sealed), sig: b64u.encode(sig) };
 }
 
@@ -78,11 +84,13 @@ export async function sealKey({ senderSigPrivate, senderSigPub, recipientSigPub,
  * of Go's OpenKey: KID and sizes ("malformed"), the KID's sender tag
  * ("wrong_sender"), the signature ("bad_signature"), HPKE ("open_failed").
  * Whether the epoch is newer than the one held is the caller's check.
+ * senderId is the relayed `from`, recipientId our own participant id.
  * @param {{recipientKemSeed: Uint8Array, recipientSigPub: Uint8Array, senderSigPub: Uint8Array,
- *          kid: number, line: string, call: string, sealed: string|Uint8Array, sig: string|Uint8Array}} p
+ *          kid: number, line: string, call: string, senderId: string, recipientId: string,
+ *          sealed: string|Uint8Array, sig: string|Uint8Array}} p
  * @returns {Promise<Uint8Array>}
  */
-export async function openKey({ recipientKemSeed, recipientSigPub, senderSigPub, kid, line, call, sealed, sig }) {
+export async function openKey({ recipientKemSeed, recipientSigPub, senderSigPub, kid, line, call, senderId, recipientId, sealed, sig }) {
   const k = splitKid(kid);
   if (!k) throw new KeyMessageError("malformed", "kid out of range");
   const sealedBytes = bytesOf(sealed, "sealed");
@@ -92,10 +100,11 @@ export async function openKey({ recipientKemSeed, recipientSigPub, senderSigPub,
     throw new KeyMessageError("malformed", "key sizes");
   }
   if (k.tag !== (await senderTag(senderSigPub))) throw new KeyMessageError("wrong_sender", "kid names another sender");
+  const signed = keySigned(recipientSigPub, kid, senderId, recipientId, sealedBytes);
   let good = false;
   try {
     const pub = await subtle.importKey("raw", senderSigPub, { name: "Ed25519" }, false, ["verify"]);
-    good = await subtle.verify({ name: "Ed25519" }, pub, sigBytes, keySigned(recipientSigPub, kid, sealedBytes));
+    good = await subtle.verify({ name: "Ed25519" }, pub, sigBytes, signed);
   } catch {
     good = false;
   }

@@ -18,6 +18,7 @@ import { senderTag, verifyCredential } from './trust.js';
  * @property {Uint8Array} kemKey
  * @property {string} keyHex sig_key in hex: the member's identity across rosters
  * @property {number} tag sender tag: the upper 32 bits of its KIDs
+ * @property {number} expires when the credential expires, Unix seconds
  */
 /**
  * The verdict on one entry: 'self' or 'member', else the forgery's kind.
@@ -59,6 +60,7 @@ export async function checkCredential(p, pins, now) {
       kemKey: bytes(v.kemKey),
       keyHex: hex(sigKey),
       tag: await senderTag(sigKey),
+      expires: Number(v.expires),
     },
   };
 }
@@ -72,11 +74,15 @@ export async function checkCredential(p, pins, now) {
  * key whose tag collides with another's could pass frames off as the other's.
  * @param {any[]} participants the roster's entries
  * @param {{selfId: string|null, sigPub: Uint8Array}} self
+ * A member whose device is on a verified revocation list (docs/PROTOCOL.md,
+ * "Revocation"; `revoked` tells) is a forgery, checked right after its
+ * credential, so that even our own entry can be one.
  * @param {Pin[]} pins
  * @param {number} now Unix seconds
+ * @param {(deviceId: string) => boolean} [revoked] whether a device is revoked
  * @returns {Promise<Checked[]>}
  */
-export async function checkRoster(participants, { selfId, sigPub }, pins, now) {
+export async function checkRoster(participants, { selfId, sigPub }, pins, now, revoked = () => false) {
   const creds = await Promise.all(participants.map((p) => checkCredential(p, pins, now)));
   const ownHex = hex(sigPub);
   /** @type {Map<string, string|null>} sig_key hex → participant id */
@@ -95,6 +101,7 @@ export async function checkRoster(participants, { selfId, sigPub }, pins, now) {
     ids.add(id);
     if (!c.ok) return forged('credential', c.reason);
     const who = c.who;
+    if (revoked(who.deviceId)) return forged('revoked', `device ${who.deviceId} was revoked by its side's authority`, who);
     if (id === selfId) {
       if (who.keyHex !== ownHex) return forged('not_self', "not this device's credential", who);
       return { verdict: SELF, reason: '', who };

@@ -18,6 +18,7 @@
 import { LISTEN_FLOOR, keyed } from '../route.js';
 import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
+import { Revocations } from './revocation.js';
 import { checkRoster, hex, MEMBER, SELF } from './roster.js';
 import { kidFor, senderTag } from './trust.js';
 
@@ -113,12 +114,18 @@ export class E2EESession {
     this.ownHex = hex(identity.sigPub);
     /** @type {number|null} our sender tag, known after the first roster */
     this.ownTag = null;
-    /** @type {{side: string, roles: string[], deviceId: string}|null} what our own roster entry's credential says */
+    /** @type {{side: string, roles: string[], deviceId: string, expires: number}|null} what our own roster entry's credential says */
     this.selfInfo = null;
     /** our roster entry says we are in the call (not the lobby or bench) and our roles receive media */
     this.selfIn = false;
     /** epoch 65535 is over: our sender has stopped for good */
     this.exhausted = false;
+    /** a rekey failed: our sender has stopped until a fresh key is in place */
+    this.stalled = false;
+    /** the newest verified revocation list of each side (PROTOCOL.md, "Revocation"); never goes back */
+    this.revocations = new Revocations();
+    /** revocation lists refused: not verified against our pins, or older than the one held */
+    this.revocationsRefused = 0;
 
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -135,10 +142,11 @@ export class E2EESession {
    * a verified member left, and send our current key to whoever lacks it.
    * @param {RosterEntry[]} participants
    * @param {string} [segment] the call's segment (the roster's), 'private' by default
+   * @param {{body: string, sig: string}[]} [revocations] the roster's signed revocation lists
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants, segment = 'private') {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment)));
+  setRoster(participants, segment = 'private', revocations = []) {
+    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment), Array.isArray(revocations) ? revocations : []));
   }
 
   /**
@@ -226,6 +234,11 @@ export class E2EESession {
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],
+      /** revocation lists refused, and the devices the held lists name */
+      revocationsRefused: this.revocationsRefused,
+      /** when our own credential expires (Unix seconds), null before our entry was verified */
+      selfExpires: this.selfInfo?.expires ?? null,
+      revoked: [...this.revocations.bySide.values()].flatMap((l) => l.devices),
     };
   }
 
@@ -267,11 +280,19 @@ export class E2EESession {
 
   // ---- roster ----
 
-  /** @param {RosterEntry[]} participants @param {string} segment */
-  async #setRoster(participants, segment) {
+  /** @param {RosterEntry[]} participants @param {string} segment @param {{body: string, sig: string}[]} revocations */
+  async #setRoster(participants, segment, revocations) {
     this.ownTag ??= await senderTag(this.identity.sigPub);
+    // PROTOCOL.md "Revocation": each list verified against our pins; an
+    // older one is refused and the held one stays in force, even in a
+    // roster that leaves it out.
+    for (const r of revocations) {
+      const res = await this.revocations.add(r, this.identity.pins, this.line);
+      if (res !== 'added' && res !== 'repeat') this.revocationsRefused++;
+    }
     // PROTOCOL.md "Roster": the verdict on every entry (roster.js).
-    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now());
+    const checked = await checkRoster(participants, { selfId: this.selfId, sigPub: this.identity.sigPub }, this.identity.pins, this.now(),
+      (d) => this.revocations.revoked(d));
     // Our media as the routing rule sees it, were we in the call (whether
     // we are is selfIn's business: out of the call we send no keys at all).
     const selfAt = participants.findIndex((p) => p?.id === this.selfId);
@@ -288,7 +309,7 @@ export class E2EESession {
     /** @type {Entry[]} */
     const entries = [];
     let selfIn = false;
-    /** @type {{side: string, roles: string[], deviceId: string}|null} */
+    /** @type {{side: string, roles: string[], deviceId: string, expires: number}|null} */
     let selfInfo = null;
     participants.forEach((p, i) => {
       const { verdict, reason, who } = checked[i];
@@ -303,7 +324,7 @@ export class E2EESession {
       const state = typeof p?.state === 'string' ? p.state : '';
       entries.push({ id, name: m.name, verified: true, side: m.side, roles: m.roles, deviceId: m.deviceId, state });
       if (verdict === SELF) {
-        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId };
+        selfInfo = { side: m.side, roles: m.roles, deviceId: m.deviceId, expires: m.expires };
         // As the others judge us (below): one their media and keys would
         // go to by the routing rule (in the call and allowed to receive
         // media). The lobby, the bench and an operator send no key.
@@ -353,8 +374,19 @@ export class E2EESession {
 
     if (!this.key) {
       await this.#newKey(this.firstEpoch, 0);
-    } else if (departed > 0) {
-      await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
+    } else if (departed > 0 || this.stalled) {
+      try {
+        await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
+      } catch (err) {
+        // Fail closed: no fresh key, so nothing more goes out under the
+        // one a departed member holds; the next roster tries again.
+        if (!this.exhausted) {
+          this.stalled = true;
+          this.worker.postMessage({ type: 'sender-stop' });
+        }
+        throw err;
+      }
+      this.stalled = false;
       // Everyone who stayed starts a new epoch too: until their new key
       // arrives, the one we hold is not their current key.
       for (const m of this.members.values()) {
@@ -401,7 +433,7 @@ export class E2EESession {
   /** Sends our current key to every verified member that has not had it. */
   async #sendKeys() {
     const key = this.key;
-    if (!key || !this.selfIn || this.exhausted) return; // in the lobby, on the bench, an operator, or out of epochs: we send nothing
+    if (!key || !this.selfIn || this.exhausted || this.stalled) return; // in the lobby, on the bench, an operator, out of epochs or without a fresh key: we send nothing
     for (const m of this.members.values()) {
       if (this.sentTo.get(m.id) === key.kid) continue;
       try {
@@ -413,6 +445,8 @@ export class E2EESession {
           kid: key.kid,
           line: this.line,
           call: this.call,
+          senderId: this.selfId ?? '',
+          recipientId: m.id,
           baseKey: key.baseKey,
         });
         this.send({ type: 'key', to: m.id, kid: key.kid, sealed, sig });
@@ -452,6 +486,8 @@ export class E2EESession {
         kid,
         line: this.line,
         call: this.call,
+        senderId: msg.from,
+        recipientId: this.selfId ?? '',
         sealed: msg.sealed,
         sig: msg.sig,
       }));

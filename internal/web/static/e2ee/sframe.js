@@ -193,9 +193,12 @@ function label(prefix, kid) {
  *   secret = HKDF-Extract("", base_key)
  *   key    = HKDF-Expand(secret, "SFrame 1.0 Secret key "  || u64(kid) || u16(4), 16)
  *   salt   = HKDF-Expand(secret, "SFrame 1.0 Secret salt " || u64(kid) || u16(4), 12)
- * WebCrypto's HKDF does Extract then Expand, so each is one deriveBits
+ * WebCrypto's HKDF does Extract then Expand, so each is one derivation
  * with an empty salt (RFC 5869 treats it as HashLen zero bytes, the same
- * HMAC key).
+ * HMAC key). The key is derived with deriveKey straight into a
+ * non-extractable AES-GCM CryptoKey: its bytes never exist in JavaScript,
+ * so no script in the page or the worker (injected or not) can export it;
+ * only the salt, part of every nonce, is derived as bytes.
  * @param {number} kid
  * @param {Uint8Array} baseKey 16 bytes
  * @returns {Promise<SFrameKey>}
@@ -205,15 +208,13 @@ export async function deriveKey(kid, baseKey) {
   if (!(baseKey instanceof Uint8Array) || baseKey.length !== BASE_KEY_LEN) {
     throw new RangeError(`sframe: base key must be ${BASE_KEY_LEN} bytes`);
   }
-  const ikm = await crypto.subtle.importKey("raw", baseKey, "HKDF", false, ["deriveBits"]);
-  /** @param {string} prefix @param {number} len */
-  const expand = (prefix, len) =>
-    crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: label(prefix, kid) }, ikm, len * 8);
-  const [keyBits, saltBits] = await Promise.all([
-    expand("SFrame 1.0 Secret key ", NK),
-    expand("SFrame 1.0 Secret salt ", NN),
+  const ikm = await crypto.subtle.importKey("raw", baseKey, "HKDF", false, ["deriveBits", "deriveKey"]);
+  /** @param {string} prefix */
+  const hkdf = (prefix) => ({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: label(prefix, kid) });
+  const [key, saltBits] = await Promise.all([
+    crypto.subtle.deriveKey(hkdf("SFrame 1.0 Secret key "), ikm, { name: "AES-GCM", length: NK * 8 }, false, ["encrypt", "decrypt"]),
+    crypto.subtle.deriveBits(hkdf("SFrame 1.0 Secret salt "), ikm, NN * 8),
   ]);
-  const key = await crypto.subtle.importKey("raw", keyBits, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
   return { kid, key, salt: new Uint8Array(saltBits) };
 }
 

@@ -30,6 +30,8 @@ export const MAX_BODY_SIZE = 4096;
 export const MAX_TIME = Number.MAX_SAFE_INTEGER;
 /** A credential may be issued up to 5 minutes in the future (clock skew). */
 export const CLOCK_SKEW_SECONDS = 300;
+/** A credential is valid for at most 400 days (expires − issued, seconds). */
+export const MAX_LIFETIME = 400 * 24 * 3600;
 export const MAX_KID = 2 ** 48 - 1;
 export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor"];
 
@@ -191,7 +193,7 @@ async function sign(priv, message) {
 }
 
 /** Ed25519 verification that answers false, never throws, for a bad key. */
-async function verify(pub, message, sig) {
+export async function verify(pub, message, sig) {
   try {
     return await subtle.verify(ED25519, await verifyingKey(pub), sig, message);
   } catch {
@@ -238,7 +240,7 @@ function canonical(obj) {
   return JSON.stringify(obj).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-class Malformed extends Error {}
+export class Malformed extends Error {}
 
 const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -251,7 +253,7 @@ const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * @param {Uint8Array} bytes
  * @param {Array<[string, "int"|"string"|"strings"]>} fields
  */
-function decodeBody(bytes, fields) {
+export function decodeBody(bytes, fields) {
   if (bytes.length === 0 || bytes.length > MAX_BODY_SIZE) throw new Malformed("body size");
   let o;
   try {
@@ -276,11 +278,11 @@ function decodeBody(bytes, fields) {
 const REQUEST_FIELDS = [["v", "int"], ["side", "string"], ["name", "string"], ["roles", "strings"], ["sig_key", "string"], ["kem_key", "string"], ["created", "int"]];
 const CREDENTIAL_FIELDS = [["v", "int"], ["authority", "string"], ["side", "string"], ["name", "string"], ["roles", "strings"], ["sig_key", "string"], ["kem_key", "string"], ["issued", "int"], ["expires", "int"]];
 
-function checkTime(t) {
+export function checkTime(t) {
   if (!Number.isSafeInteger(t) || t < 0 || t > MAX_TIME) throw new Malformed("time out of range");
 }
 
-function b64Field(s, n) {
+export function b64Field(s, n) {
   try {
     return b64u.decodeLen(s, n);
   } catch {
@@ -297,7 +299,7 @@ function parseCommon(o) {
 }
 
 /** The envelope {body, sig}: body bytes (1..4096) and a 64-byte signature. */
-function openEnvelope(s) {
+export function openEnvelope(s) {
   if (s === null || typeof s !== "object" || typeof s.body !== "string" || typeof s.sig !== "string") throw new Malformed("not {body, sig}");
   if (s.body.length > Math.ceil((MAX_BODY_SIZE * 4) / 3)) throw new Malformed("body too long");
   let body;
@@ -372,6 +374,7 @@ export async function verifyCredential(cred, pins, nowSeconds) {
     checkTime(o.issued);
     checkTime(o.expires);
     if (o.expires <= o.issued) throw new Malformed("expires is not after issued");
+    if (o.expires - o.issued > MAX_LIFETIME) throw new Malformed("valid for more than 400 days");
   } catch (e) {
     if (e instanceof Malformed) return { ok: false, reason: "malformed", detail: e.message };
     throw e;

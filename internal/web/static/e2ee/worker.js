@@ -121,12 +121,22 @@ self.onmessage = (ev) => {
 async function handle(msg) {
   switch (msg?.type) {
     case 'sender-key': {
-      const kid = checkKid(msg.kid);
-      const baseKey = checkKey(msg.baseKey);
-      if (senderKids.has(kid)) throw new Error(`KID ${kid} was already used for sending`);
-      senderKids.add(kid);
       const s = new SFrameSender();
-      await s.setKey(kid, baseKey);
+      let kid = 0;
+      try {
+        kid = checkKid(msg.kid);
+        const baseKey = checkKey(msg.baseKey);
+        if (senderKids.has(kid)) throw new Error(`KID ${kid} was already used for sending`);
+        senderKids.add(kid);
+        await s.setKey(kid, baseKey);
+      } catch (err) {
+        // Fail closed: a key refused (a reused KID, a bad length) stops
+        // the sender at once rather than leave it on the old key, which a
+        // departed member may hold; the next good key starts it again.
+        sender = null;
+        next = null;
+        throw err;
+      }
       const at = typeof msg.at === 'number' ? msg.at : 0;
       if (!sender || at <= Date.now()) {
         sender = s;
