@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&cfg.TURNPort, "turn-port", 0, "also serve the TURN relay on this port, over UDP and TCP (0: only on --tcp-port)")
 	serverTLSFlags(fs, &cfg)
 	checkLimits := serverLimitFlags(fs, &cfg)
+	checkReadiness := readinessFlags(fs, &cfg)
 	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +39,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("demo: --udp-port %d is not a port number", cfg.UDPPort)
 	}
-	if err := checkLimits(); err != nil {
+	if err := errors.Join(checkLimits(), checkReadiness()); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if err := checkMediaPorts(cfg); err != nil {

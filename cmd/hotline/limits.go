@@ -4,9 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
+	"hotline/internal/alert"
 	"hotline/internal/call"
 	"hotline/internal/httpapi"
+	"hotline/internal/readiness"
 	"hotline/internal/server"
 )
 
@@ -55,6 +58,25 @@ func serverLimitFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error)
 			return fmt.Errorf("--empty-call-grace %v must be positive", cfg.EmptyCallGrace)
 		case l.PendingTTL <= 0:
 			return fmt.Errorf("--pending-ttl %v must be positive", l.PendingTTL)
+		}
+		return nil
+	}
+}
+
+// readinessFlags registers the readiness probes' settings of serve and
+// demo (README, "Readiness"): webhooks and the results' retention.
+func readinessFlags(fs *flag.FlagSet, cfg *server.Config) (check func() error) {
+	fs.Func("webhook", "POST readiness alerts (line degraded or down, recovered) as JSON to this `URL` (repeatable)", func(v string) error {
+		if err := alert.CheckURL(v); err != nil {
+			return err
+		}
+		cfg.Webhooks = append(cfg.Webhooks, v)
+		return nil
+	})
+	fs.DurationVar(&cfg.ProbeRetention, "probe-retention", readiness.DefaultRetention, "delete readiness probe results older than this")
+	return func() error {
+		if cfg.ProbeRetention < time.Hour {
+			return fmt.Errorf("--probe-retention %v: at least an hour", cfg.ProbeRetention)
 		}
 		return nil
 	}

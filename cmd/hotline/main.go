@@ -23,7 +23,7 @@ usage:
   hotline demo    [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--tls-cert F --tls-key F] [--metrics-listen ADDR]   a complete line with enrolment links (demo only)
   hotline serve   [--listen ADDR] [--data DIR] [--udp-port N] [--tcp-port N] [--turn-port N] [--public-ip IP] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]
                   [--host NAME]... [--max-conns N] [--max-conns-per-address N] [--join-timeout D] [--empty-call-grace D] [--pending-ttl D]
-                  [--local-origin LINE=http://127.0.0.1:PORT]...   (demo takes these too)
+                  [--local-origin LINE=http://127.0.0.1:PORT]... [--webhook URL]... [--probe-retention D]   (demo takes these too)
   hotline open    --server URL [--listen 127.0.0.1:8790] [--ca FILE]   the web client from this binary for a remote line server (local client mode)
   hotline officer --server URL --line L --key FILE [--passphrase-file F] [--ca FILE] [--listen 127.0.0.1:8791]   the side's approval page, from this binary
   hotline cert    init --host H[,H...] --out DIR   a local CA and server certificate for a trial without a PKI
@@ -35,6 +35,7 @@ usage:
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
+  hotline probe   --server URL --line L --device FILE [--every 15m] [--peer-side S] [--once [--json]] [--ca FILE]   readiness test calls (a probe device)
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
   hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runJoin(ctx, args[1:], stdout, stderr)
 	case "call":
 		return runCall(ctx, args[1:], stdout, stderr)
+	case "probe":
+		return runProbe(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "backup":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxParticipants, "max-participants", 16, fmt.Sprintf("participants allowed in one call (2..%d)", protocol.MaxParticipants))
 	serverTLSFlags(fs, &cfg)
 	checkLimits := serverLimitFlags(fs, &cfg)
+	checkReadiness := readinessFlags(fs, &cfg)
 	metricsFlag(fs, &cfg)
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
@@ -36,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return fmt.Errorf("serve: --udp-port %d is not a port number", cfg.UDPPort)
 	}
-	if err := checkLimits(); err != nil {
+	if err := errors.Join(checkLimits(), checkReadiness()); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	if err := checkMediaPorts(cfg); err != nil {

@@ -109,6 +109,9 @@ type Call struct {
 	Note string `json:"note,omitempty"`
 	// Sessions (only in the history): who joined the live call.
 	Sessions []Attendance `json:"sessions,omitempty"`
+	// Readiness (upcoming and live calls, on a server taking probe
+	// results): the go/no-go from the test calls of the hour before it.
+	Readiness *Readiness `json:"readiness,omitempty"`
 }
 
 // CallList answers GET /api/calls and GET /api/history: the line and its

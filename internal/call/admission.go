@@ -41,6 +41,9 @@ type Admission struct {
 	// Languages: the booked call's interpretation languages; the live call
 	// opens with them (simultaneous mode).
 	Languages []string
+	// Test: a readiness probe's test call (issue 14): it has no lobby, so
+	// every member the gate lets in is in at once.
+	Test bool
 }
 
 // Errors of admission actions.
@@ -49,14 +52,14 @@ var (
 	ErrPhoneCall  = errors.New("a phone call carries no video")
 )
 
-// initialState: principals and operators are in at once; an adviser named
-// on the call goes to the bench, an interpreter named on it to the call (its
-// booth); everyone else waits in the lobby until
+// initialState: the members of a test call, principals and operators are
+// in at once; an adviser named on the call goes to the bench, an interpreter
+// named on it to the call (its booth); everyone else waits in the lobby until
 // someone of their side admits them.
 func initialState(id Identity) State {
 	rs := id.Roles
 	switch {
-	case role.AllowedAny(rs, role.AdmitFromLobby):
+	case id.Admission.Test, role.AllowedAny(rs, role.AdmitFromLobby):
 		return StateIn
 	case id.Admission.Named && slices.Contains(rs, role.Adviser):
 		return StateBench

@@ -60,7 +60,9 @@ func (a *API) listCalls(past bool) func(http.ResponseWriter, *http.Request, sess
 			var cs []booking.Call
 			l, cs, err = a.cfg.Booking.List(ctx, s.caller, line)
 			for _, c := range cs {
-				out.Calls = append(out.Calls, c.API(now))
+				ac := c.API(now)
+				ac.Readiness = a.goNoGo(ctx, c)
+				out.Calls = append(out.Calls, ac)
 			}
 		}
 		if err != nil {

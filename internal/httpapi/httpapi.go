@@ -20,6 +20,7 @@ import (
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
 	"hotline/internal/protocol"
+	"hotline/internal/readiness"
 	"hotline/internal/revocation"
 	"hotline/internal/web"
 )
@@ -66,6 +67,11 @@ type Config struct {
 	// is the host the client reached the server by (the request's Host),
 	// for the relay's URLs. Optional: without it welcome has none.
 	ICEServers func(host string) ([]protocol.ICEServer, func())
+	// Readiness takes the probes' results (optional: without it, no
+	// /api/probe routes).
+	Readiness *readiness.Service
+	// DropMedia is peer.SessionConfig's test fault (nil in production).
+	DropMedia func(side string) bool
 }
 
 // API holds the routes and the signalling sessions they started.
@@ -96,6 +102,7 @@ func New(cfg Config) *API {
 	if cfg.Revocation != nil {
 		a.revocationRoutes()
 	}
+	a.probeRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }
@@ -150,7 +157,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
 	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Log: a.cfg.Log,
-		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory}
+		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, Directory: a.directory, DropMedia: a.cfg.DropMedia}
 	if a.cfg.Metrics != nil {
 		sc.Observer = a.cfg.Metrics
 	}

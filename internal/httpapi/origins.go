@@ -117,7 +117,8 @@ func crossOriginOf(r *http.Request) string {
 // crossOrigin lets listed local client origins use /api/ (CORS, without
 // credentials: the API authenticates with bearer tokens, never cookies)
 // and /ws (the WebSocket's own origin check then passes them to
-// originGate), and refuses every other cross-origin request to /api/.
+// originGate), and refuses every other cross-origin request to /api/ and
+// /calls/.
 func (a *API) crossOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
@@ -125,7 +126,9 @@ func (a *API) crossOrigin(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		api := strings.HasPrefix(r.URL.Path, "/api/")
+		// The API and the calendar files (/calls/{id}.ics, behind the
+		// same bearer tokens) are refused to an unlisted origin.
+		api := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/calls/")
 		w.Header().Add("Vary", "Origin")
 		if len(origin) > maxOriginBytes || !a.cfg.LocalOrigins.listed(origin) {
 			if api {

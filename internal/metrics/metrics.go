@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,8 @@ type Metrics struct {
 	joins       prometheus.Counter
 	closed      *prometheus.CounterVec
 	missed      prometheus.Counter
+	probesOnce  sync.Once // probe.go
+	probes      *Probes
 }
 
 // New registers the collectors; src gives the live gauges.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
@@ -125,11 +126,16 @@ func (s *Session) trackArrived(remote *webrtc.TrackRemote, receiver *webrtc.RTPR
 	}
 	pc := s.pc
 	ssrc := uint32(remote.SSRC())
+	var src sfu.Source = remote
+	if drop := s.cfg.DropMedia; drop != nil {
+		side := s.who.Side
+		src = faultySource{remote, func() bool { return drop(side) }}
+	}
 	t := sfu.NewTrack(sfu.TrackConfig{
 		ID:       s.id + "." + p.info.ID,
 		StreamID: s.id,
 		Codec:    remote.Codec(),
-		Source:   remote,
+		Source:   src,
 		Observer: s.observer(),
 		RequestKeyframe: func() {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
@@ -190,4 +196,20 @@ func (s *Session) unsubscribe(pub call.Publication) {
 		s.log.Warn("unsubscribe", "track", pub.Track.ID(), "err", err)
 	}
 	s.needOffer = true
+}
+
+// faultySource drops the packets read while drop says so
+// (SessionConfig.DropMedia, a test fault).
+type faultySource struct {
+	sfu.Source
+	drop func() bool
+}
+
+func (f faultySource) Read(b []byte) (int, interceptor.Attributes, error) {
+	for {
+		n, a, err := f.Source.Read(b)
+		if err != nil || !f.drop() {
+			return n, a, err
+		}
+	}
 }

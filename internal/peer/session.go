@@ -91,6 +91,11 @@ type SessionConfig struct {
 	// welcome; revoke is called when the session ends (its credentials then
 	// stop working).
 	ICEServers func() (servers []protocol.ICEServer, revoke func())
+	// DropMedia, a test fault (nil in production): while it returns true
+	// for a publisher's side, the packets read from that publisher are
+	// dropped before the SFU sees them, as a broken path would lose them
+	// (readiness probes' tests turn a line down with it).
+	DropMedia func(side string) bool
 }
 
 // DefaultJoinTimeout: a client joins as soon as it has the challenge;

@@ -59,7 +59,7 @@ const (
 
 // columns is the role order of matrix's columns. It is spelt out here, not
 // taken from All, so that adding a role to All cannot silently shift a column.
-var columns = [...]Role{Principal, Adviser, Interpreter, Operator, PressOfficer, Press, Monitor}
+var columns = [...]Role{Principal, Adviser, Interpreter, Operator, PressOfficer, Press, Monitor, Probe}
 
 // y and n keep the rows of matrix short enough to read as a grid.
 const (
@@ -86,39 +86,41 @@ const (
 //   - press: the public segment only, nothing else (not even the roster:
 //     the press feed is a recorder, not a participant).
 //   - monitor: the wall display — receives only.
+//   - probe: a readiness probe (issue 14) — sends and receives test media,
+//     nothing else; the server admits it to test calls only.
 var matrix = map[Action][len(columns)]bool{
-	//                        principal adviser interpreter operator press_officer press monitor
-	PublishAudio:          {y, y, n, n, y, n, n},
-	PublishVideo:          {y, y, n, n, y, n, n},
-	PublishInterpretation: {n, n, y, n, n, n, n},
-	ReceiveMedia:          {y, y, y, n, y, n, y},
-	ReceivePublicSegment:  {y, y, y, n, y, y, y},
+	//                        principal adviser interpreter operator press_officer press monitor probe
+	PublishAudio:          {y, y, n, n, y, n, n, y},
+	PublishVideo:          {y, y, n, n, y, n, n, y},
+	PublishInterpretation: {n, n, y, n, n, n, n, n},
+	ReceiveMedia:          {y, y, y, n, y, n, y, y},
+	ReceivePublicSegment:  {y, y, y, n, y, y, y, n},
 
-	JoinCall:     {y, y, y, y, y, y, y},
-	SeeCallState: {y, y, y, y, y, n, n},
-	SeeHealth:    {n, n, n, y, n, n, n},
-	ViewSchedule: {y, y, y, y, y, n, n},
-	ViewHistory:  {y, n, n, y, y, n, n},
+	JoinCall:     {y, y, y, y, y, y, y, y},
+	SeeCallState: {y, y, y, y, y, n, n, n},
+	SeeHealth:    {n, n, n, y, n, n, n, n},
+	ViewSchedule: {y, y, y, y, y, n, n, n},
+	ViewHistory:  {y, n, n, y, y, n, n, n},
 
-	AdmitFromLobby:    {y, n, n, y, n, n, n},
-	CallInAdviser:     {y, n, n, y, n, n, n},
-	SendOutAdviser:    {y, n, n, y, n, n, n},
-	RemoveParticipant: {y, n, n, y, n, n, n},
+	AdmitFromLobby:    {y, n, n, y, n, n, n, n},
+	CallInAdviser:     {y, n, n, y, n, n, n, n},
+	SendOutAdviser:    {y, n, n, y, n, n, n, n},
+	RemoveParticipant: {y, n, n, y, n, n, n, n},
 
-	RequestCall: {y, n, n, y, n, n, n},
-	AcceptCall:  {y, n, n, y, n, n, n},
-	DeclineCall: {y, n, n, y, n, n, n},
-	CancelCall:  {y, n, n, y, n, n, n},
-	StartCall:   {y, n, n, y, n, n, n},
-	EndCall:     {y, n, n, y, n, n, n},
-	EditAgenda:  {y, n, n, y, n, n, n},
+	RequestCall: {y, n, n, y, n, n, n, n},
+	AcceptCall:  {y, n, n, y, n, n, n, n},
+	DeclineCall: {y, n, n, y, n, n, n, n},
+	CancelCall:  {y, n, n, y, n, n, n, n},
+	StartCall:   {y, n, n, y, n, n, n, n},
+	EndCall:     {y, n, n, y, n, n, n, n},
+	EditAgenda:  {y, n, n, y, n, n, n, n},
 
-	StartPublicSegment: {n, n, n, n, y, n, n},
-	EndPublicSegment:   {n, n, n, n, y, n, n},
-	PublishReadout:     {n, n, n, n, y, n, n},
+	StartPublicSegment: {n, n, n, n, y, n, n, n},
+	EndPublicSegment:   {n, n, n, n, y, n, n, n},
+	PublishReadout:     {n, n, n, n, y, n, n, n},
 
-	ManageLine:       {n, n, n, y, n, n, n},
-	RunReadinessTest: {n, n, n, y, n, n, n},
+	ManageLine:       {n, n, n, y, n, n, n, n},
+	RunReadinessTest: {n, n, n, y, n, n, n, n},
 }
 
 // Actions lists every action in a fixed order (the order of the constants).

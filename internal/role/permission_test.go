@@ -14,33 +14,33 @@ import (
 // "-" denies. The test refuses a grid that misses or repeats an action or a
 // role, so every role × every action is written out here.
 const expected = `
-action                  principal adviser interpreter operator press_officer press monitor
-publish_audio           +         +       -           -        +             -     -
-publish_video           +         +       -           -        +             -     -
-publish_interpretation  -         -       +           -        -             -     -
-receive_media           +         +       +           -        +             -     +
-receive_public_segment  +         +       +           -        +             +     +
-join_call               +         +       +           +        +             +     +
-see_call_state          +         +       +           +        +             -     -
-see_health              -         -       -           +        -             -     -
-view_schedule           +         +       +           +        +             -     -
-view_history            +         -       -           +        +             -     -
-admit_from_lobby        +         -       -           +        -             -     -
-call_in_adviser         +         -       -           +        -             -     -
-send_out_adviser        +         -       -           +        -             -     -
-remove_participant      +         -       -           +        -             -     -
-request_call            +         -       -           +        -             -     -
-accept_call             +         -       -           +        -             -     -
-decline_call            +         -       -           +        -             -     -
-cancel_call             +         -       -           +        -             -     -
-start_call              +         -       -           +        -             -     -
-end_call                +         -       -           +        -             -     -
-edit_agenda             +         -       -           +        -             -     -
-start_public_segment    -         -       -           -        +             -     -
-end_public_segment      -         -       -           -        +             -     -
-publish_readout         -         -       -           -        +             -     -
-manage_line             -         -       -           +        -             -     -
-run_readiness_test      -         -       -           +        -             -     -
+action                  principal adviser interpreter operator press_officer press monitor probe
+publish_audio           +         +       -           -        +             -     -     +
+publish_video           +         +       -           -        +             -     -     +
+publish_interpretation  -         -       +           -        -             -     -     -
+receive_media           +         +       +           -        +             -     +     +
+receive_public_segment  +         +       +           -        +             +     +     -
+join_call               +         +       +           +        +             +     +     +
+see_call_state          +         +       +           +        +             -     -     -
+see_health              -         -       -           +        -             -     -     -
+view_schedule           +         +       +           +        +             -     -     -
+view_history            +         -       -           +        +             -     -     -
+admit_from_lobby        +         -       -           +        -             -     -     -
+call_in_adviser         +         -       -           +        -             -     -     -
+send_out_adviser        +         -       -           +        -             -     -     -
+remove_participant      +         -       -           +        -             -     -     -
+request_call            +         -       -           +        -             -     -     -
+accept_call             +         -       -           +        -             -     -     -
+decline_call            +         -       -           +        -             -     -     -
+cancel_call             +         -       -           +        -             -     -     -
+start_call              +         -       -           +        -             -     -     -
+end_call                +         -       -           +        -             -     -     -
+edit_agenda             +         -       -           +        -             -     -     -
+start_public_segment    -         -       -           -        +             -     -     -
+end_public_segment      -         -       -           -        +             -     -     -
+publish_readout         -         -       -           -        +             -     -     -
+manage_line             -         -       -           +        -             -     -     -
+run_readiness_test      -         -       -           +        -             -     -     -
 `
 
 type cell struct {

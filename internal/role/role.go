@@ -20,10 +20,15 @@ const (
 	PressOfficer Role = "press_officer"
 	Press        Role = "press"
 	Monitor      Role = "monitor"
+	// Probe is a readiness probe's device (issue 14): it sends and
+	// receives test media in test calls only; the server's gate keeps it
+	// out of every other call and every other call's people out of test
+	// calls.
+	Probe Role = "probe"
 )
 
 // All lists every role in a fixed order.
-var All = []Role{Principal, Adviser, Interpreter, Operator, PressOfficer, Press, Monitor}
+var All = []Role{Principal, Adviser, Interpreter, Operator, PressOfficer, Press, Monitor, Probe}
 
 // ErrUnknown: a role name that is not one of All.
 var ErrUnknown = errors.New("unknown role")

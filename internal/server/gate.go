@@ -12,6 +12,7 @@ import (
 	"hotline/internal/call"
 	"hotline/internal/enrol"
 	"hotline/internal/peer"
+	"hotline/internal/probe"
 	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/store"
@@ -68,6 +69,9 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if g.revoked != nil && g.revoked(j.Line, id.DeviceID) {
 		return peer.Admitted{}, fmt.Errorf("credential: %w", errRevoked)
 	}
+	if err := checkTestCall(j.Call, id.Roles, len(j.Tracks)); err != nil {
+		return peer.Admitted{}, err
+	}
 	adm, err := g.admission(ctx, j.Line, j.Call, id)
 	if err != nil {
 		return peer.Admitted{}, err
@@ -79,6 +83,9 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 // this person (same side, same name, an adviser or interpreter role on
 // both) in advance.
 func (g *gate) admission(ctx context.Context, line, callName string, id *trust.Identity) (call.Admission, error) {
+	if probe.IsTestCall(callName) {
+		return call.Admission{Kind: call.KindVideo, Test: true}, nil
+	}
 	bc, err := g.booking.Joinable(ctx, line, callName)
 	if errors.Is(err, booking.ErrNotFound) {
 		return call.Admission{Kind: call.KindVideo}, nil // ad hoc
@@ -95,4 +102,25 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 		}
 	}
 	return adm, nil
+}
+
+// errTestCall: a probe outside a test call, or anyone else in one.
+var errTestCall = errors.New("test calls are for probes only (and receive-only monitors and interpreters)")
+
+// checkTestCall is the rule of the probe role (docs/PROTOCOL.md, "Readiness
+// probes"): a device holding it joins test calls only, and a test call
+// admits probe devices only, so a probe's credential opens no real call and
+// a test call carries no real person's media. An interpreter's booth or the
+// wall monitor may join a test call receive-only (no tracks), to be probed
+// too: it sees the probes' media and sends none.
+func checkTestCall(callName string, roles []role.Role, tracks int) error {
+	isProbe := slices.Contains(roles, role.Probe)
+	watcher := slices.Contains(roles, role.Monitor) || slices.Contains(roles, role.Interpreter)
+	switch test := probe.IsTestCall(callName); {
+	case isProbe && !test:
+		return fmt.Errorf("%w: a probe device joins test calls (%s…) only", errTestCall, probe.CallPrefix)
+	case test && !isProbe && !(watcher && tracks == 0):
+		return fmt.Errorf("%w: %q is a test call (a monitor or an interpreter may join it receive-only)", errTestCall, callName)
+	}
+	return nil
 }

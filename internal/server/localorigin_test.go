@@ -81,6 +81,9 @@ func TestLocalOriginsPerLine(t *testing.T) {
 		if _, err := apiFrom(t, srv, o).Challenge(ctx); apiclient.Status(err) != http.StatusForbidden {
 			t.Fatalf("challenge from %s: %v, want 403", o, err)
 		}
+		if _, err := apiFrom(t, srv, o).Do(ctx, "GET", "/calls/c-000000000000.ics", nil, nil); apiclient.Status(err) != http.StatusForbidden {
+			t.Fatalf("a calendar file from %s: %v, want 403", o, err)
+		}
 	}
 
 	dev := demoDevice(t, srv, "Local Page")

@@ -65,12 +65,15 @@ type metricsServer struct {
 }
 
 // serveMetrics serves m on ln; nil for no listener.
-func serveMetrics(ln *metricsListener, m *metrics.Metrics, log *slog.Logger) *metricsServer {
+func serveMetrics(ln *metricsListener, m *metrics.Metrics, log *slog.Logger, pages func(*http.ServeMux)) *metricsServer {
 	if ln == nil {
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if pages != nil {
+		pages(mux) // the operators' pages (readiness.go)
+	}
 	ms := &metricsServer{ln: ln.Listener, served: make(chan error, 1), http: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

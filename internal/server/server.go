@@ -22,6 +22,7 @@ import (
 	"hotline/internal/limit"
 	"hotline/internal/metrics"
 	"hotline/internal/peer"
+	"hotline/internal/probe"
 	"hotline/internal/protocol"
 	"hotline/internal/revocation"
 	"hotline/internal/store"
@@ -82,6 +83,21 @@ type Config struct {
 	// DemoAuthorities sign demo enrolments (hotline demo only: a real
 	// server never holds an authority's private key).
 	DemoAuthorities []*trust.Authority
+	// Webhooks are the URLs the readiness alerts are POSTed to (line
+	// degraded or down, and recovered); WebhookBackoff the first pause
+	// between retries (0: alert.DefaultBackoff).
+	Webhooks       []string
+	WebhookBackoff time.Duration
+	// ProbeRetention: readiness probe results started longer ago are
+	// deleted (0: readiness.DefaultRetention).
+	ProbeRetention time.Duration
+	// ProbeThresholds are where a probe's figure makes the line degraded
+	// (zero: probe.DefaultThresholds).
+	ProbeThresholds probe.Thresholds
+	// DropMedia is a test fault (nil in production): while it returns
+	// true for a side, the media of that side's publishers is dropped as
+	// it arrives (peer.SessionConfig.DropMedia).
+	DropMedia func(side string) bool
 }
 
 // ErrConfig: a Config value is out of bounds.
@@ -129,6 +145,7 @@ type Server struct {
 	store  *store.Store
 	unlock func() // releases the data folder
 	life   *lifecycle
+	ready  *readinessParts
 	served chan error
 
 	metrics *metricsServer // nil without Config.MetricsListen
@@ -257,6 +274,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	ln.SetObserver(m)
 	m.OpenConns(ln.Open)
 	book := booking.New(st)
+	ready, err := startReadiness(cfg, st, m, log)
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, ready.close)
 	life := startLifecycle(reg, st, book, m, log)
 	if err := resumeLive(ctx, st, reg, log); err != nil {
 		reg.Close()
@@ -285,9 +307,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		},
 		JoinTimeout: lim.JoinTimeout, Hosts: cfg.Hosts,
 		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
+		Readiness:  ready.svc, DropMedia: cfg.DropMedia,
 	})
 	s := &Server{
-		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life, unlock: unlock,
+		cfg: cfg, log: log, ln: ln, scheme: "http", api: api, engine: engine, fw: fw, reg: reg, store: st, life: life, unlock: unlock, ready: ready,
 		http: &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
@@ -305,7 +328,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		go func() { s.served <- s.http.Serve(ln) }()
 	}
-	s.metrics = serveMetrics(mln, m, log)
+	s.metrics = serveMetrics(mln, m, log, s.readinessPages)
 	log.Info("hotline serving", "http", s.URL(), "media_udp", engine.UDPAddr().String(), "media_tcp", fw.tcp.Addr().String(), "data", cfg.DataDir,
 		"hosts", cfg.Hosts, "max_conns", lim.MaxConns, "max_conns_per_address", lim.MaxConnsPerAddress)
 	return s, nil
@@ -358,6 +381,7 @@ func (s *Server) close() error {
 	// Every session has left its call: the lifecycle records the last
 	// departures before the database closes.
 	s.life.close()
+	s.ready.close()
 	errStore := s.store.Close()
 	s.unlock()
 	return errors.Join(errHTTP, errAPI, errRelay, errEngine, errStore)

@@ -132,7 +132,23 @@ var migrations = []string{
 		stored_at INTEGER NOT NULL,           -- unix seconds
 		PRIMARY KEY (line, side)
 	);`,
-	// 7: a call's interpretation languages (a JSON array of BCP 47 tags).
+	// 7: readiness probes' results (issue 14), one per side of a test call,
+	// each the probe's signed report as it came (internal/probe): the
+	// columns beside it are copies for queries, the report is the record.
+	`CREATE TABLE probe_results (
+		id       INTEGER PRIMARY KEY,
+		line     TEXT NOT NULL REFERENCES lines(name),
+		run      TEXT NOT NULL,
+		side     TEXT NOT NULL,
+		device   TEXT NOT NULL,
+		started  INTEGER NOT NULL,     -- unix milliseconds: the probe's join began
+		received INTEGER NOT NULL,     -- unix milliseconds: the server stored it
+		ok       INTEGER NOT NULL CHECK (ok IN (0, 1)),
+		report   TEXT NOT NULL,
+		UNIQUE (line, run, side)
+	);
+	CREATE INDEX probe_results_line ON probe_results(line, started);`,
+	// 8: a call's interpretation languages (a JSON array of BCP 47 tags).
 	`ALTER TABLE calls ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';`,
 }
 

@@ -240,7 +240,7 @@ func PeekAuthority(path string) (*AuthorityInfo, error) {
 // decodeAuthorityFile checks everything but the private key itself.
 func decodeAuthorityFile(data []byte) (*authorityFile, ed25519.PublicKey, error) {
 	var f authorityFile
-	if err := decodeFile(data, &f); err != nil {
+	if err := DecodeStrict(data, &f); err != nil {
 		return nil, nil, fmt.Errorf("authority file: %w", err)
 	}
 	if f.Version != authorityFileVersion {

@@ -160,7 +160,7 @@ func LoadDevice(path string) (*Device, error) {
 
 func parseDevice(data []byte) (*Device, error) {
 	var f deviceFile
-	if err := decodeFile(data, &f); err != nil {
+	if err := DecodeStrict(data, &f); err != nil {
 		return nil, fmt.Errorf("device file: %w", err)
 	}
 	if f.Version != 1 {

@@ -50,9 +50,9 @@ func readKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// decodeFile decodes a key file's JSON strictly: unknown fields and
-// trailing data are errors.
-func decodeFile(data []byte, v any) error {
+// DecodeStrict decodes JSON strictly (key files, probe results): unknown
+// fields and trailing data are errors, wrapping ErrMalformed.
+func DecodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -5,13 +5,13 @@
 // refused. internal/web's TestRoleListsMatch pins them to the Go matrix.
 
 /** Roles that receive media (receive_media): whom keys are sent to. */
-export const MEDIA_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer', 'monitor']);
+export const MEDIA_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer', 'monitor', 'probe']);
 
 /** Roles that may publish audio (publish_audio or publish_interpretation). */
-export const AUDIO_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer']);
+export const AUDIO_ROLES = new Set(['principal', 'adviser', 'interpreter', 'press_officer', 'probe']);
 
 /** Roles that may publish video (publish_video). */
-export const VIDEO_ROLES = new Set(['principal', 'adviser', 'press_officer']);
+export const VIDEO_ROLES = new Set(['principal', 'adviser', 'press_officer', 'probe']);
 
 /** Roles that see the line's schedule (view_schedule). */
 export const SCHEDULE_ROLES = new Set(['principal', 'adviser', 'interpreter', 'operator', 'press_officer']);

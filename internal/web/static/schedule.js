@@ -18,6 +18,7 @@
 import { HISTORY_ROLES, SCHEDULE_ROLES, WORKFLOW_ROLES, anyIn } from './roles.js';
 import { ApiError, CallsApi } from './api.js';
 import { byId, el } from './dom.js';
+import { goBadge } from './gonogo.js';
 import { loadIdentity } from './e2ee/identity.js';
 import { verifyCredential } from './e2ee/trust.js';
 import { kv, roleLabel } from './enrol.js';
@@ -59,6 +60,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * @property {string} ics
  * @property {string} [note]
  * @property {{name: string}[]} [sessions]
+ * @property {import('./gonogo.js').Readiness} [readiness]
  */
 
 /** Entry point from app.js. */
@@ -229,7 +231,7 @@ class SchedulePage {
     /** @type {Map<string, HTMLElement>} */
     const next = new Map();
     const cards = calls.map((c) => {
-      const key = `${c.id}@${c.version}`;
+      const key = `${c.id}@${c.version}@${c.readiness?.badge ?? ''}`; // a new go/no-go redraws the card
       const card = this.cards.get(key) ?? this.#card(c);
       next.set(key, card);
       return card;
@@ -293,6 +295,7 @@ class SchedulePage {
     const by = c.initiating_side === this.side ? 'your side' : c.initiating_side;
     top.append(el('span', 'sched-kind', c.kind === 'phone' ? 'Phone call' : 'Video call'), badge,
       el('span', 'sched-by', `requested by ${by}${first?.name ? ` (${first.name})` : ''}`));
+    if (c.readiness) top.append(goBadge(c.readiness));
     return top;
   }
 

@@ -33,7 +33,7 @@ export const CLOCK_SKEW_SECONDS = 300;
 /** A credential is valid for at most 400 days (expires − issued, seconds). */
 export const MAX_LIFETIME = 400 * 24 * 3600;
 export const MAX_KID = 2 ** 48 - 1;
-export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor"];
+export const ROLES = ["principal", "adviser", "interpreter", "operator", "press_officer", "press", "monitor", "probe"];
 
 // PBKDF2 bounds of authority files: what is written, and the most a file
 // may ask for (so that a crafted file cannot stall the page).
