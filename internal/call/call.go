@@ -248,10 +248,8 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
 	}
-	if id.Interprets != "" {
-		if err := c.mayInterpretLocked(id, "", id.Interprets); err != nil {
-			return nil, err
-		}
+	if err := c.boothAtJoinLocked(id); err != nil {
+		return nil, err
 	}
 	if opened {
 		r.calls[name] = c
@@ -264,9 +262,7 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
 	e.state = initialState(id)
-	if id.Interprets != "" {
-		c.seatLocked(e, id.Interprets)
-	}
+	c.seatAtJoinLocked(e)
 	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
 	c.syncLocked(e)
 	c.broadcastRoster()

@@ -313,3 +313,20 @@ func opening(a Admission) interpretation {
 	}
 	return interpretation{languages: slices.Clone(a.Languages), mode: protocol.ModeSimultaneous}
 }
+
+// boothAtJoinLocked checks the booth a joining interpreter asks for
+// (Identity.Interprets), before anything of the join is recorded.
+func (c *Call) boothAtJoinLocked(id Identity) error {
+	if id.Interprets == "" {
+		return nil
+	}
+	return c.mayInterpretLocked(id, "", id.Interprets)
+}
+
+// seatAtJoinLocked seats a joining member in the booth it asked for; the
+// join syncs and broadcasts.
+func (c *Call) seatAtJoinLocked(e *entry) {
+	if e.id.Interprets != "" {
+		c.seatLocked(e, e.id.Interprets)
+	}
+}
