@@ -54,6 +54,9 @@ command -v ip >/dev/null 2>&1 || { need_root "installing iproute2"; apt-get inst
 command -v nft >/dev/null 2>&1 || { need_root "installing nftables"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
 # The key protocol's model (model/, docs/MODEL.md) is checked with SPIN,
 # which compiles its verifier with gcc.
+# The press recorder's files are read back with ffprobe (Debian's ffmpeg).
+command -v ffprobe >/dev/null 2>&1 || { need_root "installing ffmpeg"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
+command -v ffprobe >/dev/null 2>&1 || { echo "test.sh: ffprobe is missing and could not be installed" >&2; exit 1; }
 for tool in spin gcc; do
 	command -v "$tool" >/dev/null 2>&1 || { need_root "installing $tool"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null; }
 	command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is missing and could not be installed" >&2; exit 1; }

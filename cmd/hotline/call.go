@@ -77,6 +77,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	c.tls = caFlag(fs)
 	var (
 		kind, when, duration     string
+		opening                  time.Duration
 		agenda, advisers, people stringList
 		languages                stringList
 	)
@@ -87,6 +88,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		fs.StringVar(&kind, "kind", "video", "`video` or phone (voice only)")
 		fs.StringVar(&when, "when", "", `when, e.g. "now", "in 2h", "at 18:00 Europe/Moscow", "at 23:30 tomorrow" (required; without a zone, your side's)`)
 		fs.StringVar(&duration, "duration", "1h", "expected `duration` in whole minutes, e.g. 45m or 2h")
+		fs.DurationVar(&opening, "public-opening", 0, "book a public opening for the press of this `duration` (whole minutes, e.g. 10m; opened and ended live with hotline segment)")
 		fs.Var(&agenda, "agenda", "an agenda `item` (repeatable)")
 		fs.Var(&languages, "language", "an interpretation `language` of the call, a BCP 47 tag such as ru or en (repeatable)")
 	}
@@ -166,9 +168,13 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	if err != nil || d%time.Minute != 0 || d < schedule.MinDuration || d > schedule.MaxDuration {
 		return fmt.Errorf("call request: --duration %q: want whole minutes from 1m to 12h, e.g. 45m or 2h", duration)
 	}
+	if opening < 0 || opening%time.Minute != 0 || opening > d {
+		return fmt.Errorf("call request: --public-opening %v: want whole minutes within the call's %v", opening, d)
+	}
 	c.request = api.RequestBody{
 		Line: c.line, Kind: kind, When: when, DurationMinutes: int64(d / time.Minute), Agenda: agenda, Participants: participants,
-		Languages: languages,
+		Languages:            languages,
+		PublicOpeningMinutes: int64(opening / time.Minute),
 	}
 	if _, err := apiclient.CheckRequest(c.request); err != nil {
 		return fmt.Errorf("call request: %w", err)
@@ -319,6 +325,9 @@ func printCall(w io.Writer, c api.Call) {
 	row(w, "start", c.ScheduledStart.Text)
 	row(w, "end", c.ScheduledEnd.Text)
 	row(w, "expected", minutes(c.DurationMinutes))
+	if c.PublicOpeningMinutes > 0 {
+		row(w, "public opening", minutes(c.PublicOpeningMinutes)+" for the press")
+	}
 	printActual(w, c)
 	for i, item := range c.Agenda {
 		row(w, firstOnly(i, "agenda"), fmt.Sprintf("%d. %s", i+1, item))

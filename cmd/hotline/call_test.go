@@ -93,8 +93,9 @@ func bothZones(t *testing.T, what, out string) {
 func TestCallCommands(t *testing.T) {
 	l := startCallLine(t)
 	c := l.callJSON("East Operator", "request", "--kind", "phone", "--when", "at 18:00 Europe/Moscow", "--duration", "45m",
+		"--public-opening", "10m",
 		"--agenda", "Preparing the negotiations", "--agenda", "Dates", "--adviser", "East Adviser", "--participant", "East Principal=principal")
-	if c.State != "requested" || c.Kind != "phone" || c.DurationMinutes != 45 || len(c.Agenda) != 2 ||
+	if c.State != "requested" || c.Kind != "phone" || c.DurationMinutes != 45 || c.PublicOpeningMinutes != 10 || len(c.Agenda) != 2 ||
 		len(c.Participants["east"]) != 2 || c.Participants["east"][0].Roles[0] != "adviser" || c.Participants["east"][1].Name != "East Principal" {
 		t.Fatalf("requested %+v", c)
 	}
@@ -172,6 +173,7 @@ func TestCallCommandRefusals(t *testing.T) {
 		{"East Operator", "request", []string{"--when", "at 18:00", "--duration", "90s"}, "whole minutes"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--duration", "soon"}, "whole minutes"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--duration", "13h"}, "from 1m to 12h"},
+		{"East Operator", "request", []string{"--when", "at 18:00", "--duration", "45m", "--public-opening", "50m"}, "within the call"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna"}, "want NAME=ROLE"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna=queen"}, "unknown role"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--adviser", " Anna"}, "participant 1"},

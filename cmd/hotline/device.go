@@ -115,21 +115,9 @@ func deviceInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("device install: %s: %w", *credPath, err)
 	}
-	pinsData, err := readSmall(*pinsPath)
+	pins, err := readPins(*pinsPath)
 	if err != nil {
 		return fmt.Errorf("device install: %w", err)
-	}
-	var li api.LineInfo
-	if err := json.Unmarshal(pinsData, &li); err != nil || len(li.Sides) != 2 {
-		return fmt.Errorf("device install: %s is not the output of hotline line show --json", *pinsPath)
-	}
-	var pins []trust.Pin
-	for _, s := range li.Sides {
-		key, err := trust.DecodeB64(s.Key)
-		if err != nil || len(key) != 32 {
-			return fmt.Errorf("device install: %s: bad key for side %q", *pinsPath, s.Side)
-		}
-		pins = append(pins, trust.Pin{Side: s.Side, Key: key})
 	}
 	d.Credential, d.Pins = &cred, pins
 	who, err := d.Identity(time.Now())
@@ -161,4 +149,25 @@ func readSmall(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than 64 KiB", path)
 	}
 	return data, nil
+}
+
+// readPins reads a line's pins from the output of hotline line show --json.
+func readPins(path string) ([]trust.Pin, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return nil, err
+	}
+	var li api.LineInfo
+	if err := json.Unmarshal(data, &li); err != nil || len(li.Sides) != 2 {
+		return nil, fmt.Errorf("%s is not the output of hotline line show --json", path)
+	}
+	var pins []trust.Pin
+	for _, s := range li.Sides {
+		key, err := trust.DecodeB64(s.Key)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("%s: bad key for side %q", path, s.Side)
+		}
+		pins = append(pins, trust.Pin{Side: s.Side, Key: key})
+	}
+	return pins, nil
 }

@@ -33,8 +33,11 @@ usage:
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
   hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
-                  --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m]
+                  --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m] [--public-opening 10m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
+  hotline record  --server URL --line L --call C --device PRESS.device --out DIR [--for D] [--live ADDR] [--ca FILE]   the press recorder
+  hotline footage verify DIR --pins F   check a recording's signed manifest against the line's pins (F: hotline line show --json)
+  hotline segment public | private | show --server URL --device FILE --line L --call C [--json] [--ca FILE]   open the public segment, go private
   hotline probe   --server URL --line L --device FILE [--every 15m] [--peer-side S] [--once [--json]] [--ca FILE]   readiness test calls (a probe device)
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
@@ -82,6 +85,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runJoin(ctx, args[1:], stdout, stderr)
 	case "call":
 		return runCall(ctx, args[1:], stdout, stderr)
+	case "record":
+		return runRecord(ctx, args[1:], stdout, stderr)
+	case "footage":
+		return runFootage(args[1:], stdout, stderr)
+	case "segment":
+		return runSegment(ctx, args[1:], stdout, stderr)
 	case "probe":
 		return runProbe(ctx, args[1:], stdout, stderr)
 	case "bench":

@@ -28,12 +28,15 @@ type Participant struct {
 
 // RequestBody is the body of POST /api/calls: a request for a booked call.
 type RequestBody struct {
-	Line            string        `json:"line"`
-	Kind            string        `json:"kind"`
-	When            string        `json:"when"`
-	DurationMinutes int64         `json:"duration_minutes"`
-	Agenda          []string      `json:"agenda"`
-	Participants    []Participant `json:"participants"`
+	Line            string `json:"line"`
+	Kind            string `json:"kind"`
+	When            string `json:"when"`
+	DurationMinutes int64  `json:"duration_minutes"`
+	// PublicOpeningMinutes books a public opening for the press at the
+	// start of the call (docs/PROTOCOL.md, "Segments"); 0 or absent: none.
+	PublicOpeningMinutes int64         `json:"public_opening_minutes,omitempty"`
+	Agenda               []string      `json:"agenda"`
+	Participants         []Participant `json:"participants"`
 	// Languages: the call's interpretation languages (BCP 47 tags, at
 	// most protocol.MaxLanguages); absent or empty: none.
 	Languages []string `json:"languages,omitempty"`
@@ -51,13 +54,15 @@ type TransitionBody struct {
 // Request is a parsed RequestBody. When is read only once the caller's
 // zone is known (internal/booking).
 type Request struct {
-	Line      string
-	Kind      schedule.Kind
-	When      string
-	Duration  time.Duration
-	Agenda    []string
-	Named     []Person
-	Languages []string
+	Line     string
+	Kind     schedule.Kind
+	When     string
+	Duration time.Duration
+	// PublicOpening: the booked public opening; 0: none.
+	PublicOpening time.Duration
+	Agenda        []string
+	Named         []Person
+	Languages     []string
 }
 
 // Person is a participant as named in a body: the side is the caller's.
@@ -103,11 +108,14 @@ func ParseRequest(data []byte) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
+	if b.PublicOpeningMinutes < 0 || b.PublicOpeningMinutes > b.DurationMinutes {
+		return Request{}, invalid("public_opening_minutes %d: want 0 to the call's %d", b.PublicOpeningMinutes, b.DurationMinutes)
+	}
 	if err := protocol.ValidLanguages(b.Languages); err != nil {
 		return Request{}, invalid("languages: %v", err)
 	}
-	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute, Agenda: b.Agenda, Named: named,
-		Languages: b.Languages}, nil
+	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute,
+		PublicOpening: time.Duration(b.PublicOpeningMinutes) * time.Minute, Agenda: b.Agenda, Named: named, Languages: b.Languages}, nil
 }
 
 // ParseTransition decodes and checks a transition body; an empty body is

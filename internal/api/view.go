@@ -85,19 +85,21 @@ type Attendance struct {
 
 // Call is a booked call as the API shows it.
 type Call struct {
-	ID              string                   `json:"id"`
-	Line            Line                     `json:"line"`
-	Kind            string                   `json:"kind"`
-	State           string                   `json:"state"`
-	InitiatingSide  string                   `json:"initiating_side"`
-	ScheduledStart  Time                     `json:"scheduled_start"`
-	ScheduledEnd    Time                     `json:"scheduled_end"`
-	DurationMinutes int64                    `json:"duration_minutes"`
-	Agenda          []string                 `json:"agenda"`
-	Languages       []string                 `json:"languages"`    // interpretation languages; [] for none
-	Participants    map[string][]Participant `json:"participants"` // by side; both sides present
-	ActualStart     *Time                    `json:"actual_start,omitempty"`
-	ActualEnd       *Time                    `json:"actual_end,omitempty"`
+	ID              string `json:"id"`
+	Line            Line   `json:"line"`
+	Kind            string `json:"kind"`
+	State           string `json:"state"`
+	InitiatingSide  string `json:"initiating_side"`
+	ScheduledStart  Time   `json:"scheduled_start"`
+	ScheduledEnd    Time   `json:"scheduled_end"`
+	DurationMinutes int64  `json:"duration_minutes"`
+	// PublicOpeningMinutes: the public opening booked for the press; 0: none.
+	PublicOpeningMinutes int64                    `json:"public_opening_minutes"`
+	Agenda               []string                 `json:"agenda"`
+	Languages            []string                 `json:"languages"`    // interpretation languages; [] for none
+	Participants         map[string][]Participant `json:"participants"` // by side; both sides present
+	ActualStart          *Time                    `json:"actual_start,omitempty"`
+	ActualEnd            *Time                    `json:"actual_end,omitempty"`
 	// ActualSeconds is how long the booked call was held (ended) or has
 	// been so far (live); absent before.
 	ActualSeconds *int64             `json:"actual_duration_seconds,omitempty"`

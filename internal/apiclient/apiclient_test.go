@@ -37,10 +37,18 @@ func TestClientWorkflow(t *testing.T) {
 	}
 	east, west := signIn(demo.East, "East Operator", role.Operator), signIn(demo.West, "West Principal", role.Principal)
 
-	c, err := east.Request(ctx, api.RequestBody{Line: demo.Line, Kind: "video", When: "in 1h", DurationMinutes: 30,
+	c, err := east.Request(ctx, api.RequestBody{Line: demo.Line, Kind: "video", When: "in 1h", DurationMinutes: 30, PublicOpeningMinutes: 10,
 		Participants: []api.Participant{{Name: "East Principal", Roles: []string{"principal"}}}})
 	if err != nil || c.State != "requested" || c.Version != 1 || len(c.Participants["east"]) != 1 {
 		t.Fatalf("request: %+v, %v", c, err)
+	}
+	// The booked public opening is stored and shown to the other side.
+	if got, err := west.Call(ctx, c.ID); err != nil || got.PublicOpeningMinutes != 10 {
+		t.Fatalf("the public opening as west reads it: %+v, %v", got.PublicOpeningMinutes, err)
+	}
+	// An opening longer than the call is refused before it is sent.
+	if _, err := east.Request(ctx, api.RequestBody{Line: demo.Line, Kind: "video", When: "in 1h", DurationMinutes: 30, PublicOpeningMinutes: 31}); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("an opening longer than the call: %v", err)
 	}
 	// A stale version is the server's 409.
 	if _, err := west.Transition(ctx, c.ID, "accept", api.TransitionBody{Version: 7}); apiclient.Status(err) != http.StatusConflict {

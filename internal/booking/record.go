@@ -12,7 +12,7 @@ import (
 func toStore(c Call) store.Call {
 	sc := store.Call{
 		ID: c.ID, Line: c.Line.Name, Kind: string(c.Kind), InitiatingSide: c.InitiatingSide, State: string(c.State),
-		ScheduledStart: c.ScheduledStart, Duration: c.ExpectedDuration, Agenda: c.Agenda,
+		ScheduledStart: c.ScheduledStart, Duration: c.ExpectedDuration, PublicOpening: c.PublicOpening, Agenda: c.Agenda,
 		ActualStart: c.ActualStart, ActualEnd: c.ActualEnd, Version: c.Version,
 		Participants: storeParticipants(c.Participants), Languages: c.Languages,
 	}
@@ -45,7 +45,7 @@ func fromStore(sc store.Call, l schedule.Line) (Call, error) {
 	c := Call{
 		Call: schedule.Call{
 			ID: sc.ID, Line: l, Kind: schedule.Kind(sc.Kind), InitiatingSide: sc.InitiatingSide, State: schedule.State(sc.State),
-			ScheduledStart: sc.ScheduledStart, ExpectedDuration: sc.Duration, Agenda: sc.Agenda,
+			ScheduledStart: sc.ScheduledStart, ExpectedDuration: sc.Duration, PublicOpening: sc.PublicOpening, Agenda: sc.Agenda,
 			ActualStart: sc.ActualStart, ActualEnd: sc.ActualEnd,
 		},
 		Version: sc.Version, Languages: sc.Languages,

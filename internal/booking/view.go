@@ -15,7 +15,7 @@ func (c Call) API(now time.Time) api.Call {
 	j := api.Call{
 		ID: c.ID, Line: api.NewLine(l), Kind: string(c.Kind), State: string(c.State), InitiatingSide: c.InitiatingSide,
 		ScheduledStart: api.NewTime(c.ScheduledStart, l), ScheduledEnd: api.NewTime(c.ScheduledEnd(), l),
-		DurationMinutes: int64(c.ExpectedDuration / time.Minute), Agenda: c.Agenda,
+		DurationMinutes: int64(c.ExpectedDuration / time.Minute), PublicOpeningMinutes: int64(c.PublicOpening / time.Minute), Agenda: c.Agenda,
 		Participants: map[string][]api.Participant{l.A.Name: {}, l.B.Name: {}},
 		ActualStart:  api.NewTimePtr(c.ActualStart, l), ActualEnd: api.NewTimePtr(c.ActualEnd, l),
 		Version: c.Version, ICS: "/calls/" + c.ID + ".ics",

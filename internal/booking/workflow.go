@@ -45,7 +45,7 @@ func (s *Service) Request(ctx context.Context, by Caller, req api.Request) (Call
 			// Whole seconds: "now" carries the clock's fraction, which
 			// nobody scheduled.
 			Start:            w.At.Truncate(time.Second),
-			ExpectedDuration: req.Duration, Agenda: req.Agenda,
+			ExpectedDuration: req.Duration, PublicOpening: req.PublicOpening, Agenda: req.Agenda,
 		}
 		c, err := schedule.NewCall(sc, by.actor(), now)
 		if err != nil {

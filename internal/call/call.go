@@ -56,13 +56,10 @@ type Identity struct {
 	Credential protocol.Credential
 	// Side and Roles come from the credential; the call enforces what the
 	// roles allow (internal/role) and which side one may act on.
-	Side      string
-	Roles     []role.Role
-	Admission Admission
-	// Interprets is the booth an interpreter asks for as it joins (the
-	// language its tracks name; "": none). A language the call lacks, or a
-	// full booth, refuses the join: nothing of it is recorded.
-	Interprets string
+	Side       string
+	Roles      []role.Role
+	Admission  Admission
+	Interprets string // the booth asked for at join ("": none; interpret.go, boothAtJoinLocked)
 }
 
 // Member is where the call tells one participant's session what happens.
@@ -155,10 +152,12 @@ type Call struct {
 	reg  *Registry
 
 	mu      sync.Mutex
-	kind    string         // of the first member's admission (or Resume's); every member must agree
-	booking string         // the booked call's id, from the first member's admission; "" ad hoc
-	segment string         // protocol.SegmentPrivate for now
-	interp  interpretation // languages and mode (interpret.go)
+	kind    string           // of the first member's admission (or Resume's); every member must agree
+	booking string           // the booked call's id, from the first member's admission; "" ad hoc
+	segment string           // protocol.SegmentPrivate or SegmentPublic (segment.go)
+	seq     uint32           // the last marker's Seq; 0 before the first
+	marker  *protocol.Marker // the last marker, carried by every roster
+	interp  interpretation   // languages and mode (interpret.go)
 	members []*entry
 	// over: the call closed (it was ended, or stayed empty past the
 	// grace) and is out of the registry; a Join never finds it.
@@ -242,8 +241,7 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 		id.Admission.Kind = KindVideo
 	}
 	if opened {
-		c.kind, c.booking = id.Admission.Kind, id.Admission.Booking
-		c.interp = opening(id.Admission)
+		c.kind, c.booking, c.interp = id.Admission.Kind, id.Admission.Booking, opening(id.Admission)
 	}
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
@@ -263,6 +261,9 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	c.members = append(c.members, e)
 	e.state = initialState(id)
 	c.seatAtJoinLocked(e)
+	if pressOnly(id.Roles) {
+		e.state = c.pressState()
+	}
 	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
 	c.syncLocked(e)
 	c.broadcastRoster()
@@ -499,7 +500,7 @@ func (c *Call) rosterLocked() protocol.Roster {
 		}
 		out = append(out, re)
 	}
-	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out,
+	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out, Marker: c.marker,
 		Languages: c.interp.languages, Mode: c.interp.mode,
 		Revocations: c.reg.revocationLists(lineOf(c.name))}
 }

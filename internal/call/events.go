@@ -5,14 +5,16 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"hotline/internal/protocol"
 )
 
 // EventKind says what happened to a live call.
 type EventKind string
 
 // The events of a live call, in the order they happen to it: opened once,
-// then joined, moved and left for its members, and closed once. (Segment
-// changes will join them when the press segment exists.)
+// then joined, moved and left for its members, segment changes
+// (EventSegment, segment.go), and closed once.
 const (
 	// EventOpened: the first member joined; the call is live.
 	EventOpened EventKind = "opened"
@@ -49,6 +51,9 @@ type Event struct {
 	From, To   State
 	Why        string
 	By, Reason string // closed by End
+	// Segment and Marker: EventSegment's new segment and its signed marker.
+	Segment string
+	Marker  *protocol.Marker
 	// Missed counts the events this subscriber lost, just before this
 	// one, because its queue was full (see Subscribe).
 	Missed int

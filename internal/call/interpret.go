@@ -315,7 +315,9 @@ func opening(a Admission) interpretation {
 }
 
 // boothAtJoinLocked checks the booth a joining interpreter asks for
-// (Identity.Interprets), before anything of the join is recorded.
+// (Identity.Interprets: the language its tracks name) before anything of the
+// join is recorded: a language the call lacks, or a full booth, refuses the
+// join.
 func (c *Call) boothAtJoinLocked(id Identity) error {
 	if id.Interprets == "" {
 		return nil

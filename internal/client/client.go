@@ -98,6 +98,10 @@ type Config struct {
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
 	DecryptedTap func(participant, kind string, frame []byte)
+	// Frames, if set, is handed every frame decrypted, with its track and
+	// timing (the press recorder writes them to files). It runs on the
+	// track's reading goroutine and must return quickly.
+	Frames func(Frame)
 }
 
 // maxErrors bounds the server errors a client remembers (a hostile or buggy

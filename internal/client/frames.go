@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -207,4 +208,17 @@ func (c *Client) openFrame(r *remoteTrack, frame []byte) {
 	if c.cfg.DecryptedTap != nil {
 		c.cfg.DecryptedTap(r.info.Participant, kind, out)
 	}
+	if c.cfg.Frames != nil {
+		c.cfg.Frames(Frame{Track: r.info, Timestamp: r.frameTS, ClockRate: r.clockRate, Arrival: r.frameAt, KID: kid, Data: out})
+	}
+}
+
+// Frame is one decrypted frame as Config.Frames sees it.
+type Frame struct {
+	Track     protocol.ReceiveMid // whose track, its kind and source
+	Timestamp uint32              // RTP timestamp
+	ClockRate uint32
+	Arrival   time.Time // of the packet that completed it
+	KID       uint64    // the key it was decrypted with
+	Data      []byte    // the codec's frame; valid only during the call
 }

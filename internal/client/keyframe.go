@@ -64,3 +64,26 @@ func (c *Client) keyArrived(from string) {
 		}
 	}
 }
+
+// RequestKeyframes asks for a key frame on every video track received (at
+// most one request per track every 500 ms): a recorder that starts writing
+// mid-stream needs one to begin each file.
+func (c *Client) RequestKeyframes() {
+	c.mu.Lock()
+	var tracks []*remoteTrack
+	for _, r := range c.byMid {
+		if r.info.Kind == protocol.KindVideo {
+			tracks = append(tracks, r)
+		}
+	}
+	c.mu.Unlock()
+	now := time.Now()
+	for _, r := range tracks {
+		r.mu.Lock()
+		ask := c.mayAskKeyframe(r, now)
+		r.mu.Unlock()
+		if ask {
+			c.askKeyframe(r)
+		}
+	}
+}

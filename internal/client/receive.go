@@ -31,6 +31,11 @@ type remoteTrack struct {
 	lastPLI    time.Time // when we last asked for a key frame
 	keyMissed  uint64    // frames.unknownKey when we last asked on a new key
 	lostFrames uint64    // video frames given up as incomplete
+	// frameTS and frameAt: the RTP timestamp and arrival of the frame being
+	// opened (for Config.Frames).
+	frameTS   uint32
+	frameAt   time.Time
+	clockRate uint32
 }
 
 func newRemoteTrack(info protocol.ReceiveMid, since time.Time) *remoteTrack {
@@ -159,6 +164,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	r.mu.Lock()
 	r.counter.clockRate = track.Codec().ClockRate
 	r.delay.clockRate = track.Codec().ClockRate
+	r.clockRate = track.Codec().ClockRate
 	r.ssrc = uint32(track.SSRC())
 	r.mu.Unlock()
 	c.goStart(func() { c.readTrack(track, r) })
@@ -204,6 +210,7 @@ func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
 		r.delay.observe(h.Timestamp, arrival)
 		frame, lost := r.asm.push(&h, buf[hlen:hlen+payload])
 		if frame != nil {
+			r.frameTS, r.frameAt = h.Timestamp, arrival
 			c.openFrame(r, frame)
 		}
 		r.lostFrames += uint64(lost)

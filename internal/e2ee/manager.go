@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"hotline/internal/marker"
 	"hotline/internal/protocol"
 	"hotline/internal/route"
 	"hotline/internal/sframe"
@@ -92,6 +93,11 @@ type Manager struct {
 	exhausted bool                 // epoch 65535 is over: the sender has stopped
 	stalled   bool                 // a rekey failed: the sender has stopped until a fresh key is in place
 	closed    bool
+	// segment is the call's segment as this client believes it (from the
+	// last marker it verified, never from the roster's word alone);
+	// segErr why the last roster's claim was refused, if it was.
+	segment marker.State
+	segErr  error
 }
 
 type member struct {
@@ -174,6 +180,10 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 		m.mu.Unlock()
 		return
 	}
+	// The segment decides whether the press gets keys: take it from the
+	// marker, failing closed (docs/PROTOCOL.md, "Segments").
+	m.segment, m.segErr = marker.Check(r, m.cfg.Line, m.cfg.Call, m.cfg.Device.Pins, now, m.segment)
+	segment := m.segment.Segment
 	next := make(map[string]*member, len(entries))
 	var forged []Forgery
 	m.selfIn = false
@@ -202,7 +212,7 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 			// with a credential that lets us receive media. Anyone else
 			// (the lobby, the bench, an operator) sends no key: no member
 			// would accept it (docs/PROTOCOL.md, "Keys follow the media").
-			m.selfIn = route.Keyed(r.Segment, route.Member{State: e.State, Roles: m.self.Roles, Listening: e.Listening},
+			m.selfIn = route.Keyed(segment, route.Member{State: e.State, Roles: m.self.Roles, Listening: e.Listening},
 				route.Member{State: protocol.StateIn, Listening: protocol.ListenFloor})
 			continue
 		}
@@ -220,7 +230,7 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 		// and segment and the credential's roles — so not to the lobby or
 		// the bench, never to an operator. Leaving this set counts as
 		// leaving: the others rekey.
-		if !route.Keyed(r.Segment, route.Member{State: e.State, Roles: who.Roles, Listening: e.Listening}, self) {
+		if !route.Keyed(segment, route.Member{State: e.State, Roles: who.Roles, Listening: e.Listening}, self) {
 			continue
 		}
 		old := m.members[e.ID]
@@ -451,6 +461,15 @@ func (m *Manager) Forgeries() []Forgery {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]Forgery(nil), m.forgeries...)
+}
+
+// Segment is the call's segment as this client believes it (the last
+// marker it verified), and why the last roster's claim was refused, if it
+// was.
+func (m *Manager) Segment() (marker.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.segment, m.segErr
 }
 
 // Members returns the verified members' identities by participant id.

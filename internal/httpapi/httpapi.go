@@ -99,6 +99,7 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("POST /api/session/challenge", a.sessionChallenge)
 	a.enrolRoutes()
 	a.callRoutes()
+	a.segmentRoutes()
 	if cfg.Revocation != nil {
 		a.revocationRoutes()
 	}

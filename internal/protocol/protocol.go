@@ -320,6 +320,25 @@ type Roster struct {
 	// verify them against their pins and treat a listed member as a
 	// forgery.
 	Revocations []Credential `json:"revocations,omitempty"`
+	// Marker is the signed statement of the last segment change (absent
+	// before the first): a client takes the segment from it, never from
+	// Segment alone (PROTOCOL.md, "Segments").
+	Marker *Marker `json:"marker,omitempty"`
+}
+
+// Marker is a segment marker (PROTOCOL.md, "Segments"): a device whose
+// roles may run the public segment states that the call Line/Call enters
+// Segment as its Seq-th change, at At (Unix milliseconds), and signs it
+// with its key; Credential is the signer's. The server relays it in every
+// roster; it cannot make one.
+type Marker struct {
+	Line       string     `json:"line"`
+	Call       string     `json:"call"`
+	Segment    string     `json:"segment"`
+	Seq        uint32     `json:"seq"`
+	At         int64      `json:"at"`
+	Credential Credential `json:"credential"`
+	Sig        string     `json:"sig"`
 }
 
 // RosterEntry is one participant as others see it. Clients verify

@@ -99,6 +99,23 @@ func TestMaxRosterFits(t *testing.T) {
 	if _, err := DecodeServer(full); err != nil {
 		t.Errorf("a full roster does not decode: %v", err)
 	}
+	// A segment marker (a credential, names at their bounds) takes part of
+	// the headroom: the full roster that carries one still fits and decodes.
+	e := entries[0]
+	marked := Roster{Type: TypeRoster, Segment: SegmentPublic, Participants: entries[:MaxParticipants],
+		Marker: &Marker{Line: e.ID, Call: e.Device, Segment: SegmentPublic, Seq: MaxMarkerSeq, At: 1 << 53,
+			Credential: e.Credential, Sig: strings.Repeat("A", SigB64Len)}}
+	withMarker, err := json.Marshal(marked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("with a segment marker: %d bytes, %.0f%% of the limit", len(withMarker), 100*float64(len(withMarker))/MaxMessageBytes)
+	if len(withMarker) > MaxMessageBytes {
+		t.Errorf("a full roster with a marker is %d bytes, over the message limit", len(withMarker))
+	}
+	if _, err := DecodeServer(withMarker); err != nil {
+		t.Errorf("a full roster with a marker does not decode: %v", err)
+	}
 	over, err := json.Marshal(Roster{Type: TypeRoster, Segment: SegmentPrivate, Participants: entries})
 	if err != nil {
 		t.Fatal(err)

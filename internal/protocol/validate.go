@@ -5,8 +5,11 @@ package protocol
 // sees a message.
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"hotline/internal/trust"
@@ -335,6 +338,14 @@ func (m *Roster) validate() error {
 	if m.Segment != SegmentPrivate && m.Segment != SegmentPublic {
 		return fmt.Errorf("roster segment %q is not private or public", truncate(m.Segment, 32))
 	}
+	if m.Marker != nil {
+		if err := m.Marker.Validate(); err != nil {
+			return err
+		}
+		if m.Marker.Segment != m.Segment {
+			return fmt.Errorf("roster segment %q but its marker says %q", m.Segment, m.Marker.Segment)
+		}
+	}
 	if len(m.Participants) > MaxParticipants {
 		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}
@@ -418,4 +429,57 @@ func (m *ErrorMsg) validate() error {
 		return errors.New("malformed error")
 	}
 	return nil
+}
+
+// MaxMarkerSeq bounds a marker's sequence number: far more segment
+// changes than any talk has, and exact in a JavaScript number.
+const MaxMarkerSeq = 1 << 20
+
+// Validate checks a segment marker's fields (the signature and the
+// credential are checked by internal/marker).
+func (m *Marker) Validate() error {
+	if err := ValidID("marker line", m.Line); err != nil {
+		return err
+	}
+	if err := ValidID("marker call", m.Call); err != nil {
+		return err
+	}
+	if m.Segment != SegmentPrivate && m.Segment != SegmentPublic {
+		return fmt.Errorf("marker segment %q is not private or public", truncate(m.Segment, 32))
+	}
+	if m.Seq < 1 || m.Seq > MaxMarkerSeq {
+		return fmt.Errorf("marker seq %d out of 1..%d", m.Seq, MaxMarkerSeq)
+	}
+	if m.At <= 0 || m.At > 1<<53 {
+		return fmt.Errorf("marker time %d out of range", m.At)
+	}
+	if err := m.Credential.validate(); err != nil {
+		return err
+	}
+	return validB64u("marker signature", m.Sig, SigB64Len, SigB64Len)
+}
+
+// MaxMarkerBytes bounds a marker's JSON form (a credential and a few
+// short fields).
+const MaxMarkerBytes = 8 << 10
+
+// DecodeMarker decodes one marker's JSON strictly (unknown fields and
+// trailing data are errors) and validates it.
+func DecodeMarker(data []byte) (Marker, error) {
+	var m Marker
+	if len(data) > MaxMarkerBytes {
+		return m, fmt.Errorf("marker of %d bytes, at most %d", len(data), MaxMarkerBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Marker{}, fmt.Errorf("marker: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Marker{}, errors.New("marker: data after the object")
+	}
+	if err := m.Validate(); err != nil {
+		return Marker{}, err
+	}
+	return m, nil
 }

@@ -75,8 +75,9 @@ const (
 //     lobby and calls advisers in from his bench; may request, answer,
 //     cancel, start and end calls for his side.
 //   - adviser, press officer: "sends/receives once admitted"; the press
-//     officer alone opens and closes the public segment and publishes the
-//     side's readout.
+//     officer opens and closes the public segment (so may the principal
+//     and the operator: "go private" must not wait for one person) and
+//     alone publishes the side's readout.
 //   - interpreter: hears the floor, speaks only into an interpretation
 //     channel, never onto the floor.
 //   - operator: signals staff — provisions the line, runs readiness tests,
@@ -115,8 +116,8 @@ var matrix = map[Action][len(columns)]bool{
 	EndCall:     {y, n, n, y, n, n, n, n},
 	EditAgenda:  {y, n, n, y, n, n, n, n},
 
-	StartPublicSegment: {n, n, n, n, y, n, n, n},
-	EndPublicSegment:   {n, n, n, n, y, n, n, n},
+	StartPublicSegment: {y, n, n, y, y, n, n, n},
+	EndPublicSegment:   {y, n, n, y, y, n, n, n},
 	PublishReadout:     {n, n, n, n, y, n, n, n},
 
 	ManageLine:       {n, n, n, y, n, n, n, n},

@@ -36,8 +36,8 @@ cancel_call             +         -       -           +        -             -  
 start_call              +         -       -           +        -             -     -     -
 end_call                +         -       -           +        -             -     -     -
 edit_agenda             +         -       -           +        -             -     -     -
-start_public_segment    -         -       -           -        +             -     -     -
-end_public_segment      -         -       -           -        +             -     -     -
+start_public_segment    +         -       -           +        +             -     -     -
+end_public_segment      +         -       -           +        +             -     -     -
 publish_readout         -         -       -           -        +             -     -     -
 manage_line             -         -       -           +        -             -     -     -
 run_readiness_test      -         -       -           +        -             -     -     -
@@ -158,8 +158,12 @@ func TestProductRules(t *testing.T) {
 		t.Error("interpreter: speaks into an interpretation channel only")
 	}
 	for _, r := range All {
-		if Allowed(r, StartPublicSegment) != (r == PressOfficer) || Allowed(r, PublishReadout) != (r == PressOfficer) {
-			t.Errorf("%s: only the press officer runs the public segment and the readout", r)
+		runs := r == PressOfficer || r == Principal || r == Operator
+		if Allowed(r, StartPublicSegment) != runs || Allowed(r, EndPublicSegment) != runs {
+			t.Errorf("%s: the press officer, principal and operator run the public segment, nobody else", r)
+		}
+		if Allowed(r, PublishReadout) != (r == PressOfficer) {
+			t.Errorf("%s: only the press officer publishes the readout", r)
 		}
 	}
 }

@@ -7,12 +7,12 @@
 // credential) and listening choice — and testdata/routing.json holds cases
 // that both copies check.
 //
-// The rule of issue "Lobby and roles": both ends are in the call and the
-// receiver's roles allow receive_media; interpretation narrows it by
-// language (a channel reaches the listeners of its language, the booth's
-// live interpreter only) and relay (an interpreter who relays another
-// channel does not receive the floor). The public segment (press) extends
-// it here too.
+// The rule: both ends are in the call and the receiver's roles allow
+// receive_media, or the call is in its public segment and the receiver's
+// roles allow receive_public_segment (the press: the floor only).
+// Interpretation narrows it by language (a channel reaches the listeners of
+// its language, the booth's live interpreter only) and relay (an
+// interpreter who relays another channel does not receive the floor).
 package route
 
 import (
@@ -58,13 +58,15 @@ func Routes(segment string, m Member, pub Publication) bool {
 	if m.State != protocol.StateIn || pub.Publisher.State != protocol.StateIn {
 		return false
 	}
-	// The private segment (and, until the press segment exists, the public
-	// one) reaches the roles that receive media: never an operator, the
-	// press or a role that does not receive.
+	// The private segment reaches the roles that receive media: never an
+	// operator, the press or a role that does not receive. The public
+	// segment also reaches the roles that receive it (the press): the floor
+	// only, never an interpretation channel.
 	if !role.AllowedAny(m.Roles, role.ReceiveMedia) {
-		return false
+		return segment == protocol.SegmentPublic && pub.Source != SourceInterpretation &&
+			role.AllowedAny(m.Roles, role.ReceivePublicSegment)
 	}
-	if pub.Source == protocol.SourceInterpretation {
+	if pub.Source == SourceInterpretation {
 		// A channel: its language is its interpreter's booth. Only the
 		// booth's live microphone is heard, by the listeners (and relaying
 		// interpreters) of that language, or by everyone in consecutive mode.
@@ -98,4 +100,7 @@ func Keyed(segment string, m, from Member) bool {
 
 // sources are the kinds of publication Keyed considers: the floor (any
 // source label but interpretation) and an interpretation channel.
-var sources = []string{"", protocol.SourceInterpretation}
+var sources = []string{"", SourceInterpretation}
+
+// SourceInterpretation is the source label of an interpreter's channel.
+const SourceInterpretation = protocol.SourceInterpretation

@@ -168,6 +168,7 @@ type Request struct {
 	Kind             Kind
 	Start            time.Time
 	ExpectedDuration time.Duration
+	PublicOpening    time.Duration // the press's opening segment, whole minutes within the call; 0: none
 	Agenda           []string
 }
 
@@ -182,6 +183,7 @@ type Call struct {
 	State            State
 	ScheduledStart   time.Time
 	ExpectedDuration time.Duration
+	PublicOpening    time.Duration // as in Request
 	Agenda           []string
 	ActualStart      time.Time // when it went live; zero before
 	ActualEnd        time.Time // when it ended; zero before
@@ -214,6 +216,7 @@ func NewCall(req Request, by Actor, at time.Time) (Call, error) {
 		Kind:             req.Kind,
 		ScheduledStart:   req.Start,
 		ExpectedDuration: req.ExpectedDuration,
+		PublicOpening:    req.PublicOpening,
 		Agenda:           append([]string(nil), req.Agenda...),
 	}
 	if err := c.validateFields(); err != nil {
@@ -257,6 +260,9 @@ func (c Call) validateFields() error {
 	d := c.ExpectedDuration
 	if d < MinDuration || d > MaxDuration || d%time.Minute != 0 {
 		return invalid("call %s: expected duration %s: want whole minutes from %s to %s", c.ID, d, MinDuration, MaxDuration)
+	}
+	if p := c.PublicOpening; p < 0 || p > d || p%time.Minute != 0 {
+		return invalid("call %s: public opening %s: want whole minutes within the call's %s", c.ID, p, d)
 	}
 	if len(c.Agenda) > MaxAgendaItems {
 		return invalid("call %s: %d agenda items, at most %d", c.ID, len(c.Agenda), MaxAgendaItems)

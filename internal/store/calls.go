@@ -24,6 +24,7 @@ type Call struct {
 	State          string
 	ScheduledStart time.Time
 	Duration       time.Duration // whole minutes
+	PublicOpening  time.Duration // whole minutes; 0: none
 	Agenda         []string
 	ActualStart    time.Time // zero until live
 	ActualEnd      time.Time // zero until ended
@@ -100,8 +101,8 @@ func (s *Store) AddCall(ctx context.Context, c Call) error {
 		return fmt.Errorf("store: call %q: %w", c.ID, ErrExists)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO calls(id, line, kind, initiating_side, state, scheduled_start, duration_minutes,
-		agenda, actual_start, actual_end, version, created_at, languages) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-		c.ID, c.Line, c.Kind, c.InitiatingSide, c.State, c.ScheduledStart.UnixMilli(), int64(c.Duration/time.Minute),
+		public_opening_minutes, agenda, actual_start, actual_end, version, created_at, languages) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+		c.ID, c.Line, c.Kind, c.InitiatingSide, c.State, c.ScheduledStart.UnixMilli(), int64(c.Duration/time.Minute), int64(c.PublicOpening/time.Minute),
 		string(agenda), ms(c.ActualStart), ms(c.ActualEnd), s.now().UnixMilli(), string(languages))
 	if err != nil {
 		return fmt.Errorf("store: call %q: %w", c.ID, err)
@@ -251,18 +252,18 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT id, line, kind, initiating_side, state, scheduled_start, duration_minutes,
-		agenda, actual_start, actual_end, version, created_at, languages FROM calls `+where, args...)
+		public_opening_minutes, agenda, actual_start, actual_end, version, created_at, languages FROM calls `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: calls: %w", err)
 	}
 	var out []Call
 	for rows.Next() {
 		var c Call
-		var start, minutes, created int64
+		var start, minutes, opening, created int64
 		var agenda, languages string
 		var actualStart, actualEnd sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Line, &c.Kind, &c.InitiatingSide, &c.State, &start, &minutes,
-			&agenda, &actualStart, &actualEnd, &c.Version, &created, &languages); err != nil {
+			&opening, &agenda, &actualStart, &actualEnd, &c.Version, &created, &languages); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: calls: %w", err)
 		}
@@ -279,6 +280,7 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 		}
 		c.ScheduledStart = time.UnixMilli(start).UTC()
 		c.Duration = time.Duration(minutes) * time.Minute
+		c.PublicOpening = time.Duration(opening) * time.Minute
 		c.ActualStart, c.ActualEnd = fromMS(actualStart), fromMS(actualEnd)
 		c.Created = time.UnixMilli(created).UTC()
 		out = append(out, c)

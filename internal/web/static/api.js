@@ -126,6 +126,16 @@ export class CallsApi {
     return this.#authed('GET', `/api/calls${this.#q()}`);
   }
 
+  /** The live call's segment and last marker (docs/API.md, "Segments"). @param {string} call */
+  segment(call) {
+    return this.#authed('GET', `/api/live/${encodeURIComponent(this.line)}/${encodeURIComponent(call)}/segment`);
+  }
+
+  /** Posts a segment marker signed by this device. @param {string} call @param {unknown} marker */
+  setSegment(call, marker) {
+    return this.#authed('POST', `/api/live/${encodeURIComponent(this.line)}/${encodeURIComponent(call)}/segment`, marker);
+  }
+
   /** Past calls with who took part: {line, calls}. */
   history() {
     return this.#authed('GET', `/api/history${this.#q()}`);

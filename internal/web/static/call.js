@@ -17,6 +17,7 @@ import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
 import { renderVerification } from './verification.js';
+import { SegmentUI } from './segment.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -175,8 +176,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster, segment, revocations) => {
-      this.e2ee?.setRoster(roster, segment, revocations);
+    s.onroster = (roster, segment, revocations, marker) => {
+      this.e2ee?.setRoster(roster, segment, revocations, marker);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
       const me = roster.find((p) => p.id === s.id);
@@ -388,6 +389,7 @@ export class Call {
     const st = this.e2ee?.state();
     if (!st) return;
     renderVerification(st);
+    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st);
     for (const f of st.forgeries) {
       if (this.warned.has(f.id)) continue;
       this.warned.add(f.id);

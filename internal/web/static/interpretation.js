@@ -68,8 +68,8 @@ export class Interpretation {
     };
   }
 
-  get languages() { return this.s?.languages ?? []; }
-  get mode() { return this.s?.mode || 'simultaneous'; }
+  get languages() { return this.s?.interp.languages ?? []; }
+  get mode() { return this.s?.interp.mode || 'simultaneous'; }
   get listening() { return this.me?.listening ?? LISTEN_FLOOR; }
   get interpreter() { return !!this.s?.may.includes('publish_interpretation'); }
 

@@ -119,12 +119,13 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[]) => void)|null} */
+    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[], marker: any) => void)|null} */
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
-    /** @type {string[]} the call's interpretation languages and mode, from the last roster */ this.languages = [];
-    this.mode = '';
+    /** the segment marker of the last roster (PROTOCOL.md, "Segments"), unverified: e2ee checks it */
+    this.marker = null;
+    /** @type {{languages: string[], mode: string}} the call's interpretation, from the last roster */ this.interp = { languages: [], mode: '' };
     /**
      * Who ended the call for everyone and why, once the server says so
      * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
@@ -379,8 +380,7 @@ export class Session {
     this.#send({ type: action, participant });
   }
 
-  /** An interpretation message (PROTOCOL.md, "Interpretation"), built by interpretation.js. @param {object} msg */
-  interpretation(msg) { this.#send(msg); }
+  /** An interpretation message (PROTOCOL.md, "Interpretation"), from interpretation.js. @param {object} msg */ interpretation(msg) { this.#send(msg); }
 
   leave() {
     this.#send({ type: 'leave' });
@@ -395,9 +395,9 @@ export class Session {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
-        this.languages = Array.isArray(msg.languages) ? msg.languages.map(String) : [];
-        this.mode = typeof msg.mode === 'string' ? msg.mode : '';
-        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : []);
+        this.interp = { languages: Array.isArray(msg.languages) ? msg.languages.map(String) : [], mode: String(msg.mode ?? '') };
+        this.marker = msg.marker && typeof msg.marker === 'object' ? msg.marker : null;
+        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : [], this.marker);
         break;
       case 'ended':
         this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };

@@ -23,10 +23,11 @@ export const LISTEN_FLOOR = 'floor';
 export function routes(segment, m, pub) {
   // Only members in the call take part in the media, at both ends.
   if (m.state !== 'in' || pub.publisher.state !== 'in') return false;
-  // The private segment (and the public one, until the press segment
-  // exists) reaches the roles that receive media.
-  void segment;
-  if (!m.roles.some((r) => MEDIA_ROLES.has(r))) return false;
+  // The private segment reaches the roles that receive media; the public
+  // segment also reaches the press, the floor only.
+  if (!m.roles.some((r) => MEDIA_ROLES.has(r))) {
+    return segment === 'public' && pub.source !== 'interpretation' && m.roles.includes('press');
+  }
   if (pub.source === 'interpretation') {
     // A channel: only the booth's live microphone, to the listeners of its
     // language, or to everyone in consecutive mode.

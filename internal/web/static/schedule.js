@@ -51,6 +51,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * @property {Time} scheduled_start
  * @property {Time} scheduled_end
  * @property {number} duration_minutes
+ * @property {number} [public_opening_minutes]
  * @property {string[]} agenda
  * @property {Record<string, Person[]>} participants
  * @property {Time} [actual_start]
@@ -272,6 +273,7 @@ class SchedulePage {
 
     const dl = el('dl', 'kv');
     kv(dl, 'Expected', `${duration(c.duration_minutes * 60)} (until ${c.scheduled_end.text})`);
+    if (c.public_opening_minutes > 0) kv(dl, 'Public opening', `${duration(c.public_opening_minutes * 60)} for the press, then private`);
     this.#details(dl, c);
 
     const msg = el('p', 'form-error sched-call-error');

@@ -20,6 +20,7 @@ import { verificationCode } from './code.js';
 import { openKey, sealKey } from './keymsg.js';
 import { Revocations } from './revocation.js';
 import { checkRoster, hex, MEMBER, SELF } from './roster.js';
+import { checkSegment, privateState } from './marker.js';
 import { kidFor, senderTag } from './trust.js';
 
 /** @typedef {{body: string, sig: string}} Signed */
@@ -127,6 +128,10 @@ export class E2EESession {
     /** revocation lists refused: not verified against our pins, or older than the one held */
     this.revocationsRefused = 0;
 
+    /** the segment as this client believes it (the last marker it verified) */
+    this.segment = privateState();
+    /** why the last roster's segment was refused ('' if it was not) */
+    this.segmentError = '';
     /** @type {Set<() => void>} */
     this.listeners = new Set();
     /** @type {Set<ReturnType<typeof setTimeout>>} */
@@ -143,10 +148,18 @@ export class E2EESession {
    * @param {RosterEntry[]} participants
    * @param {string} [segment] the call's segment (the roster's), 'private' by default
    * @param {{body: string, sig: string}[]} [revocations] the roster's signed revocation lists
+   * @param {import('./marker.js').Marker|null} [marker] the roster's segment marker
    * @returns {Promise<void>} settles once handled
    */
-  setRoster(participants, segment = 'private', revocations = []) {
-    return this.#enqueue(() => this.#setRoster(Array.isArray(participants) ? participants : [], String(segment), Array.isArray(revocations) ? revocations : []));
+  setRoster(participants, segment = 'private', revocations = [], marker = null) {
+    return this.#enqueue(async () => {
+      // The segment decides whether the press gets keys: taken from the
+      // marker, failing closed (PROTOCOL.md, "Segments"; marker.js).
+      const c = await checkSegment(String(segment), marker, this.line, this.call, this.identity.pins, this.now(), this.segment);
+      this.segment = c.state;
+      this.segmentError = c.error;
+      await this.#setRoster(Array.isArray(participants) ? participants : [], c.state.segment, Array.isArray(revocations) ? revocations : []);
+    });
   }
 
   /**
@@ -231,6 +244,10 @@ export class E2EESession {
       /** our current epoch and KID (-1 and null before the first roster) */
       epoch: this.key?.epoch ?? -1,
       kid: this.key?.kid ?? null,
+      /** the call's segment as verified: 'public' or 'private', who signed it, and a refusal */
+      segment: this.segment.segment,
+      segmentBy: this.segment.by,
+      segmentError: this.segmentError,
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],

@@ -1,0 +1,96 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"hotline/internal/client"
+	"hotline/internal/demo"
+	"hotline/internal/marker"
+	"hotline/internal/record"
+	"hotline/internal/role"
+	"hotline/internal/servertest"
+)
+
+// segmentOf is the segment b's call page shows ("" before its badge).
+func (b *browser) segmentOf() string {
+	b.t.Helper()
+	return eval[string](b, `document.getElementById('segment')?.dataset.segment ?? ''`)
+}
+
+// TestGoPrivateThroughPage (issue "Public opening, private talk"): a
+// principal's page shows the call Private, opens the public segment with
+// its button (a marker signed in the page), and the press recorder, in the
+// lobby until then, records the page's camera; "Go private" on the page
+// cuts the recorder, whose cut marker is the page's device's.
+func TestGoPrivateThroughPage(t *testing.T) {
+	srv := startServer(t)
+	base := srv.URL()
+	const call = "presspage"
+	east := newBrowser(t, "east", 1280, 720)
+	east.enrolAs(base, demo.East, "East Principal", role.Principal)
+	east.open(base + "/call/" + call + "?autojoin=1")
+	servertest.Eventually(t, "the page to show the call private", func() (bool, string) {
+		s := east.segmentOf()
+		return s == "private", s
+	})
+
+	press := srv.Device(t, demo.East, "Press pool", role.Press)
+	joined := make(chan *client.Client, 1)
+	done := make(chan struct{})
+	var res record.Result
+	var recErr error
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	go func() {
+		defer close(done)
+		res, recErr = record.Run(ctx, record.Config{Out: t.TempDir(), Log: testLogger(t),
+			Client: client.Config{Server: base, Line: demo.Line, Call: call, Device: press, Logger: testLogger(t)},
+			Joined: func(c *client.Client) { joined <- c }})
+	}()
+	rec := <-joined
+
+	east.do(chromedp.Click(chromedp.ID("segment-action")))
+	servertest.Eventually(t, "the page to show the call public", func() (bool, string) {
+		s := east.segmentOf()
+		return s == "public", s
+	})
+	servertest.Eventually(t, "the recorder to decrypt the page's camera", func() error {
+		for _, ts := range rec.Stats().Tracks {
+			if ts.From == "East Principal" && ts.Kind == "video" && ts.Decrypted > 30 {
+				return nil
+			}
+		}
+		return fmt.Errorf("tracks %+v", rec.Stats().Tracks)
+	})
+
+	east.do(chromedp.Click(chromedp.ID("segment-action")))
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the recorder was not cut by the page's Go private")
+	}
+	if recErr != nil {
+		t.Fatal("record:", recErr)
+	}
+	if res.Cut == nil {
+		t.Fatal("no cut marker")
+	}
+	who, err := marker.Verify(*res.Cut, demo.Line, call, press.Pins, time.UnixMilli(res.Cut.At))
+	if err != nil || who.Name != "East Principal" {
+		t.Fatalf("the cut's marker: %v, signed by %v", err, who)
+	}
+	if len(res.Files) != 1 || res.Files[0].Name != "East Principal" || res.Files[0].Frames < 30 {
+		t.Fatalf("files %+v", res.Files)
+	}
+	servertest.Eventually(t, "the page to show the call private again", func() (bool, string) {
+		s := east.segmentOf()
+		return s == "private", s
+	})
+	t.Logf("recorded %s: %d frames; cut by %s", res.Files[0].Path, res.Files[0].Frames, who.Name)
+	east.checkConsole()
+}
