@@ -229,6 +229,7 @@ const (
 	credPhone     = "cGhvbmU"
 	credTwin      = "dHdpbg" // another credential of the principal's device
 	credStranger  = "c3RyYW5nZXI"
+	credWest      = "d2VzdA" // the other side's principal
 )
 
 func newGate() *fakeGate {
@@ -238,6 +239,7 @@ func newGate() *fakeGate {
 		credMonitor:   {Device: "dev-m", Name: "Monitor", Side: "east", Roles: []role.Role{role.Monitor}},
 		credPhone:     {Device: "dev-f", Name: "Phone", Side: "east", Roles: []role.Role{role.Principal}, Call: call.Admission{Kind: call.KindPhone}},
 		credTwin:      {Device: "dev-p", Name: "Principal again", Side: "east", Roles: []role.Role{role.Principal}},
+		credWest:      {Device: "dev-w", Name: "West", Side: "west", Roles: []role.Role{role.Principal}},
 	}}
 }
 
@@ -558,7 +560,7 @@ func joined(t *testing.T, ctx context.Context, cfg peer.SessionConfig, cred stri
 // session (a reconnection the server had not noticed): the first is told it
 // was removed by a newer connection of the same device and closed
 // normally, and the call still has one participant; a key message is
-// relayed to its recipient with the sender's id; a server shutting down
+// relayed between key members with the sender's id; a server shutting down
 // closes with going-away.
 func TestSessionTwoMembers(t *testing.T) {
 	reg := call.NewRegistry(call.Config{MaxMembers: 8})
@@ -575,11 +577,14 @@ func TestSessionTwoMembers(t *testing.T) {
 		t.Fatalf("%d participants after the twin replaced the first session", n)
 	}
 
-	a, aw := joined(t, ctx, cfg, credAdviser)
+	// The other side's principal is in at once, a key member; an adviser
+	// in the lobby would not be, and gets no keys (internal/call,
+	// TestRelayKeyOnlyBetweenKeyMembers).
+	a, aw := joined(t, ctx, cfg, credWest)
 	var r protocol.Roster
 	p.expect(t, protocol.TypeRoster).decode(t, &r)
-	if len(r.Participants) != 2 || r.Participants[1].ID != aw.ID || r.Participants[1].State != protocol.StateWaiting {
-		t.Fatalf("the principal's roster %+v: want the adviser waiting in the lobby", r.Participants)
+	if len(r.Participants) != 2 || r.Participants[1].ID != aw.ID || r.Participants[1].State == protocol.StateWaiting {
+		t.Fatalf("the principal's roster %+v: want the west principal in the call", r.Participants)
 	}
 	key := protocol.Key{Type: protocol.TypeKey, To: aw.ID, KID: 7, Sealed: strings.Repeat("k", protocol.SealedB64Len), Sig: strings.Repeat("s", protocol.SigB64Len)}
 	p.send(t, key)
