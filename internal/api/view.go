@@ -97,6 +97,7 @@ type Call struct {
 	// PublicOpeningMinutes: the public opening booked for the press; 0: none.
 	PublicOpeningMinutes int64                    `json:"public_opening_minutes"`
 	Agenda               []string                 `json:"agenda"`
+	Languages            []string                 `json:"languages"`    // interpretation languages; [] for none
 	Participants         map[string][]Participant `json:"participants"` // by side; both sides present
 	ActualStart          *Time                    `json:"actual_start,omitempty"`
 	ActualEnd            *Time                    `json:"actual_end,omitempty"`

@@ -112,7 +112,10 @@ type Participant struct {
 type Call struct {
 	schedule.Call
 	Participants []Participant
-	Version      int64
+	// Languages: the interpretation languages the request set; the live
+	// call opens with them (internal/call).
+	Languages []string
+	Version   int64
 }
 
 // Named returns the participants of one side, in the order named.

@@ -144,7 +144,7 @@ func resumeLive(ctx context.Context, st *store.Store, reg *call.Registry, log *s
 			return err
 		}
 		for _, c := range live {
-			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID}) {
+			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID, Languages: c.Languages}) {
 				log.Info("booked call resumed after a restart", "line", ln.Name, "booking", c.ID)
 			}
 		}

@@ -151,7 +151,9 @@ var migrations = []string{
 	// 8: a call may be booked with a public opening for the press
 	// (docs/PROTOCOL.md, "Segments"), its length in minutes; 0: none.
 	`ALTER TABLE calls ADD COLUMN public_opening_minutes INTEGER NOT NULL DEFAULT 0 CHECK (public_opening_minutes >= 0);`,
-	// 9: the call record (record.go): each line's hash-chained entries,
+	// 9: a call's interpretation languages (a JSON array of BCP 47 tags).
+	`ALTER TABLE calls ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';`,
+	// 10: the call record (record.go): each line's hash-chained entries,
 	// each stored as its canonical encoding with its hash; and the sides'
 	// signed readouts (readouts.go). Rows are only ever inserted.
 	`CREATE TABLE record_entries (
