@@ -15,7 +15,6 @@ package call
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -529,42 +528,6 @@ func (c *Call) find(id string) *entry {
 		}
 	}
 	return nil
-}
-
-// Calls lists the live calls' names, sorted.
-func (r *Registry) Calls() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.calls))
-	for n := range r.calls {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// CallCount is the number of live calls, empty ones in their grace included.
-func (r *Registry) CallCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.calls)
-}
-
-// Participants counts members over all live calls.
-func (r *Registry) Participants() int {
-	r.mu.Lock()
-	calls := make([]*Call, 0, len(r.calls))
-	for _, c := range r.calls {
-		calls = append(calls, c)
-	}
-	r.mu.Unlock()
-	n := 0
-	for _, c := range calls {
-		c.mu.Lock()
-		n += len(c.members)
-		c.mu.Unlock()
-	}
-	return n
 }
 
 // Close refuses new joins from now on (server shutdown). Signalling sessions are
