@@ -79,6 +79,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		kind, when, duration     string
 		opening                  time.Duration
 		agenda, advisers, people stringList
+		languages                stringList
 	)
 	transition := isTransition(c.name)
 	takesID := transition || c.name == "show"
@@ -89,6 +90,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		fs.StringVar(&duration, "duration", "1h", "expected `duration` in whole minutes, e.g. 45m or 2h")
 		fs.DurationVar(&opening, "public-opening", 0, "book a public opening for the press of this `duration` (whole minutes, e.g. 10m; opened and ended live with hotline segment)")
 		fs.Var(&agenda, "agenda", "an agenda `item` (repeatable)")
+		fs.Var(&languages, "language", "an interpretation `language` of the call, a BCP 47 tag such as ru or en (repeatable)")
 	}
 	if named {
 		fs.Var(&advisers, "adviser", "`name` of an adviser of your side on the call (repeatable)")
@@ -171,6 +173,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	}
 	c.request = api.RequestBody{
 		Line: c.line, Kind: kind, When: when, DurationMinutes: int64(d / time.Minute), Agenda: agenda, Participants: participants,
+		Languages:            languages,
 		PublicOpeningMinutes: int64(opening / time.Minute),
 	}
 	if _, err := apiclient.CheckRequest(c.request); err != nil {

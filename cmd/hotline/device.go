@@ -135,21 +135,7 @@ func deviceInstall(args []string, stdout, stderr io.Writer) error {
 }
 
 // readSmall reads a file of at most 64 KiB.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64<<10+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > 64<<10 {
-		return nil, fmt.Errorf("%s is larger than 64 KiB", path)
-	}
-	return data, nil
-}
+func readSmall(path string) ([]byte, error) { return readLimited(path, 64<<10) }
 
 // readPins reads a line's pins from the output of hotline line show --json.
 func readPins(path string) ([]trust.Pin, error) {

@@ -32,11 +32,14 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		receiveOnly = fs.Bool("receive-only", false, "publish nothing, only receive")
 		runFor      = fs.Duration("for", 0, "stay this `duration`, rejoining whenever the connection is lost, then leave (default: until interrupted)")
 		stats       = fs.Bool("stats", false, "print the received tracks' statistics as JSON on the last line of stdout")
+		interpret   = fs.String("interpret", "", "publish the test tone as this `language`'s interpretation channel, audio only (an interpreter's device)")
+		listen      = fs.String("listen", "", "hear this `language`'s channel besides the floor (an interpreter: relay it instead of the floor)")
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
+		witness     = fs.Bool("witness", false, "sign a witness statement (roster, own key commitment, code) into the line's call record whenever the verification code changes")
 		tlsConfig   = caFlag(fs)
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--for DURATION] [--stats] [--ca FILE]")
+		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--interpret LANG] [--listen LANG] [--for DURATION] [--stats] [--ca FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +60,13 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("join: device %s is not enrolled yet (hotline device install)", *devicePath)
 	}
 	cfg.Device = dev
+	if *interpret != "" && (*receiveOnly || set(fs, "cameras")) {
+		return errors.New("join: --interpret publishes one audio channel; drop --receive-only and --cameras")
+	}
+	cfg.Interpret, cfg.Listen = *interpret, *listen
+	if cfg.Interpret != "" {
+		cfg.AudioOnly, cfg.Cameras = true, 0
+	}
 	if cfg.TLS, err = tlsConfig(); err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
@@ -75,6 +85,10 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the network dropped), until the run is over or the server refuses it
 	// for good (docs/PROTOCOL.md, "Reconnecting").
 	a := client.Attend(ctx, cfg, client.Backoff{})
+	if *witness {
+		stop := witnessCodes(ctx, a, *server, *line, cfg.TLS, log)
+		defer stop()
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() { defer close(watched); reportDecrypting(watchCtx, a, log) }()
@@ -169,6 +183,7 @@ type statsTrack struct {
 	Track       string  `json:"track"`
 	Kind        string  `json:"kind"`
 	Source      string  `json:"source"`
+	Language    string  `json:"language"`
 	Packets     uint64  `json:"packets"`
 	Frames      uint64  `json:"frames"`
 	Bytes       uint64  `json:"bytes"`
@@ -210,7 +225,7 @@ func writeStatsLine(w io.Writer, s client.Stats) error {
 	line := statsLine{Tracks: []statsTrack{}}
 	for _, t := range s.Tracks {
 		line.Tracks = append(line.Tracks, statsTrack{
-			From: t.From, Participant: t.Participant, Track: t.Track, Kind: t.Kind, Source: t.Source,
+			From: t.From, Participant: t.Participant, Track: t.Track, Kind: t.Kind, Source: t.Source, Language: t.Language,
 			Packets: t.Packets, Frames: t.Frames, Bytes: t.Bytes, Lost: t.Lost, Decrypted: t.Decrypted,
 			JitterMs: float64(int64(t.JitterMs*100)) / 100, Ended: t.Ended,
 		})
@@ -221,4 +236,11 @@ func writeStatsLine(w io.Writer, s client.Stats) error {
 	}
 	_, err = fmt.Fprintf(w, "%s\n", data)
 	return err
+}
+
+// set reports whether flag name was given on the command line.
+func set(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/internal/demo"
+	"hotline/internal/role"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
 	"hotline/internal/tier"
@@ -63,6 +65,9 @@ func TestJoinFlagErrors(t *testing.T) {
 		{append(base, "--for", "soon"), "invalid value"},
 		{append(base, "extra"), "unexpected argument"},
 		{append(base, "--cameras", "9"), "cameras"},
+		{append(base, "--interpret", "en", "--receive-only"), "drop --receive-only"},
+		{append(base, "--interpret", "e1"), "not a language tag"},
+		{append(base, "--listen", "not a tag"), "listen"},
 		{append([]string{"--server", "gopher://x", "--call", "c"}, who...), "scheme"},
 		{append([]string{"--server", "http://127.0.0.1:1", "--call", "no spaces"}, who...), "call name"},
 	} {
@@ -106,5 +111,20 @@ func TestJoinStatsEndToEnd(t *testing.T) {
 		if !kinds["audio"] || !kinds["video"] {
 			t.Errorf("%s did not receive audio and video from %s: %+v", name, other, s)
 		}
+	}
+}
+
+// TestJoinInterpretUnknownLanguage: `hotline join --interpret LANG` into a
+// call that lacks LANG exits non-zero with an error naming it.
+func TestJoinInterpretUnknownLanguage(t *testing.T) {
+	tier.Integration(t)
+	srv := servertest.Start(t, server.Config{}, nil)
+	dev := srv.DeviceFile(t, demo.East, "Ina", role.Interpreter)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	err := run(ctx, []string{"join", "--server", srv.URL(), "--line", demo.Line, "--call", "cli", "--device", dev, "--interpret", "fr"}, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `"fr"`) || !strings.Contains(err.Error(), "forbidden") {
+		t.Fatalf("join --interpret fr = %v\n%s", err, stderr.String())
 	}
 }

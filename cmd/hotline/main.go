@@ -31,7 +31,7 @@ usage:
   hotline authority init --side NAME --out FILE [--passphrase-file F] | show --key FILE | sign --key FILE --request REQ [--valid 720h] [--out CRED]
                   | requests | approve --id ID | reject --id ID   --server URL --line L --key FILE   the side's enrolment queue
   hotline device  init --out FILE | request --device FILE --side S --name N --roles R[,R] | install --device FILE --credential F --pins F
-  hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--ca FILE]
+  hotline join    --server URL --line L --call NAME --device FILE [--audio-only] [--cameras N] [--for DURATION] [--stats] [--witness] [--ca FILE]
   hotline call    request | accept ID | decline ID | cancel ID | start ID | end ID | list | show ID | history
                   --server URL --device FILE --line L [--json] [--ca FILE]; request: --when W [--kind phone] [--duration 45m] [--public-opening 10m]
                   [--agenda ITEM]... [--adviser NAME]... [--participant NAME=ROLE]...; show: [--ics]
@@ -39,6 +39,10 @@ usage:
   hotline footage verify DIR --pins F   check a recording's signed manifest against the line's pins (F: hotline line show --json)
   hotline segment public | private | show --server URL --device FILE --line L --call C [--json] [--ca FILE]   open the public segment, go private
   hotline probe   --server URL --line L --device FILE [--every 15m] [--peer-side S] [--once [--json]] [--ca FILE]   readiness test calls (a probe device)
+  hotline audit   export | sign [--out HEAD] --server URL --line L --device F [--ca FILE] | verify --file EXPORT --pins F [--head HEAD]...
+                  the line's hash-chained call record: export it (JSON), sign its head (operators), verify it offline
+  hotline readout publish --server URL --line L --device F --call C --file R.md [--corrects ID] | verify --server URL --line L --pins F
+                  a side's signed readout of a call (press officer or operator); verify checks every readout of the line
   hotline bench   [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N]] [--json]
   hotline backup  --data DIR --out FILE            a consistent copy of the database, safe while serving
   hotline restore --data DIR --from FILE [--force] put a backup in place (no server running on DIR)
@@ -93,6 +97,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSegment(ctx, args[1:], stdout, stderr)
 	case "probe":
 		return runProbe(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "readout":
+		return runReadout(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "backup":

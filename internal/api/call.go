@@ -37,6 +37,9 @@ type RequestBody struct {
 	PublicOpeningMinutes int64         `json:"public_opening_minutes,omitempty"`
 	Agenda               []string      `json:"agenda"`
 	Participants         []Participant `json:"participants"`
+	// Languages: the call's interpretation languages (BCP 47 tags, at
+	// most protocol.MaxLanguages); absent or empty: none.
+	Languages []string `json:"languages,omitempty"`
 }
 
 // TransitionBody is the body of POST /api/calls/{id}/{event}, all fields
@@ -59,6 +62,7 @@ type Request struct {
 	PublicOpening time.Duration
 	Agenda        []string
 	Named         []Person
+	Languages     []string
 }
 
 // Person is a participant as named in a body: the side is the caller's.
@@ -107,8 +111,11 @@ func ParseRequest(data []byte) (Request, error) {
 	if b.PublicOpeningMinutes < 0 || b.PublicOpeningMinutes > b.DurationMinutes {
 		return Request{}, invalid("public_opening_minutes %d: want 0 to the call's %d", b.PublicOpeningMinutes, b.DurationMinutes)
 	}
+	if err := protocol.ValidLanguages(b.Languages); err != nil {
+		return Request{}, invalid("languages: %v", err)
+	}
 	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute,
-		PublicOpening: time.Duration(b.PublicOpeningMinutes) * time.Minute, Agenda: b.Agenda, Named: named}, nil
+		PublicOpening: time.Duration(b.PublicOpeningMinutes) * time.Minute, Agenda: b.Agenda, Named: named, Languages: b.Languages}, nil
 }
 
 // ParseTransition decodes and checks a transition body; an empty body is

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,21 @@ func TestParseTransition(t *testing.T) {
 		`{"participants":[{"name":"X","roles":["emperor"]}]}`} {
 		if _, err := ParseTransition([]byte(data)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: %v, want ErrInvalid", data, err)
+		}
+	}
+}
+
+// TestRequestLanguages: a request's interpretation languages are checked
+// (tags, at most eight, none twice).
+func TestRequestLanguages(t *testing.T) {
+	body := `{"line":"demo","kind":"video","when":"now","duration_minutes":30,"languages":%s}`
+	r, err := ParseRequest(fmt.Appendf(nil, body, `["ru","en"]`))
+	if err != nil || len(r.Languages) != 2 || r.Languages[0] != "ru" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range []string{`["ru","ru"]`, `["floor"]`, `["not a tag"]`, `["a","b","c","d","e","f","g","h","i"]`, `"ru"`} {
+		if _, err := ParseRequest(fmt.Appendf(nil, body, bad)); err == nil {
+			t.Errorf("languages %s accepted", bad)
 		}
 	}
 }

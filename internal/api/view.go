@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"hotline/internal/schedule"
@@ -96,6 +97,7 @@ type Call struct {
 	// PublicOpeningMinutes: the public opening booked for the press; 0: none.
 	PublicOpeningMinutes int64                    `json:"public_opening_minutes"`
 	Agenda               []string                 `json:"agenda"`
+	Languages            []string                 `json:"languages"`    // interpretation languages; [] for none
 	Participants         map[string][]Participant `json:"participants"` // by side; both sides present
 	ActualStart          *Time                    `json:"actual_start,omitempty"`
 	ActualEnd            *Time                    `json:"actual_end,omitempty"`
@@ -120,4 +122,37 @@ type Call struct {
 type CallList struct {
 	Line  Line   `json:"line"`
 	Calls []Call `json:"calls"`
+}
+
+// RecordAppended answers a statement appended to the call record: its entry's seq.
+type RecordAppended struct {
+	Seq uint64 `json:"seq"`
+}
+
+// Readout is a side's signed readout of a booked call, as
+// GET /api/lines/{line}/readouts lists it (docs/API.md, "Readouts").
+// Signed is the readout as its side signed it: `hotline readout verify`
+// checks it against the pins, trusting none of the other fields.
+type Readout struct {
+	ID        string          `json:"id"`
+	Call      string          `json:"call"`
+	Side      string          `json:"side"`
+	Name      string          `json:"name"`
+	Published int64           `json:"published"`
+	Corrects  string          `json:"corrects,omitempty"`
+	Text      string          `json:"text"`
+	Seq       uint64          `json:"seq"`
+	Signed    json.RawMessage `json:"signed"`
+}
+
+// ReadoutList answers GET /api/lines/{line}/readouts, oldest first.
+type ReadoutList struct {
+	Line     string    `json:"line"`
+	Readouts []Readout `json:"readouts"`
+}
+
+// ReadoutPublished answers a readout published.
+type ReadoutPublished struct {
+	ID  string `json:"id"`
+	Seq uint64 `json:"seq"`
 }

@@ -115,6 +115,10 @@ func (c *Client) SignOut(ctx context.Context) error {
 // goes as application/json. An error answer is an *api.Error with the
 // server's message and the status.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) ([]byte, error) {
+	return c.do(ctx, method, path, body, out, MaxReply)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any, maxReply int64) ([]byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -144,7 +148,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) ([]
 		return nil, err
 	}
 	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, MaxReply))
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxReply))
 	if err != nil {
 		return nil, err
 	}

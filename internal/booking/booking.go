@@ -112,7 +112,10 @@ type Participant struct {
 type Call struct {
 	schedule.Call
 	Participants []Participant
-	Version      int64
+	// Languages: the interpretation languages the request set; the live
+	// call opens with them (internal/call).
+	Languages []string
+	Version   int64
 }
 
 // Named returns the participants of one side, in the order named.
@@ -140,6 +143,11 @@ func New(st *store.Store) *Service { return &Service{store: st, now: time.Now} }
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // line loads a line with its sides' zones.
+// Line returns a line with its sides' zones (ErrNotFound).
+func (s *Service) Line(ctx context.Context, name string) (schedule.Line, error) {
+	return s.line(ctx, name)
+}
+
 func (s *Service) line(ctx context.Context, name string) (schedule.Line, error) {
 	sl, err := s.store.Line(ctx, name)
 	if err != nil {

@@ -14,7 +14,7 @@ func toStore(c Call) store.Call {
 		ID: c.ID, Line: c.Line.Name, Kind: string(c.Kind), InitiatingSide: c.InitiatingSide, State: string(c.State),
 		ScheduledStart: c.ScheduledStart, Duration: c.ExpectedDuration, PublicOpening: c.PublicOpening, Agenda: c.Agenda,
 		ActualStart: c.ActualStart, ActualEnd: c.ActualEnd, Version: c.Version,
-		Participants: storeParticipants(c.Participants),
+		Participants: storeParticipants(c.Participants), Languages: c.Languages,
 	}
 	for _, h := range c.History {
 		sc.Transitions = append(sc.Transitions, storeTransition(h))
@@ -48,7 +48,7 @@ func fromStore(sc store.Call, l schedule.Line) (Call, error) {
 			ScheduledStart: sc.ScheduledStart, ExpectedDuration: sc.Duration, PublicOpening: sc.PublicOpening, Agenda: sc.Agenda,
 			ActualStart: sc.ActualStart, ActualEnd: sc.ActualEnd,
 		},
-		Version: sc.Version,
+		Version: sc.Version, Languages: sc.Languages,
 	}
 	for _, t := range sc.Transitions {
 		c.History = append(c.History, schedule.TransitionRecord{

@@ -23,6 +23,7 @@ func (c Call) API(now time.Time) api.Call {
 	if j.Agenda == nil {
 		j.Agenda = []string{}
 	}
+	j.Languages = append([]string{}, c.Languages...)
 	if c.State == schedule.StateLive || c.State == schedule.StateEnded {
 		secs := int64(c.Duration(now) / time.Second)
 		j.ActualSeconds = &secs

@@ -51,7 +51,7 @@ func (s *Service) Request(ctx context.Context, by Caller, req api.Request) (Call
 		if err != nil {
 			return Call{}, "", kindOf(err)
 		}
-		call := Call{Call: c, Participants: participants(by.Side, req.Named), Version: 1}
+		call := Call{Call: c, Participants: participants(by.Side, req.Named), Languages: req.Languages, Version: 1}
 		err = s.store.AddCall(ctx, toStore(call))
 		if errors.Is(err, store.ErrExists) {
 			continue

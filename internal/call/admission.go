@@ -38,6 +38,9 @@ type Admission struct {
 	Kind    string // KindVideo or KindPhone; "" is video
 	Named   bool
 	Booking string // the booked call's id; "" for an ad hoc call
+	// Languages: the booked call's interpretation languages; the live call
+	// opens with them (simultaneous mode).
+	Languages []string
 	// Test: a readiness probe's test call (issue 14): it has no lobby, so
 	// every member the gate lets in is in at once.
 	Test bool
@@ -49,8 +52,9 @@ var (
 	ErrPhoneCall  = errors.New("a phone call carries no video")
 )
 
-// initialState: the members of a test call, principals and operators are in at once; an adviser named
-// on the call goes to the bench; everyone else waits in the lobby until
+// initialState: the members of a test call, principals and operators are
+// in at once; an adviser named on the call goes to the bench, an interpreter
+// named on it to the call (its booth); everyone else waits in the lobby until
 // someone of their side admits them.
 func initialState(id Identity) State {
 	rs := id.Roles
@@ -59,6 +63,8 @@ func initialState(id Identity) State {
 		return StateIn
 	case id.Admission.Named && slices.Contains(rs, role.Adviser):
 		return StateBench
+	case id.Admission.Named && slices.Contains(rs, role.Interpreter):
+		return StateIn // an interpreter named on the call goes straight to the booth
 	default:
 		return StateWaiting
 	}
@@ -81,6 +87,16 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 	out := make([]protocol.TrackInfo, len(tracks))
 	for i, t := range tracks {
 		switch {
+		case t.Source == protocol.SourceInterpretation || t.Language != "":
+			// Only an interpreter speaks into a channel, and only audio;
+			// which channel is the call's business (Call.Interpret).
+			if err := role.Check(roles, role.PublishInterpretation); err != nil {
+				return nil, denied{err}
+			}
+			if t.Kind != protocol.KindAudio {
+				return nil, fmt.Errorf("%w: track %q: a channel carries audio only", ErrForbidden, t.ID)
+			}
+			t.Source = protocol.SourceInterpretation
 		case t.Kind == protocol.KindVideo && kind == KindPhone:
 			return nil, fmt.Errorf("%w: track %q", ErrPhoneCall, t.ID)
 		case t.Kind == protocol.KindVideo:
@@ -89,7 +105,7 @@ func CheckTracks(roles []role.Role, kind string, tracks []protocol.TrackInfo) ([
 			}
 		case role.AllowedAny(roles, role.PublishAudio):
 		case role.AllowedAny(roles, role.PublishInterpretation):
-			t.Source = "interpretation"
+			t.Source = protocol.SourceInterpretation
 		default:
 			return nil, denied{role.Check(roles, role.PublishAudio)}
 		}
@@ -121,7 +137,7 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 	defer c.reg.ev.flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, target, err := c.actorAndTarget(byID, targetID, action)
+	by, target, err := c.actorAndTarget(byID, targetID, action)
 	if err != nil {
 		return err
 	}
@@ -132,7 +148,7 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 		return fmt.Errorf("%w: %s is %s, not %s", ErrWrongState, target.id.Name, target.state, from)
 	}
 	target.state = to
-	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to})
+	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to, By: by.id.Name})
 	c.syncLocked(target)
 	c.broadcastRoster()
 	return nil

@@ -15,7 +15,6 @@ package call
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,9 +55,10 @@ type Identity struct {
 	Credential protocol.Credential
 	// Side and Roles come from the credential; the call enforces what the
 	// roles allow (internal/role) and which side one may act on.
-	Side      string
-	Roles     []role.Role
-	Admission Admission
+	Side       string
+	Roles      []role.Role
+	Admission  Admission
+	Interprets string // the booth asked for at join ("": none; interpret.go, boothAtJoinLocked)
 }
 
 // Member is where the call tells one participant's session what happens.
@@ -156,6 +156,7 @@ type Call struct {
 	segment string           // protocol.SegmentPrivate or SegmentPublic (segment.go)
 	seq     uint32           // the last marker's Seq; 0 before the first
 	marker  *protocol.Marker // the last marker, carried by every roster
+	interp  interpretation   // languages and mode (interpret.go)
 	members []*entry
 	// over: the call closed (it was ended, or stayed empty past the
 	// grace) and is out of the registry; a Join never finds it.
@@ -178,8 +179,12 @@ type entry struct {
 	sink      Member
 	state     State
 	listening string
+	booth     booth         // an interpreter's seat (interpret.go)
 	tracks    []Publication // in publish order
 	got       map[pubKey]bool
+	// kid is the KID of the last key message it sent (keyed: it sent one).
+	kid   uint64
+	keyed bool
 }
 
 // pubKey names a publication within a call.
@@ -238,10 +243,13 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 		id.Admission.Kind = KindVideo
 	}
 	if opened {
-		c.kind, c.booking = id.Admission.Kind, id.Admission.Booking
+		c.kind, c.booking, c.interp = id.Admission.Kind, id.Admission.Booking, opening(id.Admission)
 	}
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
+	}
+	if err := c.boothAtJoinLocked(id); err != nil {
+		return nil, err
 	}
 	if opened {
 		r.calls[name] = c
@@ -254,6 +262,7 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
 	e.state = initialState(id)
+	c.seatAtJoinLocked(e)
 	if pressOnly(id.Roles) {
 		e.state = c.pressState()
 	}
@@ -278,6 +287,10 @@ func (c *Call) Publish(memberID string, info protocol.TrackInfo, t *sfu.Track) e
 		if p.Info.ID == info.ID {
 			return fmt.Errorf("%w: %q", ErrTrackExists, info.ID)
 		}
+	}
+	info, err := c.channelLocked(e, info)
+	if err != nil {
+		return err
 	}
 	pub := Publication{Publisher: memberID, PublisherName: e.id.Name, Info: info, Track: t}
 	e.tracks = append(e.tracks, pub)
@@ -316,6 +329,7 @@ func (c *Call) Unpublish(memberID, trackID string) error {
 // cannot push keys at the call; a message that crossed a move of either
 // end is dropped the same way, and the sender's next roster sorts it out.
 func (c *Call) RelayKey(fromID string, k protocol.Key) error {
+	defer c.reg.ev.flush()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	from := c.find(fromID)
@@ -332,6 +346,12 @@ func (c *Call) RelayKey(fromID string, k protocol.Key) error {
 	}
 	k.To, k.From = "", fromID
 	to.sink.DeliverKey(k)
+	if !from.keyed || from.kid != k.KID {
+		// A sender's first key message of a KID: it keys a new epoch (the
+		// call record notes it; the key itself stays sealed).
+		from.keyed, from.kid = true, k.KID
+		c.emit(Event{Kind: EventKey, Member: from.id, KID: k.KID})
+	}
 	return nil
 }
 
@@ -381,6 +401,7 @@ func (c *Call) leaveLocked(e *entry, why string) {
 		c.endLocked(p)
 	}
 	e.tracks = nil
+	c.leaveBoothLocked(e)
 	c.emit(Event{Kind: EventLeft, Member: e.id, From: e.state, Why: why})
 	c.broadcastRoster()
 	c.last = e.id
@@ -481,13 +502,15 @@ func (c *Call) rosterLocked() protocol.Roster {
 	out := make([]protocol.RosterEntry, 0, len(c.members))
 	for _, e := range c.members {
 		re := protocol.RosterEntry{ID: e.id.ID, Device: e.id.Device, Name: e.id.Name, Credential: e.id.Credential,
-			State: string(e.state), Listening: e.listening, Tracks: make([]protocol.TrackInfo, 0, len(e.tracks))}
+			State: string(e.state), Listening: e.listening, Tracks: make([]protocol.TrackInfo, 0, len(e.tracks)),
+			Interprets: e.booth.interprets, Live: e.booth.live, HandOver: e.booth.handOver}
 		for _, p := range e.tracks {
 			re.Tracks = append(re.Tracks, p.Info)
 		}
 		out = append(out, re)
 	}
 	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out, Marker: c.marker,
+		Languages: c.interp.languages, Mode: c.interp.mode,
 		Revocations: c.reg.revocationLists(lineOf(c.name))}
 }
 
@@ -505,42 +528,6 @@ func (c *Call) find(id string) *entry {
 		}
 	}
 	return nil
-}
-
-// Calls lists the live calls' names, sorted.
-func (r *Registry) Calls() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.calls))
-	for n := range r.calls {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// CallCount is the number of live calls, empty ones in their grace included.
-func (r *Registry) CallCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.calls)
-}
-
-// Participants counts members over all live calls.
-func (r *Registry) Participants() int {
-	r.mu.Lock()
-	calls := make([]*Call, 0, len(r.calls))
-	for _, c := range r.calls {
-		calls = append(calls, c)
-	}
-	r.mu.Unlock()
-	n := 0
-	for _, c := range calls {
-		c.mu.Lock()
-		n += len(c.members)
-		c.mu.Unlock()
-	}
-	return n
 }
 
 // Close refuses new joins from now on (server shutdown). Signalling sessions are
@@ -576,7 +563,7 @@ func (r *Registry) Resume(name string, a Admission) bool {
 	if a.Kind == "" {
 		a.Kind = KindVideo
 	}
-	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking}
+	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking, interp: opening(a)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r.calls[name] = c

@@ -30,6 +30,9 @@ const (
 	// registry's grace; Member is who left last) or WhyEnded (End: By and
 	// Reason say who and why).
 	EventClosed EventKind = "closed"
+	// EventKey: Member sent its first key message of KID (a new epoch of
+	// its sender key). Several recipients of one epoch make one event.
+	EventKey EventKind = "key"
 )
 
 // Why a member left or a call closed, when the call decided it.
@@ -50,7 +53,8 @@ type Event struct {
 	Member     Identity
 	From, To   State
 	Why        string
-	By, Reason string // closed by End
+	By, Reason string // closed by End; By also for moved: who moved the member
+	KID        uint64 // key: the sender's new KID
 	// Segment and Marker: EventSegment's new segment and its signed marker.
 	Segment string
 	Marker  *protocol.Marker

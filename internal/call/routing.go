@@ -8,11 +8,12 @@ import (
 // Routing: the per-pair rule of internal/route decides both what the call
 // forwards (who is sent Subscribe for which publication) and, on every
 // client, to whom keys go; both read the same roster fields (segment,
-// state, roles, listening), so they agree.
+// mode, state, roles, listening, booth), so they agree.
 
 // view is what the rule sees of a member: what its roster entry says.
 func (e *entry) view() route.Member {
-	return route.Member{State: string(e.state), Roles: e.id.Roles, Listening: e.listening}
+	return route.Member{State: string(e.state), Roles: e.id.Roles, Listening: e.listening,
+		Interprets: e.booth.interprets, Live: e.booth.live}
 }
 
 // routes reports whether pub, published by owner, goes to m.
@@ -20,7 +21,7 @@ func (c *Call) routes(m, owner *entry, pub Publication) bool {
 	if m == owner {
 		return false
 	}
-	return route.Routes(c.segment, m.view(), route.Publication{Publisher: owner.view(), Source: pub.Info.Source})
+	return route.Routes(c.segment, m.view(), route.Publication{Publisher: owner.view(), Source: pub.Info.Source, Mode: c.interp.mode})
 }
 
 // deliver brings m's subscription to pub in line with want: Subscribe or

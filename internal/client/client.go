@@ -69,6 +69,11 @@ type Config struct {
 	AudioOnly bool // publish the microphone only
 	Cameras   int  // video tracks to publish: 0 means 1 unless AudioOnly
 	Logger    *slog.Logger
+	// Interpret publishes the microphone (the test tone) as this
+	// language's interpretation channel, audio only (an interpreter's
+	// device); Listen picks a language to hear besides the floor, or an
+	// interpreter's relay source (interpret.go).
+	Interpret, Listen string
 
 	// PlainFrames sends and expects frames without SFrame encryption. It
 	// exists only so that `hotline bench` can measure what encryption
@@ -139,6 +144,7 @@ type Client struct {
 	closed   bool
 	id       string
 	roster   []protocol.RosterEntry
+	interp   interpretation  // the call's languages and mode, from the latest roster
 	endedBy  protocol.Ended  // the "ended" message, if the server sent one
 	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
@@ -168,6 +174,9 @@ func (cfg Config) tracksToPublish() []protocol.TrackInfo {
 		return nil
 	}
 	ts := []protocol.TrackInfo{{ID: "mic", Kind: protocol.KindAudio, Source: "mic"}}
+	if cfg.Interpret != "" {
+		return []protocol.TrackInfo{channelInfo(cfg.Interpret)}
+	}
 	if cfg.AudioOnly {
 		return ts
 	}
@@ -204,7 +213,7 @@ func (cfg Config) validate() error {
 	if cfg.AudioOnly && cfg.Cameras > 0 {
 		return fmt.Errorf("%w: audio-only with %d cameras", ErrConfig, cfg.Cameras)
 	}
-	return nil
+	return cfg.checkInterpretation()
 }
 
 // newClient builds a client and its PeerConnection, without signalling.
@@ -290,6 +299,12 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.goStart(c.readLoop)
 	c.goStart(c.watchICE)
+	if cfg.Listen != "" {
+		if err := c.Listen(ctx, cfg.Listen); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

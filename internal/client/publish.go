@@ -65,6 +65,7 @@ func (lt *localTrack) snapshot() SentStats {
 		Track:            lt.info.ID,
 		Kind:             lt.info.Kind,
 		Source:           lt.info.Source,
+		Language:         lt.info.Language,
 		Mid:              mid,
 		Frames:           lt.frames.Load(),
 		Bytes:            lt.bytes.Load(),

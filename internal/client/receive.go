@@ -55,6 +55,7 @@ func (r *remoteTrack) snapshot() TrackStats {
 		Mid:           r.info.Mid,
 		Kind:          r.info.Kind,
 		Source:        r.info.Source,
+		Language:      r.info.Language,
 		Packets:       r.counter.received,
 		Frames:        r.counter.frames,
 		Bytes:         r.counter.bytes,

@@ -235,6 +235,7 @@ func (c *Client) dispatch(msg any) {
 		c.keys.SetRoster(*m)
 		c.mu.Lock()
 		c.roster = m.Participants
+		c.interp = interpretation{m.Languages, m.Mode}
 		if c.atJoin == nil {
 			c.atJoin = make(map[string]bool, len(m.Participants))
 			for _, p := range m.Participants {

@@ -20,6 +20,7 @@ type TrackStats struct {
 	Mid         string // the transceiver it arrives on
 	Kind        string // "audio" or "video"
 	Source      string
+	Language    string  // an interpretation channel's language
 	Packets     uint64  // RTP packets received, retransmissions included
 	Frames      uint64  // video: packets with the marker bit (last of a frame); audio: packets
 	Bytes       uint64  // RTP payload bytes (headers and padding excluded)
@@ -65,6 +66,7 @@ type SentStats struct {
 	Track            string
 	Kind             string
 	Source           string
+	Language         string // an interpretation channel's language
 	Mid              string // the mid the server assigned; empty until its offer arrives
 	Frames           uint64 // samples handed to Pion once the track was attached and connected
 	Bytes            uint64 // encoded bytes of those samples

@@ -58,7 +58,7 @@ func (l Link) URL(base string) string {
 const TokenValidity = 24 * time.Hour
 
 // people are the demo's links: the scenario's principals, an adviser on
-// each side, an interpreter, the wall monitor and each side's operator.
+// each side, an interpreter per side, the wall monitor and each side's operator.
 var people = []struct {
 	side, name string
 	roles      []role.Role
@@ -68,6 +68,7 @@ var people = []struct {
 	{East, "East Interpreter", []role.Role{role.Interpreter}},
 	{West, "West Principal", []role.Role{role.Principal}},
 	{West, "West Adviser", []role.Role{role.Adviser}},
+	{West, "West Interpreter", []role.Role{role.Interpreter}},
 	{West, "West Monitor", []role.Role{role.Monitor}},
 	{East, "East Operator", []role.Role{role.Operator}},
 	{West, "West Operator", []role.Role{role.Operator}},

@@ -51,11 +51,7 @@ func VerificationCode(line, call string, members []CodeMember) string {
 	for _, m := range sorted {
 		h.Write(m.SigKey)
 		h.Write(binary.BigEndian.AppendUint64(nil, m.KID))
-		c := sha256.New()
-		c.Write([]byte(labelCommitment))
-		c.Write(binary.BigEndian.AppendUint64(nil, m.KID))
-		c.Write(m.BaseKey)
-		h.Write(c.Sum(nil))
+		h.Write(KeyCommitment(m.KID, m.BaseKey))
 	}
 	sum := h.Sum(nil)
 	groups := make([]string, 5)
@@ -63,4 +59,15 @@ func VerificationCode(line, call string, members []CodeMember) string {
 		groups[i] = fmt.Sprintf("%04d", binary.BigEndian.Uint16(sum[2*i:])%10000)
 	}
 	return strings.Join(groups, " ")
+}
+
+// KeyCommitment is SHA-256("hotline-key-commitment-v1\0" || u64(kid) ||
+// base_key): what the verification code and a witness statement
+// (internal/audit) say of a sender key, never the key.
+func KeyCommitment(kid uint64, baseKey []byte) []byte {
+	c := sha256.New()
+	c.Write([]byte(labelCommitment))
+	c.Write(binary.BigEndian.AppendUint64(nil, kid))
+	c.Write(baseKey)
+	return c.Sum(nil)
 }

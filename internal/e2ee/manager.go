@@ -456,6 +456,20 @@ func (m *Manager) Code() (code string, ok bool) {
 	return VerificationCode(m.cfg.Line, m.cfg.Call, ms), true
 }
 
+// Witness is what this member states it sees (internal/audit's witness
+// statement): its own KID and key commitment, the sig_keys of the verified
+// members, its own first, and the code ("" while pending).
+func (m *Manager) Witness() (kid uint64, commitment []byte, sigKeys [][]byte, code string) {
+	code, _ = m.Code()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sigKeys = [][]byte{m.self.SigKey}
+	for _, mem := range m.members {
+		sigKeys = append(sigKeys, mem.who.SigKey)
+	}
+	return m.kid, KeyCommitment(m.kid, m.key), sigKeys, code
+}
+
 // Forgeries lists the roster entries that failed verification (current roster).
 func (m *Manager) Forgeries() []Forgery {
 	m.mu.Lock()

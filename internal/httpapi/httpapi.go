@@ -55,6 +55,8 @@ type Config struct {
 	// Revocation holds the lines' revocation lists: it serves their route
 	// and refuses revoked devices' API sign-ins and sessions (optional).
 	Revocation *revocation.Service
+	// Record keeps the lines' call records (optional; with Booking).
+	Record RecordBook
 	// JoinTimeout closes a WebSocket that has not joined this long after
 	// it opened (0: peer.DefaultJoinTimeout).
 	JoinTimeout time.Duration
@@ -87,6 +89,9 @@ type API struct {
 	keys     *keyring       // API challenges and sessions
 	// directory: the joined signalling sessions, for "resume"
 	directory *peer.Directory
+	// statements bounds the signed statements (witness, heads, readouts)
+	// each device adds to the call record (record.go)
+	statements *limit.Rate
 }
 
 // New builds the routes.
@@ -107,6 +112,7 @@ func New(cfg Config) *API {
 		a.revocationRoutes()
 	}
 	a.probeRoutes()
+	a.recordRoutes()
 	a.mux.Handle("/", web.Handler())
 	return a
 }

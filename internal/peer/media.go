@@ -72,6 +72,9 @@ func (s *Session) findPub(id string) *publication {
 
 func (s *Session) publish(ts []protocol.TrackInfo) {
 	ts, err := call.CheckTracks(s.who.Roles, s.who.Admission.Kind, ts)
+	if err == nil {
+		err = s.call.CheckChannels(s.id, ts)
+	}
 	if err != nil {
 		s.sendError(errorCode(err), protocol.TypePublish, "%v", err)
 		return

@@ -50,6 +50,7 @@ func (s *Session) maybeOffer() {
 		msg.Receive = append(msg.Receive, protocol.ReceiveMid{
 			Mid: sub.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
 			Track: sub.pub.Info.ID, Kind: sub.pub.Info.Kind, Source: sub.pub.Info.Source,
+			Language: sub.pub.Info.Language,
 		})
 	}
 	s.offerPending = true

@@ -412,6 +412,8 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		if err := act(s.id, m.Participant); err != nil {
 			s.sendError(errorCode(err), typ, "%v", err)
 		}
+	case *protocol.Interpretation, *protocol.Interpret, *protocol.Listen, *protocol.BoothAction:
+		s.interpretation(m, typ)
 	case *protocol.RestartICE:
 		// The next offer (now, or after the answer to the outstanding one)
 		// restarts ICE; requests in between are merged into it.
@@ -465,6 +467,10 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{CloseNormal, "join refused: " + err.Error(), nil}
 	}
 	m.Tracks = tracks
+	if s.who.Interprets, err = call.ChannelOf(tracks); err != nil {
+		s.sendError(errorCode(err), m.Type, "%v", err)
+		return &evEnd{CloseNormal, "join refused: " + err.Error(), nil}
+	}
 	pc, err := s.cfg.Engine.NewPeerConnection()
 	if err != nil {
 		s.sendError(protocol.CodeInternal, m.Type, "cannot create a peer connection")
@@ -488,7 +494,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 	// neither name may contain a slash).
 	c, err := s.cfg.Registry.Join(m.Line+"/"+m.Call, s.who, s)
 	if err != nil {
-		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
+		s.sendError(joinErrorCode(err), m.Type, "%v", err)
 		return &evEnd{CloseNormal, "join refused: " + err.Error(), nil}
 	}
 	s.call = c
@@ -577,7 +583,7 @@ func (s *Session) observer() sfu.Observer {
 
 // errorCode maps the call's refusals to protocol error codes.
 func errorCode(err error) string {
-	if errors.Is(err, call.ErrForbidden) || errors.Is(err, call.ErrPhoneCall) {
+	if errors.Is(err, call.ErrForbidden) || errors.Is(err, call.ErrPhoneCall) || errors.Is(err, call.ErrUnknownLanguage) {
 		return protocol.CodeForbidden
 	}
 	return protocol.CodeRefused

@@ -87,8 +87,8 @@ const (
 	SegmentPublic  = "public"
 )
 
-// ListenFloor is a member's listening choice when it hears the floor; later
-// a listener may pick a language (a BCP 47 tag) instead.
+// ListenFloor is a member's listening choice when it hears the floor; a
+// listener may pick one of the call's languages (a BCP 47 tag) instead.
 const ListenFloor = "floor"
 
 // Track kinds.
@@ -146,6 +146,9 @@ type TrackInfo struct {
 	ID     string `json:"id"`     // client-chosen, unique within the participant
 	Kind   string `json:"kind"`   // "audio" or "video"
 	Source string `json:"source"` // free label such as "camera", "camera2", "mic"; shown to others
+	// Language: an interpretation channel's language (source
+	// "interpretation"); the server sets it from the interpreter's booth.
+	Language string `json:"language,omitempty"`
 }
 
 // Credential is a device's credential as the wire carries it: the signed
@@ -225,6 +228,7 @@ type ReceiveMid struct {
 	Track       string `json:"track"` // the publisher's track id
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
+	Language    string `json:"language,omitempty"` // an interpretation channel's
 }
 
 // Candidate carries one trickled ICE candidate, either direction. An empty
@@ -307,6 +311,10 @@ type Roster struct {
 	// receives whose media and keys (internal/route).
 	Segment      string        `json:"segment"`
 	Participants []RosterEntry `json:"participants"`
+	// Languages and Mode: the call's interpretation (interpret.go);
+	// absent when the call has no languages.
+	Languages []string `json:"languages,omitempty"`
+	Mode      string   `json:"mode,omitempty"`
 	// Revocations are the sides' current signed revocation lists
 	// (docs/PROTOCOL.md, "Revocation"), at most one per side; clients
 	// verify them against their pins and treat a listed member as a
@@ -343,9 +351,16 @@ type RosterEntry struct {
 	// State: "in" (takes part in the media), "waiting" (in the lobby) or
 	// "bench" (an adviser not in the room); see PROTOCOL.md, "Lobby and roles".
 	State string `json:"state"`
-	// Listening: what the member listens to, ListenFloor for now.
+	// Listening: what the member listens to: ListenFloor or one of the
+	// call's languages (an interpreter's relay source).
 	Listening string      `json:"listening"`
 	Tracks    []TrackInfo `json:"tracks"`
+	// Interprets: the language of the booth an interpreter sits in; Live:
+	// its microphone is the booth's live one; HandOver: it offers the
+	// microphone to its partner.
+	Interprets string `json:"interprets,omitempty"`
+	Live       bool   `json:"live,omitempty"`
+	HandOver   bool   `json:"hand_over,omitempty"`
 }
 
 // Ended tells every member that the call was ended for everyone (End call
@@ -371,7 +386,8 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction, *RestartICE or *Leave, already
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction, *RestartICE, *Leave
+// or an interpretation message (*Interpretation, *Interpret, *Listen, *BoothAction), already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
 	return decode(data, func(typ string) validator {
@@ -395,7 +411,7 @@ func Decode(data []byte) (any, error) {
 		case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
 			return &ParticipantAction{}
 		}
-		return nil
+		return decodeInterpretation(typ)
 	})
 }
 

@@ -75,6 +75,9 @@ func (t *TrackInfo) validate() error {
 			return err
 		}
 	}
+	if t.Language != "" {
+		return ValidLanguage(t.Language)
+	}
 	return nil
 }
 
@@ -231,7 +234,7 @@ func (m *SDP) validate() error {
 		if err := ValidName(r.Name); err != nil {
 			return err
 		}
-		ti := TrackInfo{ID: r.Track, Kind: r.Kind, Source: r.Source}
+		ti := TrackInfo{ID: r.Track, Kind: r.Kind, Source: r.Source, Language: r.Language}
 		if err := ti.validate(); err != nil {
 			return err
 		}
@@ -381,7 +384,7 @@ func (m *Roster) validate() error {
 			return err
 		}
 	}
-	return nil
+	return m.validInterpretation()
 }
 
 // ValidListening checks a listening choice: ListenFloor, or a language tag

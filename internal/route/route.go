@@ -9,9 +9,10 @@
 //
 // The rule: both ends are in the call and the receiver's roles allow
 // receive_media, or the call is in its public segment and the receiver's
-// roles allow receive_public_segment (the press: the floor only). It takes
-// the listening choice already, so that interpretation (a listener's
-// language) extends it here and only here.
+// roles allow receive_public_segment (the press: the floor only).
+// Interpretation narrows it by language (a channel reaches the listeners of
+// its language, the booth's live interpreter only) and relay (an
+// interpreter who relays another channel does not receive the floor).
 package route
 
 import (
@@ -33,6 +34,10 @@ type Member struct {
 	State     string
 	Roles     []role.Role
 	Listening string
+	// Interprets is the language of the booth an interpreter sits in ("":
+	// none); Live: its microphone is the booth's live one.
+	Interprets string
+	Live       bool
 }
 
 // Publication is one published track as the rule sees it: who publishes
@@ -40,6 +45,9 @@ type Member struct {
 type Publication struct {
 	Publisher Member
 	Source    string
+	// Mode is the call's interpretation mode (protocol.ModeConsecutive:
+	// every channel to everyone); "" is simultaneous.
+	Mode string
 }
 
 // Routes reports whether pub is forwarded to m in a call in segment. The
@@ -51,24 +59,42 @@ func Routes(segment string, m Member, pub Publication) bool {
 		return false
 	}
 	// The private segment reaches the roles that receive media: never an
-	// operator, the press or a role that does not receive. Every listening
-	// choice hears every publication for now (the floor, interpretation
-	// included).
-	if role.AllowedAny(m.Roles, role.ReceiveMedia) {
-		return true
+	// operator, the press or a role that does not receive. The public
+	// segment also reaches the roles that receive it (the press): the floor
+	// only, never an interpretation channel.
+	if !role.AllowedAny(m.Roles, role.ReceiveMedia) {
+		return segment == protocol.SegmentPublic && pub.Source != SourceInterpretation &&
+			role.AllowedAny(m.Roles, role.ReceivePublicSegment)
 	}
-	// The public segment also reaches the roles that receive it (the
-	// press): the floor only, never an interpretation channel.
-	return segment == protocol.SegmentPublic && pub.Source != SourceInterpretation &&
-		role.AllowedAny(m.Roles, role.ReceivePublicSegment)
+	if pub.Source == SourceInterpretation {
+		// A channel: its language is its interpreter's booth. Only the
+		// booth's live microphone is heard, by the listeners (and relaying
+		// interpreters) of that language, or by everyone in consecutive mode.
+		lang := pub.Publisher.Interprets
+		if lang == "" || !pub.Publisher.Live {
+			return false
+		}
+		return pub.Mode == protocol.ModeConsecutive || m.Listening == lang
+	}
+	// The floor reaches every listener (ducked under a picked language on
+	// the listener's device), but not an interpreter who relays a channel:
+	// the relay replaces the floor.
+	return m.Interprets == "" || m.Listening == protocol.ListenFloor
 }
 
 // Keyed reports whether from's keys go to m: whether any publication from
-// could make is routed to m. A member sends keys before it publishes, so the
-// decision cannot wait for the tracks.
+// could make is routed to m, under any listening choice of m, booth turn or
+// mode. A member sends keys before it publishes, so the decision cannot wait
+// for the tracks; and picking a language, relaying or handing over the
+// microphone must not wait for new keys, so none of them changes it.
 func Keyed(segment string, m, from Member) bool {
+	m.Listening = protocol.ListenFloor
+	from.Live = true
+	if from.Interprets == "" {
+		from.Interprets = "und" // a channel of some language, for the rule
+	}
 	return slices.ContainsFunc(sources, func(src string) bool {
-		return Routes(segment, m, Publication{Publisher: from, Source: src})
+		return Routes(segment, m, Publication{Publisher: from, Source: src, Mode: protocol.ModeConsecutive})
 	})
 }
 
@@ -77,4 +103,4 @@ func Keyed(segment string, m, from Member) bool {
 var sources = []string{"", SourceInterpretation}
 
 // SourceInterpretation is the source label of an interpreter's channel.
-const SourceInterpretation = "interpretation"
+const SourceInterpretation = protocol.SourceInterpretation

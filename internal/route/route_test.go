@@ -10,13 +10,15 @@ import (
 
 // vectorMember is a member of testdata/routing.json.
 type vectorMember struct {
-	State     string   `json:"state"`
-	Roles     []string `json:"roles"`
-	Listening string   `json:"listening"`
+	State      string   `json:"state"`
+	Roles      []string `json:"roles"`
+	Listening  string   `json:"listening"`
+	Interprets string   `json:"interprets"`
+	Live       bool     `json:"live"`
 }
 
 func (v vectorMember) member() Member {
-	m := Member{State: v.State, Listening: v.Listening, Roles: []role.Role{}}
+	m := Member{State: v.State, Listening: v.Listening, Interprets: v.Interprets, Live: v.Live, Roles: []role.Role{}}
 	for _, r := range v.Roles {
 		m.Roles = append(m.Roles, role.Role(r))
 	}
@@ -34,6 +36,7 @@ func TestVectors(t *testing.T) {
 		Cases []struct {
 			Name          string       `json:"name"`
 			Segment       string       `json:"segment"`
+			Mode          string       `json:"mode"`
 			Member        vectorMember `json:"member"`
 			Publisher     vectorMember `json:"publisher"`
 			Source        string       `json:"source"`
@@ -48,7 +51,7 @@ func TestVectors(t *testing.T) {
 	}
 	for _, c := range file.Cases {
 		m, from := c.Member.member(), c.Publisher.member()
-		if got := Routes(c.Segment, m, Publication{Publisher: from, Source: c.Source}); got != c.Routes {
+		if got := Routes(c.Segment, m, Publication{Publisher: from, Source: c.Source, Mode: c.Mode}); got != c.Routes {
 			t.Errorf("%s: routes %v, want %v", c.Name, got, c.Routes)
 		}
 		if got := Keyed(c.Segment, m, from); got != c.Keyed {

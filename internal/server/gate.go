@@ -80,7 +80,8 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 }
 
 // admission looks the call up in the booking: its kind, and whether it names
-// this person (same side, same name, an adviser role on both) in advance.
+// this person (same side, same name, an adviser or interpreter role on
+// both) in advance.
 func (g *gate) admission(ctx context.Context, line, callName string, id *trust.Identity) (call.Admission, error) {
 	if probe.IsTestCall(callName) {
 		return call.Admission{Kind: call.KindVideo, Test: true}, nil
@@ -92,10 +93,12 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 	if err != nil {
 		return call.Admission{}, fmt.Errorf("call %s: %w", callName, err)
 	}
-	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID}
+	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID, Languages: bc.Languages}
 	for _, p := range bc.Named(id.Side) {
-		if p.Name == id.Name && slices.Contains(p.Roles, role.Adviser) && slices.Contains(id.Roles, role.Adviser) {
-			adm.Named = true
+		for _, r := range []role.Role{role.Adviser, role.Interpreter} {
+			if p.Name == id.Name && slices.Contains(p.Roles, r) && slices.Contains(id.Roles, r) {
+				adm.Named = true
+			}
 		}
 	}
 	return adm, nil

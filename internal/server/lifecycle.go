@@ -76,6 +76,7 @@ func (l *lifecycle) handle(ev call.Event) {
 		l.log.Error("lifecycle fell behind: live call events lost", "missed", ev.Missed)
 		l.metrics.Missed(ev.Missed)
 	}
+	l.record(ctx, ev)
 	log := l.log.With("call", ev.Call)
 	switch ev.Kind {
 	case call.EventJoined:
@@ -143,7 +144,7 @@ func resumeLive(ctx context.Context, st *store.Store, reg *call.Registry, log *s
 			return err
 		}
 		for _, c := range live {
-			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID}) {
+			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID, Languages: c.Languages}) {
 				log.Info("booked call resumed after a restart", "line", ln.Name, "booking", c.ID)
 			}
 		}

@@ -301,7 +301,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Gate:       &gate{store: st, booking: book, revoked: revs.Revoked, now: time.Now},
 		Revocation: revs,
 		Enrol:      enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
-		Booking:    book,
+		Booking:    book, Record: st,
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},

@@ -32,6 +32,7 @@ type Call struct {
 	Version      int64
 	Created      time.Time
 	Participants []CallParticipant // in the order they were named
+	Languages    []string          // interpretation languages (migration 6)
 	Transitions  []CallTransition  // oldest first; the first is the request
 }
 
@@ -83,6 +84,10 @@ func (s *Store) AddCall(ctx context.Context, c Call) error {
 	if err != nil {
 		return fmt.Errorf("store: call %q: %w", c.ID, err)
 	}
+	languages, err := json.Marshal(nonNil(c.Languages))
+	if err != nil {
+		return fmt.Errorf("store: call %q: %w", c.ID, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: call %q: %w", c.ID, err)
@@ -96,9 +101,9 @@ func (s *Store) AddCall(ctx context.Context, c Call) error {
 		return fmt.Errorf("store: call %q: %w", c.ID, ErrExists)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO calls(id, line, kind, initiating_side, state, scheduled_start, duration_minutes,
-		public_opening_minutes, agenda, actual_start, actual_end, version, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		public_opening_minutes, agenda, actual_start, actual_end, version, created_at, languages) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		c.ID, c.Line, c.Kind, c.InitiatingSide, c.State, c.ScheduledStart.UnixMilli(), int64(c.Duration/time.Minute), int64(c.PublicOpening/time.Minute),
-		string(agenda), ms(c.ActualStart), ms(c.ActualEnd), s.now().UnixMilli())
+		string(agenda), ms(c.ActualStart), ms(c.ActualEnd), s.now().UnixMilli(), string(languages))
 	if err != nil {
 		return fmt.Errorf("store: call %q: %w", c.ID, err)
 	}
@@ -177,7 +182,7 @@ func addTransition(ctx context.Context, tx *sql.Tx, id string, seq int, t CallTr
 	if err != nil {
 		return fmt.Errorf("store: call %q: transition: %w", id, err)
 	}
-	return nil
+	return recordTransition(ctx, tx, id, t)
 }
 
 func commit(tx *sql.Tx, id string) error {
@@ -247,7 +252,7 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT id, line, kind, initiating_side, state, scheduled_start, duration_minutes,
-		public_opening_minutes, agenda, actual_start, actual_end, version, created_at FROM calls `+where, args...)
+		public_opening_minutes, agenda, actual_start, actual_end, version, created_at, languages FROM calls `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: calls: %w", err)
 	}
@@ -255,16 +260,23 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 	for rows.Next() {
 		var c Call
 		var start, minutes, opening, created int64
-		var agenda string
+		var agenda, languages string
 		var actualStart, actualEnd sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Line, &c.Kind, &c.InitiatingSide, &c.State, &start, &minutes,
-			&opening, &agenda, &actualStart, &actualEnd, &c.Version, &created); err != nil {
+			&opening, &agenda, &actualStart, &actualEnd, &c.Version, &created, &languages); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: calls: %w", err)
 		}
 		if err := json.Unmarshal([]byte(agenda), &c.Agenda); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: call %q: agenda: %w", c.ID, err)
+		}
+		if err := json.Unmarshal([]byte(languages), &c.Languages); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: call %q: languages: %w", c.ID, err)
+		}
+		if len(c.Languages) == 0 {
+			c.Languages = nil // as written: none
 		}
 		c.ScheduledStart = time.UnixMilli(start).UTC()
 		c.Duration = time.Duration(minutes) * time.Minute

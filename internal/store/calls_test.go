@@ -69,6 +69,7 @@ func TestCallRoundTrip(t *testing.T) {
 		t.Fatalf("schema version %d, want %d", v, len(migrations))
 	}
 	in := requested("c-aaaaaaaaaaaa", time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	in.Languages = []string{"ru", "en"}
 	if err := s.AddCall(ctx, in); err != nil {
 		t.Fatal(err)
 	}

@@ -151,6 +151,30 @@ var migrations = []string{
 	// 8: a call may be booked with a public opening for the press
 	// (docs/PROTOCOL.md, "Segments"), its length in minutes; 0: none.
 	`ALTER TABLE calls ADD COLUMN public_opening_minutes INTEGER NOT NULL DEFAULT 0 CHECK (public_opening_minutes >= 0);`,
+	// 9: a call's interpretation languages (a JSON array of BCP 47 tags).
+	`ALTER TABLE calls ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';`,
+	// 10: the call record (record.go): each line's hash-chained entries,
+	// each stored as its canonical encoding with its hash; and the sides'
+	// signed readouts (readouts.go). Rows are only ever inserted.
+	`CREATE TABLE record_entries (
+		line  TEXT NOT NULL,
+		seq   INTEGER NOT NULL,              -- 1, 2, … within the line
+		entry TEXT NOT NULL,                 -- canonical JSON (internal/audit)
+		hash  BLOB NOT NULL,                 -- SHA-256("hotline-record-v1\0" || entry)
+		PRIMARY KEY (line, seq)
+	);
+	CREATE TABLE readouts (
+		id        TEXT PRIMARY KEY,          -- audit.ReadoutID
+		line      TEXT NOT NULL REFERENCES lines(name),
+		call      TEXT NOT NULL REFERENCES calls(id),
+		side      TEXT NOT NULL,
+		name      TEXT NOT NULL,             -- the signer's
+		published INTEGER NOT NULL,          -- unix seconds, as signed
+		corrects  TEXT REFERENCES readouts(id),
+		signed    TEXT NOT NULL,             -- JSON of the signed readout, as received
+		seq       INTEGER NOT NULL           -- its entry in the line's record
+	);
+	CREATE INDEX readouts_line ON readouts(line, seq);`,
 }
 
 // Store is an open database.

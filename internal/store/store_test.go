@@ -84,6 +84,8 @@ func TestAttendanceMigration(t *testing.T) {
 		`DROP TABLE revocations`,                                 // migration 6
 		`DROP TABLE probe_results`,                               // migration 7
 		`ALTER TABLE calls DROP COLUMN public_opening_minutes`,   // migration 8
+		`ALTER TABLE calls DROP COLUMN languages`,                // migration 9
+		`DROP TABLE record_entries`, `DROP TABLE readouts`,       // migration 10
 		`DELETE FROM schema_migrations WHERE version > 3`,
 		`INSERT INTO sessions(call, participant, name, joined_at, left_at) VALUES('demo/x', 'p1', 'Alice', 1000, 2000)`,
 	} {

@@ -106,6 +106,14 @@ func decodeBody(body []byte, v any) error {
 	if len(body) > MaxBodySize {
 		return fmt.Errorf("%w: body is %d bytes, at most %d", ErrMalformed, len(body), MaxBodySize)
 	}
+	return DecodeCanonical(body, v)
+}
+
+// DecodeCanonical decodes data into v (a pointer to a struct whose fields
+// are in the order the spec gives) strictly, and requires data to be
+// canonical, as decodeBody explains. The caller bounds data's size. Other
+// signed and hashed bodies use it too (internal/audit).
+func DecodeCanonical(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return fmt.Errorf("%w: body is not UTF-8", ErrMalformed)
 	}
@@ -123,6 +131,9 @@ func decodeBody(body []byte, v any) error {
 	}
 	return nil
 }
+
+// Canonical is v's canonical JSON (see canonicalJSON).
+func Canonical(v any) ([]byte, error) { return canonicalJSON(v) }
 
 // canonicalJSON encodes v the way JSON.stringify does in the browser: Go's
 // encoder without HTML escaping writes the same bytes for every string a

@@ -162,6 +162,16 @@ export class CallsApi {
     return this.#authed('POST', `/api/calls/${encodeURIComponent(id)}/${encodeURIComponent(event)}`, body);
   }
 
+  /** The line's call record: {hotline_record, line, entries} (docs/API.md, "Call record"). */
+  record() {
+    return this.#authed('GET', `/api/lines/${encodeURIComponent(this.line)}/record`);
+  }
+
+  /** The line's readouts (public): {line, readouts}. */
+  readouts() {
+    return exchange('GET', `/api/lines/${encodeURIComponent(this.line)}/readouts`);
+  }
+
   /**
    * Fetches a call's iCalendar file with the token and hands it to the
    * browser as a download (a plain link cannot carry the token).

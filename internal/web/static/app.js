@@ -36,6 +36,8 @@ Object.defineProperty(window, 'hotline', {
     // The media worker's frame counters (sent, dropped, decrypted per
     // participant, failures by reason); null once the call is over.
     frames: () => current?.frameStats() ?? Promise.resolve(null),
+    // The interpretation mix's spectrum at these frequencies, in dB (interpretation.js).
+    levels: (/** @type {number[]} */ freqs) => current?.interp.levels(freqs) ?? freqs.map(() => -Infinity),
     sdp: () => ({ local: current?.session.pc.localDescription?.sdp ?? '', remote: current?.session.pc.remoteDescription?.sdp ?? '' }),
   }),
 });

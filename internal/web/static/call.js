@@ -4,12 +4,14 @@
 
 import { CallsApi } from './api.js';
 import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
-import { byId, fillDevices, sentence, toast } from './dom.js';
+import { byId, fillDevices, toast } from './dom.js';
+import { showEnded } from './ending.js';
+import { Interpretation } from './interpretation.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
 import { renderControls, renderPlace, renderSelf } from './controls.js';
 import { loadIdentity } from './e2ee/identity.js';
-import { E2EESession } from './e2ee/session.js';
+import { WitnessedSession as E2EESession } from './witness.js'; // an E2EESession that signs witness statements
 import { joinProof, verifyCredential } from './e2ee/trust.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
@@ -51,6 +53,7 @@ export class Call {
     this.selfview = byId('selfview');
     this.controls = byId('controls');
     this.grid = new TileGrid(byId('tiles'), byId('audio-sink'), (blocked) => this.#soundBlocked(blocked));
+    this.interp = new Interpretation();
     this.timer = 0;
     this.sampling = false; // a getStats is in flight
     this.soundToastShown = false;
@@ -186,6 +189,7 @@ export class Call {
     };
     s.ontrack = (t) => this.grid.addTrack(t);
     s.ontrackended = (t) => this.grid.removeTrack(t);
+    this.interp.attach(s, this.grid); // language picker, ducking, interpreter's console
     s.onerror = (e) => {
       if (e.code === 'removed') this.removed = e.message;
       this.#error(`${e.code}: ${e.message}`, e.code);
@@ -339,6 +343,7 @@ export class Call {
       resuming: s.resuming,
       phone: this.phone,
       e2ee: this.e2ee?.state() ?? null,
+      interpretation: this.interp.state(),
     };
   }
 
@@ -570,24 +575,13 @@ export class Call {
     this.worker.terminate();
     for (const t of [this.mic, this.cam, this.cam2]) t?.track?.stop();
     this.grid.clear();
+    this.interp.close();
     this.selfview.replaceChildren();
     const removed = this.removed;
     const ended = this.endedBy;
     this.#link('closed', left ? 'Left the call' : ended ? 'Call ended' : removed ? 'Removed' : 'Disconnected');
     this.controls.hidden = true;
-    const retry = this.opts.kiosk ? 'Trying again in a few seconds…' : 'Check the network, then rejoin.';
-    byId('overlay-title').textContent = left ? 'You left the call'
-      : ended ? 'The call has ended'
-        : removed ? 'You were removed from the call'
-          : refused ? 'Could not join the call' : 'The connection to the line was lost';
-    byId('overlay-text').textContent = left ? `Call ${this.opts.call}.`
-      : ended ? `${sentence(ended.reason || 'the call was ended')}, by ${ended.by || 'the other side'}.`
-        : removed ? `${sentence(removed)}.`
-          : refused ? `${refused} ${this.opts.kiosk ? retry : ''}` : retry;
-    byId('overlay').dataset.reason = left ? 'left' : ended ? 'ended' : removed ? 'removed' : refused ? 'refused' : 'lost';
-    byId('rejoin').setAttribute('href', `/call/${encodeURIComponent(this.opts.call)}`);
-    // An ended call cannot be joined again: no Rejoin.
-    byId('rejoin').hidden = !!ended;
+    showEnded({ left, refused, ended, removed, kiosk: this.opts.kiosk, call: this.opts.call });
     byId('overlay').hidden = false;
     // A wall monitor has nobody to press Rejoin: it retries on its own
     // (not after a removal or the end of the call: those were someone's decision).

@@ -14,11 +14,11 @@ import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 export const PROTOCOL_VERSION = 2;
 
 /** @typedef {'audio'|'video'} Kind */
-/** @typedef {{id: string, kind: Kind, source: string}} TrackInfo */
-/** @typedef {{id: string, name: string, state?: string, listening?: string, tracks: TrackInfo[]}} Participant */
+/** @typedef {{id: string, kind: Kind, source: string, language?: string}} TrackInfo */
+/** @typedef {{id: string, name: string, state?: string, listening?: string, interprets?: string, live?: boolean, hand_over?: boolean, tracks: TrackInfo[]}} Participant */
 /**
  * What the server says arrives on one mid.
- * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string}} ReceiveEntry
+ * @typedef {{mid: string, participant: string, name: string, track: string, kind: Kind, source: string, language?: string}} ReceiveEntry
  */
 /**
  * A remote track as handed to the UI: the table entry plus the media.
@@ -125,6 +125,7 @@ export class Session {
     this.segment = 'private';
     /** the segment marker of the last roster (PROTOCOL.md, "Segments"), unverified: e2ee checks it */
     this.marker = null;
+    /** @type {{languages: string[], mode: string}} the call's interpretation, from the last roster */ this.interp = { languages: [], mode: '' };
     /**
      * Who ended the call for everyone and why, once the server says so
      * (PROTOCOL.md, "End of a call"); the socket then closes with 4001.
@@ -379,6 +380,8 @@ export class Session {
     this.#send({ type: action, participant });
   }
 
+  /** An interpretation message (PROTOCOL.md, "Interpretation"), from interpretation.js. @param {object} msg */ interpretation(msg) { this.#send(msg); }
+
   leave() {
     this.#send({ type: 'leave' });
     this.#closed(1000, 'left');
@@ -392,6 +395,7 @@ export class Session {
       case 'roster':
         this.roster = Array.isArray(msg.participants) ? msg.participants : [];
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
+        this.interp = { languages: Array.isArray(msg.languages) ? msg.languages.map(String) : [], mode: String(msg.mode ?? '') };
         this.marker = msg.marker && typeof msg.marker === 'object' ? msg.marker : null;
         this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : [], this.marker);
         break;

@@ -22,6 +22,7 @@ import { goBadge } from './gonogo.js';
 import { loadIdentity } from './e2ee/identity.js';
 import { verifyCredential } from './e2ee/trust.js';
 import { kv, roleLabel } from './enrol.js';
+import { showRecord } from './record.js';
 
 /** How often the lists are fetched again, so the other side's moves appear. */
 const POLL_MS = 4000;
@@ -456,7 +457,10 @@ class SchedulePage {
       const took = [...new Set((c.sessions ?? []).map((s) => s.name))];
       kv(dl, 'Took part', took.length ? took.join(', ') : 'nobody joined');
       this.#details(dl, c);
-      card.append(this.#top(c), times(c.scheduled_start, this.side), dl);
+      const rec = el('button', 'btn', 'Record');
+      rec.dataset.action = 'record';
+      rec.addEventListener('click', () => this.api && showRecord(this.api, c.id, (c.line?.sides ?? []).map((s) => s.name)));
+      card.append(this.#top(c), times(c.scheduled_start, this.side), dl, rec);
       return card;
     });
     this.past.replaceChildren(...rows);

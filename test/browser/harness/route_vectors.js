@@ -12,7 +12,7 @@ export async function run() {
   let checked = 0;
   for (const c of cases) {
     checked++;
-    const got = routes(c.segment, c.member, { publisher: c.publisher, source: c.source });
+    const got = routes(c.segment, c.member, { publisher: c.publisher, source: c.source, mode: c.mode });
     if (got !== c.routes) failures.push(`${c.name}: routes ${got}, want ${c.routes}`);
     const k = keyed(c.segment, c.member, c.publisher);
     if (k !== c.keyed) failures.push(`${c.name}: keyed ${k}, want ${c.keyed}`);

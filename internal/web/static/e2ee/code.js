@@ -37,7 +37,7 @@ export async function verificationCode(line, call, members) {
   const sorted = [...members].sort((x, y) => compareBytes(x.sigKey, y.sigKey));
   const parts = [LABEL_VERIFICATION, str16(line), str16(call)];
   for (const m of sorted) {
-    parts.push(m.sigKey, u64(m.kid), await sha256(concat(LABEL_COMMITMENT, u64(m.kid), m.baseKey)));
+    parts.push(m.sigKey, u64(m.kid), await keyCommitment(m.kid, m.baseKey));
   }
   const h = await sha256(concat(...parts));
   const groups = [];
@@ -45,4 +45,13 @@ export async function verificationCode(line, call, members) {
     groups.push(String(((h[2 * i] << 8) | h[2 * i + 1]) % 10000).padStart(4, "0"));
   }
   return groups.join(" ");
+}
+
+/**
+ * SHA-256("hotline-key-commitment-v1\0" || u64(kid) || base_key): what the
+ * code and a witness statement say of a sender key, never the key.
+ * @param {number} kid @param {Uint8Array} baseKey @returns {Promise<Uint8Array>}
+ */
+export async function keyCommitment(kid, baseKey) {
+  return sha256(concat(LABEL_COMMITMENT, u64(kid), baseKey));
 }

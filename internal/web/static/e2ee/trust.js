@@ -236,7 +236,7 @@ export async function newDeviceKeys() {
  * order, with U+2028 and U+2029 escaped as Go's encoder does. A verifier
  * accepts a body only in this exact form (see decodeBody).
  */
-function canonical(obj) {
+export function canonical(obj) {
   return JSON.stringify(obj).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 

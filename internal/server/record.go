@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"hotline/internal/audit"
+	"hotline/internal/call"
+)
+
+// record appends a live call's event to its line's call record
+// (internal/audit). Booked calls' transitions are appended by the store
+// with the transition itself; witness statements and signed heads by the
+// HTTP API.
+func (l *lifecycle) record(ctx context.Context, ev call.Event) {
+	e, ok := recordEntry(ev)
+	if !ok {
+		return
+	}
+	if _, err := l.store.AppendRecord(ctx, e); err != nil {
+		l.log.Error("call record", "call", ev.Call, "kind", ev.Kind, "err", err)
+	}
+}
+
+// removedBy is how a left event's Why names a removal (internal/call).
+const removedBy = "removed by "
+
+// recordEntry is the record entry of a live call's event. A new kind of
+// event (press segment markers, probe results) gets its case here and its
+// audit.Kind; an event without one is not recorded.
+func recordEntry(ev call.Event) (audit.Entry, bool) {
+	line, name, ok := strings.Cut(ev.Call, "/")
+	if !ok {
+		return audit.Entry{}, false
+	}
+	e := audit.Entry{Line: line, Call: name, At: ev.At.UnixMilli()}
+	m := ev.Member
+	withMember := func(k audit.Kind) {
+		e.Kind, e.Participant, e.Device, e.Name, e.Side = k, m.ID, m.Device, m.Name, m.Side
+	}
+	switch ev.Kind {
+	case call.EventOpened:
+		e.Kind = audit.Opened
+	case call.EventJoined:
+		withMember(audit.Joined)
+		e.To = string(ev.To)
+	case call.EventMoved:
+		withMember(moveKind(ev.From, ev.To))
+		e.From, e.To, e.By = string(ev.From), string(ev.To), ev.By
+	case call.EventLeft:
+		withMember(audit.Left)
+		e.From, e.Reason = string(ev.From), ev.Why
+		if by, ok := strings.CutPrefix(ev.Why, removedBy); ok {
+			e.Kind, e.By, e.Reason = audit.Removed, by, ""
+		}
+	case call.EventClosed:
+		e.Kind, e.Reason, e.By = audit.Closed, ev.Why, ev.By
+	case call.EventSegment:
+		e.Kind, e.To = audit.Segment, ev.Segment
+	case call.EventKey:
+		withMember(audit.Key)
+		kid := ev.KID
+		e.KID = &kid
+	default:
+		return audit.Entry{}, false
+	}
+	return e, true
+}
+
+// moveKind names a move: admitted from the lobby, called in from the
+// bench, sent out to it.
+func moveKind(from, to call.State) audit.Kind {
+	switch {
+	case from == call.StateWaiting && to == call.StateIn:
+		return audit.Admitted
+	case from == call.StateBench && to == call.StateIn:
+		return audit.CalledIn
+	case from == call.StateIn && to == call.StateBench:
+		return audit.SentOut
+	}
+	return audit.Moved
+}
