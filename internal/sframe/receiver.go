@@ -146,12 +146,12 @@ func (r *Receiver) Decrypt(dst []byte, kind Kind, frame []byte) (kid uint64, out
 // window is the anti-replay state of one KID: the highest CTR accepted and
 // a bitmap of which of the ReplayWindow CTRs ending at it were accepted
 // (RFC 3711 §3.3.2's sliding window, applied to the SFrame CTR as RFC 9605
-// §9.3 suggests). bit i of the 128-bit map (lo = bits 0–63, hi = 64–127)
-// stands for CTR top−i.
+// §9.3 suggests). Bit i of the map (word i/64, bit i%64) stands for CTR
+// top−i.
 type window struct {
 	started bool
 	top     uint64
-	lo, hi  uint64
+	bits    [ReplayWindow / 64]uint64
 }
 
 // accept records ctr as seen, or says why it must be refused: it was
@@ -161,20 +161,18 @@ type window struct {
 func (w *window) accept(ctr uint64) error {
 	switch {
 	case !w.started:
-		*w = window{started: true, top: ctr, lo: 1}
+		*w = window{started: true, top: ctr}
+		w.bits[0] = 1
 	case ctr > w.top:
 		w.shift(ctr - w.top)
 		w.top = ctr
-		w.lo |= 1
+		w.bits[0] |= 1
 	default:
 		d := w.top - ctr
 		if d >= ReplayWindow {
 			return fmt.Errorf("CTR %d is older than the window (highest %d)", ctr, w.top)
 		}
-		word, bit := &w.lo, d
-		if d >= 64 {
-			word, bit = &w.hi, d-64
-		}
+		word, bit := &w.bits[d/64], d%64
 		if *word&(1<<bit) != 0 {
 			return fmt.Errorf("CTR %d already seen", ctr)
 		}
@@ -185,13 +183,19 @@ func (w *window) accept(ctr uint64) error {
 
 // shift moves the bitmap up by s positions as the highest CTR grows by s.
 func (w *window) shift(s uint64) {
-	switch {
-	case s >= 128:
-		w.lo, w.hi = 0, 0
-	case s >= 64:
-		w.hi, w.lo = w.lo<<(s-64), 0
-	default:
-		w.hi = w.hi<<s | w.lo>>(64-s)
-		w.lo <<= s
+	if s >= ReplayWindow {
+		w.bits = [ReplayWindow / 64]uint64{}
+		return
+	}
+	words, b := int(s/64), s%64
+	for i := len(w.bits) - 1; i >= 0; i-- {
+		var v uint64
+		if j := i - words; j >= 0 {
+			v = w.bits[j] << b
+			if b != 0 && j > 0 {
+				v |= w.bits[j-1] >> (64 - b)
+			}
+		}
+		w.bits[i] = v
 	}
 }

@@ -36,7 +36,12 @@ const (
 	// ReplayWindow is how many CTR values, ending at the highest one
 	// accepted for a KID, a Receiver remembers (RFC 9605 §9.3 leaves
 	// anti-replay to the application; this is RFC 3711 §3.3.2's scheme).
-	ReplayWindow = 128
+	// One KID's CTRs count every track of its sender, and a receiver's
+	// tracks go through separate pipelines that can fall behind one
+	// another: 1024 CTRs are about 12 s of 50 audio and 30 video frames a
+	// second (128, 1.6 s, refused honest video frames on a loaded
+	// machine). A multiple of 64.
+	ReplayWindow = 1024
 )
 
 // Errors. Every error returned by this package wraps exactly one of them.

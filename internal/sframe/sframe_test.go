@@ -261,7 +261,7 @@ func TestWindow(t *testing.T) {
 	if !accept(&w, math.MaxUint64) || accept(&w, math.MaxUint64) {
 		t.Fatal("first CTR")
 	}
-	if !accept(&w, math.MaxUint64-127) || accept(&w, math.MaxUint64-128) {
+	if !accept(&w, math.MaxUint64-(ReplayWindow-1)) || accept(&w, math.MaxUint64-ReplayWindow) {
 		t.Fatal("window edge below MaxUint64")
 	}
 
@@ -269,22 +269,25 @@ func TestWindow(t *testing.T) {
 	if !accept(&w, 0) || accept(&w, 0) {
 		t.Fatal("CTR 0 twice")
 	}
-	// Every shift distance across the 64-bit word boundary keeps exactly
-	// the CTRs that are still inside the window.
-	for s := uint64(1); s <= 130; s++ {
+	// Every shift distance, across every word boundary and past the
+	// window, keeps exactly the CTRs that are still inside the window.
+	const base = 10 * ReplayWindow
+	offsets := []uint64{1, 10, 63, 64, 65, 127, 128, 500, ReplayWindow - 2, ReplayWindow - 1}
+	for s := uint64(1); s <= ReplayWindow+2; s++ {
 		var w window
-		seen := []uint64{1000}
-		accept(&w, 1000)
-		for _, c := range []uint64{999, 990, 937, 936, 873} {
-			if accept(&w, c) {
-				seen = append(seen, c)
+		seen := map[uint64]bool{base: true}
+		accept(&w, base)
+		for _, o := range offsets {
+			if !accept(&w, base-o) {
+				t.Fatalf("CTR %d inside the first window refused", base-o)
 			}
+			seen[base-o] = true
 		}
-		top := 1000 + s
+		top := base + s
 		if !accept(&w, top) {
 			t.Fatalf("shift %d: new highest refused", s)
 		}
-		for _, c := range seen {
+		for c := range seen {
 			inside := top-c < ReplayWindow
 			if err := w.accept(c); err == nil {
 				t.Fatalf("shift %d: CTR %d accepted twice", s, c)
@@ -294,7 +297,7 @@ func TestWindow(t *testing.T) {
 		}
 		// Unseen CTRs inside the window are still accepted once.
 		for c := top - ReplayWindow + 1; c < top; c++ {
-			if c == 1000 || c == 999 || c == 990 || c == 937 || c == 936 || c == 873 {
+			if seen[c] {
 				continue
 			}
 			if !accept(&w, c) || accept(&w, c) {

@@ -416,24 +416,24 @@ func buildSharedVectors() (*sharedVectors, error) {
 		{"header not minimally encoded (KID 5 in an extended field)", []stepSpec{{Audio,
 			append([]byte{0x78, 0x80, 0x05}, vecBytes("nonminimal", 40)...), "malformed"}}},
 		{"replayed CTR", []stepSpec{{Video, at(46), "ok"}, {Video, at(46), "replay"}}},
-		{"CTR older than the window", []stepSpec{{Video, at(300), "ok"}, {Video, at(300 - ReplayWindow), "replay"}}},
+		{"CTR older than the window", []stepSpec{{Video, at(3000), "ok"}, {Video, at(3000 - ReplayWindow), "replay"}}},
 		{"replay window edges", []stepSpec{
-			{Video, at(300), "ok"},
-			{Video, at(300 - ReplayWindow + 1), "ok"}, // the oldest CTR the window holds
-			{Video, at(300 - ReplayWindow), "replay"}, // one older
-			{Video, at(300 - ReplayWindow + 1), "replay"},
-			{Video, at(299), "ok"},                      // out of order, inside the window
-			{Video, at(301), "ok"},                      // the window moves up by one ...
-			{Video, at(301 - ReplayWindow), "replay"},   // ... and 173 falls out of it
-			{Video, at(301 - ReplayWindow + 1), "ok"},   // 174 is still inside
-			{Video, at(300 + 2*ReplayWindow), "ok"},     // a jump past a whole window
-			{Video, at(301), "replay"},                  // now too old
-			{Video, at(300 + 2*ReplayWindow - 1), "ok"}, // just below the new highest
+			{Video, at(3000), "ok"},
+			{Video, at(3000 - ReplayWindow + 1), "ok"}, // the oldest CTR the window holds
+			{Video, at(3000 - ReplayWindow), "replay"}, // one older
+			{Video, at(3000 - ReplayWindow + 1), "replay"},
+			{Video, at(2999), "ok"},                      // out of order, inside the window
+			{Video, at(3001), "ok"},                      // the window moves up by one ...
+			{Video, at(3001 - ReplayWindow), "replay"},   // ... and its lowest CTR falls out of it
+			{Video, at(3001 - ReplayWindow + 1), "ok"},   // the next is still inside
+			{Video, at(3000 + 2*ReplayWindow), "ok"},     // a jump past a whole window
+			{Video, at(3001), "replay"},                  // now too old
+			{Video, at(3000 + 2*ReplayWindow - 1), "ok"}, // just below the new highest
 		}},
 		{"forged frame does not move the window", []stepSpec{
-			{Video, flip(at(600), -1, 0x01), "auth"}, // CTR 600 claimed, not authentic
-			{Video, at(10), "ok"},                    // still inside: the window did not move to 600
-			{Video, at(600), "ok"},
+			{Video, flip(at(5000), -1, 0x01), "auth"}, // CTR 5000 claimed, not authentic
+			{Video, at(10), "ok"},                     // still inside: the window did not move to 5000
+			{Video, at(5000), "ok"},
 			{Video, at(10), "replay"},
 		}},
 		{"each KID has its own window", []stepSpec{

@@ -17,7 +17,7 @@
 /** AES_128_GCM_SHA256_128, RFC 9605 §4.5 and §8.1. */
 export const CIPHER_SUITE = 0x0004;
 /** Replay window: CTRs remembered per KID, ending at the highest accepted. */
-export const REPLAY_WINDOW = 128;
+export const REPLAY_WINDOW = 1024;
 const BASE_KEY_LEN = 16; // docs/PROTOCOL.md, "Keys"
 const NK = 16; // AEAD.Nk
 const NN = 12; // AEAD.Nn
