@@ -94,7 +94,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 	}
 	if named {
 		fs.Var(&advisers, "adviser", "`name` of an adviser of your side on the call (repeatable)")
-		fs.Var(&people, "participant", "`NAME=ROLE[,ROLE]` of your side on the call, e.g. \"Anna Petrova=principal\" (repeatable)")
+		fs.Var(&people, "participant", "`NAME=ROLE[,ROLE]` of your side on the call, e.g. \"Anna Petrova=principal\"; an interpreter limited to some languages: \"Ivan Petrov=interpreter:ru+en\" (repeatable)")
 	}
 	if transition {
 		fs.Int64Var(&c.version, "version", 0, "act only if the call is still at this `version` (from show)")
@@ -192,7 +192,8 @@ func isTransition(name string) bool {
 }
 
 // participantsOf turns --adviser NAME and --participant NAME=ROLES into
-// the API's participants.
+// the API's participants. The interpreter role may carry the languages the
+// interpreter may serve: NAME=interpreter:LANG[+LANG] ("interprets").
 func participantsOf(advisers, people []string) ([]api.Participant, error) {
 	var out []api.Participant
 	for _, a := range advisers {
@@ -203,7 +204,18 @@ func participantsOf(advisers, people []string) ([]api.Participant, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("--participant %q: want NAME=ROLE[,ROLE], e.g. \"Anna Petrova=principal\"", p)
 		}
-		out = append(out, api.Participant{Name: p[:i], Roles: strings.Split(p[i+1:], ",")})
+		part := api.Participant{Name: p[:i]}
+		for _, r := range strings.Split(p[i+1:], ",") {
+			r, langs, limited := strings.Cut(r, ":")
+			if limited {
+				if r != "interpreter" || langs == "" {
+					return nil, fmt.Errorf("--participant %q: only the interpreter role takes languages, as interpreter:LANG[+LANG], e.g. \"Ivan Petrov=interpreter:ru+en\"", p)
+				}
+				part.Interprets = strings.Split(langs, "+")
+			}
+			part.Roles = append(part.Roles, r)
+		}
+		out = append(out, part)
 	}
 	return out, nil
 }
@@ -335,7 +347,11 @@ func printCall(w io.Writer, c api.Call) {
 	for _, side := range c.Line.Sides {
 		var names []string
 		for _, p := range c.Participants[side.Name] {
-			names = append(names, p.Name+" ("+strings.Join(p.Roles, ", ")+")")
+			who := p.Name + " (" + strings.Join(p.Roles, ", ")
+			if len(p.Interprets) > 0 {
+				who += ": " + strings.Join(p.Interprets, "+")
+			}
+			names = append(names, who+")")
 		}
 		if len(names) > 0 {
 			row(w, "named ("+side.Name+")", strings.Join(names, "; "))

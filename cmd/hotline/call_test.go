@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,6 +156,21 @@ func TestCallCommands(t *testing.T) {
 
 // Bad input is refused with a clear error and a non-zero exit, and
 // nothing is stored, whether the command or the server refuses it.
+// TestCallInterpreterLanguages: --participant NAME=interpreter:LANG+LANG
+// books an interpreter for some of the call's languages; the call shows it.
+func TestCallInterpreterLanguages(t *testing.T) {
+	l := startCallLine(t)
+	c := l.callJSON("East Operator", "request", "--when", "in 2h", "--language", "ru", "--language", "en", "--language", "fr",
+		"--participant", "East Interpreter=interpreter:ru+en", "--participant", "East Relay=interpreter")
+	ps := c.Participants["east"]
+	if len(ps) != 2 || !slices.Equal(ps[0].Interprets, []string{"ru", "en"}) || ps[1].Interprets != nil || !slices.Equal(c.Languages, []string{"ru", "en", "fr"}) {
+		t.Fatalf("requested %+v", c)
+	}
+	if out := l.must("West Principal", "show", c.ID); !strings.Contains(out, "East Interpreter (interpreter: ru+en); East Relay (interpreter)") {
+		t.Errorf("show:\n%s", out)
+	}
+}
+
 func TestCallCommandRefusals(t *testing.T) {
 	l := startCallLine(t)
 	c := l.callJSON("East Operator", "request", "--when", "in 1h")
@@ -176,6 +192,9 @@ func TestCallCommandRefusals(t *testing.T) {
 		{"East Operator", "request", []string{"--when", "at 18:00", "--duration", "45m", "--public-opening", "50m"}, "within the call"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna"}, "want NAME=ROLE"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna=queen"}, "unknown role"},
+		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna=adviser:ru"}, "only the interpreter role takes languages"},
+		{"East Operator", "request", []string{"--when", "at 18:00", "--participant", "Anna=interpreter:"}, "only the interpreter role takes languages"},
+		{"East Operator", "request", []string{"--when", "at 18:00", "--language", "ru", "--participant", "Anna=interpreter:fr"}, "not one of the call's languages"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--adviser", " Anna"}, "participant 1"},
 		{"East Operator", "request", []string{"--when", "at 18:00", "--agenda", "a\tb"}, "agenda item 1"},
 		{"East Operator", "request", []string{"--when", "whenever"}, "cannot read the time"},

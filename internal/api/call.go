@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"hotline/internal/protocol"
@@ -24,6 +25,10 @@ const (
 type Participant struct {
 	Name  string   `json:"name"`
 	Roles []string `json:"roles"`
+	// Interprets: the languages an interpreter (a participant with the
+	// interpreter role) may serve, BCP 47 tags; absent or empty: any of
+	// the call's languages.
+	Interprets []string `json:"interprets,omitempty"`
 }
 
 // RequestBody is the body of POST /api/calls: a request for a booked call.
@@ -67,8 +72,9 @@ type Request struct {
 
 // Person is a participant as named in a body: the side is the caller's.
 type Person struct {
-	Name  string
-	Roles []role.Role
+	Name       string
+	Roles      []role.Role
+	Interprets []string // an interpreter's languages; empty: any
 }
 
 // Transition is a parsed TransitionBody.
@@ -113,6 +119,9 @@ func ParseRequest(data []byte) (Request, error) {
 	}
 	if err := protocol.ValidLanguages(b.Languages); err != nil {
 		return Request{}, invalid("languages: %v", err)
+	}
+	if err := InterpretsWithin(named, b.Languages); err != nil {
+		return Request{}, err
 	}
 	return Request{Line: b.Line, Kind: kind, When: b.When, Duration: time.Duration(b.DurationMinutes) * time.Minute,
 		PublicOpening: time.Duration(b.PublicOpeningMinutes) * time.Minute, Agenda: b.Agenda, Named: named, Languages: b.Languages}, nil
@@ -162,9 +171,34 @@ func parseNamed(ps []Participant) ([]Person, error) {
 		if err != nil {
 			return nil, invalid("participant %q: %v", p.Name, err)
 		}
-		out = append(out, Person{Name: p.Name, Roles: roles})
+		if len(p.Interprets) > 0 {
+			if !slices.Contains(roles, role.Interpreter) {
+				return nil, invalid("participant %q: interprets %q without the interpreter role", p.Name, p.Interprets)
+			}
+			if err := protocol.ValidLanguages(p.Interprets); err != nil {
+				return nil, invalid("participant %q: interprets: %v", p.Name, err)
+			}
+		}
+		out = append(out, Person{Name: p.Name, Roles: roles, Interprets: slices.Clone(p.Interprets)})
 	}
 	return out, nil
+}
+
+// InterpretsWithin checks that every named interpreter's languages are
+// among the call's (when the call has any: an operator may add languages in
+// the live call).
+func InterpretsWithin(named []Person, languages []string) error {
+	if len(languages) == 0 {
+		return nil
+	}
+	for _, p := range named {
+		for _, l := range p.Interprets {
+			if !slices.Contains(languages, l) {
+				return invalid("participant %q interprets %q, not one of the call's languages %q", p.Name, l, languages)
+			}
+		}
+	}
+	return nil
 }
 
 // Roles are roles as the API writes them.

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,32 @@ func TestRequestLanguages(t *testing.T) {
 	for _, bad := range []string{`["ru","ru"]`, `["floor"]`, `["not a tag"]`, `["a","b","c","d","e","f","g","h","i"]`, `"ru"`} {
 		if _, err := ParseRequest(fmt.Appendf(nil, body, bad)); err == nil {
 			t.Errorf("languages %s accepted", bad)
+		}
+	}
+}
+
+// TestRequestInterprets: a named interpreter may be limited to some of the
+// call's languages ("interprets"); the list must be language tags, the
+// participant an interpreter, the languages the call's (when it has any).
+func TestRequestInterprets(t *testing.T) {
+	body := `{"line":"demo","kind":"video","when":"now","duration_minutes":30,"languages":%s,"participants":[{"name":"Ivan Petrov","roles":%s,"interprets":%s}]}`
+	r, err := ParseRequest(fmt.Appendf(nil, body, `["ru","en","fr"]`, `["interpreter"]`, `["ru","en"]`))
+	if err != nil || len(r.Named) != 1 || !slices.Equal(r.Named[0].Interprets, []string{"ru", "en"}) {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if r, err := ParseRequest(fmt.Appendf(nil, body, `[]`, `["interpreter"]`, `["de"]`)); err != nil || r.Named[0].Interprets[0] != "de" {
+		t.Errorf("a call without languages (set later in the call): %+v %v", r, err)
+	}
+	for _, bad := range []struct{ langs, roles, interprets, says string }{
+		{`["ru","en"]`, `["adviser"]`, `["ru"]`, "without the interpreter role"},
+		{`["ru","en"]`, `["interpreter"]`, `["fr"]`, "not one of the call's languages"},
+		{`["ru","en"]`, `["interpreter"]`, `["ru","ru"]`, "twice"},
+		{`["ru","en"]`, `["interpreter"]`, `["not a tag"]`, "not a language tag"},
+		{`["ru","en"]`, `["interpreter"]`, `"ru"`, ""},
+	} {
+		_, err := ParseRequest(fmt.Appendf(nil, body, bad.langs, bad.roles, bad.interprets))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("interprets %s (roles %s, call %s): %v, want an error saying %q", bad.interprets, bad.roles, bad.langs, err, bad.says)
 		}
 	}
 }

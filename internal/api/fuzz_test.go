@@ -3,11 +3,13 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"hotline/internal/protocol"
+	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/trust"
 )
@@ -21,6 +23,8 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":1,"x":1}`))
 	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":720,"agenda":[],"participants":[]} `))
 	f.Add([]byte(`{"participants":[{"name":"\u2028","roles":["press"]}]}`))
+	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":30,"languages":["ru","en"],"participants":[{"name":"Ivan","roles":["interpreter"],"interprets":["ru","en"]}]}`))
+	f.Add([]byte(`{"line":"demo","kind":"video","when":"now","duration_minutes":30,"languages":["ru"],"participants":[{"name":"Ivan","roles":["adviser"],"interprets":["fr"]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRequest(data)
 		if err != nil {
@@ -36,7 +40,7 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("out of bounds: %+v", r)
 		}
 		checkNamed(t, r.Named)
-		b := RequestBody{Line: r.Line, Kind: string(r.Kind), When: r.When, DurationMinutes: int64(r.Duration / time.Minute), Agenda: r.Agenda}
+		b := RequestBody{Line: r.Line, Kind: string(r.Kind), When: r.When, DurationMinutes: int64(r.Duration / time.Minute), Agenda: r.Agenda, Languages: r.Languages}
 		for _, n := range r.Named {
 			b.Participants = append(b.Participants, namedJSON(n))
 		}
@@ -71,7 +75,8 @@ func checkNamed(t *testing.T, named []Person) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, n := range named {
-		if trust.ValidDisplayName(n.Name) != nil || seen[n.Name] || len(n.Roles) == 0 || len(n.Roles) > MaxRoles {
+		if trust.ValidDisplayName(n.Name) != nil || seen[n.Name] || len(n.Roles) == 0 || len(n.Roles) > MaxRoles ||
+			(len(n.Interprets) > 0 && (!slices.Contains(n.Roles, role.Interpreter) || protocol.ValidLanguages(n.Interprets) != nil)) {
 			t.Fatalf("participant out of bounds: %+v", n)
 		}
 		seen[n.Name] = true
@@ -79,7 +84,7 @@ func checkNamed(t *testing.T, named []Person) {
 }
 
 func namedJSON(n Person) Participant {
-	p := Participant{Name: n.Name}
+	p := Participant{Name: n.Name, Interprets: n.Interprets}
 	for _, r := range n.Roles {
 		p.Roles = append(p.Roles, string(r))
 	}

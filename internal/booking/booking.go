@@ -105,6 +105,9 @@ type Participant struct {
 	Side  string
 	Name  string
 	Roles []role.Role
+	// Interprets: the languages an interpreter may serve (the booth it may
+	// take); empty: any of the call's languages.
+	Interprets []string
 }
 
 // Call is a call as stored: the schedule's call, the people named on it,

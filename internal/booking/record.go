@@ -33,7 +33,7 @@ func storeParticipants(ps []Participant) []store.CallParticipant {
 		for i, r := range p.Roles {
 			roles[i] = string(r)
 		}
-		out = append(out, store.CallParticipant{Side: p.Side, Name: p.Name, Roles: roles})
+		out = append(out, store.CallParticipant{Side: p.Side, Name: p.Name, Roles: roles, Interprets: p.Interprets})
 	}
 	return out
 }
@@ -61,7 +61,7 @@ func fromStore(sc store.Call, l schedule.Line) (Call, error) {
 		if err != nil {
 			return Call{}, fmt.Errorf("booking: stored call %s: participant %q: %w", sc.ID, p.Name, err)
 		}
-		c.Participants = append(c.Participants, Participant{Side: p.Side, Name: p.Name, Roles: roles})
+		c.Participants = append(c.Participants, Participant{Side: p.Side, Name: p.Name, Roles: roles, Interprets: p.Interprets})
 	}
 	if err := c.Validate(); err != nil {
 		// Not ErrInvalid: the caller sent nothing wrong; this is a 500.

@@ -29,7 +29,7 @@ func (c Call) API(now time.Time) api.Call {
 		j.ActualSeconds = &secs
 	}
 	for _, p := range c.Participants {
-		j.Participants[p.Side] = append(j.Participants[p.Side], api.Participant{Name: p.Name, Roles: api.Roles(p.Roles)})
+		j.Participants[p.Side] = append(j.Participants[p.Side], api.Participant{Name: p.Name, Roles: api.Roles(p.Roles), Interprets: p.Interprets})
 	}
 	for _, h := range c.History {
 		j.Transitions = append(j.Transitions, api.TransitionRecord{From: string(h.From), To: string(h.To), Event: string(h.Event), Side: h.BySide, Name: h.ByName, At: api.NewTime(h.At, l)})

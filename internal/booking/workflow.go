@@ -67,7 +67,7 @@ func (s *Service) Request(ctx context.Context, by Caller, req api.Request) (Call
 func participants(side string, named []api.Person) []Participant {
 	var out []Participant
 	for _, n := range named {
-		out = append(out, Participant{Side: side, Name: n.Name, Roles: n.Roles})
+		out = append(out, Participant{Side: side, Name: n.Name, Roles: n.Roles, Interprets: n.Interprets})
 	}
 	return out
 }
@@ -95,6 +95,11 @@ func (s *Service) Transition(ctx context.Context, by Caller, id string, ev sched
 // apply makes the transition on c and writes it with the participants it
 // names, or nothing.
 func (s *Service) apply(ctx context.Context, c Call, ev schedule.Event, by schedule.Actor, named []Participant) (Call, error) {
+	for _, p := range named {
+		if err := api.InterpretsWithin([]api.Person{{Name: p.Name, Interprets: p.Interprets}}, c.Languages); err != nil {
+			return Call{}, classify(ErrInvalid, "%v", err)
+		}
+	}
 	if len(c.Named(by.Side))+len(named) > api.MaxNamed {
 		return Call{}, classify(ErrInvalid, "side %s would name %d participants, at most %d", by.Side, len(c.Named(by.Side))+len(named), api.MaxNamed)
 	}

@@ -41,6 +41,9 @@ type Admission struct {
 	// Languages: the booked call's interpretation languages; the live call
 	// opens with them (simultaneous mode).
 	Languages []string
+	// Interprets: the languages the booking lets this interpreter serve
+	// (its NAME=interpreter:LANG[+LANG]); empty: any of the call's.
+	Interprets []string
 	// Test: a readiness probe's test call (issue 14): it has no lobby, so
 	// every member the gate lets in is in at once.
 	Test bool

@@ -109,6 +109,9 @@ func (c *Call) mayInterpretLocked(id Identity, current, lang string) error {
 	if err := c.knownLocked(lang); err != nil {
 		return err
 	}
+	if only := id.Admission.Interprets; len(only) > 0 && !slices.Contains(only, lang) {
+		return fmt.Errorf("%w: %s is booked to interpret %s only, not %q", ErrForbidden, id.Name, strings.Join(only, ", "), lang)
+	}
 	if current != "" {
 		return fmt.Errorf("%w: %s already interprets into %q", ErrForbidden, id.Name, current)
 	}

@@ -258,3 +258,42 @@ func TestRelayAndMode(t *testing.T) {
 	wantHolds(t, ic.floor, "pr.mic")
 	wantHolds(t, ic.lisRu, "pr.mic", "ru1.ch")
 }
+
+// TestBookedInterpreterLanguages: an interpreter the booking names with
+// languages (NAME=interpreter:LANG[+LANG]) may take only those booths: any
+// other is refused with an error naming its languages, and nothing changes
+// (no booth, no roster entry, no routing); one named without languages may
+// take any of the call's.
+func TestBookedInterpreterLanguages(t *testing.T) {
+	ic := newInterpCall(t)
+	must(t, ic.c.SetInterpretation("op", []string{"en", "ru", "fr"}, protocol.ModeSimultaneous))
+	onlyFr := &member{id: "fr1", name: "Fr1", roles: []role.Role{role.Interpreter}, adm: Admission{Named: true, Interprets: []string{"fr"}}}
+	anyLang := &member{id: "any", name: "Any", roles: []role.Role{role.Interpreter}, adm: Admission{Named: true}}
+	for _, m := range []*member{onlyFr, anyLang} {
+		if _, err := join(ic.c.reg, "x", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := ic.floor.got()
+	err := ic.c.Interpret("fr1", "ru")
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "fr only") || !strings.Contains(err.Error(), `"ru"`) {
+		t.Errorf("fr1 into the ru booth: %v, want forbidden naming fr and ru", err)
+	}
+	ch := []protocol.TrackInfo{{ID: "ch", Kind: "audio", Source: protocol.SourceInterpretation, Language: "en"}}
+	if err := ic.c.CheckChannels("fr1", ch); !errors.Is(err, ErrForbidden) {
+		t.Errorf("fr1 publishing into en: %v, want forbidden", err)
+	}
+	if e := ic.floor.entry("fr1"); e.Interprets != "" || ic.floor.got() != before {
+		t.Errorf("a refused booth changed the call: roster %+v, routing %s → %s", e, before, ic.floor.got())
+	}
+	must(t, ic.c.Interpret("fr1", "fr"))
+	must(t, ic.c.Interpret("any", "ru"))
+	rosterSays := func(id, want string) {
+		t.Helper()
+		if e := ic.floor.entry(id); e.Interprets != want {
+			t.Errorf("roster of %s interprets %q, want %q", id, e.Interprets, want)
+		}
+	}
+	rosterSays("fr1", "fr")
+	rosterSays("any", "ru")
+}

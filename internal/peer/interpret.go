@@ -30,11 +30,12 @@ func (s *Session) interpretation(msg any, typ string) {
 	}
 }
 
-// joinErrorCode maps a refused join: a language the call lacks is final
-// (forbidden: trying again changes nothing); a full call or booth is
-// worth another try (refused).
+// joinErrorCode maps a refused join: a language the call lacks, or a booth
+// the booking does not let this interpreter take, is final (forbidden:
+// trying again changes nothing); a full call or booth is worth another try
+// (refused).
 func joinErrorCode(err error) string {
-	if errors.Is(err, call.ErrUnknownLanguage) {
+	if errors.Is(err, call.ErrUnknownLanguage) || errors.Is(err, call.ErrForbidden) {
 		return protocol.CodeForbidden
 	}
 	return protocol.CodeRefused

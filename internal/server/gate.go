@@ -98,6 +98,9 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 		for _, r := range []role.Role{role.Adviser, role.Interpreter} {
 			if p.Name == id.Name && slices.Contains(p.Roles, r) && slices.Contains(id.Roles, r) {
 				adm.Named = true
+				if r == role.Interpreter {
+					adm.Interprets = p.Interprets
+				}
 			}
 		}
 	}

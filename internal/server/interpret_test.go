@@ -177,3 +177,45 @@ func TestInterpretationEndToEnd(t *testing.T) {
 		t.Errorf("roster of %d after the refusals, want 6", n)
 	}
 }
+
+// TestBookedInterpreterBooth: an interpreter the booking names for some of
+// the call's languages (NAME=interpreter:ru) is refused any other booth:
+// its join ends with a forbidden error that names its languages and leaves
+// no trace in the roster; into its own booth it joins and is seated there.
+func TestBookedInterpreterBooth(t *testing.T) {
+	l := startE2EELine(t)
+	interp := []role.Role{role.Interpreter}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	svc := booking.New(l.srv.Store())
+	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
+	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
+	bc, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour,
+		Named: []api.Person{{Name: "Ru Interpreter", Roles: interp, Interprets: []string{"ru"}}}, Languages: []string{"en", "ru"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, west, bc.ID, schedule.EventAccept, api.Transition{}); err != nil {
+		t.Fatal(err)
+	}
+	op := l.joinAs(bc.ID, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
+
+	dev := l.device(demo.East, "Ru Interpreter", interp...)
+	_, err = client.Join(ctx, client.Config{Server: l.srv.URL(), Line: demo.Line, Call: bc.ID, Device: dev, Publish: true, Interpret: "en"})
+	var se *client.ServerError
+	if !errors.As(err, &se) || se.Msg.Code != protocol.CodeForbidden || !strings.Contains(se.Msg.Message, "ru only") || !strings.Contains(se.Msg.Message, `"en"`) {
+		t.Fatalf("the ru interpreter into en: %v, want forbidden naming ru and en", err)
+	}
+	if n := len(op.Roster()); n != 1 {
+		t.Errorf("roster of %d after the refusal, want the operator alone", n)
+	}
+	ru := l.joinAs(bc.ID, demo.East, "Ru Interpreter", interp, func(c *client.Config) { c.Interpret = "ru" })
+	servertest.Eventually(t, "the ru interpreter in its booth", func() error {
+		for _, e := range op.Roster() {
+			if e.ID == ru.ID() && e.Interprets == "ru" && e.State == protocol.StateIn {
+				return nil
+			}
+		}
+		return fmt.Errorf("roster %+v", op.Roster())
+	})
+}

@@ -40,6 +40,9 @@ type Call struct {
 type CallParticipant struct {
 	Side, Name string
 	Roles      []string
+	// Interprets: the languages an interpreter may serve (migration 11);
+	// empty: any of the call's.
+	Interprets []string
 }
 
 // CallTransition is one step of a call's state machine.
@@ -164,8 +167,8 @@ func (s *Store) UpdateCall(ctx context.Context, id string, version int64, u Call
 
 func addParticipants(ctx context.Context, tx *sql.Tx, id string, pos int, ps []CallParticipant) error {
 	for i, p := range ps {
-		_, err := tx.ExecContext(ctx, `INSERT INTO call_participants(call, side, name, roles, position) VALUES(?, ?, ?, ?, ?)`,
-			id, p.Side, p.Name, strings.Join(p.Roles, ","), pos+i)
+		_, err := tx.ExecContext(ctx, `INSERT INTO call_participants(call, side, name, roles, position, interprets) VALUES(?, ?, ?, ?, ?, ?)`,
+			id, p.Side, p.Name, strings.Join(p.Roles, ","), pos+i, strings.Join(p.Interprets, ","))
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return fmt.Errorf("store: call %q: participant %q of %s: %w", id, p.Name, p.Side, ErrExists)
@@ -298,18 +301,21 @@ func (s *Store) calls(ctx context.Context, where string, args ...any) ([]Call, e
 }
 
 func callDetails(ctx context.Context, tx *sql.Tx, c *Call) error {
-	rows, err := tx.QueryContext(ctx, `SELECT side, name, roles FROM call_participants WHERE call = ? ORDER BY position`, c.ID)
+	rows, err := tx.QueryContext(ctx, `SELECT side, name, roles, interprets FROM call_participants WHERE call = ? ORDER BY position`, c.ID)
 	if err != nil {
 		return fmt.Errorf("store: call %q: participants: %w", c.ID, err)
 	}
 	for rows.Next() {
 		var p CallParticipant
-		var roles string
-		if err := rows.Scan(&p.Side, &p.Name, &roles); err != nil {
+		var roles, interprets string
+		if err := rows.Scan(&p.Side, &p.Name, &roles, &interprets); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: call %q: participants: %w", c.ID, err)
 		}
 		p.Roles = strings.Split(roles, ",")
+		if interprets != "" {
+			p.Interprets = strings.Split(interprets, ",")
+		}
 		c.Participants = append(c.Participants, p)
 	}
 	rows.Close()

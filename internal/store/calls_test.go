@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func requested(id string, start time.Time) Call {
 		Agenda: []string{"Opening", "Grain, Black Sea; 黑海"},
 		Participants: []CallParticipant{
 			{Side: "east", Name: "East Principal", Roles: []string{"principal"}},
-			{Side: "east", Name: "East Adviser", Roles: []string{"adviser", "interpreter"}},
+			{Side: "east", Name: "East Adviser", Roles: []string{"adviser", "interpreter"}, Interprets: []string{"ru", "en"}},
 		},
 		Transitions: []CallTransition{{From: "", To: "requested", Event: "request", BySide: "east", ByName: "East Operator", At: callT0}},
 	}
@@ -104,6 +105,9 @@ func TestCallRoundTrip(t *testing.T) {
 	}
 	if len(got.Participants) != 3 || got.Participants[2].Name != "West Principal" || got.Participants[2].Side != "west" {
 		t.Fatalf("participants %+v", got.Participants)
+	}
+	if !slices.Equal(got.Participants[1].Interprets, []string{"ru", "en"}) || got.Participants[0].Interprets != nil || got.Participants[2].Interprets != nil {
+		t.Errorf("an interpreter's languages read back as %+v", got.Participants)
 	}
 
 	if _, err := s.Call(ctx, "c-nothinghere"); !errors.Is(err, ErrNotFound) {

@@ -175,6 +175,9 @@ var migrations = []string{
 		seq       INTEGER NOT NULL           -- its entry in the line's record
 	);
 	CREATE INDEX readouts_line ON readouts(line, seq);`,
+	// 11: the languages a named interpreter may serve, comma-separated
+	// (docs/API.md, "interprets"); '': any of the call's languages.
+	`ALTER TABLE call_participants ADD COLUMN interprets TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is an open database.

@@ -86,6 +86,7 @@ func TestAttendanceMigration(t *testing.T) {
 		`ALTER TABLE calls DROP COLUMN public_opening_minutes`,   // migration 8
 		`ALTER TABLE calls DROP COLUMN languages`,                // migration 9
 		`DROP TABLE record_entries`, `DROP TABLE readouts`,       // migration 10
+		`ALTER TABLE call_participants DROP COLUMN interprets`, // migration 11
 		`DELETE FROM schema_migrations WHERE version > 3`,
 		`INSERT INTO sessions(call, participant, name, joined_at, left_at) VALUES('demo/x', 'p1', 'Alice', 1000, 2000)`,
 	} {

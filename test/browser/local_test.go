@@ -167,7 +167,7 @@ func TestLocalClientMode(t *testing.T) {
 	// The schedule works from the binary's page too: it signs in across
 	// origins and requests a call, which the server's page then shows.
 	openSchedule(east, mine, "ready")
-	requestThroughForm(east, "video", "in 2h", "30", "Opening statements", "")
+	requestThroughForm(east, "video", "in 2h", "30", "Opening statements", "", "")
 	servertest.Eventually(t, "the request made on the local page is listed there", func() (bool, string) {
 		n := eval[string](east, `document.getElementById('schedule-page').dataset.calls ?? ""`)
 		return n == "1", n + " " + text(east, "sched-request-error")

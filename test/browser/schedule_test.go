@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/apiclient"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/servertest"
@@ -111,11 +113,11 @@ func schedVisible(b *browser, id string) bool {
 }
 
 // requestThroughForm fills the "Request a call" form and sends it.
-func requestThroughForm(b *browser, kind, when, minutes, agenda, advisers string) {
+func requestThroughForm(b *browser, kind, when, minutes, agenda, advisers, languages string) {
 	b.t.Helper()
 	// Set the other fields as a whole (chromedp's SetValue refuses an
 	// empty value); the time is typed as a person does.
-	set := map[string]string{"sched-kind": kind, "sched-when": "", "sched-duration": minutes, "sched-agenda": agenda, "sched-advisers": advisers}
+	set := map[string]string{"sched-kind": kind, "sched-when": "", "sched-duration": minutes, "sched-agenda": agenda, "sched-advisers": advisers, "sched-languages": languages}
 	js, err := json.Marshal(set)
 	if err != nil {
 		b.t.Fatal(err)
@@ -184,7 +186,7 @@ func TestSchedule(t *testing.T) {
 	}
 
 	// A time the server cannot read: its reason next to the form, no call.
-	requestThroughForm(east, "video", "at 25:00", "120", "Opening", "")
+	requestThroughForm(east, "video", "at 25:00", "120", "Opening", "", "")
 	servertest.Eventually(t, "the refusal of a bad time", func() (bool, string) {
 		msg := text(east, "sched-request-error")
 		return schedVisible(east, "sched-request-error") && strings.Contains(msg, "HTTP 400"), msg
@@ -198,7 +200,7 @@ func TestSchedule(t *testing.T) {
 
 	// The real request.
 	before := tomorrowAt(time.Now(), msk)
-	requestThroughForm(east, "video", "at 18:00 tomorrow Europe/Moscow", "120", "Opening\nGrain corridor\n", "East Adviser")
+	requestThroughForm(east, "video", "at 18:00 tomorrow Europe/Moscow", "120", "Opening\nGrain corridor\n", "East Adviser", "ru, en")
 	servertest.Eventually(t, "east's request to be listed", func() (bool, string) {
 		n := eval[string](east, `document.getElementById('schedule-page').dataset.calls ?? ""`)
 		return n == "1" && schedVisible(east, "sched-request-ok"), n + " " + text(east, "sched-request-error")
@@ -213,6 +215,24 @@ func TestSchedule(t *testing.T) {
 	}
 	if href := schedAttr(east, schedCard(id)+` [data-action="ics"]`, "href"); href != "/calls/"+id+".ics" {
 		t.Errorf("calendar link %q", href)
+	}
+	// The languages typed in the form ("ru, en") are the call's, in the API
+	// and on the card; a call requested without any shows none.
+	cl, err := apiclient.New(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.SignIn(context.Background(), srv.Device(t, demo.East, "East Operator", role.Operator), demo.Line); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cl.Call(context.Background(), id); err != nil || !slices.Equal(c.Languages, []string{"ru", "en"}) {
+		t.Errorf("the API shows call %s with languages %q (%v), want [ru en]", id, c.Languages, err)
+	}
+	if got := eval[[]string](east, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.dataset.language)`, schedCard(id)+" .sched-languages [data-language]")); !slices.Equal(got, []string{"ru", "en"}) {
+		t.Errorf("east's card shows languages %q, want [ru en]", got)
+	}
+	if v := eval[string](east, `document.getElementById('sched-languages').value`); v != "" {
+		t.Errorf("the languages field keeps %q after the request", v)
 	}
 	east.screenshot(shotDir(t) + "/schedule-east-requested.png")
 
@@ -257,7 +277,7 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("the request is not marked as waiting for west's answer (%q)", got)
 	}
 	all := schedCardText(west, id, "")
-	for _, want := range []string{"Video call", "Opening", "Grain corridor", "East Adviser", "East Operator", "2 h"} {
+	for _, want := range []string{"Video call", "Opening", "Grain corridor", "East Adviser", "East Operator", "2 h", "Interpretation", "ru · en"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("west's card lacks %q: %s", want, all)
 		}
@@ -302,12 +322,15 @@ func TestSchedule(t *testing.T) {
 
 	// East withdraws a second request (two clicks: arm, confirm); it moves
 	// to both operators' history.
-	requestThroughForm(east, "phone", "in 3h", "30", "", "")
+	requestThroughForm(east, "phone", "in 3h", "30", "", "", "")
 	var id2 string
 	servertest.Eventually(t, "the phone call to be listed", func() (bool, string) {
 		id2 = eval[string](east, `document.querySelector('#sched-calls [data-kind="phone"]')?.dataset.callId ?? ""`)
 		return id2 != "", text(east, "sched-request-error")
 	})
+	if l := schedCardText(east, id2, ".sched-languages"); !strings.Contains(l, "none") {
+		t.Errorf("a call without languages shows %q", l)
+	}
 	east.do(chromedp.Click(schedCard(id2)+` [data-action="cancel"]`), chromedp.Click(schedCard(id2)+` [data-action="cancel"]`))
 	for _, b := range []*browser{east, west} {
 		servertest.Eventually(t, b.name+": the withdrawn call in the history", func() (bool, string) {

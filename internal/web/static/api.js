@@ -148,7 +148,7 @@ export class CallsApi {
 
   /**
    * Requests a call (docs/API.md, "Request body"); the line is the session's.
-   * @param {{kind: string, when: string, duration_minutes: number, agenda?: string[], participants?: {name: string, roles: string[]}[]}} req
+   * @param {{kind: string, when: string, duration_minutes: number, agenda?: string[], participants?: {name: string, roles: string[]}[], languages?: string[]}} req
    */
   requestCall(req) {
     return this.#authed('POST', '/api/calls', { line: this.line, ...req });

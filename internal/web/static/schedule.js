@@ -23,6 +23,7 @@ import { loadIdentity } from './e2ee/identity.js';
 import { verifyCredential } from './e2ee/trust.js';
 import { kv, roleLabel } from './enrol.js';
 import { showRecord } from './record.js';
+import { languagesDetail, parseLanguages } from './schedule-languages.js';
 
 /** How often the lists are fetched again, so the other side's moves appear. */
 const POLL_MS = 4000;
@@ -55,6 +56,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * @property {number} [public_opening_minutes]
  * @property {string[]} agenda
  * @property {Record<string, Person[]>} participants
+ * @property {string[]} [languages]
  * @property {Time} [actual_start]
  * @property {number} [actual_duration_seconds]
  * @property {Transition[]} transitions
@@ -88,6 +90,7 @@ class SchedulePage {
     this.duration = /** @type {HTMLInputElement} */ (byId('sched-duration'));
     this.agenda = /** @type {HTMLTextAreaElement} */ (byId('sched-agenda'));
     this.advisers = /** @type {HTMLTextAreaElement} */ (byId('sched-advisers'));
+    this.languages = /** @type {HTMLInputElement} */ (byId('sched-languages'));
     this.formError = byId('sched-request-error');
     this.formOk = byId('sched-request-ok');
     this.submit = /** @type {HTMLButtonElement} */ (byId('sched-request-submit'));
@@ -318,6 +321,7 @@ class SchedulePage {
       dd.dataset.side = s.name;
       dl.append(el('dt', '', s.name === this.side ? `${s.name} (your side)` : s.name), dd);
     }
+    languagesDetail(dl, c);
   }
 
   /**
@@ -414,6 +418,8 @@ class SchedulePage {
     const advisers = lines(this.advisers.value);
     if (agenda.length) req.agenda = agenda;
     if (advisers.length) req.participants = advisers.map((name) => ({ name, roles: ['adviser'] }));
+    const languages = parseLanguages(this.languages.value);
+    if (languages.length) req.languages = languages;
     this.submit.disabled = true;
     this.formOk.hidden = true;
     try {
@@ -423,6 +429,7 @@ class SchedulePage {
       this.when.value = '';
       this.agenda.value = '';
       this.advisers.value = '';
+      this.languages.value = '';
       this.formOk.textContent = `Requested: ${c.kind === 'phone' ? 'phone' : 'video'} call at ${c.scheduled_start.text}.${c.note ? ` ${c.note}` : ''} It waits for the other side's answer.`;
       this.formOk.hidden = false;
       await this.refresh();
