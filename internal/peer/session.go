@@ -55,9 +55,11 @@ const DefaultWriteTimeout = 5 * time.Second
 
 // Gatekeeper decides who may join: it checks a join's credential against
 // the line's authorities and its proof of possession over the session's
-// challenge nonce (docs/PROTOCOL.md, "Join"). internal/server implements it.
+// challenge nonce and the server name the client reached it by
+// (SessionConfig.Server; docs/PROTOCOL.md, "Join"). internal/server
+// implements it.
 type Gatekeeper interface {
-	Admit(ctx context.Context, nonce []byte, j *protocol.Join) (Admitted, error)
+	Admit(ctx context.Context, nonce []byte, server string, j *protocol.Join) (Admitted, error)
 }
 
 // Admitted is who a successful join is.
@@ -76,6 +78,11 @@ type SessionConfig struct {
 	Engine   *Engine
 	Registry *call.Registry
 	Gate     Gatekeeper
+	// Server is the name the client reached this server by, one of the
+	// server's own (trust.ServerName form), which its join proof must
+	// sign; "" when the connection came by a name that is not the
+	// server's, and then no proof verifies.
+	Server   string
 	Log      *slog.Logger
 	Observer Observer // optional: the server's metrics
 	// AnswerTimeout is how long a client may take to answer an offer before
@@ -446,7 +453,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{ClosePolicy, "no gatekeeper", nil}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	who, err := s.cfg.Gate.Admit(ctx, nonce, m)
+	who, err := s.cfg.Gate.Admit(ctx, nonce, s.cfg.Server, m)
 	cancel()
 	if err != nil {
 		s.log.Info("join refused", "line", m.Line, "call", m.Call, "err", err)
