@@ -78,11 +78,7 @@ type SessionConfig struct {
 	Engine   *Engine
 	Registry *call.Registry
 	Gate     Gatekeeper
-	// Server is the name the client reached this server by, one of the
-	// server's own (trust.ServerName form), which its join proof must
-	// sign; "" when the connection came by a name that is not the
-	// server's, and then no proof verifies.
-	Server   string
+	Server   string // the name the client dialled if the server's own (trust.ServerName form), else "": the join proof signs it
 	Log      *slog.Logger
 	Observer Observer // optional: the server's metrics
 	// AnswerTimeout is how long a client may take to answer an offer before
