@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,9 @@ type Client struct {
 	wsMu  sync.Mutex      // guards ws, which a resumption replaces
 	ws    *websocket.Conn // the signalling socket
 	wsURL string
+	// server is the name the join proof signs: the URL's host[:port] as
+	// dialled, in trust.ServerName form.
+	server string
 
 	ctx    context.Context // the client's lifetime; cancelled by Close
 	cancel context.CancelFunc
@@ -292,6 +296,9 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	c.keys = keys
 	c.log = c.log.With("name", keys.Self().Name)
 	c.wsURL = wsURL
+	if u, err := url.Parse(wsURL); err == nil {
+		c.server = trust.ServerName(u.Host, u.Scheme == "wss")
+	}
 	c.out = c.writeWS
 	if err := c.handshake(ctx, ""); err != nil {
 		c.Close()

@@ -58,7 +58,7 @@ func (c *Client) handshake(ctx context.Context, resume string) error {
 		Line:       cfg.Line,
 		Call:       cfg.Call,
 		Credential: protocol.Credential{Body: cfg.Device.Credential.Body, Sig: cfg.Device.Credential.Sig},
-		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, cfg.Line, cfg.Call)),
+		Proof:      trust.B64(trust.JoinProof(cfg.Device.SigPrivate(), nonce, c.server, cfg.Line, cfg.Call)),
 		Tracks:     c.localInfos(),
 		Resume:     resume,
 	}

@@ -82,7 +82,7 @@ func (f *fakeSignalling) start(t *testing.T) *httptest.Server {
 			t.Errorf("first message %s: %v", data, err)
 			return
 		}
-		if err := checkJoin(join, nonce); err != nil {
+		if err := checkJoin(join, nonce, trust.ServerName(r.Host, false)); err != nil {
 			t.Errorf("join %s: %v", data, err)
 			return
 		}
@@ -101,8 +101,9 @@ func (f *fakeSignalling) start(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// checkJoin is what the server's gate checks of a version 2 join.
-func checkJoin(join *protocol.Join, nonce []byte) error {
+// checkJoin is what the server's gate checks of a version 2 join; server
+// is the name the client dialled (the request's Host).
+func checkJoin(join *protocol.Join, nonce []byte, server string) error {
 	if join.Version != protocol.Version || join.Line != testLine {
 		return errors.New("wrong version or line")
 	}
@@ -114,7 +115,7 @@ func checkJoin(join *protocol.Join, nonce []byte) error {
 	if err != nil {
 		return err
 	}
-	return trust.VerifyJoinProof(who.SigKey, nonce, join.Line, join.Call, proof)
+	return trust.VerifyJoinProof(who.SigKey, nonce, server, join.Line, join.Call, proof)
 }
 
 // verifyWire verifies a wire credential against the test line's authorities.

@@ -118,6 +118,7 @@ type tvJoin struct {
 	Label  string `json:"label"`
 	Device int    `json:"device"`
 	Nonce  string `json:"nonce"`
+	Server string `json:"server"`
 	Line   string `json:"line"`
 	Call   string `json:"call"`
 	Proof  string `json:"proof"`
@@ -405,18 +406,22 @@ func buildTrustVectors(t *testing.T) *tvFile {
 
 	// Join proofs.
 	n1, n2 := vecSeed("nonce 1"), vecSeed("nonce 2")
-	p1 := trust.JoinProof(w.devices[0].SigPrivate(), n1, "demo", "x")
-	p2 := trust.JoinProof(w.devices[1].SigPrivate(), n2, "line-2", "Call.b_c")
+	const srv1, srv2 = "hotline.example.org", "[::1]:8443"
+	p1 := trust.JoinProof(w.devices[0].SigPrivate(), n1, srv1, "demo", "x")
+	p2 := trust.JoinProof(w.devices[1].SigPrivate(), n2, srv2, "line-2", "Call.b_c")
 	f.JoinProofs = []tvJoin{
-		{"alice", 0, trust.B64(n1), "demo", "x", trust.B64(p1), true},
-		{"bob", 1, trust.B64(n2), "line-2", "Call.b_c", trust.B64(p2), true},
-		{"alice's proof for another call", 0, trust.B64(n1), "demo", "y", trust.B64(p1), false},
-		{"alice's proof with another nonce", 0, trust.B64(n2), "demo", "x", trust.B64(p1), false},
-		{"alice's proof, names re-split", 0, trust.B64(n1), "dem", "ox", trust.B64(p1), false},
-		{"alice's proof checked with bob's key", 1, trust.B64(n1), "demo", "x", trust.B64(p1), false},
+		{"alice", 0, trust.B64(n1), srv1, "demo", "x", trust.B64(p1), true},
+		{"bob", 1, trust.B64(n2), srv2, "line-2", "Call.b_c", trust.B64(p2), true},
+		{"alice's proof for another call", 0, trust.B64(n1), srv1, "demo", "y", trust.B64(p1), false},
+		{"alice's proof with another nonce", 0, trust.B64(n2), srv1, "demo", "x", trust.B64(p1), false},
+		{"alice's proof, names re-split", 0, trust.B64(n1), srv1, "dem", "ox", trust.B64(p1), false},
+		{"alice's proof checked with bob's key", 1, trust.B64(n1), srv1, "demo", "x", trust.B64(p1), false},
+		{"alice's proof presented to another server", 0, trust.B64(n1), "relay.example.org", "demo", "x", trust.B64(p1), false},
+		{"alice's proof presented on another port", 0, trust.B64(n1), srv1 + ":8443", "demo", "x", trust.B64(p1), false},
+		{"alice's proof, server and line re-split", 0, trust.B64(n1), srv1 + "d", "emo", "x", trust.B64(p1), false},
 	}
 	for _, j := range f.JoinProofs {
-		err := trust.VerifyJoinProof(w.devices[j.Device].SigPublic(), decoded(j.Nonce), j.Line, j.Call, decoded(j.Proof))
+		err := trust.VerifyJoinProof(w.devices[j.Device].SigPublic(), decoded(j.Nonce), j.Server, j.Line, j.Call, decoded(j.Proof))
 		if (err == nil) != j.Valid {
 			t.Fatalf("join proof %q: %v", j.Label, err)
 		}

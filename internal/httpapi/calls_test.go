@@ -324,7 +324,7 @@ func TestSessionRefusals(t *testing.T) {
 	n = l.nonce()
 	open(demo.Line, dev.Credential, n, other.SessionProof(n, demo.Line)).refused(t, "proof by another key", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()
-	open(demo.Line, dev.Credential, n, dev.JoinProof(n, demo.Line, "")).refused(t, "join proof", http.StatusUnauthorized, "proof does not verify")
+	open(demo.Line, dev.Credential, n, dev.JoinProof(n, "localhost", demo.Line, "")).refused(t, "join proof", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()
 	open(demo.Line, dev.Credential, n, dev.SessionProof(n, "other")).refused(t, "proof for another line", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"hotline/internal/trust"
 	"net"
 	"net/http"
 	"net/netip"
@@ -53,4 +54,32 @@ func checkHost(names []string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// serverName is the name the request reached this server by, in
+// trust.ServerName form, which a join proof on this connection must sign
+// (docs/PROTOCOL.md, "Join"), or "" when it is not the server's own. A DNS
+// name has passed checkHost; an address must be loopback, the one the
+// connection arrived at, or the configured public address: any address
+// would let a server that relays another's challenge, reached by its own
+// address, pass the proof on with that address.
+func (a *API) serverName(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		ip = ip.Unmap()
+		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		ok := ip.IsLoopback() || a.cfg.PublicIP != "" && a.cfg.PublicIP == ip.String()
+		if tcp, isTCP := local.(*net.TCPAddr); isTCP {
+			if la, valid := netip.AddrFromSlice(tcp.IP); valid && la.Unmap() == ip {
+				ok = true
+			}
+		}
+		if !ok {
+			return ""
+		}
+	}
+	return trust.ServerName(r.Host, r.TLS != nil)
 }

@@ -65,6 +65,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Hosts are the names the server answers to (checkHost); empty: any.
 	Hosts []string
+	// PublicIP is an address the server is reached at besides its own
+	// (NAT 1:1); join proofs may name it (serverName).
+	PublicIP string
 	// EnrolLimit bounds the requests for an officer per source address
 	// (nil: no bound).
 	EnrolLimit *limit.Rate
@@ -166,7 +169,7 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()
-	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Log: a.cfg.Log,
+	sc := peer.SessionConfig{Engine: a.cfg.Engine, Registry: a.cfg.Registry, Gate: gate, Server: a.serverName(r), Log: a.cfg.Log,
 		AnswerTimeout: a.cfg.AnswerTimeout, JoinTimeout: a.cfg.JoinTimeout, WriteTimeout: a.cfg.WriteTimeout,
 		Directory: a.directory, DropMedia: a.cfg.DropMedia}
 	if a.cfg.Metrics != nil {

@@ -189,9 +189,9 @@ type originGate struct {
 	origin  string
 }
 
-func (g originGate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.Admitted, error) {
+func (g originGate) Admit(ctx context.Context, nonce []byte, server string, j *protocol.Join) (peer.Admitted, error) {
 	if !g.origins.allows(j.Line, g.origin) {
 		return peer.Admitted{}, fmt.Errorf("%w: %s on line %s", errOriginLine, g.origin, j.Line)
 	}
-	return g.Gatekeeper.Admit(ctx, nonce, j)
+	return g.Gatekeeper.Admit(ctx, nonce, server, j)
 }

@@ -55,9 +55,11 @@ const DefaultWriteTimeout = 5 * time.Second
 
 // Gatekeeper decides who may join: it checks a join's credential against
 // the line's authorities and its proof of possession over the session's
-// challenge nonce (docs/PROTOCOL.md, "Join"). internal/server implements it.
+// challenge nonce and the server name the client reached it by
+// (SessionConfig.Server; docs/PROTOCOL.md, "Join"). internal/server
+// implements it.
 type Gatekeeper interface {
-	Admit(ctx context.Context, nonce []byte, j *protocol.Join) (Admitted, error)
+	Admit(ctx context.Context, nonce []byte, server string, j *protocol.Join) (Admitted, error)
 }
 
 // Admitted is who a successful join is.
@@ -76,6 +78,7 @@ type SessionConfig struct {
 	Engine   *Engine
 	Registry *call.Registry
 	Gate     Gatekeeper
+	Server   string // the name the client dialled if the server's own (trust.ServerName form), else "": the join proof signs it
 	Log      *slog.Logger
 	Observer Observer // optional: the server's metrics
 	// AnswerTimeout is how long a client may take to answer an offer before
@@ -446,7 +449,7 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{ClosePolicy, "no gatekeeper", nil}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	who, err := s.cfg.Gate.Admit(ctx, nonce, m)
+	who, err := s.cfg.Gate.Admit(ctx, nonce, s.cfg.Server, m)
 	cancel()
 	if err != nil {
 		s.log.Info("join refused", "line", m.Line, "call", m.Call, "err", err)

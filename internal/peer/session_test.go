@@ -225,7 +225,7 @@ type fakeGate struct {
 	hang   bool // wait for the deadline instead of answering
 }
 
-func (g *fakeGate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.Admitted, error) {
+func (g *fakeGate) Admit(ctx context.Context, nonce []byte, _ string, j *protocol.Join) (peer.Admitted, error) {
 	g.mu.Lock()
 	g.nonces = append(g.nonces, nonce)
 	a, ok := g.admit[j.Credential.Body]

@@ -38,6 +38,7 @@ func dialRaw(t *testing.T, l *e2eeLine) *wsSession {
 	if s.nonce, err = trust.DecodeB64(ch.Nonce); err != nil || len(s.nonce) != 32 {
 		t.Fatalf("nonce %q: %v", ch.Nonce, err)
 	}
+	issuedBy(s.nonce, l.srv.URL())
 	return s
 }
 
@@ -70,7 +71,7 @@ func joinMsg(dev *trust.Device, cred trust.Credential, nonce []byte, line, callN
 	return protocol.Join{
 		Type: protocol.TypeJoin, Version: protocol.Version, Line: line, Call: callName,
 		Credential: protocol.Credential{Body: cred.Body, Sig: cred.Sig},
-		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, line, callName)),
+		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, serverOf(nonce), line, callName)),
 		Tracks:     []protocol.TrackInfo{},
 	}
 }

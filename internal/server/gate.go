@@ -42,9 +42,10 @@ var (
 	errUnknownLine = errors.New("unknown line")
 	errBadProof    = errors.New("the proof of possession does not verify")
 	errRevoked     = errors.New("the device was revoked by its side's authority")
+	errNotOurName  = errors.New("the connection came by a name or address that is not this server's")
 )
 
-func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.Admitted, error) {
+func (g *gate) Admit(ctx context.Context, nonce []byte, server string, j *protocol.Join) (peer.Admitted, error) {
 	l, err := g.store.Line(ctx, j.Line)
 	if errors.Is(err, store.ErrNotFound) {
 		return peer.Admitted{}, fmt.Errorf("%w %q", errUnknownLine, j.Line)
@@ -60,7 +61,10 @@ func (g *gate) Admit(ctx context.Context, nonce []byte, j *protocol.Join) (peer.
 	if err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
-	if err := trust.VerifyJoinProof(id.SigKey, nonce, j.Line, j.Call, proof); err != nil {
+	if server == "" {
+		return peer.Admitted{}, errNotOurName
+	}
+	if err := trust.VerifyJoinProof(id.SigKey, nonce, server, j.Line, j.Call, proof); err != nil {
 		return peer.Admitted{}, fmt.Errorf("%w: %v", errBadProof, err)
 	}
 	// docs/PROTOCOL.md, "Revocation": a revoked device joins nothing, not

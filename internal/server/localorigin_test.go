@@ -124,6 +124,7 @@ func TestLocalOriginsPerLine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		issuedBy(nonce, srv.URL())
 		return c, nonce, res, nil
 	}
 	c, nonce, _, err := dial(mine)

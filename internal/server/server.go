@@ -305,7 +305,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ICEServers: func(host string) ([]protocol.ICEServer, func()) {
 			return fw.iceServers(ip, host)
 		},
-		JoinTimeout: lim.JoinTimeout, WriteTimeout: lim.WriteTimeout, Hosts: cfg.Hosts,
+		JoinTimeout: lim.JoinTimeout, WriteTimeout: lim.WriteTimeout, Hosts: cfg.Hosts, PublicIP: cfg.PublicIP,
 		EnrolLimit: limit.NewRate(lim.EnrolEvery, lim.EnrolBurst, maxRateKeys),
 		Readiness:  ready.svc, DropMedia: cfg.DropMedia,
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +47,26 @@ func rawSession(t *testing.T, srv *servertest.Server) (*websocket.Conn, context.
 	if err != nil || len(nonce) != trust.NonceSize {
 		t.Fatalf("challenge nonce %q: %v", ch.Nonce, err)
 	}
+	issuedBy(nonce, srv.URL())
 	return c, ctx, nonce
+}
+
+// challengeServers maps each challenge nonce a test read to the server name
+// (trust.ServerName) its connection dialled, which the join proof signs.
+var challengeServers sync.Map
+
+// issuedBy records that nonce came from the server at base (its http URL).
+func issuedBy(nonce []byte, base string) {
+	challengeServers.Store(string(nonce), trust.ServerName(strings.TrimPrefix(base, "http://"), false))
+}
+
+// serverOf is the server name nonce was issued by; for a nonce no server
+// issued, a name no server has (the proof is then well formed but wrong).
+func serverOf(nonce []byte) string {
+	if s, ok := challengeServers.Load(string(nonce)); ok {
+		return s.(string)
+	}
+	return "nowhere.invalid"
 }
 
 // joinJSON is a version 2 join of dev into call on the demo line, with the
@@ -59,7 +79,7 @@ func joinJSON(t *testing.T, dev *trust.Device, nonce []byte, call string, tracks
 	data, err := json.Marshal(protocol.Join{
 		Type: protocol.TypeJoin, Version: protocol.Version, Line: demo.Line, Call: call,
 		Credential: protocol.Credential{Body: dev.Credential.Body, Sig: dev.Credential.Sig},
-		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, demo.Line, call)),
+		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, serverOf(nonce), demo.Line, call)),
 		Tracks:     tracks,
 	})
 	if err != nil {

@@ -81,8 +81,8 @@ func (d *Device) Request(side, name string, roles []role.Role, now time.Time) (R
 }
 
 // JoinProof proves the device holds its key on this connection.
-func (d *Device) JoinProof(nonce []byte, line, call string) []byte {
-	return JoinProof(d.sig, nonce, line, call)
+func (d *Device) JoinProof(nonce []byte, server, line, call string) []byte {
+	return JoinProof(d.sig, nonce, server, line, call)
 }
 
 // Identity verifies the device's own credential against its pins, as any

@@ -24,7 +24,7 @@ const (
 	labelAuthority  = "hotline-authority-v1\x00"
 	labelEnrolment  = "hotline-enrolment-v1\x00"
 	labelCredential = "hotline-credential-v1\x00"
-	labelJoin       = "hotline-join-v2\x00"
+	labelJoin       = "hotline-join-v3\x00"
 )
 
 // Sizes fixed by the spec.

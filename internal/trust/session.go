@@ -7,7 +7,7 @@ import (
 
 // labelSession separates an API session proof from every other signature
 // a device makes (docs/API.md, "Authentication"): a join proof, signed under
-// "hotline-join-v2\0", can never open an API session, nor the reverse.
+// "hotline-join-v3\0", can never open an API session, nor the reverse.
 const labelSession = "hotline-api-session-v1\x00"
 
 // sessionMessage is "hotline-api-session-v1\0" || nonce || str16(line). The

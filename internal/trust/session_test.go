@@ -53,7 +53,7 @@ func TestSessionAndJoinProofsAreNotInterchangeable(t *testing.T) {
 	d := mustDevice(t, 50)
 	nonce := bytes.Repeat([]byte{9}, NonceSize)
 	for _, c := range []struct{ line, call string }{{"demo", "x"}, {"demo", ""}, {"d", "emo"}} {
-		join := d.JoinProof(nonce, c.line, c.call)
+		join := d.JoinProof(nonce, "localhost", c.line, c.call)
 		if err := VerifySessionProof(d.SigPublic(), nonce, c.line, join); !errors.Is(err, ErrBadSignature) {
 			t.Errorf("join proof (%q, %q) accepted as a session proof: %v", c.line, c.call, err)
 		}
@@ -63,7 +63,7 @@ func TestSessionAndJoinProofsAreNotInterchangeable(t *testing.T) {
 	}
 	session := d.SessionProof(nonce, "demo")
 	for _, call := range []string{"", "x", "demo"} {
-		if err := VerifyJoinProof(d.SigPublic(), nonce, "demo", call, session); !errors.Is(err, ErrBadSignature) {
+		if err := VerifyJoinProof(d.SigPublic(), nonce, "localhost", "demo", call, session); !errors.Is(err, ErrBadSignature) {
 			t.Errorf("session proof accepted as a join proof for call %q: %v", call, err)
 		}
 	}

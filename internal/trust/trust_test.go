@@ -399,39 +399,64 @@ func TestSign(t *testing.T) {
 func TestJoinProof(t *testing.T) {
 	d := mustDevice(t, 10)
 	nonce := bytes.Repeat([]byte{7}, 32)
-	proof := d.JoinProof(nonce, "demo", "x")
+	proof := d.JoinProof(nonce, "h.example", "demo", "x")
 	if len(proof) != 64 {
 		t.Fatalf("proof %d bytes", len(proof))
 	}
-	if err := VerifyJoinProof(d.SigPublic(), nonce, "demo", "x", proof); err != nil {
+	if err := VerifyJoinProof(d.SigPublic(), nonce, "h.example", "demo", "x", proof); err != nil {
 		t.Fatal(err)
 	}
 	other := bytes.Repeat([]byte{8}, 32)
 	for name, err := range map[string]error{
-		"other nonce": VerifyJoinProof(d.SigPublic(), other, "demo", "x", proof),
-		"other line":  VerifyJoinProof(d.SigPublic(), nonce, "demo2", "x", proof),
-		"other call":  VerifyJoinProof(d.SigPublic(), nonce, "demo", "y", proof),
+		"other nonce": VerifyJoinProof(d.SigPublic(), other, "h.example", "demo", "x", proof),
+		"other line":  VerifyJoinProof(d.SigPublic(), nonce, "h.example", "demo2", "x", proof),
+		"other call":  VerifyJoinProof(d.SigPublic(), nonce, "h.example", "demo", "y", proof),
 		// str16 framing: "de"+"mox" is not "dem"+"ox".
-		"shifted names": VerifyJoinProof(d.SigPublic(), nonce, "dem", "ox", proof),
-		"other key":     VerifyJoinProof(mustDevice(t, 20).SigPublic(), nonce, "demo", "x", proof),
+		"shifted names": VerifyJoinProof(d.SigPublic(), nonce, "h.example", "dem", "ox", proof),
+		"other server":  VerifyJoinProof(d.SigPublic(), nonce, "relay.example", "demo", "x", proof),
+		"other port":    VerifyJoinProof(d.SigPublic(), nonce, "h.example:8443", "demo", "x", proof),
+		"other key":     VerifyJoinProof(mustDevice(t, 20).SigPublic(), nonce, "h.example", "demo", "x", proof),
 	} {
 		if !errors.Is(err, ErrBadSignature) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if err := VerifyJoinProof(d.SigPublic(), nonce[:31], "demo", "x", proof); !errors.Is(err, ErrMalformed) {
+	if err := VerifyJoinProof(d.SigPublic(), nonce[:31], "h.example", "demo", "x", proof); !errors.Is(err, ErrMalformed) {
 		t.Errorf("short nonce: %v", err)
 	}
-	if err := VerifyJoinProof(d.SigPublic(), nonce, "demo", "x", proof[:63]); !errors.Is(err, ErrMalformed) {
+	if err := VerifyJoinProof(d.SigPublic(), nonce, "h.example", "demo", "x", proof[:63]); !errors.Is(err, ErrMalformed) {
 		t.Errorf("short proof: %v", err)
 	}
-	if JoinProof(d.SigPrivate(), nonce[:16], "demo", "x") != nil {
+	if JoinProof(d.SigPrivate(), nonce[:16], "h.example", "demo", "x") != nil {
 		t.Error("proof made for a short nonce")
 	}
-	// The message is exactly label || nonce || str16(line) || str16(call).
-	msg := append([]byte("hotline-join-v2\x00"), nonce...)
+	if JoinProof(d.SigPrivate(), nonce, "", "demo", "x") != nil {
+		t.Error("proof made for no server name")
+	}
+	// The message is exactly label || nonce || str16(server) || str16(line) || str16(call).
+	msg := append([]byte("hotline-join-v3\x00"), nonce...)
+	msg = append(msg, 0, 9, 'h', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e')
 	msg = append(msg, 0, 4, 'd', 'e', 'm', 'o', 0, 1, 'x')
 	if !ed25519.Verify(d.SigPublic(), msg, proof) {
 		t.Error("proof is not over the spec's message")
+	}
+}
+
+func TestServerName(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		tls  bool
+		want string
+	}{
+		{"Hotline.Example.ORG", true, "hotline.example.org"},
+		{"hotline.example.org:443", true, "hotline.example.org"},
+		{"hotline.example.org:443", false, "hotline.example.org:443"},
+		{"hotline.example.org:80", false, "hotline.example.org"},
+		{"127.0.0.1:8443", true, "127.0.0.1:8443"},
+		{"[::1]:443", true, "[::1]"},
+	} {
+		if got := ServerName(c.in, c.tls); got != c.want {
+			t.Errorf("ServerName(%q, %v) = %q, want %q", c.in, c.tls, got, c.want)
+		}
 	}
 }

@@ -64,7 +64,7 @@ func TestScheduleSessionProofJS(t *testing.T) {
 	if err := trust.VerifySessionProof(pub, nonce, "demo2", proof); !errors.Is(err, trust.ErrBadSignature) {
 		t.Errorf("the browser's proof for line demo opens demo2: %v", err)
 	}
-	if err := trust.VerifyJoinProof(pub, nonce, "demo", "", proof); !errors.Is(err, trust.ErrBadSignature) {
+	if err := trust.VerifyJoinProof(pub, nonce, "localhost", "demo", "", proof); !errors.Is(err, trust.ErrBadSignature) {
 		t.Errorf("the browser's session proof is accepted as a join proof: %v", err)
 	}
 	b.checkConsole()

@@ -340,7 +340,7 @@ func welcomeRelay(t *testing.T, s *mediaSite, dev *trust.Device) protocol.ICESer
 	join, _ := json.Marshal(protocol.Join{
 		Type: protocol.TypeJoin, Version: protocol.Version, Line: demo.Line, Call: "probe",
 		Credential: protocol.Credential{Body: dev.Credential.Body, Sig: dev.Credential.Sig},
-		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, demo.Line, "probe")),
+		Proof:      trust.B64(trust.JoinProof(dev.SigPrivate(), nonce, trust.ServerName(strings.TrimPrefix(s.base, "https://"), true), demo.Line, "probe")),
 		Tracks:     []protocol.TrackInfo{},
 	})
 	if err := ws.Write(ctx, websocket.MessageText, join); err != nil {

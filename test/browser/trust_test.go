@@ -166,7 +166,7 @@ func TestTrustInteropJS(t *testing.T) {
 
 	nonce := make([]byte, 32)
 	rand.Read(nonce)
-	r := runJSModule(t, b, "/harness/trust_vectors.js", map[string]any{"mode": "join", "nonce": trust.B64(nonce), "line": "demo", "call": "talks"})
+	r := runJSModule(t, b, "/harness/trust_vectors.js", map[string]any{"mode": "join", "nonce": trust.B64(nonce), "server": "hotline.example:8443", "line": "demo", "call": "talks"})
 	var jp struct{ Proof string }
 	if err := json.Unmarshal(r.Data, &jp); err != nil {
 		t.Fatal(err)
@@ -175,11 +175,14 @@ func TestTrustInteropJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := trust.VerifyJoinProof(me.SigKey, nonce, "demo", "talks", proof); err != nil {
+	if err := trust.VerifyJoinProof(me.SigKey, nonce, "hotline.example:8443", "demo", "talks", proof); err != nil {
 		t.Fatalf("browser join proof: %v", err)
 	}
-	if err := trust.VerifyJoinProof(me.SigKey, nonce, "demo", "other", proof); !errors.Is(err, trust.ErrBadSignature) {
+	if err := trust.VerifyJoinProof(me.SigKey, nonce, "hotline.example:8443", "demo", "other", proof); !errors.Is(err, trust.ErrBadSignature) {
 		t.Fatalf("browser join proof for another call: %v", err)
+	}
+	if err := trust.VerifyJoinProof(me.SigKey, nonce, "other.example:8443", "demo", "talks", proof); !errors.Is(err, trust.ErrBadSignature) {
+		t.Fatalf("browser join proof for another server: %v", err)
 	}
 
 	// The officer's page.

@@ -41,7 +41,7 @@ func TestResumeRefused(t *testing.T) {
 		nonce, _ := trust.DecodeB64(ch.Nonce)
 		join := protocol.Join{Type: protocol.TypeJoin, Version: protocol.Version, Line: demo.Line, Call: "guarded",
 			Credential: protocol.Credential{Body: carol.Credential.Body, Sig: carol.Credential.Sig},
-			Proof:      trust.B64(trust.JoinProof(carol.SigPrivate(), nonce, demo.Line, "guarded")),
+			Proof:      trust.B64(trust.JoinProof(carol.SigPrivate(), nonce, trust.ServerName(s.addr, false), demo.Line, "guarded")),
 			Tracks:     []protocol.TrackInfo{}, Resume: id}
 		msg, _ := json.Marshal(join)
 		if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {

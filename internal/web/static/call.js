@@ -201,7 +201,7 @@ export class Call {
     await s.join(call, tracks, {
       line,
       credential: identity.credential,
-      prove: (nonce) => joinProof(identity.sigPrivate, nonce, line, call),
+      prove: (nonce, server) => joinProof(identity.sigPrivate, nonce, server, line, call),
     });
     this.joined = true;
     this.sessions++;

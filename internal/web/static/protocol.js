@@ -202,7 +202,7 @@ export class Session {
             return;
           }
           challenged = true;
-          auth.prove(fromB64u(msg.nonce)).then(
+          auth.prove(fromB64u(msg.nonce), new URL(this.url).host.toLowerCase()).then(
             (proof) => {
               /** @type {Record<string, unknown>} */
               const join = { type: 'join', version: PROTOCOL_VERSION, line: auth.line, call, credential: auth.credential, proof, tracks: [...this.local.values()].map(info) };

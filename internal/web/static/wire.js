@@ -6,7 +6,7 @@
 /**
  * How this device authenticates its join (PROTOCOL.md, "Join"): the line,
  * its credential, and a function that signs the server's challenge.
- * @typedef {{line: string, credential: {body: string, sig: string}, prove: (nonce: Uint8Array) => Promise<string>}} JoinAuth
+ * @typedef {{line: string, credential: {body: string, sig: string}, prove: (nonce: Uint8Array, server: string) => Promise<string>}} JoinAuth
  */
 /**
  * End-to-end encryption hooks: attach a transform to each sender and

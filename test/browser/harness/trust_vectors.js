@@ -106,10 +106,10 @@ async function trustVectors(c, v) {
     await c.check(`join proof ${j.label}`, async () => {
       const d = v.devices[j.device];
       const nonce = b64u.decode(j.nonce);
-      const valid = await T.verifyJoinProof(b64u.decode(d.sig_key), nonce, j.line, j.call, j.proof);
+      const valid = await T.verifyJoinProof(b64u.decode(d.sig_key), nonce, j.server, j.line, j.call, j.proof);
       if (valid !== j.valid) return `verifies: ${valid}, want ${j.valid}`;
       if (j.valid) {
-        const made = await T.joinProof(await T.importSigningSeed(b64u.decode(d.sig_seed)), nonce, j.line, j.call);
+        const made = await T.joinProof(await T.importSigningSeed(b64u.decode(d.sig_seed)), nonce, j.server, j.line, j.call);
         if (made !== j.proof) return "the proof made here differs";
       }
     });
@@ -268,7 +268,7 @@ const steps = {
 
   // A join proof for Go's challenge.
   async join(arg) {
-    return { checked: 1, failures: [], data: { proof: await T.joinProof(me.sigKeyPair.privateKey, b64u.decode(arg.nonce), arg.line, arg.call) } };
+    return { checked: 1, failures: [], data: { proof: await T.joinProof(me.sigKeyPair.privateKey, b64u.decode(arg.nonce), arg.server, arg.line, arg.call) } };
   },
 
   // The officer's page: load a Go-written authority file and sign a request.

@@ -5,7 +5,7 @@
 //   proof = Ed25519(sig_key, "hotline-api-session-v1\0" || nonce || str16(line))
 //
 // Its own context label keeps it apart from the join proof
-// ("hotline-join-v2\0"): a proof made to open an API session never joins a
+// ("hotline-join-v3\0"): a proof made to open an API session never joins a
 // call, nor the reverse. Pinned by the shared vectors of
 // testdata/session.json (test/browser/schedule_test.go).
 

@@ -18,7 +18,7 @@ const utf8 = new TextEncoder();
 const LABEL_AUTHORITY = "hotline-authority-v1\0";
 const LABEL_ENROLMENT = "hotline-enrolment-v1\0";
 const LABEL_CREDENTIAL = "hotline-credential-v1\0";
-const LABEL_JOIN = "hotline-join-v2\0";
+const LABEL_JOIN = "hotline-join-v3\0";
 
 export const SIG_KEY_SIZE = 32;
 export const SIGNATURE_SIZE = 64;
@@ -522,33 +522,41 @@ export async function loadAuthorityFile(text, passphrase) {
 
 // ---- join -------------------------------------------------------------
 
-function joinMessage(nonce, line, call) {
+function joinMessage(nonce, server, line, call) {
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_SIZE) throw new Error("nonce must be 32 bytes");
-  return concat(utf8.encode(LABEL_JOIN), nonce, str16(line), str16(call));
+  if (typeof server !== "string" || server === "") throw new Error("no server name");
+  return concat(utf8.encode(LABEL_JOIN), nonce, str16(server), str16(line), str16(call));
 }
 
 /**
- * The join proof: Ed25519(sig_key, "hotline-join-v2\0" || nonce || str16(line) || str16(call)).
+ * The join proof: Ed25519(sig_key, "hotline-join-v3\0" || nonce || str16(server) || str16(line) || str16(call)).
  * @param {CryptoKey} sigPrivate
  * @param {Uint8Array} nonce the server's 32-byte challenge
+ * @param {string} server the line server's host[:port] as dialled: the signalling URL's URL.host (PROTOCOL.md, "Join")
  * @param {string} line
  * @param {string} call
  * @returns {Promise<string>} b64u
  */
-export async function joinProof(sigPrivate, nonce, line, call) {
-  return b64u.encode(await sign(sigPrivate, joinMessage(nonce, line, call)));
+export async function joinProof(sigPrivate, nonce, server, line, call) {
+  return b64u.encode(await sign(sigPrivate, joinMessage(nonce, server, line, call)));
 }
 
 /**
  * Checks a join proof (the server does this in Go; here for tests and tools).
  * @returns {Promise<boolean>}
  */
-export async function verifyJoinProof(sigPub, nonce, line, call, proof) {
+export async function verifyJoinProof(sigPub, nonce, server, line, call, proof) {
   let sig;
   try {
     sig = b64u.decodeLen(proof, SIGNATURE_SIZE);
   } catch {
     return false;
   }
-  return verify(sigPub, joinMessage(nonce, line, call), sig);
+  let m;
+  try {
+    m = joinMessage(nonce, server, line, call);
+  } catch {
+    return false;
+  }
+  return verify(sigPub, m, sig);
 }
