@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"hotline/internal/apiclient"
 	"hotline/internal/audit"
 	"hotline/internal/demo"
+	segmarker "hotline/internal/marker"
 	"hotline/internal/probe"
+	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
@@ -101,5 +104,53 @@ func TestProbeRecord(t *testing.T) {
 	}
 	if a := alerts[1]; a.From != string(probe.Down) || a.To != string(probe.Green) || a.Call != "probe-rec-3" {
 		t.Errorf("second alert entry %+v", a)
+	}
+}
+
+// TestSegmentRecorded: each segment change's record entry carries the
+// signed marker that made it, so a verifier of the export sees who pressed
+// it: the marker verifies against the pins as the principal's, and the
+// export verifies as a whole.
+func TestSegmentRecorded(t *testing.T) {
+	l := startRecordLine(t)
+	const name = "press-recorded"
+	aliceDev := l.device(demo.East, "Alice")
+	joinWith(t, l.srv, name, "Alice", aliceDev, nil)
+	cl := l.api(aliceDev)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	var set []protocol.Marker
+	for _, seg := range []string{protocol.SegmentPublic, protocol.SegmentPrivate} {
+		s, err := cl.SetSegment(ctx, aliceDev, demo.Line, name, seg)
+		if err != nil {
+			t.Fatal(seg, err)
+		}
+		set = append(set, *s.Marker)
+	}
+	var segs []audit.Entry
+	servertest.Eventually(t, "both segment entries", func() error {
+		rep, es, err := l.verify(cl)
+		if err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+		segs = segs[:0]
+		for _, e := range es {
+			if e.Kind == audit.Segment {
+				segs = append(segs, e)
+			}
+		}
+		if len(segs) != 2 || rep.Counts[audit.Segment] != 2 {
+			return fmt.Errorf("%d segment entries", len(segs))
+		}
+		return nil
+	})
+	for i, e := range segs {
+		if e.Marker == nil || *e.Marker != set[i] || e.To != set[i].Segment || e.Call != name {
+			t.Fatalf("segment entry %d: %+v, want marker %+v", i, e, set[i])
+		}
+		who, err := segmarker.Verify(*e.Marker, demo.Line, name, l.pins, time.UnixMilli(e.Marker.At))
+		if err != nil || who.Name != "Alice" || who.DeviceID != aliceDev.ID() {
+			t.Errorf("segment entry %d's marker: %+v, %v", i, who, err)
+		}
 	}
 }
