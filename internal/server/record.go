@@ -29,9 +29,10 @@ func (l *lifecycle) record(ctx context.Context, ev call.Event) {
 // removedBy is how a left event's Why names a removal (internal/call).
 const removedBy = "removed by "
 
-// recordEntry is the record entry of a live call's event. A new kind of
-// event (press segment markers, probe results) gets its case here and its
-// audit.Kind; an event without one is not recorded.
+// recordEntry is the record entry of a live call's event (a segment change
+// with its signed marker). A new kind of event gets its case here and its
+// audit.Kind; an event without one is not recorded. Probe results and
+// readiness alerts come from internal/readiness (recordProbe, recordAlert).
 func recordEntry(ev call.Event) (audit.Entry, bool) {
 	line, name, ok := strings.Cut(ev.Call, "/")
 	if !ok {
