@@ -7,8 +7,7 @@
 // it as a forgery (roster.js, verdict 'revoked'). internal/trust's
 // revocation.go is the Go copy; testdata/revocation.json pins both.
 
-import * as b64u from './b64u.js';
-import { b64Field, checkTime, decodeBody, equalBytes, Malformed, openEnvelope, SIG_KEY_SIZE, validSide, verify } from './trust.js';
+import { b64Field, checkTime, decodeBody, Malformed, openEnvelope, pinOf, SIG_KEY_SIZE, validSide, verify } from './trust.js';
 
 const LABEL_REVOCATION = 'hotline-revocation-v1\0';
 /** At most this many devices in one list. */
@@ -56,13 +55,7 @@ export async function verifyRevocation(r, pins, line) {
     if (e instanceof Malformed) return { ok: false, reason: 'malformed', detail: e.message };
     throw e;
   }
-  const pin = pins.find((p) => {
-    try {
-      return equalBytes(b64u.decode(p.key), authority);
-    } catch {
-      return false;
-    }
-  });
+  const pin = pinOf(pins, authority);
   if (!pin) return { ok: false, reason: 'unknown_authority' };
   if (pin.side !== o.side) return { ok: false, reason: 'side_mismatch' };
   if (o.line !== line) return { ok: false, reason: 'line_mismatch' };

@@ -353,6 +353,21 @@ export async function verifyRequest(request) {
 // ---- credentials ------------------------------------------------------
 
 /**
+ * The pin whose authority key is authority, if any.
+ * @param {Array<{key: string, side: string}>} pins
+ * @param {Uint8Array} authority
+ */
+export function pinOf(pins, authority) {
+  return pins.find((p) => {
+    try {
+      return equalBytes(b64u.decode(p.key), authority);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Verifies a credential against the line's pins at nowSeconds, in the
  * order of internal/trust.VerifyCredential, so both give the same reason:
  * "malformed", "unknown_authority", "side_mismatch", "bad_signature",
@@ -379,13 +394,7 @@ export async function verifyCredential(cred, pins, nowSeconds) {
     if (e instanceof Malformed) return { ok: false, reason: "malformed", detail: e.message };
     throw e;
   }
-  const pin = pins.find((p) => {
-    try {
-      return equalBytes(b64u.decode(p.key), authority);
-    } catch {
-      return false;
-    }
-  });
+  const pin = pinOf(pins, authority);
   if (!pin) return { ok: false, reason: "unknown_authority" };
   if (pin.side !== c.side) return { ok: false, reason: "side_mismatch" };
   if (!(await verify(authority, concat(utf8.encode(LABEL_CREDENTIAL), body), sig))) return { ok: false, reason: "bad_signature" };
