@@ -173,6 +173,15 @@ export class CallsApi {
   }
 
   /**
+   * Publishes a signed readout (e2ee/readout.js); no session needed, the
+   * signature is the authority: {id, seq}.
+   * @param {unknown} signed
+   */
+  publishReadout(signed) {
+    return exchange('POST', `/api/lines/${encodeURIComponent(this.line)}/readouts`, { body: signed });
+  }
+
+  /**
    * Fetches a call's iCalendar file with the token and hands it to the
    * browser as a download (a plain link cannot carry the token).
    * @param {string} id

@@ -9,6 +9,7 @@
 // one side's readout never becomes markup in the other side's browser.
 
 import { byId, el } from './dom.js';
+import { readoutForm } from './readout-form.js';
 
 /** What each kind of entry is called on the time line. */
 const LABEL = /** @type {Record<string, string>} */ ({
@@ -27,12 +28,14 @@ const LABEL = /** @type {Record<string, string>} */ ({
  */
 
 /**
- * Shows call id's time line and readouts in #sched-record.
- * @param {{record(): Promise<any>, readouts(): Promise<any>}} api
+ * Shows call id's time line and readouts in #sched-record, and to a writer
+ * (a press officer or operator) the form for its side's readout.
+ * @param {{record(): Promise<any>, readouts(): Promise<any>, publishReadout(s: unknown): Promise<any>}} api
  * @param {string} id the booked call
  * @param {string[]} sides the line's two sides, in the line's order
+ * @param {import('./readout-form.js').Writer|null} [writer]
  */
-export async function showRecord(api, id, sides) {
+export async function showRecord(api, id, sides, writer = null) {
   const box = byId('sched-record');
   box.hidden = false;
   box.dataset.call = id;
@@ -46,6 +49,10 @@ export async function showRecord(api, id, sides) {
     /** @type {Readout[]} */
     const readouts = (Array.isArray(ro?.readouts) ? ro.readouts : []).filter((/** @type {Readout} */ r) => r.call === id);
     box.append(timeline(entries), readoutColumns(readouts, sides));
+    if (writer) {
+      const own = readouts.filter((r) => r.side === writer.side);
+      box.append(readoutForm(api, writer, id, own, () => void showRecord(api, id, sides, writer)));
+    }
     box.dataset.entries = String(entries.length);
     box.dataset.state = 'ready';
   } catch (err) {

@@ -22,6 +22,9 @@ export const WORKFLOW_ROLES = new Set(['principal', 'operator']);
 /** Roles that see past calls (view_history). */
 export const HISTORY_ROLES = new Set(['principal', 'operator', 'press_officer']);
 
+/** Roles that publish a side's readout of a call (audit.ReadoutRoles). */
+export const READOUT_ROLES = new Set(['press_officer', 'operator']);
+
 /**
  * Whether any of roles is in set.
  * @param {Set<string>} set

@@ -15,7 +15,7 @@
 // are buttons with data-action (accept, decline, cancel) and links with
 // data-action (join, ics).
 
-import { HISTORY_ROLES, SCHEDULE_ROLES, WORKFLOW_ROLES, anyIn } from './roles.js';
+import { HISTORY_ROLES, READOUT_ROLES, SCHEDULE_ROLES, WORKFLOW_ROLES, anyIn } from './roles.js';
 import { ApiError, CallsApi } from './api.js';
 import { byId, el } from './dom.js';
 import { goBadge } from './gonogo.js';
@@ -137,6 +137,8 @@ class SchedulePage {
     }
     this.canAct = anyIn(WORKFLOW_ROLES, roles);
     this.canHistory = anyIn(HISTORY_ROLES, roles);
+    /** @type {import('./readout-form.js').Writer|null} who may write readouts (record.js) */
+    this.writer = anyIn(READOUT_ROLES, roles) ? { line: id.line, side: v.side, credential: id.credential, sigPrivate: id.sigPrivate } : null;
     this.api = new CallsApi({ credential: id.credential, line: id.line, sigPrivate: id.sigPrivate });
     try {
       await this.api.signIn();
@@ -459,7 +461,7 @@ class SchedulePage {
       this.#details(dl, c);
       const rec = el('button', 'btn', 'Record');
       rec.dataset.action = 'record';
-      rec.addEventListener('click', () => this.api && showRecord(this.api, c.id, (c.line?.sides ?? []).map((s) => s.name)));
+      rec.addEventListener('click', () => this.api && showRecord(this.api, c.id, (c.line?.sides ?? []).map((s) => s.name), this.writer));
       card.append(this.#top(c), times(c.scheduled_start, this.side), dl, rec);
       return card;
     });

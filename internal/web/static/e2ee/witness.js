@@ -54,7 +54,17 @@ export async function witnessBody(w) {
  * Signs a body for the record: {credential, body, sig}.
  * @param {Uint8Array} body @param {CryptoKey} sigPrivate @param {{body: string, sig: string}} credential
  */
-export async function signWitness(body, sigPrivate, credential) {
-  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, sigPrivate, concat(LABEL_WITNESS, body)));
+export function signWitness(body, sigPrivate, credential) {
+  return signStatement(LABEL_WITNESS, body, sigPrivate, credential);
+}
+
+/**
+ * Signs a statement's body for label (PROTOCOL "Signed statements"):
+ * {credential, body, sig}, sig = Ed25519(sig_key, label || body).
+ * @param {Uint8Array} label @param {Uint8Array} body @param {CryptoKey} sigPrivate
+ * @param {{body: string, sig: string}} credential
+ */
+export async function signStatement(label, body, sigPrivate, credential) {
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, sigPrivate, concat(label, body)));
   return { credential, body: b64u.encode(body), sig: b64u.encode(sig) };
 }
