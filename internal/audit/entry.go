@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 
+	"hotline/internal/protocol"
 	"hotline/internal/trust"
 )
 
@@ -62,10 +63,22 @@ const (
 	// Name, Side, Device: who signed it. The readout itself is kept and
 	// served beside the record, signed.
 	Readout Kind = "readout"
-	// Segment: the live call's press segment changed To (public, private),
-	// by a signed marker (internal/marker); the marker itself is checked
-	// by every client, the entry notes when the server saw it.
+	// Segment: the live call's press segment changed To (public, private);
+	// Marker is the signed marker (internal/marker) that changed it, which
+	// a verifier checks against the pins: who pressed it, and that they
+	// may.
 	Segment Kind = "segment"
+
+	// Probe: a readiness probe's result was stored (internal/readiness).
+	// Call is the test call (run), Side and Device the probe's, OK its
+	// verdict, Reason why not; Report is the signed report as the probe
+	// device made it (internal/probe), which a verifier checks against the
+	// pins and the fields above.
+	Probe Kind = "probe"
+	// Alert: the line's readiness changed From → To (green, degraded,
+	// down, unknown) with Reason, judged after the result of test call
+	// Call; the server's own judgement, signed by no one.
+	Alert Kind = "alert"
 )
 
 // knownKinds: a verifier refuses an entry of another kind (a newer server
@@ -74,6 +87,7 @@ var knownKinds = map[Kind]bool{
 	Requested: true, Accepted: true, Declined: true, Cancelled: true, Started: true, Ended: true,
 	Opened: true, Joined: true, Admitted: true, CalledIn: true, SentOut: true, Moved: true,
 	Left: true, Removed: true, Closed: true, Key: true, Witness: true, Head: true, Readout: true, Segment: true,
+	Probe: true, Alert: true,
 }
 
 // Entry is one entry of a line's record, its fields in the order of its
@@ -99,6 +113,12 @@ type Entry struct {
 	KID         *uint64 `json:"kid,omitempty"`
 	Ref         string  `json:"ref,omitempty"`
 	Statement   *Signed `json:"statement,omitempty"`
+
+	// Added with segment, probe and alert entries (after every older
+	// field, so older entries encode as they did).
+	OK     *bool            `json:"ok,omitempty"`     // probe
+	Report *Signed          `json:"report,omitempty"` // probe: the signed report
+	Marker *protocol.Marker `json:"marker,omitempty"` // segment: the signed marker
 }
 
 // Version is the entry version this package writes and reads.
@@ -184,6 +204,15 @@ func (e Entry) check() error {
 	}
 	if (e.Kind == Witness || e.Kind == Head) != (e.Statement != nil) {
 		return fmt.Errorf("%w: a %s entry with or without a statement", ErrMalformed, e.Kind)
+	}
+	if (e.Kind == Probe) != (e.Report != nil) || (e.Kind == Probe) != (e.OK != nil) {
+		return fmt.Errorf("%w: a %s entry with or without a probe's report", ErrMalformed, e.Kind)
+	}
+	if (e.Kind == Segment) != (e.Marker != nil) {
+		return fmt.Errorf("%w: a %s entry with or without a segment marker", ErrMalformed, e.Kind)
+	}
+	if e.Kind == Alert && (e.From == "" || e.To == "") {
+		return fmt.Errorf("%w: an alert without its states", ErrMalformed)
 	}
 	return nil
 }

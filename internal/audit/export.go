@@ -142,6 +142,14 @@ func Verify(x Export, pins []trust.Pin, kept []Signed) (Report, error) {
 			}
 			hc.Entry = seq
 			rep.Heads = append(rep.Heads, hc)
+		case Probe:
+			if err := checkProbe(e, pins); err != nil {
+				return rep, &Break{seq, "probe report: " + err.Error()}
+			}
+		case Segment:
+			if err := checkMarker(e, pins); err != nil {
+				return rep, &Break{seq, "segment marker: " + err.Error()}
+			}
 		}
 	}
 	rep.Entries = len(hashes)

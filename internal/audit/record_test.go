@@ -125,6 +125,8 @@ func FuzzParseExport(f *testing.F) {
 
 func FuzzParseEntry(f *testing.F) {
 	f.Add([]byte(chain(f, 1).Entries[0]))
+	f.Add([]byte(`{"v":1,"line":"demo","seq":1,"prev":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","at":1,"kind":"probe","call":"probe-1","side":"east","device":"d","ok":false,"report":{"credential":{"body":"e30","sig":"AA"},"body":"e30","sig":"AA"}}`))
+	f.Add([]byte(`{"v":1,"line":"demo","seq":1,"prev":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","at":1,"kind":"segment","call":"c-1","to":"public","marker":{"line":"demo","call":"c-1","segment":"public","seq":1,"at":1,"credential":{"body":"e30","sig":"AA"},"sig":"AA"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := audit.Parse(data)
 		if err != nil {

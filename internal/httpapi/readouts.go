@@ -212,7 +212,7 @@ type pageReadout struct {
 
 var readoutPage = template.Must(template.New("readouts").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Readouts of line {{.Line}}</title>
-<link rel="stylesheet" href="/static/style.css">
+<link rel="stylesheet" href="/static/style.css"><link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <link rel="alternate" type="application/atom+xml" href="/lines/{{.Line}}/readouts.atom"></head>
 <body class="readouts"><h1>Readouts of line {{.Line}}</h1>
 <p>Each side publishes its own readout; nothing here is joint. Every readout is signed by its side's device: <code>hotline readout verify</code> checks it. <a href="/lines/{{.Line}}/readouts.atom">Atom feed</a>.</p>

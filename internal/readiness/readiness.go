@@ -42,8 +42,11 @@ type Config struct {
 	// Stored, optional, is handed every result once it is stored, with its
 	// signed report as it came: the place where an audit log takes it.
 	Stored func(line string, report []byte, r probe.Result)
-	Now    func() time.Time // nil: time.Now
-	Log    *slog.Logger
+	// Changed, optional, is handed every alert as it is sent: the place
+	// where an audit log takes the line's transitions.
+	Changed func(Event)
+	Now     func() time.Time // nil: time.Now
+	Log     *slog.Logger
 }
 
 // DefaultRetention keeps the 30 days the page plots, and a margin.
@@ -189,8 +192,12 @@ func (s *Service) transition(line string, v probe.Verdict, now time.Time) {
 		return // unknown → green: nothing to tell
 	}
 	s.cfg.Log.Warn("readiness: line state changed", "line", line, "from", from, "to", v.State, "reason", v.Reason)
+	ev := Event{Type: "readiness", Line: line, From: from, To: v.State, Reason: v.Reason, Run: v.Run, At: now.UTC()}
+	if s.cfg.Changed != nil {
+		s.cfg.Changed(ev)
+	}
 	if s.cfg.Alerts != nil {
-		s.cfg.Alerts.Notify(Event{Type: "readiness", Line: line, From: from, To: v.State, Reason: v.Reason, Run: v.Run, At: now.UTC()})
+		s.cfg.Alerts.Notify(ev)
 	}
 }
 

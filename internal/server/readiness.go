@@ -36,7 +36,8 @@ func startReadiness(cfg Config, st *store.Store, m *metrics.Metrics, log *slog.L
 	}
 	svc := readiness.New(readiness.Config{
 		Store: st, Retention: cfg.ProbeRetention, Thresholds: cfg.ProbeThresholds, Alerts: n, Observer: probeMetrics{p}, Log: log,
-		// Stored is where the audit log will take each stored result.
+		Stored:  func(line string, report []byte, _ probe.Result) { recordProbe(st, log, line, report) },
+		Changed: func(ev readiness.Event) { recordAlert(st, log, ev) },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &readinessParts{svc: svc, alerts: n, cancel: cancel}

@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"time"
 
 	"hotline/internal/audit"
 	"hotline/internal/call"
+	"hotline/internal/readiness"
+	"hotline/internal/store"
 )
 
 // record appends a live call's event to its line's call record
@@ -25,9 +29,10 @@ func (l *lifecycle) record(ctx context.Context, ev call.Event) {
 // removedBy is how a left event's Why names a removal (internal/call).
 const removedBy = "removed by "
 
-// recordEntry is the record entry of a live call's event. A new kind of
-// event (press segment markers, probe results) gets its case here and its
-// audit.Kind; an event without one is not recorded.
+// recordEntry is the record entry of a live call's event (a segment change
+// with its signed marker). A new kind of event gets its case here and its
+// audit.Kind; an event without one is not recorded. Probe results and
+// readiness alerts come from internal/readiness (recordProbe, recordAlert).
 func recordEntry(ev call.Event) (audit.Entry, bool) {
 	line, name, ok := strings.Cut(ev.Call, "/")
 	if !ok {
@@ -56,7 +61,7 @@ func recordEntry(ev call.Event) (audit.Entry, bool) {
 	case call.EventClosed:
 		e.Kind, e.Reason, e.By = audit.Closed, ev.Why, ev.By
 	case call.EventSegment:
-		e.Kind, e.To = audit.Segment, ev.Segment
+		e.Kind, e.To, e.Marker = audit.Segment, ev.Segment, ev.Marker
 	case call.EventKey:
 		withMember(audit.Key)
 		kid := ev.KID
@@ -79,4 +84,26 @@ func moveKind(from, to call.State) audit.Kind {
 		return audit.SentOut
 	}
 	return audit.Moved
+}
+
+// recordProbe appends a stored probe result to its line's record, its
+// signed report within (internal/readiness's Config.Stored).
+func recordProbe(st *store.Store, log *slog.Logger, line string, report []byte) {
+	e, err := audit.ProbeEntry(line, time.Now(), report)
+	if err == nil {
+		_, err = st.AppendRecord(context.Background(), e)
+	}
+	if err != nil {
+		log.Error("call record: probe result", "line", line, "err", err)
+	}
+}
+
+// recordAlert appends a line's readiness transition to its record
+// (internal/readiness's Config.Changed).
+func recordAlert(st *store.Store, log *slog.Logger, ev readiness.Event) {
+	e := audit.Entry{Line: ev.Line, At: ev.At.UnixMilli(), Kind: audit.Alert, Call: ev.Run,
+		From: string(ev.From), To: string(ev.To), Reason: ev.Reason}
+	if _, err := st.AppendRecord(context.Background(), e); err != nil {
+		log.Error("call record: readiness alert", "line", ev.Line, "err", err)
+	}
 }

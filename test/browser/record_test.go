@@ -14,6 +14,8 @@ import (
 	"hotline/internal/booking"
 	"hotline/internal/demo"
 	"hotline/internal/markdown"
+	"hotline/internal/marker"
+	"hotline/internal/protocol"
 	"hotline/internal/role"
 	"hotline/internal/schedule"
 	"hotline/internal/servertest"
@@ -21,7 +23,7 @@ import (
 
 // TestCallRecordPage (issue 15): on the schedule page, Record on a past
 // call shows its time line from the line's call record (requested,
-// accepted, started, ended, each readout published) and both sides'
+// accepted, started, ended, a segment change, each readout published) and both sides'
 // readouts side by side; a hostile readout's markup stays text in
 // Chromium (no element made from it, the title untouched), as it does on
 // the public readouts page.
@@ -35,6 +37,12 @@ func TestCallRecordPage(t *testing.T) {
 		if _, err := svc.System(ctx, c.ID, ev, demo.East); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A segment change of the call, with its signed marker, as the
+	// server's lifecycle records it.
+	m := marker.Sign(srv.Device(t, demo.East, "East Principal", role.Principal), demo.Line, c.ID, protocol.SegmentPublic, 1, time.Now())
+	if _, err := srv.Store().AppendRecord(ctx, audit.Entry{Line: demo.Line, At: m.At, Kind: audit.Segment, Call: c.ID, To: m.Segment, Marker: &m}); err != nil {
+		t.Fatal(err)
 	}
 	anon, err := apiclient.New(base, nil)
 	if err != nil {
@@ -72,8 +80,11 @@ func TestCallRecordPage(t *testing.T) {
 		return s == "ready", s + " " + text(east, "sched-record")
 	})
 	kinds := eval[[]string](east, `[...document.querySelectorAll('#record-timeline .record-entry')].map(e => e.dataset.kind)`)
-	if got, want := strings.Join(kinds, " "), "requested accepted started ended readout readout"; got != want {
+	if got, want := strings.Join(kinds, " "), "requested accepted started ended segment readout readout"; got != want {
 		t.Fatalf("time line %q, want %q", got, want)
+	}
+	if seg := eval[string](east, `document.querySelector('#record-timeline .record-entry[data-kind="segment"]').textContent`); !strings.Contains(seg, "Segment changed (signed marker)") || !strings.Contains(seg, "now public") {
+		t.Errorf("segment entry shown as %q", seg)
 	}
 	sides := eval[[]string](east, `[...document.querySelectorAll('#record-readouts .record-side')].map(e => e.dataset.side + ": " + e.querySelector('.record-text')?.textContent)`)
 	if len(sides) != 2 || !strings.HasPrefix(sides[0], "east: East: the talks were frank") || sides[1] != "west: "+markdown.Hostile {

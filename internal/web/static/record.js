@@ -18,6 +18,7 @@ const LABEL = /** @type {Record<string, string>} */ ({
   admitted: 'Admitted from the lobby', called_in: 'Called in', sent_out: 'Sent out to the bench',
   moved: 'Moved', left: 'Left', removed: 'Removed', closed: 'Live call closed',
   key: 'New sender key', witness: 'Witness statement', head: 'Record head signed', readout: 'Readout published',
+  segment: 'Segment changed (signed marker)', probe: 'Probe result (signed)', alert: 'Readiness changed',
 });
 
 /**
@@ -73,7 +74,8 @@ function timeline(entries) {
     li.append(el('span', 'record-time', when), el('span', 'record-kind', LABEL[e.kind] ?? e.kind));
     const who = e.name ? `${e.name}${e.side ? ` (${e.side})` : ''}` : '';
     const more = [who, e.by ? `by ${e.by}` : '', e.kind === 'key' && e.kid !== undefined ? `epoch ${e.kid % 65536}` : '',
-      e.kind === 'left' && e.reason ? e.reason : '', e.kind === 'closed' && e.reason ? e.reason : ''].filter(Boolean).join(', ');
+      e.kind === 'left' && e.reason ? e.reason : '', e.kind === 'closed' && e.reason ? e.reason : '',
+      e.kind === 'segment' && e.to ? `now ${e.to}` : ''].filter(Boolean).join(', ');
     if (more) li.append(el('span', 'record-who', more));
     ol.append(li);
   }
