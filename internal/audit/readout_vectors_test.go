@@ -3,8 +3,6 @@ package audit_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"hotline/internal/audit"
@@ -34,18 +32,7 @@ type readoutVector struct {
 // HOTLINE_WRITE_VECTORS=1 it is written afresh from the inputs.
 func TestReadoutVectors(t *testing.T) {
 	const path = "../../testdata/readout.json"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Comment string          `json:"comment"`
-		Vectors []readoutVector `json:"vectors"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil || len(file.Vectors) < 2 {
-		t.Fatalf("%s: %v (%d vectors)", path, err, len(file.Vectors))
-	}
-	write := os.Getenv("HOTLINE_WRITE_VECTORS") == "1"
+	file, write := loadVectors[readoutVector](t, path)
 	for i := range file.Vectors {
 		v := &file.Vectors[i]
 		seed, err := trust.DecodeB64(v.SigSeed)
@@ -74,9 +61,6 @@ func TestReadoutVectors(t *testing.T) {
 		}
 	}
 	if write {
-		out, _ := json.MarshalIndent(file, "", "  ")
-		if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		file.save(t, path)
 	}
 }

@@ -62,18 +62,7 @@ func (v *witnessVector) compute(t *testing.T) (roster, body, sig []byte) {
 // HOTLINE_WRITE_VECTORS=1 it is written afresh from the inputs.
 func TestWitnessVectors(t *testing.T) {
 	const path = "../../testdata/witness.json"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Comment string          `json:"comment"`
-		Vectors []witnessVector `json:"vectors"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil || len(file.Vectors) < 2 {
-		t.Fatalf("%s: %v (%d vectors)", path, err, len(file.Vectors))
-	}
-	write := os.Getenv("HOTLINE_WRITE_VECTORS") == "1"
+	file, write := loadVectors[witnessVector](t, path)
 	for i := range file.Vectors {
 		v := &file.Vectors[i]
 		roster, body, sig := v.compute(t)
@@ -91,10 +80,38 @@ func TestWitnessVectors(t *testing.T) {
 		}
 	}
 	if write {
-		out, _ := json.MarshalIndent(file, "", "  ")
-		if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		file.save(t, path)
+	}
+}
+
+// vectorFile is a shared vector file of testdata (witness.json,
+// readout.json): a comment and the vectors, which Go and the browser check.
+type vectorFile[V any] struct {
+	Comment string `json:"comment"`
+	Vectors []V    `json:"vectors"`
+}
+
+// loadVectors reads the vector file at path (at least two vectors); write
+// says whether the test is to compute them afresh (HOTLINE_WRITE_VECTORS=1)
+// and save, instead of checking them.
+func loadVectors[V any](t *testing.T, path string) (f *vectorFile[V], write bool) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = new(vectorFile[V])
+	if err := json.Unmarshal(data, f); err != nil || len(f.Vectors) < 2 {
+		t.Fatalf("%s: %v (%d vectors)", path, err, len(f.Vectors))
+	}
+	return f, os.Getenv("HOTLINE_WRITE_VECTORS") == "1"
+}
+
+func (f *vectorFile[V]) save(t *testing.T, path string) {
+	t.Helper()
+	out, _ := json.MarshalIndent(f, "", "  ")
+	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
