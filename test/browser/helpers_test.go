@@ -43,7 +43,7 @@ func startServer(t *testing.T) *servertest.Server {
 // demos maps a test server's base URL to it.
 var demos sync.Map
 
-func demoOf(t *testing.T, base string) *servertest.Server {
+func demoOf(t testing.TB, base string) *servertest.Server {
 	t.Helper()
 	v, ok := demos.Load(base)
 	if !ok {
@@ -116,7 +116,7 @@ func (g *guardedWriter) Write(p []byte) (int, error) {
 // browser is one Chromium with one tab, and everything the page wrote to
 // its console.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	ctx  context.Context
 
@@ -129,7 +129,7 @@ type browser struct {
 
 // newBrowser starts a headless Chromium with a fresh profile, a fake camera
 // and microphone, and the window size given. It is closed at test end.
-func newBrowser(t *testing.T, name string, width, height int) *browser {
+func newBrowser(t testing.TB, name string, width, height int) *browser {
 	t.Helper()
 	return launch(t, name, width, height, 1)
 }
@@ -137,7 +137,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 // launch is newBrowser with a choice of how many fake cameras the browser
 // has; more than one is for tests of camera switching.
 // Extra options (a certificate to accept, for one) follow the usual flags.
-func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
+func launch(t testing.TB, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	tier.Browser(t)
 	var fakeDevices any = true

@@ -52,8 +52,13 @@
 //                                               decrypted, failed, seen, senderKid, receiverKids}
 //                                            (seen: frames that reached each
 //                                            named stream, from either form)
+//   {type: 'bypass'}                         pass frames through without
+//                                            SFrame, for A/B measurement; refused
+//                                            unless BYPASS_BUILD (build.js: only a
+//                                            binary built with -tags e2eebypass)
 // and the worker posts {type: 'error', message} when a message is refused.
 
+import { BYPASS_BUILD } from './build.js';
 import { SFrameReceiver, SFrameSender, clearBytes, parseHeader } from './sframe.js';
 
 /** @typedef {'audio'|'video'} Kind */
@@ -91,6 +96,9 @@ const receiverKids = new Set();
  * @type {Map<string, number>}
  */
 let senderTags = new Map();
+
+/** Frames pass through without SFrame: only ever true in a bypass build. */
+let bypass = false;
 
 const stats = {
   /** frames encrypted and passed on, by kind */
@@ -187,9 +195,14 @@ async function handle(msg) {
       stats.decrypted[msg.participant] ??= { audio: 0, video: 0 };
       return;
     }
+    case 'bypass':
+      if (!BYPASS_BUILD) throw new Error('this build has no E2EE bypass');
+      bypass = true;
+      return;
     case 'stats':
       self.postMessage({
         type: 'stats',
+        bypass,
         ...(msg.id !== undefined ? { id: msg.id } : {}),
         ...structuredClone(stats),
         senderKid: currentSender()?.kid ?? null,
