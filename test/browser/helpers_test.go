@@ -31,7 +31,7 @@ const waitTimeout = servertest.Patience
 // startServer runs a hotline server on loopback for the test's lifetime,
 // with the demo line provisioned as `hotline demo` does: browsers enrol
 // through its links (see browser.enrol), native endpoints with enrolDevice.
-func startServer(t *testing.T) *servertest.Server {
+func startServer(t testing.TB) *servertest.Server {
 	t.Helper()
 	tier.Browser(t)
 	srv := servertest.Start(t, server.Config{}, testLogger(t))
@@ -92,7 +92,7 @@ func (b *browser) enrolWithLink(link string) {
 
 // testLogger logs warnings and errors to the test output, and drops them
 // once the test is over (a late goroutine must not write to a finished T).
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	w := &guardedWriter{w: t.Output()}
 	t.Cleanup(func() { w.done.Store(true) }) // registered first, so it runs last
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -17,19 +17,27 @@ var benchFrameSizes = []int{1200, 8000, 4200, 25000}
 // size: awaited one at a time (serial, the latency a frame sees) and 16 at
 // once (throughput). The "noble" run does the same SFrame with
 // @noble/ciphers' synchronous AES-GCM, unpacked into $HOTLINE_NOBLE (see
-// docs/PERFORMANCE.md for the commands). Figures go to the log and as
-// metrics; run with -benchtime 1x.
+// docs/PERFORMANCE.md for the commands). $HOTLINE_SFRAME_B names another
+// sframe.js by URL (e.g. /harness/sframe_old.js, a copy of an earlier
+// version put there by hand) to time against the embedded one. Each figure
+// is the median of 5 rounds of 400 frames; run with -benchtime 1x.
 func BenchmarkSFrameWorker(b *testing.B) {
-	for _, impl := range []string{"sframe", "noble"} {
+	impls := []string{"sframe", "noble"}
+	if os.Getenv("HOTLINE_SFRAME_B") != "" {
+		impls = append(impls, "b")
+	}
+	for _, impl := range impls {
 		b.Run(impl, func(b *testing.B) {
 			if impl == "noble" && os.Getenv("HOTLINE_NOBLE") == "" {
 				b.Skip("HOTLINE_NOBLE is not set: no @noble/ciphers to compare with")
 			}
+			arg := map[string]any{"impl": impl, "sizes": benchFrameSizes, "frames": 400, "rounds": 5, "inflight": 16}
+			if impl == "b" {
+				arg["impl"], arg["lib"] = "sframe", os.Getenv("HOTLINE_SFRAME_B")
+			}
 			br, _ := jsHarness(b)
 			for range b.N {
-				r := runJSModule(b, br, "/harness/sframe_bench.js", map[string]any{
-					"impl": impl, "sizes": benchFrameSizes, "frames": 2000, "inflight": 16,
-				})
+				r := runJSModule(b, br, "/harness/sframe_bench.js", arg)
 				var res []struct {
 					Size         int     `json:"size"`
 					SerialUs     float64 `json:"serialUs"`

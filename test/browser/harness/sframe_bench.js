@@ -26,10 +26,12 @@ function frameOf(n) {
 const BASE = new Uint8Array(16).fill(7);
 const KID = 0x1234 * 65536 + 1;
 
-async function sframeImpl() {
-  const tx = new sf.SFrameSender();
+/** @param {string} [lib] another build of sframe.js to time, by URL */
+async function sframeImpl(lib) {
+  const m = lib ? await import(lib) : sf;
+  const tx = new m.SFrameSender();
   await tx.setKey(KID, BASE);
-  const rx = new sf.SFrameReceiver();
+  const rx = new m.SFrameReceiver();
   await rx.addKey(KID, BASE);
   return {
     /** @param {Uint8Array} f */
@@ -100,27 +102,36 @@ async function nobleImpl() {
   return { roundTrip: async (f) => open(seal(f)) };
 }
 
-/** @param {{impl: string, sizes: number[], frames: number, inflight: number}} arg */
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * Each figure is the median of `rounds` rounds of `frames` frames, so that
+ * a burst of load on a shared machine moves it less.
+ * @param {{impl: string, lib?: string, sizes: number[], frames: number, rounds: number, inflight: number}} arg
+ */
 async function bench(arg) {
-  const impl = arg.impl === "noble" ? await nobleImpl() : await sframeImpl();
+  const impl = arg.impl === "noble" ? await nobleImpl() : await sframeImpl(arg.lib);
   const out = [];
   for (const size of arg.sizes) {
     const frames = Array.from({ length: 16 }, () => frameOf(size));
     for (let i = 0; i < 50; i++) await impl.roundTrip(frames[i % 16]); // warm up
-    let t0 = performance.now();
-    for (let i = 0; i < arg.frames; i++) {
-      const p = await impl.roundTrip(frames[i % 16]);
-      if (p.length !== size) throw new Error(`round trip gave ${p.length} bytes of ${size}`);
+    const serial = [], inflight = [];
+    for (let r = 0; r < arg.rounds; r++) {
+      let t0 = performance.now();
+      for (let i = 0; i < arg.frames; i++) {
+        const p = await impl.roundTrip(frames[i % 16]);
+        if (p.length !== size) throw new Error(`round trip gave ${p.length} bytes of ${size}`);
+      }
+      serial.push(((performance.now() - t0) * 1000) / arg.frames);
+      t0 = performance.now();
+      for (let i = 0; i < arg.frames; i += arg.inflight) {
+        const batch = [];
+        for (let j = 0; j < arg.inflight && i + j < arg.frames; j++) batch.push(impl.roundTrip(frames[(i + j) % 16]));
+        for (const p of await Promise.all(batch)) if (p.length !== size) throw new Error(`round trip gave ${p.length} bytes of ${size}`);
+      }
+      inflight.push(((performance.now() - t0) * 1000) / arg.frames);
     }
-    const serialUs = ((performance.now() - t0) * 1000) / arg.frames;
-    t0 = performance.now();
-    for (let i = 0; i < arg.frames; i += arg.inflight) {
-      const batch = [];
-      for (let j = 0; j < arg.inflight && i + j < arg.frames; j++) batch.push(impl.roundTrip(frames[(i + j) % 16]));
-      await Promise.all(batch);
-    }
-    const throughputUs = ((performance.now() - t0) * 1000) / arg.frames;
-    out.push({ size, serialUs, throughputUs });
+    out.push({ size, serialUs: median(serial), throughputUs: median(inflight) });
   }
   return out;
 }

@@ -111,7 +111,20 @@ const stats = {
   failed: { auth: 0, replay: 0, unknown_kid: 0, malformed: 0, wrong_sender: 0 },
   /** @type {Record<string, number>} frames that reached each named stream's transform, whatever became of them */
   seen: {},
+  /** frames passed through without SFrame (a bypass build's 'bypass' only) */
+  bypassed: 0,
+  /**
+   * Time each frame spent in this worker, from its transform's call to its
+   * enqueue (crypto, and waiting for the stream's earlier frames), by
+   * direction: count, sum and maximum in ms, and how many took over 1 and
+   * over 5 ms.
+   */
+  latency: { send: newLatency(), recv: newLatency() },
 };
+
+function newLatency() {
+  return { n: 0, sumMs: 0, maxMs: 0, over1ms: 0, over5ms: 0 };
+}
 
 // Key messages are applied strictly in order: importing a key is
 // asynchronous, and a remove-key must not overtake the add it follows.
@@ -276,12 +289,41 @@ function named(options) {
  */
 function attach(readable, writable, o) {
   const kind = o.kind === 'audio' ? 'audio' : 'video';
-  const inner = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const work = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const lat = o.direction === 'send' ? stats.latency.send : stats.latency.recv;
   const name = o.stream;
-  /** @type {(frame: any, out: TransformStreamDefaultController) => Promise<void>} */
-  const transform = name === undefined ? inner : (frame, out) => {
-    stats.seen[name]++;
-    return inner(frame, out);
+  // Each frame's crypto starts as soon as the frame arrives, without
+  // waiting for the previous frame's (WebCrypto runs off this thread), but
+  // frames leave in the order they came: each enqueue waits for the one
+  // before it on this stream. The transform itself returns at once, so a
+  // slow frame delays only the frames behind it, by no more than its own
+  // delay.
+  /** @type {Promise<unknown>} */
+  let tail = Promise.resolve();
+  /** @type {TransformStreamDefaultController|null} */
+  let out = null;
+  /** @param {number} t0 @returns {(f: any) => void} */
+  const emit = (t0) => (f) => {
+    if (!f || !out) return;
+    const ms = performance.now() - t0;
+    lat.n++;
+    lat.sumMs += ms;
+    if (ms > lat.maxMs) lat.maxMs = ms;
+    if (ms > 1) lat.over1ms++;
+    if (ms > 5) lat.over5ms++;
+    try {
+      out.enqueue(f);
+    } catch {
+      out = null; // the stream closed: the frames behind go nowhere
+    }
+  };
+  /** @param {any} frame @param {TransformStreamDefaultController} c */
+  const transform = (frame, c) => {
+    out = c;
+    if (name !== undefined) stats.seen[name]++;
+    const t0 = performance.now();
+    const done = work(frame);
+    tail = tail.then(() => done).then(emit(t0), () => {});
   };
   readable
     .pipeThrough(new TransformStream({ transform }))
@@ -292,29 +334,40 @@ function attach(readable, writable, o) {
 }
 
 /**
+ * A frame passed through untouched, in a bypass build with bypass on.
+ * @param {any} frame @param {Kind} kind @param {Record<Kind, number>} count
+ */
+function passed(frame, kind, count) {
+  stats.bypassed++;
+  count[kind]++;
+  return frame;
+}
+
+/**
  * @param {Kind} kind
- * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ * @returns {(frame: any) => Promise<any>} the frame to pass on, or null
  */
 function encryptFrame(kind) {
-  return async (frame, out) => {
+  return async (frame) => {
+    if (bypass) return passed(frame, kind, stats.sent);
     const s = currentSender();
     const data = new Uint8Array(frame.data);
     if (!s || data.length === 0) {
       // No key yet: the frame is dropped, never sent in clear. (An empty
       // frame carries nothing and would not survive SFrame either.)
       stats.dropped[kind]++;
-      return;
+      return null;
     }
     let enc;
     try {
       enc = await s.encrypt(kind, data);
     } catch {
       stats.dropped[kind]++;
-      return;
+      return null;
     }
     frame.data = toBuffer(enc);
     stats.sent[kind]++;
-    out.enqueue(frame);
+    return frame;
   };
 }
 
@@ -325,12 +378,13 @@ function encryptFrame(kind) {
  *   this track must carry; if not given, the participant's tag from
  *   'sender-tags'; with neither a tag nor a participant, any key the worker
  *   holds is accepted
- * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ * @returns {(frame: any) => Promise<any>} the frame to pass on, or null
  */
 function decryptFrame(kind, o) {
   stats.decrypted[o.participant ?? ''] ??= { audio: 0, video: 0 }; // counted from zero, visible at once
-  return async (frame, out) => {
+  return async (frame) => {
     const { participant, senderTag } = o;
+    if (bypass) return passed(frame, kind, stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 });
     const data = new Uint8Array(frame.data);
     const expected = senderTag ?? (participant === undefined ? undefined : senderTags.get(participant) ?? -1);
     if (expected !== undefined) {
@@ -339,7 +393,7 @@ function decryptFrame(kind, o) {
       const why = headerFrom(kind, data, expected);
       if (why) {
         stats.failed[why]++;
-        return;
+        return null;
       }
     }
     let plain;
@@ -350,15 +404,15 @@ function decryptFrame(kind, o) {
       const why = /** @type {any} */ (err)?.kind;
       if (why === 'auth' || why === 'replay' || why === 'unknown_kid') stats.failed[why]++;
       else stats.failed.malformed++;
-      return;
+      return null;
     }
     if (expected !== undefined && Math.floor(plain.kid / TAG_SHIFT) !== expected) {
       stats.failed.wrong_sender++;
-      return;
+      return null;
     }
     frame.data = toBuffer(plain.data);
     (stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 })[kind]++;
-    out.enqueue(frame);
+    return frame;
   };
 }
 
