@@ -2,16 +2,17 @@
 // the tool into every call page before the page's own scripts run; it is
 // not part of the product. It watches every <video> the page gives a
 // stream to, reads the barcode of each presented frame (camera.go writes
-// it) and keeps, per video track, [counter, sender, time] of each frame
-// read, the time being when the frame was presented
+// it) and keeps, per video track, [counter, sender, time, capture] of each
+// frame read, the time being when the frame was presented
 // (requestVideoFrameCallback's presentationTime) on the machine's clock
-// (performance.timeOrigin + performance.now). The constants COLS, ROWS,
+// (performance.timeOrigin + performance.now), and for the page's own
+// camera also when it was captured (the callback's captureTime). The constants COLS, ROWS,
 // DATA and CBITS are prepended by the tool from camera.go.
 (() => {
   if (window.__gbench) return;
   const origin = performance.timeOrigin;
   const g = {
-    tracks: new Map(), // track id → {local, samples: [[counter, sender, t]]}
+    tracks: new Map(), // track id → {local, samples: [[counter, sender, t, capture]]}
     pcs: [],
     first: {}, // sender → time of its first frame read in a remote video
     firstRemote: 0, // time of the first remote frame presented, read or not
@@ -80,7 +81,10 @@
         return;
       }
       const counter = code & ((1 << CBITS) - 1), sender = code >>> CBITS;
-      tr.samples.push([counter, sender, t]);
+      // A camera frame's capture time, for a local track only (a
+      // remote one's is the sender's, estimated; not used).
+      const capture = tr.local && meta.captureTime > 0 ? origin + meta.captureTime : 0;
+      tr.samples.push([counter, sender, t, capture]);
       if (!tr.local && !(sender in g.first)) g.first[sender] = t;
     };
     v.requestVideoFrameCallback(cb);

@@ -28,10 +28,15 @@ type report struct {
 	G2GP50Ms          float64 `json:"g2g_p50_ms"`
 	G2GP90Ms          float64 `json:"g2g_p90_ms"`
 	G2GSamples        int     `json:"g2g_samples"`
-	FPSMin            float64 `json:"fps_min"`
-	FPSMean           float64 `json:"fps_mean"`
-	JitterBufferMs    float64 `json:"jitter_buffer_ms"`
-	Videos            []video `json:"videos"`
+	// From the sender's capture (Chromium's captureTime of the frame in
+	// the sender's preview) rather than its preview; 0 when not given.
+	G2GCaptureP50Ms float64 `json:"g2g_capture_p50_ms"`
+	G2GCaptureP90Ms float64 `json:"g2g_capture_p90_ms"`
+	UnreadFrames    int     `json:"unread_frames"` // frames presented whose barcode did not read
+	FPSMin          float64 `json:"fps_min"`
+	FPSMean         float64 `json:"fps_mean"`
+	JitterBufferMs  float64 `json:"jitter_buffer_ms"`
+	Videos          []video `json:"videos"`
 	// Late joins: from the call page's navigation start (and from its
 	// join message) to the first remote frame presented.
 	Joins           []joinReport `json:"joins,omitempty"`
@@ -49,6 +54,7 @@ type video struct {
 	G2GP50Ms       float64 `json:"g2g_p50_ms"`
 	G2GP90Ms       float64 `json:"g2g_p90_ms"`
 	G2GSamples     int     `json:"g2g_samples"`
+	G2GCaptureP50  float64 `json:"g2g_capture_p50_ms"`
 }
 
 // joinReport is one late join, in ms.
@@ -68,11 +74,14 @@ func (w *window) report(cfg config) *report {
 		ServerRSSPeakMB: float64(w.rssPeak) / 1e6, ServerRSSEndMB: float64(w.rssEnd) / 1e6,
 	}
 	g2g := w.glassToGlass()
-	var all []float64
+	var all, capture []float64
 	for _, d := range g2g {
-		all = append(all, d...)
+		all = append(all, d.preview...)
+		capture = append(capture, d.capture...)
 	}
 	r.G2GP50Ms, r.G2GP90Ms, r.G2GSamples = quantile(all, 0.5), quantile(all, 0.9), len(all)
+	r.G2GCaptureP50Ms, r.G2GCaptureP90Ms = quantile(capture, 0.5), quantile(capture, 0.9)
+	r.UnreadFrames = w.unread
 	var delay, emitted, fpsSum float64
 	r.FPSMin = math.Inf(1)
 	for receiver := range w.stats1 {
@@ -91,8 +100,10 @@ func (w *window) report(cfg config) *report {
 				delay += s.JBDelay - b.JBDelay
 				emitted += n
 			}
-			d := g2g[[2]int{receiver, s.Sender}]
-			v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples = quantile(d, 0.5), quantile(d, 0.9), len(d)
+			if d := g2g[[2]int{receiver, s.Sender}]; d != nil {
+				v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples = quantile(d.preview, 0.5), quantile(d.preview, 0.9), len(d.preview)
+				v.G2GCaptureP50 = quantile(d.capture, 0.5)
+			}
 			r.Videos = append(r.Videos, v)
 			r.FPSMin = min(r.FPSMin, v.FPS)
 			fpsSum += v.FPS
@@ -154,7 +165,8 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "server CPU per 30 s\t%.2f s\n", r.ServerCPUPer30s)
 	fmt.Fprintf(tw, "server RSS peak / end\t%.1f / %.1f MB\n", r.ServerRSSPeakMB, r.ServerRSSEndMB)
 	fmt.Fprintf(tw, "all browsers' CPU per 30 s\t%.1f s\n", r.BrowsersCPUPer30s)
-	fmt.Fprintf(tw, "glass-to-glass p50 / p90\t%.0f / %.0f ms (%d frames)\n", r.G2GP50Ms, r.G2GP90Ms, r.G2GSamples)
+	fmt.Fprintf(tw, "glass-to-glass p50 / p90\t%.0f / %.0f ms (%d frames; %d unreadable)\n", r.G2GP50Ms, r.G2GP90Ms, r.G2GSamples, r.UnreadFrames)
+	fmt.Fprintf(tw, "  from capture p50 / p90\t%.0f / %.0f ms\n", r.G2GCaptureP50Ms, r.G2GCaptureP90Ms)
 	fmt.Fprintf(tw, "decoded fps min / mean\t%.1f / %.1f\n", r.FPSMin, r.FPSMean)
 	fmt.Fprintf(tw, "receiver jitter buffer (mean)\t%.0f ms\n", r.JitterBufferMs)
 	for _, v := range r.Videos {

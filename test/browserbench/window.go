@@ -1,10 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -20,12 +20,13 @@ type inbound struct {
 }
 
 // trackSamples mirrors one entry of __gbench.samples(): the frames read in
-// one video track, each [counter, sender, presentation time in ms since
-// the epoch].
+// one video track, each [counter, sender, presentation time, capture time]
+// in ms since the epoch; the capture time only for the page's own camera,
+// 0 if Chromium gave none.
 type trackSamples struct {
 	ID      string       `json:"id"`
 	Local   bool         `json:"local"`
-	Samples [][3]float64 `json:"samples"`
+	Samples [][4]float64 `json:"samples"`
 }
 
 // window is what was measured between its start and end.
@@ -35,6 +36,7 @@ type window struct {
 	serverCPU          time.Duration
 	rssPeak, rssEnd    int64
 	browsersCPU        time.Duration
+	unread             int              // frames presented whose barcode did not read
 	stats0, stats1     [][]inbound      // by receiver
 	tracks             [][]trackSamples // by receiver
 }
@@ -42,10 +44,12 @@ type window struct {
 // measureWindow measures cfg.duration of the running call.
 func measureWindow(ctx context.Context, cfg config, server int, bs []*browser) (*window, error) {
 	w := &window{loadStart: loadAverage()}
+	unread := 0
 	snapshot := func() (srv, br time.Duration, stats [][]inbound, err error) {
 		if srv, err = processCPU(server); err != nil {
 			return 0, 0, nil, fmt.Errorf("server CPU: %w", err)
 		}
+		unread = 0
 		for _, b := range bs {
 			c, err := treeCPU(b.pid)
 			if err != nil {
@@ -57,6 +61,11 @@ func measureWindow(ctx context.Context, cfg config, server int, bs []*browser) (
 				return 0, 0, nil, err
 			}
 			stats = append(stats, s)
+			n, err := eval[int](b, `window.__gbench.unread`)
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			unread += n
 		}
 		return srv, br, stats, nil
 	}
@@ -64,7 +73,7 @@ func measureWindow(ctx context.Context, cfg config, server int, bs []*browser) (
 	if err != nil {
 		return nil, err
 	}
-	w.start, w.stats0 = time.Now(), stats0
+	w.start, w.stats0, w.unread = time.Now(), stats0, -unread
 	cfg.log.Info("window started", "duration", cfg.duration, "load", w.loadStart)
 	for end := w.start.Add(cfg.duration); time.Now().Before(end); {
 		if err := sleep(ctx, min(time.Second, time.Until(end))); err != nil {
@@ -81,6 +90,7 @@ func measureWindow(ctx context.Context, cfg config, server int, bs []*browser) (
 		return nil, err
 	}
 	w.end, w.stats1 = time.Now(), stats1
+	w.unread += unread
 	w.serverCPU, w.browsersCPU = srv1-srv0, br1-br0
 	if w.rssEnd, _, err = memory(server); err != nil {
 		return nil, fmt.Errorf("server memory: %w", err)
@@ -97,7 +107,7 @@ func measureWindow(ctx context.Context, cfg config, server int, bs []*browser) (
 		}
 		for i := range t {
 			if !t[i].Local {
-				t[i].Samples = slices.DeleteFunc(t[i].Samples, func(s [3]float64) bool { return s[2] < from })
+				t[i].Samples = slices.DeleteFunc(t[i].Samples, func(s [4]float64) bool { return s[2] < from })
 			}
 		}
 		w.tracks = append(w.tracks, t)
@@ -110,15 +120,24 @@ const period = float64(camFrames) * 1000 / camFPS
 
 func epochMs(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
 
+// delays are the glass-to-glass delays of one sender's video at one
+// receiver, in ms: from the sender's preview presenting a frame (and, where
+// Chromium gave its capture time, from its capture) to the receiver
+// presenting it.
+type delays struct{ preview, capture []float64 }
+
+// localFrame is one frame of a sender's camera as its page saw it.
+type localFrame struct{ presented, captured float64 }
+
 // glassToGlass pairs each frame a receiver presented with the sender's
 // local presentation of the same frame: the latest one with the same
-// counter before it, less than a period earlier. It returns the delays in
-// ms by receiver and sender.
-func (w *window) glassToGlass() map[[2]int][]float64 {
-	// local[sender][counter]: the times the sender's previews presented
+// counter before it, less than a period earlier. It returns the delays by
+// receiver and sender.
+func (w *window) glassToGlass() map[[2]int]*delays {
+	// local[sender][counter]: the sender's previews' presentations of
 	// that counter, ascending; a repeat within a second (the other
 	// preview) is the same capture: the earliest counts.
-	local := make(map[int]map[int][]float64)
+	local := make(map[int]map[int][]localFrame)
 	for _, tracks := range w.tracks {
 		for _, tr := range tracks {
 			if !tr.Local {
@@ -127,25 +146,27 @@ func (w *window) glassToGlass() map[[2]int][]float64 {
 			for _, s := range tr.Samples {
 				sender, counter := int(s[1]), int(s[0])
 				if local[sender] == nil {
-					local[sender] = make(map[int][]float64)
+					local[sender] = make(map[int][]localFrame)
 				}
-				local[sender][counter] = append(local[sender][counter], s[2])
+				local[sender][counter] = append(local[sender][counter], localFrame{s[2], s[3]})
 			}
 		}
 	}
 	for _, byCounter := range local {
-		for counter, ts := range byCounter {
-			sort.Float64s(ts)
-			kept := ts[:0]
-			for _, t := range ts {
-				if n := len(kept); n == 0 || t-kept[n-1] >= 1000 {
-					kept = append(kept, t)
+		for counter, fs := range byCounter {
+			slices.SortFunc(fs, func(a, b localFrame) int { return cmp.Compare(a.presented, b.presented) })
+			kept := fs[:0]
+			for _, f := range fs {
+				if n := len(kept); n == 0 || f.presented-kept[n-1].presented >= 1000 {
+					kept = append(kept, f)
+				} else if kept[n-1].captured == 0 {
+					kept[n-1].captured = f.captured
 				}
 			}
 			byCounter[counter] = kept
 		}
 	}
-	out := make(map[[2]int][]float64)
+	out := make(map[[2]int]*delays)
 	for receiver, tracks := range w.tracks {
 		for _, tr := range tracks {
 			if tr.Local {
@@ -153,13 +174,21 @@ func (w *window) glassToGlass() map[[2]int][]float64 {
 			}
 			for _, s := range tr.Samples {
 				sender, counter, t := int(s[1]), int(s[0]), s[2]
-				ts := local[sender][counter]
-				i := sort.SearchFloat64s(ts, t) // first ≥ t
-				if i == 0 || t-ts[i-1] >= period {
+				fs := local[sender][counter]
+				i, _ := slices.BinarySearchFunc(fs, t, func(f localFrame, t float64) int { return cmp.Compare(f.presented, t) }) // first ≥ t
+				if i == 0 || t-fs[i-1].presented >= period {
 					continue
 				}
 				key := [2]int{receiver, sender}
-				out[key] = append(out[key], t-ts[i-1])
+				d := out[key]
+				if d == nil {
+					d = &delays{}
+					out[key] = d
+				}
+				d.preview = append(d.preview, t-fs[i-1].presented)
+				if c := fs[i-1].captured; c > 0 {
+					d.capture = append(d.capture, t-c)
+				}
 			}
 		}
 	}
