@@ -326,7 +326,8 @@ function attach(readable, writable, o) {
     tail = tail.then(() => done).then(emit(t0), () => {});
   };
   readable
-    .pipeThrough(new TransformStream({ transform }))
+    // flush: a closing stream first lets the frames under way out.
+    .pipeThrough(new TransformStream({ transform, flush: () => tail.then(() => {}) }))
     .pipeTo(writable)
     .catch(() => {
       // The track ended or the transform was replaced: nothing to do.
