@@ -10,8 +10,8 @@ import "testing"
 func TestE2EEWorkerKeepsOrder(t *testing.T) {
 	b, _ := e2eeHarness(t)
 	r := runJSModule(t, b, "/harness/worker_order.js", map[string]int{"frames": 300})
-	if r.Checked != 7 {
-		t.Errorf("checked %d, want 7", r.Checked)
+	if r.Checked != 8 {
+		t.Errorf("checked %d, want 8", r.Checked)
 	}
 	t.Logf("time in the worker: %s", r.Data)
 }
