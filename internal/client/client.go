@@ -95,6 +95,10 @@ type Config struct {
 	// net, for tests: a virtual network (pion/transport vnet) for the
 	// media instead of the host's.
 	net transport.Net
+	// handling, for tests: called on the handler goroutine before each
+	// server message is handled (a test blocks it to stand for slow
+	// handling).
+	handling func(msg any)
 
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
@@ -165,10 +169,14 @@ type Client struct {
 	resumes     int
 	probed      bool // the socket was pinged in this outage of the media path
 
-	// Owned by the signalling read loop (offers and candidates are handled
+	// Owned by the signalling handler goroutine (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
 	pendingCandidates []webrtc.ICECandidateInit
 	haveRemote        bool
+	// deliver hands a message read during a handshake to its handler:
+	// dispatch before the read loop runs, the handler's queue once it does.
+	// Only the goroutine that reads the socket uses it.
+	deliver func(msg any)
 }
 
 // tracksToPublish lists the tracks cfg asks for. Ids and sources follow
