@@ -175,7 +175,9 @@ func (c *Client) awaitWelcome(ctx context.Context, resume string) error {
 			c.mu.Lock()
 			c.id = m.ID
 			c.mu.Unlock()
-			c.keys.SetSelfID(m.ID)
+			if err := c.keys.SetSelfID(m.ID); err != nil {
+				return fmt.Errorf("client: keys: %w", err)
+			}
 			c.log.Debug("welcomed", "id", m.ID, "ice_servers", len(m.ICEServers))
 			return c.useICEServers(m.ICEServers)
 		case *protocol.ErrorMsg:
