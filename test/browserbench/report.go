@@ -59,9 +59,10 @@ type video struct {
 
 // joinReport is one late join, in ms.
 type joinReport struct {
-	PageToFirstMs float64 `json:"page_to_first_ms"` // navigation start → first remote frame presented
-	JoinToFirstMs float64 `json:"join_to_first_ms"` // join message sent → first remote frame (0: not seen)
-	PageToAllMs   float64 `json:"page_to_all_ms"`   // navigation start → a frame from every other browser
+	PageToFirstMs float64 `json:"page_to_first_ms"`  // navigation start → first remote frame presented
+	JoinToFirstMs float64 `json:"join_to_first_ms"`  // join message sent → first remote frame (0: not seen)
+	PageToAllMs   float64 `json:"page_to_all_ms"`    // navigation start → a frame from every other browser (0: see Missing)
+	Missing       []int   `json:"missing,omitempty"` // browsers no frame was read from within a minute
 }
 
 func (w *window) report(cfg config) *report {
@@ -128,7 +129,9 @@ func (r *report) summariseJoins() {
 	var page, join, all []float64
 	for _, j := range r.Joins {
 		page = append(page, j.PageToFirstMs)
-		all = append(all, j.PageToAllMs)
+		if len(j.Missing) == 0 {
+			all = append(all, j.PageToAllMs)
+		}
 		if j.JoinToFirstMs > 0 {
 			join = append(join, j.JoinToFirstMs)
 		}
@@ -181,6 +184,11 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "late join: page → first remote frame p50\t%.0f ms (each: %s)\n", r.JoinP50Ms, strings.Join(each, ", "))
 		fmt.Fprintf(tw, "late join: join message → first remote frame p50\t%.0f ms\n", r.JoinFromJoinP50)
 		fmt.Fprintf(tw, "late join: page → frames from everyone p50\t%.0f ms\n", r.JoinAllP50Ms)
+		for i, j := range r.Joins {
+			if len(j.Missing) > 0 {
+				fmt.Fprintf(tw, "late join %d: no frame from browsers %v within %v\n", i+1, j.Missing, joinPatience)
+			}
+		}
 	}
 	return tw.Flush()
 }
