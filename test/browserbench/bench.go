@@ -163,7 +163,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		for range cfg.joins {
 			j, err := late.join(ctx, u, others(cfg.browsers+1, cfg.browsers))
 			if err != nil {
-				return err
+				// The window's figures stand; the report says the
+				// join failed, and the run fails at the end.
+				rep.JoinError = err.Error()
+				break
 			}
 			rep.Joins = append(rep.Joins, j)
 		}
@@ -178,7 +181,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		return err
 	}
 	if cfg.json {
-		return rep.writeJSON(stdout)
+		if err := rep.writeJSON(stdout); err != nil {
+			return err
+		}
+	}
+	if rep.JoinError != "" {
+		return errors.New(rep.JoinError)
 	}
 	return nil
 }
@@ -318,7 +326,7 @@ func (b *browser) waitSenders(ctx context.Context, senders []int, patience time.
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("browser %d: %w: none from %d of %v within %v (%d frames unreadable)", b.index, errMissing, missing, senders, patience, j.Unread)
+			return fmt.Errorf("browser %d: %w: none from %d of %v within %v (%d frames unreadable); the page's state: %s", b.index, errMissing, missing, senders, patience, j.Unread, b.pageState())
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -343,7 +351,7 @@ func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport
 		return joinReport{}, err
 	}
 	if j.FirstRemote == 0 {
-		return joinReport{}, fmt.Errorf("late join: no remote frame at all: %w", werr)
+		return joinReport{}, fmt.Errorf("late join: no remote frame at all: %w; the page's state: %s", werr, b.pageState())
 	}
 	r := joinReport{PageToFirstMs: j.FirstRemote - j.Navigation}
 	last := 0.0
@@ -365,4 +373,14 @@ func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport
 	}
 	// Let the server see the leave before the next join.
 	return r, sleep(ctx, 2*time.Second)
+}
+
+// pageState summarises the app's own view of the call (window.hotline.state(),
+// internal/web/static/app.js) for an error message.
+func (b *browser) pageState() string {
+	s, err := eval[string](b, `(() => { const s = window.hotline?.state?.(); return s ? JSON.stringify({joined: s.joined, connection: s.connection, roster: s.roster, errors: s.errors, tiles: (s.tiles ?? []).map((t) => [t.name, t.kind, t.framesDecoded, t.packetsReceived])}) : 'no app'; })()`)
+	if err != nil {
+		return err.Error()
+	}
+	return s
 }

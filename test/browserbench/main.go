@@ -85,6 +85,9 @@ func start(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, self}, args...)...)
 	cmd.Env = append(os.Environ(), inNamespace+"=1")
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Interrupted, the copy in the namespace stops its browsers and server.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
 	err = cmd.Run()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		// The copy in the namespace has said what went wrong (or unshare

@@ -21,6 +21,25 @@
   };
   window.__gbench = g;
 
+  // A small video of its own for every camera the page opens and every
+  // video track it receives, in a strip at the top of the page: the page's
+  // own views can be hidden (a narrow window, a tile out of view) or
+  // absent, and a video that is not displayed presents no frames. Where
+  // the page shows the track too, the earlier presentation of a frame
+  // counts.
+  let shown = 0;
+  /** @param {MediaStreamTrack} track */
+  function show(track) {
+    const v = document.createElement('video');
+    v.muted = true;
+    v.autoplay = true;
+    v.playsInline = true;
+    v.style.cssText = `position:fixed;left:${32 * (shown++ % 40)}px;top:0;width:32px;height:24px;z-index:2147483647;pointer-events:none`;
+    v.srcObject = new MediaStream([track]);
+    document.documentElement.append(v);
+    track.addEventListener('ended', () => v.remove());
+  }
+
   // Every PeerConnection the page makes, for getStats and to tell remote
   // tracks (a receiver's) from local ones.
   const PC = window.RTCPeerConnection;
@@ -28,6 +47,9 @@
     constructor(...args) {
       super(...args);
       g.pcs.push(this);
+      this.addEventListener('track', (e) => {
+        if (e.track.kind === 'video') show(e.track);
+      });
     }
   };
 
@@ -70,7 +92,7 @@
       if (!track) return;
       let tr = g.tracks.get(track.id);
       if (!tr) {
-        tr = { local: !isRemote(track), samples: [] };
+        tr = { local: !isRemote(track), samples: [], last: new Map() };
         g.tracks.set(track.id, tr);
       }
       const t = origin + meta.presentationTime;
@@ -81,6 +103,10 @@
         return;
       }
       const counter = code & ((1 << CBITS) - 1), sender = code >>> CBITS;
+      // The same frame in a second video of this track: the first counts.
+      const key = sender * 1024 + counter;
+      if (t - (tr.last.get(key) ?? -Infinity) < 1000) return;
+      tr.last.set(key, t);
       // A camera frame's capture time, for a local track only (a
       // remote one's is the sender's, estimated; not used).
       const capture = tr.local && meta.captureTime > 0 ? origin + meta.captureTime : 0;
@@ -100,23 +126,10 @@
     },
   });
 
-  // A preview of its own for each camera the page opens, in a corner of
-  // the page: the page's own self view may be hidden (a narrow window) or
-  // absent, and a video that is not displayed presents no frames. Of the
-  // two previews the earlier presentation of a frame counts (window.go).
   const gum = MediaDevices.prototype.getUserMedia;
   MediaDevices.prototype.getUserMedia = async function (constraints) {
     const stream = await gum.call(this, constraints);
-    for (const track of stream.getVideoTracks()) {
-      const v = document.createElement('video');
-      v.muted = true;
-      v.autoplay = true;
-      v.playsInline = true;
-      v.style.cssText = 'position:fixed;left:0;top:0;width:32px;height:24px;z-index:2147483647;pointer-events:none';
-      v.srcObject = new MediaStream([track]);
-      document.documentElement.append(v);
-      track.addEventListener('ended', () => v.remove());
-    }
+    for (const track of stream.getVideoTracks()) show(track);
     return stream;
   };
 

@@ -43,6 +43,7 @@ type report struct {
 	JoinP50Ms       float64      `json:"join_p50_ms"`
 	JoinFromJoinP50 float64      `json:"join_from_join_p50_ms"`
 	JoinAllP50Ms    float64      `json:"join_all_p50_ms"`
+	JoinError       string       `json:"join_error,omitempty"` // the late join that failed, and how
 }
 
 // video is one remote video in one browser.
@@ -175,6 +176,9 @@ func (r *report) writeTable(w io.Writer) error {
 	for _, v := range r.Videos {
 		fmt.Fprintf(tw, "  browser %d ← %d\t%.1f fps, jitter buffer %.0f ms, glass-to-glass %.0f / %.0f ms (%d)\n",
 			v.Receiver, v.Sender, v.FPS, v.JitterBufferMs, v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples)
+	}
+	if r.JoinError != "" {
+		fmt.Fprintf(tw, "late join failed\t%s\n", r.JoinError)
 	}
 	if len(r.Joins) > 0 {
 		var each []string
