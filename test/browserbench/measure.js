@@ -1,13 +1,14 @@
 // The browser benchmark's measuring script (test/browserbench), injected by
 // the tool into every call page before the page's own scripts run; it is
-// not part of the product. It watches every <video> the page gives a
-// stream to, reads the barcode of each presented frame (camera.go writes
-// it) and keeps, per video track, [counter, sender, time, capture] of each
-// frame read, the time being when the frame was presented
-// (requestVideoFrameCallback's presentationTime) on the machine's clock
-// (performance.timeOrigin + performance.now), and for the page's own
-// camera also when it was captured (the callback's captureTime). The constants COLS, ROWS,
-// DATA and CBITS are prepended by the tool from camera.go.
+// not part of the product. It shows every camera the page opens and every
+// video track it receives in a small video of its own, reads the barcode
+// of each frame presented there (camera.go writes it) and keeps, per video
+// track, [counter, sender, time, capture] of each frame read, the time
+// being when the frame was presented (requestVideoFrameCallback's
+// presentationTime) on the machine's clock (performance.timeOrigin +
+// performance.now), and for the page's own camera also when it was
+// captured (the callback's captureTime). The constants COLS, ROWS, DATA
+// and CBITS are prepended by the tool from camera.go.
 (() => {
   if (window.__gbench) return;
   const origin = performance.timeOrigin;
@@ -22,11 +23,11 @@
   window.__gbench = g;
 
   // A small video of its own for every camera the page opens and every
-  // video track it receives, in a strip at the top of the page: the page's
-  // own views can be hidden (a narrow window, a tile out of view) or
-  // absent, and a video that is not displayed presents no frames. Where
-  // the page shows the track too, the earlier presentation of a frame
-  // counts.
+  // video track it receives, in a strip at the top of the page, is where
+  // frames are read: the page's own views can be hidden (a narrow window, a
+  // tile out of view) or absent, and a video that is not displayed
+  // presents no frames. Reading only these keeps the cost of reading one
+  // read per frame per track.
   let shown = 0;
   /** @param {MediaStreamTrack} track */
   function show(track) {
@@ -38,6 +39,7 @@
     v.srcObject = new MediaStream([track]);
     document.documentElement.append(v);
     track.addEventListener('ended', () => v.remove());
+    watch(v);
   }
 
   // Every PeerConnection the page makes, for getStats and to tell remote
@@ -115,17 +117,6 @@
     };
     v.requestVideoFrameCallback(cb);
   }
-  const src = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject');
-  Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
-    configurable: true,
-    enumerable: src.enumerable,
-    get() { return src.get.call(this); },
-    set(v) {
-      src.set.call(this, v);
-      if (v && this instanceof HTMLVideoElement) watch(this);
-    },
-  });
-
   const gum = MediaDevices.prototype.getUserMedia;
   MediaDevices.prototype.getUserMedia = async function (constraints) {
     const stream = await gum.call(this, constraints);

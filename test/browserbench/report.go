@@ -50,7 +50,8 @@ type report struct {
 type video struct {
 	Receiver       int     `json:"receiver"`
 	Sender         int     `json:"sender"`
-	FPS            float64 `json:"fps"`
+	FPS            float64 `json:"fps"`           // decoded (getStats)
+	PresentedFPS   float64 `json:"presented_fps"` // presented and read in the page
 	JitterBufferMs float64 `json:"jitter_buffer_ms"`
 	G2GP50Ms       float64 `json:"g2g_p50_ms"`
 	G2GP90Ms       float64 `json:"g2g_p90_ms"`
@@ -84,6 +85,7 @@ func (w *window) report(cfg config) *report {
 	r.G2GP50Ms, r.G2GP90Ms, r.G2GSamples = quantile(all, 0.5), quantile(all, 0.9), len(all)
 	r.G2GCaptureP50Ms, r.G2GCaptureP90Ms = quantile(capture, 0.5), quantile(capture, 0.9)
 	r.UnreadFrames = w.unread
+	presented := w.presented()
 	var delay, emitted, fpsSum float64
 	r.FPSMin = math.Inf(1)
 	for receiver := range w.stats1 {
@@ -96,7 +98,8 @@ func (w *window) report(cfg config) *report {
 			if !ok || s.TS <= b.TS {
 				continue // a stream that started during the window
 			}
-			v := video{Receiver: receiver, Sender: s.Sender, FPS: (s.Frames - b.Frames) / (s.TS - b.TS) * 1000}
+			v := video{Receiver: receiver, Sender: s.Sender, FPS: (s.Frames - b.Frames) / (s.TS - b.TS) * 1000,
+				PresentedFPS: float64(presented[[2]int{receiver, s.Sender}]) / secs}
 			if n := s.JBCount - b.JBCount; n > 0 {
 				v.JitterBufferMs = (s.JBDelay - b.JBDelay) / n * 1000
 				delay += s.JBDelay - b.JBDelay
@@ -174,8 +177,8 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "decoded fps min / mean\t%.1f / %.1f\n", r.FPSMin, r.FPSMean)
 	fmt.Fprintf(tw, "receiver jitter buffer (mean)\t%.0f ms\n", r.JitterBufferMs)
 	for _, v := range r.Videos {
-		fmt.Fprintf(tw, "  browser %d ← %d\t%.1f fps, jitter buffer %.0f ms, glass-to-glass %.0f / %.0f ms (%d)\n",
-			v.Receiver, v.Sender, v.FPS, v.JitterBufferMs, v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples)
+		fmt.Fprintf(tw, "  browser %d ← %d\t%.1f fps (%.1f presented), jitter buffer %.0f ms, glass-to-glass %.0f / %.0f ms (%d)\n",
+			v.Receiver, v.Sender, v.FPS, v.PresentedFPS, v.JitterBufferMs, v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples)
 	}
 	if r.JoinError != "" {
 		fmt.Fprintf(tw, "late join failed\t%s\n", r.JoinError)
