@@ -44,7 +44,8 @@ func Offered(st marker.State, booked time.Duration, roles []role.Role) bool {
 
 // Config is what Run needs.
 type Config struct {
-	Client *client.Client // joined to the call
+	// Client is the endpoint in the call now (nil while it rejoins).
+	Client func() *client.Client
 	Device *trust.Device  // its device, which signs the markers
 	API    *apiclient.Client
 	Line   string
@@ -61,8 +62,8 @@ type Config struct {
 // poll is how often Run looks at the segment its client believes.
 const poll = 50 * time.Millisecond
 
-// Run offers the booked opening and closes it at its end, until ctx ends
-// or the client's call does. A device whose roles cannot run the segment
+// Run offers the booked opening and closes it at its end, until ctx
+// ends. A device whose roles cannot run the segment
 // does nothing.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
@@ -74,6 +75,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	mayOpen := role.AllowedAny(who.Roles, role.StartPublicSegment)
 	mayClose := role.AllowedAny(who.Roles, role.EndPublicSegment)
+	if !mayOpen && !mayClose {
+		return nil
+	}
 	asked := false
 	var closed uint32 // the seq of the opening this client closed (or saw closed)
 	var retry time.Time
@@ -83,11 +87,13 @@ func Run(ctx context.Context, cfg Config) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-cfg.Client.Done():
-			return nil
 		case now := <-t.C:
-			st, _ := cfg.Client.Keys().Segment()
-			booked := cfg.Client.Opening()
+			c := cfg.Client()
+			if c == nil {
+				continue
+			}
+			st, _ := c.Keys().Segment()
+			booked := c.Opening()
 			if mayOpen && !asked && Offered(st, booked, who.Roles) {
 				asked = true
 				if cfg.Confirm != nil && cfg.Confirm(booked) {

@@ -29,7 +29,7 @@ func runOpening(t *testing.T, l *e2eeLine, c *client.Client, dev *trust.Device, 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	cfg := opening.Config{Client: c, Device: dev, API: segmentAPI(t, l, dev), Line: demo.Line, Call: call,
+	cfg := opening.Config{Client: func() *client.Client { return c }, Device: dev, API: segmentAPI(t, l, dev), Line: demo.Line, Call: call,
 		Confirm: confirm, Log: servertest.Logger()}
 	go func() {
 		defer close(done)
