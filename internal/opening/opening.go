@@ -46,7 +46,7 @@ func Offered(st marker.State, booked time.Duration, roles []role.Role) bool {
 type Config struct {
 	// Client is the endpoint in the call now (nil while it rejoins).
 	Client func() *client.Client
-	Device *trust.Device  // its device, which signs the markers
+	Device *trust.Device // its device, which signs the markers
 	API    *apiclient.Client
 	Line   string
 	Call   string
