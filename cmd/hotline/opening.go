@@ -39,7 +39,7 @@ func bookedOpening(ctx context.Context, a *client.Attendee, dev *trust.Device, s
 			return
 		}
 		err = opening.Run(ctx, opening.Config{Client: a.Client, Device: dev, API: api, Line: line, Call: callName, Log: log,
-			Confirm: func(booked time.Duration) bool { return confirmOpening(booked, openPress, os.Stdin, os.Stderr, log) },
+			Confirm: func(booked time.Duration) bool { return confirmOpening(booked, openPress, promptIn, os.Stderr, log) },
 			Changed: func(m protocol.Marker) { log.Info("segment", "segment", m.Segment, "seq", m.Seq) }})
 		if err != nil {
 			log.Warn("booked public opening", "err", err)
@@ -47,6 +47,9 @@ func bookedOpening(ctx context.Context, a *client.Attendee, dev *trust.Device, s
 	}()
 	return func() { cancel(); <-done }
 }
+
+// promptIn is where the prompt's answer is read (tests: not a terminal).
+var promptIn = os.Stdin
 
 // confirmOpening is the prompt "Open to the press now?": yes with
 // --open-press, else asked on a terminal; without one, no.
