@@ -79,6 +79,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	asked := false
+	var shown time.Duration // the length this client's person confirmed: the end is never later
 	var closed uint32 // the seq of the opening this client closed (or saw closed)
 	var retry time.Time
 	t := time.NewTicker(poll)
@@ -94,9 +95,13 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			st, _ := c.Keys().Segment()
 			booked := c.Opening()
+			if shown > 0 && (booked == 0 || booked > shown) {
+				booked = shown
+			}
 			if mayOpen && !asked && Offered(st, booked, who.Roles) {
 				asked = true
 				if cfg.Confirm != nil && cfg.Confirm(booked) {
+					shown = booked
 					cfg.post(ctx, marker.Sign(cfg.Device, cfg.Line, cfg.Call, protocol.SegmentPublic, 1, time.Now()))
 				}
 			}

@@ -57,7 +57,7 @@ export class SegmentUI {
     this.offerText = el('span');
     const open = el('button', '', 'Open');
     open.id = 'segment-open';
-    open.onclick = () => { this.offer.hidden = true; this.dismissed = true; void this.#post('public', 1); };
+    open.onclick = () => { this.offer.hidden = true; this.dismissed = true; this.shown = this.opening; void this.#post('public', 1); };
     const notNow = el('button', '', 'Not now');
     notNow.onclick = () => { this.offer.hidden = true; this.dismissed = true; };
     this.offer.append(this.offerText, open, notNow);
@@ -69,6 +69,8 @@ export class SegmentUI {
     this.opening = 0;
     this.mayRun = false;
     this.dismissed = false;
+    /** the booked length shown when this page opened the segment (0: it did not) */
+    this.shown = 0;
     /** the seq of the opening this page has closed */
     this.closed = 0;
     setInterval(() => this.#tick(), 250);
@@ -82,7 +84,8 @@ export class SegmentUI {
     this.segment = st.segment;
     this.seq = Number(st.segmentSeq) || 0;
     this.at = Number(st.segmentAt) || 0;
-    this.opening = opening;
+    // The end is never later than the length this page's person confirmed.
+    this.opening = this.shown > 0 && !(opening > 0 && opening < this.shown) ? this.shown : opening;
     this.box.dataset.segment = st.segment;
     this.badge.textContent = st.segment === 'public' ? 'Public' : 'Private';
     this.badge.title = st.segment === 'public'
