@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	asked := false
 	var shown time.Duration // the length this client's person confirmed: the end is never later
-	var closed uint32 // the seq of the opening this client closed (or saw closed)
+	var closed uint32       // the seq of the opening this client closed (or saw closed)
 	var retry time.Time
 	t := time.NewTicker(poll)
 	defer t.Stop()
