@@ -82,6 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var shown time.Duration // the length this client's person confirmed: the end is never later
 	var closed uint32       // the seq of the opening this client closed (or saw closed)
 	var retry time.Time
+	var told uint32 // the seq of the opening whose end this client logged
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -104,6 +105,10 @@ func Run(ctx context.Context, cfg Config) error {
 					shown = booked
 					cfg.post(ctx, marker.Sign(cfg.Device, cfg.Line, cfg.Call, protocol.SegmentPublic, 1, time.Now()))
 				}
+			}
+			if end, ok := Deadline(st, booked); ok && told != st.Seq {
+				told = st.Seq
+				cfg.Log.Info("booked public opening: private at", "at", end.Format(time.TimeOnly), "in", time.Until(end).Round(time.Second))
 			}
 			if end, ok := Deadline(st, booked); ok && mayClose && closed != st.Seq && !now.Before(end) && !now.Before(retry) {
 				if cfg.post(ctx, marker.Sign(cfg.Device, cfg.Line, cfg.Call, protocol.SegmentPrivate, st.Seq+1, time.Now())) {
