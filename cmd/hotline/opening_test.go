@@ -22,9 +22,9 @@ import (
 
 // TestJoinOpensBookedOpening (issue 13): `hotline join --open-press` of a
 // principal opens the call's booked public opening (a booked minute lasts
-// 3 s here) when the call starts; `hotline record` records it and is cut
+// 3 s here) when the call starts; `hotline record` is let in and is cut
 // when the booked length has passed, by a marker the principals' joins
-// sign by themselves; the footage verifies.
+// sign by themselves; its manifest verifies.
 func TestJoinOpensBookedOpening(t *testing.T) {
 	tier.Integration(t)
 	// Nobody at a terminal answers the prompt: only --open-press opens.
@@ -69,7 +69,9 @@ func TestJoinOpensBookedOpening(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatal("the recorder was not cut")
 	}
-	if !strings.Contains(recErr.String(), "private: the cut") || !strings.Contains(recOut.String(), "-camera.webm") {
+	// (Whether the recorder wrote files in the 3 s depends on the
+	// machine's speed; internal/server's TestBookedOpening checks them.)
+	if !strings.Contains(recErr.String(), "private: the cut") || !strings.Contains(recOut.String(), "manifest.json signed by") {
 		t.Fatalf("the recorder's output:\n%s\n%s", recOut.String(), recErr.String())
 	}
 	elog := eastRun.stderr.String()

@@ -40,14 +40,14 @@ func runOpening(t *testing.T, l *e2eeLine, c *client.Client, dev *trust.Device, 
 }
 
 // TestBookedOpening (issue 13): a call booked with a public opening (one
-// booked minute lasting 3 s here). When it starts, the East Principal's
+// booked minute lasting 5 s here). When it starts, the East Principal's
 // client offers the opening ("Open to the press now?") and, confirmed,
 // signs the marker that opens it; the press recorder records; when the
 // booked length has passed since that marker, the principals' clients sign
 // the marker that goes private by themselves (both try: the first is taken,
 // the other refused as changing nothing), and the recorder is cut.
 func TestBookedOpening(t *testing.T) {
-	const minute = 3 * time.Second
+	const minute = 5 * time.Second
 	l := startLineWith(t, server.Config{OpeningMinute: minute})
 	id := bookRequest(t, l, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour, PublicOpening: time.Minute})
 	eastDev := l.device(demo.East, "East Principal", role.Principal)

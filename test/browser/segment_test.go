@@ -113,13 +113,13 @@ func TestGoPrivateThroughPage(t *testing.T) {
 }
 
 // TestBookedOpeningThroughPage (issue 13): a call booked with a public
-// opening (a booked minute lasting 4 s here). When it starts, the
-// principal's page asks "Open to the press now (booked: 4 s)?"; Open signs
+// opening (a booked minute lasting 6 s here). When it starts, the
+// principal's page asks "Open to the press now (booked: 6 s)?"; Open signs
 // the opening marker in the page and the recorder records; every page
 // counts down to the booked end, and at zero the page signs the marker
 // that goes private by itself: the recorder is cut by the page's marker.
 func TestBookedOpeningThroughPage(t *testing.T) {
-	const minute = 4 * time.Second
+	const minute = 6 * time.Second
 	srv := startServerWith(t, server.Config{OpeningMinute: minute})
 	base := srv.URL()
 	bc := bookRequest(t, srv.Server, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour, PublicOpening: time.Minute})
@@ -145,7 +145,7 @@ func TestBookedOpeningThroughPage(t *testing.T) {
 	east.open(base + "/call/" + call + "?autojoin=1")
 	servertest.Eventually(t, "the page to offer the booked opening", func() (bool, string) {
 		s := eval[string](east, `(() => { const o = document.getElementById('segment-offer'); return o && !o.hidden ? o.textContent : ''; })()`)
-		return strings.Contains(s, "Open to the press now (booked: 4 s)?"), s
+		return strings.Contains(s, "Open to the press now (booked: 6 s)?"), s
 	})
 	if s := east.segmentOf(); s != "private" {
 		t.Fatalf("before Open the page shows %q", s)
