@@ -36,7 +36,7 @@ func startServer(t testing.TB) *servertest.Server {
 }
 
 // startServerWith is startServer with settings.
-func startServerWith(t *testing.T, cfg server.Config) *servertest.Server {
+func startServerWith(t testing.TB, cfg server.Config) *servertest.Server {
 	t.Helper()
 	tier.Browser(t)
 	srv := servertest.Start(t, cfg, testLogger(t))
