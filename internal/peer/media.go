@@ -168,7 +168,11 @@ func (s *Session) subscribe(pub call.Publication) {
 		if st := pub.Track.Started(); st.After(from) {
 			from = st
 		}
-		onFirst = func() { obs.FirstMedia(time.Since(from)) }
+		steps := s.steps
+		onFirst = func() {
+			obs.FirstMedia(time.Since(from))
+			steps.reachedSince(4, from)
+		}
 	}
 	down := pub.Track.NewDownTrack(onFirst)
 	// A transceiver of its own, sendonly: AddTrack would reuse one of the

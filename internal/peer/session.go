@@ -131,6 +131,9 @@ type Observer interface {
 	FirstMedia(d time.Duration)
 	// JoinTimedOut: a session was closed for not joining in time.
 	JoinTimedOut()
+	// JoinStep: a participant reached a step of its join (one of
+	// JoinSteps), this long after its join message.
+	JoinStep(step string, d time.Duration)
 }
 
 // Session is one participant's signalling session: its messages, its
@@ -148,6 +151,7 @@ type Session struct {
 	who        call.Identity        // fixed at join
 	nonce      []byte               // the challenge; used by one join only
 	joinedAt   time.Time            // when the join message was handled
+	steps      *joinTimer           // times the join's steps from joinedAt
 	revokeICE  func()               // ends the relay credentials of the welcome
 	line       string               // fixed at join
 	callName   string               // fixed at join
@@ -356,6 +360,7 @@ func (s *Session) handle(ev any) *evEnd {
 		k := ev.k
 		k.Type = protocol.TypeKey
 		s.send(k)
+		s.steps.reached(3)
 	case evRemoved:
 		s.sendError(protocol.CodeRemoved, "", "removed from the call by %s", ev.by)
 		return &evEnd{CloseNormal, "removed by " + ev.by, nil}
@@ -480,15 +485,26 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{CloseError, err.Error(), nil}
 	}
 	s.pc = pc
+	s.joinedAt = time.Now()
+	steps := newJoinTimer(s.cfg.Observer, s.joinedAt)
+	s.steps = steps
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st == webrtc.ICEConnectionStateConnected {
+			steps.reached(1)
+		}
+	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			s.q.push(evCandidate{c})
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.q.push(evTrack{t, r}) })
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.q.push(evConnState{st}) })
-
-	s.joinedAt = time.Now()
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			steps.reached(2)
+		}
+		s.q.push(evConnState{st})
+	})
 	if err := s.addPublications(m.Tracks); err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseError, err.Error(), nil}

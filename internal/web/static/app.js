@@ -16,6 +16,7 @@ import { showCodeSource } from './endpoint.js';
 import { Lobby } from './lobby.js';
 import { openBoth } from './media.js';
 import { CALL_NAME } from './protocol.js';
+import { joinSteps } from './joinsteps.js';
 
 /** @type {Call|null} */
 let current = null;
@@ -61,6 +62,7 @@ function main() {
   }
   const lobby = new Lobby({ call, name }, (req) => {
     // Make the address shareable without the person's name in it.
+    joinSteps.start();
     history.replaceState(null, '', `/call/${encodeURIComponent(req.call)}`);
     start({ ...req, kiosk: false });
   });
@@ -69,6 +71,7 @@ function main() {
 
 /** @param {string} call @param {string} name */
 async function kiosk(call, name) {
+  joinSteps.start();
   const { camera, mic, error } = await openBoth({ video: true });
   if (error) toast(error, 'error');
   start({ call, name, camera, mic, kiosk: true });

@@ -18,6 +18,7 @@ import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
 import { renderVerification } from './verification.js';
 import { SegmentUI } from './segment.js';
+import { joinSteps } from './joinsteps.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -88,6 +89,7 @@ export class Call {
     this.frames = frames;
     this.session = session;
     this.sampler = new QualitySampler(session.pc);
+    joinSteps.watch(session.pc);
   }
 
   async start() {
@@ -168,15 +170,17 @@ export class Call {
     const worker = this.worker;
     const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
+      joinSteps.mark('welcome');
       this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
       });
     };
-    s.onkey = (msg) => this.e2ee?.handleKey(msg);
+    s.onkey = (msg) => this.e2ee?.handleKey(msg).then(() => joinSteps.key(msg.from, this.e2ee?.members.get(msg.from)?.newest?.kid === msg.kid));
     s.onresume = () => this.e2ee?.resendKeys();
     s.onroster = (roster, segment, revocations, marker) => {
+      joinSteps.mark('roster');
       this.e2ee?.setRoster(roster, segment, revocations, marker);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
@@ -187,7 +191,7 @@ export class Call {
       this.#renderPhone();
       byId('call-count').textContent = String(roster.length);
     };
-    s.ontrack = (t) => this.grid.addTrack(t);
+    s.ontrack = (t) => { this.grid.addTrack(t); joinSteps.track(t, () => s.pc.getTransceivers().find((x) => x.mid === t.mid)?.receiver); };
     s.ontrackended = (t) => this.grid.removeTrack(t);
     this.interp.attach(s, this.grid); // language picker, ducking, interpreter's console
     s.onerror = (e) => {
@@ -201,7 +205,7 @@ export class Call {
     await s.join(call, tracks, {
       line,
       credential: identity.credential,
-      prove: (nonce, server) => joinProof(identity.sigPrivate, nonce, server, line, call),
+      prove: (nonce, server) => joinProof(identity.sigPrivate, nonce, server, line, call).then((p) => { joinSteps.mark('join-sent'); return p; }),
     });
     this.joined = true;
     this.sessions++;
