@@ -189,6 +189,19 @@ func (s *Session) subscribe(pub call.Publication) {
 	s.needOffer = true
 }
 
+// keyframe asks for a key frame of every video track of publisher that
+// this participant receives, through the copies it receives them by: only
+// a copy already reaching it asks, rate-limited per track
+// (sfu.DownTrack.RequestKeyframe). A publisher it receives nothing of
+// (gone meanwhile, or never routed to it) is no error: nothing is asked.
+func (s *Session) keyframe(publisher string) {
+	for _, sub := range s.subs {
+		if sub.pub.Publisher == publisher && sub.pub.Info.Kind == protocol.KindVideo {
+			sub.down.RequestKeyframe()
+		}
+	}
+}
+
 func (s *Session) unsubscribe(pub call.Publication) {
 	sub := s.subs[pub.Track]
 	if sub == nil {

@@ -319,26 +319,47 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 			return CloseError, "no answer to an offer"
 		case <-s.q.notify:
 		}
-		evs, overflowed := s.q.drain()
-		if overflowed {
-			return CloseError, "session fell too far behind"
+		wasIn := s.call != nil
+		if end := s.handleQueued(); end != nil {
+			return end.reason, end.why
 		}
-		for _, ev := range evs {
-			if end, ok := ev.(evEnd); ok {
-				if end.conn != nil && end.conn != s.conn {
-					continue // the reader of a socket that a resumption replaced
-				}
-				if s.forward != nil && end.conn != nil {
-					s.forward.q.push(end) // the resumed session's socket ended
-				}
-				return end.reason, end.why
-			}
-			if end := s.handle(ev); end != nil {
+		if !wasIn && s.call != nil {
+			// The join pushed our subscriptions to the tracks of the members
+			// already in the call, and the roster, before it returned: the
+			// first offer carries them, rather than a second offer after one
+			// more round trip (docs/PROTOCOL.md, "After join"). The roster
+			// goes out first, so that the end-to-end keys move while ICE
+			// and DTLS connect.
+			if end := s.handleQueued(); end != nil {
 				return end.reason, end.why
 			}
 		}
 		s.maybeOffer()
 	}
+}
+
+// handleQueued handles every event queued so far, in order; a non-nil
+// result ends the session.
+func (s *Session) handleQueued() *evEnd {
+	evs, overflowed := s.q.drain()
+	if overflowed {
+		return &evEnd{CloseError, "session fell too far behind", nil}
+	}
+	for _, ev := range evs {
+		if end, ok := ev.(evEnd); ok {
+			if end.conn != nil && end.conn != s.conn {
+				continue // the reader of a socket that a resumption replaced
+			}
+			if s.forward != nil && end.conn != nil {
+				s.forward.q.push(end) // the resumed session's socket ended
+			}
+			return &end
+		}
+		if end := s.handle(ev); end != nil {
+			return end
+		}
+	}
+	return nil
 }
 
 func (s *Session) handle(ev any) *evEnd {
@@ -422,6 +443,8 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		}
 	case *protocol.Interpretation, *protocol.Interpret, *protocol.Listen, *protocol.BoothAction:
 		s.interpretation(m, typ)
+	case *protocol.Keyframe:
+		s.keyframe(m.Participant)
 	case *protocol.RestartICE:
 		// The next offer (now, or after the answer to the outstanding one)
 		// restarts ICE; requests in between are merged into it.

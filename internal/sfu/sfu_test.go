@@ -119,15 +119,27 @@ func testForwardToSubscribers(t *testing.T) {
 	if tr.Subscribers() != 3 {
 		t.Fatalf("%d subscribers", tr.Subscribers())
 	}
-	// Binding asked for a key frame (merged: one now, one deferred at most).
+	// Binding asks for no key frame: Pion binds before the subscriber's
+	// DTLS is up, and a key frame sent then would be lost.
 	synctest.Wait()
-	if n := kf.Load(); n != 1 {
-		t.Fatalf("%d keyframe requests at once after three binds, want 1", n)
+	if n := kf.Load(); n != 0 {
+		t.Fatalf("%d keyframe requests after three binds, want 0", n)
 	}
 
 	payload := []byte("opaque-ciphertext-\x00\xff")
 	for seq := uint16(65534); seq != 3; seq++ { // crosses the wrap
 		src.ch <- packet(t, seq, payload)
+	}
+	// The first packet each subscriber got asked for one key frame: one
+	// request at once, the others merged into one at the interval's end.
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests at once after the first packets, want 1", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after the interval, want 2", n)
 	}
 	// Unbind one subscriber: it receives nothing more.
 	synctest.Wait()
@@ -222,7 +234,7 @@ func testNACKAndPLI(t *testing.T) {
 	// A burst of PLIs becomes two keyframe requests: one at once, one
 	// merged at the end of the interval.
 	if n := kf.Load(); n != 1 {
-		t.Fatalf("%d keyframe requests after bind, want 1", n)
+		t.Fatalf("%d keyframe requests after the first packet, want 1", n)
 	}
 	time.Sleep(60 * time.Millisecond) // the bubble's clock: past the interval
 	for range 10 {
@@ -422,4 +434,50 @@ func (f *repeatFeed) Read(b []byte) (int, interceptor.Attributes, error) {
 	}
 	f.n--
 	return copy(b, f.pkt), nil, nil
+}
+
+// TestSignalledKeyframe: a subscriber's request by signalling
+// (DownTrack.RequestKeyframe) asks nothing before its first packet reached
+// it (that packet asks), and afterwards asks the publisher at once,
+// rate-limited as every request.
+func TestSignalledKeyframe(t *testing.T) { synctest.Test(t, testSignalledKeyframe) }
+
+func testSignalledKeyframe(t *testing.T) {
+	src := newChanSource(t, 0)
+	var kf atomic.Int32
+	tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: src, RequestKeyframe: func() { kf.Add(1) }})
+	go tr.Run()
+	d := tr.NewDownTrack(nil)
+	d.RequestKeyframe() // not bound
+	if _, err := d.Bind(&bindCtx{id: "a", ssrc: 7, codecs: []webrtc.RTPCodecParameters{vp8}, w: &recorder{}}); err != nil {
+		t.Fatal(err)
+	}
+	d.RequestKeyframe() // bound, nothing written yet
+	synctest.Wait()
+	if n := kf.Load(); n != 0 {
+		t.Fatalf("%d keyframe requests before the first packet, want 0", n)
+	}
+	src.ch <- packet(t, 1, []byte{1})
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests after the first packet, want 1", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	d.RequestKeyframe()
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after a signalled one, want 2", n)
+	}
+	d.RequestKeyframe() // inside the interval: merged, sent at its end
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests at once after a second signalled one, want 2", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	synctest.Wait()
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("%d keyframe requests after the interval, want 3", n)
+	}
+	src.end()
+	tr.Close()
 }

@@ -171,13 +171,16 @@ export class Call {
     const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
       joinSteps.mark('welcome');
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch });
+      // A new key of a member: ask for a key frame of its video at once
+      // rather than wait for a natural one (PROTOCOL.md, "keyframe").
+      const onkey = (/** @type {string} */ from) => { joinSteps.mark(`key:${from}`); s.keyframe(from); };
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch, onkey });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
       });
     };
-    s.onkey = (msg) => this.e2ee?.handleKey(msg).then(() => joinSteps.key(msg.from, this.e2ee?.members.get(msg.from)?.newest?.kid === msg.kid));
+    s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
     s.onroster = (roster, segment, revocations, marker) => {
       joinSteps.mark('roster');

@@ -71,15 +71,6 @@ export class JoinSteps {
   }
 
   /**
-   * A key message was handled: if it gave us this publisher's first key,
-   * that is a step.
-   * @param {string} from @param {boolean} installed
-   */
-  key(from, installed) {
-    if (installed) this.mark(`key:${from}`);
-  }
-
-  /**
    * A remote track arrived: for video, the moment its first frame comes
    * out of the decoder is the publisher's `frame:` step. Read from a clone
    * of the track (MediaStreamTrackProcessor, where the browser has it;

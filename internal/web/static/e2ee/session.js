@@ -79,8 +79,9 @@ export class E2EESession {
    * @param {number} [o.rekeyDelayMs] how long after sending a new key we start encrypting with it
    * @param {number} [o.keepOldMs] how long a sender's previous key stays usable after a newer one arrives
    * @param {number} [o.firstEpoch] the epoch of our first key: past those of our earlier sessions when we rejoin, so that a KID is never used twice
+   * @param {(from: string, kid: number) => void} [o.onkey] told each time a member's new key is handed to the worker (the page then asks for a key frame)
    */
-  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, firstEpoch = 0 }) {
+  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, firstEpoch = 0, onkey = () => {} }) {
     this.identity = identity;
     this.line = line;
     this.call = call;
@@ -90,6 +91,7 @@ export class E2EESession {
     this.now = now;
     this.rekeyDelayMs = rekeyDelayMs;
     this.keepOldMs = keepOldMs;
+    this.onkey = onkey;
     this.firstEpoch = Number.isInteger(firstEpoch) && firstEpoch >= 0 && firstEpoch < EPOCHS ? firstEpoch : 0;
 
     /** @type {Map<string, Member>} verified members other than us, by participant id */
@@ -519,6 +521,7 @@ export class E2EESession {
     m.keys.set(kid, baseKey);
     if (m.expectNewerThan !== null && epoch > m.expectNewerThan) m.expectNewerThan = null;
     this.worker.postMessage({ type: 'receiver-key', kid, baseKey });
+    this.onkey(msg.from, kid);
     if (prev) {
       // Frames in flight under the previous key still decrypt for a while.
       this.#later(this.keepOldMs, () => {
