@@ -17,6 +17,7 @@ import { Lobby } from './lobby.js';
 import { openBoth } from './media.js';
 import { CALL_NAME } from './protocol.js';
 import { joinSteps } from './joinsteps.js';
+import { prepareJoin } from './prejoin.js';
 
 /** @type {Call|null} */
 let current = null;
@@ -72,6 +73,7 @@ function main() {
 /** @param {string} call @param {string} name */
 async function kiosk(call, name) {
   joinSteps.start();
+  void prepareJoin(); // while the camera opens
   const { camera, mic, error } = await openBoth({ video: true });
   if (error) toast(error, 'error');
   start({ call, name, camera, mic, kiosk: true });

@@ -2,17 +2,16 @@
 // A call in progress: wires the Session (protocol.js) to the tiles, the
 // self view and the control bar, and samples connection quality.
 
-import { CallsApi } from './api.js';
-import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
+import { AUDIO_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
 import { byId, fillDevices, toast } from './dom.js';
 import { showEnded } from './ending.js';
 import { Interpretation } from './interpretation.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
 import { renderControls, renderPlace, renderSelf } from './controls.js';
-import { loadIdentity } from './e2ee/identity.js';
 import { WitnessedSession as E2EESession } from './witness.js'; // an E2EESession that signs witness statements
-import { joinProof, verifyCredential } from './e2ee/trust.js';
+import { joinProof } from './e2ee/trust.js';
+import { prepareJoin } from './prejoin.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
@@ -113,18 +112,15 @@ export class Call {
       return;
     }
     // This browser's enrolled identity: its credential gives its name, its
-    // pins decide whom it trusts (docs/PROTOCOL.md, "Credential").
-    const identity = await loadIdentity().catch(() => null);
-    const me = identity?.credential && identity.pins
-      ? await verifyCredential(identity.credential, identity.pins, Math.floor(Date.now() / 1000))
-      : { ok: false, reason: 'this browser is not enrolled' };
+    // pins decide whom it trusts (docs/PROTOCOL.md, "Credential"). Made
+    // ready before the Join press where possible (prejoin.js).
+    const { identity, me, line, upcoming: calls } = await prepareJoin();
     if (!identity || !me.ok) {
       const why = `Cannot join: ${me.ok ? '' : me.reason}. Open an enrolment link from your side's officer first.`;
       this.#error(why, 'unauthorized');
       this.#ended(false, why);
       return;
     }
-    const line = new URLSearchParams(location.search).get('line') || identity.line || '';
     this.opts.name = me.name;
     this.line = line;
 
@@ -138,12 +134,8 @@ export class Call {
     // and the server refuses a camera in a phone call anyway.)
     // (The line's upcoming calls, not the call itself: an ad hoc call name
     // is not an error.)
-    if (anyIn(SCHEDULE_ROLES, me.roles)) {
-      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
-      const upcoming = await api.listCalls().catch(() => null);
-      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
-      if (booked?.kind === 'phone') this.#phoneMode();
-    }
+    const booked = (await calls)?.calls?.find((c) => c.id === call);
+    if (booked?.kind === 'phone') this.#phoneMode();
     this.auth = { identity, line };
     try {
       await this.#join();
