@@ -208,7 +208,15 @@ func BenchmarkLateJoin(b *testing.B) {
 		if err := js.checkOrder(earlyID); err != nil {
 			b.Error(err)
 		}
-		b.Logf("join %d: %s", i+1, js)
+		// What the receiver did meanwhile: key frame requests it sent by
+		// RTCP (pliCount), key frames decoded, frames its worker refused.
+		diag := eval[string](late, `(async () => {
+  const v = (await window.hotline.stats()).filter((s) => s.type === 'inbound-rtp' && s.kind === 'video')
+    .map((s) => 'pli=' + s.pliCount + ' keyframes=' + s.keyFramesDecoded);
+  const f = await window.hotline.frames();
+  return v.join(' ') + ' refused=' + JSON.stringify(f?.failed ?? null);
+})()`)
+		b.Logf("join %d: %s (%s)", i+1, js, diag)
 		for name, ms := range js.Steps {
 			name = strings.TrimSuffix(name, ":"+earlyID)
 			per[name] = append(per[name], ms)

@@ -18,6 +18,7 @@ import { renderLink, renderRoster } from './sidebar.js';
 import { renderVerification } from './verification.js';
 import { SegmentUI } from './segment.js';
 import { joinSteps } from './joinsteps.js';
+import { KeyframeAsker } from './keyframes.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -163,10 +164,9 @@ export class Call {
     const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
       joinSteps.mark('welcome');
-      // A new key of a member: ask for a key frame of its video at once
-      // rather than wait for a natural one (PROTOCOL.md, "keyframe").
-      const onkey = (/** @type {string} */ from) => { joinSteps.mark(`key:${from}`); s.keyframe(from); };
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch, onkey });
+      // Key frames asked for rather than waited for (keyframes.js).
+      const asker = new KeyframeAsker(s, () => this.e2ee?.state().members.filter((m) => !m.self && m.kid !== null).map((m) => m.id) ?? []);
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch, onkey: (from) => asker.keyInstalled(from) });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
