@@ -319,20 +319,13 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 			return CloseError, "no answer to an offer"
 		case <-s.q.notify:
 		}
-		wasIn := s.call != nil
+		// The first offer goes out with the welcome, before the
+		// subscriptions the join queued: ICE and DTLS start one round trip
+		// earlier, and the tracks of the members already in the call come in
+		// the next offer, negotiated while they connect (docs/PROTOCOL.md,
+		// "After join"; measured in docs/PERFORMANCE.md, "Join").
 		if end := s.handleQueued(); end != nil {
 			return end.reason, end.why
-		}
-		if !wasIn && s.call != nil {
-			// The join pushed our subscriptions to the tracks of the members
-			// already in the call, and the roster, before it returned: the
-			// first offer carries them, rather than a second offer after one
-			// more round trip (docs/PROTOCOL.md, "After join"). The roster
-			// goes out first, so that the end-to-end keys move while ICE
-			// and DTLS connect.
-			if end := s.handleQueued(); end != nil {
-				return end.reason, end.why
-			}
 		}
 		s.maybeOffer()
 	}

@@ -76,10 +76,12 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.bound.Store(&binding{ctxID: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
 		d.mu.Unlock()
 		d.track.addDown(d)
-		// A new subscriber cannot decode until the next key frame; it is
-		// asked for once the first packet reaches the subscriber (writeRTP),
-		// not here: Pion binds before the subscriber's DTLS is up and drops
-		// what is written until then, key frame included.
+		// A new subscriber cannot decode until the next key frame. Asked
+		// now, it is produced while the subscriber's DTLS may still be
+		// coming up (Pion binds at negotiation, and drops what is written
+		// before DTLS is up): so the first packet that does reach the
+		// subscriber asks again, sooner than the usual interval (writeRTP).
+		d.track.RequestKeyframe()
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, ErrCodecMismatch
@@ -142,7 +144,7 @@ func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) bool {
 	if !b.live.Load() && b.live.CompareAndSwap(false, true) {
 		// The first packet that reaches this subscriber: its transport is
 		// up, so a key frame asked for now is one it will get.
-		d.track.RequestKeyframe()
+		d.track.requestKeyframe(min(FirstPacketSpacing, d.track.cfg.KeyframeInterval))
 	}
 	if d.packets.Add(1) == 1 && d.onFirst != nil {
 		d.onFirst()

@@ -119,27 +119,31 @@ func testForwardToSubscribers(t *testing.T) {
 	if tr.Subscribers() != 3 {
 		t.Fatalf("%d subscribers", tr.Subscribers())
 	}
-	// Binding asks for no key frame: Pion binds before the subscriber's
-	// DTLS is up, and a key frame sent then would be lost.
+	// Binding asked for a key frame (merged: one now, one deferred at most).
 	synctest.Wait()
-	if n := kf.Load(); n != 0 {
-		t.Fatalf("%d keyframe requests after three binds, want 0", n)
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests at once after three binds, want 1", n)
 	}
 
 	payload := []byte("opaque-ciphertext-\x00\xff")
 	for seq := uint16(65534); seq != 3; seq++ { // crosses the wrap
 		src.ch <- packet(t, seq, payload)
 	}
-	// The first packet each subscriber got asked for one key frame: one
-	// request at once, the others merged into one at the interval's end.
+	// The first packet each subscriber got asked again, merged with the
+	// binds' pending request into one, brought forward to FirstPacketSpacing.
 	synctest.Wait()
 	if n := kf.Load(); n != 1 {
 		t.Fatalf("%d keyframe requests at once after the first packets, want 1", n)
 	}
+	time.Sleep(FirstPacketSpacing)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after FirstPacketSpacing, want 2", n)
+	}
 	time.Sleep(DefaultKeyframeInterval)
 	synctest.Wait()
 	if n := kf.Load(); n != 2 {
-		t.Fatalf("%d keyframe requests after the interval, want 2", n)
+		t.Fatalf("%d keyframe requests after the interval, want still 2", n)
 	}
 	// Unbind one subscriber: it receives nothing more.
 	synctest.Wait()
@@ -231,29 +235,35 @@ func testNACKAndPLI(t *testing.T) {
 		t.Fatalf("%d retransmissions counted, want 2 (seq 500 is not cached)", n)
 	}
 
-	// A burst of PLIs becomes two keyframe requests: one at once, one
-	// merged at the end of the interval.
+	// The bind asked at once, the first packet once more at the end of
+	// the interval. Then a burst of PLIs becomes two keyframe requests:
+	// one at once, one merged at the end of the interval.
 	if n := kf.Load(); n != 1 {
-		t.Fatalf("%d keyframe requests after the first packet, want 1", n)
+		t.Fatalf("%d keyframe requests after bind and first packet, want 1 at once", n)
 	}
 	time.Sleep(60 * time.Millisecond) // the bubble's clock: past the interval
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after the interval, want 2", n)
+	}
+	time.Sleep(60 * time.Millisecond)
 	for range 10 {
 		pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 7}})
 		feed.ch <- pli
 	}
 	synctest.Wait()
-	if n := kf.Load(); n != 2 {
-		t.Fatalf("10 PLIs gave %d keyframe requests at once, want 1", n-1)
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("10 PLIs gave %d keyframe requests at once, want 1", n-2)
 	}
 	time.Sleep(50 * time.Millisecond)
 	synctest.Wait()
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("10 PLIs gave %d keyframe requests after the interval, want 2", n-1)
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("10 PLIs gave %d keyframe requests after the interval, want 2", n-2)
 	}
 	time.Sleep(time.Second)
 	synctest.Wait()
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("10 PLIs gave %d keyframe requests in all, want 2", n-1)
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("10 PLIs gave %d keyframe requests in all, want 2", n-2)
 	}
 	feed.end()
 	<-served
@@ -438,8 +448,8 @@ func (f *repeatFeed) Read(b []byte) (int, interceptor.Attributes, error) {
 
 // TestSignalledKeyframe: a subscriber's request by signalling
 // (DownTrack.RequestKeyframe) asks nothing before its first packet reached
-// it (that packet asks), and afterwards asks the publisher at once,
-// rate-limited as every request.
+// it (that packet asks, FirstPacketSpacing after the bind's request), and
+// afterwards asks the publisher at once, rate-limited as every request.
 func TestSignalledKeyframe(t *testing.T) { synctest.Test(t, testSignalledKeyframe) }
 
 func testSignalledKeyframe(t *testing.T) {
@@ -454,29 +464,34 @@ func testSignalledKeyframe(t *testing.T) {
 	}
 	d.RequestKeyframe() // bound, nothing written yet
 	synctest.Wait()
-	if n := kf.Load(); n != 0 {
-		t.Fatalf("%d keyframe requests before the first packet, want 0", n)
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests before the first packet, want 1 (the bind's)", n)
 	}
 	src.ch <- packet(t, 1, []byte{1})
 	synctest.Wait()
 	if n := kf.Load(); n != 1 {
-		t.Fatalf("%d keyframe requests after the first packet, want 1", n)
+		t.Fatalf("%d keyframe requests at once after the first packet, want 1", n)
+	}
+	time.Sleep(FirstPacketSpacing)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests FirstPacketSpacing after the first packet, want 2", n)
 	}
 	time.Sleep(DefaultKeyframeInterval)
 	d.RequestKeyframe()
 	synctest.Wait()
-	if n := kf.Load(); n != 2 {
-		t.Fatalf("%d keyframe requests after a signalled one, want 2", n)
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("%d keyframe requests after a signalled one, want 3", n)
 	}
 	d.RequestKeyframe() // inside the interval: merged, sent at its end
 	synctest.Wait()
-	if n := kf.Load(); n != 2 {
-		t.Fatalf("%d keyframe requests at once after a second signalled one, want 2", n)
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("%d keyframe requests at once after a second signalled one, want 3", n)
 	}
 	time.Sleep(DefaultKeyframeInterval)
 	synctest.Wait()
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("%d keyframe requests after the interval, want 3", n)
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("%d keyframe requests after the interval, want 4", n)
 	}
 	src.end()
 	tr.Close()
