@@ -44,6 +44,10 @@ const callName = "bench"
 // joiner's first frames): it only keeps a broken run from hanging.
 const patience = 3 * time.Minute
 
+// joinPatience bounds a late joiner's wait for a frame from every other
+// browser; a join that misses some within it is reported as such.
+const joinPatience = time.Minute
+
 //go:embed measure.js
 var measureJS string
 
@@ -131,7 +135,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	}
 	cfg.log.Info("browsers opened the call", "browsers", cfg.browsers)
 	for i, b := range bs {
-		if err := b.waitSenders(ctx, others(cfg.browsers, i)); err != nil {
+		if err := b.waitSenders(ctx, others(cfg.browsers, i), patience); err != nil {
 			return err
 		}
 	}
@@ -160,7 +164,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		for range cfg.joins {
 			j, err := late.join(ctx, u, others(cfg.browsers+1, cfg.browsers))
 			if err != nil {
-				return err
+				// The window's figures stand; the report says the
+				// join failed, and the run fails at the end.
+				rep.JoinError = err.Error()
+				break
 			}
 			rep.Joins = append(rep.Joins, j)
 		}
@@ -175,7 +182,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		return err
 	}
 	if cfg.json {
-		return rep.writeJSON(stdout)
+		if err := rep.writeJSON(stdout); err != nil {
+			return err
+		}
+	}
+	if rep.JoinError != "" {
+		return errors.New(rep.JoinError)
 	}
 	return nil
 }
@@ -294,8 +306,11 @@ type joinTimes struct {
 	Unread      int                `json:"unread"`
 }
 
+// errMissing: a page did not read a frame from every sender in time.
+var errMissing = errors.New("no frame read from every other browser")
+
 // waitSenders waits until the page has read a frame from each of senders.
-func (b *browser) waitSenders(ctx context.Context, senders []int) error {
+func (b *browser) waitSenders(ctx context.Context, senders []int, patience time.Duration) error {
 	deadline := time.Now().Add(patience)
 	for {
 		j, err := eval[joinTimes](b, `window.__gbench.join()`)
@@ -312,7 +327,7 @@ func (b *browser) waitSenders(ctx context.Context, senders []int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("browser %d: no frame read from %d of %v within %v (%d frames unreadable)", b.index, missing, senders, patience, j.Unread)
+			return fmt.Errorf("browser %d: %w: none from %d of %v within %v (%d frames unreadable); the page's state: %s", b.index, errMissing, missing, senders, patience, j.Unread, b.pageState())
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -322,22 +337,35 @@ func (b *browser) waitSenders(ctx context.Context, senders []int) error {
 
 // join opens the call page, waits for a frame from every sender and
 // leaves (about:blank), and reports the times from its navigation start.
+// A join that saw frames from some senders only is reported with those
+// missing; one that saw no remote frame at all is an error.
 func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport, error) {
 	if err := b.navigate(u); err != nil {
 		return joinReport{}, err
 	}
-	if err := b.waitSenders(ctx, senders); err != nil {
-		return joinReport{}, err
+	werr := b.waitSenders(ctx, senders, joinPatience)
+	if werr != nil && !errors.Is(werr, errMissing) {
+		return joinReport{}, werr
 	}
 	j, err := eval[joinTimes](b, `window.__gbench.join()`)
 	if err != nil {
 		return joinReport{}, err
 	}
+	if j.FirstRemote == 0 {
+		return joinReport{}, fmt.Errorf("late join: no remote frame at all: %w; the page's state: %s", werr, b.pageState())
+	}
+	r := joinReport{PageToFirstMs: j.FirstRemote - j.Navigation}
 	last := 0.0
 	for _, s := range senders {
-		last = max(last, j.First[fmt.Sprint(s)])
+		if f := j.First[fmt.Sprint(s)]; f > 0 {
+			last = max(last, f)
+		} else {
+			r.Missing = append(r.Missing, s)
+		}
 	}
-	r := joinReport{PageToFirstMs: j.FirstRemote - j.Navigation, PageToAllMs: last - j.Navigation}
+	if len(r.Missing) == 0 {
+		r.PageToAllMs = last - j.Navigation
+	}
 	if j.JoinSent > 0 {
 		r.JoinToFirstMs = j.FirstRemote - j.JoinSent
 	}
@@ -357,4 +385,14 @@ func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport
 	}
 	// Let the server see the leave before the next join.
 	return r, sleep(ctx, 2*time.Second)
+}
+
+// pageState summarises the app's own view of the call (window.hotline.state(),
+// internal/web/static/app.js) for an error message.
+func (b *browser) pageState() string {
+	s, err := eval[string](b, `(() => { const s = window.hotline?.state?.(); return s ? JSON.stringify({joined: s.joined, connection: s.connection, roster: s.roster, errors: s.errors, tiles: (s.tiles ?? []).map((t) => [t.name, t.kind, t.framesDecoded, t.packetsReceived])}) : 'no app'; })()`)
+	if err != nil {
+		return err.Error()
+	}
+	return s
 }

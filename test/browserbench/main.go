@@ -36,12 +36,15 @@ import (
 // runs inside the namespace it made, so that it never makes another.
 const inNamespace = "HOTLINE_BROWSERBENCH_NETNS"
 
+// errReported: the failure has been reported on stderr already.
+var errReported = errors.New("failed")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := start(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "browserbench:", err)
 		}
 		os.Exit(1)
@@ -82,10 +85,17 @@ func start(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, self}, args...)...)
 	cmd.Env = append(os.Environ(), inNamespace+"=1")
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("in a loopback-only namespace (unshare --net needs root; or run this under `unshare --net sh -c 'ip link set lo up && ...'`): %w", err)
+	// Interrupted, the copy in the namespace stops its browsers and server.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
+	err = cmd.Run()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		// The copy in the namespace has said what went wrong (or unshare
+		// has: it needs root; else run this under
+		// `unshare --net sh -c 'ip link set lo up && ...'`).
+		return errReported
 	}
-	return nil
+	return err
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

@@ -1,13 +1,14 @@
 // The browser benchmark's measuring script (test/browserbench), injected by
 // the tool into every call page before the page's own scripts run; it is
-// not part of the product. It watches every <video> the page gives a
-// stream to, reads the barcode of each presented frame (camera.go writes
-// it) and keeps, per video track, [counter, sender, time, capture] of each
-// frame read, the time being when the frame was presented
-// (requestVideoFrameCallback's presentationTime) on the machine's clock
-// (performance.timeOrigin + performance.now), and for the page's own
-// camera also when it was captured (the callback's captureTime). The constants COLS, ROWS,
-// DATA and CBITS are prepended by the tool from camera.go.
+// not part of the product. It shows every camera the page opens and every
+// video track it receives in a small video of its own, reads the barcode
+// of each frame presented there (camera.go writes it) and keeps, per video
+// track, [counter, sender, time, capture] of each frame read, the time
+// being when the frame was presented (requestVideoFrameCallback's
+// presentationTime) on the machine's clock (performance.timeOrigin +
+// performance.now), and for the page's own camera also when it was
+// captured (the callback's captureTime). The constants COLS, ROWS, DATA
+// and CBITS are prepended by the tool from camera.go.
 (() => {
   if (window.__gbench) return;
   const origin = performance.timeOrigin;
@@ -21,6 +22,26 @@
   };
   window.__gbench = g;
 
+  // A small video of its own for every camera the page opens and every
+  // video track it receives, in a strip at the top of the page, is where
+  // frames are read: the page's own views can be hidden (a narrow window, a
+  // tile out of view) or absent, and a video that is not displayed
+  // presents no frames. Reading only these keeps the cost of reading one
+  // read per frame per track.
+  let shown = 0;
+  /** @param {MediaStreamTrack} track */
+  function show(track) {
+    const v = document.createElement('video');
+    v.muted = true;
+    v.autoplay = true;
+    v.playsInline = true;
+    v.style.cssText = `position:fixed;left:${32 * (shown++ % 40)}px;top:0;width:32px;height:24px;z-index:2147483647;pointer-events:none`;
+    v.srcObject = new MediaStream([track]);
+    document.documentElement.append(v);
+    track.addEventListener('ended', () => v.remove());
+    watch(v);
+  }
+
   // Every PeerConnection the page makes, for getStats and to tell remote
   // tracks (a receiver's) from local ones.
   const PC = window.RTCPeerConnection;
@@ -28,6 +49,9 @@
     constructor(...args) {
       super(...args);
       g.pcs.push(this);
+      this.addEventListener('track', (e) => {
+        if (e.track.kind === 'video') show(e.track);
+      });
     }
   };
 
@@ -70,7 +94,7 @@
       if (!track) return;
       let tr = g.tracks.get(track.id);
       if (!tr) {
-        tr = { local: !isRemote(track), samples: [] };
+        tr = { local: !isRemote(track), samples: [], last: new Map() };
         g.tracks.set(track.id, tr);
       }
       const t = origin + meta.presentationTime;
@@ -81,6 +105,10 @@
         return;
       }
       const counter = code & ((1 << CBITS) - 1), sender = code >>> CBITS;
+      // The same frame in a second video of this track: the first counts.
+      const key = sender * 1024 + counter;
+      if (t - (tr.last.get(key) ?? -Infinity) < 1000) return;
+      tr.last.set(key, t);
       // A camera frame's capture time, for a local track only (a
       // remote one's is the sender's, estimated; not used).
       const capture = tr.local && meta.captureTime > 0 ? origin + meta.captureTime : 0;
@@ -89,34 +117,10 @@
     };
     v.requestVideoFrameCallback(cb);
   }
-  const src = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject');
-  Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
-    configurable: true,
-    enumerable: src.enumerable,
-    get() { return src.get.call(this); },
-    set(v) {
-      src.set.call(this, v);
-      if (v && this instanceof HTMLVideoElement) watch(this);
-    },
-  });
-
-  // A preview of its own for each camera the page opens, in a corner of
-  // the page: the page's own self view may be hidden (a narrow window) or
-  // absent, and a video that is not displayed presents no frames. Of the
-  // two previews the earlier presentation of a frame counts (window.go).
   const gum = MediaDevices.prototype.getUserMedia;
   MediaDevices.prototype.getUserMedia = async function (constraints) {
     const stream = await gum.call(this, constraints);
-    for (const track of stream.getVideoTracks()) {
-      const v = document.createElement('video');
-      v.muted = true;
-      v.autoplay = true;
-      v.playsInline = true;
-      v.style.cssText = 'position:fixed;left:0;top:0;width:32px;height:24px;z-index:2147483647;pointer-events:none';
-      v.srcObject = new MediaStream([track]);
-      document.documentElement.append(v);
-      track.addEventListener('ended', () => v.remove());
-    }
+    for (const track of stream.getVideoTracks()) show(track);
     return stream;
   };
 

@@ -43,13 +43,15 @@ type report struct {
 	JoinP50Ms       float64      `json:"join_p50_ms"`
 	JoinFromJoinP50 float64      `json:"join_from_join_p50_ms"`
 	JoinAllP50Ms    float64      `json:"join_all_p50_ms"`
+	JoinError       string       `json:"join_error,omitempty"` // the late join that failed, and how
 }
 
 // video is one remote video in one browser.
 type video struct {
 	Receiver       int     `json:"receiver"`
 	Sender         int     `json:"sender"`
-	FPS            float64 `json:"fps"`
+	FPS            float64 `json:"fps"`           // decoded (getStats)
+	PresentedFPS   float64 `json:"presented_fps"` // presented and read in the page
 	JitterBufferMs float64 `json:"jitter_buffer_ms"`
 	G2GP50Ms       float64 `json:"g2g_p50_ms"`
 	G2GP90Ms       float64 `json:"g2g_p90_ms"`
@@ -59,9 +61,10 @@ type video struct {
 
 // joinReport is one late join, in ms.
 type joinReport struct {
-	PageToFirstMs float64 `json:"page_to_first_ms"` // navigation start → first remote frame presented
-	JoinToFirstMs float64 `json:"join_to_first_ms"` // join message sent → first remote frame (0: not seen)
-	PageToAllMs   float64 `json:"page_to_all_ms"`   // navigation start → a frame from every other browser
+	PageToFirstMs float64 `json:"page_to_first_ms"`  // navigation start → first remote frame presented
+	JoinToFirstMs float64 `json:"join_to_first_ms"`  // join message sent → first remote frame (0: not seen)
+	PageToAllMs   float64 `json:"page_to_all_ms"`    // navigation start → a frame from every other browser (0: see Missing)
+	Missing       []int   `json:"missing,omitempty"` // browsers no frame was read from within a minute
 	// StepsMs: the page's own join steps (window.hotlineJoinSteps,
 	// static/joinsteps.js), ms since the autojoin began; "key" and "frame"
 	// are the earliest over the publishers.
@@ -86,6 +89,7 @@ func (w *window) report(cfg config) *report {
 	r.G2GP50Ms, r.G2GP90Ms, r.G2GSamples = quantile(all, 0.5), quantile(all, 0.9), len(all)
 	r.G2GCaptureP50Ms, r.G2GCaptureP90Ms = quantile(capture, 0.5), quantile(capture, 0.9)
 	r.UnreadFrames = w.unread
+	presented := w.presented()
 	var delay, emitted, fpsSum float64
 	r.FPSMin = math.Inf(1)
 	for receiver := range w.stats1 {
@@ -98,7 +102,8 @@ func (w *window) report(cfg config) *report {
 			if !ok || s.TS <= b.TS {
 				continue // a stream that started during the window
 			}
-			v := video{Receiver: receiver, Sender: s.Sender, FPS: (s.Frames - b.Frames) / (s.TS - b.TS) * 1000}
+			v := video{Receiver: receiver, Sender: s.Sender, FPS: (s.Frames - b.Frames) / (s.TS - b.TS) * 1000,
+				PresentedFPS: float64(presented[[2]int{receiver, s.Sender}]) / secs}
 			if n := s.JBCount - b.JBCount; n > 0 {
 				v.JitterBufferMs = (s.JBDelay - b.JBDelay) / n * 1000
 				delay += s.JBDelay - b.JBDelay
@@ -132,7 +137,9 @@ func (r *report) summariseJoins() {
 	var page, join, all []float64
 	for _, j := range r.Joins {
 		page = append(page, j.PageToFirstMs)
-		all = append(all, j.PageToAllMs)
+		if len(j.Missing) == 0 {
+			all = append(all, j.PageToAllMs)
+		}
 		if j.JoinToFirstMs > 0 {
 			join = append(join, j.JoinToFirstMs)
 		}
@@ -174,8 +181,11 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "decoded fps min / mean\t%.1f / %.1f\n", r.FPSMin, r.FPSMean)
 	fmt.Fprintf(tw, "receiver jitter buffer (mean)\t%.0f ms\n", r.JitterBufferMs)
 	for _, v := range r.Videos {
-		fmt.Fprintf(tw, "  browser %d ← %d\t%.1f fps, jitter buffer %.0f ms, glass-to-glass %.0f / %.0f ms (%d)\n",
-			v.Receiver, v.Sender, v.FPS, v.JitterBufferMs, v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples)
+		fmt.Fprintf(tw, "  browser %d ← %d\t%.1f fps (%.1f presented), jitter buffer %.0f ms, glass-to-glass %.0f / %.0f ms (%d)\n",
+			v.Receiver, v.Sender, v.FPS, v.PresentedFPS, v.JitterBufferMs, v.G2GP50Ms, v.G2GP90Ms, v.G2GSamples)
+	}
+	if r.JoinError != "" {
+		fmt.Fprintf(tw, "late join failed\t%s\n", r.JoinError)
 	}
 	if len(r.Joins) > 0 {
 		var each []string
@@ -185,6 +195,11 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "late join: page → first remote frame p50\t%.0f ms (each: %s)\n", r.JoinP50Ms, strings.Join(each, ", "))
 		fmt.Fprintf(tw, "late join: join message → first remote frame p50\t%.0f ms\n", r.JoinFromJoinP50)
 		fmt.Fprintf(tw, "late join: page → frames from everyone p50\t%.0f ms\n", r.JoinAllP50Ms)
+		for i, j := range r.Joins {
+			if len(j.Missing) > 0 {
+				fmt.Fprintf(tw, "late join %d: no frame from browsers %v within %v\n", i+1, j.Missing, joinPatience)
+			}
+		}
 	}
 	return tw.Flush()
 }

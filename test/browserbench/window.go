@@ -194,3 +194,19 @@ func (w *window) glassToGlass() map[[2]int]*delays {
 	}
 	return out
 }
+
+// presented counts the remote frames read in the window by receiver and
+// sender.
+func (w *window) presented() map[[2]int]int {
+	out := make(map[[2]int]int)
+	for receiver, tracks := range w.tracks {
+		for _, tr := range tracks {
+			if !tr.Local {
+				for _, s := range tr.Samples {
+					out[[2]int{receiver, int(s[1])}]++
+				}
+			}
+		}
+	}
+	return out
+}
