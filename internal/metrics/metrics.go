@@ -24,6 +24,7 @@ const (
 	NameForwardedBytes   = "hotline_forwarded_bytes_total"
 	NameResidence        = "hotline_sfu_residence_seconds"
 	NameJoin             = "hotline_join_seconds"
+	NameJoinStep         = "hotline_join_step_seconds" // label step: peer.JoinSteps
 	NameProcessCPU       = "process_cpu_seconds_total" // from the standard process collector
 	// The bounds of docs/THREAT_MODEL.md, "Resource bounds".
 	NameConnRefused  = "hotline_connections_refused_total" // label reason: total, per_address
@@ -66,6 +67,7 @@ type Metrics struct {
 	fwdBytes    prometheus.Counter
 	residence   prometheus.Histogram
 	join        prometheus.Histogram
+	joinStep    *prometheus.HistogramVec
 	refused     *prometheus.CounterVec
 	acceptErrs  prometheus.Counter
 	joinTimeout prometheus.Counter
@@ -96,6 +98,9 @@ func New(src Source) *Metrics {
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Name: NameJoin,
 			Help:    "Time from a participant's join message to the first packet of each remote track written to it.",
 			Buckets: JoinBuckets}),
+		joinStep: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: NameJoinStep,
+			Help:    "Time from a participant's join message to each step of its join (label step: answer, ice_connected, dtls_connected, first_key, first_packet).",
+			Buckets: JoinBuckets}, []string{"step"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameConnRefused,
 			Help: "TCP connections closed on accept because the server or their source address held the most allowed."}, []string{"reason"}),
 		acceptErrs: prometheus.NewCounter(prometheus.CounterOpts{Name: NameAcceptErrors,
@@ -122,7 +127,7 @@ func New(src Source) *Metrics {
 				}
 				return float64(m.open())
 			}),
-		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join, m.joins, m.closed, m.missed,
+		m.recvPackets, m.recvBytes, m.fwdPackets, m.fwdBytes, m.residence, m.join, m.joinStep, m.joins, m.closed, m.missed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameParticipants, Help: "Participants in live calls."},
 			func() float64 { return float64(src.Participants()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: NameCalls, Help: "Live calls."},
@@ -148,6 +153,14 @@ func (m *Metrics) Forwarded(bytes int, residence time.Duration) {
 // packet of one remote track written to the participant.
 func (m *Metrics) FirstMedia(sinceJoin time.Duration) {
 	m.join.Observe(sinceJoin.Seconds())
+}
+
+// JoinStep records how long after its join message a participant reached
+// step: one of internal/peer's JoinSteps (the first answer applied, ICE
+// connected, the connection up, the first key relayed to it, the first
+// media packet written to it).
+func (m *Metrics) JoinStep(step string, sinceJoin time.Duration) {
+	m.joinStep.WithLabelValues(step).Observe(sinceJoin.Seconds())
 }
 
 // ConnRefused implements limit.Observer.

@@ -20,6 +20,9 @@ func TestExposition(t *testing.T) {
 		m.Forwarded(1200, 30*time.Microsecond)
 	}
 	m.FirstMedia(120 * time.Millisecond)
+	for _, step := range []string{"answer", "ice_connected", "dtls_connected", "first_key", "first_packet"} {
+		m.JoinStep(step, 60*time.Millisecond)
+	}
 	m.Joined()
 	m.Joined()
 	m.Closed("empty")
@@ -42,6 +45,9 @@ func TestExposition(t *testing.T) {
 		NameResidence + `_bucket{le="2e-05"} 0`,
 		NameResidence + "_count 4",
 		NameJoin + `_bucket{le="0.15"} 1`,
+		NameJoinStep + `_bucket{step="answer",le="0.075"} 1`,
+		NameJoinStep + `_bucket{step="first_packet",le="0.05"} 0`,
+		NameJoinStep + `_count{step="dtls_connected"} 1`,
 		NameProcessCPU,
 		NameJoins + " 2",
 		NameCallsClosed + `{why="empty"} 1`,

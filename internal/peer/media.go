@@ -168,7 +168,11 @@ func (s *Session) subscribe(pub call.Publication) {
 		if st := pub.Track.Started(); st.After(from) {
 			from = st
 		}
-		onFirst = func() { obs.FirstMedia(time.Since(from)) }
+		steps := s.steps
+		onFirst = func() {
+			obs.FirstMedia(time.Since(from))
+			steps.reachedSince(4, from)
+		}
 	}
 	down := pub.Track.NewDownTrack(onFirst)
 	// A transceiver of its own, sendonly: AddTrack would reuse one of the
@@ -183,6 +187,19 @@ func (s *Session) subscribe(pub call.Publication) {
 	s.subs[pub.Track] = &subscription{pub: pub, down: down, sender: sender, tr: tr}
 	s.wg.Go(func() { down.ServeRTCP(sender) })
 	s.needOffer = true
+}
+
+// keyframe asks for a key frame of every video track of publisher that
+// this participant receives, through the copies it receives them by: only
+// a copy already reaching it asks, rate-limited per track
+// (sfu.DownTrack.RequestKeyframe). A publisher it receives nothing of
+// (gone meanwhile, or never routed to it) is no error: nothing is asked.
+func (s *Session) keyframe(publisher string) {
+	for _, sub := range s.subs {
+		if sub.pub.Publisher == publisher && sub.pub.Info.Kind == protocol.KindVideo {
+			sub.down.RequestKeyframe()
+		}
+	}
 }
 
 func (s *Session) unsubscribe(pub call.Publication) {

@@ -73,6 +73,7 @@ func (s *Session) answer(sdp string) {
 		s.sendError(protocol.CodeBadMessage, protocol.TypeAnswer, "answer rejected: %v", err)
 		return
 	}
+	s.steps.reached(0)
 	for _, c := range s.candidates {
 		if err := s.pc.AddICECandidate(c); err != nil {
 			s.sendError(protocol.CodeBadMessage, protocol.TypeCandidate, "candidate rejected: %v", err)

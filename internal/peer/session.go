@@ -131,6 +131,9 @@ type Observer interface {
 	FirstMedia(d time.Duration)
 	// JoinTimedOut: a session was closed for not joining in time.
 	JoinTimedOut()
+	// JoinStep: a participant reached a step of its join (one of
+	// JoinSteps), this long after its join message.
+	JoinStep(step string, d time.Duration)
 }
 
 // Session is one participant's signalling session: its messages, its
@@ -148,6 +151,7 @@ type Session struct {
 	who        call.Identity        // fixed at join
 	nonce      []byte               // the challenge; used by one join only
 	joinedAt   time.Time            // when the join message was handled
+	steps      *joinTimer           // times the join's steps from joinedAt
 	revokeICE  func()               // ends the relay credentials of the welcome
 	line       string               // fixed at join
 	callName   string               // fixed at join
@@ -315,26 +319,40 @@ func (s *Session) loop(ctx context.Context) (CloseReason, string) {
 			return CloseError, "no answer to an offer"
 		case <-s.q.notify:
 		}
-		evs, overflowed := s.q.drain()
-		if overflowed {
-			return CloseError, "session fell too far behind"
-		}
-		for _, ev := range evs {
-			if end, ok := ev.(evEnd); ok {
-				if end.conn != nil && end.conn != s.conn {
-					continue // the reader of a socket that a resumption replaced
-				}
-				if s.forward != nil && end.conn != nil {
-					s.forward.q.push(end) // the resumed session's socket ended
-				}
-				return end.reason, end.why
-			}
-			if end := s.handle(ev); end != nil {
-				return end.reason, end.why
-			}
+		// The first offer goes out with the welcome, before the
+		// subscriptions the join queued: ICE and DTLS start one round trip
+		// earlier, and the tracks of the members already in the call come in
+		// the next offer, negotiated while they connect (docs/PROTOCOL.md,
+		// "After join"; measured in docs/PERFORMANCE.md, "Join").
+		if end := s.handleQueued(); end != nil {
+			return end.reason, end.why
 		}
 		s.maybeOffer()
 	}
+}
+
+// handleQueued handles every event queued so far, in order; a non-nil
+// result ends the session.
+func (s *Session) handleQueued() *evEnd {
+	evs, overflowed := s.q.drain()
+	if overflowed {
+		return &evEnd{CloseError, "session fell too far behind", nil}
+	}
+	for _, ev := range evs {
+		if end, ok := ev.(evEnd); ok {
+			if end.conn != nil && end.conn != s.conn {
+				continue // the reader of a socket that a resumption replaced
+			}
+			if s.forward != nil && end.conn != nil {
+				s.forward.q.push(end) // the resumed session's socket ended
+			}
+			return &end
+		}
+		if end := s.handle(ev); end != nil {
+			return end
+		}
+	}
+	return nil
 }
 
 func (s *Session) handle(ev any) *evEnd {
@@ -356,6 +374,7 @@ func (s *Session) handle(ev any) *evEnd {
 		k := ev.k
 		k.Type = protocol.TypeKey
 		s.send(k)
+		s.steps.reached(3)
 	case evRemoved:
 		s.sendError(protocol.CodeRemoved, "", "removed from the call by %s", ev.by)
 		return &evEnd{CloseNormal, "removed by " + ev.by, nil}
@@ -417,6 +436,8 @@ func (s *Session) handleMessage(msg any, typ string) *evEnd {
 		}
 	case *protocol.Interpretation, *protocol.Interpret, *protocol.Listen, *protocol.BoothAction:
 		s.interpretation(m, typ)
+	case *protocol.Keyframe:
+		s.keyframe(m.Participant)
 	case *protocol.RestartICE:
 		// The next offer (now, or after the answer to the outstanding one)
 		// restarts ICE; requests in between are merged into it.
@@ -480,15 +501,26 @@ func (s *Session) join(m *protocol.Join) *evEnd {
 		return &evEnd{CloseError, err.Error(), nil}
 	}
 	s.pc = pc
+	s.joinedAt = time.Now()
+	steps := newJoinTimer(s.cfg.Observer, s.joinedAt)
+	s.steps = steps
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st == webrtc.ICEConnectionStateConnected {
+			steps.reached(1)
+		}
+	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			s.q.push(evCandidate{c})
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.q.push(evTrack{t, r}) })
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.q.push(evConnState{st}) })
-
-	s.joinedAt = time.Now()
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			steps.reached(2)
+		}
+		s.q.push(evConnState{st})
+	})
 	if err := s.addPublications(m.Tracks); err != nil {
 		s.sendError(protocol.CodeRefused, m.Type, "%v", err)
 		return &evEnd{CloseError, err.Error(), nil}

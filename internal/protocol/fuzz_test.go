@@ -21,7 +21,7 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"interpret","language":"zh-Hant"}`, `{"type":"listen","language":"floor"}`,
 		`{"type":"listen","language":"en"}`, `{"type":"hand_over"}`, `{"type":"take_over"}`,
 		`{"type":"publish","tracks":[{"id":"mic","kind":"audio","source":"interpretation","language":"ru"}]}`,
-		`{"type":"leave"}`, `{"type":"restart_ice"}`, `{"type":"remove","participant":"a"}`, `{}`, `[]`, `null`, `{"type":"join","tracks":[{}]}`,
+		`{"type":"leave"}`, `{"type":"restart_ice"}`, `{"type":"keyframe","participant":"a0b1c2d3e4f50617"}`, `{"type":"keyframe"}`, `{"type":"remove","participant":"a"}`, `{}`, `[]`, `null`, `{"type":"join","tracks":[{}]}`,
 	} {
 		f.Add([]byte(s))
 	}

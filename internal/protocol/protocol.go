@@ -53,7 +53,7 @@ const (
 )
 
 // Message types. Client → server: join, publish, unpublish, answer, candidate,
-// key, admit, call_in, send_out, remove, restart_ice, leave. Server → client: challenge, welcome, roster, offer,
+// key, keyframe, admit, call_in, send_out, remove, restart_ice, leave. Server → client: challenge, welcome, roster, offer,
 // candidate, key, error, ended.
 const (
 	TypeChallenge  = "challenge"
@@ -69,6 +69,7 @@ const (
 	TypeCallIn     = "call_in"
 	TypeSendOut    = "send_out"
 	TypeRestartICE = "restart_ice"
+	TypeKeyframe   = "keyframe"
 
 	TypeWelcome = "welcome"
 	TypeRoster  = "roster"
@@ -265,6 +266,16 @@ type RestartICE struct {
 	Type string `json:"type"`
 }
 
+// Keyframe asks for a key frame of a participant's video, for the sender
+// of the message only: its client installed a new key of that participant
+// and would otherwise wait for the next natural key frame, or a key frame
+// came before the key and could not be decrypted (docs/PROTOCOL.md,
+// "keyframe"). A browser cannot send RTCP from script, so it asks here.
+type Keyframe struct {
+	Type        string `json:"type"`
+	Participant string `json:"participant"`
+}
+
 // ParticipantAction is an action on another participant of one's own side
 // (docs/PROTOCOL.md, "Lobby and roles"): admit from the lobby, call an
 // adviser in, send an adviser out to the bench, or remove from the call.
@@ -400,7 +411,7 @@ type ErrorMsg struct {
 }
 
 // Decode parses one client → server message. It returns one of *Join,
-// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *ParticipantAction, *RestartICE, *Leave
+// *Publish, *Unpublish, *SDP (type answer), *Candidate, *Key, *Keyframe, *ParticipantAction, *RestartICE, *Leave
 // or an interpretation message (*Interpretation, *Interpret, *Listen, *BoothAction), already
 // validated, or an *Error with CodeBadMessage or CodeTooLarge.
 func Decode(data []byte) (any, error) {
@@ -422,6 +433,8 @@ func Decode(data []byte) (any, error) {
 			return &Leave{}
 		case TypeRestartICE:
 			return &RestartICE{}
+		case TypeKeyframe:
+			return &Keyframe{}
 		case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:
 			return &ParticipantAction{}
 		}

@@ -36,6 +36,7 @@ func TestDecodeValid(t *testing.T) {
 		{`{"type":"candidate","candidate":{"candidate":""}}`, &Candidate{}},
 		{`{"type":"leave"}`, &Leave{}},
 		{`{"type":"restart_ice"}`, &RestartICE{}},
+		{`{"type":"keyframe","participant":"0123456789abcdef"}`, &Keyframe{}},
 		{`{"type":"remove","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"admit","participant":"0123456789abcdef"}`, &ParticipantAction{}},
 		{`{"type":"call_in","participant":"0123456789abcdef"}`, &ParticipantAction{}},
@@ -69,6 +70,8 @@ func typeName(v any) string {
 		return "Leave"
 	case *RestartICE:
 		return "RestartICE"
+	case *Keyframe:
+		return "Keyframe"
 	case *Key:
 		return "Key"
 	case *ParticipantAction:
@@ -119,6 +122,9 @@ func TestDecodeInvalid(t *testing.T) {
 		{"sdp too long", `{"type":"answer","sdp":"` + strings.Repeat("a", MaxSDPBytes+1) + `"}`, CodeBadMessage},
 		{"candidate too long", `{"type":"candidate","candidate":{"candidate":"` + strings.Repeat("a", MaxCandidateBytes+1) + `"}}`, CodeBadMessage},
 		{"remove nobody", `{"type":"remove"}`, CodeBadMessage},
+		{"keyframe of nobody", `{"type":"keyframe"}`, CodeBadMessage},
+		{"keyframe of a bad id", `{"type":"keyframe","participant":"../x"}`, CodeBadMessage},
+		{"keyframe with a field", `{"type":"keyframe","participant":"a","track":"cam0"}`, CodeBadMessage},
 		{"remove a bad id", `{"type":"remove","participant":"../x"}`, CodeBadMessage},
 		{"admit with an extra field", `{"type":"admit","participant":"a","why":"x"}`, CodeBadMessage},
 		{"message too large", `{"type":"leave","x":"` + strings.Repeat("a", MaxMessageBytes) + `"}`, CodeTooLarge},

@@ -265,6 +265,13 @@ func (m *Leave) validate() error { return checkType(m.Type, TypeLeave) }
 
 func (m *RestartICE) validate() error { return checkType(m.Type, TypeRestartICE) }
 
+func (m *Keyframe) validate() error {
+	if err := checkType(m.Type, TypeKeyframe); err != nil {
+		return err
+	}
+	return ValidID("participant id", m.Participant)
+}
+
 func (m *ParticipantAction) validate() error {
 	switch m.Type {
 	case TypeRemove, TypeAdmit, TypeCallIn, TypeSendOut:

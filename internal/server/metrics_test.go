@@ -17,6 +17,7 @@ import (
 
 	"hotline/internal/client"
 	"hotline/internal/metrics"
+	"hotline/internal/peer"
 	"hotline/internal/protocol"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
@@ -87,6 +88,20 @@ func TestMetricsAgreeWithTheEndpoints(t *testing.T) {
 	}
 	if n := jf.GetMetric()[0].GetHistogram().GetSampleCount(); n < 4 {
 		t.Errorf("%s counts %d joins to first media, want at least 4", metrics.NameJoin, n)
+	}
+	// Each step of each participant's join, once per participant.
+	steps := map[string]uint64{}
+	for _, m := range fams[metrics.NameJoinStep].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "step" {
+				steps[l.GetValue()] = m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	for _, step := range peer.JoinSteps {
+		if steps[step] != 2 {
+			t.Errorf("%s{step=%q} counts %d, want 2 (one per participant): %v", metrics.NameJoinStep, step, steps[step], steps)
+		}
 	}
 
 	// Then both leave, so that nothing is in flight when the endpoints'

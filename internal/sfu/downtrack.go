@@ -39,6 +39,7 @@ type binding struct {
 	ssrc   uint32
 	pt     uint8
 	writer webrtc.TrackLocalWriter
+	live   atomic.Bool // a packet was written through this binding
 }
 
 // ErrCodecMismatch: the subscriber accepted none of the publisher's codec.
@@ -75,7 +76,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.bound.Store(&binding{ctxID: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
 		d.mu.Unlock()
 		d.track.addDown(d)
-		// A new subscriber cannot decode until the next key frame.
+		// A new subscriber cannot decode until the next key frame. Asked
+		// now, it is produced while the subscriber's DTLS may still be
+		// coming up (Pion binds at negotiation, and drops what is written
+		// before DTLS is up): so the first packet that does reach the
+		// subscriber asks again, sooner than the usual interval (writeRTP).
 		d.track.RequestKeyframe()
 		return c, nil
 	}
@@ -136,11 +141,28 @@ func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) bool {
 	if err != nil || n == 0 {
 		return false
 	}
+	if !b.live.Load() && b.live.CompareAndSwap(false, true) {
+		// The first packet that reaches this subscriber: its transport is
+		// up, so a key frame asked for now is one it will get.
+		d.track.requestKeyframe(min(FirstPacketSpacing, d.track.cfg.KeyframeInterval))
+	}
 	if d.packets.Add(1) == 1 && d.onFirst != nil {
 		d.onFirst()
 	}
 	d.bytes.Add(uint64(len(payload)))
 	return true
+}
+
+// RequestKeyframe asks the publisher for a key frame on behalf of this
+// subscriber, which asked by signalling (its page installed a new key of
+// the publisher and cannot send RTCP itself; docs/PROTOCOL.md,
+// "keyframe"). Rate-limited as every request (Track.RequestKeyframe). A
+// copy that has not yet reached its subscriber asks nothing: its first
+// packet will.
+func (d *DownTrack) RequestKeyframe() {
+	if b := d.bound.Load(); b != nil && b.live.Load() {
+		d.track.RequestKeyframe()
+	}
 }
 
 // RTCPReader is how a DownTrack reads the subscriber's RTCP;

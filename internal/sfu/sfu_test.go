@@ -129,6 +129,22 @@ func testForwardToSubscribers(t *testing.T) {
 	for seq := uint16(65534); seq != 3; seq++ { // crosses the wrap
 		src.ch <- packet(t, seq, payload)
 	}
+	// The first packet each subscriber got asked again, merged with the
+	// binds' pending request into one, brought forward to FirstPacketSpacing.
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests at once after the first packets, want 1", n)
+	}
+	time.Sleep(FirstPacketSpacing)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after FirstPacketSpacing, want 2", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after the interval, want still 2", n)
+	}
 	// Unbind one subscriber: it receives nothing more.
 	synctest.Wait()
 	if n := len(recs[2].got()); n != 5 {
@@ -219,29 +235,35 @@ func testNACKAndPLI(t *testing.T) {
 		t.Fatalf("%d retransmissions counted, want 2 (seq 500 is not cached)", n)
 	}
 
-	// A burst of PLIs becomes two keyframe requests: one at once, one
-	// merged at the end of the interval.
+	// The bind asked at once, the first packet once more at the end of
+	// the interval. Then a burst of PLIs becomes two keyframe requests:
+	// one at once, one merged at the end of the interval.
 	if n := kf.Load(); n != 1 {
-		t.Fatalf("%d keyframe requests after bind, want 1", n)
+		t.Fatalf("%d keyframe requests after bind and first packet, want 1 at once", n)
 	}
 	time.Sleep(60 * time.Millisecond) // the bubble's clock: past the interval
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests after the interval, want 2", n)
+	}
+	time.Sleep(60 * time.Millisecond)
 	for range 10 {
 		pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 7}})
 		feed.ch <- pli
 	}
 	synctest.Wait()
-	if n := kf.Load(); n != 2 {
-		t.Fatalf("10 PLIs gave %d keyframe requests at once, want 1", n-1)
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("10 PLIs gave %d keyframe requests at once, want 1", n-2)
 	}
 	time.Sleep(50 * time.Millisecond)
 	synctest.Wait()
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("10 PLIs gave %d keyframe requests after the interval, want 2", n-1)
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("10 PLIs gave %d keyframe requests after the interval, want 2", n-2)
 	}
 	time.Sleep(time.Second)
 	synctest.Wait()
-	if n := kf.Load(); n != 3 {
-		t.Fatalf("10 PLIs gave %d keyframe requests in all, want 2", n-1)
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("10 PLIs gave %d keyframe requests in all, want 2", n-2)
 	}
 	feed.end()
 	<-served
@@ -422,4 +444,55 @@ func (f *repeatFeed) Read(b []byte) (int, interceptor.Attributes, error) {
 	}
 	f.n--
 	return copy(b, f.pkt), nil, nil
+}
+
+// TestSignalledKeyframe: a subscriber's request by signalling
+// (DownTrack.RequestKeyframe) asks nothing before its first packet reached
+// it (that packet asks, FirstPacketSpacing after the bind's request), and
+// afterwards asks the publisher at once, rate-limited as every request.
+func TestSignalledKeyframe(t *testing.T) { synctest.Test(t, testSignalledKeyframe) }
+
+func testSignalledKeyframe(t *testing.T) {
+	src := newChanSource(t, 0)
+	var kf atomic.Int32
+	tr := NewTrack(TrackConfig{ID: "v", Codec: vp8, Source: src, RequestKeyframe: func() { kf.Add(1) }})
+	go tr.Run()
+	d := tr.NewDownTrack(nil)
+	d.RequestKeyframe() // not bound
+	if _, err := d.Bind(&bindCtx{id: "a", ssrc: 7, codecs: []webrtc.RTPCodecParameters{vp8}, w: &recorder{}}); err != nil {
+		t.Fatal(err)
+	}
+	d.RequestKeyframe() // bound, nothing written yet
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests before the first packet, want 1 (the bind's)", n)
+	}
+	src.ch <- packet(t, 1, []byte{1})
+	synctest.Wait()
+	if n := kf.Load(); n != 1 {
+		t.Fatalf("%d keyframe requests at once after the first packet, want 1", n)
+	}
+	time.Sleep(FirstPacketSpacing)
+	synctest.Wait()
+	if n := kf.Load(); n != 2 {
+		t.Fatalf("%d keyframe requests FirstPacketSpacing after the first packet, want 2", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	d.RequestKeyframe()
+	synctest.Wait()
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("%d keyframe requests after a signalled one, want 3", n)
+	}
+	d.RequestKeyframe() // inside the interval: merged, sent at its end
+	synctest.Wait()
+	if n := kf.Load(); n != 3 {
+		t.Fatalf("%d keyframe requests at once after a second signalled one, want 3", n)
+	}
+	time.Sleep(DefaultKeyframeInterval)
+	synctest.Wait()
+	if n := kf.Load(); n != 4 {
+		t.Fatalf("%d keyframe requests after the interval, want 4", n)
+	}
+	src.end()
+	tr.Close()
 }

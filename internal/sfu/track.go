@@ -74,6 +74,7 @@ type Track struct {
 	kfLast    time.Time
 	kfTimer   *time.Timer
 	kfPending bool
+	kfDue     time.Time // when the pending request goes out
 
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -185,7 +186,20 @@ func (t *Track) Done() <-chan struct{} { return t.closed }
 // KeyframeInterval. A request inside the interval is not dropped but merged
 // into one sent when the interval ends, so that a subscriber that joins just
 // after another still gets a key frame produced after it was bound.
-func (t *Track) RequestKeyframe() {
+func (t *Track) RequestKeyframe() { t.requestKeyframe(t.cfg.KeyframeInterval) }
+
+// FirstPacketSpacing is the shorter spacing of the request a subscriber's
+// copy makes when its first packet reaches it (DownTrack): the request made
+// at Bind overlaps the subscriber's DTLS handshake and its key frame may
+// have arrived before the subscriber could read it; waiting out the whole
+// KeyframeInterval for the next would hold the new subscriber's picture
+// back. One such request per binding bounds them.
+const FirstPacketSpacing = 100 * time.Millisecond
+
+// requestKeyframe is RequestKeyframe at most once per interval since the
+// last request sent; a request inside it is merged into the pending one,
+// which is brought forward if this one is due sooner.
+func (t *Track) requestKeyframe(interval time.Duration) {
 	if t.kind != webrtc.RTPCodecTypeVideo || t.cfg.RequestKeyframe == nil {
 		return
 	}
@@ -197,16 +211,21 @@ func (t *Track) RequestKeyframe() {
 	default:
 	}
 	now := time.Now()
-	wait := t.cfg.KeyframeInterval - now.Sub(t.kfLast)
+	wait := interval - now.Sub(t.kfLast)
 	if wait <= 0 {
 		t.kfLast = now
 		go t.cfg.RequestKeyframe() // never block a caller's RTCP or read loop on the publisher's connection
 		return
 	}
 	if t.kfPending {
+		if due := now.Add(wait); due.Before(t.kfDue) {
+			t.kfDue = due
+			t.kfTimer.Reset(wait)
+		}
 		return
 	}
 	t.kfPending = true
+	t.kfDue = now.Add(wait)
 	t.kfTimer = time.AfterFunc(wait, func() {
 		t.kfMu.Lock()
 		t.kfPending = false

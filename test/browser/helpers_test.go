@@ -35,7 +35,8 @@ func startServer(t testing.TB) *servertest.Server {
 	return startServerWith(t, server.Config{})
 }
 
-// startServerWith is startServer with settings.
+// startServerWith is startServer with a server configuration (a metrics
+// listener, say).
 func startServerWith(t testing.TB, cfg server.Config) *servertest.Server {
 	t.Helper()
 	tier.Browser(t)

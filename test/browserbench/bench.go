@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -367,6 +368,17 @@ func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport
 	}
 	if j.JoinSent > 0 {
 		r.JoinToFirstMs = j.FirstRemote - j.JoinSent
+	}
+	if st, err := eval[struct {
+		Steps map[string]float64 `json:"steps"`
+	}](b, `window.hotlineJoinSteps ? window.hotlineJoinSteps() : {steps: {}}`); err == nil && len(st.Steps) > 0 {
+		r.StepsMs = map[string]float64{}
+		for name, ms := range st.Steps {
+			name, _, _ = strings.Cut(name, ":") // key:<id>, frame:<id>
+			if old, ok := r.StepsMs[name]; !ok || ms < old {
+				r.StepsMs[name] = ms
+			}
+		}
 	}
 	if err := b.navigate("about:blank"); err != nil {
 		return joinReport{}, err

@@ -67,6 +67,18 @@ func TestSmoke(t *testing.T) {
 	if len(r.Joins) != 1 || !(r.Joins[0].JoinToFirstMs > 0) || r.Joins[0].JoinToFirstMs > r.Joins[0].PageToFirstMs {
 		t.Errorf("late join %+v: want the join message seen, before the first frame, after navigation", r.Joins)
 	}
+	// The page's own join steps (static/joinsteps.js) came with it.
+	if len(r.Joins) == 1 {
+		st := r.Joins[0].StepsMs
+		for _, step := range []string{"join-sent", "welcome", "answer", "dtls-connected", "key", "frame"} {
+			if _, ok := st[step]; !ok {
+				t.Errorf("late join's steps lack %s: %v", step, st)
+			}
+		}
+		if st["frame"] < st["key"] || st["frame"] < st["dtls-connected"] {
+			t.Errorf("late join's first frame before its key or DTLS: %v", st)
+		}
+	}
 }
 
 // A frame's barcode holds its counter and sender, and the complement

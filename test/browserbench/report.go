@@ -65,6 +65,10 @@ type joinReport struct {
 	JoinToFirstMs float64 `json:"join_to_first_ms"`  // join message sent → first remote frame (0: not seen)
 	PageToAllMs   float64 `json:"page_to_all_ms"`    // navigation start → a frame from every other browser (0: see Missing)
 	Missing       []int   `json:"missing,omitempty"` // browsers no frame was read from within a minute
+	// StepsMs: the page's own join steps (window.hotlineJoinSteps,
+	// static/joinsteps.js), ms since the autojoin began; "key" and "frame"
+	// are the earliest over the publishers.
+	StepsMs map[string]float64 `json:"steps_ms,omitempty"`
 }
 
 func (w *window) report(cfg config) *report {

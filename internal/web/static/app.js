@@ -19,6 +19,8 @@ import { showCodeSource } from './endpoint.js';
 import { Lobby } from './lobby.js';
 import { openBoth } from './media.js';
 import { CALL_NAME } from './protocol.js';
+import { joinSteps } from './joinsteps.js';
+import { prepareJoin } from './prejoin.js';
 
 /** @type {Call|null} */
 let current = null;
@@ -65,6 +67,7 @@ function main() {
   }
   const lobby = new Lobby({ call, name }, (req) => {
     // Make the address shareable without the person's name in it.
+    joinSteps.start();
     history.replaceState(null, '', `/call/${encodeURIComponent(req.call)}`);
     start({ ...req, kiosk: false });
   });
@@ -73,6 +76,8 @@ function main() {
 
 /** @param {string} call @param {string} name @param {number} [maxEpoch] */
 async function kiosk(call, name, maxEpoch) {
+  joinSteps.start();
+  void prepareJoin(); // while the camera opens
   const { camera, mic, error } = await openBoth({ video: true });
   if (error) toast(error, 'error');
   start({ call, name, camera, mic, kiosk: true, maxEpoch });

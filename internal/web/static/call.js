@@ -2,22 +2,23 @@
 // A call in progress: wires the Session (protocol.js) to the tiles, the
 // self view and the control bar, and samples connection quality.
 
-import { CallsApi } from './api.js';
-import { AUDIO_ROLES, SCHEDULE_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
+import { AUDIO_ROLES, VIDEO_ROLES, anyIn } from './roles.js';
 import { byId, fillDevices, toast } from './dom.js';
 import { showEnded } from './ending.js';
 import { Interpretation } from './interpretation.js';
 import { deviceOf, listDevices, openCamera, captureError } from './media.js';
 import { FINAL_CODES, backoffMs, openConnection } from './connection.js';
 import { renderControls, renderPlace, renderSelf } from './controls.js';
-import { loadIdentity } from './e2ee/identity.js';
 import { WitnessedSession as E2EESession } from './witness.js'; // an E2EESession that signs witness statements
-import { joinProof, verifyCredential } from './e2ee/trust.js';
+import { joinProof } from './e2ee/trust.js';
+import { prepareJoin } from './prejoin.js';
 import { QualitySampler } from './quality.js';
 import { TileGrid } from './tiles.js';
 import { renderLink, renderRoster } from './sidebar.js';
 import { renderVerification } from './verification.js';
 import { SegmentUI } from './segment.js';
+import { joinSteps } from './joinsteps.js';
+import { KeyframeAsker } from './keyframes.js';
 
 /** @typedef {import('./protocol.js').LocalTrack} LocalTrack */
 /** @typedef {import('./protocol.js').Session} Session */
@@ -86,6 +87,7 @@ export class Call {
     this.frames = frames;
     this.session = session;
     this.sampler = new QualitySampler(session.pc);
+    joinSteps.watch(session.pc);
   }
 
   async start() {
@@ -109,18 +111,15 @@ export class Call {
       return;
     }
     // This browser's enrolled identity: its credential gives its name, its
-    // pins decide whom it trusts (docs/PROTOCOL.md, "Credential").
-    const identity = await loadIdentity().catch(() => null);
-    const me = identity?.credential && identity.pins
-      ? await verifyCredential(identity.credential, identity.pins, Math.floor(Date.now() / 1000))
-      : { ok: false, reason: 'this browser is not enrolled' };
+    // pins decide whom it trusts (docs/PROTOCOL.md, "Credential"). Made
+    // ready before the Join press where possible (prejoin.js).
+    const { identity, me, line, upcoming: calls } = await prepareJoin();
     if (!identity || !me.ok) {
       const why = `Cannot join: ${me.ok ? '' : me.reason}. Open an enrolment link from your side's officer first.`;
       this.#error(why, 'unauthorized');
       this.#ended(false, why);
       return;
     }
-    const line = new URLSearchParams(location.search).get('line') || identity.line || '';
     this.opts.name = me.name;
     this.line = line;
 
@@ -134,12 +133,8 @@ export class Call {
     // and the server refuses a camera in a phone call anyway.)
     // (The line's upcoming calls, not the call itself: an ad hoc call name
     // is not an error.)
-    if (anyIn(SCHEDULE_ROLES, me.roles)) {
-      const api = new CallsApi({ credential: identity.credential, line, sigPrivate: identity.sigPrivate });
-      const upcoming = await api.listCalls().catch(() => null);
-      const booked = upcoming?.calls?.find((/** @type {{id: string}} */ c) => c.id === call);
-      if (booked?.kind === 'phone') this.#phoneMode();
-    }
+    const booked = (await calls)?.calls?.find((c) => c.id === call);
+    if (booked?.kind === 'phone') this.#phoneMode();
     this.auth = { identity, line };
     try {
       await this.#join();
@@ -165,9 +160,12 @@ export class Call {
     const s = this.session;
     const worker = this.worker;
     s.onwelcome = (id) => {
+      joinSteps.mark('welcome');
       // Out of epochs (PROTOCOL.md, "Epochs"), this stay leaves and the page joins again, with a new sender tag.
       const onExhausted = () => { if (s === this.session && !this.reconnecting) { void this.#reconnect(); s.leave(); } };
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, onExhausted, maxEpoch: this.opts.maxEpoch });
+      // Key frames asked for rather than waited for (keyframes.js).
+      const asker = new KeyframeAsker(s, () => this.e2ee?.state().members.filter((m) => !m.self && m.kid !== null).map((m) => m.id) ?? []);
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, onExhausted, maxEpoch: this.opts.maxEpoch, onkey: (from) => asker.keyInstalled(from) });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
@@ -176,6 +174,7 @@ export class Call {
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
     s.onroster = (roster, segment, revocations, marker, opening) => {
+      joinSteps.mark('roster');
       this.opening = opening; // the booked public opening (segment.js runs it)
       this.e2ee?.setRoster(roster, segment, revocations, marker);
       // The stage shows the people in the call, and only to someone in it
@@ -187,7 +186,7 @@ export class Call {
       this.#renderPhone();
       byId('call-count').textContent = String(roster.length);
     };
-    s.ontrack = (t) => this.grid.addTrack(t);
+    s.ontrack = (t) => { this.grid.addTrack(t); joinSteps.track(t, () => s.pc.getTransceivers().find((x) => x.mid === t.mid)?.receiver); };
     s.ontrackended = (t) => this.grid.removeTrack(t);
     this.interp.attach(s, this.grid); // language picker, ducking, interpreter's console
     s.onerror = (e) => {
@@ -201,7 +200,7 @@ export class Call {
     await s.join(call, tracks, {
       line,
       credential: identity.credential,
-      prove: (nonce, server) => joinProof(identity.sigPrivate, nonce, server, line, call),
+      prove: (nonce, server) => joinProof(identity.sigPrivate, nonce, server, line, call).then((p) => { joinSteps.mark('join-sent'); return p; }),
     });
     this.joined = true;
     this.sessions++;

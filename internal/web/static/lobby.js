@@ -8,8 +8,7 @@ import { byId, fillDevices } from './dom.js';
 import { deviceOf, listDevices, openBoth, openCamera, openMicrophone, captureError } from './media.js';
 import { CALL_NAME } from './protocol.js';
 import { LevelMeter } from './meter.js';
-import { loadIdentity } from './e2ee/identity.js';
-import { verifyCredential } from './e2ee/trust.js';
+import { NOT_ENROLLED, prepareJoin } from './prejoin.js';
 
 /**
  * @typedef {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null}} JoinRequest
@@ -75,10 +74,8 @@ export class Lobby {
    * enrolled cannot join: it is sent to its officer's enrolment link.
    */
   async #identify() {
-    const identity = await loadIdentity().catch(() => null);
-    const me = identity?.credential && identity.pins
-      ? await verifyCredential(identity.credential, identity.pins, Math.floor(Date.now() / 1000))
-      : { ok: false, reason: 'not enrolled' };
+    // What the join will need is prepared now, before Join is pressed (prejoin.js).
+    const { me } = await prepareJoin();
     this.enrolled = me.ok;
     this.joinButton.disabled = !me.ok;
     this.root.dataset.enrolled = String(me.ok);
@@ -89,7 +86,7 @@ export class Lobby {
     }
     this.nameInput.value = '';
     this.who.replaceChildren(
-      `This browser is ${me.reason === 'not enrolled' ? 'not enrolled' : `not usable (${me.reason})`}. Open the enrolment link your side's officer gave you, or `,
+      `This browser is ${me.reason === NOT_ENROLLED ? 'not enrolled' : `not usable (${me.reason})`}. Open the enrolment link your side's officer gave you, or `,
       Object.assign(document.createElement('a'), { href: '/enrol', textContent: 'ask to enrol' }),
       '.',
     );

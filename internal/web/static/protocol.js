@@ -359,7 +359,6 @@ export class Session {
     return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
-  /** Leaves politely and closes everything. Local media are the caller's. */
   /**
    * Sends one sealed key to one member (PROTOCOL.md, "Key messages").
    * @param {{type: 'key', to: string, kid: number, sealed: string, sig: string}} msg
@@ -381,7 +380,9 @@ export class Session {
   }
 
   /** An interpretation message (PROTOCOL.md, "Interpretation"), from interpretation.js. @param {object} msg */ interpretation(msg) { this.#send(msg); }
+  /** Asks for a key frame of a participant's video (PROTOCOL.md, "keyframe"). @param {string} participant */ keyframe(participant) { this.#send({ type: 'keyframe', participant }); }
 
+  /** Leaves politely and closes everything. Local media are the caller's. */
   leave() {
     this.#send({ type: 'leave' });
     this.#closed(1000, 'left');
@@ -570,8 +571,6 @@ export class Session {
   #send(msg) {
     if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
-
-  // ---- helpers ----
 
   /** @param {string} mid */
   #transceiver(mid) {

@@ -82,8 +82,9 @@ export class E2EESession {
    * @param {() => void} [o.onExhausted] called once when a rekey is due after
    *   maxEpoch: our sender has stopped; the page leaves and joins again, and
    *   the new stay's participant id gives a new sender tag, epochs afresh
+   * @param {(from: string, kid: number) => void} [o.onkey] told each time a member's new key is handed to the worker (the page then asks for a key frame)
    */
-  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, maxEpoch = EPOCHS - 1, onExhausted = () => {} }) {
+  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, maxEpoch = EPOCHS - 1, onExhausted = () => {}, onkey = () => {} }) {
     this.identity = identity;
     this.line = line;
     this.call = call;
@@ -95,6 +96,7 @@ export class E2EESession {
     this.keepOldMs = keepOldMs;
     this.maxEpoch = Number.isInteger(maxEpoch) && maxEpoch >= 0 && maxEpoch < EPOCHS ? maxEpoch : EPOCHS - 1;
     this.onExhausted = onExhausted;
+    this.onkey = onkey;
 
     /** @type {Map<string, Member>} verified members other than us, by participant id */
     this.members = new Map();
@@ -529,6 +531,7 @@ export class E2EESession {
     m.keys.set(kid, baseKey);
     if (m.expectNewerThan !== null && epoch > m.expectNewerThan) m.expectNewerThan = null;
     this.worker.postMessage({ type: 'receiver-key', kid, baseKey });
+    this.onkey(msg.from, kid);
     if (prev) {
       // Frames in flight under the previous key still decrypt for a while.
       this.#later(this.keepOldMs, () => {
