@@ -158,6 +158,7 @@ type Session struct {
 	pc             *webrtc.PeerConnection
 	pubs           []*publication
 	subs           map[*sfu.Track]*subscription
+	slots          slotPool // sendonly transceivers to reuse (reuse.go)
 	offerPending   bool
 	answerDeadline <-chan time.Time // set while an offer is outstanding
 	needOffer      bool
