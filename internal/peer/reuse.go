@@ -39,21 +39,27 @@ type slotPool struct {
 // subscribeOn gives down a sendonly transceiver: a free one of its kind, or a
 // new one.
 func (s *Session) subscribeOn(down *sfu.DownTrack) (*sendSlot, error) {
-	for i, sl := range s.slots.free {
-		if sl.tr.Kind() != down.Kind() {
-			continue
+	// Any ended slot will do: the client applies offers in order, so it
+	// learns that the mid's track ended (or changed owner, when both happen
+	// between two offers) before the new copy's packets flow, which is once
+	// it has answered the offer naming the new track (Hold).
+	for _, list := range []*[]*sendSlot{&s.slots.free, &s.slots.offered, &s.slots.ending} {
+		for _, sl := range *list {
+			if sl.tr.Kind() != down.Kind() {
+				continue
+			}
+			down.Continue(sl.last)
+			down.Hold()
+			sl.cur.Store(down)
+			// ReplaceTrack on a sender that has sent binds down at once.
+			if err := sl.sender.ReplaceTrack(down); err != nil {
+				sl.cur.Store(nil)
+				return nil, err
+			}
+			*list = without(*list, sl)
+			s.slots.held = append(s.slots.held, sl)
+			return sl, nil
 		}
-		down.Continue(sl.last)
-		down.Hold()
-		sl.cur.Store(down)
-		// ReplaceTrack on a sender that has sent binds down at once.
-		if err := sl.sender.ReplaceTrack(down); err != nil {
-			sl.cur.Store(nil)
-			return nil, err
-		}
-		s.slots.free = append(s.slots.free[:i], s.slots.free[i+1:]...)
-		s.slots.held = append(s.slots.held, sl)
-		return sl, nil
 	}
 	// A transceiver of its own, sendonly: AddTrack would reuse one of the
 	// participant's receiving transceivers of the same kind and turn it

@@ -187,7 +187,7 @@ export class Call {
       this.#renderPhone();
       byId('call-count').textContent = String(roster.length);
     };
-    s.ontrack = (t) => this.grid.addTrack(t);
+    s.ontrack = (t) => (this.sampler?.restart(t.mid), this.grid.addTrack(t));
     s.ontrackended = (t) => this.grid.removeTrack(t);
     this.interp.attach(s, this.grid); // language picker, ducking, interpreter's console
     s.onerror = (e) => {
