@@ -47,6 +47,12 @@ func (e *EndedError) Error() string {
 
 func (e *EndedError) Unwrap() error { return ErrEnded }
 
+// ErrEpochsExhausted ends a session whose sender used its last epoch
+// (docs/PROTOCOL.md, "Epochs"): it stopped sending rather than reuse a KID.
+// An Attendee then joins again: a new participant id gives a new sender
+// tag, and so 65,536 fresh epochs.
+var ErrEpochsExhausted = errors.New("client: the sender's epochs are exhausted; join again for fresh ones")
+
 // ServerError is an "error" message from the server that made an operation
 // fail (a refused join, for instance). Use errors.As to read the code.
 type ServerError struct{ Msg protocol.ErrorMsg }
@@ -89,13 +95,18 @@ type Config struct {
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
-	// FirstEpoch is the epoch of the endpoint's first SFrame key; Attendee
-	// sets it past the epochs of the endpoint's earlier sessions.
-	FirstEpoch uint16
+	// MaxEpoch, for tests: the last SFrame epoch of a session (0: 65535,
+	// all the KID holds). Past it the session ends with ErrEpochsExhausted
+	// and an Attendee joins again, with a new sender tag and epochs afresh.
+	MaxEpoch uint16
 
 	// net, for tests: a virtual network (pion/transport vnet) for the
 	// media instead of the host's.
 	net transport.Net
+	// handling, for tests: called on the handler goroutine before each
+	// server message is handled (a test blocks it to stand for slow
+	// handling).
+	handling func(msg any)
 
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
@@ -166,10 +177,14 @@ type Client struct {
 	resumes     int
 	probed      bool // the socket was pinged in this outage of the media path
 
-	// Owned by the signalling read loop (offers and candidates are handled
+	// Owned by the signalling handler goroutine (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
 	pendingCandidates []webrtc.ICECandidateInit
 	haveRemote        bool
+	// deliver hands a message read during a handshake to its handler:
+	// dispatch before the read loop runs, the handler's queue once it does.
+	// Only the goroutine that reads the socket uses it.
+	deliver func(msg any)
 }
 
 // tracksToPublish lists the tracks cfg asks for. Ids and sources follow
@@ -289,7 +304,8 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.joinStart = start
-	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, FirstEpoch: cfg.FirstEpoch})
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, MaxEpoch: cfg.MaxEpoch,
+		Exhausted: c.epochsExhausted})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("client: %w", err)
@@ -337,6 +353,19 @@ func (c *Client) goStart(f func()) bool {
 // forgeries, epochs, and the SFrame receiver (which a test may keep using
 // after the client left, to show what a departed member can still decrypt).
 func (c *Client) Keys() *e2ee.Manager { return c.keys }
+
+// epochsExhausted ends the session once the sender has used its last
+// epoch (the key manager has stopped it): the socket closes normally, as a
+// leave, and the Attendee, seeing ErrEpochsExhausted, joins again.
+func (c *Client) epochsExhausted() {
+	c.log.Warn("the sender's epochs are exhausted; leaving to join again with fresh ones")
+	c.endSession(ErrEpochsExhausted)
+	c.goStart(func() {
+		if ws := c.socket(); ws != nil {
+			ws.Close(websocket.StatusNormalClosure, "epochs exhausted; joining again")
+		}
+	})
+}
 
 // sendKey sends one key message for the key manager.
 func (c *Client) sendKey(k protocol.Key) {

@@ -1,5 +1,5 @@
 // @ts-check
-// hotline signalling client, protocol version 2 (docs/PROTOCOL.md).
+// hotline signalling client, protocol version 3 (docs/PROTOCOL.md).
 //
 // This module knows WebSocket and RTCPeerConnection, never the DOM, so the
 // UI can change freely and another page (a kiosk, a probe) can reuse it.
@@ -11,7 +11,7 @@ import { signallingURL } from './endpoint.js';
 import { IceWatch } from './icewatch.js';
 import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string, language?: string}} TrackInfo */
