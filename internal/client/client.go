@@ -161,6 +161,7 @@ type Client struct {
 	id       string
 	roster   []protocol.RosterEntry
 	interp   interpretation  // the call's languages and mode, from the latest roster
+	opening  time.Duration   // the booked public opening, from the latest roster
 	endedBy  protocol.Ended  // the "ended" message, if the server sent one
 	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
@@ -381,6 +382,14 @@ func (c *Client) ID() string {
 	return c.id
 }
 
+// Opening is the public opening booked with the call, as the latest
+// roster said (0: none): internal/opening runs it.
+func (c *Client) Opening() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opening
+}
+
 // Roster returns the latest participant list the server sent.
 func (c *Client) Roster() []protocol.RosterEntry {
 	c.mu.Lock()
@@ -519,4 +528,9 @@ func (c *Client) endSession(err error) {
 func isClosedErr(err error) bool {
 	var ce websocket.CloseError
 	return errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)
+}
+
+// openingOf is the booked public opening a roster states.
+func openingOf(r *protocol.Roster) time.Duration {
+	return time.Duration(r.Opening) * time.Millisecond
 }

@@ -298,6 +298,7 @@ func (c *Client) dispatch(msg any) {
 		c.mu.Lock()
 		c.roster = m.Participants
 		c.interp = interpretation{m.Languages, m.Mode}
+		c.opening = openingOf(m)
 		if c.atJoin == nil {
 			c.atJoin = make(map[string]bool, len(m.Participants))
 			for _, p := range m.Participants {

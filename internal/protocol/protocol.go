@@ -329,7 +329,16 @@ type Roster struct {
 	// before the first): a client takes the segment from it, never from
 	// Segment alone (PROTOCOL.md, "Segments").
 	Marker *Marker `json:"marker,omitempty"`
+	// Opening is the public opening booked with the call, in milliseconds
+	// (absent: none): a plan, the server's word. A client that may run the
+	// segment offers to open it and closes it that long after the marker
+	// that opened it (PROTOCOL.md, "Segments", "A booked opening"); it
+	// opens nothing by itself.
+	Opening int64 `json:"opening,omitempty"`
 }
+
+// MaxOpening bounds Roster.Opening: a day, in milliseconds.
+const MaxOpening = 24 * 60 * 60 * 1000
 
 // Marker is a segment marker (PROTOCOL.md, "Segments"): a device whose
 // roles may run the public segment states that the call Line/Call enters

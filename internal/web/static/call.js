@@ -175,7 +175,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster, segment, revocations, marker) => {
+    s.onroster = (roster, segment, revocations, marker, opening) => {
+      this.opening = opening; // the booked public opening (segment.js runs it)
       this.e2ee?.setRoster(roster, segment, revocations, marker);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
@@ -387,7 +388,7 @@ export class Call {
     const st = this.e2ee?.state();
     if (!st) return;
     renderVerification(st);
-    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st);
+    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st, this.opening ?? 0);
     for (const f of st.forgeries) {
       if (this.warned.has(f.id)) continue;
       this.warned.add(f.id);

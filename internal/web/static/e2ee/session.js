@@ -252,6 +252,8 @@ export class E2EESession {
       segment: this.segment.segment,
       segmentBy: this.segment.by,
       segmentError: this.segmentError,
+      /** the verified marker's seq (0: none yet) and time (Unix ms; 0: none) */
+      segmentSeq: this.segment.seq, segmentAt: this.segment.marker?.at ?? 0,
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],
