@@ -41,15 +41,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	e2ee := fs.Bool("e2ee", false, "encrypt every frame end to end with SFrame (as real clients do) and report its cost per frame")
 	dataDir := fs.String("data", "", "with --server: that server's data `folder`, provisioned by hotline demo (its demo authorities enrol the bench's endpoints)")
 	verbose := fs.Bool("v", false, "log debugging detail, the endpoints' included")
+	soak := soakFlags(fs)
 	tlsConfig := caFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hotline bench [--server URL --metrics URL --data DIR [--ca FILE]] [--calls N] [--participants P] [--duration D] [--ramp [--step N] [--max-calls N] [--max-loss R] [--max-p99 D]] [--json]")
+		fmt.Fprintln(stderr, "       hotline bench --soak D [--visit-every D] [--stay D] [--sample-every D] [--warm-up D] [--csv FILE] [--summary FILE] [--server URL --metrics URL --data DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err // flag has already printed the problem and the usage
 	}
 	cfg.E2EE = *e2ee
+	if soak.duration > 0 {
+		return soak.run(ctx, fs, cfg, *dataDir, *verbose, stdout, stderr)
+	}
 	if err := benchFlags(fs, cfg, *dataDir); err != nil {
 		return err
 	}
@@ -65,7 +70,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.ClientLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: clientLevel}))
 
-	rep, err := benchAgainst(ctx, cfg, *dataDir)
+	var rep load.Report
+	err = benchAgainst(ctx, &cfg, *dataDir, func(cfg load.Config) (err error) {
+		rep, err = load.Run(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -116,28 +125,28 @@ func benchFlags(fs *flag.FlagSet, cfg load.Config, dataDir string) error {
 // starts as a child process of this same binary (so that the server's CPU
 // counter counts the server alone) with a temporary data folder, stopped,
 // reaped and removed at the end.
-func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep load.Report, err error) {
+func benchAgainst(ctx context.Context, cfg *load.Config, dataDir string, run func(load.Config) error) (err error) {
 	if cfg.Server != "" {
-		if err := benchEnrolment(ctx, &cfg, dataDir); err != nil {
-			return load.Report{}, err
+		if err := benchEnrolment(ctx, cfg, dataDir); err != nil {
+			return err
 		}
-		return load.Run(ctx, cfg)
+		return run(*cfg)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return load.Report{}, fmt.Errorf("locate this program to start the server: %w", err)
+		return fmt.Errorf("locate this program to start the server: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "hotline-bench-")
 	if err != nil {
-		return load.Report{}, fmt.Errorf("data folder: %w", err)
+		return fmt.Errorf("data folder: %w", err)
 	}
 	defer func() {
 		if rerr := os.RemoveAll(dir); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("remove data folder: %w", rerr))
 		}
 	}()
-	if err := benchEnrolment(ctx, &cfg, dir); err != nil {
-		return load.Report{}, err
+	if err := benchEnrolment(ctx, cfg, dir); err != nil {
+		return err
 	}
 	// Every endpoint of the bench connects from 127.0.0.1: the
 	// per-address bound (README, "Limits") would cap the load, not the
@@ -145,15 +154,15 @@ func benchAgainst(ctx context.Context, cfg load.Config, dataDir string) (rep loa
 	proc, err := load.StartProcess(ctx, exe, []string{"serve", "--listen", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--metrics-listen", "127.0.0.1:0", "--data", dir,
 		"--max-conns", "-1", "--max-conns-per-address", "-1"})
 	if err != nil {
-		return load.Report{}, err
+		return err
 	}
 	cfg.Log.Info("server started", "url", proc.URL(), "metrics", proc.MetricsURL())
 	cfg.Server, cfg.Metrics = proc.URL(), proc.MetricsURL()
-	rep, err = load.Run(ctx, cfg)
+	err = run(*cfg)
 	if serr := proc.Stop(); serr != nil {
 		err = errors.Join(err, serr)
 	}
-	return rep, err
+	return err
 }
 
 // benchEnrolment provisions (or reuses) the demo line in dataDir and lets

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -428,6 +429,9 @@ func (c *Client) Stats() Stats {
 	}
 	for _, l := range local {
 		s.Sent = append(s.Sent, l.snapshot())
+	}
+	if ld := c.pc.LocalDescription(); ld != nil {
+		s.SDPBytes, s.MLines = len(ld.SDP), strings.Count(ld.SDP, "\nm=")
 	}
 	return s
 }

@@ -161,13 +161,27 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 		c.remote = append(c.remote, r)
 		c.mu.Unlock()
 	}
+	r.bind(track)
+	c.goStart(func() { c.readTrack(track, mid, r) })
+}
+
+// bind notes the incoming stream's clock rate and SSRC.
+func (r *remoteTrack) bind(track *webrtc.TrackRemote) {
 	r.mu.Lock()
 	r.counter.clockRate = track.Codec().ClockRate
 	r.delay.clockRate = track.Codec().ClockRate
 	r.clockRate = track.Codec().ClockRate
 	r.ssrc = uint32(track.SSRC())
 	r.mu.Unlock()
-	c.goStart(func() { c.readTrack(track, r) })
+}
+
+// owner returns the track the receive table now says mid carries: a reused
+// m-line (PROTOCOL.md, "Reused m-lines") carries one publisher's track after
+// another on one incoming stream; nil when mid carries nothing.
+func (c *Client) owner(mid string) *remoteTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byMid[mid]
 }
 
 // drain reads a track until it ends, so that Pion's buffer for it never
@@ -181,16 +195,22 @@ func drain(track *webrtc.TrackRemote) {
 	}
 }
 
-// readTrack counts the packets of one incoming track until it ends, and
-// reassembles and decrypts its frames.
-func (c *Client) readTrack(track *webrtc.TrackRemote, r *remoteTrack) {
-	defer r.end()
+// readTrack counts the packets of one incoming stream until it ends, and
+// reassembles and decrypts its frames, each packet for the track that mid
+// carries now (a new one starts with fresh counters).
+func (c *Client) readTrack(track *webrtc.TrackRemote, mid string, r *remoteTrack) {
+	defer func() { r.end() }()
 	buf := make([]byte, receiveMTU)
 	var h rtp.Header
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
 			return // io.EOF when the transceiver stops, or the connection closed
+		}
+		if now := c.owner(mid); now != nil && now != r {
+			r.end()
+			r = now
+			r.bind(track)
 		}
 		arrival := time.Now()
 		hlen, err := h.Unmarshal(buf[:n])

@@ -9,6 +9,10 @@ import (
 type Stats struct {
 	Tracks []TrackStats // one per received track, in order of appearance, ended ones included
 	Sent   []SentStats  // one per local track ever published
+	// SDPBytes and MLines: the size of the client's local description (its
+	// last answer) and its m-line count; they grow with the call's history
+	// unless ended m-lines are reused (docs/PROTOCOL.md, "Reused m-lines").
+	SDPBytes, MLines int
 }
 
 // TrackStats describes one received track. Payloads are never parsed (they

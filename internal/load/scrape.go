@@ -25,6 +25,12 @@ import (
 // tens of KiB; anything much larger is not a hotline server.
 const maxMetricsBytes = 4 << 20
 
+// The standard collectors' names (internal/metrics registers both).
+const (
+	nameRSS        = "process_resident_memory_bytes"
+	nameGoroutines = "go_goroutines"
+)
+
 // ErrMetrics: the server's /metrics is unreachable or lacks what the bench
 // reads.
 var ErrMetrics = errors.New("load: server metrics")
@@ -38,6 +44,10 @@ type Sample struct {
 	Participants     float64
 	Calls            float64
 	Residence        Histogram // seconds
+	// From the standard process and Go collectors; zero when the server
+	// does not export them (the soak requires them, the bench does not).
+	RSSBytes   float64 // process_resident_memory_bytes
+	Goroutines float64 // go_goroutines
 }
 
 // Scraper reads a server's /metrics. It owns its connections: Close
@@ -110,6 +120,11 @@ func ParseMetrics(r io.Reader) (Sample, error) {
 	value(metrics.NameForwardedBytes, &s.ForwardedBytes)
 	value(metrics.NameParticipants, &s.Participants)
 	value(metrics.NameCalls, &s.Calls)
+	for name, dst := range map[string]*float64{nameRSS: &s.RSSBytes, nameGoroutines: &s.Goroutines} {
+		if fams[name] != nil {
+			value(name, dst)
+		}
+	}
 	s.Residence, err = histogram(fams[metrics.NameResidence], metrics.NameResidence)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {

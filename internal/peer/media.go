@@ -25,10 +25,9 @@ type publication struct {
 }
 
 type subscription struct {
-	pub    call.Publication
-	down   *sfu.DownTrack
-	sender *webrtc.RTPSender
-	tr     *webrtc.RTPTransceiver
+	pub  call.Publication
+	down *sfu.DownTrack
+	slot *sendSlot // its transceiver (reuse.go)
 }
 
 var (
@@ -175,17 +174,12 @@ func (s *Session) subscribe(pub call.Publication) {
 		}
 	}
 	down := pub.Track.NewDownTrack(onFirst)
-	// A transceiver of its own, sendonly: AddTrack would reuse one of the
-	// participant's receiving transceivers of the same kind and turn it
-	// sendrecv, breaking the one-purpose-per-mid contract of the offer tables.
-	tr, err := s.pc.AddTransceiverFromTrack(down, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	slot, err := s.subscribeOn(down)
 	if err != nil {
 		s.log.Warn("subscribe", "track", pub.Track.ID(), "err", err)
 		return
 	}
-	sender := tr.Sender()
-	s.subs[pub.Track] = &subscription{pub: pub, down: down, sender: sender, tr: tr}
-	s.wg.Go(func() { down.ServeRTCP(sender) })
+	s.subs[pub.Track] = &subscription{pub: pub, down: down, slot: slot}
 	s.needOffer = true
 }
 
@@ -209,7 +203,7 @@ func (s *Session) unsubscribe(pub call.Publication) {
 	}
 	delete(s.subs, pub.Track)
 	sub.down.Close()
-	if err := s.pc.RemoveTrack(sub.sender); err != nil {
+	if err := s.release(sub.slot); err != nil {
 		s.log.Warn("unsubscribe", "track", pub.Track.ID(), "err", err)
 	}
 	s.needOffer = true

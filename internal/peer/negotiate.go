@@ -44,15 +44,13 @@ func (s *Session) maybeOffer() {
 		msg.Send = append(msg.Send, protocol.SendMid{Mid: p.tr.Mid(), Track: p.info.ID})
 	}
 	for _, sub := range s.subs {
-		if sub.tr == nil {
-			continue
-		}
 		msg.Receive = append(msg.Receive, protocol.ReceiveMid{
-			Mid: sub.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
+			Mid: sub.slot.tr.Mid(), Participant: sub.pub.Publisher, Name: sub.pub.PublisherName,
 			Track: sub.pub.Info.ID, Kind: sub.pub.Info.Kind, Source: sub.pub.Info.Source,
 			Language: sub.pub.Info.Language,
 		})
 	}
+	s.slotsOffered()
 	s.offerPending = true
 	s.answerDeadline = time.After(s.answerTimeout())
 	s.send(msg)
@@ -66,6 +64,7 @@ func (s *Session) answer(sdp string) {
 	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 	s.offerPending = false
 	s.answerDeadline = nil
+	s.slotsAnswered(err == nil)
 	if err != nil {
 		// Undo our offer so the next one starts from a stable state.
 		_ = s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})

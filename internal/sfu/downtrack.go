@@ -26,6 +26,16 @@ type DownTrack struct {
 	// which is reused so that forwarding does not allocate.
 	wmu sync.Mutex
 	hdr rtp.Header
+	// The sequence and timestamp rewrite (guarded by wmu): zero offsets,
+	// unless the copy continues another on the same sender (Continue).
+	from     Handover
+	started  bool   // the first packet set the offsets
+	firstSrc uint16 // the publisher's sequence number of that packet
+	seqOff   uint16
+	tsOff    uint32
+	last     Handover // the newest packet written
+
+	held atomic.Bool // Hold: bound, but writes nothing yet
 
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -119,22 +129,33 @@ func (d *DownTrack) Sent() (packets, bytes, retransmitted uint64) {
 // with this subscriber (RFC 8285 §6). The payload is never touched.
 func (d *DownTrack) writeRTP(src *rtp.Header, payload []byte) bool {
 	b := d.bound.Load()
-	if b == nil {
+	if b == nil || d.held.Load() {
 		return false
 	}
 	d.wmu.Lock()
+	if !d.started {
+		d.started, d.firstSrc = true, src.SequenceNumber
+		if d.from.Valid {
+			d.seqOff = d.from.Seq + 1 - src.SequenceNumber
+			d.tsOff = d.from.Timestamp + d.from.gap() - src.Timestamp
+		}
+	}
+	seq, ts := src.SequenceNumber+d.seqOff, src.Timestamp+d.tsOff
 	d.hdr = rtp.Header{
 		Version:        2,
 		Padding:        src.Padding,
 		Marker:         src.Marker,
 		PayloadType:    b.pt,
-		SequenceNumber: src.SequenceNumber,
-		Timestamp:      src.Timestamp,
+		SequenceNumber: seq,
+		Timestamp:      ts,
 		SSRC:           b.ssrc,
 		CSRC:           src.CSRC,
 		PaddingSize:    src.PaddingSize,
 	}
 	n, err := b.writer.WriteRTP(&d.hdr, payload)
+	if err == nil && n > 0 && (!d.last.Valid || int16(seq-d.last.Seq) > 0) {
+		d.last = Handover{Valid: true, Seq: seq, Timestamp: ts}
+	}
 	d.wmu.Unlock()
 	// n == 0 without an error: Pion binds a sender before its DTLS transport
 	// is up and drops what is written until then; that is not forwarding.
@@ -176,6 +197,12 @@ type RTCPReader interface {
 // become (rate-limited) keyframe requests to the publisher. Receiver reports
 // and congestion feedback are consumed by Pion's interceptors on the way.
 func (d *DownTrack) ServeRTCP(r RTCPReader) {
+	ServeSenderRTCP(r, func() *DownTrack { return d })
+}
+
+// ServeSenderRTCP is ServeRTCP for a sender whose copy changes (a reused
+// transceiver, see Continue): each packet goes to current(), if not nil.
+func ServeSenderRTCP(r RTCPReader, current func() *DownTrack) {
 	buf := make([]byte, 1500)
 	pkt := make([]byte, 1500)
 	var hdr rtp.Header
@@ -185,7 +212,8 @@ func (d *DownTrack) ServeRTCP(r RTCPReader) {
 			return
 		}
 		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
+		d := current()
+		if err != nil || d == nil {
 			continue
 		}
 		for _, p := range pkts {
@@ -195,7 +223,7 @@ func (d *DownTrack) ServeRTCP(r RTCPReader) {
 			case *rtcp.TransportLayerNack:
 				for _, pair := range p.Nacks {
 					for _, seq := range pair.PacketList() {
-						if d.track.retransmit(d, seq, pkt, &hdr) {
+						if src, ok := d.sourceSeq(seq); ok && d.track.retransmit(d, src, pkt, &hdr) {
 							d.nacked.Add(1)
 						}
 					}

@@ -12,9 +12,10 @@ import (
 )
 
 // Advisers called in and sent out one after another: the browser that stays
-// decodes each one's video, sees each one's tile go, and the call goes on.
-// The size of its SDP after the visits is logged: ended m-lines stay in the
-// session as inactive (docs/PROTOCOL.md), so this is the figure to watch.
+// decodes each one's video, under each one's name, sees each one's tile go,
+// and the call goes on. Every visitor's video comes on the same reused mid
+// (docs/PROTOCOL.md, "Reused m-lines"), decrypted with that visitor's key,
+// and the page's SDP keeps its own two m-lines and one visitor's two.
 func TestBrowserThroughChurn(t *testing.T) {
 	srv := startServer(t)
 	p := newBrowser(t, "principal", 1280, 720)
@@ -22,6 +23,7 @@ func TestBrowserThroughChurn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
 	const visits = 5
+	mids := map[string]bool{}
 	for i := 0; i < visits; i++ {
 		name := fmt.Sprintf("adviser%d", i)
 		c, err := client.Join(ctx, client.Config{Server: srv.URL(), Line: demo.Line, Call: "long", Device: enrolDevice(t, srv, name), Publish: true})
@@ -29,6 +31,11 @@ func TestBrowserThroughChurn(t *testing.T) {
 			t.Fatalf("%s joins: %v", name, err)
 		}
 		p.waitVideoGrowing(name)
+		tiles := p.videosFrom(name)
+		if len(tiles) != 1 {
+			t.Fatalf("%d video tiles named %s", len(tiles), name)
+		}
+		mids[tiles[0].Mid] = true
 		if err := c.Leave(ctx); err != nil {
 			t.Fatalf("%s leaves: %v", name, err)
 		}
@@ -45,6 +52,12 @@ func TestBrowserThroughChurn(t *testing.T) {
 		t.Fatal("no local description")
 	}
 	mlines := strings.Count(sdp, "\nm=")
-	t.Logf("after %d visits: local SDP %d bytes, %d m-lines (%d bytes per m-line)", visits, len(sdp), mlines, len(sdp)/mlines)
+	t.Logf("after %d visits: local SDP %d bytes, %d m-lines (%d bytes per m-line); visitors' video on mids %v", visits, len(sdp), mlines, len(sdp)/mlines, mids)
+	if len(mids) != 1 {
+		t.Errorf("visitors' video came on mids %v, want one reused mid", mids)
+	}
+	if mlines > 4 {
+		t.Errorf("%d m-lines after %d visits, want at most 4", mlines, visits)
+	}
 	p.checkClean()
 }

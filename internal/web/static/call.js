@@ -186,7 +186,11 @@ export class Call {
       this.#renderPhone();
       byId('call-count').textContent = String(roster.length);
     };
-    s.ontrack = (t) => { this.grid.addTrack(t); joinSteps.track(t, () => s.pc.getTransceivers().find((x) => x.mid === t.mid)?.receiver); };
+    s.ontrack = (t) => {
+      this.sampler?.restart(t.mid);
+      this.grid.addTrack(t);
+      joinSteps.track(t, () => s.pc.getTransceivers().find((x) => x.mid === t.mid)?.receiver);
+    };
     s.ontrackended = (t) => this.grid.removeTrack(t);
     this.interp.attach(s, this.grid); // language picker, ducking, interpreter's console
     s.onerror = (e) => {

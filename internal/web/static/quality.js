@@ -27,6 +27,10 @@ export class QualitySampler {
     this.pc = pc;
     /** @type {Map<string, {received: number, lost: number}>} counters at the previous sample */
     this.previous = new Map();
+    /** @type {Map<string, {received: number, lost: number, frames: number}>} counters when the mid's owner changed */
+    this.base = new Map();
+    /** @type {Set<string>} mids whose owner changed since the last sample */
+    this.restarted = new Set();
     this.prevBytesSent = 0;
     this.prevBytesReceived = 0;
     this.prevTime = 0;
@@ -88,11 +92,25 @@ export class QualitySampler {
     return sample;
   }
 
+  /**
+   * The mid now carries another participant's track (a reused m-line,
+   * PROTOCOL.md): its counters start again from zero at the next sample.
+   * @param {string} mid
+   */
+  restart(mid) {
+    this.restarted.add(mid);
+  }
+
   /** @param {any} s an inbound-rtp stats object */
   #inbound(s) {
-    const received = s.packetsReceived ?? 0;
+    if (this.restarted.delete(s.mid)) {
+      this.base.set(s.mid, { received: s.packetsReceived ?? 0, lost: Math.max(0, s.packetsLost ?? 0), frames: s.framesDecoded ?? 0 });
+      this.previous.set(s.mid, { received: 0, lost: 0 });
+    }
+    const b = this.base.get(s.mid) ?? { received: 0, lost: 0, frames: 0 };
+    const received = (s.packetsReceived ?? 0) - b.received;
     // packetsLost may go negative with duplicates (RFC 3550 §6.4.1).
-    const lost = Math.max(0, s.packetsLost ?? 0);
+    const lost = Math.max(0, (s.packetsLost ?? 0) - b.lost);
     const prev = this.previous.get(s.mid) ?? { received: 0, lost: 0 };
     const dReceived = Math.max(0, received - prev.received);
     const dLost = Math.max(0, lost - prev.lost);
@@ -103,7 +121,7 @@ export class QualitySampler {
       packetsReceived: received,
       packetsLost: lost,
       bytesReceived: s.bytesReceived ?? 0,
-      framesDecoded: s.framesDecoded ?? 0,
+      framesDecoded: (s.framesDecoded ?? 0) - b.frames,
       framesPerSecond: s.framesPerSecond ?? 0,
       frameWidth: s.frameWidth ?? 0,
       frameHeight: s.frameHeight ?? 0,
