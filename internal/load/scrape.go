@@ -33,6 +33,7 @@ var ErrMetrics = errors.New("load: server metrics")
 type Sample struct {
 	At               time.Time // midway through the scrape, on the local clock
 	CPUSeconds       float64   // process_cpu_seconds_total: the whole server process
+	RSSBytes         float64   // process_resident_memory_bytes (0 where the platform has none)
 	ForwardedPackets float64
 	ForwardedBytes   float64
 	Participants     float64
@@ -107,6 +108,9 @@ func ParseMetrics(r io.Reader) (Sample, error) {
 	}
 	value(metrics.NameProcessCPU, &s.CPUSeconds)
 	value(metrics.NameForwardedPackets, &s.ForwardedPackets)
+	if f := fams[nameRSS]; f != nil { // the process collector has it on Linux only
+		value(nameRSS, &s.RSSBytes)
+	}
 	value(metrics.NameForwardedBytes, &s.ForwardedBytes)
 	value(metrics.NameParticipants, &s.Participants)
 	value(metrics.NameCalls, &s.Calls)
@@ -117,6 +121,9 @@ func ParseMetrics(r io.Reader) (Sample, error) {
 	}
 	return s, nil
 }
+
+// nameRSS is the process collector's resident set size.
+const nameRSS = "process_resident_memory_bytes"
 
 // single returns the one unlabelled series of a family.
 func single(f *dto.MetricFamily, name string) (*dto.Metric, error) {
