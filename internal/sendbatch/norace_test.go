@@ -1,0 +1,5 @@
+//go:build !race
+
+package sendbatch
+
+const raceEnabled = false
