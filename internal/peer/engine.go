@@ -19,8 +19,6 @@ import (
 
 	"hotline/internal/codec"
 	"hotline/internal/pionlog"
-	"hotline/internal/sendbatch"
-	"hotline/internal/sfu"
 )
 
 // EngineConfig says where media flows.
@@ -42,7 +40,7 @@ type EngineConfig struct {
 // Engine makes PeerConnections that share one UDP socket.
 type Engine struct {
 	api    *webrtc.API
-	conn   *sendbatch.Conn
+	conn   net.PacketConn
 	mux    ice.UDPMux
 	tcpMux ice.TCPMux // nil without ICE over TCP
 }
@@ -57,13 +55,10 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 		return nil, fmt.Errorf("peer: UDP port %d out of range", cfg.UDPPort)
 	}
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(cfg.UDPPort))
-	udp, err := net.ListenPacket("udp", addr)
+	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("peer: media socket: %w", err)
 	}
-	// The SFU's read loops batch each fan-out's writes into one sendmmsg
-	// (internal/sendbatch); Pion's mux sees an ordinary packet socket.
-	conn := sendbatch.New(udp.(*net.UDPConn))
 	mux := webrtc.NewICEUDPMux(nil, conn)
 
 	se := webrtc.SettingEngine{}
@@ -173,9 +168,6 @@ func candidateFilter(listen net.IP) func(net.IP) bool {
 		return func(ip net.IP) bool { return ip.Equal(listen) }
 	}
 }
-
-// Batch is the media socket's write batching, for the SFU's read loops.
-func (e *Engine) Batch() sfu.Batch { return e.conn }
 
 // UDPAddr is the media socket's address.
 func (e *Engine) UDPAddr() net.Addr { return e.conn.LocalAddr() }

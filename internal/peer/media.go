@@ -137,7 +137,6 @@ func (s *Session) trackArrived(remote *webrtc.TrackRemote, receiver *webrtc.RTPR
 		Codec:    remote.Codec(),
 		Source:   src,
 		Observer: s.observer(),
-		Batch:    s.cfg.Engine.Batch(),
 		RequestKeyframe: func() {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 		},

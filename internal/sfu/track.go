@@ -46,15 +46,6 @@ type TrackConfig struct {
 	KeyframeInterval time.Duration // default DefaultKeyframeInterval
 	CacheSize        int           // default DefaultCacheSize; video only
 	Observer         Observer      // optional: told of every packet
-	Batch            Batch         // optional: sends each fan-out's writes together
-}
-
-// Batch gathers the UDP writes of one fan-out into one system call
-// (internal/sendbatch): Begin before the writes to every subscriber, Flush
-// after them sends what they queued.
-type Batch interface {
-	Begin()
-	Flush()
 }
 
 // Observer is told of the packets a track reads and forwards (the server's
@@ -135,7 +126,6 @@ func (t *Track) Run() error {
 	buf := make([]byte, readBufferSize)
 	var hdr rtp.Header
 	obs := t.cfg.Observer
-	batch := t.cfg.Batch
 	for {
 		n, _, err := t.cfg.Source.Read(buf)
 		select {
@@ -163,28 +153,9 @@ func (t *Track) Run() error {
 			t.cache.Put(hdr.SequenceNumber, buf[:n])
 		}
 		payload := buf[hoff:n]
-		downs := *t.downs.Load()
-		if len(downs) == 0 {
-			continue
-		}
-		if batch != nil {
-			batch.Begin()
-		}
-		written := 0
-		for _, d := range downs {
-			if d.writeRTP(&hdr, payload) {
-				written++
-			}
-		}
-		if batch != nil {
-			batch.Flush()
-		}
-		if obs != nil && written > 0 {
-			// After the flush: the residence ends when the packet has
-			// been handed to the socket, batched or not.
-			res := time.Since(arrived)
-			for range written {
-				obs.Forwarded(n, res)
+		for _, d := range *t.downs.Load() {
+			if d.writeRTP(&hdr, payload) && obs != nil {
+				obs.Forwarded(n, time.Since(arrived))
 			}
 		}
 	}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package sendbatch
-
-const raceEnabled = false
