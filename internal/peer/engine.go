@@ -129,6 +129,9 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	return &Engine{api: api, conn: conn, mux: mux, tcpMux: tcpMux}, nil
 }
 
+// maxNacksPerPacket bounds the NACKs sent for one missing packet.
+const maxNacksPerPacket = 3
+
 // interceptors is what every PeerConnection runs its RTP and RTCP through.
 // Toward publishers: NACKs for lost packets, receiver reports, and
 // transport-wide CC feedback so that browsers adapt their bitrate. Toward
@@ -140,7 +143,15 @@ func interceptors(me *webrtc.MediaEngine) (*interceptor.Registry, error) {
 	// Innermost, so that the interceptors after it share one parsed header
 	// per stream instead of allocating one per packet (rtpheader.go).
 	ir.Add(headerCacheFactory{})
-	gen, err := nack.NewGeneratorInterceptor()
+	// Pion's generator NACKs a missing packet again at every tick (100 ms)
+	// for as long as it is missing, with no regard to the round trip: when
+	// the retransmission is still queued behind a busy read loop, it asks
+	// again, and the publisher's answers arrive as duplicates that SRTP
+	// rejects after receiving them. On an overloaded server that fed
+	// itself up to 1,400 duplicate packets a second at 2 calls × 3 (docs/
+	// PERFORMANCE.md). Three requests, 300 ms of attempts, is as long as a
+	// frame is worth waiting for in a browser's jitter buffer.
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket))
 	if err != nil {
 		return nil, fmt.Errorf("peer: nack: %w", err)
 	}

@@ -15,12 +15,13 @@ import (
 // stream with NACK and transport-wide CC, as a browser's video arrives,
 // reading packets that carry the TWCC sequence number.
 func receiveChain(t testing.TB) (interceptor.RTPReader, *uint16, func()) {
-	r, seq, _, done := receiveChainFeedback(t)
+	r, seq, _, done := receiveChainFeedback(t, nil)
 	return r, seq, done
 }
 
 // receiveChainFeedback also returns the RTCP the chain writes.
-func receiveChainFeedback(t testing.TB) (interceptor.RTPReader, *uint16, <-chan []rtcp.Packet, func()) {
+// skip, if not nil, says which sequence numbers are lost on the way.
+func receiveChainFeedback(t testing.TB, skip func(uint16) bool) (interceptor.RTPReader, *uint16, <-chan []rtcp.Packet, func()) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := codec.Register(me); err != nil {
@@ -46,6 +47,9 @@ func receiveChainFeedback(t testing.TB) (interceptor.RTPReader, *uint16, <-chan 
 	ext := make([]byte, 2)
 	raw := interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		*seq++
+		for skip != nil && skip(*seq) {
+			*seq++
+		}
 		pkt.SequenceNumber = *seq
 		pkt.Timestamp = uint32(*seq) * 3000
 		ext[0], ext[1] = byte(*seq>>8), byte(*seq)
@@ -59,7 +63,7 @@ func receiveChainFeedback(t testing.TB) (interceptor.RTPReader, *uint16, <-chan 
 		return copy(b, wire[:n]), a, nil
 	})
 	// The feedback loops start with the PeerConnection's RTCP writer.
-	sent := make(chan []rtcp.Packet, 1)
+	sent := make(chan []rtcp.Packet, 64)
 	chain.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
 		select {
 		case sent <- pkts:
@@ -130,7 +134,7 @@ func TestReceiveNoAllocations(t *testing.T) {
 // TestTWCCFeedbackSent: what twccFeedback records becomes transport-wide
 // CC feedback for the stream's packets.
 func TestTWCCFeedbackSent(t *testing.T) {
-	reader, seq, sent, done := receiveChainFeedback(t)
+	reader, seq, sent, done := receiveChainFeedback(t, nil)
 	defer done()
 	buf := make([]byte, 1500)
 	for range 10 {
@@ -148,5 +152,57 @@ func TestTWCCFeedbackSent(t *testing.T) {
 			}
 		}
 		t.Fatalf("feedback %v without TransportLayerCC for the stream", pkts)
+	}
+}
+
+// TestNACKsPerPacketBounded: a lost packet is asked for maxNacksPerPacket
+// times, not at every tick for as long as it is missing.
+func TestNACKsPerPacketBounded(t *testing.T) {
+	lost := map[uint16]bool{3: true}
+	reader, _, sent, done := receiveChainFeedback(t, func(s uint16) bool { return lost[s] })
+	defer done()
+	buf := make([]byte, 1500)
+	read := func(n int) {
+		for range n {
+			if _, _, err := reader.Read(buf, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// nacked waits for the next NACK and returns its sequence numbers.
+	nacked := func() map[uint16]bool {
+		for pkts := range sent {
+			for _, p := range pkts {
+				if n, ok := p.(*rtcp.TransportLayerNack); ok {
+					got := map[uint16]bool{}
+					for _, pair := range n.Nacks {
+						for _, s := range pair.PacketList() {
+							got[s] = true
+						}
+					}
+					return got
+				}
+			}
+		}
+		return nil
+	}
+	read(5) // 1, 2, 4, 5, 6: 3 is missing
+	for i := range maxNacksPerPacket {
+		if got := nacked(); !got[3] {
+			t.Fatalf("NACK %d: %v, want 3 in it", i+1, got)
+		}
+	}
+	// A new loss: the tick that asks for 8 would ask for 3 again if the
+	// bound did not hold (3 is still missing).
+	lost[8] = true
+	read(3) // 7, 9, 10
+	for {
+		got := nacked()
+		if got[3] {
+			t.Fatalf("3 asked for a %d-th time", maxNacksPerPacket+1)
+		}
+		if got[8] {
+			return
+		}
 	}
 }
