@@ -83,6 +83,9 @@ func StartProcess(ctx context.Context, path string, args []string) (*Process, er
 // URL is the server's base URL.
 func (p *Process) URL() string { return p.url }
 
+// PID is the child's process id, for reading its CPU and memory from /proc.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // MetricsURL is the base URL of the server's metrics listener, read from
 // its first line ("metrics on HOST:PORT", as `hotline serve` prints it), or
 // "" if it names none.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/chromium"
 	"hotline/internal/demo"
 	"hotline/internal/role"
 	"hotline/internal/server"
@@ -21,8 +22,6 @@ import (
 	"hotline/internal/tier"
 	"hotline/internal/trust"
 )
-
-const chromium = "/usr/bin/chromium"
 
 // waitTimeout is a generous bound that only keeps a broken run from
 // hanging (servertest.Eventually's); nothing asserts on how long things take.
@@ -146,30 +145,10 @@ func launch(t *testing.T, name string, width, height, cameras int, extra ...chro
 		// media/capture/video/fake_video_capture_device_factory.cc).
 		fakeDevices = fmt.Sprintf("device-count=%d", cameras)
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		// A missing browser is a broken test machine, not a reason to skip.
-		t.Fatalf("Chromium not found at %s (install it with: apt-get update && apt-get install -y chromium): %v", chromium, err)
+	if err := chromium.Check(); err != nil {
+		t.Fatal(err)
 	}
-	// Exactly the flags of BROWSER_TESTS.md: headless as root, nothing
-	// reaching out to the network, fake devices granted without a prompt,
-	// and loopback ICE candidates (the only address in the test namespace).
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("use-fake-device-for-media-stream", fakeDevices),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.WindowSize(width, height),
-	}
-	opts = append(opts, extra...)
+	opts := append(chromium.Options(t.TempDir(), width, height, fakeDevices), extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
