@@ -88,7 +88,7 @@ func (c *callCommand) parse(args []string, stderr io.Writer) error {
 		fs.StringVar(&kind, "kind", "video", "`video` or phone (voice only)")
 		fs.StringVar(&when, "when", "", `when, e.g. "now", "in 2h", "at 18:00 Europe/Moscow", "at 23:30 tomorrow" (required; without a zone, your side's)`)
 		fs.StringVar(&duration, "duration", "1h", "expected `duration` in whole minutes, e.g. 45m or 2h")
-		fs.DurationVar(&opening, "public-opening", 0, "book a public opening for the press of this `duration` (whole minutes, e.g. 10m; opened and ended live with hotline segment)")
+		fs.DurationVar(&opening, "public-opening", 0, "book a public opening for the press of this `duration` (whole minutes, e.g. 10m; a principal's, press officer's or operator's client asks to open it when the call starts, and closes it at its end)")
 		fs.Var(&agenda, "agenda", "an agenda `item` (repeatable)")
 		fs.Var(&languages, "language", "an interpretation `language` of the call, a BCP 47 tag such as ru or en (repeatable)")
 	}

@@ -36,10 +36,11 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		listen      = fs.String("listen", "", "hear this `language`'s channel besides the floor (an interpreter: relay it instead of the floor)")
 		verbose     = fs.Bool("v", false, "log debugging detail, Pion's included")
 		witness     = fs.Bool("witness", false, "sign a witness statement (roster, own key commitment, code) into the line's call record whenever the verification code changes")
+		openPress   = fs.Bool("open-press", false, "open the call's booked public opening when asked (a principal, press officer or operator; default: ask on a terminal)")
 		tlsConfig   = caFlag(fs)
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--interpret LANG] [--listen LANG] [--for DURATION] [--stats] [--ca FILE]")
+		fmt.Fprintln(stderr, "usage: hotline join --server URL --line NAME --call NAME --device FILE [--audio-only] [--cameras N] [--receive-only] [--interpret LANG] [--listen LANG] [--for DURATION] [--stats] [--open-press] [--ca FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +90,8 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		stop := witnessCodes(ctx, a, *server, *line, cfg.TLS, log)
 		defer stop()
 	}
+	stopOpening := bookedOpening(ctx, a, dev, *server, *devicePath, *line, *callName, cfg, *openPress, log)
+	defer stopOpening()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() { defer close(watched); reportDecrypting(watchCtx, a, log) }()

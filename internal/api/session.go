@@ -15,7 +15,7 @@ type Challenge struct {
 
 // SignInBody is the body of POST /api/session: a device's credential and
 // its proof over the challenge's nonce and the line
-// (trust.SessionProof, "hotline-api-session-v1\0").
+// (trust.SessionProof, "hotline-api-session-v2\0").
 type SignInBody struct {
 	Line       string           `json:"line"`
 	Credential trust.Credential `json:"credential"`

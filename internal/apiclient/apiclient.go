@@ -30,9 +30,12 @@ var ErrNotEnrolled = errors.New("the device is not enrolled yet (hotline device 
 // Client talks to one server. Its zero token makes it a client of the
 // routes that need no session (the challenge, enrolment).
 type Client struct {
-	base  string
-	http  *http.Client
-	token string
+	base string
+	// server is the name the session proof signs: the base URL's
+	// host[:port] in trust.ServerName form (docs/API.md, "Authentication").
+	server string
+	http   *http.Client
+	token  string
 	// Session is the API session SignIn opened (zero before).
 	Session api.Session
 }
@@ -47,7 +50,7 @@ func New(base string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{base: strings.TrimSuffix(base, "/"), http: hc}, nil
+	return &Client{base: strings.TrimSuffix(base, "/"), server: trust.ServerName(u.Host, u.Scheme == "https"), http: hc}, nil
 }
 
 // Token is the bearer token of the session SignIn opened ("" before).
@@ -61,7 +64,7 @@ func (c *Client) WithToken(token string) *Client {
 
 // SignIn opens an API session on line with the device's credential
 // (docs/API.md, "Authentication"): it asks for a challenge, signs its nonce
-// and the line with the device's signing key, and keeps the token for every
+// the server's name and the line with the device's signing key, and keeps the token for every
 // later request.
 func (c *Client) SignIn(ctx context.Context, dev *trust.Device, line string) error {
 	if dev.Credential == nil {
@@ -71,7 +74,7 @@ func (c *Client) SignIn(ctx context.Context, dev *trust.Device, line string) err
 	if err != nil {
 		return err
 	}
-	body := api.SignInBody{Line: line, Credential: *dev.Credential, Nonce: ch.Nonce, Proof: trust.B64(dev.SessionProof(nonce, line))}
+	body := api.SignInBody{Line: line, Credential: *dev.Credential, Nonce: ch.Nonce, Proof: trust.B64(dev.SessionProof(nonce, c.server, line))}
 	var s api.Session
 	if _, err := c.Do(ctx, "POST", "/api/session", body, &s); err != nil {
 		return fmt.Errorf("session: %w", err)

@@ -7,6 +7,7 @@ import (
 
 	"hotline/internal/api"
 	"hotline/internal/marker"
+	"hotline/internal/protocol"
 	"hotline/internal/trust"
 )
 
@@ -29,12 +30,17 @@ func (c *Client) SetSegment(ctx context.Context, dev *trust.Device, line, call, 
 	if err != nil {
 		return api.Segment{}, err
 	}
-	m := marker.Sign(dev, line, call, segment, cur.Seq+1, time.Now())
+	return c.PostMarker(ctx, marker.Sign(dev, line, call, segment, cur.Seq+1, time.Now()))
+}
+
+// PostMarker posts a segment marker signed by the device this client
+// signed in with, for the live call it names.
+func (c *Client) PostMarker(ctx context.Context, m protocol.Marker) (api.Segment, error) {
 	raw, err := checked(m, api.ParseMarker)
 	if err != nil {
 		return api.Segment{}, err
 	}
 	var out api.Segment
-	_, err = c.Do(ctx, "POST", segmentPath(line, call), raw, &out)
+	_, err = c.Do(ctx, "POST", segmentPath(m.Line, m.Call), raw, &out)
 	return out, err
 }

@@ -58,8 +58,8 @@ func OpenWitness(s Signed, pins []trust.Pin) (WitnessBody, *trust.Identity, erro
 	if err != nil {
 		return w, nil, err
 	}
-	if tag, _, _ := trust.SplitKID(w.KID); tag != trust.SenderTag(id.SigKey) {
-		return w, nil, fmt.Errorf("%w: the kid is not the signer's", ErrMalformed)
+	if tag, _, _ := trust.SplitKID(w.KID); tag != trust.SenderTag(id.SigKey, w.Participant) {
+		return w, nil, fmt.Errorf("%w: the kid is not the signer's, in this stay", ErrMalformed)
 	}
 	return w, id, nil
 }

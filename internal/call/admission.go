@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"hotline/internal/protocol"
 	"hotline/internal/role"
@@ -41,6 +42,9 @@ type Admission struct {
 	// Languages: the booked call's interpretation languages; the live call
 	// opens with them (simultaneous mode).
 	Languages []string
+	// Opening: the public opening booked with the call (0: none); the
+	// roster carries it to the clients, which alone can open it.
+	Opening time.Duration
 	// Interprets: the languages the booking lets this interpreter serve
 	// (its NAME=interpreter:LANG[+LANG]); empty: any of the call's.
 	Interprets []string

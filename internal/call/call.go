@@ -153,6 +153,7 @@ type Call struct {
 	mu      sync.Mutex
 	kind    string           // of the first member's admission (or Resume's); every member must agree
 	booking string           // the booked call's id, from the first member's admission; "" ad hoc
+	opening time.Duration    // the booked public opening (Admission.Opening); 0: none
 	segment string           // protocol.SegmentPrivate or SegmentPublic (segment.go)
 	seq     uint32           // the last marker's Seq; 0 before the first
 	marker  *protocol.Marker // the last marker, carried by every roster
@@ -244,6 +245,7 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	}
 	if opened {
 		c.kind, c.booking, c.interp = id.Admission.Kind, id.Admission.Booking, opening(id.Admission)
+		c.opening = id.Admission.Opening
 	}
 	if id.Admission.Kind != c.kind {
 		return nil, fmt.Errorf("%w: a %q member in a %q call", ErrForbidden, id.Admission.Kind, c.kind)
@@ -511,7 +513,7 @@ func (c *Call) rosterLocked() protocol.Roster {
 	}
 	return protocol.Roster{Type: protocol.TypeRoster, Segment: c.segment, Participants: out, Marker: c.marker,
 		Languages: c.interp.languages, Mode: c.interp.mode,
-		Revocations: c.reg.revocationLists(lineOf(c.name))}
+		Revocations: c.reg.revocationLists(lineOf(c.name)), Opening: c.opening.Milliseconds()}
 }
 
 func (c *Call) broadcastRoster() {
@@ -563,7 +565,7 @@ func (r *Registry) Resume(name string, a Admission) bool {
 	if a.Kind == "" {
 		a.Kind = KindVideo
 	}
-	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking, interp: opening(a)}
+	c := &Call{name: name, reg: r, segment: protocol.SegmentPrivate, kind: a.Kind, booking: a.Booking, interp: opening(a), opening: a.Opening}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r.calls[name] = c

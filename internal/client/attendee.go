@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -142,15 +141,13 @@ func (a *Attendee) run(ctx context.Context) {
 
 // retire keeps the figures of a client whose session ended and closes it
 // in the background (closing a PeerConnection waits for Pion's goroutines;
-// the next session need not). The next session's keys start past this
-// one's epochs: a sender never goes back to a KID it has used.
+// the next session need not). The next session's KIDs carry another
+// sender tag (of its new participant id), so it never goes back to a KID
+// of this one.
 func (a *Attendee) retire(c *Client) {
 	st := c.Stats()
 	for i := range st.Tracks {
 		st.Tracks[i].Ended = true
-	}
-	if e := c.Keys().Stats().Epoch; e < math.MaxUint16 {
-		a.cfg.FirstEpoch = e + 1
 	}
 	a.closing.Go(func() { _ = c.Close() })
 	a.mu.Lock()

@@ -46,6 +46,12 @@ func (e *EndedError) Error() string {
 
 func (e *EndedError) Unwrap() error { return ErrEnded }
 
+// ErrEpochsExhausted ends a session whose sender used its last epoch
+// (docs/PROTOCOL.md, "Epochs"): it stopped sending rather than reuse a KID.
+// An Attendee then joins again: a new participant id gives a new sender
+// tag, and so 65,536 fresh epochs.
+var ErrEpochsExhausted = errors.New("client: the sender's epochs are exhausted; join again for fresh ones")
+
 // ServerError is an "error" message from the server that made an operation
 // fail (a refused join, for instance). Use errors.As to read the code.
 type ServerError struct{ Msg protocol.ErrorMsg }
@@ -88,13 +94,18 @@ type Config struct {
 	// Taps, for tests: FrameHook rewrites each outgoing frame before it is
 	// encrypted; EncryptedTap sees each incoming frame as it arrived
 	// (reassembled, before decryption); DecryptedTap each decrypted frame.
-	// FirstEpoch is the epoch of the endpoint's first SFrame key; Attendee
-	// sets it past the epochs of the endpoint's earlier sessions.
-	FirstEpoch uint16
+	// MaxEpoch, for tests: the last SFrame epoch of a session (0: 65535,
+	// all the KID holds). Past it the session ends with ErrEpochsExhausted
+	// and an Attendee joins again, with a new sender tag and epochs afresh.
+	MaxEpoch uint16
 
 	// net, for tests: a virtual network (pion/transport vnet) for the
 	// media instead of the host's.
 	net transport.Net
+	// handling, for tests: called on the handler goroutine before each
+	// server message is handled (a test blocks it to stand for slow
+	// handling).
+	handling func(msg any)
 
 	FrameHook    func(kind string, frame []byte) []byte
 	EncryptedTap func(participant, kind string, frame []byte)
@@ -149,6 +160,7 @@ type Client struct {
 	id       string
 	roster   []protocol.RosterEntry
 	interp   interpretation  // the call's languages and mode, from the latest roster
+	opening  time.Duration   // the booked public opening, from the latest roster
 	endedBy  protocol.Ended  // the "ended" message, if the server sent one
 	atJoin   map[string]bool // participant ids in the first roster: in the call when we joined
 	errs     []protocol.ErrorMsg
@@ -165,10 +177,14 @@ type Client struct {
 	resumes     int
 	probed      bool // the socket was pinged in this outage of the media path
 
-	// Owned by the signalling read loop (offers and candidates are handled
+	// Owned by the signalling handler goroutine (offers and candidates are handled
 	// there, in order): candidates that arrived before the first offer.
 	pendingCandidates []webrtc.ICECandidateInit
 	haveRemote        bool
+	// deliver hands a message read during a handshake to its handler:
+	// dispatch before the read loop runs, the handler's queue once it does.
+	// Only the goroutine that reads the socket uses it.
+	deliver func(msg any)
 }
 
 // tracksToPublish lists the tracks cfg asks for. Ids and sources follow
@@ -288,7 +304,8 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.joinStart = start
-	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, FirstEpoch: cfg.FirstEpoch})
+	keys, err := e2ee.New(e2ee.Config{Device: cfg.Device, Line: cfg.Line, Call: cfg.Call, Send: c.sendKey, MaxEpoch: cfg.MaxEpoch,
+		Exhausted: c.epochsExhausted})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("client: %w", err)
@@ -337,6 +354,19 @@ func (c *Client) goStart(f func()) bool {
 // after the client left, to show what a departed member can still decrypt).
 func (c *Client) Keys() *e2ee.Manager { return c.keys }
 
+// epochsExhausted ends the session once the sender has used its last
+// epoch (the key manager has stopped it): the socket closes normally, as a
+// leave, and the Attendee, seeing ErrEpochsExhausted, joins again.
+func (c *Client) epochsExhausted() {
+	c.log.Warn("the sender's epochs are exhausted; leaving to join again with fresh ones")
+	c.endSession(ErrEpochsExhausted)
+	c.goStart(func() {
+		if ws := c.socket(); ws != nil {
+			ws.Close(websocket.StatusNormalClosure, "epochs exhausted; joining again")
+		}
+	})
+}
+
 // sendKey sends one key message for the key manager.
 func (c *Client) sendKey(k protocol.Key) {
 	if err := c.out(c.ctx, k); err != nil {
@@ -349,6 +379,14 @@ func (c *Client) ID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.id
+}
+
+// Opening is the public opening booked with the call, as the latest
+// roster said (0: none): internal/opening runs it.
+func (c *Client) Opening() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opening
 }
 
 // Roster returns the latest participant list the server sent.
@@ -486,4 +524,9 @@ func (c *Client) endSession(err error) {
 func isClosedErr(err error) bool {
 	var ce websocket.CloseError
 	return errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)
+}
+
+// openingOf is the booked public opening a roster states.
+func openingOf(r *protocol.Roster) time.Duration {
+	return time.Duration(r.Opening) * time.Millisecond
 }

@@ -175,7 +175,9 @@ func (c *Client) awaitWelcome(ctx context.Context, resume string) error {
 			c.mu.Lock()
 			c.id = m.ID
 			c.mu.Unlock()
-			c.keys.SetSelfID(m.ID)
+			if err := c.keys.SetSelfID(m.ID); err != nil {
+				return fmt.Errorf("client: keys: %w", err)
+			}
 			c.log.Debug("welcomed", "id", m.ID, "ice_servers", len(m.ICEServers))
 			return c.useICEServers(m.ICEServers)
 		case *protocol.ErrorMsg:
@@ -184,17 +186,84 @@ func (c *Client) awaitWelcome(ctx context.Context, resume string) error {
 		case nil:
 		default:
 			// Not expected before welcome, but harmless: handle it as usual.
-			c.dispatch(msg)
+			if c.deliver != nil {
+				c.deliver(msg)
+			} else {
+				c.dispatch(msg)
+			}
 		}
 	}
 }
 
-// readLoop handles server messages until the WebSocket closes. Offers are
-// answered here, one at a time, which keeps them in order as PROTOCOL.md
-// requires.
+// inboxSize bounds the server messages read but not yet handled. A server
+// sends a few per event (a roster, an offer, a key message per member);
+// a backlog this long means the handler has fallen hopelessly behind, and
+// the session ends (ErrBacklog) rather than buffer without bound.
+const inboxSize = 512
+
+// ErrBacklog ends a session whose handler fell inboxSize messages behind
+// the socket.
+var ErrBacklog = errors.New("client: server messages arrive faster than they are handled")
+
+// readLoop runs the signalling session until the WebSocket closes. The
+// goroutine that calls it only reads: the socket's reads answer the
+// server's pings at once (coder/websocket answers a ping within Read), so
+// a slow roster, offer or key message never stalls them and the server
+// never closes a busy client with "ping timeout". Messages go, in order,
+// through a bounded queue to one handler goroutine, which answers offers
+// one at a time as PROTOCOL.md requires.
 func (c *Client) readLoop() {
+	inbox := make(chan any, inboxSize)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		for msg := range inbox {
+			if h := c.cfg.handling; h != nil {
+				h(msg)
+			}
+			c.dispatch(msg)
+		}
+	}()
+	overflow := false
+	c.deliver = func(msg any) {
+		select {
+		case inbox <- msg:
+		default:
+			overflow = true
+		}
+	}
+	err := c.read(&overflow)
+	close(inbox)
+	if errors.Is(err, ErrBacklog) {
+		c.endSession(err) // now: the handler is the one behind
+	}
+	<-handled // every message read before the end is handled, then the session ends
+	if websocket.CloseStatus(err) == websocket.StatusCode(protocol.CloseEnded) {
+		// The handler has now seen the "ended" message that came before.
+		c.mu.Lock()
+		e := &EndedError{By: c.endedBy.By, Reason: c.endedBy.Reason}
+		c.mu.Unlock()
+		c.log.Info("the call has ended", "by", e.By, "reason", e.Reason)
+		err = e
+	}
+	c.endSession(err)
+}
+
+// read reads the socket until the session ends and says why (nil: on
+// purpose), resuming it over a new socket when it can.
+func (c *Client) read(overflow *bool) error {
 	for {
 		msg, err := c.readMessage(c.ctx)
+		if err == nil && msg != nil {
+			c.deliver(msg)
+		}
+		if *overflow {
+			c.log.Error("server messages not handled in time; ending the session", "queued", inboxSize)
+			if ws := c.socket(); ws != nil {
+				ws.CloseNow()
+			}
+			return ErrBacklog
+		}
 		if err != nil && c.resumable(err) {
 			if rerr := c.resume(); rerr == nil {
 				continue
@@ -202,27 +271,20 @@ func (c *Client) readLoop() {
 				c.log.Info("could not resume the session", "err", rerr)
 			}
 		}
-		if err != nil {
-			c.mu.Lock()
-			closing := c.closed
-			c.mu.Unlock()
-			switch {
-			case closing || websocket.CloseStatus(err) == websocket.StatusNormalClosure:
-				err = nil // we closed, or the server ended the session normally (after leave)
-			case websocket.CloseStatus(err) == websocket.StatusCode(protocol.CloseEnded):
-				c.mu.Lock()
-				e := &EndedError{By: c.endedBy.By, Reason: c.endedBy.Reason}
-				c.mu.Unlock()
-				c.log.Info("the call has ended", "by", e.By, "reason", e.Reason)
-				err = e
-			default:
-				c.log.Info("signalling ended", "err", err)
-			}
-			c.endSession(err)
-			return
+		if err == nil {
+			continue
 		}
-		if msg != nil {
-			c.dispatch(msg)
+		c.mu.Lock()
+		closing := c.closed
+		c.mu.Unlock()
+		switch {
+		case closing || websocket.CloseStatus(err) == websocket.StatusNormalClosure:
+			return nil // we closed, or the server ended the session normally (after leave)
+		case websocket.CloseStatus(err) == websocket.StatusCode(protocol.CloseEnded):
+			return err // readLoop makes it an EndedError once the "ended" message is handled
+		default:
+			c.log.Info("signalling ended", "err", err)
+			return err
 		}
 	}
 }
@@ -236,6 +298,7 @@ func (c *Client) dispatch(msg any) {
 		c.mu.Lock()
 		c.roster = m.Participants
 		c.interp = interpretation{m.Languages, m.Mode}
+		c.opening = openingOf(m)
 		if c.atJoin == nil {
 			c.atJoin = make(map[string]bool, len(m.Participants))
 			for _, p := range m.Participants {

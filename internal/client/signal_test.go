@@ -425,3 +425,106 @@ func TestSignallingURL(t *testing.T) {
 		}
 	}
 }
+
+// The goroutine that reads the socket only reads: while the handler is busy
+// with a message (standing for a slow roster or offer under load), the
+// client still answers the server's pings, so the server does not close it
+// with "ping timeout". Before the reader and the handler were split, the
+// pings went unanswered until the handler returned.
+func TestPingsAnsweredWhileHandlerIsBusy(t *testing.T) {
+	checkGoroutines(t)
+	release := make(chan struct{})
+	busy := make(chan struct{}, 1)
+	pinged := make(chan error, 1)
+	f := &fakeSignalling{}
+	f.script = func(ctx context.Context, conn *websocket.Conn, join *protocol.Join) {
+		if welcome(ctx, conn, join) != nil {
+			return
+		}
+		wsjson.Write(ctx, conn, protocol.Roster{Type: protocol.TypeRoster, Segment: protocol.SegmentPrivate,
+			Participants: []protocol.RosterEntry{entryOf("0123456789abcdef", join)}})
+		read := make(chan struct{})
+		go func() { f.readAll(ctx, conn); close(read) }() // a Ping's pong arrives through a concurrent Read
+		select {
+		case <-busy:
+		case <-read:
+			return
+		}
+		var err error
+		for range 3 {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				break
+			}
+		}
+		pinged <- err
+		<-read
+	}
+	srv := f.start(t)
+	cfg := Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}
+	cfg.handling = func(msg any) {
+		if _, ok := msg.(*protocol.Roster); ok {
+			busy <- struct{}{}
+			<-release
+		}
+	}
+	c, err := Join(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = <-pinged
+	close(release)
+	if err != nil {
+		t.Fatalf("the server's ping went unanswered while the handler was busy: %v", err)
+	}
+	servertest.Eventually(t, "the roster handled once released", func() error {
+		if len(c.Roster()) != 1 {
+			return errors.New("no roster yet")
+		}
+		return nil
+	})
+}
+
+// A server that sends faster than the client handles, without end, does
+// not fill the client's memory: once inboxSize messages wait, the session
+// ends with ErrBacklog (an Attendee then joins afresh).
+func TestHandlerBacklogEndsSession(t *testing.T) {
+	checkGoroutines(t)
+	release := make(chan struct{})
+	f := &fakeSignalling{}
+	f.script = func(ctx context.Context, conn *websocket.Conn, join *protocol.Join) {
+		if welcome(ctx, conn, join) != nil {
+			return
+		}
+		read := make(chan struct{})
+		go func() { f.readAll(ctx, conn); close(read) }()
+		for range inboxSize + 2 {
+			if wsjson.Write(ctx, conn, protocol.ErrorMsg{Type: protocol.TypeError, Code: protocol.CodeState, Message: "flood"}) != nil {
+				break
+			}
+		}
+		<-read
+	}
+	srv := f.start(t)
+	cfg := Config{Server: srv.URL, Line: testLine, Call: "x", Device: testDevice(t, "n"), Logger: testLogger(t)}
+	var once sync.Once
+	cfg.handling = func(any) { once.Do(func() { <-release }) }
+	c, err := Join(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case <-c.Done():
+	case <-time.After(20 * time.Second):
+		close(release)
+		t.Fatal("the session is still open with more than inboxSize messages unhandled")
+	}
+	if !errors.Is(c.Err(), ErrBacklog) {
+		t.Errorf("Err %v, want ErrBacklog", c.Err())
+	}
+	close(release)
+}

@@ -147,3 +147,69 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestEpochsExhaustedFreshStay (issue 10, item 4): a sender that used its
+// last epoch stops and says so once (Config.Exhausted), and its next stay
+// in the call (a new participant id) has a new sender tag, so epochs start
+// at 0 again without any KID of the earlier stay coming back. MaxEpoch
+// stands in for 65535 so that the end comes after two rekeys.
+func TestEpochsExhaustedFreshStay(t *testing.T) {
+	a, _ := kmParty(t, 10)
+	b, _ := kmParty(t, 20)
+	c, _ := kmParty(t, 30)
+	entry := func(id string, d *trust.Device) protocol.RosterEntry {
+		return protocol.RosterEntry{ID: id, Device: d.ID(), Name: "member", State: protocol.StateIn, Listening: protocol.ListenFloor,
+			Credential: protocol.Credential{Body: d.Credential.Body, Sig: d.Credential.Sig}}
+	}
+	roster := func(es ...protocol.RosterEntry) protocol.Roster {
+		return protocol.Roster{Segment: protocol.SegmentPrivate, Participants: es}
+	}
+	used := map[uint64]bool{}
+	stay := func(id string) (*e2ee.Manager, *int) {
+		var exhausted int
+		m, err := e2ee.New(e2ee.Config{Device: a, Line: "demo", Call: "x", Now: func() time.Time { return kmT0 },
+			MaxEpoch: 2, Send: func(protocol.Key) {}, Exhausted: func() { exhausted++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		if err := m.SetSelfID(id); err != nil {
+			t.Fatal(err)
+		}
+		return m, &exhausted
+	}
+	m, exhausted := stay("a1")
+	if m.SetSelfID("a2") == nil {
+		t.Error("a manager took a second participant id: one manager is one stay")
+	}
+	m.SetRoster(roster(entry("a1", a), entry("b", b), entry("c", c)))
+	for _, rest := range [][]protocol.RosterEntry{{entry("a1", a), entry("b", b)}, {entry("a1", a)}} {
+		used[m.KID()] = true
+		m.SetRoster(roster(rest...)) // a departure: the next epoch
+	}
+	used[m.KID()] = true
+	if st := m.Stats(); st.Epoch != 2 || *exhausted != 0 {
+		t.Fatalf("after two rekeys: %+v, exhausted %d", st, *exhausted)
+	}
+	m.SetRoster(roster(entry("a1", a), entry("c", c)))
+	m.SetRoster(roster(entry("a1", a))) // c leaves: a rekey past MaxEpoch is due
+	if *exhausted != 1 || m.Sender().HasKey() {
+		t.Fatalf("past the last epoch: exhausted %d, sender has key %v", *exhausted, m.Sender().HasKey())
+	}
+	m.SetRoster(roster(entry("a1", a), entry("b", b)))
+	m.SetRoster(roster(entry("a1", a)))
+	if *exhausted != 1 {
+		t.Fatalf("Exhausted called %d times, want once", *exhausted)
+	}
+
+	// The next stay: epoch 0 again, under another sender tag.
+	n, _ := stay("a2")
+	tag1, _, _ := trust.SplitKID(m.KID())
+	tag2, epoch, _ := trust.SplitKID(n.KID())
+	if epoch != 0 || tag1 == tag2 || used[n.KID()] {
+		t.Fatalf("next stay: KID %d (epoch %d, tag %x; the earlier stay's tag %x)", n.KID(), epoch, tag2, tag1)
+	}
+	if _, err := n.Sender().Encrypt(nil, 0, []byte("frame")); err != nil {
+		t.Fatalf("the next stay does not send: %v", err)
+	}
+}

@@ -87,7 +87,8 @@ func keySigned(to []byte, kid uint64, fromID, toID string, sealed []byte) ([]byt
 
 // SealKey seals the sender's base key for kid to one verified member and
 // signs the result. from must be the private half of fromSigKey, and kid
-// must carry fromSigKey's sender tag: a sender only ever sends its own keys.
+// must carry the sender tag of fromSigKey and fromID: a sender only ever
+// sends its own keys, of its current stay.
 // fromID and toID are the participant ids of sender and recipient in the
 // call (the sender's from welcome, the recipient's from the roster).
 func SealKey(from ed25519.PrivateKey, fromSigKey ed25519.PublicKey, to *trust.Identity, kid uint64, line, call, fromID, toID string, baseKey []byte) (sealed, sig []byte, err error) {
@@ -98,7 +99,7 @@ func SealKey(from ed25519.PrivateKey, fromSigKey ed25519.PublicKey, to *trust.Id
 		return nil, nil, fmt.Errorf("%w: private key is not fromSigKey's", ErrKeyMalformed)
 	}
 	tag, _, ok := trust.SplitKID(kid)
-	if !ok || tag != trust.SenderTag(fromSigKey) {
+	if !ok || tag != trust.SenderTag(fromSigKey, fromID) {
 		return nil, nil, fmt.Errorf("%w: kid %d is not the sender's", ErrKeyWrongSender, kid)
 	}
 	if to == nil || len(to.SigKey) != ed25519.PublicKeySize || len(to.KEMKey) != trust.KEMKeySize {
@@ -145,7 +146,7 @@ func OpenKey(me *trust.Device, from *trust.Identity, kid uint64, line, call, fro
 	if from == nil || len(from.SigKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: sender key", ErrKeyMalformed)
 	}
-	if tag != trust.SenderTag(from.SigKey) {
+	if tag != trust.SenderTag(from.SigKey, fromID) {
 		return nil, fmt.Errorf("%w: kid %d, sender %s", ErrKeyWrongSender, kid, from.DeviceID)
 	}
 	mine := me.SigPublic()

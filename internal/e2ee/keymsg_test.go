@@ -49,7 +49,7 @@ var kmBaseKey = []byte("0123456789abcdef")
 func TestKeyMsgRoundTrip(t *testing.T) {
 	a, aID := kmParty(t, 10)
 	b, bID := kmParty(t, 20)
-	kid := trust.KID(aID.SigKey, 3)
+	kid := trust.KID(aID.SigKey, "a", 3)
 	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestKeyMsgRoundTrip(t *testing.T) {
 func TestKeyMsgSpecBytes(t *testing.T) {
 	a, aID := kmParty(t, 10)
 	b, bID := kmParty(t, 20)
-	kid := trust.KID(aID.SigKey, 7)
+	kid := trust.KID(aID.SigKey, "a", 7)
 	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "call-1", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestKeyMsgRefused(t *testing.T) {
 	a, aID := kmParty(t, 10)
 	b, bID := kmParty(t, 20)
 	c, cID := kmParty(t, 30)
-	kid := trust.KID(aID.SigKey, 3)
+	kid := trust.KID(aID.SigKey, "a", 3)
 	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +136,11 @@ func TestKeyMsgRefused(t *testing.T) {
 	}{
 		{"flipped signature", b, aID, kid, "demo", "x", sealed, flip(sig, 0), e2ee.ErrKeySignature},
 		{"other epoch", b, aID, kid + 1, "demo", "x", sealed, sig, e2ee.ErrKeySignature},
-		{"kid of another sender", b, aID, trust.KID(cID.SigKey, 3), "demo", "x", sealed, sig, e2ee.ErrKeyWrongSender},
+		{"kid of another sender", b, aID, trust.KID(cID.SigKey, "a", 3), "demo", "x", sealed, sig, e2ee.ErrKeyWrongSender},
 		{"claimed by another sender", b, cID, kid, "demo", "x", sealed, sig, e2ee.ErrKeyWrongSender},
+		// The sender tag hashes the participant id: a KID of the sender's
+		// earlier stay (another id) names another sender.
+		{"kid of another stay of the sender", b, aID, trust.KID(aID.SigKey, "a-before", 3), "demo", "x", sealed, sig, e2ee.ErrKeyWrongSender},
 		{"sent to someone else", c, aID, kid, "demo", "x", sealed, sig, e2ee.ErrKeySignature},
 		{"someone else, re-signed", c, aID, kid, "demo", "x", sealed, resign(sealed, cID, kid), e2ee.ErrKeyOpen},
 		{"tampered enc", b, aID, kid, "demo", "x", tamperedEnc, resign(tamperedEnc, bID, kid), e2ee.ErrKeyOpen},
@@ -149,11 +152,15 @@ func TestKeyMsgRefused(t *testing.T) {
 		{"kid above 2^48", b, aID, kid | 1<<48, "demo", "x", sealed, sig, e2ee.ErrKeyMalformed},
 	}
 	// A replay after a rejoin: the same bytes relayed as from the sender's
-	// next stay in the call (another participant id), or to the
-	// recipient's; the signature binds both ids.
-	for name, ids := range map[string][2]string{"from the sender's next stay": {"a2", "b"}, "to the recipient's next stay": {"a", "b2"}} {
-		if _, err := e2ee.OpenKey(b, aID, kid, "demo", "x", ids[0], ids[1], sealed, sig); !errors.Is(err, e2ee.ErrKeySignature) {
-			t.Errorf("%s: %v, want %v", name, err, e2ee.ErrKeySignature)
+	// next stay in the call (another participant id: its KIDs carry
+	// another sender tag), or to the recipient's (the signature binds both
+	// ids).
+	for name, c := range map[string]struct {
+		ids  [2]string
+		want error
+	}{"from the sender's next stay": {[2]string{"a2", "b"}, e2ee.ErrKeyWrongSender}, "to the recipient's next stay": {[2]string{"a", "b2"}, e2ee.ErrKeySignature}} {
+		if _, err := e2ee.OpenKey(b, aID, kid, "demo", "x", c.ids[0], c.ids[1], sealed, sig); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
 	for _, tc := range cases {
@@ -167,7 +174,7 @@ func TestKeyMsgRefused(t *testing.T) {
 	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey[:15]); !errors.Is(err, e2ee.ErrKeyMalformed) {
 		t.Errorf("short base key: %v", err)
 	}
-	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, trust.KID(bID.SigKey, 0), "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyWrongSender) {
+	if _, _, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, trust.KID(bID.SigKey, "b", 0), "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyWrongSender) {
 		t.Errorf("another sender's kid: %v", err)
 	}
 	if _, _, err := e2ee.SealKey(c.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey); !errors.Is(err, e2ee.ErrKeyMalformed) {
@@ -192,7 +199,7 @@ func BenchmarkKeyDelivery10(b *testing.B) {
 	for i := range devs {
 		devs[i], ids[i] = kmParty(b, byte(110+2*i))
 	}
-	kid := trust.KID(sID.SigKey, 1)
+	kid := trust.KID(sID.SigKey, "a", 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -219,7 +226,7 @@ func BenchmarkKeyDelivery10(b *testing.B) {
 func FuzzOpenKey(f *testing.F) {
 	a, aID := kmParty(f, 10)
 	b, bID := kmParty(f, 20)
-	kid := trust.KID(aID.SigKey, 3)
+	kid := trust.KID(aID.SigKey, "a", 3)
 	sealed, sig, err := e2ee.SealKey(a.SigPrivate(), aID.SigKey, bID, kid, "demo", "x", "a", "b", kmBaseKey)
 	if err != nil {
 		f.Fatal(err)

@@ -58,14 +58,22 @@ type tvAuthority struct {
 }
 
 type tvDevice struct {
-	Label     string  `json:"label"`
-	SigSeed   string  `json:"sig_seed"`
-	KEMSeed   string  `json:"kem_seed"`
-	SigKey    string  `json:"sig_key"`
-	KEMKey    string  `json:"kem_key"`
-	DeviceID  string  `json:"device_id"`
-	SenderTag uint32  `json:"sender_tag"`
-	KIDs      []tvKID `json:"kids"`
+	Label    string `json:"label"`
+	SigSeed  string `json:"sig_seed"`
+	KEMSeed  string `json:"kem_seed"`
+	SigKey   string `json:"sig_key"`
+	KEMKey   string `json:"kem_key"`
+	DeviceID string `json:"device_id"`
+	// Participant is the id of one stay in a call (the key messages' ids);
+	// SenderTag and KIDs are of that stay. Rejoin is another stay of the
+	// device: another tag, so epochs afresh.
+	Participant string  `json:"participant"`
+	SenderTag   uint32  `json:"sender_tag"`
+	KIDs        []tvKID `json:"kids"`
+	Rejoin      struct {
+		Participant string `json:"participant"`
+		SenderTag   uint32 `json:"sender_tag"`
+	} `json:"rejoin"`
 }
 
 type tvKID struct {
@@ -288,12 +296,19 @@ func buildTrustVectors(t *testing.T) *tvFile {
 			Seed: trust.B64(w.authSeeds[i]), PublicKey: trust.B64(a.Public), Fingerprint: a.Fingerprint(),
 		})
 	}
+	pid := []string{"p-alice", "p-bob", "p-carol"}
 	for i, d := range w.devices {
 		label := []string{"alice", "bob", "carol"}[i]
 		dv := tvDevice{Label: label, SigSeed: trust.B64(vecSeed("device " + label + " sig")), KEMSeed: trust.B64(vecSeed("device " + label + " kem")),
-			SigKey: trust.B64(d.SigPublic()), KEMKey: trust.B64(d.KEMPublic()), DeviceID: d.ID(), SenderTag: trust.SenderTag(d.SigPublic())}
+			SigKey: trust.B64(d.SigPublic()), KEMKey: trust.B64(d.KEMPublic()), DeviceID: d.ID(),
+			Participant: pid[i], SenderTag: trust.SenderTag(d.SigPublic(), pid[i])}
 		for _, e := range []uint16{0, 1, 0x1234, 0xffff} {
-			dv.KIDs = append(dv.KIDs, tvKID{Epoch: e, KID: trust.KID(d.SigPublic(), e)})
+			dv.KIDs = append(dv.KIDs, tvKID{Epoch: e, KID: trust.KID(d.SigPublic(), pid[i], e)})
+		}
+		dv.Rejoin.Participant = "3f9c2a1b7d4e5f6" + string(rune('0'+i))
+		dv.Rejoin.SenderTag = trust.SenderTag(d.SigPublic(), dv.Rejoin.Participant)
+		if dv.Rejoin.SenderTag == dv.SenderTag {
+			t.Fatalf("%s: a rejoin kept the sender tag", label)
 		}
 		f.Devices = append(f.Devices, dv)
 	}
@@ -427,11 +442,11 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		}
 	}
 
-	// Key messages, sealed now (randomised), between these participant ids.
-	pid := []string{"p-alice", "p-bob", "p-carol"}
+	// Key messages, sealed now (randomised), between the participant ids
+	// of the devices' stays (pid, above).
 	base1, base2, base3 := vecSeed("base key 1")[:16], vecSeed("base key 2")[:16], vecSeed("base key 3")[:16]
 	seal := func(from, to int, epoch uint16, line, call string, key []byte) (uint64, []byte, []byte) {
-		kid := trust.KID(w.ids[from].SigKey, epoch)
+		kid := trust.KID(w.ids[from].SigKey, pid[from], epoch)
 		sealed, sig, err := e2ee.SealKey(w.devices[from].SigPrivate(), w.ids[from].SigKey, w.ids[to], kid, line, call, pid[from], pid[to], key)
 		if err != nil {
 			t.Fatal(err)
@@ -462,7 +477,7 @@ func buildTrustVectors(t *testing.T) *tvFile {
 		{Label: "carol → bob, epoch 1", From: 2, To: 1, KID: k4, Line: "demo", Call: "x", Sealed: trust.B64(s4), Sig: trust.B64(g4)},
 		{Label: "flipped signature bit", From: 0, To: 1, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(badSig)},
 		{Label: "another epoch than signed", From: 0, To: 1, KID: k1 + 1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
-		{Label: "kid with carol's tag, from alice", From: 0, To: 1, KID: trust.KID(w.ids[2].SigKey, 0), Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
+		{Label: "kid with carol's tag, from alice", From: 0, To: 1, KID: trust.KID(w.ids[2].SigKey, pid[2], 0), Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
 		{Label: "alice's message claimed as carol's", From: 2, To: 1, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(s1), Sig: trust.B64(g1)},
 		{Label: "tampered ciphertext, re-signed", From: 0, To: 1, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(tampered), Sig: trust.B64(resign(0, 1, k1, tampered))},
 		{Label: "tampered enc, re-signed", From: 0, To: 1, KID: k1, Line: "demo", Call: "x", Sealed: trust.B64(tamperedEnc), Sig: trust.B64(resign(0, 1, k1, tamperedEnc))},
@@ -534,7 +549,7 @@ func jsonString(s string) string {
 func fillKeyExpectations(t *testing.T, w *vecWorld, kms []tvKeyMsg) {
 	want := map[string]string{
 		"flipped signature bit":                              "bad_signature",
-		"replayed after alice rejoined (another sender id)":  "bad_signature",
+		"replayed after alice rejoined (another sender id)":  "wrong_sender", // her next stay's KIDs carry another tag
 		"replayed to bob's next stay (another recipient id)": "bad_signature",
 		"another epoch than signed":                          "bad_signature",
 		"kid with carol's tag, from alice":                   "wrong_sender",

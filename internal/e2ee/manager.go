@@ -43,11 +43,16 @@ type Config struct {
 	RekeyDelay time.Duration // 0: DefaultRekeyDelay
 	KeepOld    time.Duration // 0: DefaultKeepOld
 	Now        func() time.Time
-	// FirstEpoch is the epoch of this sender's first key. An endpoint that
-	// rejoins the call (a new session after a lost one) starts past the
-	// epochs of its earlier sessions, so that it never goes back to a KID
-	// it has used (docs/PROTOCOL.md, "Frame encryption").
-	FirstEpoch uint16
+	// MaxEpoch is this sender's last epoch; 0: math.MaxUint16, the last
+	// the KID holds. Tests lower it to reach the end of the epochs in a few
+	// rekeys instead of 65,535.
+	MaxEpoch uint16
+	// Exhausted, if set, is called once (without the manager's lock held)
+	// when a rekey is due after MaxEpoch: the sender has stopped, and the
+	// endpoint should leave and join again, which gives it a new
+	// participant id and so a new sender tag with its epochs afresh
+	// (docs/PROTOCOL.md, "Epochs").
+	Exhausted func()
 	// Rand is where base keys come from; nil: crypto/rand. Tests make it
 	// fail to check that the sender then stops (fail closed).
 	Rand io.Reader
@@ -90,7 +95,8 @@ type Manager struct {
 	stats     Stats
 	timers    map[*time.Timer]bool // pending rekey switches and key removals
 	revs      trust.Revocations    // the newest verified revocation list of each side; never goes back
-	exhausted bool                 // epoch 65535 is over: the sender has stopped
+	exhausted bool                 // MaxEpoch is over: the sender has stopped
+	started   bool                 // the first key (of selfID's stay) is made
 	stalled   bool                 // a rekey failed: the sender has stopped until a fresh key is in place
 	closed    bool
 	// segment is the call's segment as this client believes it (from the
@@ -103,6 +109,7 @@ type Manager struct {
 type member struct {
 	id      string
 	who     *trust.Identity
+	tag     uint32 // the sender tag of its KIDs: of its sig_key and id
 	sentKID uint64 // which of our KIDs this member has been sent; 0: none
 	sent    bool
 	kid     uint64 // the member's newest key that we hold
@@ -110,8 +117,8 @@ type member struct {
 	has     bool
 }
 
-// New makes a manager with this sender's first key (epoch cfg.FirstEpoch,
-// normally 0), in use at once.
+// New makes a manager. Its first key (epoch 0) is made by SetSelfID: a
+// KID's sender tag hashes the participant id of this stay (trust.KID).
 func New(cfg Config) (*Manager, error) {
 	if cfg.Device == nil || cfg.Device.Credential == nil {
 		return nil, errors.New("e2ee: the device has no credential")
@@ -128,19 +135,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
+	if cfg.MaxEpoch == 0 {
+		cfg.MaxEpoch = math.MaxUint16
+	}
 	self, err := trust.VerifyCredential(*cfg.Device.Credential, cfg.Device.Pins, cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: own credential: %w", err)
 	}
-	m := &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{},
-		members: map[string]*member{}, timers: map[*time.Timer]bool{}}
-	if err := m.newKeyLocked(cfg.FirstEpoch); err != nil {
-		return nil, err
-	}
-	if err := m.sender.SetKey(m.kid, m.key); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &Manager{cfg: cfg, self: self, sender: &sframe.Sender{}, recv: &sframe.Receiver{},
+		members: map[string]*member{}, timers: map[*time.Timer]bool{}}, nil
 }
 
 // Sender encrypts this endpoint's frames with its current key.
@@ -152,11 +155,30 @@ func (m *Manager) Receiver() *sframe.Receiver { return m.recv }
 // Self is this endpoint's verified identity.
 func (m *Manager) Self() *trust.Identity { return m.self }
 
-// SetSelfID records this participant's id (from the welcome message).
-func (m *Manager) SetSelfID(id string) {
+// SetSelfID records this participant's id (from the welcome message) and
+// makes the first key of this stay, epoch 0, in use at once: the KIDs of
+// a stay carry the sender tag of the device and this id. A manager is one
+// stay: another id later is refused (a resumed session keeps its id).
+func (m *Manager) SetSelfID(id string) error {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started {
+		if id != m.selfID {
+			return fmt.Errorf("e2ee: participant id %q after %q: a new stay needs a new manager", id, m.selfID)
+		}
+		return nil
+	}
 	m.selfID = id
-	m.mu.Unlock()
+	if err := m.newKeyLocked(0); err != nil {
+		m.failLocked()
+		return err
+	}
+	if err := m.sender.SetKey(m.kid, m.key); err != nil {
+		m.failLocked()
+		return err
+	}
+	m.started = true
+	return nil
 }
 
 func (m *Manager) newKeyLocked(epoch uint16) error {
@@ -164,7 +186,7 @@ func (m *Manager) newKeyLocked(epoch uint16) error {
 	if _, err := io.ReadFull(m.cfg.Rand, key); err != nil {
 		return fmt.Errorf("e2ee: a new base key: %w", err)
 	}
-	m.epoch, m.key, m.kid = epoch, key, trust.KID(m.self.SigKey, epoch)
+	m.epoch, m.key, m.kid = epoch, key, trust.KID(m.self.SigKey, m.selfID, epoch)
 	m.stats.Epoch = epoch
 	return nil
 }
@@ -237,7 +259,7 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 		if old != nil && old.who.SigKey.Equal(who.SigKey) {
 			next[e.ID] = old
 		} else {
-			next[e.ID] = &member{id: e.ID, who: who}
+			next[e.ID] = &member{id: e.ID, who: who, tag: trust.SenderTag(who.SigKey, e.ID)}
 		}
 	}
 	left := false
@@ -257,12 +279,17 @@ func (m *Manager) SetRoster(r protocol.Roster) {
 			mem.sent = false
 		}
 	}
-	if left || m.stalled {
+	wasExhausted := m.exhausted
+	if m.started && (left || m.stalled) {
 		m.rekeyLocked()
 	}
 	out := m.pendingSendsLocked()
+	exhaustedNow := m.exhausted && !wasExhausted
 	m.mu.Unlock()
 	m.send(out)
+	if exhaustedNow && m.cfg.Exhausted != nil {
+		m.cfg.Exhausted()
+	}
 }
 
 // ResendOnNextRoster makes the next roster send our current key to every
@@ -277,16 +304,17 @@ func (m *Manager) ResendOnNextRoster() {
 }
 
 // rekeyLocked starts a new epoch: the new key goes to the current members
-// now (pendingSends), and encrypts frames RekeyDelay later. After epoch
-// 65535 there is none: the sender stops for good (frames are dropped, no
-// key is sent) rather than wrap to a KID it used; the participant must
-// leave and rejoin (docs/PROTOCOL.md, "Key messages").
+// now (pendingSends), and encrypts frames RekeyDelay later. After MaxEpoch
+// (65535) there is none: the sender stops for good (frames are dropped, no
+// key is sent) rather than wrap to a KID it used, and Config.Exhausted
+// tells the endpoint to leave and rejoin: a new stay, a new sender tag,
+// epochs afresh (docs/PROTOCOL.md, "Epochs").
 //
 // It fails closed: when no fresh key can be made (crypto/rand failing) or
 // installed, the sender stops at once — the old key is one a departed
 // member holds — and sends nothing until a later roster's rekey succeeds.
 func (m *Manager) rekeyLocked() {
-	if m.epoch == math.MaxUint16 {
+	if m.epoch >= m.cfg.MaxEpoch {
 		m.exhausted = true
 		m.sender.Stop()
 		return
@@ -336,7 +364,7 @@ func (m *Manager) afterLocked(d time.Duration, f func()) {
 }
 
 func (m *Manager) pendingSendsLocked() []protocol.Key {
-	if !m.selfIn || m.exhausted || m.stalled {
+	if !m.started || !m.selfIn || m.exhausted || m.stalled {
 		return nil // in the lobby, on the bench, an operator, out of epochs or without a fresh key: we send nothing
 	}
 	var out []protocol.Key
@@ -387,9 +415,14 @@ func (m *Manager) handleKeyLocked(k *protocol.Key) error {
 	if mem == nil {
 		return fmt.Errorf("%w: %q", ErrKeyFromStranger, k.From)
 	}
-	_, epoch, ok := trust.SplitKID(k.KID)
+	tag, epoch, ok := trust.SplitKID(k.KID)
 	if !ok {
 		return fmt.Errorf("e2ee: bad kid %d", k.KID)
+	}
+	if tag != mem.tag {
+		// The KID names another sender, or another stay of this one: a key
+		// of an earlier stay replayed after a rejoin is refused here.
+		return fmt.Errorf("%w: kid %d", ErrKeyWrongSender, k.KID)
 	}
 	if mem.has {
 		_, held, _ := trust.SplitKID(mem.kid)
@@ -434,7 +467,7 @@ func (m *Manager) SenderOf(kid uint64) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for id, mem := range m.members {
-		if trust.SenderTag(mem.who.SigKey) == tag {
+		if mem.tag == tag {
 			return id, true
 		}
 	}

@@ -196,7 +196,7 @@ func TestManagerRoster(t *testing.T) {
 	if id, ok := b.m.SenderOf(a.m.KID()); !ok || id != "a" {
 		t.Errorf("SenderOf(a's kid) = %q %v", id, ok)
 	}
-	if _, ok := b.m.SenderOf(trust.KID(op.dev.SigPublic(), 0)); ok {
+	if _, ok := b.m.SenderOf(trust.KID(op.dev.SigPublic(), op.id, 0)); ok {
 		t.Error("SenderOf names a non-member")
 	}
 	codeA, okA := a.m.Code()

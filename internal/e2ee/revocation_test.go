@@ -92,7 +92,7 @@ func TestRevokedMember(t *testing.T) {
 		t.Fatalf("keys went to the revoked member: %d", sentTo["c"]-sentC)
 	}
 	mu.Unlock()
-	if err := m.HandleKey(&protocol.Key{From: "c", KID: trust.KID(c.SigPublic(), 0)}); err == nil {
+	if err := m.HandleKey(&protocol.Key{From: "c", KID: trust.KID(c.SigPublic(), "c", 0)}); err == nil {
 		t.Fatal("a key from the revoked member was accepted")
 	}
 	roster(list(east, 3)) // withdrawn by a newer list

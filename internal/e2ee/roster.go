@@ -40,9 +40,10 @@ func (c Checked) Forged() bool { return c.Verdict != VerdictSelf && c.Verdict !=
 // selfKey: one verdict per entry. This device's key and sender tag are
 // taken before the first entry, so that an entry elsewhere carrying them is
 // the copy; an entry that is a forgery takes nothing. A repeated sender tag
-// is a forgery although the keys differ: KIDs name their sender by it
-// (trust.KID), and a member who ground a key whose tag collides with
-// another's could pass its frames and keys off as the other's.
+// (of the entry's sig_key and participant id) is a forgery although the keys
+// differ: KIDs name their sender by it (trust.KID), and a member (or a
+// server choosing participant ids) who made two tags collide could pass
+// frames and keys off as the other's.
 func CheckRoster(entries []protocol.RosterEntry, selfID string, selfKey ed25519.PublicKey, pins []trust.Pin, now time.Time) []Checked {
 	return CheckRosterRevoked(entries, selfID, selfKey, pins, now, nil)
 }
@@ -57,7 +58,7 @@ func CheckRosterRevoked(entries []protocol.RosterEntry, selfID string, selfKey e
 	out := make([]Checked, len(entries))
 	ids := make(map[string]bool, len(entries))
 	byKey := map[string]string{string(selfKey): selfID} // sig_key → participant id
-	byTag := map[uint32]string{trust.SenderTag(selfKey): selfID}
+	byTag := map[uint32]string{trust.SenderTag(selfKey, selfID): selfID}
 	for i, e := range entries {
 		forged := func(verdict string, who *trust.Identity, format string, args ...any) {
 			out[i] = Checked{Verdict: verdict, Who: who, Reason: fmt.Sprintf(format, args...)}
@@ -96,7 +97,7 @@ func CheckRosterRevoked(entries []protocol.RosterEntry, selfID string, selfKey e
 			}
 			continue
 		}
-		tag := trust.SenderTag(who.SigKey)
+		tag := trust.SenderTag(who.SigKey, e.ID)
 		if holder, dup := byTag[tag]; dup {
 			forged(VerdictRepeatedTag, who, "repeats the sender tag of %s", holder)
 			continue

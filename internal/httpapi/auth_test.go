@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,7 +203,7 @@ func TestExpiryOverHTTP(t *testing.T) {
 		_, ch := post("/api/session/challenge", map[string]any{})
 		nonce, _ := trust.DecodeB64(ch["nonce"].(string))
 		clk.add(wait)
-		return post("/api/session", map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": ch["nonce"], "proof": trust.B64(dev.SessionProof(nonce, demo.Line))})
+		return post("/api/session", map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": ch["nonce"], "proof": trust.B64(dev.SessionProof(nonce, strings.TrimPrefix(srv.URL, "http://"), demo.Line))})
 	}
 	if status, out := open(nonceTTL); status != http.StatusUnauthorized || out["error"] == nil {
 		t.Fatalf("expired nonce: %d %v", status, out)

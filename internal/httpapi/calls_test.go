@@ -178,7 +178,7 @@ func TestRoleAndSideRefusals(t *testing.T) {
 		dev := l.device(demo.West, "West "+string(r), r)
 		n := l.nonce()
 		l.do("POST", "/api/session", "", map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": trust.B64(n),
-			"proof": trust.B64(dev.SessionProof(n, demo.Line))}).refused(t, string(r)+" signs in", http.StatusForbidden, "no use for the API")
+			"proof": trust.B64(dev.SessionProof(n, l.name(), demo.Line))}).refused(t, string(r)+" signs in", http.StatusForbidden, "no use for the API")
 	}
 	for who, tok := range outsiders {
 		l.do("POST", "/api/calls", tok, callBody()).refused(t, who+" requests", http.StatusForbidden, "not allowed")
@@ -313,30 +313,36 @@ func TestSessionRefusals(t *testing.T) {
 	}
 	// A good session spends its nonce: replaying the same request fails.
 	n := l.nonce()
-	body := map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": trust.B64(n), "proof": trust.B64(dev.SessionProof(n, demo.Line))}
+	body := map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": trust.B64(n), "proof": trust.B64(dev.SessionProof(n, l.name(), demo.Line))}
 	if res := l.do("POST", "/api/session", "", body); res.status != http.StatusOK {
 		t.Fatalf("session: %d %s", res.status, res.body)
 	}
 	l.do("POST", "/api/session", "", body).refused(t, "replayed nonce", http.StatusUnauthorized, "unknown, used or expired nonce")
 
 	made := bytes.Repeat([]byte{7}, 32)
-	open(demo.Line, dev.Credential, made, dev.SessionProof(made, demo.Line)).refused(t, "nonce never issued", http.StatusUnauthorized, "nonce")
+	open(demo.Line, dev.Credential, made, dev.SessionProof(made, l.name(), demo.Line)).refused(t, "nonce never issued", http.StatusUnauthorized, "nonce")
 	n = l.nonce()
-	open(demo.Line, dev.Credential, n, other.SessionProof(n, demo.Line)).refused(t, "proof by another key", http.StatusUnauthorized, "proof does not verify")
+	open(demo.Line, dev.Credential, n, other.SessionProof(n, l.name(), demo.Line)).refused(t, "proof by another key", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()
 	open(demo.Line, dev.Credential, n, dev.JoinProof(n, "localhost", demo.Line, "")).refused(t, "join proof", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()
-	open(demo.Line, dev.Credential, n, dev.SessionProof(n, "other")).refused(t, "proof for another line", http.StatusUnauthorized, "proof does not verify")
+	open(demo.Line, dev.Credential, n, dev.SessionProof(n, l.name(), "other")).refused(t, "proof for another line", http.StatusUnauthorized, "proof does not verify")
 	n = l.nonce()
-	open("other", dev.Credential, n, dev.SessionProof(n, "other")).refused(t, "unknown line", http.StatusUnauthorized, "unknown line")
+	open("other", dev.Credential, n, dev.SessionProof(n, l.name(), "other")).refused(t, "unknown line", http.StatusUnauthorized, "unknown line")
+	// A proof made for another server (one that relayed this server's
+	// challenge to the device) opens no session here.
+	n = l.nonce()
+	open(demo.Line, dev.Credential, n, dev.SessionProof(n, "relay.example", demo.Line)).refused(t, "proof for another server", http.StatusUnauthorized, "proof does not verify")
+	n = l.nonce()
+	open(demo.Line, dev.Credential, n, dev.SessionProof(n, "127.0.0.1:1", demo.Line)).refused(t, "proof for another port", http.StatusUnauthorized, "proof does not verify")
 	// A failed attempt spends the nonce too.
-	open(demo.Line, dev.Credential, n, dev.SessionProof(n, demo.Line)).refused(t, "nonce of a failed attempt", http.StatusUnauthorized, "nonce")
+	open(demo.Line, dev.Credential, n, dev.SessionProof(n, l.name(), demo.Line)).refused(t, "nonce of a failed attempt", http.StatusUnauthorized, "nonce")
 	n = l.nonce()
 	forged := *dev.Credential
 	forged.Sig = other.Credential.Sig
-	open(demo.Line, forged, n, dev.SessionProof(n, demo.Line)).refused(t, "forged credential", http.StatusUnauthorized, "credential not valid")
+	open(demo.Line, forged, n, dev.SessionProof(n, l.name(), demo.Line)).refused(t, "forged credential", http.StatusUnauthorized, "credential not valid")
 	n = l.nonce()
-	l.do("POST", "/api/session", "", map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": "short", "proof": trust.B64(dev.SessionProof(n, demo.Line))}).
+	l.do("POST", "/api/session", "", map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": "short", "proof": trust.B64(dev.SessionProof(n, l.name(), demo.Line))}).
 		refused(t, "malformed nonce", http.StatusBadRequest, "nonce must be 32")
 	l.do("POST", "/api/session", "", map[string]any{"line": demo.Line, "extra": 1}).refused(t, "unknown field", http.StatusBadRequest, "unknown field")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"hotline/internal/api"
@@ -33,6 +34,12 @@ func startLine(t *testing.T) *testLine {
 func startLineWith(t *testing.T, cfg server.Config) *testLine {
 	t.Helper()
 	return &testLine{t: t, srv: servertest.Start(t, cfg, nil)}
+}
+
+// name is the server name a proof to this server signs (trust.ServerName
+// of its URL's host and port).
+func (l *testLine) name() string {
+	return trust.ServerName(strings.TrimPrefix(l.srv.URL(), "http://"), false)
 }
 
 func (l *testLine) device(side, name string, r role.Role) *trust.Device {

@@ -60,8 +60,17 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "credential not valid for line "+in.Line+": "+err.Error())
 		return
 	}
-	if err := trust.VerifySessionProof(id.SigKey, in.Nonce, in.Line, in.Proof); err != nil {
-		unauthorized(w, "the proof does not verify with the credential's key: "+err.Error())
+	// The proof signs the name the client reached this server by, as a
+	// join proof does: one made for another server (which relayed our
+	// challenge) opens nothing here.
+	server := a.serverName(r)
+	if server == "" {
+		unauthorized(w, "the request came by a name or address that is not this server's")
+		return
+	}
+	if err := trust.VerifySessionProof(id.SigKey, in.Nonce, server, in.Line, in.Proof); err != nil {
+		unauthorized(w, "the proof does not verify with the credential's key for this server ("+server+
+			`; proofs are signed under "hotline-api-session-v2"): `+err.Error())
 		return
 	}
 	if a.revoked(in.Line, id.DeviceID) {

@@ -31,9 +31,9 @@ func FuzzDecode(f *testing.F) {
 // FuzzDecodeServer: the client-side decoder is as robust against a hostile server.
 func FuzzDecodeServer(f *testing.F) {
 	for _, s := range []string{
-		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","may":[],"ice_servers":[{"urls":["turn:10.0.0.1:8443?transport=tcp","turns:a.example:8443?transport=tcp"],"username":"1700000000:ab","credential":"c2VjcmV0"}]}`,
+		`{"type":"challenge","version":3,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","may":[],"ice_servers":[{"urls":["turn:10.0.0.1:8443?transport=tcp","turns:a.example:8443?transport=tcp"],"username":"1700000000:ab","credential":"c2VjcmV0"}]}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"tracks":[{"id":"mic","kind":"audio"}]}]}`,
 		`{"type":"roster","segment":"private","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"floor","tracks":[{"id":"mic","kind":"audio"}]}]}`,
 		`{"type":"roster","segment":"private","languages":["en","ru"],"mode":"consecutive","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"en","interprets":"ru","live":true,"hand_over":true,"tracks":[{"id":"mic","kind":"audio","source":"interpretation","language":"ru"}]}]}`,

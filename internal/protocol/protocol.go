@@ -16,7 +16,12 @@ import (
 // Version is the signalling protocol version. A client states it in "join";
 // the server refuses any other value with CodeVersion. Version 2 added
 // authentication (challenge, credential, proof) and end-to-end key messages.
-const Version = 2
+// Version 3 made the KID's sender tag hash the participant id as well as the
+// device key (each stay in a call has its own epochs), and the API session
+// proof sign the server's name (hotline-api-session-v2): a version 2
+// client's KIDs would be refused as another sender's, so it is told
+// "version", not left to fail later.
+const Version = 3
 
 // Bounds on what a peer may send. They are part of the protocol: a message
 // that exceeds one is refused with an error, never truncated.
@@ -324,7 +329,16 @@ type Roster struct {
 	// before the first): a client takes the segment from it, never from
 	// Segment alone (PROTOCOL.md, "Segments").
 	Marker *Marker `json:"marker,omitempty"`
+	// Opening is the public opening booked with the call, in milliseconds
+	// (absent: none): a plan, the server's word. A client that may run the
+	// segment offers to open it and closes it that long after the marker
+	// that opened it (PROTOCOL.md, "Segments", "A booked opening"); it
+	// opens nothing by itself.
+	Opening int64 `json:"opening,omitempty"`
 }
+
+// MaxOpening bounds Roster.Opening: a day, in milliseconds.
+const MaxOpening = 24 * 60 * 60 * 1000
 
 // Marker is a segment marker (PROTOCOL.md, "Segments"): a device whose
 // roles may run the public segment states that the call Line/Call enters

@@ -14,9 +14,9 @@ var (
 	tSig    = strings.Repeat("D", SigB64Len)
 )
 
-// join builds a v2 join message around the given call and extra fields.
+// join builds a version 3 join message around the given call and extra fields.
 func join(call, extra string) string {
-	return `{"type":"join","version":2,"line":"demo","call":"` + call + `","credential":` + tCred + `,"proof":"` + tProof + `"` + extra + `}`
+	return `{"type":"join","version":3,"line":"demo","call":"` + call + `","credential":` + tCred + `,"proof":"` + tProof + `"` + extra + `}`
 }
 
 func TestDecodeValid(t *testing.T) {
@@ -94,10 +94,11 @@ func TestDecodeInvalid(t *testing.T) {
 		{"wrong json type", `{"type":"join","version":"2","call":"x"}`, CodeBadMessage},
 		{"no version", `{"type":"join","line":"demo","call":"x","credential":` + tCred + `,"proof":"` + tProof + `"}`, CodeBadMessage},
 		{"version 1 join", `{"type":"join","version":1,"call":"x","name":"Alice"}`, CodeVersion},
+		{"version 2 join (sender tags of the device alone)", strings.Replace(join("x", ""), `"version":3`, `"version":2`, 1), CodeVersion},
 		{"future version", `{"type":"join","version":7}`, CodeVersion},
 		{"v1 name field", join("x", `,"name":"Alice"`), CodeBadMessage},
-		{"no credential", `{"type":"join","version":2,"line":"demo","call":"x","proof":"` + tProof + `"}`, CodeBadMessage},
-		{"no proof", `{"type":"join","version":2,"line":"demo","call":"x","credential":` + tCred + `}`, CodeBadMessage},
+		{"no credential", `{"type":"join","version":3,"line":"demo","call":"x","proof":"` + tProof + `"}`, CodeBadMessage},
+		{"no proof", `{"type":"join","version":3,"line":"demo","call":"x","credential":` + tCred + `}`, CodeBadMessage},
 		{"short proof", strings.Replace(join("x", ``), tProof, tProof[1:], 1), CodeBadMessage},
 		{"padded credential", strings.Replace(join("x", ``), `eyJ2IjoxfQ`, `eyJ2IjoxfQ==`, 1), CodeBadMessage},
 		{"credential body too long", strings.Replace(join("x", ``), `eyJ2IjoxfQ`, strings.Repeat("e", MaxCredentialBody+1), 1), CodeBadMessage},
@@ -148,9 +149,9 @@ func manyTracks(n int) string {
 
 func TestDecodeServer(t *testing.T) {
 	good := []string{
-		`{"type":"challenge","version":2,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x"}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:127.0.0.1:8443?transport=tcp"],"username":"1:t","credential":"c"}]}`,
+		`{"type":"challenge","version":3,"nonce":"` + strings.Repeat("n", NonceB64Len) + `"}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:127.0.0.1:8443?transport=tcp"],"username":"1:t","credential":"c"}]}`,
 		`{"type":"roster","segment":"private","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"floor","tracks":[]}]}`,
 		`{"type":"roster","segment":"public","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"fr-CA","tracks":[]}]}`,
 		`{"type":"ended","by":"East Operator (east)","reason":"the call was ended"}`,
@@ -166,13 +167,13 @@ func TestDecodeServer(t *testing.T) {
 	}
 	bad := []string{
 		join("x", ``),
-		`{"type":"welcome","version":2,"id":"","line":"demo","call":"x"}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":[],"username":"u","credential":"c"}]}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["http://evil"],"username":"u","credential":"c"}]}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"` + strings.Repeat("u", MaxICEAuthBytes+1) + `","credential":"c"}]}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h\n"],"username":"u","credential":"c"}]}`,
-		`{"type":"welcome","version":2,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"u","credential":"c","x":1}]}`,
-		`{"type":"challenge","version":2,"nonce":"short"}`,
+		`{"type":"welcome","version":3,"id":"","line":"demo","call":"x"}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":[],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["http://evil"],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"` + strings.Repeat("u", MaxICEAuthBytes+1) + `","credential":"c"}]}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h\n"],"username":"u","credential":"c"}]}`,
+		`{"type":"welcome","version":3,"id":"0123456789abcdef","line":"demo","call":"x","ice_servers":[{"urls":["turn:h"],"username":"u","credential":"c","x":1}]}`,
+		`{"type":"challenge","version":3,"nonce":"short"}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"d","name":"A","tracks":[]}]}`,
 		`{"type":"roster","segment":"private","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"lobby","listening":"floor","tracks":[]}]}`,
 		`{"type":"roster","participants":[{"id":"p1","device":"a1b2c3d4e5f60718","name":"A","credential":` + tCred + `,"state":"in","listening":"floor","tracks":[]}]}`,

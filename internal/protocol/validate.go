@@ -346,6 +346,9 @@ func (m *Roster) validate() error {
 			return fmt.Errorf("roster segment %q but its marker says %q", m.Segment, m.Marker.Segment)
 		}
 	}
+	if m.Opening < 0 || m.Opening > MaxOpening {
+		return fmt.Errorf("roster opening %d ms: want 0 to %d", m.Opening, MaxOpening)
+	}
 	if len(m.Participants) > MaxParticipants {
 		return fmt.Errorf("roster of %d participants, at most %d allowed", len(m.Participants), MaxParticipants)
 	}

@@ -35,6 +35,15 @@ type gate struct {
 	booking *booking.Service
 	revoked func(line, device string) bool // nil: none
 	now     func() time.Time
+	minute  time.Duration // what a booked minute of a public opening lasts (Config.OpeningMinute)
+}
+
+// openingMinute is cfg.OpeningMinute, a minute by default.
+func openingMinute(cfg Config) time.Duration {
+	if cfg.OpeningMinute > 0 {
+		return cfg.OpeningMinute
+	}
+	return time.Minute
 }
 
 // Errors of the gate; each becomes an "unauthorized" error for the client.
@@ -97,7 +106,8 @@ func (g *gate) admission(ctx context.Context, line, callName string, id *trust.I
 	if err != nil {
 		return call.Admission{}, fmt.Errorf("call %s: %w", callName, err)
 	}
-	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID, Languages: bc.Languages}
+	adm := call.Admission{Kind: string(bc.Kind), Booking: bc.ID, Languages: bc.Languages,
+		Opening: bc.PublicOpening / time.Minute * g.minute}
 	for _, p := range bc.Named(id.Side) {
 		for _, r := range []role.Role{role.Adviser, role.Interpreter} {
 			if p.Name == id.Name && slices.Contains(p.Roles, r) && slices.Contains(id.Roles, r) {

@@ -739,6 +739,12 @@ func (a answer) refused(t *testing.T, status int) {
 	t.Logf("%d: %s", a.status, e.Error)
 }
 
+// serverName is the name a session proof to this server signs: the host
+// and port of its URL.
+func (h *hostile) serverName() string {
+	return trust.ServerName(strings.TrimPrefix(h.l.srv.URL(), "http://"), false)
+}
+
 func (h *hostile) sessionBody(t *testing.T, dev *trust.Device) map[string]any {
 	t.Helper()
 	var c struct {
@@ -750,7 +756,7 @@ func (h *hostile) sessionBody(t *testing.T, dev *trust.Device) map[string]any {
 		t.Fatal(err)
 	}
 	return map[string]any{"line": demo.Line, "credential": dev.Credential, "nonce": c.Nonce,
-		"proof": trust.B64(dev.SessionProof(nonce, demo.Line))}
+		"proof": trust.B64(dev.SessionProof(nonce, h.serverName(), demo.Line))}
 }
 
 func (h *hostile) apiSession(t *testing.T, dev *trust.Device) string {

@@ -133,7 +133,7 @@ func (l *lifecycle) maybeStart(ctx context.Context, ev call.Event) {
 // resumeLive reopens, empty, the live call of every booked call that is
 // live in the store (the server stopped during it): its members may come
 // back within the grace, and if nobody does it closes and the booking ends.
-func resumeLive(ctx context.Context, st *store.Store, reg *call.Registry, log *slog.Logger) error {
+func resumeLive(ctx context.Context, st *store.Store, reg *call.Registry, minute time.Duration, log *slog.Logger) error {
 	lines, err := st.Lines(ctx)
 	if err != nil {
 		return err
@@ -144,7 +144,8 @@ func resumeLive(ctx context.Context, st *store.Store, reg *call.Registry, log *s
 			return err
 		}
 		for _, c := range live {
-			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID, Languages: c.Languages}) {
+			if reg.Resume(booking.LiveName(ln.Name, c.ID), call.Admission{Kind: c.Kind, Booking: c.ID, Languages: c.Languages,
+				Opening: c.PublicOpening / time.Minute * minute}) {
 				log.Info("booked call resumed after a restart", "line", ln.Name, "booking", c.ID)
 			}
 		}

@@ -90,6 +90,13 @@ func idleClosed(c *websocket.Conn) websocket.StatusCode {
 	}
 }
 
+// floodJoinTimeout is the join timeout of the flood tests: the production
+// default, not a short test value. The idle sockets must outlast the
+// legitimate joins made while they are held, and a legitimate join on a
+// loaded machine (two cores shared by many test processes) took more than
+// 2 s and was closed as idle; 10 s is what a real client gets.
+const floodJoinTimeout = server.DefaultJoinTimeout
+
 // TestIdleSocketFlood: a flood of idle WebSockets from one address holds
 // at most the per-address bound, each for the join timeout only (closed
 // with 1008), and a legitimate native call from another address joins and
@@ -99,7 +106,7 @@ func TestIdleSocketFlood(t *testing.T) {
 	before := runtime.NumGoroutine()
 	const perAddress = 20
 	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0", Limits: server.Limits{
-		JoinTimeout: 2 * time.Second, MaxConnsPerAddress: perAddress, MaxConns: 200}})
+		JoinTimeout: floodJoinTimeout, MaxConnsPerAddress: perAddress, MaxConns: 200}})
 	held := flood(t, srv, "127.0.0.2", 200)
 	t.Logf("flood of 200 idle sockets from one address: %d held, %d goroutines in the process", len(held), runtime.NumGoroutine())
 	if len(held) > perAddress || len(held) == 0 {
@@ -144,7 +151,7 @@ func TestIdleSocketFlood(t *testing.T) {
 // address; once the idle sockets time out, a legitimate call joins.
 func TestConnectionsTotal(t *testing.T) {
 	srv := startServer(t, server.Config{MetricsListen: "127.0.0.1:0", Limits: server.Limits{
-		JoinTimeout: 2 * time.Second, MaxConnsPerAddress: 10, MaxConns: 30}})
+		JoinTimeout: floodJoinTimeout, MaxConnsPerAddress: 10, MaxConns: 30}})
 	var held []*websocket.Conn
 	for i := range 5 {
 		held = append(held, flood(t, srv, fmt.Sprintf("127.0.0.%d", 10+i), 10)...)

@@ -21,11 +21,17 @@ import (
 // principal accept it, as the API does; named are east's people on it.
 func bookCall(t *testing.T, l *e2eeLine, kind schedule.Kind, named ...api.Person) string {
 	t.Helper()
+	return bookRequest(t, l, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
+}
+
+// bookRequest books req as the East Principal; the West Principal accepts.
+func bookRequest(t *testing.T, l *e2eeLine, req api.Request) string {
+	t.Helper()
 	ctx := context.Background()
 	svc := booking.New(l.srv.Store())
 	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour, Named: named})
+	c, _, err := svc.Request(ctx, east, req)
 	if err != nil {
 		t.Fatal(err)
 	}

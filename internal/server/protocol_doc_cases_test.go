@@ -60,7 +60,7 @@ func checkErrorCodes(t *testing.T, doc string) {
 		protocol.CodeRefused:    func() outcome { return joinedThen("codes1", `{"type":"unpublish","track":"nothing"}`) },
 		protocol.CodeVersion: func() outcome {
 			c, ctx, nonce := rawSession(t, srv)
-			write(t, ctx, c, strings.Replace(joinJSON(t, east("Future"), nonce, "codes2", nil), `"version":2`, `"version":3`, 1))
+			write(t, ctx, c, strings.Replace(joinJSON(t, east("Future"), nonce, "codes2", nil), `"version":3`, `"version":4`, 1))
 			return afterError(t, ctx, c)
 		},
 		protocol.CodeUnauthorized: func() outcome {
@@ -187,7 +187,7 @@ func checkJoinRefusals(t *testing.T, doc string) {
 	}
 	scenarios := map[string]func() outcome{
 		"version other than 2": func() outcome {
-			return try(east("Old"), "join1", nil, func(m string) string { return strings.Replace(m, `"version":2`, `"version":1`, 1) }, nil)
+			return try(east("Old"), "join1", nil, func(m string) string { return strings.Replace(m, `"version":3`, `"version":1`, 1) }, nil)
 		},
 		"proof that does not verify": func() outcome {
 			return try(east("Forger"), "join1", nil, nil, func(n []byte) { n[1] ^= 1 })
@@ -279,7 +279,7 @@ func checkCloseStatuses(t *testing.T, doc string) {
 		},
 		websocket.StatusPolicyViolation: func() websocket.StatusCode {
 			c, ctx, nonce := rawSession(t, srv)
-			write(t, ctx, c, strings.Replace(joinJSON(t, demoDevice(t, srv, "Old"), nonce, "close3", nil), `"version":2`, `"version":1`, 1))
+			write(t, ctx, c, strings.Replace(joinJSON(t, demoDevice(t, srv, "Old"), nonce, "close3", nil), `"version":3`, `"version":1`, 1))
 			return closed(c, ctx)
 		},
 		websocket.StatusMessageTooBig: func() websocket.StatusCode {

@@ -171,7 +171,7 @@ func TestCallRecord(t *testing.T) {
 	}
 	wb, _, _ := audit.OpenWitness(st, l.pins)
 	forged := wb
-	forged.KID = trust.KID(pw.Keys().Self().SigKey, 0)
+	forged.KID = trust.KID(pw.Keys().Self().SigKey, pw.ID(), 0)
 	otherDevice, err := audit.Sign(l.srv.Device(t, demo.West, "West Principal"), audit.LabelWitness, &forged)
 	if err != nil {
 		t.Fatal(err)

@@ -98,6 +98,10 @@ type Config struct {
 	// true for a side, the media of that side's publishers is dropped as
 	// it arrives (peer.SessionConfig.DropMedia).
 	DropMedia func(side string) bool
+	// OpeningMinute is how long one booked minute of a public opening
+	// lasts in the live call (0: a minute). A test fault, for tests that
+	// run a booked opening through to its automatic close in seconds.
+	OpeningMinute time.Duration
 }
 
 // ErrConfig: a Config value is out of bounds.
@@ -280,7 +284,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	undo = append(undo, ready.close)
 	life := startLifecycle(reg, st, book, m, log)
-	if err := resumeLive(ctx, st, reg, log); err != nil {
+	if err := resumeLive(ctx, st, reg, openingMinute(cfg), log); err != nil {
 		reg.Close()
 		life.close()
 		return fail(err)
@@ -298,7 +302,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(httpapi.Config{
 		Engine: engine, Registry: reg, Log: log, Metrics: m,
 		AllowedOrigins: cfg.AllowedOrigins, LocalOrigins: cfg.LocalOrigins, AnswerTimeout: cfg.AnswerTimeout,
-		Gate:       &gate{store: st, booking: book, revoked: revs.Revoked, now: time.Now},
+		Gate:       &gate{store: st, booking: book, revoked: revs.Revoked, now: time.Now, minute: openingMinute(cfg)},
 		Revocation: revs,
 		Enrol:      enrol.New(st, cfg.DemoAuthorities, lim.PendingTTL),
 		Booking:    book, Record: st,

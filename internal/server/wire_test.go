@@ -183,7 +183,7 @@ func TestWireRefusals(t *testing.T) {
 	t.Run("version", func(t *testing.T) {
 		for _, msg := range []string{
 			`{"type":"join","version":1,"call":"w","name":"old","tracks":[]}`, // a version 1 client
-			strings.Replace(joinJSON(t, demoDevice(t, srv, "future"), make([]byte, trust.NonceSize), "w", nil), `"version":2`, `"version":3`, 1),
+			strings.Replace(joinJSON(t, demoDevice(t, srv, "future"), make([]byte, trust.NonceSize), "w", nil), `"version":3`, `"version":4`, 1),
 		} {
 			c, ctx, _ := rawSession(t, srv)
 			write(t, ctx, c, msg)

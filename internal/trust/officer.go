@@ -9,7 +9,7 @@ import (
 // an authority makes (docs/API.md, "Officer sessions"): a credential is
 // signed under "hotline-credential-v1\0", so no sign-in proof can ever be
 // read as a credential, nor the reverse; and a device's session proof
-// ("hotline-api-session-v1\0") is made with a device key, not this one.
+// ("hotline-api-session-v2\0") is made with a device key, not this one.
 const labelOfficer = "hotline-officer-session-v1\x00"
 
 // officerMessage is "hotline-officer-session-v1\0" || nonce || str16(line)

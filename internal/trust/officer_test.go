@@ -23,7 +23,7 @@ func TestOfficerProof(t *testing.T) {
 		"another side":       VerifyOfficerProof(east.Public, nonce, "demo", "west", p),
 		"another line":       VerifyOfficerProof(east.Public, nonce, "other", "east", p),
 		"another nonce":      VerifyOfficerProof(east.Public, other, "demo", "east", p),
-		"as a session proof": VerifySessionProof(east.Public, nonce, "demo", p),
+		"as a session proof": VerifySessionProof(east.Public, nonce, "localhost", "demo", p),
 	} {
 		if !errors.Is(err, ErrBadSignature) {
 			t.Errorf("%s: %v, want ErrBadSignature", what, err)

@@ -8,16 +8,27 @@ import (
 // labelSession separates an API session proof from every other signature
 // a device makes (docs/API.md, "Authentication"): a join proof, signed under
 // "hotline-join-v3\0", can never open an API session, nor the reverse.
-const labelSession = "hotline-api-session-v1\x00"
+// Version 2 signs the server's name (v1 did not): a proof made for one
+// server opens no session on another that relays its challenge.
+const labelSession = "hotline-api-session-v2\x00"
 
-// sessionMessage is "hotline-api-session-v1\0" || nonce || str16(line). The
-// nonce is the server's single-use challenge from POST /api/session/challenge,
-// so a proof opens one session on one line, once.
-func sessionMessage(nonce []byte, line string) ([]byte, error) {
+// sessionMessage is "hotline-api-session-v2\0" || nonce || str16(server) ||
+// str16(line). The nonce is the server's single-use challenge from POST
+// /api/session/challenge, so a proof opens one session on one line, once;
+// server is the name the client reached the API by (ServerName, as for a
+// join proof), so only on that server.
+func sessionMessage(nonce []byte, server, line string) ([]byte, error) {
 	if len(nonce) != NonceSize {
 		return nil, fmt.Errorf("%w: nonce is %d bytes, want %d", ErrMalformed, len(nonce), NonceSize)
 	}
-	m, err := AppendStr16(append([]byte(labelSession), nonce...), line)
+	if server == "" {
+		return nil, fmt.Errorf("%w: no server name", ErrMalformed)
+	}
+	m, err := AppendStr16(append([]byte(labelSession), nonce...), server)
+	if err != nil {
+		return nil, fmt.Errorf("%w: server: %v", ErrMalformed, err)
+	}
+	m, err = AppendStr16(m, line)
 	if err != nil {
 		return nil, fmt.Errorf("%w: line: %v", ErrMalformed, err)
 	}
@@ -26,9 +37,9 @@ func sessionMessage(nonce []byte, line string) ([]byte, error) {
 
 // SessionProof signs an API session challenge with the device's key. Like
 // JoinProof it returns nil, which no verifier accepts, for a nonce that is
-// not 32 bytes or a line name that does not fit a str16.
-func SessionProof(priv ed25519.PrivateKey, nonce []byte, line string) []byte {
-	m, err := sessionMessage(nonce, line)
+// not 32 bytes, no server name, or a name that does not fit a str16.
+func SessionProof(priv ed25519.PrivateKey, nonce []byte, server, line string) []byte {
+	m, err := sessionMessage(nonce, server, line)
 	if err != nil {
 		return nil
 	}
@@ -38,8 +49,8 @@ func SessionProof(priv ed25519.PrivateKey, nonce []byte, line string) []byte {
 // VerifySessionProof checks a session proof against the sig_key of the
 // caller's credential (ErrMalformed for a wrong size, ErrBadSignature
 // otherwise).
-func VerifySessionProof(pub ed25519.PublicKey, nonce []byte, line string, proof []byte) error {
-	m, err := sessionMessage(nonce, line)
+func VerifySessionProof(pub ed25519.PublicKey, nonce []byte, server, line string, proof []byte) error {
+	m, err := sessionMessage(nonce, server, line)
 	switch {
 	case err != nil:
 		return err
@@ -51,7 +62,8 @@ func VerifySessionProof(pub ed25519.PublicKey, nonce []byte, line string, proof 
 	return nil
 }
 
-// SessionProof proves the device holds its key to open an API session.
-func (d *Device) SessionProof(nonce []byte, line string) []byte {
-	return SessionProof(d.sig, nonce, line)
+// SessionProof proves the device holds its key to open an API session on
+// the server named server (ServerName form).
+func (d *Device) SessionProof(nonce []byte, server, line string) []byte {
+	return SessionProof(d.sig, nonce, server, line)
 }

@@ -103,11 +103,18 @@ func TestIDs(t *testing.T) {
 	if got, want := DeviceID(pub), hex.EncodeToString(h[:8]); got != want || len(got) != 16 {
 		t.Errorf("DeviceID %q, want %q", got, want)
 	}
-	tag := binary.BigEndian.Uint32(h[:4])
-	if SenderTag(pub) != tag {
-		t.Errorf("SenderTag %x, want %x", SenderTag(pub), tag)
+	// The sender tag hashes the device key with the stay's participant id
+	// (spelt out here): every join of a device has its own tag, and so its
+	// own 65,536 epochs.
+	th := sha256.Sum256(append(append([]byte("hotline-sender-tag-v1\x00"), pub...), 0, 5, 'p', '-', 'o', 'n', 'e'))
+	tag := binary.BigEndian.Uint32(th[:4])
+	if SenderTag(pub, "p-one") != tag {
+		t.Errorf("SenderTag %x, want %x", SenderTag(pub, "p-one"), tag)
 	}
-	kid := KID(pub, 0xbeef)
+	if SenderTag(pub, "p-two") == tag || SenderTag(pub, "p-on") == tag {
+		t.Error("another stay of the device has its sender tag")
+	}
+	kid := KID(pub, "p-one", 0xbeef)
 	if kid != uint64(tag)<<16|0xbeef || kid > MaxKID {
 		t.Errorf("KID %x", kid)
 	}

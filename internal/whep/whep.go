@@ -4,8 +4,9 @@
 // Location ends its session. The recorder holds the call's keys, decrypts,
 // and hands the frames here; they leave again over the player's own
 // DTLS-SRTP, so the line server never sees them in the clear. At the cut
-// the feed ends: every session is closed and later offers are refused
-// (410 Gone); the player page shows the slate.
+// the feed ends: each player's video plays the slate, "The public part of
+// this meeting has ended" (slate.go), then every session is closed; later
+// offers are refused (410 Gone) and the player page says so too.
 package whep
 
 import (
@@ -124,11 +125,29 @@ func (f *Feed) Write(key, name, kind string, data []byte, at time.Time) {
 	_ = s.track.WriteSample(media.Sample{Data: data, Duration: d})
 }
 
-// End ends the feed at the cut: every session is closed, and offers from
-// now on are refused.
+// End ends the feed at the cut: no more frames of the call, offers from
+// now on are refused, every player's video gets the slate (about 3 s:
+// End returns after it), and every session is closed. Later calls do
+// nothing.
 func (f *Feed) End() {
 	f.mu.Lock()
+	if f.ended {
+		f.mu.Unlock()
+		return
+	}
 	f.ended = true
+	var videos []*webrtc.TrackLocalStaticSample
+	for _, s := range f.sources {
+		if s.kind == "video" {
+			videos = append(videos, s.track)
+		}
+	}
+	players := len(f.sessions) > 0
+	f.mu.Unlock()
+	if players {
+		f.sendSlate(videos)
+	}
+	f.mu.Lock()
 	pcs := f.sessions
 	f.sessions = map[string]*webrtc.PeerConnection{}
 	f.mu.Unlock()

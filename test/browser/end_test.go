@@ -22,11 +22,17 @@ import (
 // principal and accepted by the west principal, as the API does.
 func bookCall(t *testing.T, srv *server.Server, kind schedule.Kind) booking.Call {
 	t.Helper()
+	return bookRequest(t, srv, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour})
+}
+
+// bookRequest books req as the east principal; the west principal accepts.
+func bookRequest(t *testing.T, srv *server.Server, req api.Request) booking.Call {
+	t.Helper()
 	ctx := context.Background()
 	svc := booking.New(srv.Store())
 	eastC := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
 	westC := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	c, _, err := svc.Request(ctx, eastC, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour})
+	c, _, err := svc.Request(ctx, eastC, req)
 	if err != nil {
 		t.Fatal(err)
 	}

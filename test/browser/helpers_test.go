@@ -32,8 +32,14 @@ const waitTimeout = servertest.Patience
 // through its links (see browser.enrol), native endpoints with enrolDevice.
 func startServer(t *testing.T) *servertest.Server {
 	t.Helper()
+	return startServerWith(t, server.Config{})
+}
+
+// startServerWith is startServer with settings.
+func startServerWith(t *testing.T, cfg server.Config) *servertest.Server {
+	t.Helper()
 	tier.Browser(t)
-	srv := servertest.Start(t, server.Config{}, testLogger(t))
+	srv := servertest.Start(t, cfg, testLogger(t))
 	demos.Store(srv.URL(), srv)
 	t.Cleanup(func() { demos.Delete(srv.URL()) })
 	return srv

@@ -42,13 +42,13 @@ func TestScheduleSessionProofJS(t *testing.T) {
 	}
 	b, _ := jsHarness(t)
 	r := runJSModule(t, b, "/harness/session_vectors.js", map[string]string{"mode": "vectors"})
-	if want := len(file.Vectors) + 1; r.Checked != want {
-		t.Errorf("JS checked %d cases, want %d (every vector and the short nonce)", r.Checked, want)
+	if want := len(file.Vectors) + 2; r.Checked != want {
+		t.Errorf("JS checked %d cases, want %d (every vector, the short nonce and the missing server name)", r.Checked, want)
 	}
 
 	nonce := make([]byte, trust.NonceSize)
 	rand.Read(nonce)
-	r = runJSModule(t, b, "/harness/session_vectors.js", map[string]string{"mode": "sign", "nonce": trust.B64(nonce), "line": "demo"})
+	r = runJSModule(t, b, "/harness/session_vectors.js", map[string]string{"mode": "sign", "nonce": trust.B64(nonce), "server": "Hotline.Example:8443", "line": "demo"})
 	var signed struct{ SigPub, Proof string }
 	if err := json.Unmarshal(r.Data, &signed); err != nil {
 		t.Fatal(err)
@@ -58,11 +58,14 @@ func TestScheduleSessionProofJS(t *testing.T) {
 	if errK != nil || errP != nil {
 		t.Fatalf("browser answer %+v: %v %v", signed, errK, errP)
 	}
-	if err := trust.VerifySessionProof(pub, nonce, "demo", proof); err != nil {
+	if err := trust.VerifySessionProof(pub, nonce, "hotline.example:8443", "demo", proof); err != nil {
 		t.Fatalf("Go refuses the browser's session proof: %v", err)
 	}
-	if err := trust.VerifySessionProof(pub, nonce, "demo2", proof); !errors.Is(err, trust.ErrBadSignature) {
+	if err := trust.VerifySessionProof(pub, nonce, "hotline.example:8443", "demo2", proof); !errors.Is(err, trust.ErrBadSignature) {
 		t.Errorf("the browser's proof for line demo opens demo2: %v", err)
+	}
+	if err := trust.VerifySessionProof(pub, nonce, "relay.example:8443", "demo", proof); !errors.Is(err, trust.ErrBadSignature) {
+		t.Errorf("the browser's proof for hotline.example opens a session on another server: %v", err)
 	}
 	if err := trust.VerifyJoinProof(pub, nonce, "localhost", "demo", "", proof); !errors.Is(err, trust.ErrBadSignature) {
 		t.Errorf("the browser's session proof is accepted as a join proof: %v", err)

@@ -3,16 +3,21 @@ package browser
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"hotline/internal/api"
 	"hotline/internal/client"
 	"hotline/internal/demo"
 	"hotline/internal/marker"
+	"hotline/internal/protocol"
 	"hotline/internal/record"
 	"hotline/internal/role"
+	"hotline/internal/schedule"
+	"hotline/internal/server"
 	"hotline/internal/servertest"
 )
 
@@ -104,5 +109,80 @@ func TestGoPrivateThroughPage(t *testing.T) {
 		return s == "private", s
 	})
 	t.Logf("recorded %s: %d frames; cut by %s", camera.Path, camera.Frames, who.Name)
+	east.checkConsole()
+}
+
+// TestBookedOpeningThroughPage (issue 13): a call booked with a public
+// opening (a booked minute lasting 6 s here). When it starts, the
+// principal's page asks "Open to the press now (booked: 6 s)?"; Open signs
+// the opening marker in the page and the recorder records; every page
+// counts down to the booked end, and at zero the page signs the marker
+// that goes private by itself: the recorder is cut by the page's marker.
+func TestBookedOpeningThroughPage(t *testing.T) {
+	const minute = 6 * time.Second
+	srv := startServerWith(t, server.Config{OpeningMinute: minute})
+	base := srv.URL()
+	bc := bookRequest(t, srv.Server, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour, PublicOpening: time.Minute})
+	call := bc.ID
+
+	press := srv.Device(t, demo.East, "Press pool", role.Press)
+	joined := make(chan *client.Client, 1)
+	done := make(chan struct{})
+	var res record.Result
+	var recErr error
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	go func() {
+		defer close(done)
+		res, recErr = record.Run(ctx, record.Config{Out: t.TempDir(), Log: testLogger(t),
+			Client: client.Config{Server: base, Line: demo.Line, Call: call, Device: press, Logger: testLogger(t)},
+			Joined: func(c *client.Client) { joined <- c }})
+	}()
+	<-joined
+
+	east := newBrowser(t, "east", 1280, 720)
+	east.enrolAs(base, demo.East, "East Principal", role.Principal)
+	east.open(base + "/call/" + call + "?autojoin=1")
+	servertest.Eventually(t, "the page to offer the booked opening", func() (bool, string) {
+		s := eval[string](east, `(() => { const o = document.getElementById('segment-offer'); return o && !o.hidden ? o.textContent : ''; })()`)
+		return strings.Contains(s, "Open to the press now (booked: 6 s)?"), s
+	})
+	if s := east.segmentOf(); s != "private" {
+		t.Fatalf("before Open the page shows %q", s)
+	}
+	east.do(chromedp.Click(chromedp.ID("segment-open")))
+	servertest.Eventually(t, "the page to show the call public with a countdown", func() (bool, string) {
+		s := east.segmentOf() + " " + eval[string](east, `(() => { const c = document.getElementById('segment-countdown'); return c && !c.hidden ? c.textContent : ''; })()`)
+		if !strings.HasPrefix(s, "public") {
+			seg, m, err := srv.Registry().SegmentOf(demo.Line + "/" + call)
+			return false, fmt.Sprintf("%s %s; server: %s %+v %v", s, eval[string](east, `document.getElementById('toasts')?.textContent ?? ''`), seg, m, err)
+		}
+		return strings.HasPrefix(s, "public Private in 0:0") || s == "public Going private", s
+	})
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the booked opening did not close by itself")
+	}
+	if recErr != nil {
+		t.Fatal("record:", recErr)
+	}
+	if res.Open == nil || res.Cut == nil {
+		t.Fatalf("open %v, cut %v", res.Open, res.Cut)
+	}
+	for _, m := range []*protocol.Marker{res.Open, res.Cut} {
+		who, err := marker.Verify(*m, demo.Line, call, press.Pins, time.UnixMilli(m.At))
+		if err != nil || who.Name != "East Principal" {
+			t.Fatalf("the %s marker: %v, signed by %v", m.Segment, err, who)
+		}
+	}
+	if res.Cut.Seq != 2 || time.Duration(res.Cut.At-res.Open.At)*time.Millisecond < minute {
+		t.Fatalf("cut %d at %v after the opening (booked %v)", res.Cut.Seq, time.Duration(res.Cut.At-res.Open.At)*time.Millisecond, minute)
+	}
+	servertest.Eventually(t, "the page to show the call private, no countdown", func() (bool, string) {
+		s := east.segmentOf() + " " + eval[string](east, `String(document.getElementById('segment-countdown')?.hidden)`)
+		return s == "private true", s
+	})
+	t.Logf("opened and closed by the page %v apart (booked %v); %d files", time.Duration(res.Cut.At-res.Open.At)*time.Millisecond, minute, len(res.Files))
 	east.checkConsole()
 }

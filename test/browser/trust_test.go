@@ -246,8 +246,8 @@ func TestKeyMsgInteropJS(t *testing.T) {
 	if err := json.Unmarshal(r.Data, &sealed); err != nil {
 		t.Fatal(err)
 	}
-	if sealed.KID != trust.KID(me.SigKey, 3) {
-		t.Fatalf("browser kid %d, want %d", sealed.KID, trust.KID(me.SigKey, 3))
+	if sealed.KID != trust.KID(me.SigKey, "browser", 3) {
+		t.Fatalf("browser kid %d, want %d", sealed.KID, trust.KID(me.SigKey, "browser", 3))
 	}
 	s, _ := trust.DecodeB64(sealed.Sealed)
 	sig, _ := trust.DecodeB64(sealed.Sig)
@@ -260,7 +260,7 @@ func TestKeyMsgInteropJS(t *testing.T) {
 	}
 
 	rand.Read(base)
-	kid := trust.KID(dID.SigKey, 5)
+	kid := trust.KID(dID.SigKey, "go", 5)
 	s, sig, err = e2ee.SealKey(d.SigPrivate(), dID.SigKey, me, kid, "demo", "talks", "go", "browser", base)
 	if err != nil {
 		t.Fatal(err)

@@ -351,7 +351,7 @@ func (b *browser) join(ctx context.Context, u string, senders []int) (joinReport
 		return joinReport{}, err
 	}
 	if j.FirstRemote == 0 {
-		return joinReport{}, fmt.Errorf("late join: no remote frame at all: %w; the page's state: %s", werr, b.pageState())
+		return joinReport{}, fmt.Errorf("late join: no remote frame at all: %w", werr)
 	}
 	r := joinReport{PageToFirstMs: j.FirstRemote - j.Navigation}
 	last := 0.0

@@ -78,6 +78,9 @@ func start(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		args = append(args, "-hotline", cfg.hotline)
 	}
+	if err := exec.CommandContext(ctx, "unshare", "--net", "true").Run(); err != nil {
+		return fmt.Errorf("cannot make a loopback-only network namespace (unshare --net needs root): %w; run as root, or inside one: unshare --net sh -c 'ip link set lo up && ...'", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -90,9 +93,7 @@ func start(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd.WaitDelay = time.Minute
 	err = cmd.Run()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		// The copy in the namespace has said what went wrong (or unshare
-		// has: it needs root; else run this under
-		// `unshare --net sh -c 'ip link set lo up && ...'`).
+		// The copy in the namespace has said what went wrong.
 		return errReported
 	}
 	return err

@@ -92,7 +92,7 @@ export class CallsApi {
     this.#token = '';
     const ch = await exchange('POST', '/api/session/challenge');
     const nonce = b64u.decodeLen(String(ch.nonce), NONCE_SIZE);
-    const proof = await sessionProof(this.device.sigPrivate, nonce, this.line);
+    const proof = await sessionProof(this.device.sigPrivate, nonce, new URL(serverURL('/api/session'), location.href).host, this.line);
     const s = await exchange('POST', '/api/session', { body: { line: this.line, credential: this.device.credential, nonce: ch.nonce, proof } });
     if (typeof s.token !== 'string' || !s.token) throw new ApiError(200, "The server's session answer has no token.");
     this.#token = s.token;

@@ -5,7 +5,10 @@
 //   /                               start page
 //   /call/<call>                    start page with the call filled in
 //   /call/<call>?name=N&autojoin=1  join at once with camera and microphone
-//                                   (a wall monitor or kiosk: nobody clicks)
+//                                   (a wall monitor or kiosk: nobody clicks);
+//                                   &epochs=N (tests) ends each stay after N
+//                                   epochs instead of 65,536 (it can only
+//                                   make the page rejoin sooner)
 //   /enrol                          enrol this browser as a device (enrol.js)
 //   /officer                        approve devices with an authority (officer.js)
 //   /schedule                       the line's calls: request, answer, history (schedule.js)
@@ -56,7 +59,8 @@ function main() {
   // A kiosk joins at once; its name is its credential's (a name in the
   // address is only a fallback label until the credential is read).
   if (call && CALL_NAME.test(call) && params.get('autojoin') === '1') {
-    void kiosk(call, name);
+    const epochs = Number(params.get('epochs'));
+    void kiosk(call, name, Number.isInteger(epochs) && epochs >= 1 && epochs <= 65536 ? epochs - 1 : undefined);
     return;
   }
   const lobby = new Lobby({ call, name }, (req) => {
@@ -67,11 +71,11 @@ function main() {
   void lobby.show();
 }
 
-/** @param {string} call @param {string} name */
-async function kiosk(call, name) {
+/** @param {string} call @param {string} name @param {number} [maxEpoch] */
+async function kiosk(call, name, maxEpoch) {
   const { camera, mic, error } = await openBoth({ video: true });
   if (error) toast(error, 'error');
-  start({ call, name, camera, mic, kiosk: true });
+  start({ call, name, camera, mic, kiosk: true, maxEpoch });
 }
 
 /** @param {ConstructorParameters<typeof Call>[0]} opts */

@@ -29,7 +29,7 @@ const CAM2 = { id: 'cam1', source: 'camera2' };
 
 export class Call {
   /**
-   * @param {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null, kiosk: boolean}} opts
+   * @param {{call: string, name: string, camera: MediaStreamTrack|null, mic: MediaStreamTrack|null, kiosk: boolean, maxEpoch?: number}} opts
    */
   constructor(opts) {
     this.opts = opts;
@@ -75,8 +75,6 @@ export class Call {
     this.reconnecting = false;
     /** sessions joined so far (1 + rejoins) */
     this.sessions = 0;
-    /** the epoch our next session's keys start at (past every earlier one's) */
-    this.nextEpoch = 0;
     /** what join needs, kept for rejoining @type {{identity: any, line: string}|null} */
     this.auth = null;
   }
@@ -166,9 +164,10 @@ export class Call {
     const { call } = this.opts;
     const s = this.session;
     const worker = this.worker;
-    const firstEpoch = this.nextEpoch;
     s.onwelcome = (id) => {
-      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, firstEpoch });
+      // Out of epochs (PROTOCOL.md, "Epochs"), this stay leaves and the page joins again, with a new sender tag.
+      const onExhausted = () => { if (s === this.session && !this.reconnecting) { void this.#reconnect(); s.leave(); } };
+      this.e2ee = new E2EESession({ identity, line, call, selfId: id, send: (m) => s.sendKey(m), worker, onExhausted, maxEpoch: this.opts.maxEpoch });
       this.e2ee.onChange(() => {
         this.#renderE2EE();
         this.#renderRoster(); // sides are known once credentials are verified
@@ -176,7 +175,8 @@ export class Call {
     };
     s.onkey = (msg) => this.e2ee?.handleKey(msg);
     s.onresume = () => this.e2ee?.resendKeys();
-    s.onroster = (roster, segment, revocations, marker) => {
+    s.onroster = (roster, segment, revocations, marker, opening) => {
+      this.opening = opening; // the booked public opening (segment.js runs it)
       this.e2ee?.setRoster(roster, segment, revocations, marker);
       // The stage shows the people in the call, and only to someone in it
       // who receives media (not the lobby, the bench or an operator).
@@ -234,7 +234,6 @@ export class Call {
     this.#link('reconnecting', 'Reconnecting…');
     toast('The connection to the line was lost. Reconnecting…');
     for (let attempt = 0; !this.over; attempt++) {
-      this.nextEpoch = Math.max(this.nextEpoch, (this.e2ee?.state().epoch ?? -1) + 1);
       this.e2ee?.close();
       this.e2ee = null;
       this.frames.close();
@@ -389,7 +388,7 @@ export class Call {
     const st = this.e2ee?.state();
     if (!st) return;
     renderVerification(st);
-    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st);
+    (this.segmentUI ??= new SegmentUI(byId('call-info'), /** @type {any} */ (this.auth), this.opts.call)).render(st, this.opening ?? 0);
     for (const f of st.forgeries) {
       if (this.warned.has(f.id)) continue;
       this.warned.add(f.id);

@@ -1,5 +1,5 @@
 // @ts-check
-// hotline signalling client, protocol version 2 (docs/PROTOCOL.md).
+// hotline signalling client, protocol version 3 (docs/PROTOCOL.md).
 //
 // This module knows WebSocket and RTCPeerConnection, never the DOM, so the
 // UI can change freely and another page (a kiosk, a probe) can reuse it.
@@ -11,7 +11,7 @@ import { signallingURL } from './endpoint.js';
 import { IceWatch } from './icewatch.js';
 import { errorText, fromB64u, info, parse, relayServers } from './wire.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** @typedef {'audio'|'video'} Kind */
 /** @typedef {{id: string, kind: Kind, source: string, language?: string}} TrackInfo */
@@ -119,7 +119,7 @@ export class Session {
     /** @type {Promise<void>} */
     this.queue = Promise.resolve();
 
-    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[], marker: any) => void)|null} */
+    /** @type {((roster: Participant[], segment: string, revocations: {body: string, sig: string}[], marker: any, opening: number) => void)|null} opening: the booked public opening, ms */
     this.onroster = null;
     /** the call's segment, from the last roster ('private' or 'public') */
     this.segment = 'private';
@@ -397,7 +397,7 @@ export class Session {
         this.segment = typeof msg.segment === 'string' ? msg.segment : 'private';
         this.interp = { languages: Array.isArray(msg.languages) ? msg.languages.map(String) : [], mode: String(msg.mode ?? '') };
         this.marker = msg.marker && typeof msg.marker === 'object' ? msg.marker : null;
-        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : [], this.marker);
+        this.onroster?.(this.roster, this.segment, Array.isArray(msg.revocations) ? msg.revocations : [], this.marker, Math.max(0, Number(msg.opening) || 0));
         break;
       case 'ended':
         this.ended = { by: String(msg.by ?? '').slice(0, 256), reason: String(msg.reason ?? '').slice(0, 1024) };

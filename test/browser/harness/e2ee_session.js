@@ -64,9 +64,13 @@ async function sessionScenario(creds, pins, revocations) {
       target.handleKey(relayed).finally(() => relay.inflight--);
     }, 0);
   };
+  /** @type {Record<string, number>} onExhausted calls by participant id */
+  const exhaustedCalls = {};
   const session = (id, key) => {
     const worker = fakeWorker();
-    const s = new E2EESession({ identity: ident(key), line: LINE, call: CALL, selfId: id, send: sendFrom(id), worker, rekeyDelayMs: REKEY_MS, keepOldMs: KEEP_OLD_MS });
+    exhaustedCalls[id] = 0;
+    const s = new E2EESession({ identity: ident(key), line: LINE, call: CALL, selfId: id, send: sendFrom(id), worker, rekeyDelayMs: REKEY_MS, keepOldMs: KEEP_OLD_MS,
+      onExhausted: () => { exhaustedCalls[id]++; } });
     relay.online.set(id, s);
     return { s, worker };
   };
@@ -78,7 +82,9 @@ async function sessionScenario(creds, pins, revocations) {
       if (relay.inflight === 0 && relay.log.length === n) return;
     }
   };
-  const kid = (key, epoch) => kidFor(devices[key].k.sigPub, epoch);
+  // KIDs carry the sender tag of a device key in one stay (participant id).
+  const stayOf = { A: 'a1', B: 'b1', C: 'c1', M: 'f1' };
+  const kid = (key, epoch, id = stayOf[key]) => kidFor(devices[key].k.sigPub, id, epoch);
   const senderKey = (w, k) => w.log.find((m) => m.type === 'sender-key' && m.kid === k);
   const deliveredTo = (to, from, k) => relay.delivered.find((d) => d.to === to && d.msg.from === from && d.msg.kid === k)?.msg;
 
@@ -271,6 +277,17 @@ async function sessionScenario(creds, pins, revocations) {
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'a1').length, 0, 'A sends no key after its last epoch');
   c.eq(relay.log.slice(mark6).filter((m) => m.from === 'b1').map((m) => m.to), ['a1'], 'B rekeys as usual');
   c.ok(A.s.state().errors.some((e) => /65536 epochs/.test(e)), 'A reports that its epochs are exhausted');
+  c.eq(exhaustedCalls.a1, 1, 'A\'s onExhausted is called once (the page then joins again)');
+  // A's next stay (a new participant id): epoch 0 under another sender tag,
+  // so no KID of the first stay comes back.
+  const A2 = session('a9', 'A');
+  await A2.s.setRoster([entry('a9', 'A')]);
+  await settle([A2]);
+  const a9k = A2.worker.log.find((m) => m.type === 'sender-key');
+  c.ok(a9k && a9k.kid === (await kid('A', 0, 'a9')) && a9k.kid % 65536 === 0 && Math.floor(a9k.kid / 65536) !== Math.floor((await kid('A', 0)) / 65536),
+    'A\'s next stay starts at epoch 0 under another sender tag');
+  relay.online.delete('a9');
+  A2.s.close();
 
   // ---- 7. a revoked member is a forgery (PROTOCOL.md, "Revocation") ----
   // East's signed list names C's device: C, back in B's roster, is a

@@ -62,11 +62,12 @@ async function trustVectors(c, v) {
       if (!(await seedMatches(b64u.decode(d.sig_seed), pub))) return "sig seed and key";
       if (b64u.encode(await T.kemPublicFromSeed(b64u.decode(d.kem_seed))) !== d.kem_key) return "kem key from seed";
       if ((await T.deviceId(pub)) !== d.device_id) return "device id";
-      if ((await T.senderTag(pub)) !== d.sender_tag) return "sender tag";
+      if ((await T.senderTag(pub, d.participant)) !== d.sender_tag) return "sender tag";
+      if ((await T.senderTag(pub, d.rejoin.participant)) !== d.rejoin.sender_tag) return "sender tag of another stay";
     });
     for (const k of d.kids) {
       await c.check(`device ${d.label} kid ${k.epoch}`, async () => {
-        if ((await T.kidFor(pub, k.epoch)) !== k.kid) return `kid ${await T.kidFor(pub, k.epoch)}, want ${k.kid}`;
+        if ((await T.kidFor(pub, d.participant, k.epoch)) !== k.kid) return `kid ${await T.kidFor(pub, d.participant, k.epoch)}, want ${k.kid}`;
         const s = T.splitKid(k.kid);
         if (s.tag !== d.sender_tag || s.epoch !== k.epoch) return "splitKid";
       });
@@ -241,7 +242,7 @@ const steps = {
 
   // Seal this device's base key to a Go device.
   async seal(arg) {
-    const kid = await T.kidFor(me.sigPub, arg.epoch);
+    const kid = await T.kidFor(me.sigPub, "browser", arg.epoch);
     const m = await sealKey({
       senderSigPrivate: me.sigKeyPair.privateKey, senderSigPub: me.sigPub,
       recipientSigPub: b64u.decode(arg.recipientSigPub), recipientKemPub: b64u.decode(arg.recipientKemPub),

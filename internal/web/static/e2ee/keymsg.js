@@ -55,7 +55,8 @@ function bytesOf(v, what) {
 
 /**
  * Seals the sender's base key for kid to one verified member and signs it.
- * kid must carry the sender's own tag: a sender only sends its own keys.
+ * kid must carry the sender's own tag (of its key and senderId): a sender
+ * only sends its own keys, of its current stay.
  * senderId and recipientId are the two participant ids (ours from welcome,
  * theirs from the roster).
  * @param {{senderSigPrivate: CryptoKey, senderSigPub: Uint8Array, recipientSigPub: Uint8Array,
@@ -68,7 +69,7 @@ export async function sealKey({ senderSigPrivate, senderSigPub, recipientSigPub,
   if (senderSigPub?.length !== SIG_KEY_SIZE || recipientSigPub?.length !== SIG_KEY_SIZE) throw new Error("signing keys must be 32 bytes");
   if (recipientKemPub?.length !== KEM_KEY_SIZE) throw new Error("kem key must be 1216 bytes");
   const k = splitKid(kid);
-  if (!k || k.tag !== (await senderTag(senderSigPub))) throw new Error("kid is not the sender's");
+  if (!k || k.tag !== (await senderTag(senderSigPub, senderId))) throw new Error("kid is not the sender's");
   const recipientPublicKey = await suite.kem.deserializePublicKey(recipientKemPub);
   const sender = await suite.createSenderContext({ recipientPublicKey, info: keyInfo(senderSigPub, recipientSigPub, kid, line, call) });
   const ct = new Uint8Array(await sender.seal(baseKey)); // empty aad
@@ -99,7 +100,7 @@ export async function openKey({ recipientKemSeed, recipientSigPub, senderSigPub,
   if (senderSigPub?.length !== SIG_KEY_SIZE || recipientSigPub?.length !== SIG_KEY_SIZE || recipientKemSeed?.length !== SEED_SIZE) {
     throw new KeyMessageError("malformed", "key sizes");
   }
-  if (k.tag !== (await senderTag(senderSigPub))) throw new KeyMessageError("wrong_sender", "kid names another sender");
+  if (k.tag !== (await senderTag(senderSigPub, senderId))) throw new KeyMessageError("wrong_sender", "kid names another sender, or another stay of this one");
   const signed = keySigned(recipientSigPub, kid, senderId, recipientId, sealedBytes);
   let good = false;
   try {

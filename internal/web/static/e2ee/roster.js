@@ -59,7 +59,7 @@ export async function checkCredential(p, pins, now) {
       sigKey,
       kemKey: bytes(v.kemKey),
       keyHex: hex(sigKey),
-      tag: await senderTag(sigKey),
+      tag: await senderTag(sigKey, typeof p?.id === 'string' ? p.id : ''), // of this key in this stay
       expires: Number(v.expires),
     },
   };
@@ -88,7 +88,7 @@ export async function checkRoster(participants, { selfId, sigPub }, pins, now, r
   /** @type {Map<string, string|null>} sig_key hex → participant id */
   const byKey = new Map([[ownHex, selfId]]);
   /** @type {Map<number, string|null>} sender tag → participant id */
-  const byTag = new Map([[await senderTag(sigPub), selfId]]);
+  const byTag = new Map([[await senderTag(sigPub, selfId ?? ''), selfId]]);
   /** @type {Set<string>} */
   const ids = new Set();
   return participants.map((p, i) => {

@@ -2,7 +2,11 @@
 // The API session proof (docs/API.md, "Authentication"), the twin of Go's
 // internal/trust/session.go:
 //
-//   proof = Ed25519(sig_key, "hotline-api-session-v1\0" || nonce || str16(line))
+//   proof = Ed25519(sig_key, "hotline-api-session-v2\0" || nonce || str16(server) || str16(line))
+//
+// server is the host[:port] the page reaches the API by (URL.host, in lower
+// case, as for the join proof), so a proof made for one server opens no
+// session on another that relayed its challenge.
 //
 // Its own context label keeps it apart from the join proof
 // ("hotline-join-v3\0"): a proof made to open an API session never joins a
@@ -12,28 +16,31 @@
 import * as b64u from './b64u.js';
 import { NONCE_SIZE, concat, str16 } from './trust.js';
 
-const LABEL_SESSION = 'hotline-api-session-v1\0';
+const LABEL_SESSION = 'hotline-api-session-v2\0';
 
 /**
- * The signed bytes: label || nonce || str16(line).
+ * The signed bytes: label || nonce || str16(server) || str16(line).
  * @param {Uint8Array} nonce the server's 32-byte challenge
+ * @param {string} server the API's host[:port] (URL.host)
  * @param {string} line
  * @returns {Uint8Array}
  */
-export function sessionMessage(nonce, line) {
+export function sessionMessage(nonce, server, line) {
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_SIZE) throw new Error('nonce must be 32 bytes');
-  return concat(new TextEncoder().encode(LABEL_SESSION), nonce, str16(line));
+  if (typeof server !== 'string' || !server) throw new Error('no server name');
+  return concat(new TextEncoder().encode(LABEL_SESSION), nonce, str16(server.toLowerCase()), str16(line));
 }
 
 /**
  * Signs a session challenge with the device's (non-extractable) key.
  * @param {CryptoKey} sigPrivate Ed25519 private key
  * @param {Uint8Array} nonce
+ * @param {string} server the API's host[:port] (URL.host)
  * @param {string} line
  * @returns {Promise<string>} the proof, b64u
  */
-export async function sessionProof(sigPrivate, nonce, line) {
-  const sig = await crypto.subtle.sign({ name: 'Ed25519' }, sigPrivate, sessionMessage(nonce, line));
+export async function sessionProof(sigPrivate, nonce, server, line) {
+  const sig = await crypto.subtle.sign({ name: 'Ed25519' }, sigPrivate, sessionMessage(nonce, server, line));
   return b64u.encode(new Uint8Array(sig));
 }
 

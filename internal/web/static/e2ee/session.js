@@ -78,9 +78,12 @@ export class E2EESession {
    * @param {() => number} [o.now] Unix seconds, for credential validity
    * @param {number} [o.rekeyDelayMs] how long after sending a new key we start encrypting with it
    * @param {number} [o.keepOldMs] how long a sender's previous key stays usable after a newer one arrives
-   * @param {number} [o.firstEpoch] the epoch of our first key: past those of our earlier sessions when we rejoin, so that a KID is never used twice
+   * @param {number} [o.maxEpoch] our last epoch (65535, all a KID holds; tests lower it)
+   * @param {() => void} [o.onExhausted] called once when a rekey is due after
+   *   maxEpoch: our sender has stopped; the page leaves and joins again, and
+   *   the new stay's participant id gives a new sender tag, epochs afresh
    */
-  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, firstEpoch = 0 }) {
+  constructor({ identity, line, call, selfId, send, worker, now = () => Math.floor(Date.now() / 1000), rekeyDelayMs = 500, keepOldMs = 2000, maxEpoch = EPOCHS - 1, onExhausted = () => {} }) {
     this.identity = identity;
     this.line = line;
     this.call = call;
@@ -90,7 +93,8 @@ export class E2EESession {
     this.now = now;
     this.rekeyDelayMs = rekeyDelayMs;
     this.keepOldMs = keepOldMs;
-    this.firstEpoch = Number.isInteger(firstEpoch) && firstEpoch >= 0 && firstEpoch < EPOCHS ? firstEpoch : 0;
+    this.maxEpoch = Number.isInteger(maxEpoch) && maxEpoch >= 0 && maxEpoch < EPOCHS ? maxEpoch : EPOCHS - 1;
+    this.onExhausted = onExhausted;
 
     /** @type {Map<string, Member>} verified members other than us, by participant id */
     this.members = new Map();
@@ -113,13 +117,13 @@ export class E2EESession {
     this.errors = [];
     this.closed = false;
     this.ownHex = hex(identity.sigPub);
-    /** @type {number|null} our sender tag, known after the first roster */
+    /** @type {number|null} our sender tag (of our key and selfId), known after the first roster */
     this.ownTag = null;
     /** @type {{side: string, roles: string[], deviceId: string, expires: number}|null} what our own roster entry's credential says */
     this.selfInfo = null;
     /** our roster entry says we are in the call (not the lobby or bench) and our roles receive media */
     this.selfIn = false;
-    /** epoch 65535 is over: our sender has stopped for good */
+    /** maxEpoch (65535) is over: our sender has stopped for good in this stay */
     this.exhausted = false;
     /** a rekey failed: our sender has stopped until a fresh key is in place */
     this.stalled = false;
@@ -248,6 +252,8 @@ export class E2EESession {
       segment: this.segment.segment,
       segmentBy: this.segment.by,
       segmentError: this.segmentError,
+      /** the verified marker's seq (0: none yet) and time (Unix ms; 0: none) */
+      segmentSeq: this.segment.seq, segmentAt: this.segment.marker?.at ?? 0,
       rejected: { ...this.rejected },
       keysSent: this.keysSent,
       errors: [...this.errors],
@@ -299,7 +305,7 @@ export class E2EESession {
 
   /** @param {RosterEntry[]} participants @param {string} segment @param {{body: string, sig: string}[]} revocations */
   async #setRoster(participants, segment, revocations) {
-    this.ownTag ??= await senderTag(this.identity.sigPub);
+    this.ownTag ??= await senderTag(this.identity.sigPub, this.selfId);
     // PROTOCOL.md "Revocation": each list verified against our pins; an
     // older one is refused and the held one stays in force, even in a
     // roster that leaves it out.
@@ -390,7 +396,7 @@ export class E2EESession {
     for (const id of this.sentTo.keys()) if (!verified.has(id)) this.sentTo.delete(id);
 
     if (!this.key) {
-      await this.#newKey(this.firstEpoch, 0);
+      await this.#newKey(0, 0);
     } else if (departed > 0 || this.stalled) {
       try {
         await this.#newKey(this.key.epoch + 1, Date.now() + this.rekeyDelayMs);
@@ -434,14 +440,18 @@ export class E2EESession {
    * @param {number} at ms since the Unix epoch
    */
   async #newKey(epoch, at) {
-    if (epoch >= EPOCHS) {
+    if (epoch > this.maxEpoch) {
       // No epoch follows 65535, and none wraps to a KID already used: stop
-      // sending for good (PROTOCOL.md, "Key messages").
-      this.exhausted = true;
-      this.worker.postMessage({ type: 'sender-stop' });
-      throw new Error('this session has used all 65536 epochs; leave and rejoin');
+      // sending for good in this stay, and have the page join again: a new
+      // participant id, a new sender tag, epochs afresh (PROTOCOL.md, "Epochs").
+      if (!this.exhausted) {
+        this.exhausted = true;
+        this.worker.postMessage({ type: 'sender-stop' });
+        this.onExhausted();
+      }
+      throw new Error(`this stay has used all ${this.maxEpoch + 1} epochs; joining again`);
     }
-    const kid = await kidFor(this.identity.sigPub, epoch);
+    const kid = await kidFor(this.identity.sigPub, this.selfId, epoch);
     const baseKey = crypto.getRandomValues(new Uint8Array(16));
     this.key = { kid, epoch, baseKey };
     this.worker.postMessage(at ? { type: 'sender-key', kid, baseKey, at } : { type: 'sender-key', kid, baseKey });

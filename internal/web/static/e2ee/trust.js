@@ -19,6 +19,7 @@ const LABEL_AUTHORITY = "hotline-authority-v1\0";
 const LABEL_ENROLMENT = "hotline-enrolment-v1\0";
 const LABEL_CREDENTIAL = "hotline-credential-v1\0";
 const LABEL_JOIN = "hotline-join-v3\0";
+const LABEL_SENDER_TAG = "hotline-sender-tag-v1\0";
 
 export const SIG_KEY_SIZE = 32;
 export const SIGNATURE_SIZE = 64;
@@ -137,16 +138,32 @@ export async function deviceId(sigPub) {
   return hex((await sha256(sigPub)).subarray(0, 8));
 }
 
-/** Sender tag: first 4 bytes of SHA-256(sig_key) as a big-endian u32. */
-export async function senderTag(sigPub) {
-  const h = await sha256(sigPub);
+/**
+ * Sender tag: the first 4 bytes, as a big-endian u32, of
+ * SHA-256("hotline-sender-tag-v1\0" || sig_key || str16(participant id)):
+ * of the device and of this stay in the call, so every join has its own
+ * 65,536 epochs (Go: trust.SenderTag).
+ * @param {Uint8Array} sigPub @param {string} participant the stay's participant id
+ */
+export async function senderTag(sigPub, participant) {
+  const id = utf8.encode(String(participant ?? ''));
+  const h = await sha256(concat(utf8.encode(LABEL_SENDER_TAG), sigPub, str16Bytes(id.subarray(0, 0xffff))));
   return new DataView(h.buffer).getUint32(0);
 }
 
-/** KID = sender_tag << 16 | epoch (a number below 2^48). */
-export async function kidFor(sigPub, epoch) {
+/** str16 of bytes already encoded: 2-byte big-endian length, then them. @param {Uint8Array} b */
+function str16Bytes(b) {
+  const out = new Uint8Array(2 + b.length);
+  out[0] = b.length >> 8;
+  out[1] = b.length & 0xff;
+  out.set(b, 2);
+  return out;
+}
+
+/** KID = sender_tag << 16 | epoch (a number below 2^48), for one stay. */
+export async function kidFor(sigPub, participant, epoch) {
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffff) throw new Error("epoch out of range");
-  return (await senderTag(sigPub)) * 65536 + epoch;
+  return (await senderTag(sigPub, participant)) * 65536 + epoch;
 }
 
 /** Splits a KID; null when it is not an integer in 0..2^48-1. */
