@@ -115,12 +115,14 @@ func newHandler() *handler {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		h.assets[name] = &asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		h.assets[name] = newAsset(body, ct)
 		return nil
 	})
 	if err != nil {
 		panic(err)
+	}
+	if bypassBuild {
+		h.assets[buildJS] = newAsset([]byte(bypassBuildJS), contentTypes[".js"])
 	}
 	h.index = h.assets["index.html"]
 	if h.index == nil {
@@ -128,6 +130,18 @@ func newHandler() *handler {
 	}
 	return h
 }
+
+func newAsset(body []byte, ct string) *asset {
+	sum := sha256.Sum256(body)
+	return &asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// buildJS is the asset that tells the web client what this build allows;
+// bypassBuildJS replaces it in a binary built with -tags e2eebypass.
+const (
+	buildJS       = "e2ee/build.js"
+	bypassBuildJS = "// Built with -tags e2eebypass: for measurement only (docs/PERFORMANCE.md).\nexport const BYPASS_BUILD = true;\n"
+)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

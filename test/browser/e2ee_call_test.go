@@ -37,6 +37,18 @@ type frameCounts struct {
 	Dropped   map[string]int64            `json:"dropped"`
 	Decrypted map[string]map[string]int64 `json:"decrypted"`
 	Failed    map[string]int64            `json:"failed"`
+	Bypass    bool                        `json:"bypass"`   // frames pass without SFrame (a bypass build only)
+	Bypassed  int64                       `json:"bypassed"` // frames passed through so
+	Latency   map[string]frameLatency     `json:"latency"`  // "send", "recv"
+}
+
+// frameLatency: time frames spent in the media worker (worker.js stats).
+type frameLatency struct {
+	N       int64   `json:"n"`
+	SumMs   float64 `json:"sumMs"`
+	MaxMs   float64 `json:"maxMs"`
+	Over1ms int64   `json:"over1ms"`
+	Over5ms int64   `json:"over5ms"`
 }
 
 func (b *browser) frames() frameCounts {

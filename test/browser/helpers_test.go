@@ -30,13 +30,13 @@ const waitTimeout = servertest.Patience
 // startServer runs a hotline server on loopback for the test's lifetime,
 // with the demo line provisioned as `hotline demo` does: browsers enrol
 // through its links (see browser.enrol), native endpoints with enrolDevice.
-func startServer(t *testing.T) *servertest.Server {
+func startServer(t testing.TB) *servertest.Server {
 	t.Helper()
 	return startServerWith(t, server.Config{})
 }
 
 // startServerWith is startServer with settings.
-func startServerWith(t *testing.T, cfg server.Config) *servertest.Server {
+func startServerWith(t testing.TB, cfg server.Config) *servertest.Server {
 	t.Helper()
 	tier.Browser(t)
 	srv := servertest.Start(t, cfg, testLogger(t))
@@ -48,7 +48,7 @@ func startServerWith(t *testing.T, cfg server.Config) *servertest.Server {
 // demos maps a test server's base URL to it.
 var demos sync.Map
 
-func demoOf(t *testing.T, base string) *servertest.Server {
+func demoOf(t testing.TB, base string) *servertest.Server {
 	t.Helper()
 	v, ok := demos.Load(base)
 	if !ok {
@@ -97,7 +97,7 @@ func (b *browser) enrolWithLink(link string) {
 
 // testLogger logs warnings and errors to the test output, and drops them
 // once the test is over (a late goroutine must not write to a finished T).
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	w := &guardedWriter{w: t.Output()}
 	t.Cleanup(func() { w.done.Store(true) }) // registered first, so it runs last
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -121,7 +121,7 @@ func (g *guardedWriter) Write(p []byte) (int, error) {
 // browser is one Chromium with one tab, and everything the page wrote to
 // its console.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	ctx  context.Context
 
@@ -134,7 +134,7 @@ type browser struct {
 
 // newBrowser starts a headless Chromium with a fresh profile, a fake camera
 // and microphone, and the window size given. It is closed at test end.
-func newBrowser(t *testing.T, name string, width, height int) *browser {
+func newBrowser(t testing.TB, name string, width, height int) *browser {
 	t.Helper()
 	return launch(t, name, width, height, 1)
 }
@@ -142,7 +142,7 @@ func newBrowser(t *testing.T, name string, width, height int) *browser {
 // launch is newBrowser with a choice of how many fake cameras the browser
 // has; more than one is for tests of camera switching.
 // Extra options (a certificate to accept, for one) follow the usual flags.
-func launch(t *testing.T, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
+func launch(t testing.TB, name string, width, height, cameras int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	tier.Browser(t)
 	var fakeDevices any = true

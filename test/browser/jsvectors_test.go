@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -18,12 +19,16 @@ import (
 // /testdata/ and the harness modules of test/browser/harness under /harness/.
 // Tests of the browser's crypto code run there: the code under test is the
 // embedded copy, byte for byte what the binary serves.
-func jsHarness(t *testing.T) (*browser, string) {
+func jsHarness(t testing.TB) (*browser, string) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/static/", web.Handler())
 	mux.Handle("/testdata/", http.StripPrefix("/testdata/", http.FileServer(http.Dir("../../testdata"))))
 	mux.Handle("/harness/", http.StripPrefix("/harness/", http.FileServer(http.Dir("harness"))))
+	if dir := os.Getenv("HOTLINE_NOBLE"); dir != "" {
+		// @noble/ciphers unpacked, for BenchmarkSFrameWorker's comparison only.
+		mux.Handle("/noble/", http.StripPrefix("/noble/", http.FileServer(http.Dir(dir))))
+	}
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	b := newBrowser(t, "vectors", 800, 600)
@@ -40,7 +45,7 @@ type JSResult struct {
 
 // runJSModule imports a module on the harness page and awaits run(arg);
 // arg is passed as JSON. A thrown error fails the test.
-func runJSModule(t *testing.T, b *browser, module string, arg any) JSResult {
+func runJSModule(t testing.TB, b *browser, module string, arg any) JSResult {
 	t.Helper()
 	a, err := json.Marshal(arg)
 	if err != nil {

@@ -5,6 +5,7 @@
 // session (the server restarted, the socket broke) throws both away and
 // joins again with new ones (PROTOCOL.md, "Reconnecting").
 
+import { BYPASS_BUILD } from './e2ee/build.js';
 import { FramePipe, framesPath } from './e2ee/frames.js';
 import { Session } from './protocol.js';
 
@@ -38,6 +39,12 @@ export function openConnection(onerror) {
   worker.addEventListener('message', (ev) => {
     if (ev.data?.type === 'error') onerror(`media worker: ${ev.data.message}`);
   });
+  // Only a binary built with -tags e2eebypass, on a page opened with
+  // ?e2ee=bypass: frames pass the worker unencrypted, for A/B measurement
+  // (docs/PERFORMANCE.md). Any other build ignores the parameter.
+  if (BYPASS_BUILD && new URLSearchParams(location.search).get('e2ee') === 'bypass') {
+    worker.postMessage({ type: 'bypass' });
+  }
   const frames = new FramePipe(worker, framesPath(), onerror);
   const session = new Session({ frames });
   return { worker, frames, session };

@@ -124,14 +124,31 @@ function putBE(out, off, v, n) {
 export function encodeHeader(kid, ctr) {
   checkUint(kid, "KID");
   checkUint(ctr, "CTR");
+  const out = new Uint8Array(headerLen(kid, ctr));
+  writeHeader(out, 0, kid, ctr);
+  return out;
+}
+
+/** @param {number} kid @param {number} ctr */
+function headerLen(kid, ctr) {
+  return 1 + extLen(kid) + extLen(ctr);
+}
+
+/**
+ * encodeHeader into out[off..], for checked kid and ctr; returns its length.
+ * @param {Uint8Array} out
+ * @param {number} off
+ * @param {number} kid
+ * @param {number} ctr
+ */
+function writeHeader(out, off, kid, ctr) {
   const kn = extLen(kid), cn = extLen(ctr);
-  const out = new Uint8Array(1 + kn + cn);
   const k = kn === 0 ? kid << 4 : 0x80 | ((kn - 1) << 4);
   const c = cn === 0 ? ctr : 0x08 | (cn - 1);
-  out[0] = k | c;
-  putBE(out, 1, kid, kn);
-  putBE(out, 1 + kn, ctr, cn);
-  return out;
+  out[off] = k | c;
+  putBE(out, off + 1, kid, kn);
+  putBE(out, off + 1 + kn, ctr, cn);
+  return 1 + kn + cn;
 }
 
 /**
@@ -186,7 +203,16 @@ function label(prefix, kid) {
  * @property {number} kid
  * @property {CryptoKey} key AES-128-GCM, not extractable
  * @property {Uint8Array} salt 12 bytes
+ * @property {Uint8Array} iv scratch for the nonce of each frame
+ * @property {Uint8Array} aad scratch for each frame's AAD (header || clear)
  */
+
+// The per-frame nonce and AAD are written into the key's scratch buffers
+// rather than fresh ones: WebCrypto copies its parameters when encrypt() or
+// decrypt() is called ("normalize an algorithm" takes a copy of each
+// BufferSource member), so frames still in flight are not disturbed. The
+// longest AAD is a 17-byte header and a 10-byte clear prefix.
+const AAD_SCRATCH = 32;
 
 /**
  * Derives the key and salt of kid from its base key (RFC 9605 §4.4.2):
@@ -215,7 +241,7 @@ export async function deriveKey(kid, baseKey) {
     crypto.subtle.deriveKey(hkdf("SFrame 1.0 Secret key "), ikm, { name: "AES-GCM", length: NK * 8 }, false, ["encrypt", "decrypt"]),
     crypto.subtle.deriveBits(hkdf("SFrame 1.0 Secret salt "), ikm, NN * 8),
   ]);
-  return { kid, key, salt: new Uint8Array(saltBits) };
+  return { kid, key, salt: new Uint8Array(saltBits), iv: new Uint8Array(NN), aad: new Uint8Array(AAD_SCRATCH) };
 }
 
 /**
@@ -224,24 +250,27 @@ export async function deriveKey(kid, baseKey) {
  * @param {Uint8Array} salt
  * @param {number} ctr
  */
-function nonce(salt, ctr) {
-  const n = salt.slice();
-  const v = new DataView(n.buffer);
-  v.setUint32(4, v.getUint32(4) ^ Math.floor(ctr / TWO32));
-  v.setUint32(8, v.getUint32(8) ^ (ctr >>> 0));
-  return n;
+function nonce(salt, ctr, out = salt.slice()) {
+  out.set(salt);
+  const hi = Math.floor(ctr / TWO32), lo = ctr >>> 0;
+  for (let i = 0; i < 4; i++) {
+    out[4 + i] ^= hi >>> (24 - 8 * i);
+    out[8 + i] ^= lo >>> (24 - 8 * i);
+  }
+  return out;
 }
 
-/** @param {Uint8Array[]} parts */
-function concat(...parts) {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
+/**
+ * header || metadata, in k's scratch when it fits.
+ * @param {SFrameKey} k
+ * @param {Uint8Array} header
+ * @param {Uint8Array} metadata
+ */
+function aadOf(k, header, metadata) {
+  const n = header.length + metadata.length;
+  const out = n <= k.aad.length ? k.aad.subarray(0, n) : new Uint8Array(n);
+  out.set(header);
+  out.set(metadata, header.length);
   return out;
 }
 
@@ -256,11 +285,28 @@ function concat(...parts) {
  * @returns {Promise<Uint8Array>}
  */
 export async function seal(k, ctr, metadata, plaintext) {
-  const header = encodeHeader(k.kid, ctr);
+  const out = new Uint8Array(headerLen(k.kid, ctr) + plaintext.length + NT);
+  await sealInto(k, ctr, metadata, plaintext, out, 0);
+  return out;
+}
+
+/**
+ * seal, written at out[off..] (which has room for header, ciphertext and
+ * tag): the one copy of a frame's bytes on the way out. The header is in
+ * place before the first await.
+ * @param {SFrameKey} k
+ * @param {number} ctr
+ * @param {Uint8Array} metadata
+ * @param {Uint8Array} plaintext
+ * @param {Uint8Array} out
+ * @param {number} off
+ */
+async function sealInto(k, ctr, metadata, plaintext, out, off) {
+  const hl = writeHeader(out, off, k.kid, ctr);
   const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce(k.salt, ctr), additionalData: concat(header, metadata), tagLength: NT * 8 },
+    { name: "AES-GCM", iv: nonce(k.salt, ctr, k.iv), additionalData: aadOf(k, out.subarray(off, off + hl), metadata), tagLength: NT * 8 },
     k.key, plaintext);
-  return concat(header, new Uint8Array(ct));
+  out.set(new Uint8Array(ct), off + hl);
 }
 
 /**
@@ -275,8 +321,8 @@ export async function seal(k, ctr, metadata, plaintext) {
 export async function open(k, sframe, metadata) {
   const h = parseHeader(sframe, 0);
   if (h.kid !== k.kid) throw new SFrameError("unknown_kid", `frame has KID ${h.kid}, key is for ${k.kid}`, h.kid);
-  const data = await openAt(k, sframe.subarray(0, h.length), sframe.subarray(h.length), metadata, h.ctr);
-  return { ctr: h.ctr, data };
+  const pt = await openAt(k, sframe.subarray(0, h.length), sframe.subarray(h.length), metadata, h.ctr);
+  return { ctr: h.ctr, data: new Uint8Array(pt) };
 }
 
 /**
@@ -286,15 +332,14 @@ export async function open(k, sframe, metadata) {
  * @param {Uint8Array} metadata
  * @param {number} ctr
  */
-async function openAt(k, header, ciphertext, metadata, ctr) {
+async function openAt(k, header, ciphertext, metadata, ctr) { // → the plaintext's buffer
   if (ciphertext.length < NT) {
     throw new SFrameError("malformed", `${ciphertext.length} bytes after the header, shorter than a tag`);
   }
   try {
-    const pt = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: nonce(k.salt, ctr), additionalData: concat(header, metadata), tagLength: NT * 8 },
+    return await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce(k.salt, ctr, k.iv), additionalData: aadOf(k, header, metadata), tagLength: NT * 8 },
       k.key, ciphertext);
-    return new Uint8Array(pt);
   } catch {
     // WebCrypto's OperationError: the tag does not verify.
     throw new SFrameError("auth", `authentication failed (KID ${k.kid}, CTR ${ctr})`, k.kid);
@@ -374,20 +419,40 @@ export class SFrameSender {
     if (ctr === MAX) this.#exhausted = true;
     else this.#next = ctr + 1;
     const clear = frame.subarray(0, c);
-    return concat(clear, await seal(k, ctr, clear, frame.subarray(c)));
+    // One buffer for the whole output, filled as it goes: clear, then
+    // header and ciphertext straight after it.
+    const out = new Uint8Array(c + headerLen(k.kid, ctr) + frame.length - c + NT);
+    out.set(clear);
+    await sealInto(k, ctr, clear, frame.subarray(c), out, c);
+    return out;
   }
 }
 
 /**
  * Anti-replay state of one KID: the highest CTR accepted and which of the
  * REPLAY_WINDOW CTRs ending at it were accepted (RFC 3711 §3.3.2's sliding
- * window over the SFrame CTR, as RFC 9605 §9.3 suggests). Bit i of `bits`
- * stands for CTR top - i.
+ * window over the SFrame CTR, as RFC 9605 §9.3 suggests). The window is a
+ * ring of REPLAY_WINDOW bits: CTR x is bit x mod REPLAY_WINDOW, valid for
+ * top - REPLAY_WINDOW < x <= top; moving top forward clears the bits it
+ * passes. No allocation per frame.
  */
 class ReplayWindow {
   started = false;
   top = 0;
-  bits = 0n;
+  bits = new Uint32Array(REPLAY_WINDOW / 32);
+
+  /** @param {number} x */
+  #has(x) {
+    const i = x % REPLAY_WINDOW;
+    return (this.bits[i >>> 5] & (1 << (i & 31))) !== 0;
+  }
+
+  /** @param {number} x @param {boolean} on */
+  #set(x, on) {
+    const i = x % REPLAY_WINDOW;
+    if (on) this.bits[i >>> 5] |= 1 << (i & 31);
+    else this.bits[i >>> 5] &= ~(1 << (i & 31));
+  }
 
   /**
    * Records ctr as seen, or returns why it must be refused.
@@ -395,22 +460,18 @@ class ReplayWindow {
    * @returns {string|null}
    */
   accept(ctr) {
-    const mask = (1n << BigInt(REPLAY_WINDOW)) - 1n;
-    if (!this.started) {
+    if (!this.started || ctr - this.top >= REPLAY_WINDOW) {
       this.started = true;
+      this.bits.fill(0);
       this.top = ctr;
-      this.bits = 1n;
     } else if (ctr > this.top) {
-      const s = ctr - this.top;
-      this.bits = s >= REPLAY_WINDOW ? 1n : ((this.bits << BigInt(s)) & mask) | 1n;
+      for (let x = this.top + 1; x < ctr; x++) this.#set(x, false);
       this.top = ctr;
     } else {
-      const d = this.top - ctr;
-      if (d >= REPLAY_WINDOW) return `CTR ${ctr} is older than the window (highest ${this.top})`;
-      const bit = 1n << BigInt(d);
-      if (this.bits & bit) return `CTR ${ctr} already seen`;
-      this.bits |= bit;
+      if (this.top - ctr >= REPLAY_WINDOW) return `CTR ${ctr} is older than the window (highest ${this.top})`;
+      if (this.#has(ctr)) return `CTR ${ctr} already seen`;
     }
+    this.#set(ctr, true);
     return null;
   }
 }
@@ -512,7 +573,10 @@ export class SFrameReceiver {
       // Authentic. Check and move the window in one synchronous step.
       const why = e.win.accept(h.ctr);
       if (why) throw new SFrameError("replay", `replayed frame (KID ${h.kid}): ${why}`, h.kid);
-      return { kid: h.kid, ctr: h.ctr, data: concat(clear, pt) };
+      const data = new Uint8Array(c + pt.byteLength);
+      data.set(clear);
+      data.set(new Uint8Array(pt), c);
+      return { kid: h.kid, ctr: h.ctr, data };
     }
     throw fail ?? new SFrameError("malformed", `${frame.length} bytes`);
   }

@@ -52,8 +52,13 @@
 //                                               decrypted, failed, seen, senderKid, receiverKids}
 //                                            (seen: frames that reached each
 //                                            named stream, from either form)
+//   {type: 'bypass'}                         pass frames through without
+//                                            SFrame, for A/B measurement; refused
+//                                            unless BYPASS_BUILD (build.js: only a
+//                                            binary built with -tags e2eebypass)
 // and the worker posts {type: 'error', message} when a message is refused.
 
+import { BYPASS_BUILD } from './build.js';
 import { SFrameReceiver, SFrameSender, clearBytes, parseHeader } from './sframe.js';
 
 /** @typedef {'audio'|'video'} Kind */
@@ -92,6 +97,9 @@ const receiverKids = new Set();
  */
 let senderTags = new Map();
 
+/** Frames pass through without SFrame: only ever true in a bypass build. */
+let bypass = false;
+
 const stats = {
   /** frames encrypted and passed on, by kind */
   sent: { audio: 0, video: 0 },
@@ -103,7 +111,20 @@ const stats = {
   failed: { auth: 0, replay: 0, unknown_kid: 0, malformed: 0, wrong_sender: 0 },
   /** @type {Record<string, number>} frames that reached each named stream's transform, whatever became of them */
   seen: {},
+  /** frames passed through without SFrame (a bypass build's 'bypass' only) */
+  bypassed: 0,
+  /**
+   * Time each frame spent in this worker, from its transform's call to its
+   * enqueue (crypto, and waiting for the stream's earlier frames), by
+   * direction: count, sum and maximum in ms, and how many took over 1 and
+   * over 5 ms.
+   */
+  latency: { send: newLatency(), recv: newLatency() },
 };
+
+function newLatency() {
+  return { n: 0, sumMs: 0, maxMs: 0, over1ms: 0, over5ms: 0 };
+}
 
 // Key messages are applied strictly in order: importing a key is
 // asynchronous, and a remove-key must not overtake the add it follows.
@@ -187,9 +208,14 @@ async function handle(msg) {
       stats.decrypted[msg.participant] ??= { audio: 0, video: 0 };
       return;
     }
+    case 'bypass':
+      if (!BYPASS_BUILD) throw new Error('this build has no E2EE bypass');
+      bypass = true;
+      return;
     case 'stats':
       self.postMessage({
         type: 'stats',
+        bypass,
         ...(msg.id !== undefined ? { id: msg.id } : {}),
         ...structuredClone(stats),
         senderKid: currentSender()?.kid ?? null,
@@ -263,15 +289,45 @@ function named(options) {
  */
 function attach(readable, writable, o) {
   const kind = o.kind === 'audio' ? 'audio' : 'video';
-  const inner = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const work = o.direction === 'send' ? encryptFrame(kind) : decryptFrame(kind, o);
+  const lat = o.direction === 'send' ? stats.latency.send : stats.latency.recv;
   const name = o.stream;
-  /** @type {(frame: any, out: TransformStreamDefaultController) => Promise<void>} */
-  const transform = name === undefined ? inner : (frame, out) => {
-    stats.seen[name]++;
-    return inner(frame, out);
+  // Each frame's crypto starts as soon as the frame arrives, without
+  // waiting for the previous frame's (WebCrypto runs off this thread), but
+  // frames leave in the order they came: each enqueue waits for the one
+  // before it on this stream. The transform itself returns at once, so a
+  // slow frame delays only the frames behind it, by no more than its own
+  // delay.
+  /** @type {Promise<unknown>} */
+  let tail = Promise.resolve();
+  /** @type {TransformStreamDefaultController|null} */
+  let out = null;
+  /** @param {number} t0 @returns {(f: any) => void} */
+  const emit = (t0) => (f) => {
+    if (!f || !out) return;
+    const ms = performance.now() - t0;
+    lat.n++;
+    lat.sumMs += ms;
+    if (ms > lat.maxMs) lat.maxMs = ms;
+    if (ms > 1) lat.over1ms++;
+    if (ms > 5) lat.over5ms++;
+    try {
+      out.enqueue(f);
+    } catch {
+      out = null; // the stream closed: the frames behind go nowhere
+    }
+  };
+  /** @param {any} frame @param {TransformStreamDefaultController} c */
+  const transform = (frame, c) => {
+    out = c;
+    if (name !== undefined) stats.seen[name]++;
+    const t0 = performance.now();
+    const done = work(frame);
+    tail = tail.then(() => done).then(emit(t0), () => {});
   };
   readable
-    .pipeThrough(new TransformStream({ transform }))
+    // flush: a closing stream first lets the frames under way out.
+    .pipeThrough(new TransformStream({ transform, flush: () => tail.then(() => {}) }))
     .pipeTo(writable)
     .catch(() => {
       // The track ended or the transform was replaced: nothing to do.
@@ -279,29 +335,40 @@ function attach(readable, writable, o) {
 }
 
 /**
+ * A frame passed through untouched, in a bypass build with bypass on.
+ * @param {any} frame @param {Kind} kind @param {Record<Kind, number>} count
+ */
+function passed(frame, kind, count) {
+  stats.bypassed++;
+  count[kind]++;
+  return frame;
+}
+
+/**
  * @param {Kind} kind
- * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ * @returns {(frame: any) => Promise<any>} the frame to pass on, or null
  */
 function encryptFrame(kind) {
-  return async (frame, out) => {
+  return async (frame) => {
+    if (bypass) return passed(frame, kind, stats.sent);
     const s = currentSender();
     const data = new Uint8Array(frame.data);
     if (!s || data.length === 0) {
       // No key yet: the frame is dropped, never sent in clear. (An empty
       // frame carries nothing and would not survive SFrame either.)
       stats.dropped[kind]++;
-      return;
+      return null;
     }
     let enc;
     try {
       enc = await s.encrypt(kind, data);
     } catch {
       stats.dropped[kind]++;
-      return;
+      return null;
     }
     frame.data = toBuffer(enc);
     stats.sent[kind]++;
-    out.enqueue(frame);
+    return frame;
   };
 }
 
@@ -312,12 +379,13 @@ function encryptFrame(kind) {
  *   this track must carry; if not given, the participant's tag from
  *   'sender-tags'; with neither a tag nor a participant, any key the worker
  *   holds is accepted
- * @returns {(frame: any, out: TransformStreamDefaultController) => Promise<void>}
+ * @returns {(frame: any) => Promise<any>} the frame to pass on, or null
  */
 function decryptFrame(kind, o) {
   stats.decrypted[o.participant ?? ''] ??= { audio: 0, video: 0 }; // counted from zero, visible at once
-  return async (frame, out) => {
+  return async (frame) => {
     const { participant, senderTag } = o;
+    if (bypass) return passed(frame, kind, stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 });
     const data = new Uint8Array(frame.data);
     const expected = senderTag ?? (participant === undefined ? undefined : senderTags.get(participant) ?? -1);
     if (expected !== undefined) {
@@ -326,7 +394,7 @@ function decryptFrame(kind, o) {
       const why = headerFrom(kind, data, expected);
       if (why) {
         stats.failed[why]++;
-        return;
+        return null;
       }
     }
     let plain;
@@ -337,15 +405,15 @@ function decryptFrame(kind, o) {
       const why = /** @type {any} */ (err)?.kind;
       if (why === 'auth' || why === 'replay' || why === 'unknown_kid') stats.failed[why]++;
       else stats.failed.malformed++;
-      return;
+      return null;
     }
     if (expected !== undefined && Math.floor(plain.kid / TAG_SHIFT) !== expected) {
       stats.failed.wrong_sender++;
-      return;
+      return null;
     }
     frame.data = toBuffer(plain.data);
     (stats.decrypted[participant ?? ''] ??= { audio: 0, video: 0 })[kind]++;
-    out.enqueue(frame);
+    return frame;
   };
 }
 
