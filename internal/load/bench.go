@@ -182,6 +182,7 @@ func (b *bench) figures(s0, s1 Sample, start, end, fresh []client.Stats, floor f
 		ResidenceP50us:   round(srv.residenceP50us, 1),
 		ResidenceP99us:   round(srv.residenceP99us, 1),
 		ResidenceP999us:  round(srv.residenceP999us, 1),
+		ServerRSSMB:      round(s1.RSSBytes/1e6, 1),
 		JoinP50ms:        round(ms(percentile(joins, 0.50)), 2),
 		JoinP95ms:        round(ms(percentile(joins, 0.95)), 2),
 		OneWayP50ms:      round(ms(ow.Quantile(0.50)), 3),

@@ -24,6 +24,7 @@ type Step struct {
 	ResidenceP50us   float64 `json:"residence_p50_us"`
 	ResidenceP99us   float64 `json:"residence_p99_us"`
 	ResidenceP999us  float64 `json:"residence_p999_us"`
+	ServerRSSMB      float64 `json:"server_rss_mb"` // resident set at the end of the window (0: not reported)
 
 	// Endpoints. Join times are those of the calls this step added.
 	JoinP50ms   float64 `json:"join_p50_ms"`
@@ -93,15 +94,15 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteTable writes one row per step, and the capacity for a ramp.
 func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "calls\tP\tstreams\tfwd pkt/s\tMbit/s\tcpu µs/pkt\t×floor\tcpu %%\tresidence µs p50/p99/p99.9\tone-way ms p50/p99\tjoin ms p50/p95\tloss %%\t\n")
+	fmt.Fprintf(tw, "calls\tP\tstreams\tfwd pkt/s\tMbit/s\tcpu µs/pkt\t×floor\tcpu %%\tRSS MB\tresidence µs p50/p99/p99.9\tone-way ms p50/p99\tjoin ms p50/p95\tloss %%\t\n")
 	for _, s := range r.Steps {
 		mark := ""
 		if r.Ramp && !s.Pass {
 			mark = " (fail)"
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.0f\t%.0f / %.0f / %.0f\t%.2f / %.2f\t%.0f / %.0f\t%.3f%s\t\n",
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.0f\t%.1f\t%.0f / %.0f / %.0f\t%.2f / %.2f\t%.0f / %.0f\t%.3f%s\t\n",
 			s.Calls, s.Participants, s.Streams, s.ForwardedPPS, s.ForwardedMbps, s.CPUMicrosPerPkt, s.CPURatioToFloor,
-			s.ServerCPUPercent, s.ResidenceP50us, s.ResidenceP99us, s.ResidenceP999us, s.OneWayP50ms, s.OneWayP99ms,
+			s.ServerCPUPercent, s.ServerRSSMB, s.ResidenceP50us, s.ResidenceP99us, s.ResidenceP999us, s.OneWayP50ms, s.OneWayP99ms,
 			s.JoinP50ms, s.JoinP95ms, s.LossRatio*100, mark)
 	}
 	if err := tw.Flush(); err != nil {

@@ -39,6 +39,7 @@ var ErrMetrics = errors.New("load: server metrics")
 type Sample struct {
 	At               time.Time // midway through the scrape, on the local clock
 	CPUSeconds       float64   // process_cpu_seconds_total: the whole server process
+	RSSBytes         float64   // process_resident_memory_bytes (0 where the platform has none)
 	ForwardedPackets float64
 	ForwardedBytes   float64
 	Participants     float64
@@ -46,7 +47,6 @@ type Sample struct {
 	Residence        Histogram // seconds
 	// From the standard process and Go collectors; zero when the server
 	// does not export them (the soak requires them, the bench does not).
-	RSSBytes   float64 // process_resident_memory_bytes
 	Goroutines float64 // go_goroutines
 }
 

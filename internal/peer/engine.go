@@ -108,25 +108,10 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 		conn.Close()
 		return nil, fmt.Errorf("peer: codecs: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	// Toward publishers: NACKs for lost packets, receiver reports, and
-	// transport-wide CC feedback so that browsers adapt their bitrate.
-	// Toward subscribers: sender reports. NACKs from subscribers are answered
-	// by internal/sfu from its shared packet cache, not by Pion's per-sender
-	// responder, which would keep one copy of every stream per subscriber.
-	gen, err := nack.NewGeneratorInterceptor()
+	ir, err := interceptors(me)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("peer: nack: %w", err)
-	}
-	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("peer: rtcp reports: %w", err)
-	}
-	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("peer: twcc: %w", err)
+		return nil, err
 	}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	var tcpMux ice.TCPMux
@@ -142,6 +127,42 @@ func NewEngine(cfg EngineConfig, log *slog.Logger) (*Engine, error) {
 	se.SetNetworkTypes(networks)
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return &Engine{api: api, conn: conn, mux: mux, tcpMux: tcpMux}, nil
+}
+
+// maxNacksPerPacket bounds the NACKs sent for one missing packet.
+const maxNacksPerPacket = 3
+
+// interceptors is what every PeerConnection runs its RTP and RTCP through.
+// Toward publishers: NACKs for lost packets, receiver reports, and
+// transport-wide CC feedback so that browsers adapt their bitrate. Toward
+// subscribers: sender reports. NACKs from subscribers are answered by
+// internal/sfu from its shared packet cache, not by Pion's per-sender
+// responder, which would keep one copy of every stream per subscriber.
+func interceptors(me *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	// Innermost, so that the interceptors after it share one parsed header
+	// per stream instead of allocating one per packet (rtpheader.go).
+	ir.Add(headerCacheFactory{})
+	// Pion's generator NACKs a missing packet again at every tick (100 ms)
+	// for as long as it is missing, with no regard to the round trip: when
+	// the retransmission is still queued behind a busy read loop, it asks
+	// again, and the publisher's answers arrive as duplicates that SRTP
+	// rejects after receiving them. On an overloaded server that fed
+	// itself up to 1,400 duplicate packets a second at 2 calls × 3 (docs/
+	// PERFORMANCE.md). Three requests, 300 ms of attempts, is as long as a
+	// frame is worth waiting for in a browser's jitter buffer.
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket))
+	if err != nil {
+		return nil, fmt.Errorf("peer: nack: %w", err)
+	}
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("peer: rtcp reports: %w", err)
+	}
+	if err := configureTWCC(me, ir); err != nil {
+		return nil, fmt.Errorf("peer: twcc: %w", err)
+	}
+	return ir, nil
 }
 
 // candidateFilter says which local addresses become ICE candidates: on a
