@@ -116,6 +116,12 @@ func newKeyedClient(t *testing.T, cfg Config) *Client {
 		c.Close()
 		t.Fatal(err)
 	}
+	// The stay's first key comes with its participant id (the welcome's),
+	// as in a real join; without it the client sends nothing.
+	if err := keys.SetSelfID("a11ce"); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
 	c.keys = keys
 	return c
 }
