@@ -59,7 +59,7 @@ func (c *Client) Token() string { return c.token }
 // WithToken is a client of the same server that uses the token of a session
 // opened earlier (by SignIn on another client).
 func (c *Client) WithToken(token string) *Client {
-	return &Client{base: c.base, http: c.http, token: token}
+	return &Client{base: c.base, server: c.server, http: c.http, token: token}
 }
 
 // SignIn opens an API session on line with the device's credential
