@@ -19,6 +19,7 @@ import (
 	"hotline/internal/schedule"
 	"hotline/internal/server"
 	"hotline/internal/servertest"
+	"hotline/internal/trust"
 )
 
 // segmentOf is the segment b's call page shows ("" before its badge).
@@ -45,19 +46,8 @@ func TestGoPrivateThroughPage(t *testing.T) {
 	})
 
 	press := srv.Device(t, demo.East, "Press pool", role.Press)
-	joined := make(chan *client.Client, 1)
-	done := make(chan struct{})
-	var res record.Result
-	var recErr error
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	go func() {
-		defer close(done)
-		res, recErr = record.Run(ctx, record.Config{Out: t.TempDir(), Log: testLogger(t),
-			Client: client.Config{Server: base, Line: demo.Line, Call: call, Device: press, Logger: testLogger(t)},
-			Joined: func(c *client.Client) { joined <- c }})
-	}()
-	rec := <-joined
+	rr := startRecorder(t, base, call, press)
+	rec := rr.client
 
 	east.do(chromedp.Click(chromedp.ID("segment-action")))
 	servertest.Eventually(t, "the page to show the call public", func() (bool, string) {
@@ -75,10 +65,11 @@ func TestGoPrivateThroughPage(t *testing.T) {
 
 	east.do(chromedp.Click(chromedp.ID("segment-action")))
 	select {
-	case <-done:
+	case <-rr.done:
 	case <-time.After(time.Minute):
 		t.Fatal("the recorder was not cut by the page's Go private")
 	}
+	res, recErr := rr.res, rr.err
 	if recErr != nil {
 		t.Fatal("record:", recErr)
 	}
@@ -126,19 +117,7 @@ func TestBookedOpeningThroughPage(t *testing.T) {
 	call := bc.ID
 
 	press := srv.Device(t, demo.East, "Press pool", role.Press)
-	joined := make(chan *client.Client, 1)
-	done := make(chan struct{})
-	var res record.Result
-	var recErr error
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	go func() {
-		defer close(done)
-		res, recErr = record.Run(ctx, record.Config{Out: t.TempDir(), Log: testLogger(t),
-			Client: client.Config{Server: base, Line: demo.Line, Call: call, Device: press, Logger: testLogger(t)},
-			Joined: func(c *client.Client) { joined <- c }})
-	}()
-	<-joined
+	rr := startRecorder(t, base, call, press)
 
 	east := newBrowser(t, "east", 1280, 720)
 	east.enrolAs(base, demo.East, "East Principal", role.Principal)
@@ -160,10 +139,11 @@ func TestBookedOpeningThroughPage(t *testing.T) {
 		return strings.HasPrefix(s, "public Private in 0:0") || s == "public Going private", s
 	})
 	select {
-	case <-done:
+	case <-rr.done:
 	case <-time.After(time.Minute):
 		t.Fatal("the booked opening did not close by itself")
 	}
+	res, recErr := rr.res, rr.err
 	if recErr != nil {
 		t.Fatal("record:", recErr)
 	}
@@ -185,4 +165,36 @@ func TestBookedOpeningThroughPage(t *testing.T) {
 	})
 	t.Logf("opened and closed by the page %v apart (booked %v); %d files", time.Duration(res.Cut.At-res.Open.At)*time.Millisecond, minute, len(res.Files))
 	east.checkConsole()
+}
+
+// recorderRun is a press recorder (record.Run, as `hotline record`) run
+// in the background; res and err are set once done is closed.
+type recorderRun struct {
+	client *client.Client
+	done   chan struct{}
+	res    record.Result
+	err    error
+}
+
+// startRecorder starts a recorder of call with the press device and
+// returns once it has joined.
+func startRecorder(t *testing.T, base, call string, press *trust.Device) *recorderRun {
+	t.Helper()
+	r := &recorderRun{done: make(chan struct{})}
+	joined := make(chan *client.Client, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	out := t.TempDir()
+	go func() {
+		defer close(r.done)
+		r.res, r.err = record.Run(ctx, record.Config{Out: out, Log: testLogger(t),
+			Client: client.Config{Server: base, Line: demo.Line, Call: call, Device: press, Logger: testLogger(t)},
+			Joined: func(c *client.Client) { joined <- c }})
+	}()
+	select {
+	case r.client = <-joined:
+	case <-r.done:
+		t.Fatalf("the recorder did not join: %v", r.err)
+	}
+	return r
 }
