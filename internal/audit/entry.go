@@ -42,7 +42,7 @@ const (
 	// Live call: Call is its name on the line; Participant, Device, Name,
 	// Side the member.
 	Opened   Kind = "opened"    // the first member joined
-	Joined   Kind = "joined"    // To: the state it joined in (in, lobby, bench)
+	Joined   Kind = "joined"    // To: the state it joined in (in, lobby, bench); Reason "kept its place" when an earlier admission put it there
 	Admitted Kind = "admitted"  // lobby → in
 	CalledIn Kind = "called_in" // bench → in
 	SentOut  Kind = "sent_out"  // in → bench

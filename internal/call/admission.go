@@ -77,6 +77,22 @@ func initialState(id Identity) State {
 	}
 }
 
+// keptPlace is where a device that joins again goes instead of its join
+// state (at): the place the last admission action in this call gave it, if
+// any. A member admitted from the lobby, or called in or sent out, whose
+// connection was lost (a page that rejoins, a client restarted) comes back
+// where it was, not to the lobby: the person was let in once by their own
+// side, and the device proved its key again. Only the lobby and the bench
+// are overridden, so a kept place never takes anything away; a removal
+// forgets it (Remove), as does the end of the live call.
+func (c *Call) keptPlace(id Identity, at State) (State, bool) {
+	kept, ok := c.placed[id.Device]
+	if !ok || (at != StateWaiting && at != StateBench) || kept == at {
+		return "", false
+	}
+	return kept, true
+}
+
 // denied is a refusal by the role matrix as the call's own: its message is
 // role.Check's alone, which already says "not allowed" (wrapping it with
 // ErrForbidden's text said it twice); errors.Is finds ErrForbidden and
@@ -155,6 +171,10 @@ func (c *Call) move(byID, targetID string, action role.Action, from, to State, a
 		return fmt.Errorf("%w: %s is %s, not %s", ErrWrongState, target.id.Name, target.state, from)
 	}
 	target.state = to
+	if c.placed == nil {
+		c.placed = make(map[string]State)
+	}
+	c.placed[target.id.Device] = to
 	c.emit(Event{Kind: EventMoved, Member: target.id, From: from, To: to, By: by.id.Name})
 	c.syncLocked(target)
 	c.broadcastRoster()

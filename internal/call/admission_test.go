@@ -1,6 +1,7 @@
 package call
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -152,5 +153,73 @@ func TestPhoneCallKind(t *testing.T) {
 	join(reg, "x", &member{id: "a", name: "A", adm: Admission{Kind: KindPhone}})
 	if _, err := join(reg, "x", &member{id: "b", name: "B", adm: Admission{Kind: KindVideo}}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a video member joins a phone call: %v", err)
+	}
+}
+
+// TestRejoinKeepsPlace: a device that joins again (its page lost the
+// connection and rejoined under a new participant id) goes back to the
+// place its side's last admission action gave it, not to the lobby or the
+// bench; a removed device starts again from its join state; a principal's
+// place is never changed by it. The joined event says why.
+func TestRejoinKeepsPlace(t *testing.T) {
+	reg := NewRegistry(Config{MaxMembers: 8})
+	sub := reg.Subscribe()
+	p := &member{id: "p", name: "P", side: "east", roles: []role.Role{role.Principal}}
+	guest := &member{id: "g", name: "G", side: "east", roles: []role.Role{role.Adviser}, device: "dg"}
+	named := &member{id: "a", name: "A", side: "east", roles: []role.Role{role.Adviser}, adm: Admission{Named: true}, device: "da"}
+	c, _ := join(reg, "x", p)
+	for _, m := range []*member{guest, named} {
+		if _, err := join(reg, "x", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Admit("p", "g"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CallIn("p", "a"); err != nil {
+		t.Fatal(err)
+	}
+	rejoin := func(m *member, id string) *member {
+		t.Helper()
+		c.Leave(m.id) // the connection is lost; the page joins again
+		again := &member{id: id, name: m.name, side: m.side, roles: m.roles, adm: m.adm, device: m.device}
+		if _, err := join(reg, "x", again); err != nil {
+			t.Fatal(err)
+		}
+		return again
+	}
+	rejoin(guest, "g2")
+	named2 := rejoin(named, "a2")
+	if got := states(c); got != "[p:in g2:in a2:in]" {
+		t.Fatalf("after rejoining: %s, want both back in", got)
+	}
+	// Sent out, then back: the bench.
+	if err := c.SendOut("p", "a2"); err != nil {
+		t.Fatal(err)
+	}
+	rejoin(named2, "a3")
+	// Removed, then back: the lobby, as for a first join.
+	if err := c.Remove("p", "g2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join(reg, "x", &member{id: "g3", name: "G", side: "east", roles: guest.roles, device: "dg"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(c); got != "[p:in a3:bench g3:waiting]" {
+		t.Fatalf("after a send-out and a removal: %s", got)
+	}
+	sub.Close() // what was queued is still read, then ErrUnsubscribed
+	var kept []string
+	for {
+		ev, err := sub.Next(context.Background())
+		if err != nil {
+			break
+		}
+		if ev.Kind == EventJoined && ev.Why == WhyKept {
+			kept = append(kept, ev.Member.ID+":"+string(ev.To))
+		}
+	}
+	if got := fmt.Sprint(kept); got != "[g2:in a2:in]" { // a3 joins on the bench anyway, as a named adviser
+		t.Errorf("joined events that kept a place: %s", got)
 	}
 }

@@ -173,6 +173,11 @@ type Call struct {
 	// last is the identity of the member who left last (the closed event
 	// names its side).
 	last Identity
+	// placed: by device, the state the last admission action on it gave
+	// (admit, call in, send out). A device that joins the call again (its
+	// connection was lost) goes back there rather than to its join state;
+	// removal forgets it (admission.go, keptPlace).
+	placed map[string]State
 }
 
 type entry struct {
@@ -264,11 +269,15 @@ func (r *Registry) join(name string, id Identity, sink Member) (*Call, error) {
 	e := &entry{id: id, sink: sink, listening: protocol.ListenFloor, got: make(map[pubKey]bool)}
 	c.members = append(c.members, e)
 	e.state = initialState(id)
+	why := ""
+	if kept, ok := c.keptPlace(id, e.state); ok {
+		e.state, why = kept, WhyKept
+	}
 	c.seatAtJoinLocked(e)
 	if pressOnly(id.Roles) {
-		e.state = c.pressState()
+		e.state, why = c.pressState(), ""
 	}
-	c.emit(Event{Kind: EventJoined, Member: id, To: e.state})
+	c.emit(Event{Kind: EventJoined, Member: id, To: e.state, Why: why})
 	c.syncLocked(e)
 	c.broadcastRoster()
 	return c, nil
@@ -377,6 +386,7 @@ func (c *Call) Remove(byID, targetID string) error {
 	if err != nil {
 		return err
 	}
+	delete(c.placed, target.id.Device) // a removed device starts again from its join state
 	c.leaveLocked(target, "removed by "+by.id.Name)
 	target.sink.Removed(by.id.Name)
 	return nil

@@ -18,7 +18,8 @@ type EventKind string
 const (
 	// EventOpened: the first member joined; the call is live.
 	EventOpened EventKind = "opened"
-	// EventJoined: Member joined, in state To.
+	// EventJoined: Member joined, in state To; Why is WhyKept when that is
+	// the place an earlier admission action gave its device in this call.
 	EventJoined EventKind = "joined"
 	// EventMoved: Member moved From one state To another (admitted, called
 	// in, sent out).
@@ -39,6 +40,9 @@ const (
 const (
 	WhyEmpty = "empty" // closed: nobody in it for the grace period
 	WhyEnded = "ended" // ended for everyone by Registry.End
+	// WhyKept: a device joined again and went back to the place an
+	// admission action gave it earlier in the call (keptPlace).
+	WhyKept = "kept its place"
 )
 
 // Event is one thing that happened to a live call.

@@ -474,7 +474,9 @@ func (s *Session) teardown(reason CloseReason, why string) {
 		}
 	}
 	_ = s.conn.Close(reason, why)
-	if s.call != nil {
+	if s.call != nil && reason == CloseError {
+		s.log.Warn("left on an error", "why", why)
+	} else if s.call != nil {
 		s.log.Info("left", "why", why)
 	}
 }

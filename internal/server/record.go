@@ -48,7 +48,7 @@ func recordEntry(ev call.Event) (audit.Entry, bool) {
 		e.Kind = audit.Opened
 	case call.EventJoined:
 		withMember(audit.Joined)
-		e.To = string(ev.To)
+		e.To, e.Reason = string(ev.To), ev.Why
 	case call.EventMoved:
 		withMember(moveKind(ev.From, ev.To))
 		e.From, e.To, e.By = string(ev.From), string(ev.To), ev.By

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -163,6 +164,13 @@ func launch(t testing.TB, name string, width, height, cameras int, extra ...chro
 		cancelAlloc()
 	})
 	b := &browser{t: t, name: name, ctx: ctx, width: width, height: height}
+	// Registered after the cancel above, so it runs before it: a failed
+	// test says what each of its pages was doing.
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.postMortem()
+		}
+	})
 
 	// Subscribe before the first navigation so that nothing is missed.
 	messages := chromedp.Console(ctx)
@@ -355,6 +363,33 @@ func (b *browser) checkClean() {
 	b.checkConsole()
 	if s := b.state(); len(s.Errors) > 0 {
 		b.t.Errorf("%s: the app reported errors: %+v", b.name, s.Errors)
+	}
+}
+
+// postMortem logs, for a failed test, what the page says of itself: its
+// session count (a rejoin shows as more than one), hold state, errors and
+// last console lines. It never fails the test itself.
+func (b *browser) postMortem() {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	const js = `JSON.stringify((() => {
+		const s = window.hotline?.state?.() ?? {};
+		const hold = document.getElementById('hold');
+		return { id: s.id, joined: s.joined, sessions: s.sessions, reconnecting: s.reconnecting,
+			resumes: s.resumes, connection: s.connection, offers: s.offers,
+			hold: hold && !hold.hidden ? hold.dataset.state : '', errors: s.errors,
+			roster: (s.participants ?? []).map((p) => p.name + ':' + p.state + ':' + p.id) };
+	})())`
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		out = "state unavailable: " + err.Error()
+	}
+	b.t.Logf("%s (post mortem): %s", b.name, out)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tail := b.console[max(0, len(b.console)-15):]
+	for _, m := range tail {
+		b.t.Logf("%s (post mortem) console %s: %s", b.name, m.Type, m.String())
 	}
 }
 

@@ -125,6 +125,21 @@ func decrypting(c *client.Client, from string, min uint64) error {
 	return nil
 }
 
+// decryptingSession: c decrypts at least min video frames of a's current
+// session (by its participant id, so an earlier session's do not count).
+func decryptingSession(c *client.Client, a *client.Attendee, min uint64) error {
+	s := a.Client()
+	if s == nil {
+		return fmt.Errorf("not joined yet")
+	}
+	for _, ts := range c.Stats().Tracks {
+		if ts.Participant == s.ID() && ts.Kind == protocol.KindVideo && ts.Decrypted >= min {
+			return nil
+		}
+	}
+	return fmt.Errorf("nothing decrypted from %s yet", s.ID())
+}
+
 // videoDecrypted sums the video frames c decrypted from the publisher named from.
 func videoDecrypted(c *client.Client, from string) uint64 {
 	var n uint64

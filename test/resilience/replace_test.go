@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -35,18 +34,7 @@ func TestRejoinReplacesStaleSession(t *testing.T) {
 
 	second := client.Attend(context.Background(), cfg, client.Backoff{})
 	t.Cleanup(func() { _ = second.Close() })
-	eventually(t, "Bob decrypts Alice's second session", func() error {
-		c := second.Client()
-		if c == nil {
-			return fmt.Errorf("not joined yet")
-		}
-		for _, ts := range bob.Client().Stats().Tracks {
-			if ts.Participant == c.ID() && ts.Kind == protocol.KindVideo && ts.Decrypted >= 10 {
-				return nil
-			}
-		}
-		return fmt.Errorf("nothing decrypted from %s yet", c.ID())
-	})
+	eventually(t, "Bob decrypts Alice's second session", func() error { return decryptingSession(bob.Client(), second, 10) })
 	<-first.Done()
 	var told bool
 	for _, e := range first.Errors() {
