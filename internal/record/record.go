@@ -90,7 +90,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	rec := &recorder{out: cfg.Out, live: cfg.Live, files: map[fileKey]*webmFile{}, meta: map[fileKey]File{},
-		clocks: map[string]*mediaClock{}, video: map[string]bool{}, early: map[string][]early{}, noKey: map[fileKey]bool{}}
+		clocks: map[string]*mediaClock{}, video: map[string]bool{}, early: map[string][]early{},
+		earlyOf: map[string]protocol.ReceiveMid{}, noKey: map[fileKey]bool{}}
 	cc := cfg.Client
 	cc.Publish, cc.Frames = false, rec.frame
 	if cc.Logger == nil {
@@ -158,9 +159,10 @@ type recorder struct {
 	video    map[string]bool        // participants that publish a camera (roster)
 	names    map[string]bool        // file names taken
 	failures int
-	seen     []protocol.RosterEntry // who was in the call during the segment
-	early    map[string][]early     // sound waiting for its camera's file, by participant
-	noKey    map[fileKey]bool       // cameras seen in the segment without a file yet
+	seen     []protocol.RosterEntry         // who was in the call during the segment
+	early    map[string][]early             // sound waiting for its file, by participant
+	earlyOf  map[string]protocol.ReceiveMid // the track of that sound, to name its file
+	noKey    map[fileKey]bool               // cameras seen in the segment without a file yet
 }
 
 func (r *recorder) isOpen() bool {
@@ -194,6 +196,11 @@ func (r *recorder) setRoster(entries []protocol.RosterEntry) {
 			v = v || t.Kind == protocol.KindVideo
 		}
 		r.video[e.ID] = v
+		if !v && len(r.early[e.ID]) > 0 && r.started && !r.closed && r.files[fileKey{e.ID, ""}] == nil {
+			// Sound that came before the roster showed its publisher, who
+			// has no camera: its file begins now, with that sound.
+			r.create(fileKey{e.ID, ""}, r.earlyOf[e.ID], "audio", 0, 0)
+		}
 		if r.started && !r.closed {
 			i := slices.IndexFunc(r.seen, func(x protocol.RosterEntry) bool { return x.ID == e.ID })
 			if i < 0 {
@@ -235,15 +242,20 @@ func (r *recorder) frame(f client.Frame) {
 			wrote = r.write(k, file, trackVideo, key, at, f.Data)
 		}
 	} else {
-		if !r.video[tr.Participant] && r.files[fileKey{tr.Participant, ""}] == nil {
+		camera, known := r.video[tr.Participant]
+		if known && !camera && r.files[fileKey{tr.Participant, ""}] == nil {
 			r.create(fileKey{tr.Participant, ""}, tr, "audio", 0, 0)
 		}
-		if r.video[tr.Participant] && !r.hasFile(tr.Participant) {
+		if !known || camera && !r.hasFile(tr.Participant) {
 			// The camera's file starts at its first key frame; the sound
 			// before it waits for that file (bounded), so that the file
-			// begins when the participant's media does.
+			// begins when the participant's media does. So does sound
+			// from a participant the roster has not shown yet (the
+			// recorder reads it every poll): whether it has a camera, and
+			// so which file the sound goes to, is not known yet.
 			if len(r.early[tr.Participant]) < maxEarly {
 				r.early[tr.Participant] = append(r.early[tr.Participant], early{at, append([]byte(nil), f.Data...)})
+				r.earlyOf[tr.Participant] = tr
 			}
 			return
 		}
@@ -279,6 +291,7 @@ func (r *recorder) create(k fileKey, tr protocol.ReceiveMid, source string, w, h
 		r.write(k, file, trackAudio, true, e.at, e.data)
 	}
 	delete(r.early, tr.Participant)
+	delete(r.earlyOf, tr.Participant)
 }
 
 // early is a frame of sound that came before its camera's first key frame.
