@@ -372,7 +372,7 @@ export class Call {
         if (may('remove_participant')) out.push('remove');
         return out;
       },
-      run: (p, a) => s.act(a, p.id),
+      run: (p, a) => { if (!s.act(a, p.id)) this.#error(`not connected to the line: ${a} was not sent; try again`, 'client'); },
     });
     this.#renderPlace();
   }

@@ -359,13 +359,8 @@ export class Session {
     return this.frames?.setTrack ? this.frames.setTrack(sender, track) : sender.replaceTrack(track);
   }
 
-  /**
-   * Sends one sealed key to one member (PROTOCOL.md, "Key messages").
-   * @param {{type: 'key', to: string, kid: number, sealed: string, sig: string}} msg
-   */
-  sendKey(msg) {
-    this.#send(msg);
-  }
+  /** Sends one sealed key to one member (PROTOCOL.md, "Key messages"). @param {{type: 'key', to: string, kid: number, sealed: string, sig: string}} msg */
+  sendKey(msg) { this.#send(msg); }
 
   /**
    * An action on a participant of our side (PROTOCOL.md, "Lobby and
@@ -374,9 +369,10 @@ export class Session {
    * code "forbidden".
    * @param {'admit'|'call_in'|'send_out'|'remove'} action
    * @param {string} participant
+   * @returns {boolean} whether it was sent (not while the line is down)
    */
   act(action, participant) {
-    this.#send({ type: action, participant });
+    return this.#send({ type: action, participant });
   }
 
   /** An interpretation message (PROTOCOL.md, "Interpretation"), from interpretation.js. @param {object} msg */ interpretation(msg) { this.#send(msg); }
@@ -569,7 +565,9 @@ export class Session {
 
   /** @param {object} msg */
   #send(msg) {
-    if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    const open = this.ready && this.ws?.readyState === WebSocket.OPEN;
+    if (open) this.ws.send(JSON.stringify(msg));
+    return open;
   }
 
   /** @param {string} mid */
