@@ -476,9 +476,10 @@ func (s *Session) teardown(reason CloseReason, why string) {
 	}
 	_ = s.conn.Close(reason, why)
 	// A failure of the session itself (no answer, fell behind, media
-	// failed) is worth a warning; a socket that ended is the client's or
-	// the network's doing, and the client resumes or rejoins.
-	if s.call != nil && reason == CloseError && !strings.HasPrefix(why, "transport: ") {
+	// failed) is worth a warning; a socket or a connection that ended
+	// (a page closed, the network) is the client's or the network's
+	// doing, and the client resumes or rejoins.
+	if s.call != nil && reason == CloseError && !strings.HasPrefix(why, "transport: ") && why != "connection closed" {
 		s.log.Warn("left on an error", "why", why)
 	} else if s.call != nil {
 		s.log.Info("left", "why", why)
