@@ -202,6 +202,12 @@ func (b *browser) actThroughPage(other *browser, action string) {
 		id = other.state().ID
 		return id != "", "no id yet"
 	})
+	// As a person would: on a page that is connected to the line (an
+	// action clicked while it rejoins or resumes is not sent).
+	servertest.Eventually(b.t, b.name+" to be connected", func() (bool, string) {
+		s := b.state()
+		return s.Joined && !s.Reconnecting && !s.Resuming, fmt.Sprintf("joined %v, reconnecting %v, resuming %v", s.Joined, s.Reconnecting, s.Resuming)
+	})
 	sel := fmt.Sprintf(`#roster li[data-id=%q] button[data-action=%q]`, id, action)
 	servertest.Eventually(b.t, fmt.Sprintf("%s's panel to offer %s for %s", b.name, action, other.name), func() (bool, string) {
 		n := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))

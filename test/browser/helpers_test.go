@@ -230,6 +230,11 @@ type pageState struct {
 	Offers     int    `json:"offers"`
 	// ICERestarts: restarts the page asked for (icewatch.js); each brings an offer.
 	ICERestarts int `json:"iceRestarts"`
+	// Sessions joined (1 + rejoins), and whether the page is rejoining or
+	// resuming its session on a new socket right now.
+	Sessions     int  `json:"sessions"`
+	Reconnecting bool `json:"reconnecting"`
+	Resuming     bool `json:"resuming"`
 	Local       struct {
 		Mic          bool   `json:"mic"`
 		Camera       bool   `json:"camera"`
