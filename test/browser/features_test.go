@@ -71,9 +71,15 @@ func TestCallControls(t *testing.T) {
 		return s.Local.CameraDevice == next, fmt.Sprintf("device %q, want %q", s.Local.CameraDevice, next)
 	})
 	b.waitVideoGrowingBy("a", 40) // two seconds of the fake camera's 20 fps
-	if after := a.state(); after.Offers != before.Offers {
-		t.Errorf("switching cameras renegotiated: %d offers before, %d after (ICE restarts asked for: %d before, %d after)",
-			before.Offers, after.Offers, before.ICERestarts, after.ICERestarts)
+	// Offers that an ICE restart or a resumption brought (a busy machine
+	// can make Chromium report the connection down for a moment) are not
+	// a renegotiation; after a rejoin the counts start again.
+	switch after := a.state(); {
+	case after.Sessions != before.Sessions:
+		t.Logf("a rejoined while switching cameras (sessions %d → %d): no offers to compare", before.Sessions, after.Sessions)
+	case after.Offers-before.Offers > after.ICERestarts-before.ICERestarts+after.Resumes-before.Resumes:
+		t.Errorf("switching cameras renegotiated: %d offers before, %d after (ICE restarts asked for: %d before, %d after; resumptions %d, %d)",
+			before.Offers, after.Offers, before.ICERestarts, after.ICERestarts, before.Resumes, after.Resumes)
 	}
 
 	// Camera off releases the device and b's tile falls back to the name;

@@ -235,7 +235,8 @@ type pageState struct {
 	Sessions     int  `json:"sessions"`
 	Reconnecting bool `json:"reconnecting"`
 	Resuming     bool `json:"resuming"`
-	Local       struct {
+	Resumes      int  `json:"resumes"` // sessions resumed on a new socket; each brings an offer
+	Local        struct {
 		Mic          bool   `json:"mic"`
 		Camera       bool   `json:"camera"`
 		Camera2      bool   `json:"camera2"`
