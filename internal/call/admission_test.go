@@ -159,8 +159,8 @@ func TestPhoneCallKind(t *testing.T) {
 // TestRejoinKeepsPlace: a device that joins again (its page lost the
 // connection and rejoined under a new participant id) goes back to the
 // place its side's last admission action gave it, not to the lobby or the
-// bench; a removed device starts again from its join state; a principal's
-// place is never changed by it. The joined event says why.
+// bench; a removed device starts again from its join state. The joined
+// event says why.
 func TestRejoinKeepsPlace(t *testing.T) {
 	reg := NewRegistry(Config{MaxMembers: 8})
 	sub := reg.Subscribe()
