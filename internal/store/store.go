@@ -198,6 +198,12 @@ const readers = 4
 
 // Open opens (creating if needed) the database in dir and migrates it.
 func Open(dir string, log *slog.Logger) (*Store, error) {
+	return open(dir, log, len(migrations))
+}
+
+// open is Open migrating up to schema version (tests open a database at an
+// older schema to check the migrations that follow).
+func open(dir string, log *slog.Logger, version int) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -220,7 +226,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
 	s := &Store{db: db, log: log, now: time.Now}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := s.migrate(context.Background(), version); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -244,7 +250,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 // ErrNewerSchema: the database was written by a newer hotline.
 var ErrNewerSchema = errors.New("store: database schema is newer than this binary")
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, version int) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
@@ -255,7 +261,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v > len(migrations) {
 		return fmt.Errorf("%w (database %d, binary %d)", ErrNewerSchema, v, len(migrations))
 	}
-	for i := v; i < len(migrations); i++ {
+	for i := v; i < version; i++ {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("store: migration %d: %w", i+1, err)
