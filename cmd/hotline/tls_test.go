@@ -162,7 +162,8 @@ func checkReceived(t *testing.T, name, other string, s statsLine) {
 	}
 }
 
-// hotline demo with a certificate prints only https:// links.
+// hotline demo with a certificate prints only https:// links, among them
+// an interpreter link per side.
 func TestDemoPrintsHTTPSLinks(t *testing.T) {
 	tlsDir := filepath.Join(t.TempDir(), "tls")
 	if _, _, err := runCmd("cert", "init", "--host", "127.0.0.1", "--out", tlsDir); err != nil {
@@ -200,6 +201,13 @@ func TestDemoPrintsHTTPSLinks(t *testing.T) {
 	}
 	if links < 3 {
 		t.Fatalf("%d https links printed:\n%s", links, printed.String())
+	}
+	// An interpreter link per side (issue "Interpretation").
+	for _, side := range []string{"east", "west"} {
+		want := "/enrol?name=" + strings.ToUpper(side[:1]) + side[1:] + "+Interpreter&roles=interpreter&side=" + side + "&token="
+		if !strings.Contains(printed.String(), want) {
+			t.Errorf("no %s interpreter link (%s) printed:\n%s", side, want, printed.String())
+		}
 	}
 }
 

@@ -59,6 +59,28 @@ func receivesOnly(c *client.Client, all map[string]*client.Client, want ...strin
 	return nil
 }
 
+// bookInterpreted books a call of kind on the demo line with the named
+// people and languages, East Principal asking and West Principal accepting,
+// and returns its id.
+func bookInterpreted(ctx context.Context, t *testing.T, l *e2eeLine, kind schedule.Kind, named []api.Person, langs ...string) string {
+	t.Helper()
+	svc := booking.New(l.srv.Store())
+	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
+	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
+	bc, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: kind, When: "now", Duration: time.Hour,
+		Named: named, Languages: langs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bc.API(time.Now()).Languages; !slices.Equal(got, langs) {
+		t.Fatalf("the booked call's languages: %v, want %v", got, langs)
+	}
+	if _, err := svc.Transition(ctx, west, bc.ID, schedule.EventAccept, api.Transition{}); err != nil {
+		t.Fatal(err)
+	}
+	return bc.ID
+}
+
 // TestInterpretationEndToEnd (issue "Interpretation"): in a call booked
 // with the languages en and ru, interpreters named on the
 // call go straight to their booths and publish their channels; a listener
@@ -72,21 +94,7 @@ func TestInterpretationEndToEnd(t *testing.T) {
 	interp := []role.Role{role.Interpreter}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	svc := booking.New(l.srv.Store())
-	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
-	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	bc, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour,
-		Named: []api.Person{{Name: "En Interpreter", Roles: interp}, {Name: "Ru Interpreter", Roles: interp}}, Languages: []string{"en", "ru"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := bc.API(time.Now()).Languages; !slices.Equal(got, []string{"en", "ru"}) {
-		t.Fatalf("the booked call's languages: %v", got)
-	}
-	if _, err := svc.Transition(ctx, west, bc.ID, schedule.EventAccept, api.Transition{}); err != nil {
-		t.Fatal(err)
-	}
-	id := bc.ID
+	id := bookInterpreted(ctx, t, l, schedule.Video, []api.Person{{Name: "En Interpreter", Roles: interp}, {Name: "Ru Interpreter", Roles: interp}}, "en", "ru")
 
 	// The live call opens with the booked languages.
 	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
@@ -187,21 +195,11 @@ func TestBookedInterpreterBooth(t *testing.T) {
 	interp := []role.Role{role.Interpreter}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	svc := booking.New(l.srv.Store())
-	east := booking.Caller{Line: demo.Line, Side: demo.East, Name: "East Principal", Roles: []role.Role{role.Principal}}
-	west := booking.Caller{Line: demo.Line, Side: demo.West, Name: "West Principal", Roles: []role.Role{role.Principal}}
-	bc, _, err := svc.Request(ctx, east, api.Request{Line: demo.Line, Kind: schedule.Video, When: "now", Duration: time.Hour,
-		Named: []api.Person{{Name: "Ru Interpreter", Roles: interp, Interprets: []string{"ru"}}}, Languages: []string{"en", "ru"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Transition(ctx, west, bc.ID, schedule.EventAccept, api.Transition{}); err != nil {
-		t.Fatal(err)
-	}
-	op := l.joinAs(bc.ID, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
+	id := bookInterpreted(ctx, t, l, schedule.Video, []api.Person{{Name: "Ru Interpreter", Roles: interp, Interprets: []string{"ru"}}}, "en", "ru")
+	op := l.joinAs(id, demo.East, "East Operator", []role.Role{role.Operator}, func(c *client.Config) { c.Publish = false })
 
 	dev := l.device(demo.East, "Ru Interpreter", interp...)
-	_, err = client.Join(ctx, client.Config{Server: l.srv.URL(), Line: demo.Line, Call: bc.ID, Device: dev, Publish: true, Interpret: "en"})
+	_, err := client.Join(ctx, client.Config{Server: l.srv.URL(), Line: demo.Line, Call: id, Device: dev, Publish: true, Interpret: "en"})
 	var se *client.ServerError
 	if !errors.As(err, &se) || se.Msg.Code != protocol.CodeForbidden || !strings.Contains(se.Msg.Message, "ru only") || !strings.Contains(se.Msg.Message, `"en"`) {
 		t.Fatalf("the ru interpreter into en: %v, want forbidden naming ru and en", err)
@@ -209,7 +207,7 @@ func TestBookedInterpreterBooth(t *testing.T) {
 	if n := len(op.Roster()); n != 1 {
 		t.Errorf("roster of %d after the refusal, want the operator alone", n)
 	}
-	ru := l.joinAs(bc.ID, demo.East, "Ru Interpreter", interp, func(c *client.Config) { c.Interpret = "ru" })
+	ru := l.joinAs(id, demo.East, "Ru Interpreter", interp, func(c *client.Config) { c.Interpret = "ru" })
 	servertest.Eventually(t, "the ru interpreter in its booth", func() error {
 		for _, e := range op.Roster() {
 			if e.ID == ru.ID() && e.Interprets == "ru" && e.State == protocol.StateIn {
@@ -218,4 +216,47 @@ func TestBookedInterpreterBooth(t *testing.T) {
 		}
 		return fmt.Errorf("roster %+v", op.Roster())
 	})
+}
+
+// TestPhoneCallInterpretation: a phone call (voice only) booked with the
+// language en carries interpretation too: the named interpreter speaks
+// into the en channel from its booth, a listener of en hears the other
+// principal and the channel, a listener of the floor the other principal
+// only; nobody publishes or receives video.
+func TestPhoneCallInterpretation(t *testing.T) {
+	l := startE2EELine(t)
+	interp := []role.Role{role.Interpreter}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	id := bookInterpreted(ctx, t, l, schedule.Phone, []api.Person{{Name: "En Interpreter", Roles: interp}}, "en")
+	voice := func(lang string) func(*client.Config) {
+		return func(c *client.Config) { c.AudioOnly, c.Listen = true, lang }
+	}
+	alice := l.joinAs(id, demo.East, "East Principal", []role.Role{role.Principal}, voice(""))
+	walt := l.joinAs(id, demo.West, "West Principal", []role.Role{role.Principal}, voice("en"))
+	en := l.joinAs(id, demo.East, "En Interpreter", interp, func(c *client.Config) { c.Interpret = "en" })
+	all := map[string]*client.Client{"alice": alice, "walt": walt, "en": en}
+	want := map[*client.Client][]string{
+		alice: {"walt"},
+		walt:  {"alice", "en"},
+		en:    {"alice", "walt"},
+	}
+	servertest.Eventually(t, "voice and the en channel, decrypted, as each picked", func() error {
+		for name, c := range all {
+			if err := receivesOnly(c, all, want[c]...); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if _, ok := channelFrom(walt, en.ID(), "en"); !ok {
+		t.Error("the en channel is not labelled interpretation/en at its listener")
+	}
+	for name, c := range all {
+		for _, tr := range c.Stats().Tracks {
+			if tr.Kind != "audio" {
+				t.Errorf("%s receives a %s track from %s in a phone call", name, tr.Kind, tr.From)
+			}
+		}
+	}
 }

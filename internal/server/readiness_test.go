@@ -57,38 +57,50 @@ func TestProbeGate(t *testing.T) {
 	}
 }
 
-// TestProbeWatched: the wall monitor joins a test call receive-only and
-// decrypts both probes' media; the probes pass with matching codes.
+// TestProbeWatched: the wall monitor and an interpreter booth join a test
+// call receive-only and decrypt both probes' media; the probes pass with
+// matching codes (an interpreter that publishes is refused: TestProbeGate).
+// The window is long enough for the watchers, which subscribe to a probe
+// only after it publishes, to decrypt some of it on a loaded machine.
 func TestProbeWatched(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a test call through real Pion endpoints")
 	}
 	srv := servertest.Start(t, server.Config{}, nil)
 	const run = "probe-watched-1"
-	mon, err := client.Join(t.Context(), client.Config{Server: srv.URL(), Line: demo.Line, Call: run,
-		Device: srv.Device(t, demo.West, "West Monitor", role.Monitor), Publish: false})
-	if err != nil {
-		t.Fatal(err)
+	watchers := map[string]*client.Client{}
+	for name, w := range map[string]struct {
+		side string
+		role role.Role
+	}{"West Monitor": {demo.West, role.Monitor}, "East Interpreter": {demo.East, role.Interpreter}} {
+		c, err := client.Join(t.Context(), client.Config{Server: srv.URL(), Line: demo.Line, Call: run,
+			Device: srv.Device(t, w.side, name, w.role), Publish: false})
+		if err != nil {
+			t.Fatalf("%s joining the test call receive-only: %v", name, err)
+		}
+		defer c.Close()
+		watchers[name] = c
 	}
-	defer mon.Close()
 	var wg sync.WaitGroup
 	for side, name := range map[string]string{demo.East: "East Probe", demo.West: "West Probe"} {
 		dev := srv.Device(t, side, name, role.Probe)
 		wg.Go(func() {
 			o, err := prober.Run(t.Context(), prober.Config{Server: srv.URL(), Line: demo.Line, Device: dev, Run: run,
-				Window: 2 * time.Second})
+				Window: 6 * time.Second})
 			if err != nil || !o.Result.OK || !o.CodeMatch {
-				t.Errorf("%s probe with the monitor watching: %+v, %v", side, o, err)
+				t.Errorf("%s probe with the monitor and the interpreter watching: %+v, %v", side, o, err)
 			}
 		})
 	}
 	wg.Wait()
-	from := map[string]uint64{}
-	for _, tr := range mon.Stats().Tracks {
-		from[tr.From] += tr.Decrypted
-	}
-	if from["East Probe"] == 0 || from["West Probe"] == 0 {
-		t.Errorf("the monitor decrypted %v", from)
+	for name, c := range watchers {
+		from := map[string]uint64{}
+		for _, tr := range c.Stats().Tracks {
+			from[tr.From] += tr.Decrypted
+		}
+		if from["East Probe"] == 0 || from["West Probe"] == 0 {
+			t.Errorf("%s decrypted %v", name, from)
+		}
 	}
 }
 
