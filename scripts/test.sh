@@ -69,7 +69,8 @@ go vet ./...
 # version is pinned and it runs offline once downloaded. Any finding fails.
 go tool staticcheck ./...
 
-# A loopback-only world for the tests. unshare needs root (or user
+# A loopback-only world for the tests (and, through scripts/netns-exec,
+# one of its own for each package's test binary). unshare needs root (or user
 # namespaces); without it the suite refuses to run rather than risk sending
 # media to a real interface.
 if ! unshare --net true 2>/dev/null; then
@@ -89,7 +90,7 @@ fi
 FUZZ_TARGETS=$targets FUZZ_TIME=$fuzztime exec unshare --net -- sh -c '
 	ip link set lo up || exit 1
 	export GOPROXY=off GOFLAGS=-mod=readonly
-	go test -race -count=1 -timeout 12m "$@" || exit 1
+	go test -race -count=1 -timeout 12m -exec "$PWD/scripts/netns-exec" "$@" || exit 1
 	[ -z "$FUZZ_TARGETS" ] && exit 0
 	# Go'"'"'s fuzzer sometimes ends a short run with a bare "context deadline
 	# exceeded" when the run ends while a worker is busy (minimizing a new

@@ -84,12 +84,17 @@ type Config struct {
 
 // API holds the routes and the signalling sessions they started.
 type API struct {
-	cfg      Config
-	mux      *http.ServeMux
-	ctx      context.Context // cancelled at shutdown: ends every signalling session
-	cancel   context.CancelFunc
-	sessions sync.WaitGroup // signalling sessions (WebSockets) running
-	keys     *keyring       // API challenges and sessions
+	cfg    Config
+	mux    *http.ServeMux
+	ctx    context.Context // cancelled at shutdown: ends every signalling session
+	cancel context.CancelFunc
+	// sessions counts the signalling sessions (WebSockets) running; mu
+	// and closing keep an Add from racing Shutdown's Wait (a session that
+	// comes in as the server shuts down is refused, not counted late)
+	sessions sync.WaitGroup
+	mu       sync.Mutex
+	closing  bool
+	keys     *keyring // API challenges and sessions
 	// directory: the joined signalling sessions, for "resume"
 	directory *peer.Directory
 	// statements bounds the signed statements (witness, heads, readouts)
@@ -127,6 +132,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown ends every session and waits for them (bounded by ctx).
 func (a *API) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
 	a.cancel()
 	done := make(chan struct{})
 	go func() { a.sessions.Wait(); close(done) }()
@@ -143,11 +151,24 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
+// enter counts a new signalling session, unless the server is shutting
+// down.
+func (a *API) enter() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return false
+	}
+	a.sessions.Add(1)
+	return true
+}
+
 func (a *API) ws(w http.ResponseWriter, r *http.Request) {
-	if a.ctx.Err() != nil {
+	if !a.enter() {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	defer a.sessions.Done()
 	// Same-origin only (plus configured origins): a page elsewhere must
 	// not drive a user's browser into a call. A listed local client page
 	// (origins.go) passes here and meets originGate at its join.
@@ -164,8 +185,6 @@ func (a *API) ws(w http.ResponseWriter, r *http.Request) {
 	}
 	// A message over the bound closes the socket with 1009 (docs/PROTOCOL.md).
 	c.SetReadLimit(protocol.MaxMessageBytes)
-	a.sessions.Add(1)
-	defer a.sessions.Done()
 	conn := newWSConn(c)
 	stopPing := conn.keepalive(a.ctx)
 	defer stopPing()

@@ -276,3 +276,39 @@ func TestCrossOriginWebSocketRefused(t *testing.T) {
 	}
 	c.CloseNow()
 }
+
+// TestShutdownAsSessionsArrive: a server closed the moment WebSockets were
+// accepted. Counting a session after its accept raced Shutdown's wait (the
+// race detector saw it in CI under load, in TestCrossOriginWebSocketRefused;
+// the window is narrow, so this seldom catches the old code): a session is
+// now counted before its accept, or refused with 503 once shutdown began.
+func TestShutdownAsSessionsArrive(t *testing.T) {
+	for range 5 {
+		srv := startServer(t, server.Config{})
+		url := "ws" + strings.TrimPrefix(srv.URL(), "http") + "/ws"
+		accepted, dialled := make(chan struct{}, 8), make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), patience)
+				defer cancel()
+				c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srv.URL()}}})
+				switch {
+				case err == nil:
+					accepted <- struct{}{}
+					c.CloseNow()
+				case resp != nil && resp.StatusCode != http.StatusServiceUnavailable:
+					t.Errorf("a WebSocket during shutdown: %v, want accepted or 503", resp.Status)
+				}
+			})
+		}
+		go func() { wg.Wait(); close(dialled) }()
+		select { // close as the first is accepted, the others in flight
+		case <-accepted:
+		case <-dialled:
+			t.Fatal("no WebSocket accepted")
+		}
+		srv.Close()
+		<-dialled
+	}
+}

@@ -93,9 +93,22 @@ func TestE2EEBrowsersCall(t *testing.T) {
 		if f.Sent["video"] == 0 || f.Sent["audio"] == 0 {
 			t.Errorf("%s: the worker encrypted %v frames: media left without it", b.name, f.Sent)
 		}
+		decrypted := int64(0)
+		for _, d := range f.Decrypted {
+			decrypted += d["audio"] + d["video"]
+		}
 		for reason, n := range f.Failed {
-			if n > 0 && reason != "unknown_kid" { // frames before a key arrives are expected
-				t.Errorf("%s: %d frames failed with %s", b.name, n, reason)
+			switch {
+			case n == 0 || reason == "unknown_kid": // frames before a key arrives are expected
+			case reason == "replay" && n*10 <= decrypted:
+				// A frame assembled twice (a late packet and its
+				// retransmission both arrive, as on a loaded machine) is
+				// refused the second time, as it should be; a pipeline
+				// that decrypted every frame twice would refuse as many
+				// as it decrypts.
+				t.Logf("%s: %d repeated frames refused (of %d decrypted)", b.name, n, decrypted)
+			default:
+				t.Errorf("%s: %d frames failed with %s (%d decrypted)", b.name, n, reason, decrypted)
 			}
 		}
 	}
