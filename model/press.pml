@@ -1,45 +1,48 @@
 /*
  * hotline's press cut (issue 11), for SPIN (docs/MODEL.md, "The press
- * cut"): the segment markers that open the call to the press and take it
+ * cut"): the segment markers that open a call to the press and take it
  * private again, against a dishonest server and network.
  *
- *   0 principal of side A (honest client)   1 principal of side B (honest client)
- *   2 the press (a valid credential with the press role: it receives
- *     media only while the segment is public; the adversary's device)
+ *   0 an honest client (a principal's, internal/e2ee.Manager), the one
+ *     whose keys the properties are about
+ *   1 the other side's principal: honest, it only signs markers here
+ *   2 the press: a valid credential with the press role (it receives
+ *     media only while the segment is public); the adversary's device
  *
  * The adversary is the server and the network together. At any moment it
- * may hand an honest client any roster: each entry (the client itself, the
- * other principal, the press) listed "in" or not, with a segment claim and
- * any marker it has: none, one it made itself or one signed by a device
- * whose role may not run the segment (the press, an adviser) or for
- * another call (all refused by marker.Verify, so they act alike: "a
- * refused marker"), or any marker an honest principal ever signed, any
- * number of times, in any order, or never. It chooses the sequence number
- * an honest principal signs: the browser's "go public"/"go private" button
- * and `hotline segment` sign the server's last seq (GET .../segment) + 1.
- * It cannot sign a marker under an honest principal's key. Whatever it
- * receives sealed to the press, the press (its device) holds.
+ * may hand client 0 any roster: 0 and the press each listed "in" or not,
+ * a segment claim, and a marker: none, one it made itself, one signed by
+ * a device whose role may not run the segment (the press, an adviser), a
+ * forged one or another call's (marker.Verify refuses all of them, and
+ * marker.Check then acts alike: "no marker"), or any marker an honest
+ * principal ever signed, any number of times, in any order, or never. It
+ * chooses the sequence number of every marker an honest principal signs:
+ * the browser's "go public"/"go private" button and `hotline segment` sign
+ * the server's last seq (GET .../segment) + 1. It cannot sign a marker
+ * under an honest principal's key. Whatever is sealed to the press, it
+ * holds (the press is its device).
  *
- * Each honest principal may, at any moment, sign an opening or a closing
- * marker ("go public", "go private": its person's choice).
+ * An honest principal (0 or 1) may, at any moment, sign an opening or a
+ * closing marker: its person pressed "go public" or "go private".
  *
- * Key messages between the two principals and the verification code are
- * hotline.pml's: here a client's keys matter only as far as the press is
- * concerned (which of its epochs the press holds).
+ * One client under test suffices (docs/MODEL.md): the properties are about
+ * one client's keys, and other clients reach it only through markers,
+ * which the adversary carries and which the abstract signer already makes
+ * with every seq. Key messages between members and the verification code
+ * are hotline.pml's.
  *
  * Variants (spin -D...): BROKEN_REPLAY (a client that accepts a verified
- * marker older than the one it holds: the opening replayed after the cut),
- * BROKEN_NOMARKER (a client that believes the roster's segment without a
- * marker) must each give a counterexample. CLOSER_HELD adds P6, a property
- * the code does not have (docs/MODEL.md): SPIN must find its
- * counterexample; with -DOWN_SEQ too (a closer that signs above the marker
- * it holds) P6 holds.
+ * marker older than the one it holds: the opening replayed after the cut)
+ * and BROKEN_NOMARKER (a client that believes the roster's segment without
+ * a marker) must each give a counterexample. CLOSER_HELD adds P6, which
+ * the code does not give (docs/MODEL.md, "The press cut"): SPIN must find
+ * its counterexample; with OWN_SEQ too (a closer signs above the marker it
+ * holds) P6 holds.
  */
 
-#define N 3            /* devices */
 #define PRESS 2
 #ifndef MAXE
-#define MAXE 2         /* epochs 0..MAXE per sender */
+#define MAXE 2         /* epochs 0..MAXE of client 0 */
 #endif
 #ifndef MAXS
 #define MAXS 3         /* marker sequence numbers 1..MAXS */
@@ -51,152 +54,115 @@
 #define OPEN 1         /* kinds of marker: "public" */
 #define CLOSE 2        /* "private" */
 
-/* One honest client's state (internal/e2ee.Manager). */
-byte members[N];   /* keyed members (bitmask): route.Keyed under the segment it believes */
-bool selfIn[N];
-byte cur[N];       /* own newest epoch */
-byte sent[N];      /* members sent the current key */
+/* Client 0's state (internal/e2ee.Manager). */
+bool keyed;        /* the press is in its keyed members: route.Keyed, under the segment it believes */
+bool selfIn;       /* Manager.selfIn */
+byte cur;          /* its newest epoch */
+bool sent;         /* the press was sent the current key */
 /* marker.State: the marker accepted last (kind, seq; 0: none) and the
-   segment acted on (public only with an accepted opening) */
-byte accK[N];
-byte accS[N];
-bool pub[N];
+   segment it acts on (public only with an accepted opening) */
+byte accK;
+byte accS;
+bool pub;
 
 /* Ghosts: the world as it is, used by the properties. */
 byte opens;        /* seqs (bitmask) of the opening markers honest principals signed */
 byte closes;       /* seqs of the closing markers they signed */
-byte gopen[N];     /* gopen[c]: highest seq of an honest opening handed to c (0: none) */
-byte gclose[N];    /* gclose[c]: highest seq of an honest closing handed to c */
-byte holds[N];     /* holds[c]: devices that were sealed c's current epoch */
+byte gopen;        /* highest seq of an honest opening handed to 0 (0: none) */
+byte gclose;       /* highest seq of an honest closing handed to 0 */
+bool holds;        /* the press was sealed 0's current epoch (it holds that key) */
 #ifdef CLOSER_HELD
-byte heldAt[MAXS+1]; /* heldAt[s]: seq of the marker the signer of closing s held when it signed */
-byte gheld[N];     /* highest heldAt of the closings handed to c */
+byte heldAt[MAXS+1]; /* heldAt[s]: highest seq of the marker a signer of closing s held when it signed */
+byte gheld;        /* highest heldAt of the closings handed to 0 */
 bool p6_closed = true;
 #endif
 
-bool p2_forward = true;  /* P2 (for the press): the press holds no key of c's current epoch unless c keys it */
-bool p4_opened = true;   /* P4: the press holds a key of c's current epoch only if c was handed an honest opening */
-bool p5_cut = true;      /* P5: ... of a higher seq than every closing c was handed */
+bool p2_forward = true;  /* P2 (the press): it holds no key of 0's current epoch unless 0 keys it */
+bool p4_opened = true;   /* P4: it holds one only if 0 was handed an opening an honest principal signed */
+bool p5_cut = true;      /* P5: ... of a higher seq than every closing 0 was handed */
 
-/* marker.Check on an honest marker (kind k, seq s) with a roster whose
-   claim matches it, into the client's next state (nK, nS, npub); (k, s)
-   identifies the marker (MODEL.md: two markers with one seq and kind are
-   one here). */
-inline checkMarker(c, k, s) {
-	if
-	:: k == accK[c] && s == accS[c] -> skip      /* the marker held, repeated: prev, as it was */
-#ifndef BROKEN_REPLAY
-	:: !(k == accK[c] && s == accS[c]) && s <= accS[c] -> npub = false  /* ErrRollback: act as private */
-	:: !(k == accK[c] && s == accS[c]) && s > accS[c] ->
-#else
-	:: else ->  /* the bug: no rollback check (only the signature) */
-#endif
-		nK = k; nS = s; npub = (k == OPEN)
-	fi
-}
-
-/* Seal c's current key to every keyed member that lacks it. */
-inline sendPending(c) {
-	if
-	:: selfIn[c] ->
-		d = 0;
-		do
-		:: d < N ->
-			if
-			:: HAS(members[c], d) && !HAS(sent[c], d) ->
-				holds[c] = holds[c] | BIT(d);
-				printf("MSC: %d seals its epoch %d key to %d\n", c, cur[c], d);
-				sent[c] = sent[c] | BIT(d)
-			:: else -> skip
-			fi;
-			d++
-		:: else -> break
-		od
-	:: else -> skip
-	fi
-}
-
-/* The adversary hands c a roster: in = entries listed "in"; mk = the
-   marker: 0 none or refused, OPEN or CLOSE with seq s (one an honest
-   principal signed); claim = the roster's segment (1 public). */
-inline setRoster(c, in, mk, s, claim) {
-	/* marker.Check */
-	nK = accK[c]; nS = accS[c]; npub = pub[c];
+/* The adversary hands 0 a roster: in = entries listed "in" (bit 0: 0
+   itself, bit 2: the press); mk = the marker: 0 none or refused, OPEN or
+   CLOSE, of seq s, one an honest principal signed, with the roster's claim
+   matching it; claim = the roster's segment (1 public), which only a
+   client without the marker check reads. */
+inline setRoster(in, mk, s, claim) {
+	/* marker.Check, into 0's next state (nK, nS, npub) */
+	nK = accK; nS = accS; npub = pub;
 	if
 	:: mk == 0 ->
 #ifdef BROKEN_NOMARKER
-		npub = claim  /* the bug: the roster's word */
+		npub = claim   /* the bug: the roster's word */
 #else
-		npub = false  /* ErrUnsigned, ErrRollback, a refused marker: act as private */
+		npub = false   /* ErrUnsigned, ErrRollback (dropped), a refused marker: act as private */
 #endif
-	:: mk != 0 && claim != (mk == OPEN) -> npub = false  /* the marker says otherwise: refused */
-	:: mk != 0 && claim == (mk == OPEN) -> checkMarker(c, mk, s)
+	:: mk != 0 && mk == accK && s == accS -> skip  /* the marker held, repeated: prev, as it was */
+#ifndef BROKEN_REPLAY
+	:: mk != 0 && !(mk == accK && s == accS) && s <= accS -> npub = false  /* ErrRollback: act as private */
+	:: mk != 0 && !(mk == accK && s == accS) && s > accS ->
+#else
+	:: mk != 0 && !(mk == accK && s == accS) ->  /* the bug: no rollback check (the signature only) */
+#endif
+		nK = mk; nS = s; npub = (mk == OPEN)
 	fi;
-	/* route.Keyed: the other principal when in (receive_media), the press
-	   when in and the segment it believes is public (receive_public_segment) */
-	next = in & ~BIT(c) & ~BIT(PRESS);
+	/* route.Keyed: the press when it is in and the segment is public
+	   (receive_public_segment; the press never has receive_media) */
+	nkeyed = HAS(in, PRESS) && npub;
 	if
-	:: HAS(in, PRESS) && npub -> next = next | BIT(PRESS)
-	:: else -> skip
-	fi;
-	left = members[c] & ~next;
-	if
-	:: left != 0 && cur[c] == MAXE -> skip  /* bound: no epoch beyond MAXE; this roster is not explored */
+	:: keyed && !nkeyed && cur == MAXE -> skip  /* bound: no epoch beyond MAXE; this roster is not explored */
 	:: else ->
-		/* the ghosts: which honest markers c was handed */
+		/* the ghosts: the honest markers 0 was handed */
 		if
-		:: mk == OPEN && claim -> gopen[c] = (s > gopen[c] -> s : gopen[c])
-		:: mk == CLOSE && !claim -> gclose[c] = (s > gclose[c] -> s : gclose[c])
+		:: mk == OPEN -> gopen = (s > gopen -> s : gopen)
+		:: mk == CLOSE -> gclose = (s > gclose -> s : gclose)
 #ifdef CLOSER_HELD
-			; gheld[c] = (heldAt[s] > gheld[c] -> heldAt[s] : gheld[c])
+			; gheld = (heldAt[s] > gheld -> heldAt[s] : gheld)
 #endif
 		:: else -> skip
 		fi;
-		accK[c] = nK; accS[c] = nS; pub[c] = npub;
-		printf("MSC: the server hands %d a roster, in: %d%d%d (devices 0..2), marker %d seq %d, claim %d: %d acts as %d\n",
-			c, HAS(in,0), HAS(in,1), HAS(in,2), mk, s, claim, c, pub[c]);
-		sent[c] = sent[c] & next;
-		members[c] = next;
-		selfIn[c] = HAS(in, c);
+		accK = nK; accS = nS; pub = npub;
+		printf("MSC: the server hands 0 a roster, in: 0 %d, press %d; marker %d seq %d (claim %d): 0 acts as public %d\n",
+			HAS(in, 0), HAS(in, PRESS), mk, s, claim, pub);
+		selfIn = HAS(in, 0);
 		if
-		:: !selfIn[c] -> sent[c] = 0
+		:: keyed && !nkeyed -> cur = cur + 1; sent = false; holds = false;  /* the press left: rekeyLocked */
+			printf("MSC: 0 starts epoch %d\n", cur)
 		:: else -> skip
 		fi;
+		keyed = nkeyed;
 		if
-		:: left != 0 -> cur[c] = cur[c] + 1; sent[c] = 0; holds[c] = 0;  /* rekeyLocked: the press leaving is a departure */
-			printf("MSC: %d starts epoch %d\n", c, cur[c])
+		:: !keyed || !selfIn -> sent = false  /* a member not keyed, or 0 out of the call: sent again once back */
 		:: else -> skip
 		fi;
-		sendPending(c)
+		/* pendingSendsLocked */
+		if
+		:: selfIn && keyed && !sent -> sent = true; holds = true;
+			printf("MSC: 0 seals its epoch %d key to the press\n", cur)
+		:: else -> skip
+		fi
 	fi
 }
 
 /* The properties, after every step. */
 inline check() {
-	c = 0;
-	do
-	:: c < 2 ->
-		if
-		:: HAS(holds[c], PRESS) && !HAS(members[c], PRESS) -> p2_forward = false
-		:: else -> skip
-		fi;
-		if
-		:: HAS(holds[c], PRESS) && !(gopen[c] > 0 && HAS(opens, gopen[c])) -> p4_opened = false
-		:: else -> skip
-		fi;
-		if
-		:: HAS(holds[c], PRESS) && gopen[c] <= gclose[c] -> p5_cut = false
-		:: else -> skip
-		fi;
+	if
+	:: holds && !keyed -> p2_forward = false
+	:: else -> skip
+	fi;
+	if
+	:: holds && !(gopen > 0 && HAS(opens, gopen)) -> p4_opened = false
+	:: else -> skip
+	fi;
+	if
+	:: holds && gopen <= gclose -> p5_cut = false
+	:: else -> skip
+	fi;
 #ifdef CLOSER_HELD
-		if
-		:: HAS(holds[c], PRESS) && gopen[c] <= gheld[c] -> p6_closed = false
-		:: else -> skip
-		fi;
+	if
+	:: holds && gopen <= gheld -> p6_closed = false
+	:: else -> skip
+	fi;
 #endif
-		c++
-	:: else -> break
-	od;
 	assert(p2_forward);
 	assert(p4_opened);
 	assert(p5_cut)
@@ -205,63 +171,78 @@ inline check() {
 #endif
 }
 
-active proctype world() {
-	byte c, r, mk, s, claim, d, next, left, nK, nS;
-	bool npub;
+/* a seq 1..MAXS */
+inline pickSeq(s) {
+	if :: s = 1 :: s = 2 :: s = 3 :: s = 4 fi;
+	if :: s > MAXS -> s = MAXS :: else -> skip fi
+}
 
-	d_step {
-		c = 0;
-		do
-		:: c < N -> members[c] = 0; selfIn[c] = false; cur[c] = 0; sent[c] = 0;
-			accK[c] = 0; accS[c] = 0; pub[c] = false; gopen[c] = 0; gclose[c] = 0; holds[c] = 0; c++
-		:: else -> break
-		od;
-		opens = 0; closes = 0; c = 0
-	}
+active proctype world() {
+	byte r, mk, s, claim, nK, nS, h;
+	bool npub, nkeyed;
+
 	do
-	/* the server hands an honest client a roster */
+	/* the server hands client 0 a roster */
 	:: atomic {
-		if :: c = 0 :: c = 1 fi;
-		if :: r = 0 :: r = 1 :: r = 2 :: r = 3 :: r = 4 :: r = 5 :: r = 6 :: r = 7 fi;
-		if :: claim = 0 :: claim = 1 fi;
+		if :: r = 0 :: r = 1 :: r = 4 :: r = 5 fi;
 		if
-		:: mk = 0; s = 0
-		:: mk = OPEN; if :: s = 1 :: s = 2 :: s = 3 fi
-		:: mk = CLOSE; if :: s = 1 :: s = 2 :: s = 3 fi
+		:: mk = 0; s = 0;
+#ifdef BROKEN_NOMARKER
+			if :: claim = 0 :: claim = 1 fi
+#endif
+		:: mk = OPEN; claim = 1; pickSeq(s)
+		:: mk = CLOSE; claim = 0; pickSeq(s)
 		fi;
 		d_step {
 			if
-			:: s <= MAXS && (mk == 0 || (mk == OPEN && HAS(opens, s)) || (mk == CLOSE && HAS(closes, s))) ->
-				setRoster(c, r, mk, s, claim); check()
+			:: mk == 0 || (mk == OPEN && HAS(opens, s)) || (mk == CLOSE && HAS(closes, s)) ->
+				setRoster(r, mk, s, claim); check()
 			:: else -> skip  /* no such marker */
 			fi;
-			c = 0; r = 0; mk = 0; s = 0; claim = 0; d = 0; next = 0; left = 0; nK = 0; nS = 0; npub = false
+			r = 0; mk = 0; s = 0; claim = 0; nK = 0; nS = 0; npub = false; nkeyed = false
 		}
 	   }
-	/* an honest principal's person presses "go public" or "go private";
-	   its client signs the marker with the seq the server gave it */
+	/* a principal's person presses "go public": its client signs the
+	   opening with the seq the server gave it */
 	:: atomic {
-		if :: c = 0 :: c = 1 fi;
-		if :: mk = OPEN :: mk = CLOSE fi;
-		if :: s = 1 :: s = 2 :: s = 3 fi;
+		pickSeq(s);
+		d_step {
+			opens = opens | BIT(s);
+			printf("MSC: a principal signs the opening, seq %d\n", s);
+			s = 0
+		}
+	   }
+	/* ... or "go private": 0 itself (holding its accepted marker) or the
+	   other principal, which may hold any marker signed so far (the
+	   adversary decides what it was handed) */
+	:: atomic {
+		pickSeq(s);
+		if
+		:: h = accS
+		:: h = 0
+		:: h = 1 :: h = 2 :: h = 3 :: h = 4
+		fi;
 		d_step {
 			if
+			:: h == 0 || h == accS || (h <= MAXS && (HAS(opens, h) || HAS(closes, h))) ->
 #ifdef OWN_SEQ
-			:: s <= MAXS && (mk == OPEN || s > accS[c]) ->  /* the closer signs above the marker it holds */
-#else
-			:: s <= MAXS ->
+				if
+				:: s <= h -> s = h + 1  /* the closer signs above the marker it holds */
+				:: else -> skip
+				fi;
 #endif
 				if
-				:: mk == OPEN -> opens = opens | BIT(s)
-				:: else -> closes = closes | BIT(s)
+				:: s <= MAXS ->
+					closes = closes | BIT(s);
 #ifdef CLOSER_HELD
-					; heldAt[s] = (accS[c] > heldAt[s] -> accS[c] : heldAt[s])
+					heldAt[s] = (h > heldAt[s] -> h : heldAt[s]);
 #endif
-				fi;
-				printf("MSC: %d signs marker %d seq %d\n", c, mk, s)
+					printf("MSC: a principal holding marker seq %d signs the closing, seq %d\n", h, s)
+				:: else -> skip  /* bound: no seq beyond MAXS */
+				fi
 			:: else -> skip
 			fi;
-			c = 0; mk = 0; s = 0
+			s = 0; h = 0
 		}
 	   }
 	od
