@@ -175,20 +175,21 @@ func TestJoinModel(t *testing.T) {
 // was handed an opening an honest principal signed: the server cannot
 // open) or P5 (... of a higher seq than every closing it was handed: the
 // opening replayed after the cut does not reopen). And P6 (no opening the
-// closer held reopens a client that was handed the closing) holds once a
-// closer signs above the marker it holds (OWN_SEQ, as a booked opening's
-// automatic close does).
+// closer held reopens a client that was handed the closing) holds for a
+// closer that signs above the marker it holds (OWN_SEQ: the page's button
+// and a booked opening's automatic close).
 func TestPressCutModel(t *testing.T) {
 	exhaust(t, "press.pml", pressBounds...)
 	exhaust(t, "press.pml", "MAXE=3", "MAXS=3", "CLOSER_HELD", "OWN_SEQ")
 }
 
-// TestPressCutLimit: P6 does not hold for the code as it is: "go private"
-// (the browser's button, `hotline segment`) signs the server's seq + 1, so
-// the server can have the closing signed below the opening the closer
-// held, and hand that opening, withheld until then, to a client after the
-// closing (docs/MODEL.md, "The press cut"; THREAT_MODEL.md, Limits). When
-// this test fails, the limit is gone: update both documents.
+// TestPressCutLimit: P6 does not hold for a closer that signs the
+// server's seq + 1 (`hotline segment`, which is not in the call and holds
+// no marker; the page's button signed so too until this model found it):
+// the server can have the closing signed below an opening, and hand that
+// opening, withheld until then, to a client after the closing
+// (docs/MODEL.md, "The press cut"; THREAT_MODEL.md, Limits). When this
+// test fails, the limit is gone: update both documents.
 func TestPressCutLimit(t *testing.T) {
 	counterexample(t, "press.pml", append(pressBounds, "CLOSER_HELD"), "p6_closed")
 }

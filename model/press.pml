@@ -34,10 +34,11 @@
  * Variants (spin -D...): BROKEN_REPLAY (a client that accepts a verified
  * marker older than the one it holds: the opening replayed after the cut)
  * and BROKEN_NOMARKER (a client that believes the roster's segment without
- * a marker) must each give a counterexample. CLOSER_HELD adds P6, which
- * the code does not give (docs/MODEL.md, "The press cut"): SPIN must find
+ * a marker) must each give a counterexample. CLOSER_HELD adds P6: for a
+ * closer that signs the server's seq + 1 (`hotline segment`) SPIN must find
  * its counterexample; with OWN_SEQ too (a closer signs above the marker it
- * holds) P6 holds.
+ * holds: the page's button, a booked opening's automatic close) P6 holds
+ * (docs/MODEL.md, "The press cut").
  */
 
 #define PRESS 2

@@ -118,7 +118,11 @@ export class SegmentUI {
     this.button.disabled = true;
     try {
       const cur = await this.#api().segment(this.call);
-      await this.#post(next, Number(cur.seq) + 1);
+      // Above the server's last marker and above the one this page holds
+      // (verified): a server that states a lower seq cannot have our
+      // marker signed below an opening we held, to replay that opening to
+      // another member after it (docs/MODEL.md, P6).
+      await this.#post(next, Math.max(Number(cur.seq) || 0, this.seq) + 1);
     } catch (err) {
       toast(`Could not go ${next}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
