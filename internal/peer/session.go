@@ -255,7 +255,7 @@ func (s *Session) readLoop(ctx context.Context, conn Conn) {
 	for {
 		data, err := conn.Read(ctx)
 		if err != nil {
-			s.q.push(evEnd{CloseError, "transport: " + err.Error(), conn})
+			s.q.push(evEnd{CloseError, whyTransport + err.Error(), conn})
 			return
 		}
 		if !lim.Allow() {
@@ -479,11 +479,20 @@ func (s *Session) teardown(reason CloseReason, why string) {
 	// failed) is worth a warning; a socket or a connection that ended
 	// (a page closed, the network) is the client's or the network's
 	// doing, and the client resumes or rejoins.
-	if s.call != nil && reason == CloseError && !strings.HasPrefix(why, "transport: ") && why != "connection closed" {
+	if s.call != nil && reason == CloseError && !endedByPeer(why) {
 		s.log.Warn("left on an error", "why", why)
 	} else if s.call != nil {
 		s.log.Info("left", "why", why)
 	}
+}
+
+// whyTransport begins the reason of a session whose socket ended.
+const whyTransport = "transport: "
+
+// endedByPeer: the session ended because its socket or its PeerConnection
+// closed (the client or the network did it), not on a failure of its own.
+func endedByPeer(why string) bool {
+	return strings.HasPrefix(why, whyTransport) || why == "connection "+webrtc.PeerConnectionStateClosed.String()
 }
 
 func (s *Session) send(v any) { s.sendOn(s.conn, v) }
