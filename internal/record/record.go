@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,11 +197,6 @@ func (r *recorder) setRoster(entries []protocol.RosterEntry) {
 			v = v || t.Kind == protocol.KindVideo
 		}
 		r.video[e.ID] = v
-		if !v && len(r.early[e.ID]) > 0 && r.started && !r.closed && r.files[fileKey{e.ID, ""}] == nil {
-			// Sound that came before the roster showed its publisher, who
-			// has no camera: its file begins now, with that sound.
-			r.create(fileKey{e.ID, ""}, r.earlyOf[e.ID], "audio", 0, 0)
-		}
 		if r.started && !r.closed {
 			i := slices.IndexFunc(r.seen, func(x protocol.RosterEntry) bool { return x.ID == e.ID })
 			if i < 0 {
@@ -242,21 +238,28 @@ func (r *recorder) frame(f client.Frame) {
 			wrote = r.write(k, file, trackVideo, key, at, f.Data)
 		}
 	} else {
-		camera, known := r.video[tr.Participant]
-		if known && !camera && r.files[fileKey{tr.Participant, ""}] == nil {
-			r.create(fileKey{tr.Participant, ""}, tr, "audio", 0, 0)
-		}
-		if !known || camera && !r.hasFile(tr.Participant) {
+		if !r.hasFile(tr.Participant) {
 			// The camera's file starts at its first key frame; the sound
 			// before it waits for that file (bounded), so that the file
 			// begins when the participant's media does. So does sound
 			// from a participant the roster has not shown yet (the
 			// recorder reads it every poll): whether it has a camera, and
-			// so which file the sound goes to, is not known yet.
+			// so which file the sound goes to, is not known yet. And so
+			// does sound from one the roster shows without a camera, for
+			// settle: the server lists a member's tracks as each arrives,
+			// so a roster can show the microphone a moment before the
+			// camera, and a file of the microphone alone begun then would
+			// split the participant in two files.
 			if len(r.early[tr.Participant]) < maxEarly {
 				r.early[tr.Participant] = append(r.early[tr.Participant], early{at, append([]byte(nil), f.Data...)})
 				r.earlyOf[tr.Participant] = tr
 			}
+			camera, known := r.video[tr.Participant]
+			waited := at.Sub(r.early[tr.Participant][0].at)
+			if !known || camera || waited < settle && len(r.early[tr.Participant]) < maxEarly {
+				return
+			}
+			r.create(fileKey{tr.Participant, ""}, tr, "audio", 0, 0)
 			return
 		}
 		for k, file := range r.files {
@@ -305,6 +308,12 @@ type early struct {
 // silence), as WebRTC's own DTX sends.
 var opusSilence = []byte{0xf8, 0xff, 0xfe}
 
+// settle is how long the sound of a participant whom the roster shows
+// without a camera waits before its file of the microphone alone begins
+// (see frame). Its media time, not the recorder's clock: the file is the
+// same whenever the frames are read.
+const settle = 2 * time.Second
+
 // maxEarly bounds the sound kept for a camera's first key frame: 10 s of
 // Opus at 20 ms a frame.
 const maxEarly = 500
@@ -335,6 +344,15 @@ func (r *recorder) finish(cut *protocol.Marker, now time.Time) (Result, error) {
 		return res, ErrNoSegment
 	}
 	r.closed = true
+	// Sound still waiting at the cut (a participant without a camera who
+	// spoke for less than settle, or a camera that never sent a key
+	// frame) is the participant's words all the same: it gets a file of
+	// the microphone alone.
+	for _, p := range slices.Sorted(maps.Keys(r.early)) {
+		if !r.hasFile(p) {
+			r.create(fileKey{p, ""}, r.earlyOf[p], "audio", 0, 0)
+		}
+	}
 	var errs []error
 	for k, file := range r.files {
 		if err := file.close(); err != nil {
