@@ -21,7 +21,6 @@ export class WitnessedSession extends E2EESession {
     this.witnessed = '';
     this.witnesses = 0;
     this.witnessError = '';
-    this.witnessing = false;
     /** the statement being signed or sent, if any @type {Promise<void>|null} */
     this.inflight = null;
     this.onChange(() => {
@@ -46,10 +45,8 @@ export class WitnessedSession extends E2EESession {
     const code = this.code;
     const key = this.key;
     const credential = this.identity.credential;
-    if (!code || !key || !credential || code === this.witnessed || this.witnessing || this.closed || this.exhausted) return;
-    this.witnessing = true;
+    if (!code || !key || !credential || code === this.witnessed || this.inflight || this.closed || this.exhausted) return;
     this.inflight = this.#send(code, key, credential).finally(() => {
-      this.witnessing = false;
       this.inflight = null;
     });
   }
